@@ -1,0 +1,112 @@
+"""The one way shipwheel runs external commands.
+
+It records the command line, captures or logs the output, and on failure raises a :class:`CommandError` that
+keeps the tail of that output (and the log file's path) for the error message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from .errors import CommandError, EnvironmentNotReadyError
+
+__all__ = ["format_command", "run"]
+
+log = logging.getLogger("shipwheel")
+
+_TAIL_LINES = 25
+
+
+def format_command(cmd: Sequence[str | os.PathLike[str]]) -> str:
+    """A shell-quoted rendering of ``cmd`` for logs and messages."""
+    return shlex.join(str(c) for c in cmd)
+
+
+def run(
+    cmd: Sequence[str | os.PathLike[str]] | str,
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    logfile: IO[str] | None = None,
+    shell: bool = False,
+    timeout: float | None = None,
+    what: str | None = None,
+    hint: str = "",
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` and return its completed process, or raise :class:`CommandError` when it fails.
+
+    With ``logfile`` the output (stdout and stderr merged) is written there as it comes, preceded by the command
+    line; otherwise it is captured. ``what`` names the step in the error message (default: the program name).
+    """
+    shown = cmd if isinstance(cmd, str) else format_command(cmd)
+    args: str | list[str] = cmd if isinstance(cmd, str) else [str(c) for c in cmd]
+    label = what or (shown.split()[0] if shown else "command")
+    log.debug("$ %s", shown)
+    if logfile is not None:
+        logfile.write(f"$ {shown}\n")
+        logfile.flush()
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            shell=shell,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL if input is None else None,
+            input=input,
+            stdout=logfile if logfile is not None else subprocess.PIPE,
+            stderr=subprocess.STDOUT if logfile is not None else subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        program = args if isinstance(args, str) else args[0]
+        raise EnvironmentNotReadyError(
+            f"{label}: program {program!r} not found",
+            hint=hint or f"install {Path(program).name} or put it on PATH",
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(
+            f"{label} did not finish within {timeout:.0f} s",
+            hint=hint or "look at its output",
+            log=_name(logfile),
+        ) from exc
+    if proc.returncode != 0:
+        if logfile is not None:
+            logfile.flush()
+            output = _tail_of_file(logfile)
+        else:
+            output = "\n".join(part for part in (proc.stdout, proc.stderr) if part)
+        tail = "\n".join(output.strip().splitlines()[-_TAIL_LINES:])
+        where = f"; see {_name(logfile)}" if logfile is not None else ""
+        raise CommandError(
+            f"{label} failed with exit code {proc.returncode}{where}",
+            hint=hint,
+            output=tail,
+            log=_name(logfile),
+        )
+    return proc
+
+
+def _name(fh: IO[str] | None) -> str | None:
+    name = getattr(fh, "name", None)
+    return str(name) if isinstance(name, str) else None
+
+
+def _tail_of_file(fh: IO[str]) -> str:
+    name = _name(fh)
+    if not name:
+        return ""
+    try:
+        with open(name, encoding="utf-8", errors="replace") as src:
+            return "".join(src.readlines()[-_TAIL_LINES:])
+    except OSError:
+        return ""

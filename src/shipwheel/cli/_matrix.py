@@ -1,0 +1,91 @@
+"""``shipwheel matrix``: the expected build identifiers, and which of them this machine can build now."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..interpreters import discover, match_identifiers
+from ..matrix import expected_identifiers
+from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "matrix",
+        parents=[common],
+        help="list the expected build identifiers and mark those this machine can build",
+        description="List the identifiers a release of the project ships (requires-python x platforms, "
+        "build/skip selectors) and the interpreter of this machine that builds each, or why none can.",
+    )
+    p.add_argument("project", nargs="?", type=Path, default=None, help="project folder (default: .)")
+    add_config_options(p)
+    p.add_argument("--only", metavar="SELECTORS", help="keep only identifiers matching these selectors")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--interpreters", action="store_true", help="also list every interpreter found")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {"build": args.only} if args.only else {}
+    config = config_from_args(args, overrides, project_dir=args.project)
+    identifiers = expected_identifiers(config)
+    interpreters = discover(config.build.interpreters)
+    ok, missing = match_identifiers(identifiers, interpreters)
+    reasons = {m.identifier: m.reason for m in missing}
+    if args.json:
+        print_json(
+            {
+                "identifiers": [
+                    {
+                        "identifier": str(i),
+                        "buildable": i in ok,
+                        "interpreter": str(ok[i].path) if i in ok else None,
+                        "reason": reasons.get(i),
+                    }
+                    for i in identifiers
+                ],
+                "interpreters": [
+                    {
+                        "path": str(it.path),
+                        "version": ".".join(map(str, it.version)),
+                        "free_threaded": it.free_threaded,
+                        "platform": it.platform,
+                        "identifier": str(it.identifier) if it.identifier else None,
+                        "source": it.source,
+                    }
+                    for it in interpreters
+                ],
+            }
+        )
+        return 0
+    table = Table(title=f"{len(identifiers)} identifiers, {len(ok)} buildable here", title_justify="left")
+    table.add_column("identifier", style="bold")
+    table.add_column("here")
+    table.add_column("interpreter or reason", overflow="fold")
+    for ident in identifiers:
+        if ident in ok:
+            table.add_row(str(ident), Text("yes", style="green"), Text(ok[ident].describe()))
+        else:
+            table.add_row(str(ident), Text("no", style="yellow"), Text(reasons[ident], style="dim"))
+    out_console.print(table)
+    if args.interpreters:
+        it_table = Table(title="interpreters found", title_justify="left")
+        for col in ("version", "ABI", "platform", "path", "found in"):
+            it_table.add_column(col)
+        for it in interpreters:
+            it_table.add_row(
+                ".".join(map(str, it.version)),
+                it.identifier_python,
+                it.platform,
+                Text(str(it.path)),
+                it.source,
+            )
+        out_console.print(it_table)
+    if not identifiers:
+        err_console.print("no identifiers selected: check requires-python, platforms, build and skip")
+    return 0
