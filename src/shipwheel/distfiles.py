@@ -1,0 +1,139 @@
+"""Release file names: what a wheel or sdist filename says, parsed once, the same way for every command.
+
+Every command that takes files from a folder, a listing or an index (verify, stage, fetch, sign, publish) asks
+this module whether a name is a distribution of one project and version. Exact matching on normalized names and
+parsed versions: ``numpy 2.4.6`` never takes ``numpy-2.4.60`` or ``numpy_quaternion-2.4.6``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from .matrix import Identifier, wheel_identifiers
+
+__all__ = ["FAMILIES", "DistFile", "file_digests", "is_dist_filename", "select"]
+
+#: Platform families of the old wheel-uploader's ``-t`` option.
+FAMILIES: tuple[str, ...] = ("all", "win", "macosx", "manylinux", "musllinux", "linux")
+
+_SDIST_SUFFIXES = (".tar.gz", ".zip")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class DistFile:
+    """A parsed distribution filename."""
+
+    filename: str
+    kind: Literal["wheel", "sdist"]
+    name: NormalizedName
+    version: Version
+    tags: frozenset[Tag] = frozenset()
+    build: tuple[int, str] | tuple[()] = ()
+
+    @classmethod
+    def parse(cls, filename: str) -> DistFile | None:
+        """Parse ``filename``; ``None`` when it is not a valid wheel or sdist name (or holds a path separator)."""
+        if not _SAFE_NAME.match(filename) or filename in {".", ".."} or ".." in filename.split("/"):
+            return None
+        if filename.endswith(".whl"):
+            try:
+                name, version, build, tags = parse_wheel_filename(filename)
+            except (InvalidWheelFilename, InvalidVersion):
+                return None
+            return cls(filename, "wheel", name, version, tags, build)
+        if filename.endswith(_SDIST_SUFFIXES):
+            try:
+                name, version = parse_sdist_filename(filename)
+            except (InvalidSdistFilename, InvalidVersion):
+                return None
+            return cls(filename, "sdist", name, version)
+        return None
+
+    @property
+    def is_zip_sdist(self) -> bool:
+        """A ``.zip`` sdist: PyPI refuses these (PEP 625)."""
+        return self.kind == "sdist" and self.filename.endswith(".zip")
+
+    @property
+    def pep625_name(self) -> str | None:
+        """For an sdist, the name PEP 625 prescribes: ``{normalized_name}-{version}.tar.gz``."""
+        if self.kind != "sdist":
+            return None
+        return f"{self.name.replace('-', '_')}-{self.version}.tar.gz"
+
+    @property
+    def identifiers(self) -> list[Identifier]:
+        """The build identifiers of a wheel (``[]`` for sdists and pure wheels)."""
+        return wheel_identifiers(self.filename) if self.kind == "wheel" else []
+
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platform tags of a wheel (``any`` for pure ones); empty for sdists."""
+        return frozenset(t.platform for t in self.tags)
+
+    def family(self) -> str:
+        """The wheel-uploader family: ``win``, ``macosx``, ``manylinux``, ``musllinux``, ``linux``, ``any`` or
+        ``sdist``."""
+        if self.kind == "sdist":
+            return "sdist"
+        plats = self.platforms
+        for prefix, family in (("win", "win"), ("macosx", "macosx"), ("manylinux", "manylinux"), ("musllinux", "musllinux"), ("linux", "linux")):
+            if any(p.startswith(prefix) for p in plats):
+                return family
+        return "any"
+
+    def in_family(self, family: str) -> bool:
+        """Whether this file belongs to ``family`` (``-t``): ``all`` takes everything; ``linux`` takes manylinux,
+        musllinux and plain linux wheels; pure wheels and sdists belong to every family."""
+        own = self.family()
+        if family == "all" or own in {"any", "sdist"}:
+            return True
+        if family == "linux":
+            return own in {"manylinux", "musllinux", "linux"}
+        return own == family
+
+    def matches(self, project: str, version: str | Version) -> bool:
+        """Whether this is a file of ``project`` at exactly ``version`` (normalized name, parsed version)."""
+        try:
+            want = version if isinstance(version, Version) else Version(version)
+        except InvalidVersion:
+            return False
+        return self.name == canonicalize_name(project) and self.version == want
+
+
+def is_dist_filename(name: str) -> bool:
+    """Whether ``name`` is a valid wheel or sdist filename without any path part."""
+    return DistFile.parse(name) is not None
+
+
+def select(filenames: Iterable[str], project: str, version: str) -> list[DistFile]:
+    """The distribution files of ``project`` ``version`` among ``filenames``, wheels first, then sdists."""
+    out = [d for d in (DistFile.parse(f) for f in filenames) if d is not None and d.matches(project, version)]
+    return sorted(out, key=lambda d: (d.kind == "sdist", d.filename))
+
+
+def file_digests(path: Path, algorithms: tuple[str, ...] = ("sha256",), chunk: int = 1 << 20) -> dict[str, str]:
+    """Hex digests of the file at ``path``, reading it once."""
+    hashers = {a: hashlib.new(a) for a in algorithms}
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            for h in hashers.values():
+                h.update(block)
+    return {a: h.hexdigest() for a, h in hashers.items()}
