@@ -98,6 +98,8 @@ class Unbuildable:
 
     identifier: Identifier
     reason: str
+    #: ``platform``: another OS or architecture (a CI runner's job); ``interpreter``: this platform, no interpreter.
+    kind: str = "interpreter"
 
 
 def _candidates(extra: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
@@ -218,6 +220,7 @@ def match_identifiers(
         if ident in by_ident:
             ok[ident] = by_ident[ident]
             continue
+        kind = "platform"
         if ident.os != here_os:
             reason = (
                 f"{ident.platform} wheels are built on {ident.os}; build them on a CI runner (shipwheel ci)"
@@ -233,7 +236,8 @@ def match_identifiers(
                 f"no{ft} CPython {ident.version} interpreter found on PATH or in pyenv; "
                 f"install it (pyenv install {ident.version}{'t' if ident.free_threaded else ''}) or add its path to 'interpreters'"
             )
-        missing.append(Unbuildable(ident, reason))
+            kind = "interpreter"
+        missing.append(Unbuildable(ident, reason, kind))
     return ok, missing
 
 

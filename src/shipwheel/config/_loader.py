@@ -170,6 +170,7 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
     require_pyproject: bool = False,
+    paths_relative_to: Path | str | None = None,
 ) -> Config:
     """Resolve the configuration of the project in ``project_dir``.
 
@@ -177,9 +178,13 @@ def load_config(
         ``None`` values are ignored so that unset options fall through.
     :param environ: the environment to read ``SHIPWHEEL_*`` variables from (default: ``os.environ``).
     :param require_pyproject: raise :class:`ProjectError` when the folder has no pyproject.toml.
+    :param paths_relative_to: the folder relative paths from pyproject.toml and the defaults are resolved against
+        (default: ``project_dir``); ``shipwheel build`` reads the configuration of an exported commit but writes
+        next to the user's own project folder.
     :raises ConfigError: unknown keys (with a suggestion) or values of the wrong type.
     """
     project_dir = Path(project_dir).resolve()
+    path_base = Path(paths_relative_to).resolve() if paths_relative_to is not None else project_dir
     environ = os.environ if environ is None else environ
     pyproject = read_pyproject(project_dir)
     if pyproject is None and require_pyproject:
@@ -227,7 +232,7 @@ def load_config(
             if f.metadata.get("path"):
                 value = _coerce(raw, str, what=what, from_env=from_env)
                 value = _resolve_path(
-                    value, key, project_dir, relative_to_project=origin in {_PYPROJECT, _DEFAULT}
+                    value, key, path_base, relative_to_project=origin in {_PYPROJECT, _DEFAULT}
                 )
             elif origin == _CLI and not isinstance(raw, str):
                 value = _coerce(raw, hint_type, what=f"option for {dotted}", from_env=False)

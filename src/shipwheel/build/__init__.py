@@ -1,0 +1,7 @@
+"""Build an sdist and one repaired, tested wheel per identifier, in parallel, reproducibly."""
+
+from __future__ import annotations
+
+from ._runner import BuildEvent, BuildResult, IdentifierResult, build
+
+__all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]

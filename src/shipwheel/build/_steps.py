@@ -1,0 +1,162 @@
+"""The steps of one build identifier: environment, before-build, wheel, repair, test."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from build import BuildBackendException, ProjectBuilder
+
+from .._subprocess import run
+from ..errors import CommandError
+from ..interpreters import Interpreter
+from ._env import CachedEnv, EnvCache
+
+__all__ = ["build_wheel", "expand", "repair_wheel", "run_shell", "test_wheel"]
+
+
+def expand(command: str, **values: Path | str) -> str:
+    """Replace ``{project}``, ``{wheel}``, ``{prefix}`` … in a configured command with shell-quoted values."""
+    for name, value in values.items():
+        command = command.replace("{" + name + "}", shlex.quote(str(value)))
+    return command
+
+
+def run_shell(command: str, *, cwd: Path, env: Mapping[str, str], log: IO[str], what: str) -> None:
+    """Run a configured shell command (before-all, before-build, test-command)."""
+    run(
+        command,
+        shell=True,
+        cwd=cwd,
+        env=env,
+        logfile=log,
+        what=what,
+        hint=f"fix the {what} command or what it runs",
+    )
+
+
+def _runner(env: Mapping[str, str], log: IO[str]) -> Callable[..., None]:
+    def runner(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
+        log.write("$ " + shlex.join(cmd) + "\n")
+        log.flush()
+        subprocess.run(
+            list(cmd),
+            cwd=cwd,
+            env={**env, **(extra_environ or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=True,
+        )
+
+    return runner
+
+
+def build_wheel(
+    srcdir: Path,
+    interpreter: Interpreter,
+    *,
+    cache: EnvCache,
+    outdir: Path,
+    env: Mapping[str, str],
+    log: IO[str],
+) -> tuple[Path, bool]:
+    """Build a wheel of ``srcdir`` for ``interpreter`` in a cached isolated environment (pypa/build's hooks).
+
+    Returns the wheel and whether the environment was reused.
+    """
+    probe = ProjectBuilder(srcdir, python_executable=str(interpreter.path), runner=_runner(env, log))
+    build_env, reused = cache.get(interpreter, probe.build_system_requires, log=log)
+    builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=_runner(env, log))
+    try:
+        extra = builder.get_requires_for_build("wheel")
+        missing = {r for r in extra if not _satisfied(build_env, r)}
+        cache.add(build_env, missing, log=log)
+        outdir.mkdir(parents=True, exist_ok=True)
+        wheel = builder.build("wheel", outdir)
+    except BuildBackendException as exc:
+        raise CommandError(
+            f"the build backend failed ({exc.exception.__class__.__name__}); see {log.name}",
+            hint="read the compiler output in the log",
+            log=log.name,
+        ) from None
+    return Path(wheel), reused
+
+
+def _satisfied(env: CachedEnv, requirement: str) -> bool:
+    code = (
+        "import sys\nfrom importlib.metadata import version, PackageNotFoundError\n"
+        "from packaging.requirements import Requirement\n"
+        "r = Requirement(sys.argv[1])\n"
+        "try:\n    ok = r.specifier.contains(version(r.name), prereleases=True)\n"
+        "except PackageNotFoundError:\n    ok = False\nsys.exit(0 if ok else 1)\n"
+    )
+    proc = subprocess.run([env.python_executable, "-c", code, requirement], capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+def repair_wheel(wheel: Path, outdir: Path, *, env: Mapping[str, str], log: IO[str]) -> Path:
+    """Graft external libraries into a Linux wheel with auditwheel and give it the policy tag it satisfies."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    run(
+        [sys.executable, "-m", "auditwheel", "repair", "--plat", "auto", "-w", str(outdir), str(wheel)],
+        env=env,
+        logfile=log,
+        what="auditwheel repair",
+        hint="make the libraries the extension links findable (LD_LIBRARY_PATH) or exclude them",
+    )
+    repaired = sorted(outdir.glob("*.whl"))
+    if len(repaired) != 1:
+        raise CommandError(f"auditwheel repair left {len(repaired)} wheels in {outdir}", log=log.name)
+    return repaired[0]
+
+
+def is_platform_wheel(wheel: Path) -> bool:
+    """Whether the wheel's name carries a platform tag (pure wheels need no repair)."""
+    return not wheel.name.endswith("-any.whl")
+
+
+def test_wheel(
+    wheel: Path,
+    interpreter: Interpreter,
+    *,
+    cache: EnvCache,
+    project: Path,
+    test_requires: Sequence[str],
+    test_command: str,
+    env: Mapping[str, str],
+    log: IO[str],
+    workdir: Path,
+) -> None:
+    """Install ``wheel`` and ``test_requires`` into a fresh virtual environment and run ``test_command`` in it."""
+    venv = Path(tempfile.mkdtemp(prefix="test-venv-", dir=workdir))
+    shutil.rmtree(venv)
+    cache.create(interpreter.path, venv, log=log)
+    tenv = CachedEnv(venv)
+    cache.install(tenv, [str(wheel), *test_requires], log=log)
+    bindir = Path(tenv.python_executable).parent
+    test_env = {
+        **cache.environ,
+        **env,
+        "VIRTUAL_ENV": str(venv),
+        "PATH": str(bindir) + os.pathsep + env.get("PATH", os.environ.get("PATH", "")),
+    }
+    cwd = Path(
+        tempfile.mkdtemp(prefix="test-cwd-", dir=workdir)
+    )  # not the project, so imports find the wheel
+    run_shell(
+        expand(test_command, project=project, wheel=wheel),
+        cwd=cwd,
+        env=test_env,
+        log=log,
+        what="test-command",
+    )

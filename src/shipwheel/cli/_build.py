@@ -1,0 +1,199 @@
+"""``shipwheel build``: the sdist, then every selected identifier in parallel, with a live view and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from ..build import BuildEvent, BuildResult, build
+from ._common import err_console, out_console, print_json
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "build",
+        parents=[common],
+        help="build the sdist and one repaired, tested wheel per interpreter, in parallel",
+        description="Build the sdist of a git ref (default HEAD) once, then every selected identifier from that "
+        "sdist in parallel: before-all once, before-build per interpreter, the wheel in a cached isolated "
+        "environment, auditwheel repair, the tests in a fresh venv. Reproducible: SOURCE_DATE_EPOCH is the "
+        "commit's time.",
+    )
+    p.add_argument(
+        "project", nargs="?", type=Path, default=Path(), help="project folder or sdist file (default: .)"
+    )
+    p.add_argument("--ref", help="git ref to build (default: HEAD); never the uncommitted working tree")
+    p.add_argument(
+        "--allow-dirty", action="store_true", help="build HEAD even if the folder has uncommitted changes"
+    )
+    p.add_argument("--only", metavar="SELECTORS", help="identifiers to build, e.g. 'cp312-* cp313-*'")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel builds (default: number of cores)")
+    p.add_argument(
+        "-o", "--output-dir", type=Path, default=None, help="wheelhouse folder (default: wheelhouse)"
+    )
+    p.add_argument("--cache-dir", type=Path, default=None, help="cache folder (env: SHIPWHEEL_CACHE_DIR)")
+    p.add_argument("--log-dir", type=Path, default=None, help="folder of the per-identifier logs")
+    p.add_argument("--no-repair", action="store_true", help="skip auditwheel repair")
+    p.add_argument("--no-test", action="store_true", help="skip the test-command")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=run)
+
+
+class _View:
+    """The live progress view: one row per target with its current step and elapsed time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: dict[str, tuple[str, str, float, str]] = {}
+        self.started = time.monotonic()
+
+    def on_event(self, event: BuildEvent) -> None:
+        with self.lock:
+            _, _, since, _ = self.rows.get(event.target, ("", "", time.monotonic(), ""))
+            self.rows[event.target] = (event.step, event.status, since, event.message)
+
+    def __rich__(self) -> Table:
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column(width=2)
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_column(justify="right")
+        with self.lock:
+            rows = list(self.rows.items())
+        for target, (step, status, since, message) in rows:
+            if status == "start":
+                icon: Any = Spinner("dots")
+                text = Text(f"{step} …")
+            elif status == "failed":
+                icon, text = Text("✗", style="red"), Text(f"{step} failed", style="red")
+            else:
+                icon, text = (
+                    Text("✓", style="green"),
+                    Text(message if step == "done" else f"{step} done", style="dim"),
+                )
+            table.add_row(icon, Text(target), text, f"{time.monotonic() - since:5.1f}s")
+        return table
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {
+        "jobs": args.jobs,
+        "output-dir": str(args.output_dir) if args.output_dir else None,
+        "cache-dir": str(args.cache_dir) if args.cache_dir else None,
+        "log-dir": str(args.log_dir) if args.log_dir else None,
+        "repair": False if args.no_repair else None,
+        "test-command": "" if args.no_test else None,
+    }
+    view = _View()
+    live = err_console.is_terminal and not args.json
+    if live:
+        with Live(Group(view), console=err_console, refresh_per_second=8, transient=False):
+            result = build(
+                args.project,
+                ref=args.ref,
+                only=args.only,
+                allow_dirty=args.allow_dirty,
+                overrides=overrides,
+                on_event=view.on_event,
+            )
+    else:
+        result = build(
+            args.project,
+            ref=args.ref,
+            only=args.only,
+            allow_dirty=args.allow_dirty,
+            overrides=overrides,
+            on_event=None if args.json else _plain_events,
+        )
+    if args.json:
+        print_json(_as_json(result))
+    else:
+        _summary(result)
+    return 0 if result.ok else 1
+
+
+def _plain_events(event: BuildEvent) -> None:
+    if event.status in {"done", "failed"} and (event.step != "done" or event.status == "failed"):
+        mark = "failed" if event.status == "failed" else "done"
+        tail = f": {event.message}" if event.message and event.status == "failed" else ""
+        err_console.print(Text(f"{event.target}: {event.step} {mark}{tail}"))
+
+
+def _summary(result: BuildResult) -> None:
+    table = Table(title=f"shipwheel build of {result.source}", title_justify="left")
+    for col in ("identifier", "result", "time", "wheel or reason"):
+        table.add_column(col, overflow="fold")
+    if result.sdist:
+        table.add_row("sdist", Text("ok", style="green"), "", Text(result.sdist.name))
+    if result.sdist_zip:
+        table.add_row(
+            "sdist (zip)",
+            Text("ok", style="yellow"),
+            "",
+            Text(f"{result.sdist_zip.name} (PyPI refuses .zip sdists)"),
+        )
+    for r in result.results:
+        if r.status == "ok":
+            reuse = " (cached env)" if r.env_reused else ""
+            table.add_row(
+                r.identifier,
+                Text("ok", style="green"),
+                f"{r.seconds:.1f}s",
+                Text(f"{r.wheel.name if r.wheel else ''}{reuse}"),
+            )
+        elif r.status == "failed":
+            log = f" (log: {r.log})" if r.log and str(r.log) not in r.error else ""
+            table.add_row(
+                r.identifier, Text("FAILED", style="bold red"), f"{r.seconds:.1f}s", Text(f"{r.error}{log}")
+            )
+    out_console.print(table)
+    skipped = [r for r in result.results if r.status == "unbuildable"]
+    if skipped:
+        names = " ".join(r.identifier for r in skipped)
+        out_console.print(
+            Text(
+                f"not buildable on this machine ({len(skipped)}): {names}; see shipwheel matrix", style="dim"
+            )
+        )
+    built = sum(r.status == "ok" for r in result.results)
+    failed = len(result.failed)
+    line = f"{built} wheel(s) in {result.output_dir}, logs in {result.log_dir}"
+    if failed:
+        err_console.print(Text(f"error: {failed} identifier(s) failed; {line}", style="bold red"))
+    else:
+        out_console.print(Text(line))
+
+
+def _as_json(result: BuildResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "commit": result.commit,
+        "source_date_epoch": result.epoch,
+        "output_dir": str(result.output_dir),
+        "log_dir": str(result.log_dir),
+        "sdist": str(result.sdist) if result.sdist else None,
+        "sdist_zip": str(result.sdist_zip) if result.sdist_zip else None,
+        "ok": result.ok,
+        "results": [
+            {
+                "identifier": r.identifier,
+                "status": r.status,
+                "wheel": str(r.wheel) if r.wheel else None,
+                "log": str(r.log) if r.log else None,
+                "seconds": round(r.seconds, 2),
+                "error": r.error or None,
+                "interpreter": r.interpreter,
+                "env_reused": r.env_reused,
+            }
+            for r in result.results
+        ],
+    }
