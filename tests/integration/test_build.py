@@ -1,0 +1,255 @@
+"""``shipwheel build`` of real C projects with real interpreters, compilers, auditwheel and git."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shipwheel.build import BuildEvent, build
+from shipwheel.errors import ConfigError, EnvironmentNotReadyError, ProjectError, SelectorError
+from shipwheel.interpreters import discover
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kahan"
+# Three interpreters this machine has (CPython 3.10 to 3.13 are installed through pyenv).
+HAVE = sorted({f"cp3{i.version[1]}" for i in discover() if i.version[:2] >= (3, 10) and not i.free_threaded})
+THREE = " ".join(f"{p}-manylinux_x86_64" for p in HAVE[-3:])
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z",
+        "GIT_COMMITTER_DATE": "2025-01-02T03:04:05Z",
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
+
+
+def make_repo(path: Path, source: Path = EXAMPLE) -> Path:
+    shutil.copytree(source, path, ignore=shutil.ignore_patterns("wheelhouse", "shipwheel-logs", "build"))
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "v1")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def example_build(
+    tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
+) -> Iterator[tuple[Path, object, list[BuildEvent]]]:
+    if len(HAVE) < 3:
+        pytest.skip(f"needs three CPython >= 3.10 interpreters, found {HAVE}")
+    root = tmp_path_factory.mktemp("example")
+    repo = make_repo(root / "kahan")
+    events: list[BuildEvent] = []
+    result = build(
+        repo,
+        only=THREE,
+        on_event=events.append,
+        overrides={
+            "cache-dir": str(cache_dir),
+            "output-dir": str(root / "wh"),
+            "log-dir": str(root / "logs"),
+        },
+    )
+    yield repo, result, events
+
+
+def test_builds_sdist_and_three_repaired_tested_wheels(
+    example_build: tuple[Path, object, list[BuildEvent]],
+) -> None:
+    repo, result, events = example_build
+    assert result.ok, [r.error for r in result.failed]  # type: ignore[attr-defined]
+    wheels = sorted(p.name for p in (repo.parent / "wh").glob("*.whl"))
+    assert len(wheels) == 3
+    assert (repo.parent / "wh" / "kahan-1.0.0.tar.gz").is_file()
+    for name in wheels:
+        assert "manylinux" in name and "linux_x86_64.whl" not in name.replace("manylinux", "")
+        with zipfile.ZipFile(repo.parent / "wh" / name) as zf:
+            grafted = [n for n in zf.namelist() if n.startswith("kahan.libs/libkahan")]
+            assert grafted, f"libkahan not grafted into {name}"
+    # the wheel's own tests ran in a fresh venv against the installed wheel
+    for r in result.results:  # type: ignore[attr-defined]
+        if r.status == "ok":
+            log = r.log.read_text()
+            assert "4 passed" in log, log[-2000:]
+    steps = {(e.target, e.step) for e in events if e.status == "done"}
+    assert ("sdist", "sdist") in steps and ("before-all", "before-all") in steps
+    assert any(step == "repair" for _, step in steps) and any(step == "test" for _, step in steps)
+
+
+def test_rebuild_of_the_same_ref_is_byte_identical(
+    example_build: tuple[Path, object, list[BuildEvent]], tmp_path: Path
+) -> None:
+    repo, result, _ = example_build
+    only = " ".join(THREE.split()[:2])
+    # another cache folder: nothing is shared with the first build
+    again = build(
+        repo,
+        ref="main",
+        only=only,
+        overrides={
+            "cache-dir": str(tmp_path / "cache"),
+            "output-dir": str(tmp_path / "wh"),
+            "log-dir": str(tmp_path / "logs"),
+            "test-command": "",
+        },
+    )
+    assert again.ok
+    for path in sorted((tmp_path / "wh").iterdir()):
+        first = repo.parent / "wh" / path.name
+        assert (
+            hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(first.read_bytes()).hexdigest()
+        ), path.name
+
+
+def test_build_from_the_sdist(
+    example_build: tuple[Path, object, list[BuildEvent]], tmp_path: Path, cache_dir: Path
+) -> None:
+    repo, _, _ = example_build
+    sdist = repo.parent / "wh" / "kahan-1.0.0.tar.gz"
+    result = build(
+        sdist,
+        only=THREE.split()[-1],
+        overrides={
+            "cache-dir": str(cache_dir),
+            "output-dir": str(tmp_path / "wh"),
+            "log-dir": str(tmp_path / "logs"),
+        },
+    )
+    assert result.ok, [r.error for r in result.failed]
+    assert len(list((tmp_path / "wh").glob("*.whl"))) == 1
+    assert result.results[0].env_reused  # the first build's environment, from the cache
+
+
+def test_dirty_tree_refused_and_allowed(
+    example_build: tuple[Path, object, list[BuildEvent]], tmp_path: Path
+) -> None:
+    repo, _, _ = example_build
+    work = make_repo(tmp_path / "dirty")
+    (work / "src" / "kahan" / "__init__.py").write_text("broken = (\n")
+    with pytest.raises(ProjectError, match="uncommitted changes") as info:
+        build(work, only=THREE.split()[-1], overrides={"output-dir": str(tmp_path / "wh")})
+    assert "--allow-dirty" in info.value.hint
+    assert not (tmp_path / "wh").exists()
+
+
+def test_partial_failure_keeps_the_other_wheels(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = make_repo(tmp_path / "partial")
+    broken = HAVE[-1]
+    core = repo / "src" / "kahan" / "_core.c"
+    minor = broken[3:]
+    core.write_text(
+        f"#if PY_MINOR_VERSION == {minor}\n#error deliberately broken on 3.{minor}\n#endif\n"
+        + core.read_text()
+    )
+    core.write_text(core.read_text().replace("#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n", ""))
+    core.write_text("#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n" + core.read_text())
+    git(repo, "commit", "-qam", "break one version")
+    only = f"{HAVE[-2]}-manylinux_x86_64 {broken}-manylinux_x86_64"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shipwheel",
+            "build",
+            str(repo),
+            "--only",
+            only,
+            "--json",
+            "--cache-dir",
+            str(cache_dir),
+            "-o",
+            str(tmp_path / "wh"),
+            "--log-dir",
+            str(tmp_path / "logs"),
+            "--no-test",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    by_id = {r["identifier"]: r for r in data["results"]}
+    failed = by_id[f"{broken}-manylinux_x86_64"]
+    assert failed["status"] == "failed" and failed["log"] in failed["error"]
+    assert "deliberately broken" in Path(failed["log"]).read_text()
+    assert by_id[f"{HAVE[-2]}-manylinux_x86_64"]["status"] == "ok"
+    assert [p.name.split("-")[2] for p in (tmp_path / "wh").glob("*.whl")] == [HAVE[-2]]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shipwheel", *args], capture_output=True, text=True, cwd=cwd, check=False
+    )
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (run_cli("build", str(empty)), 4, "no pyproject.toml"),
+        (
+            run_cli("build", str(EXAMPLE), "--ref", "no-such-ref-xyz"),
+            4,
+            "git ref 'no-such-ref-xyz' does not exist",
+        ),
+        (
+            run_cli("build", str(EXAMPLE), "--only", "cp3.12-*"),
+            2,
+            "--only selector 'cp3.12-*' matches no build identifier",
+        ),
+        (run_cli("build", str(EXAMPLE), "--only", "cp39-*"), 2, "matches none of this project's identifiers"),
+        (
+            run_cli("build", str(EXAMPLE), "--only", "cp314-manylinux_x86_64"),
+            5,
+            "no CPython 3.14 interpreter",
+        ),
+        (run_cli("build", str(tmp_path / "missing")), 4, "does not exist"),
+    ]
+    for proc, code, text in cases:
+        assert proc.returncode == code, (text, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert lines[-1].startswith("error: ") and text in proc.stderr, proc.stderr
+
+
+def test_unknown_config_key_and_missing_interpreter(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "typo")
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write('before-bild = "true"\n')
+    git(repo, "commit", "-qam", "typo")
+    with pytest.raises(ConfigError, match="unknown key 'before-bild'") as info:
+        build(repo)
+    assert info.value.hint == "did you mean 'before-build'?"
+    repo2 = make_repo(tmp_path / "interp")
+    with (repo2 / "pyproject.toml").open("a") as fh:
+        fh.write('interpreters = ["/opt/nowhere/python3.12"]\n')
+    git(repo2, "commit", "-qam", "interp")
+    with pytest.raises(EnvironmentNotReadyError, match="does not exist"):
+        build(repo2)
+    with pytest.raises(SelectorError):
+        build(repo2, only="cp3.12-*")

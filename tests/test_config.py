@@ -1,0 +1,167 @@
+"""Configuration: precedence, provenance, refusal of unknown keys and bad values, the shipped schema."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from shipwheel.cli import main_inner
+from shipwheel.config import SECTIONS, load_config, load_defaults, schema
+from shipwheel.config._model import toml_key
+from shipwheel.errors import ConfigError, ProjectError
+
+
+def write_pyproject(folder: Path, tool: str = "", project: str = 'name = "demo"\nversion = "1.0"\n') -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pyproject.toml").write_text(f"[project]\n{project}\n{tool}", encoding="utf-8")
+    return folder
+
+
+def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
+    config = load_config(write_pyproject(tmp_path), environ={})
+    assert config.build.build == ("*",)
+    assert config.build.jobs == 0
+    assert config.verify.max_file_size == 100 * 1024 * 1024
+    assert config.sources["jobs"] == "default"
+    assert config.build.output_dir == tmp_path / "wheelhouse"
+
+
+def test_precedence_cli_over_env_over_pyproject_over_defaults(tmp_path: Path) -> None:
+    project = write_pyproject(
+        tmp_path, "[tool.shipwheel]\njobs = 3\ntest-command = 'from-pyproject'\nskip = 'cp38-*'\n"
+    )
+    env = {"SHIPWHEEL_JOBS": "5", "SHIPWHEEL_TEST_COMMAND": "from-env"}
+    config = load_config(project, environ=env, overrides={"jobs": 7})
+    assert config.build.jobs == 7 and config.sources["jobs"] == "command line"
+    assert (
+        config.build.test_command == "from-env"
+        and config.sources["test-command"] == "env SHIPWHEEL_TEST_COMMAND"
+    )
+    assert config.build.skip == ("cp38-*",) and config.sources["skip"] == "pyproject.toml"
+    assert config.sources["before-all"] == "default"
+
+
+def test_section_env_names_and_types(tmp_path: Path) -> None:
+    env = {
+        "SHIPWHEEL_VERIFY_MAX_FILE_SIZE": "1000",
+        "SHIPWHEEL_VERIFY_STRICT": "yes",
+        "SHIPWHEEL_ENVIRONMENT": "A=1 B=two",
+        "SHIPWHEEL_TEST_REQUIRES": "pytest numpy>=2",
+        "SHIPWHEEL_CACHE_DIR": "rel/cache",
+    }
+    config = load_config(write_pyproject(tmp_path), environ=env)
+    assert config.verify.max_file_size == 1000
+    assert config.verify.strict is True
+    assert dict(config.build.environment) == {"A": "1", "B": "two"}
+    assert config.build.test_requires == ("pytest", "numpy>=2")
+    assert config.build.cache_dir == Path.cwd() / "rel/cache"  # env paths are relative to the working folder
+
+
+def test_lists_accept_space_separated_strings(tmp_path: Path) -> None:
+    config = load_config(
+        write_pyproject(tmp_path, '[tool.shipwheel]\nbuild = "cp312-* cp313-*"\n'), environ={}
+    )
+    assert config.build.build == ("cp312-*", "cp313-*")
+
+
+@pytest.mark.parametrize(
+    ("tool", "expected"),
+    [
+        (
+            "[tool.shipwheel]\ntest-comand = 'x'\n",
+            "unknown key 'test-comand' in [tool.shipwheel]; did you mean 'test-command'?",
+        ),
+        ("[tool.shipwheel.verify]\nmax-file-sise = 1\n", "did you mean 'max-file-size'?"),
+        ("[tool.shipwheel.verfy]\nstrict = true\n", "did you mean 'verify'?"),
+        ("[tool.shipwheel]\njobs = 'many'\n", "'jobs' in [tool.shipwheel] must be an integer"),
+        ("[tool.shipwheel]\nrepair = 'yes'\n", "must be true or false"),
+        ("[tool.shipwheel]\nenvironment = ['A=1']\n", "must be a table of strings"),
+        ("[tool.shipwheel]\ntest-requires = [1, 2]\n", "must be a list of strings"),
+    ],
+)
+def test_bad_config_is_one_clear_error(tmp_path: Path, tool: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_pyproject(tmp_path, tool), environ={})
+    assert expected in info.value.one_line()
+    assert info.value.exit_code == 3
+
+
+def test_bad_env_value(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SHIPWHEEL_JOBS must be an integer"):
+        load_config(write_pyproject(tmp_path), environ={"SHIPWHEEL_JOBS": "lots"})
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    tmp_path.joinpath("pyproject.toml").write_text("[project\nname=", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path, environ={})
+
+
+def test_missing_pyproject_when_required(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="no pyproject.toml"):
+        load_config(tmp_path, environ={}, require_pyproject=True)
+
+
+def test_schema_accepts_the_defaults_and_matches_the_dataclasses() -> None:
+    defaults = load_defaults()
+    jsonschema.validate(defaults, schema())
+    props = schema()["properties"]
+    for section, cls in SECTIONS.items():
+        keys = {toml_key(f) for f in dataclasses.fields(cls)}
+        table = props if not section else props[section]["properties"]
+        declared = set(table) - (set(SECTIONS) if not section else set())
+        assert declared == keys, f"schema and dataclass differ in [{section or 'top'}]"
+        assert keys == set(defaults if not section else defaults[section]) - (
+            set(SECTIONS) if not section else set()
+        )
+
+
+def test_schema_refuses_unknown_keys() -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"test-comand": "x"}, schema())
+
+
+def test_config_command_json_shows_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = write_pyproject(tmp_path, "[tool.shipwheel]\nbefore-all = 'make'\n")
+    monkeypatch.setenv("SHIPWHEEL_JOBS", "4")
+    assert main_inner(["config", str(project), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["values"]["before-all"] == {"value": "make", "source": "pyproject.toml"}
+    assert data["values"]["jobs"] == {"value": 4, "source": "env SHIPWHEEL_JOBS"}
+    assert data["values"]["skip"]["source"] == "default"
+
+
+def test_console_script_prints_one_line_and_exit_code(tmp_path: Path) -> None:
+    project = write_pyproject(tmp_path, "[tool.shipwheel]\ntest-comand = 'x'\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "config", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip()
+        == "error: unknown key 'test-comand' in [tool.shipwheel]; did you mean 'test-command'?"
+    )
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    project = write_pyproject(tmp_path, "[tool.shipwheel]\njobs = 'x'\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "config", str(project), "--debug"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert "Traceback" in proc.stderr
