@@ -104,7 +104,7 @@ def test_invalid_toml(tmp_path: Path) -> None:
 
 
 def test_missing_pyproject_when_required(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match="no pyproject.toml"):
+    with pytest.raises(ProjectError, match=r"no pyproject\.toml"):
         load_config(tmp_path, environ={}, require_pyproject=True)
 
 
