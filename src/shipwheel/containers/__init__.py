@@ -1,0 +1,223 @@
+"""Staging containers: where release files wait between the build machines and the index.
+
+One URL syntax names every kind of container:
+
+* a local folder: ``wheelhouse/``, ``/srv/staging``, ``file:///srv/staging``;
+* an HTTP(S) page of links: a directory listing of nginx, Apache or Python's ``http.server``, a static bucket
+  listing (S3-style XML too), or a PEP 503 (HTML) / PEP 691 (JSON) simple index such as pypiserver, devpi or
+  PyPI: ``https://host/simple/`` (the project page is found from the project name);
+* an S3 bucket: ``s3://bucket/prefix``, with ``?endpoint=http://127.0.0.1:9000`` (or ``--endpoint-url``, or
+  ``AWS_ENDPOINT_URL``) for another S3 server; credentials come from the usual AWS variables and files.
+
+:func:`open_container` turns such a URL into a :class:`Container`, which lists release files
+(:meth:`Container.listing`) and streams one of them from an offset (:meth:`Container.stream`). Local and S3
+containers are also writable (:class:`WritableContainer`), which ``shipwheel stage`` uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..distfiles import DistFile
+from ..errors import RemoteError, UsageError
+
+__all__ = [
+    "MANIFEST",
+    "Container",
+    "Entry",
+    "Listing",
+    "Opened",
+    "Rejected",
+    "TransferError",
+    "WritableContainer",
+    "open_container",
+    "parse_sha256sums",
+]
+
+#: The checksum manifest a container publishes beside the release files (``sha256sum`` format).
+MANIFEST = "SHA256SUMS"
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class TransferError(RemoteError):
+    """Reading or writing one file failed; ``retryable`` says whether trying again may help."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One release file a container offers.
+
+    ``location`` is what the backend needs to read it (a URL, a path, an S3 key); ``size`` and ``sha256`` are
+    what the container publishes about it, ``None`` when it says nothing.
+    """
+
+    dist: DistFile
+    location: str
+    size: int | None = None
+    sha256: str | None = None
+
+    @property
+    def filename(self) -> str:
+        """The validated file name: the only form in which a listed name ever becomes a local path."""
+        return self.dist.filename
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A listed name or link that was not taken, and why (``other-host``, ``bad-name``, ``bad-scheme`` ...)."""
+
+    name: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Listing:
+    """What a container lists: release files by name, the manifest if any, and what was refused."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    manifest: str | None = None
+    rejected: list[Rejected] = field(default_factory=list)
+    pages: int = 0
+
+    def add(self, entry: Entry) -> None:
+        """Keep ``entry``; a second link to the same name keeps the one that publishes more."""
+        old = self.entries.get(entry.filename)
+        if old is None or (old.sha256 is None and entry.sha256 is not None):
+            self.entries[entry.filename] = entry
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An open read of one file: the chunks begin at byte ``start``; ``total`` is the file's size if known."""
+
+    start: int
+    total: int | None
+    chunks: Iterator[bytes]
+
+
+@runtime_checkable
+class Container(Protocol):
+    """A place that lists release files and streams them."""
+
+    #: The container as the user wrote it, without credentials, for messages.
+    display: str
+
+    def listing(self, project: str | None = None) -> Listing:
+        """Every release file the container offers (of ``project`` where the backend can narrow it down)."""
+        ...
+
+    def stream(self, entry: Entry, offset: int = 0) -> AbstractContextManager[Opened]:
+        """Open ``entry`` for reading from byte ``offset`` (the backend may start at 0 instead: see
+        :attr:`Opened.start`). Raise :class:`TransferError` (``retryable`` for transient failures)."""
+        ...
+
+    def read_small(self, location: str, limit: int = 16 << 20) -> bytes:
+        """The whole content of a small object (the manifest), at most ``limit`` bytes."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@runtime_checkable
+class WritableContainer(Container, Protocol):
+    """A container ``shipwheel stage`` can put files into."""
+
+    def put_file(self, path: Path, name: str) -> None:
+        """Store the file at ``path`` under ``name``, atomically (readers never see half a file)."""
+        ...
+
+    def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store ``data`` under the relative ``name`` (may contain ``/`` for index pages)."""
+        ...
+
+
+def parse_sha256sums(text: str) -> dict[str, str]:
+    """``{filename: sha256}`` from ``sha256sum`` output; lines that are not ``<hex>  <name>`` are ignored, and so
+    are names that are not plain distribution filenames."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        digest, _, name = line.strip().partition(" ")
+        name = name.strip().lstrip("*")
+        if _HEX64.match(digest.lower()) and DistFile.parse(name) is not None:
+            out[name] = digest.lower()
+    return out
+
+
+def format_sha256sums(digests: dict[str, str]) -> str:
+    """The ``sha256sum`` text of ``digests``, sorted by name."""
+    return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
+
+
+__all__ += ["format_sha256sums"]
+
+
+def open_container(
+    url: str,
+    *,
+    allow_hosts: Sequence[str] = (),
+    endpoint_url: str | None = None,
+    timeout: float = 60.0,
+    max_connections: int = 16,
+) -> Container:
+    """The container named by ``url`` (see the module docstring); raise :class:`UsageError` when it is not one."""
+    text = url.strip()
+    if not text:
+        raise UsageError(
+            "no container given", hint="pass --from/--to with a folder, an http(s):// or s3:// URL"
+        )
+    scheme = urlsplit(text).scheme.lower() if "://" in text else ""
+    if scheme in {"", "file"}:
+        from ._local import LocalContainer
+
+        path = Path(unquote(urlsplit(text).path)) if scheme == "file" else Path(text)
+        return LocalContainer(path.expanduser())
+    if scheme in {"http", "https"}:
+        from ._http import HttpContainer
+
+        return HttpContainer(text, allow_hosts=allow_hosts, timeout=timeout, max_connections=max_connections)
+    if scheme == "s3":
+        from ._s3 import S3Container
+
+        parts = urlsplit(text)
+        query = parse_qs(parts.query)
+        endpoint = endpoint_url or next(iter(query.get("endpoint", [])), None)
+        if not parts.netloc:
+            raise UsageError(f"{text!r} names no bucket", hint="write s3://BUCKET/PREFIX")
+        return S3Container(
+            parts.netloc, parts.path.strip("/"), endpoint_url=endpoint, max_connections=max_connections
+        )
+    raise UsageError(
+        f"unsupported container URL scheme {scheme!r}",
+        hint="use a folder, file://, http://, https:// or s3://BUCKET/PREFIX",
+    )
+
+
+def is_writable(container: Container) -> bool:
+    """Whether ``stage`` can put files into ``container``."""
+    return isinstance(container, WritableContainer)
+
+
+__all__ += ["is_writable"]

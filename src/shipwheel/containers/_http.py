@@ -1,0 +1,270 @@
+"""An HTTP(S) container: a page of links (directory listings, static bucket listings) or a simple index.
+
+The page is asked for PEP 691 JSON first and HTML otherwise; S3-style XML bucket listings are understood too.
+Pagination follows ``rel="next"`` links, ``Link: <…>; rel="next"`` headers, a JSON ``next`` and S3 continuation
+tokens, up to :data:`MAX_PAGES` pages of at most :data:`MAX_PAGE_BYTES` each. When the page lists no file of
+the project, the PEP 503 project page ``<url>/<normalized-name>/`` is tried. Redirects are followed up to five
+times and only to the container's host (or an allowed one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from packaging.utils import canonicalize_name
+
+from .._http import make_client, redact
+from .._retry import is_retryable_status
+from ..errors import AuthenticationError
+from . import Entry, Listing, Opened, TransferError
+from ._listing import (
+    Page,
+    host_allowed,
+    judge,
+    manifest_link,
+    parse_html,
+    parse_json_bytes,
+    parse_link_header,
+    parse_s3_xml,
+)
+
+__all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]
+
+#: Pages of one listing at most (a loop or an endless listing stops here with an error).
+MAX_PAGES = 2000
+#: Bytes of one listing page at most.
+MAX_PAGE_BYTES = 64 << 20
+
+_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.1, application/xml;q=0.05, */*;q=0.01"
+)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.strip().isdigit() else None
+
+
+class HttpContainer:
+    """A container reached over HTTP(S); credentials in the URL are moved to the client, never shown."""
+
+    def __init__(
+        self, url: str, *, allow_hosts: Sequence[str] = (), timeout: float = 60.0, max_connections: int = 16
+    ) -> None:
+        parts = urlsplit(url)
+        auth = (parts.username or "", parts.password or "") if parts.username else None
+        self.url = redact(url)
+        self.display = self.url
+        self.allow_hosts = tuple(allow_hosts)
+        self.client = make_client(
+            timeout=timeout,
+            max_connections=max_connections,
+            auth=auth,
+            follow_redirects=True,
+            max_redirects=5,
+        )
+        self.client.event_hooks = {"request": [self._check_host]}
+        self.client.headers["Accept-Encoding"] = "identity"
+
+    def _check_host(self, request: httpx.Request) -> None:
+        if not host_allowed(str(request.url), self.url, self.allow_hosts):
+            raise TransferError(
+                f"{self.display} redirects to another host, {request.url.host}",
+                hint="allow that host with --allow-host if you trust it",
+            )
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.client.close()
+
+    # -- listing -------------------------------------------------------------------------------------------
+
+    def _get_page(self, url: str) -> tuple[Page, httpx.Response]:
+        try:
+            with self.client.stream("GET", url, headers={"Accept": _ACCEPT}) as response:
+                self._raise_for_status(response, url)
+                body = bytearray()
+                for block in response.iter_bytes():
+                    body += block
+                    if len(body) > MAX_PAGE_BYTES:
+                        raise TransferError(
+                            f"listing page {redact(url)} is larger than {MAX_PAGE_BYTES >> 20} MiB",
+                            hint="point --from at the project's own page or folder",
+                        )
+        except httpx.TooManyRedirects as exc:
+            raise TransferError(f"{redact(url)} redirects too often", hint="check the container URL") from exc
+        except httpx.TransportError as exc:
+            raise TransferError(
+                f"cannot read {redact(url)}: {exc or type(exc).__name__}",
+                hint="check the URL and the network",
+                retryable=True,
+            ) from exc
+        final = str(response.url)
+        ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        head = bytes(body[:512]).lstrip()
+        if "json" in ctype:
+            page = parse_json_bytes(bytes(body), final)
+        elif ("xml" in ctype and b"ListBucketResult" in body[:4096]) or (
+            head.startswith(b"<?xml") and b"ListBucketResult" in body[:4096]
+        ):
+            page = parse_s3_xml(body.decode("utf-8", "replace"), final)
+        else:
+            page = parse_html(body.decode(response.encoding or "utf-8", "replace"), final)
+        if page.next_url is None and "link" in response.headers:
+            page.next_url = parse_link_header(response.headers["link"], final)
+        return page, response
+
+    def _walk(self, start: str, listing: Listing) -> bool:
+        """Read ``start`` and the pages after it into ``listing``; whether the first page existed."""
+        seen: set[str] = set()
+        url: str | None = start
+        while url is not None:
+            if url in seen:
+                break  # a listing whose "next" loops back: everything was read once
+            if len(seen) >= MAX_PAGES:
+                raise TransferError(
+                    f"listing of {self.display} has more than {MAX_PAGES} pages",
+                    hint="point --from at the project's own page or folder",
+                )
+            seen.add(url)
+            try:
+                page, _ = self._get_page(url)
+            except TransferError as exc:
+                if len(seen) == 1 and exc.status == 404:
+                    return False
+                raise
+            listing.pages += 1
+            entries, rejected = judge(page.links, self.url, self.allow_hosts)
+            for entry in entries:
+                listing.add(entry)
+            listing.rejected += rejected
+            listing.manifest = listing.manifest or manifest_link(page.links, self.url)
+            if page.next_url is not None and not host_allowed(page.next_url, self.url, self.allow_hosts):
+                raise TransferError(
+                    f"the listing of {self.display} continues on another host",
+                    hint="allow that host with --allow-host if you trust it",
+                )
+            url = page.next_url
+        return True
+
+    def listing(self, project: str | None = None) -> Listing:
+        """Every release file the page (and its following pages) links to; for a simple index root, the
+        project's page."""
+        listing = Listing()
+        found = self._walk(self.url, listing)
+        if not found:
+            raise TransferError(f"{self.display} does not exist (HTTP 404)", hint="check the container URL")
+        if project is not None and not any(
+            e.dist.name == canonicalize_name(project) for e in listing.entries.values()
+        ):
+            parts = urlsplit(self.url)
+            if not parts.query:
+                base = self.url if self.url.endswith("/") else self.url + "/"
+                sub = urljoin(base, f"{canonicalize_name(project)}/")
+                project_listing = Listing()
+                if self._walk(sub, project_listing):
+                    project_listing.pages += listing.pages
+                    project_listing.manifest = project_listing.manifest or listing.manifest
+                    project_listing.rejected = listing.rejected + project_listing.rejected
+                    return project_listing
+        return listing
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def _raise_for_status(self, response: httpx.Response, url: str) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        where = redact(url)
+        if status in {401, 403}:
+            raise AuthenticationError(
+                f"{where} refused access (HTTP {status})",
+                hint="put credentials in ~/.netrc or in the URL (user:password@host)",
+            )
+        raise TransferError(
+            f"{where} answered HTTP {status}",
+            hint="try again later" if is_retryable_status(status) else "check the container URL",
+            retryable=is_retryable_status(status),
+            retry_after=_retry_after(response),
+            status=status,
+        )
+
+    @contextlib.contextmanager
+    def stream(self, entry: Entry, offset: int = 0) -> Iterator[Opened]:
+        """GET the file, from ``offset`` with a Range request; raw bytes, no content decoding."""
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            with self.client.stream("GET", entry.location, headers=headers) as response:
+                if response.status_code == 416 and offset:
+                    # The partial file is not a prefix of this one (it is as long or longer): start over.
+                    response.close()
+                    with self.stream(entry, 0) as opened:
+                        yield opened
+                    return
+                self._raise_for_status(response, entry.location)
+                start, total = 0, None
+                length = response.headers.get("Content-Length", "")
+                if response.status_code == 206:
+                    start, total = _content_range(response.headers.get("Content-Range", ""))
+                elif length.isdigit():
+                    total = int(length)
+                if response.status_code == 206 and start != offset:
+                    raise TransferError(
+                        f"{redact(entry.location)} answered a range request with the wrong range",
+                        hint="try again; the server may not support resuming",
+                        retryable=True,
+                    )
+                yield Opened(start, total, self._chunks(response, entry))
+        except httpx.TooManyRedirects as exc:
+            raise TransferError(
+                f"{redact(entry.location)} redirects too often", hint="check the container"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransferError(
+                f"connection failed for {entry.filename}: {exc or type(exc).__name__}",
+                hint="check the network; run again to resume",
+                retryable=True,
+            ) from exc
+
+    @staticmethod
+    def _chunks(response: httpx.Response, entry: Entry) -> Iterator[bytes]:
+        try:
+            yield from response.iter_raw()
+        except httpx.TransportError as exc:
+            raise TransferError(
+                f"download of {entry.filename} broke off: {exc or type(exc).__name__}",
+                hint="check the network; run again to resume",
+                retryable=True,
+            ) from exc
+
+    def read_small(self, location: str, limit: int = 16 << 20) -> bytes:
+        """GET a small file (the manifest)."""
+        try:
+            with self.client.stream("GET", location) as response:
+                self._raise_for_status(response, location)
+                body = bytearray()
+                for block in response.iter_raw():
+                    body += block
+                    if len(body) > limit:
+                        raise TransferError(f"{redact(location)} is too large", hint="check the container")
+                return bytes(body)
+        except httpx.TransportError as exc:
+            raise TransferError(
+                f"cannot read {redact(location)}: {exc or type(exc).__name__}",
+                hint="check the network",
+                retryable=True,
+            ) from exc
+
+
+def _content_range(value: str) -> tuple[int, int | None]:
+    """``bytes 100-199/200`` -> ``(100, 200)``; ``(-1, None)`` when unreadable."""
+    unit, _, rest = value.partition(" ")
+    span, _, total = rest.partition("/")
+    first = span.partition("-")[0]
+    if unit.strip().lower() != "bytes" or not first.isdigit():
+        return -1, None
+    return int(first), int(total) if total.isdigit() else None

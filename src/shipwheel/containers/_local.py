@@ -1,0 +1,117 @@
+"""A local folder as a container: release files at its top level, ``SHA256SUMS`` and ``simple/`` beside them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..distfiles import DistFile
+from ..errors import UsageError
+from . import MANIFEST, Entry, Listing, Opened, Rejected, TransferError
+
+__all__ = ["LocalContainer"]
+
+_CHUNK = 1 << 20
+
+
+class LocalContainer:
+    """A folder; ``put_*`` write through a temporary file in the same folder and an atomic rename."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.display = str(root)
+
+    def listing(self, project: str | None = None) -> Listing:
+        """The release files at the top of the folder (symlinks that leave the folder are refused)."""
+        listing = Listing(pages=1)
+        if not self.root.is_dir():
+            raise TransferError(
+                f"container folder {self.root} does not exist",
+                hint="check the path, or stage files there first",
+            )
+        root = self.root.resolve()
+        for path in sorted(self.root.iterdir()):
+            name = path.name
+            if name == MANIFEST and path.is_file():
+                listing.manifest = str(path)
+                continue
+            dist = DistFile.parse(name)
+            if dist is None or not path.is_file():
+                continue
+            if path.is_symlink() and root not in path.resolve().parents:
+                listing.rejected.append(Rejected(name, "outside: a symlink out of the container folder"))
+                continue
+            listing.add(Entry(dist, str(path), path.stat().st_size, None))
+        return listing
+
+    @contextlib.contextmanager
+    def stream(self, entry: Entry, offset: int = 0) -> Iterator[Opened]:
+        """Read the file from ``offset``."""
+        try:
+            fh = open(entry.location, "rb")  # noqa: SIM115 - closed below, after the caller is done
+        except OSError as exc:
+            raise TransferError(
+                f"cannot read {entry.location}: {exc.strerror}", hint="check the container folder"
+            ) from exc
+        with fh:
+            total = os.fstat(fh.fileno()).st_size
+            fh.seek(min(offset, total))
+
+            def chunks() -> Iterator[bytes]:
+                while block := fh.read(_CHUNK):
+                    yield block
+
+            yield Opened(min(offset, total), total, chunks())
+
+    def read_small(self, location: str, limit: int = 16 << 20) -> bytes:
+        """The content of a small file of the container."""
+        try:
+            with open(location, "rb") as fh:
+                return fh.read(limit)
+        except OSError as exc:
+            raise TransferError(
+                f"cannot read {location}: {exc.strerror}",
+                hint="check the container folder",
+                status=404 if isinstance(exc, FileNotFoundError) else None,
+            ) from exc
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def _target(self, name: str) -> Path:
+        parts = name.split("/")
+        if any(p in {"", ".", ".."} or "\\" in p for p in parts):
+            raise UsageError(
+                f"refusing to write {name!r} into a container", hint="this is a bug in shipwheel"
+            )
+        return self.root.joinpath(*parts)
+
+    def put_file(self, path: Path, name: str) -> None:
+        """Copy ``path`` to ``name`` through a temporary file and an atomic rename."""
+        target = self._target(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("rb") as src:
+            self._write_atomic(target, iter(lambda: src.read(_CHUNK), b""))
+
+    def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write ``data`` to ``name`` atomically."""
+        target = self._target(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._write_atomic(target, iter([data]))
+
+    @staticmethod
+    def _write_atomic(target: Path, chunks: Iterator[bytes]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for block in chunks:
+                    out.write(block)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise

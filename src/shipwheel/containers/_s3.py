@@ -1,0 +1,212 @@
+"""An S3 bucket (or a prefix of one) as a container, through boto3 (the ``s3`` extra, imported only here).
+
+Credentials and region come from boto3's usual chain: ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
+``AWS_PROFILE``, ``~/.aws/credentials`` and ``~/.aws/config``, instance roles. Another S3 server (MinIO, moto,
+Ceph) is named by ``?endpoint=URL`` in the container URL, ``--endpoint-url`` or ``AWS_ENDPOINT_URL``. Listings are
+paginated (``list_objects_v2``); only the top level of the prefix is listed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..distfiles import DistFile
+from ..errors import AuthenticationError, EnvironmentNotReadyError
+from . import MANIFEST, Entry, Listing, Opened, TransferError
+
+__all__ = ["S3Container"]
+
+_CHUNK = 1 << 20
+_RETRYABLE_CODES = {
+    "500",
+    "502",
+    "503",
+    "504",
+    "InternalError",
+    "SlowDown",
+    "ServiceUnavailable",
+    "RequestTimeout",
+}
+_AUTH_CODES = {"403", "401", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"}
+
+
+def _boto3() -> Any:
+    try:
+        import boto3
+    except ImportError as exc:
+        raise EnvironmentNotReadyError(
+            "s3:// containers need boto3, which is not installed", hint="pip install 'shipwheel[s3]'"
+        ) from exc
+    return boto3
+
+
+class S3Container:
+    """``s3://bucket/prefix``: objects directly under the prefix are the container's files."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        max_connections: int = 16,
+        page_size: int = 1000,
+    ) -> None:
+        boto3 = _boto3()
+        from botocore.config import Config as BotoConfig
+
+        self.bucket = bucket
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.page_size = page_size
+        self.display = f"s3://{bucket}/{self.prefix}"
+        config = BotoConfig(
+            max_pool_connections=max_connections, retries={"max_attempts": 2, "mode": "standard"}
+        )
+        self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
+
+    def _error(self, exc: Exception, what: str) -> Exception:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        if isinstance(exc, NoCredentialsError):
+            return AuthenticationError(
+                f"no AWS credentials for {self.display}",
+                hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials",
+            )
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _AUTH_CODES or status in {401, 403}:
+                return AuthenticationError(
+                    f"S3 refused {what} in {self.display} ({code})",
+                    hint="check the AWS credentials and the bucket policy",
+                )
+            if code in {"NoSuchBucket"}:
+                return TransferError(
+                    f"bucket {self.bucket!r} does not exist", hint="check the s3:// URL and the endpoint"
+                )
+            return TransferError(
+                f"S3 error on {what} in {self.display}: {code} {error.get('Message', '')}".strip(),
+                hint="try again later" if code in _RETRYABLE_CODES else "check the s3:// URL",
+                retryable=code in _RETRYABLE_CODES or (isinstance(status, int) and status >= 500),
+                status=status if isinstance(status, int) else None,
+            )
+        if isinstance(exc, BotoCoreError):
+            return TransferError(
+                f"S3 connection failed on {what} in {self.display}: {exc}",
+                hint="check the endpoint and the network",
+                retryable=True,
+            )
+        return exc
+
+    def listing(self, project: str | None = None) -> Listing:
+        """Objects directly under the prefix, every page of them."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        listing = Listing()
+        try:
+            paginator = self.client.get_paginator("list_objects_v2")
+            pages = paginator.paginate(
+                Bucket=self.bucket,
+                Prefix=self.prefix,
+                Delimiter="/",
+                PaginationConfig={"PageSize": self.page_size},
+            )
+            for page in pages:
+                listing.pages += 1
+                for obj in page.get("Contents", []):
+                    key: str = obj["Key"]
+                    name = key[len(self.prefix) :]
+                    if name == MANIFEST:
+                        listing.manifest = key
+                        continue
+                    dist = DistFile.parse(name)
+                    if dist is not None:
+                        listing.add(Entry(dist, key, int(obj.get("Size", 0)), None))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, "listing") from exc
+        return listing
+
+    @contextlib.contextmanager
+    def stream(self, entry: Entry, offset: int = 0) -> Iterator[Opened]:
+        """GET the object, from ``offset`` with a range."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": entry.location}
+        if offset:
+            kwargs["Range"] = f"bytes={offset}-"
+        try:
+            response = self.client.get_object(**kwargs)
+        except ClientError as exc:
+            if offset and exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                with self.stream(entry, 0) as opened:
+                    yield opened
+                return
+            raise self._error(exc, entry.filename) from exc
+        except BotoCoreError as exc:
+            raise self._error(exc, entry.filename) from exc
+        body = response["Body"]
+        start, total = 0, response.get("ContentLength")
+        content_range = response.get("ContentRange") or ""
+        if content_range:
+            span, _, size = content_range.partition(" ")[2].partition("/")
+            start = int(span.partition("-")[0])
+            total = int(size) if size.isdigit() else None
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from body.iter_chunks(_CHUNK)
+            except (BotoCoreError, ClientError) as exc:
+                raise self._error(exc, entry.filename) from exc
+
+        try:
+            yield Opened(start, total, chunks())
+        finally:
+            body.close()
+
+    def read_small(self, location: str, limit: int = 16 << 20) -> bytes:
+        """The content of a small object."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=location)["Body"]
+            try:
+                data: bytes = body.read(limit)
+            finally:
+                body.close()
+            return data
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, location) from exc
+
+    def close(self) -> None:
+        """Release connections."""
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    def put_file(self, path: Path, name: str) -> None:
+        """Upload ``path`` as ``prefix/name`` (multipart for large files; S3 makes objects appear whole)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(str(path), self.bucket, self.prefix + name)
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, name) from exc
+        except Exception as exc:  # boto3's S3UploadFailedError wraps the ClientError
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, (BotoCoreError, ClientError)):
+                raise self._error(cause, name) from exc
+            raise
+
+    def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Write ``data`` as ``prefix/name``."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.prefix + name, Body=data, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(exc, name) from exc

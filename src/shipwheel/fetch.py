@@ -1,0 +1,446 @@
+"""``shipwheel fetch``: every file of one project and version, from a staging container into a wheelhouse.
+
+What is taken: exactly the files of the project and version (normalized names, parsed versions, build tags
+allowed; never a prefix match), kept by platform families (``-t``), identifier selectors (``--only``) and
+``--no-sdist``. How: in parallel; each file is downloaded to ``<name>.part`` beside its target, resumed with a
+range request after a broken connection, verified (size, and sha256 from the URL fragment, PEP 691 hashes or the
+container's ``SHA256SUMS``) and renamed into place only when whole and right. Transient failures are retried
+with backoff (:mod:`shipwheel._retry`); a file that finally fails leaves nothing behind. An interrupted run
+leaves ``.part`` files that the next run resumes. Files already present and identical are not downloaded again.
+
+The signature of ``SHA256SUMS`` is checked by a hook: pass ``verify_manifest``, a function that receives the
+path of the downloaded manifest (with ``SHA256SUMS.asc`` beside it when the container has one) and raises a
+:class:`~shipwheel.errors.ShipwheelError` to stop the fetch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ._retry import RetryPolicy
+from .containers import Container, Entry, Listing, Rejected, TransferError, parse_sha256sums
+from .distfiles import FAMILIES, DistFile, file_digests
+from .errors import ShipwheelError, UsageError
+from .matrix import Selector
+
+__all__ = [
+    "FetchEvent",
+    "FetchReport",
+    "FileOutcome",
+    "NothingToFetchError",
+    "Selection",
+    "download_file",
+    "fetch",
+    "select_entries",
+]
+
+_PROGRESS_STEP = 1 << 20
+
+
+class NothingToFetchError(ShipwheelError):
+    """The container holds no file of the project and version asked for (exit 1)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Selection:
+    """Which files of a container to take."""
+
+    project: str
+    version: str
+    families: tuple[str, ...] = ("all",)
+    only: Selector | None = None
+    sdist: bool = True
+
+    def __post_init__(self) -> None:
+        for family in self.families:
+            if family not in FAMILIES:
+                raise UsageError(
+                    f"unknown platform family {family!r}", hint=f"use one of {', '.join(FAMILIES)}"
+                )
+
+    def keeps(self, dist: DistFile) -> bool:
+        """Whether ``dist`` (already of the right project and version) passes the filters."""
+        if dist.kind == "sdist":
+            return self.sdist
+        if not any(dist.in_family(f) for f in self.families):
+            return False
+        if self.only:
+            idents = dist.identifiers
+            return not idents or any(self.only.matches(i) for i in idents)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What the container says a file must be, and who said it."""
+
+    sha256: str | None
+    size: int | None
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What happened to one file."""
+
+    filename: str
+    status: Literal["downloaded", "present", "failed"]
+    size: int = 0
+    sha256: str | None = None
+    verified_by: tuple[str, ...] = ()
+    attempts: int = 0
+    resumed_from: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchEvent:
+    """Progress of a fetch, sent to the ``on_event`` callback (from worker threads).
+
+    ``kind`` is ``listed`` (``total``: files selected), ``start``, ``progress`` (``done`` bytes of ``total``),
+    ``retry`` (``message`` says why), or ``done`` (``outcome`` set).
+    """
+
+    kind: Literal["listed", "start", "progress", "retry", "done"]
+    filename: str = ""
+    done: int = 0
+    total: int | None = None
+    message: str = ""
+    outcome: FileOutcome | None = None
+
+
+@dataclass(slots=True)
+class FetchReport:
+    """The result of :func:`fetch`."""
+
+    container: str
+    project: str
+    version: str
+    dest: Path
+    files: list[FileOutcome] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every selected file is now in the wheelhouse, verified where the container allowed it."""
+        return all(f.status != "failed" for f in self.files)
+
+    @property
+    def unverified(self) -> list[str]:
+        """Files for which the container published no sha256."""
+        return [
+            f.filename for f in self.files if f.status != "failed" and "sha256" not in " ".join(f.verified_by)
+        ]
+
+    @property
+    def bytes_downloaded(self) -> int:
+        """Bytes of the files downloaded by this run."""
+        return sum(f.size - f.resumed_from for f in self.files if f.status == "downloaded")
+
+
+EventCallback = Callable[[FetchEvent], None]
+
+
+def _ignore(_: FetchEvent) -> None:
+    return None
+
+
+def select_entries(listing: Listing, selection: Selection) -> tuple[list[Entry], int, list[str]]:
+    """The entries of the project and version that pass the filters, how many of that release were filtered out,
+    and the other versions of the project the listing has (for the message when nothing matches)."""
+    keep: list[Entry] = []
+    filtered = 0
+    others: set[str] = set()
+    for entry in listing.entries.values():
+        dist = entry.dist
+        if not dist.matches(selection.project, selection.version):
+            if dist.matches(selection.project, dist.version):
+                others.add(str(dist.version))
+            continue
+        if selection.keeps(dist):
+            keep.append(entry)
+        else:
+            filtered += 1
+    keep.sort(key=lambda e: (e.dist.kind == "sdist", e.filename))
+    return keep, filtered, sorted(others)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _expected(entry: Entry, manifest: dict[str, str]) -> Expected | str:
+    sources: list[str] = []
+    sha = entry.sha256
+    if sha:
+        sources.append("sha256 (index)")
+    listed = manifest.get(entry.filename)
+    if listed:
+        if sha and sha != listed:
+            return "the container publishes two different sha256 for this file (index and SHA256SUMS)"
+        sha = listed
+        sources.append("sha256 (SHA256SUMS)")
+    if entry.size is not None:
+        sources.append("size")
+    return Expected(sha, entry.size, tuple(sources))
+
+
+def _hash_file(path: Path) -> tuple[hashlib._Hash, int]:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h, path.stat().st_size
+
+
+def download_file(
+    container: Container,
+    entry: Entry,
+    dest: Path,
+    expected: Expected,
+    *,
+    policy: RetryPolicy | None = None,
+    on_event: EventCallback = _ignore,
+    cancel: threading.Event | None = None,
+) -> FileOutcome:
+    """Download one file into the folder ``dest``: resume, verify, rename atomically, retry; never raise for a
+    failure of this file (the outcome says it), except on cancellation (the ``.part`` file stays for resuming).
+    """
+    policy = policy or RetryPolicy()
+    target = dest / entry.filename
+    part = dest / f"{entry.filename}.part"
+    name = entry.filename
+    if (
+        target.is_file()
+        and expected.sha256
+        and (expected.size is None or target.stat().st_size == expected.size)
+    ):
+        digest = file_digests(target)["sha256"]
+        if digest == expected.sha256:
+            return FileOutcome(name, "present", target.stat().st_size, digest, expected.sources)
+    on_event(FetchEvent("start", name, 0, expected.size))
+    fresh_restart_done = False
+    attempts = 0
+    resumed_from = 0
+    error = ""
+    for attempt in policy.attempts():
+        attempts = attempt.number
+        offset = part.stat().st_size if part.is_file() else 0
+        if expected.size is not None and offset > expected.size:
+            part.unlink()
+            offset = 0
+        try:
+            digest, size, resumed = _transfer(container, entry, part, offset, expected, on_event, cancel)
+            resumed_from = max(resumed_from, resumed)
+        except TransferError as exc:
+            error = exc.message
+            if exc.retryable and not attempt.last:
+                on_event(FetchEvent("retry", name, message=exc.message))
+                attempt.failed(exc, retry_after=exc.retry_after)
+                continue
+            part.unlink(missing_ok=True)
+            return FileOutcome(name, "failed", attempts=attempts, error=error)
+        problem = ""
+        if expected.size is not None and size != expected.size:
+            problem = f"size {size} differs from the {expected.size} bytes the container publishes"
+        elif expected.sha256 and digest != expected.sha256:
+            problem = f"sha256 {digest} differs from the published {expected.sha256}"
+        if problem:
+            part.unlink(missing_ok=True)
+            error = problem
+            # A mismatch after a resume may come from a stale partial file: one fresh download decides.
+            if (resumed or not fresh_restart_done) and not attempt.last:
+                fresh_restart_done = True
+                on_event(FetchEvent("retry", name, message=problem))
+                attempt.failed(TransferError(problem))
+                continue
+            return FileOutcome(name, "failed", attempts=attempts, error=problem)
+        os.replace(part, target)
+        return FileOutcome(name, "downloaded", size, digest, expected.sources, attempts, resumed_from)
+    part.unlink(missing_ok=True)
+    return FileOutcome(name, "failed", attempts=attempts, error=error or "gave up")
+
+
+def _transfer(
+    container: Container,
+    entry: Entry,
+    part: Path,
+    offset: int,
+    expected: Expected,
+    on_event: EventCallback,
+    cancel: threading.Event | None,
+) -> tuple[str, int, int]:
+    """One attempt: append to (or rewrite) ``part``; the sha256, the final size, and the offset resumed from."""
+    with container.stream(entry, offset) as opened:
+        if offset and opened.start == offset:
+            h, done = _hash_file(part)
+            mode, resumed = "ab", offset
+        else:
+            h, done, mode, resumed = hashlib.sha256(), 0, "wb", 0
+        total = opened.total if opened.total is not None else expected.size
+        if opened.total is not None and expected.size is not None and opened.total != expected.size:
+            raise TransferError(
+                f"{entry.filename}: the server sends {opened.total} bytes, the listing says {expected.size}",
+                hint="the container changed while fetching; run again",
+            )
+        reported = done
+        with part.open(mode) as out:
+            for chunk in opened.chunks:
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled
+                out.write(chunk)
+                h.update(chunk)
+                done += len(chunk)
+                if done - reported >= _PROGRESS_STEP:
+                    on_event(FetchEvent("progress", entry.filename, done, total))
+                    reported = done
+        on_event(FetchEvent("progress", entry.filename, done, total))
+        if opened.total is not None and done != opened.total:
+            raise TransferError(
+                f"download of {entry.filename} ended at {done} of {opened.total} bytes",
+                hint="run again to resume",
+                retryable=True,
+            )
+    return h.hexdigest(), done, resumed
+
+
+def read_manifest(
+    container: Container,
+    listing: Listing,
+    policy: RetryPolicy,
+    verify_manifest: Callable[[Path], None] | None = None,
+) -> dict[str, str]:
+    """The container's ``SHA256SUMS`` as ``{filename: sha256}`` (``{}`` when it has none), checked by
+    ``verify_manifest`` when given (it receives the manifest's path, with ``SHA256SUMS.asc`` beside it)."""
+    if listing.manifest is None:
+        if verify_manifest is not None:
+            raise TransferError(
+                f"{container.display} has no SHA256SUMS to verify",
+                hint="stage the release with shipwheel stage, or fetch without signature verification",
+            )
+        return {}
+    data = b""
+    for attempt in policy.attempts():
+        try:
+            data = container.read_small(listing.manifest)
+        except TransferError as exc:
+            if not exc.retryable:
+                raise
+            attempt.failed(exc, retry_after=exc.retry_after)
+    if verify_manifest is not None:
+        with tempfile.TemporaryDirectory(prefix="shipwheel-manifest-") as tmp:
+            path = Path(tmp) / "SHA256SUMS"
+            path.write_bytes(data)
+            # No signature file: the hook decides whether that is acceptable.
+            with contextlib.suppress(TransferError):
+                signature = container.read_small(listing.manifest + ".asc", 1 << 20)
+                path.with_name("SHA256SUMS.asc").write_bytes(signature)
+            verify_manifest(path)
+    return parse_sha256sums(data.decode("utf-8", "replace"))
+
+
+def fetch(
+    container: Container,
+    selection: Selection,
+    dest: Path,
+    *,
+    jobs: int = 8,
+    policy: RetryPolicy | None = None,
+    on_event: EventCallback = _ignore,
+    verify_manifest: Callable[[Path], None] | None = None,
+) -> FetchReport:
+    """Fetch the selected files of ``container`` into ``dest`` (created if missing); see the module docstring.
+
+    Raise :class:`NothingToFetchError` when the container has no file of the release, and
+    :class:`~shipwheel.containers.TransferError` when it cannot be listed. Failures of single files are in the
+    report, not raised.
+    """
+    policy = policy or RetryPolicy()
+    started = time.monotonic()
+    listing = _list_with_retries(container, selection.project, policy)
+    entries, filtered, others = select_entries(listing, selection)
+    report = FetchReport(
+        container.display, selection.project, selection.version, dest, rejected=listing.rejected
+    )
+    report.skipped = filtered
+    if not entries:
+        if filtered:
+            raise NothingToFetchError(
+                f"all {filtered} files of {selection.project} {selection.version} in {container.display} "
+                "were left out by the filters",
+                hint="check -t, --only and --no-sdist",
+            )
+        seen = f"; it has {selection.project} {', '.join(others[-8:])}" if others else ""
+        raise NothingToFetchError(
+            f"{container.display} has no files of {selection.project} {selection.version}{seen}",
+            hint="check the project name, the version and the container URL",
+        )
+    manifest = read_manifest(container, listing, policy, verify_manifest)
+    dest.mkdir(parents=True, exist_ok=True)
+    on_event(FetchEvent("listed", total=len(entries)))
+    # Largest first, when sizes are known, so the last file to finish is a small one.
+    entries.sort(key=lambda e: -(e.size or 0))
+    cancel = threading.Event()
+    outcomes: dict[str, FileOutcome] = {}
+
+    def one(entry: Entry) -> FileOutcome:
+        expected = _expected(entry, manifest)
+        if isinstance(expected, str):
+            return FileOutcome(entry.filename, "failed", error=expected)
+        return download_file(
+            container, entry, dest, expected, policy=policy, on_event=on_event, cancel=cancel
+        )
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="fetch")
+    futures: dict[Future[FileOutcome], Entry] = {}
+    try:
+        futures = {pool.submit(one, e): e for e in entries}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                outcome = fut.result()
+                outcomes[outcome.filename] = outcome
+                on_event(FetchEvent("done", outcome.filename, outcome.size, outcome.size, outcome=outcome))
+    except BaseException:
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    report.files = [
+        outcomes[e.filename] for e in sorted(entries, key=lambda e: (e.dist.kind == "sdist", e.filename))
+    ]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _list_with_retries(container: Container, project: str, policy: RetryPolicy) -> Listing:
+    for attempt in policy.attempts():
+        try:
+            return container.listing(project)
+        except TransferError as exc:
+            if not exc.retryable:
+                raise
+            attempt.failed(exc, retry_after=exc.retry_after)
+    raise AssertionError("unreachable: the last attempt re-raises")
+
+
+def families_from(values: Sequence[str] | None) -> tuple[str, ...]:
+    """The ``-t`` values (repeatable, comma-separated allowed), ``("all",)`` when none."""
+    out = tuple(v.strip() for value in (values or []) for v in value.split(",") if v.strip())
+    return out or ("all",)
+
+
+__all__ += ["Expected", "families_from", "read_manifest"]

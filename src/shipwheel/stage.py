@@ -1,0 +1,182 @@
+"""``shipwheel stage``: put release files into a staging container, with a manifest and a static simple index.
+
+The container (a folder or an S3 prefix) keeps every file at its top level, a ``SHA256SUMS`` manifest of all of
+them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :mod:`shipwheel.containers._index`), so testers
+can ``pip install --index-url <container>/simple/`` the release candidates. A file already staged with the same
+content is skipped; a different file under the same name is a conflict (exit 8) unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ._retry import RetryPolicy
+from .containers import (
+    MANIFEST,
+    Container,
+    Entry,
+    Listing,
+    TransferError,
+    WritableContainer,
+    format_sha256sums,
+    is_writable,
+)
+from .containers._index import IndexFile, render_index
+from .distfiles import DistFile, file_digests
+from .errors import ConflictError, UsageError
+from .fetch import read_manifest
+
+__all__ = ["StageEvent", "StageOutcome", "StageReport", "collect_files", "stage"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageOutcome:
+    """One file given to ``stage``: ``uploaded``, or ``present`` (the container already had it, identical)."""
+
+    filename: str
+    status: Literal["uploaded", "present"]
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageEvent:
+    """Progress of :func:`stage`: ``hashing``, ``uploading`` and ``uploaded`` per file, ``index`` at the end."""
+
+    kind: Literal["hashing", "uploading", "uploaded", "index"]
+    name: str = ""
+
+
+@dataclass(slots=True)
+class StageReport:
+    """The result of :func:`stage`."""
+
+    container: str
+    files: list[StageOutcome] = field(default_factory=list)
+    index_pages: list[str] = field(default_factory=list)
+    total_files: int = 0
+
+
+def collect_files(paths: Sequence[Path]) -> list[Path]:
+    """The release files named by ``paths``: files as given, folders (wheelhouses) by their top-level wheels and
+    sdists. Raise :class:`UsageError` for a missing path, a file that is not a distribution, or nothing at all."""
+    out: dict[str, Path] = {}
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and DistFile.parse(p.name) is not None)
+            if not found:
+                raise UsageError(
+                    f"{path} holds no wheel or sdist", hint="build the release first, or name the files"
+                )
+            items = found
+        elif path.is_file():
+            if DistFile.parse(path.name) is None:
+                raise UsageError(
+                    f"{path.name!r} is not a wheel or sdist filename", hint="stage only release files"
+                )
+            items = [path]
+        else:
+            raise UsageError(f"{path} does not exist", hint="check the path")
+        for item in items:
+            if item.name in out and out[item.name].resolve() != item.resolve():
+                raise UsageError(f"two different files are named {item.name}", hint="stage one of them")
+            out[item.name] = item
+    return [out[name] for name in sorted(out)]
+
+
+def stage(
+    paths: Sequence[Path],
+    container: Container,
+    *,
+    overwrite: bool = False,
+    jobs: int = 4,
+    on_event: Callable[[StageEvent], None] | None = None,
+) -> StageReport:
+    """Stage the release files named by ``paths`` into ``container``; see the module docstring."""
+    emit = on_event or (lambda _e: None)
+    if not is_writable(container):
+        raise UsageError(
+            f"cannot stage into {container.display}: it is an HTTP index or page, not a folder or bucket",
+            hint="stage into a folder or s3://BUCKET/PREFIX, or upload to an index with "
+            "shipwheel publish --repository URL",
+        )
+    assert isinstance(container, WritableContainer)
+    files = collect_files(paths)
+    local: dict[str, tuple[Path, str, int]] = {}
+    for path in files:
+        emit(StageEvent("hashing", path.name))
+        local[path.name] = (path, file_digests(path)["sha256"], path.stat().st_size)
+    try:
+        listing = container.listing()
+    except TransferError as exc:
+        if exc.status != 404:
+            raise
+        listing = Listing()
+    staged = {
+        n: d
+        for n, d in read_manifest(container, listing, RetryPolicy(retries=2)).items()
+        if n in listing.entries
+    }
+    for name in local:
+        if name in listing.entries and name not in staged:  # put there by other means: hash it once
+            staged[name] = _hash_remote(container, listing.entries[name])[0]
+    conflicts = [
+        name for name, (_, digest, _size) in local.items() if name in staged and staged[name] != digest
+    ]
+    if conflicts and not overwrite:
+        raise ConflictError(
+            f"{container.display} already holds different files named {', '.join(conflicts)}",
+            hint="stage a new version (or build tag), or pass --overwrite to replace them",
+        )
+    report = StageReport(container.display)
+    todo: list[str] = []
+    for name, (_path, digest, size) in local.items():
+        entry = listing.entries.get(name)
+        if entry is not None and staged.get(name) == digest and (entry.size is None or entry.size == size):
+            report.files.append(StageOutcome(name, "present", size, digest))
+        else:
+            todo.append(name)
+
+    def upload(name: str) -> StageOutcome:
+        path, digest, size = local[name]
+        emit(StageEvent("uploading", name))
+        container.put_file(path, name)
+        emit(StageEvent("uploaded", name))
+        return StageOutcome(name, "uploaded", size, digest)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stage") as pool:
+        report.files += list(pool.map(upload, todo))
+    report.files.sort(key=lambda o: o.filename)
+
+    # The manifest and the index cover everything in the container, not only this run's files.
+    digests = dict(staged)
+    sizes = {name: e.size for name, e in listing.entries.items()}
+    for name, (_path, digest, size) in local.items():
+        digests[name], sizes[name] = digest, size
+    for name, entry in listing.entries.items():
+        if name not in digests:  # put there by other means: hash it once, from the container
+            digests[name], sizes[name] = _hash_remote(container, entry)
+    emit(StageEvent("index"))
+    container.put_bytes(MANIFEST, format_sha256sums(digests).encode(), "text/plain; charset=utf-8")
+    pages = render_index(IndexFile(n, digests[n], sizes[n] or 0) for n in sorted(digests))
+    for rel, data in pages.items():
+        ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
+        container.put_bytes(rel, data, ctype)
+    report.index_pages = sorted(pages)
+    report.total_files = len(digests)
+    return report
+
+
+def _hash_remote(container: Container, entry: Entry) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with container.stream(entry) as opened:
+        for chunk in opened.chunks:
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
