@@ -71,6 +71,10 @@ class Git:
                 hint="pass a branch, tag or commit that exists (git tag -l, git branch -a); fetch it first if it is remote",
             ) from None
 
+    def git_dir(self) -> Path:
+        """The absolute git directory (``.git`` of a work tree; the folder itself when the repository is bare)."""
+        return Path(self.run("rev-parse", "--absolute-git-dir").strip())
+
     def commit_time(self, commit: str) -> int:
         """The committer time of ``commit`` in seconds since the epoch (for ``SOURCE_DATE_EPOCH``)."""
         return int(self.run("show", "-s", "--format=%ct", commit).strip())

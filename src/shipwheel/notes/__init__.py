@@ -1,0 +1,95 @@
+"""Changelogs, contributor lists and release notes from git and towncrier fragments, offline.
+
+:func:`make_changelog` reads a release range with a few git processes and returns a :class:`Changelog`;
+:func:`render` writes it as reStructuredText (byte-compatible with NumPy's ``tools/changelog.py``) or Markdown.
+:func:`check_mailmap` lists identities that look unmapped. :func:`release_notes` renders towncrier fragments,
+the changelog and a checksums table into one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from ..errors import CommandError, UsageError
+from ._changelog import Changelog, clean_title_md, clean_title_rst, github_owner, pr_url_from_remote, render
+from ._contributors import Contributor, find_contributors
+from ._github import fetch_titles, pull_api_url
+from ._history import Commit, History, open_repository, parse_range, read_history
+from ._pulls import PullRequest, find_pull_requests, read_titles_file
+
+__all__ = [
+    "Changelog",
+    "Commit",
+    "Contributor",
+    "History",
+    "PullRequest",
+    "clean_title_md",
+    "clean_title_rst",
+    "default_pr_url",
+    "fetch_titles",
+    "find_contributors",
+    "find_pull_requests",
+    "make_changelog",
+    "parse_range",
+    "pull_api_url",
+    "read_history",
+    "read_titles_file",
+    "render",
+]
+
+
+def default_pr_url(repo: Path) -> str | None:
+    """The pull-request URL template derived from the ``origin`` remote, when it is on GitHub."""
+    git = open_repository(repo)
+    try:
+        url = git.run("config", "--get", "remote.origin.url").strip()
+    except CommandError:
+        return None
+    return pr_url_from_remote(url)
+
+
+def make_changelog(
+    repo: Path,
+    revision_range: str,
+    *,
+    mailmap_from: str | None = None,
+    pr_url: str | None = None,
+    bots: Iterable[str] = (),
+    titles: Mapping[int, str] | None = None,
+    github_token: str | None = None,
+    progress: Callable[[str], None] | None = None,
+    history: History | None = None,
+) -> Changelog:
+    """The contributors and pull requests of ``revision_range`` (``A..B``) in the repository at ``repo``.
+
+    :param pr_url: link template with ``{number}`` (default: from the ``origin`` remote on GitHub).
+    :param titles: titles that replace those found in git.
+    :param github_token: when given, the current titles are asked from the GitHub API (off by default).
+    """
+    url = pr_url or default_pr_url(repo)
+    if url is not None and "{number}" not in url:
+        raise UsageError(
+            f"the pull-request URL {url!r} has no {{number}}",
+            hint="pass it as https://github.com/OWNER/REPO/pull/{number}",
+        )
+    hist = history or read_history(repo, revision_range, mailmap_from=mailmap_from, progress=progress)
+    contributors = find_contributors(hist, bots=bots)
+    pulls = find_pull_requests(hist, owner=github_owner(url) if url else None)
+    if pulls and url is None:
+        raise UsageError(
+            "cannot link the pull requests: the origin remote is not on GitHub",
+            hint="pass --pr-url https://github.com/OWNER/REPO/pull/{number} or set changelog.pr-url",
+        )
+    merged_titles: dict[int, str] = {}
+    if github_token and pulls and url is not None:
+        merged_titles.update(fetch_titles(url, (p.number for p in pulls), github_token, progress=progress))
+    merged_titles.update(titles or {})
+    if merged_titles:
+        pulls = [
+            PullRequest(
+                number=p.number, title=merged_titles.get(p.number, p.title), commit=p.commit, kind=p.kind
+            )
+            for p in pulls
+        ]
+    return Changelog(contributors=tuple(contributors), pull_requests=tuple(pulls), pr_url=url or "")

@@ -1,0 +1,71 @@
+"""Optional look-up of the current pull-request titles on GitHub (off unless asked for, needs a token).
+
+Titles found in git are the titles at merge time; a maintainer who edits titles afterwards can fetch the current
+ones with this, or write them into a titles file. Never needed for a correct list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from .._http import make_client
+from ..errors import AuthenticationError, RemoteError, UsageError
+
+__all__ = ["API_ROOT", "fetch_titles", "pull_api_url"]
+
+API_ROOT = "https://api.github.com"
+_PR_URL = re.compile(r"^https?://github\.com/([^/]+)/([^/]+)/pull/\{number\}$")
+
+
+def pull_api_url(pr_url: str, number: int, *, api_root: str = API_ROOT) -> str:
+    """The REST URL of pull request ``number`` for a ``https://github.com/OWNER/REPO/pull/{number}`` template."""
+    m = _PR_URL.match(pr_url)
+    if m is None:
+        raise UsageError(
+            f"cannot ask GitHub for titles with the pull-request URL {pr_url!r}",
+            hint="use --pr-url https://github.com/OWNER/REPO/pull/{number} with --github-titles",
+        )
+    return f"{api_root.rstrip('/')}/repos/{m.group(1)}/{m.group(2)}/pulls/{number}"
+
+
+def fetch_titles(
+    pr_url: str,
+    numbers: Iterable[int],
+    token: str,
+    *,
+    api_root: str = API_ROOT,
+    progress: Callable[[str], None] | None = None,
+) -> dict[int, str]:
+    """The current titles of ``numbers`` from the GitHub REST API; the token is sent as a header only."""
+    wanted = sorted(set(numbers))
+    urls = {n: pull_api_url(pr_url, n, api_root=api_root) for n in wanted}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}
+    if progress:
+        progress(f"asking GitHub for {len(wanted)} pull-request titles")
+    with make_client(timeout=30.0, headers=headers) as client:
+
+        def one(n: int) -> tuple[int, str]:
+            try:
+                resp = client.get(urls[n])
+            except httpx.HTTPError as exc:
+                raise RemoteError(
+                    f"GitHub API: {type(exc).__name__}", hint="check the network or drop --github-titles"
+                ) from None
+            if resp.status_code in (401, 403):
+                raise AuthenticationError(
+                    f"GitHub refused the token (HTTP {resp.status_code})",
+                    hint="set GITHUB_TOKEN to a valid token or drop --github-titles",
+                )
+            if resp.status_code != 200:
+                raise RemoteError(
+                    f"GitHub API answered HTTP {resp.status_code} for pull request #{n}",
+                    hint="check --pr-url or drop --github-titles",
+                )
+            return n, str(resp.json().get("title", ""))
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return {n: t for n, t in pool.map(one, wanted) if t}

@@ -1,0 +1,179 @@
+"""Pull requests of a release, found in git: merge commits, homu merges, squash and rebase merges.
+
+NumPy's ``tools/changelog.py`` finds them with three regular expressions, kept here: ``Merge pull request
+\\#(\\d*)`` and ``Auto merge of \\#(\\d*)`` in the subjects of merge commits, and ``^.*\\((\\#|gh-|gh-\\#)(\\d+)\\)$``
+in the subjects of the other commits of the first-parent line. It then asks GitHub for each title. Here the
+title comes from git: the first line of the merge commit's body (GitHub and homu put the pull request's title
+there), else the subject of the pull request's first commit; for squash merges the subject without ``(#N)``.
+
+Merges are counted only on the *project's lines*: the first-parent line of the release, and the first-parent
+lines brought in by merges that are not pull requests (a maintenance branch merged back, a ``git pull``) or by
+pull requests whose branch belongs to the project itself. Inside the branch of a pull request from a fork, a
+``Merge pull request #1`` is the fork's own pull request #1 and is left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ProjectError
+from ._history import Commit, History
+
+__all__ = ["PullRequest", "find_pull_requests", "read_titles_file"]
+
+_GITHUB_MERGE = re.compile(r"Merge pull request \#(\d*)")
+_HOMU_MERGE = re.compile(r"Auto merge of \#(\d*)")
+_SQUASH = re.compile(r"^.*\((\#|gh-|gh-\#)(\d+)\)$")
+# The head of the merged branch: "from OWNER/branch" (GitHub), "#N - OWNER:branch" (homu).
+_GITHUB_HEAD = re.compile(r"Merge pull request #\d+ from ([^/\s]+)/")
+_HOMU_HEAD = re.compile(r"Auto merge of #\d+ - ([^:\s]+):")
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequest:
+    """One pull request merged in the range."""
+
+    number: int
+    title: str
+    commit: str
+    kind: str
+    """``merge`` (GitHub merge commit), ``homu``, or ``squash`` (squash or rebase merge)."""
+
+
+def _pr_merge_number(commit: Commit) -> int | None:
+    if not commit.is_merge:
+        return None
+    for pattern in (_GITHUB_MERGE, _HOMU_MERGE):
+        for digits in pattern.findall(commit.subject):
+            if digits:
+                return int(digits)
+    return None
+
+
+def _head_owner(commit: Commit) -> str | None:
+    for pattern in (_GITHUB_HEAD, _HOMU_HEAD):
+        m = pattern.search(commit.subject)
+        if m:
+            return m.group(1)
+    return None
+
+
+def project_lines(history: History, owner: str | None) -> set[str]:
+    """Commits on the project's own lines (see the module docstring)."""
+    lines: set[str] = set()
+    stack = [history.end_commit]
+    by_sha = history.by_sha
+    while stack:
+        sha: str | None = stack.pop()
+        while sha is not None and sha in by_sha and sha not in lines:
+            lines.add(sha)
+            commit = by_sha[sha]
+            if commit.is_merge:
+                is_pr = _pr_merge_number(commit) is not None
+                head = _head_owner(commit)
+                if not is_pr or (owner is not None and head is not None and head.lower() == owner.lower()):
+                    stack.extend(commit.parents[1:])
+            sha = commit.parents[0] if commit.parents else None
+    return lines
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _first_commit_subject(history: History, merge: Commit, lines: set[str]) -> str:
+    """The subject of the oldest commit on the first-parent line of the merged branch."""
+    by_sha = history.by_sha
+    sha: str | None = merge.parents[1]
+    first: Commit | None = None
+    seen: set[str] = set()
+    while sha is not None and sha in by_sha and sha not in lines and sha not in seen:
+        seen.add(sha)
+        first = by_sha[sha]
+        sha = first.parents[0] if first.parents else None
+    return first.subject if first is not None else merge.subject
+
+
+def find_pull_requests(
+    history: History, *, owner: str | None = None, titles: Mapping[int, str] | None = None
+) -> list[PullRequest]:
+    """The pull requests merged in ``history``, each number once, sorted by number.
+
+    :param owner: the GitHub owner of the project (from the pull-request URL); branches of this owner are the
+        project's own, so pull requests merged into them count.
+    :param titles: titles that replace those found in git (edited after the merge).
+    """
+    lines = project_lines(history, owner)
+    found: dict[int, PullRequest] = {}
+    for commit in history.commits:
+        if commit.sha not in lines:
+            continue
+        if commit.is_merge:
+            number = _pr_merge_number(commit)
+            if number is None or number in found:
+                continue
+            title = _first_line(commit.body) or _first_commit_subject(history, commit, lines)
+            kind = "homu" if _HOMU_MERGE.search(commit.subject) else "merge"
+        else:
+            m = _SQUASH.match(commit.subject)
+            if m is None:
+                continue
+            number = int(m.group(2))
+            if number in found:
+                continue
+            title = commit.subject[: m.start(1) - 1].rstrip()
+            kind = "squash"
+        found[number] = PullRequest(number=number, title=title, commit=commit.sha, kind=kind)
+    if titles:
+        for number, title in titles.items():
+            if number in found:
+                pr = found[number]
+                found[number] = PullRequest(number=number, title=title, commit=pr.commit, kind=pr.kind)
+    return [found[n] for n in sorted(found)]
+
+
+_TITLE_LINE = re.compile(r"^#?(\d+)\s*[:\t ]\s*(.*\S)\s*$")
+
+
+def read_titles_file(path: Path) -> dict[int, str]:
+    """Pull-request titles by number from ``path``.
+
+    A ``.json`` file holds an object ``{"123": "title"}``; any other file one title per line, ``123: title``
+    (``#123`` and a tab or space instead of the colon work too). Blank lines are skipped.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(
+            f"cannot read the titles file {path}: {exc}", hint="pass an existing UTF-8 file"
+        ) from None
+    if path.suffix == ".json":
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            return {int(str(k).lstrip("#")): str(v) for k, v in data.items()}
+        except ValueError as exc:
+            raise ProjectError(
+                f"the titles file {path} is not a JSON object of number -> title: {exc}",
+                hint='write it as {"123": "title", ...}',
+            ) from None
+    titles: dict[int, str] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        m = _TITLE_LINE.match(line)
+        if m is None:
+            raise ProjectError(
+                f"{path}:{lineno}: expected 'NUMBER: title', got {line.strip()[:60]!r}",
+                hint="write one title per line as '123: the title'",
+            )
+        titles[int(m.group(1))] = m.group(2)
+    return titles
