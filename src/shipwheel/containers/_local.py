@@ -31,6 +31,7 @@ class LocalContainer:
             raise TransferError(
                 f"container folder {self.root} does not exist",
                 hint="check the path, or stage files there first",
+                status=404,
             )
         root = self.root.resolve()
         for path in sorted(self.root.iterdir()):

@@ -1,0 +1,112 @@
+"""``shipwheel stage``: put release files into a staging folder or bucket, with SHA256SUMS and a simple index."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from rich.table import Table
+from rich.text import Text
+
+from ..containers import open_container
+from ..errors import UsageError
+from ..stage import StageEvent, StageReport, stage
+from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "stage",
+        parents=[common],
+        help="put release files into a staging folder or S3 bucket with SHA256SUMS and a pip-installable index",
+        description="Copy wheels and sdists (files, or every release file of a wheelhouse folder) into a "
+        "staging container, a folder or s3://bucket/prefix; rewrite its SHA256SUMS and its static PEP 503 + "
+        "PEP 691 index, so that 'pip install --index-url <container>/simple/ PROJECT==VERSION' installs them.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILES|WHEELHOUSE", help="release files or folders")
+    p.add_argument(
+        "--to",
+        dest="target",
+        metavar="CONTAINER",
+        help="folder, file:// or s3://bucket/prefix (default: [tool.shipwheel.stage] to)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace staged files that differ (default: refuse)"
+    )
+    p.add_argument("-j", "--jobs", type=int, default=4, help="parallel uploads (default: 4)")
+    p.add_argument(
+        "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_config_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args, {"stage.to": args.target}).stage
+    if not config.to:
+        raise UsageError(
+            "no container to stage into", hint="pass --to FOLDER|s3://BUCKET/PREFIX or set stage.to"
+        )
+    if urlsplit(config.to).scheme in {"http", "https"}:
+        raise UsageError(
+            f"cannot stage into {config.to}: an index server takes uploads, not copies",
+            hint=f"upload with shipwheel publish --repository {config.to}",
+        )
+    container = open_container(config.to, endpoint_url=args.endpoint_url)
+
+    def show(event: StageEvent) -> None:
+        if event.kind == "uploaded":
+            err_console.print(Text(f"staged {event.name}", style="green"))
+        elif event.kind == "index":
+            err_console.print(Text("writing SHA256SUMS and the simple index", style="dim"))
+
+    try:
+        report = stage(args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show)
+    finally:
+        container.close()
+    if args.json:
+        print_json(
+            {
+                "container": report.container,
+                "files": [
+                    {"filename": f.filename, "status": f.status, "size": f.size, "sha256": f.sha256}
+                    for f in report.files
+                ],
+                "index_pages": report.index_pages,
+                "total_files": report.total_files,
+            }
+        )
+    else:
+        _summary(report)
+    return 0
+
+
+def _summary(report: StageReport) -> None:
+    table = Table(title=Text(f"staged into {report.container}"), title_justify="left")
+    table.add_column("status")
+    table.add_column("file", overflow="fold")
+    table.add_column("sha256")
+    for f in report.files:
+        table.add_row(
+            Text(f.status, style="green" if f.status == "uploaded" else "dim"),
+            Text(f.filename),
+            f.sha256[:16],
+        )
+    out_console.print(table)
+    uploaded = sum(1 for f in report.files if f.status == "uploaded")
+    out_console.print(
+        Text(
+            f"{uploaded} uploaded, {len(report.files) - uploaded} already staged; the container holds "
+            f"{report.total_files} files; install with: pip install --index-url {_index_url(report.container)} PROJECT==VERSION",
+            style="bold",
+        )
+    )
+
+
+def _index_url(container: str) -> str:
+    if "://" in container:
+        return container.rstrip("/") + "/simple/"
+    return Path(container).resolve().as_uri() + "/simple/"
