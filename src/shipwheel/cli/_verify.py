@@ -1,0 +1,194 @@
+"""``shipwheel verify``: release-grade checks of every wheel and sdist, the matrix grid, JSON and HTML reports."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import UsageError
+from ..verify import Report, verify_paths
+from ..verify._report import render_html
+from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+_CELL = {
+    "ok": ("✓", "bold green"),
+    "warning": ("!", "bold yellow"),
+    "problem": ("✗", "bold red"),
+    "missing": ("missing", "bold red"),
+    "extra": ("extra", "cyan"),
+    "none": ("·", "dim"),
+}
+_FAMILY = {
+    "manylinux": "manylinux",
+    "musllinux": "musllinux",
+    "macosx": "macOS",
+    "win": "Windows",
+    "win32": "Windows",
+}
+
+
+def _header(platform: str) -> str:
+    family, _, arch = platform.partition("_")
+    return f"{_FAMILY.get(family, family)}\n{arch or 'x86'}"
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="check wheels and sdists before publishing: names, archives, RECORD, metadata, platform, matrix",
+        description="Check every wheel and sdist of a release: filenames, archive safety, RECORD hashes, WHEEL "
+        "and METADATA, the README as PyPI renders it, manylinux/musllinux tags against the compiled code, "
+        "abi3 symbols, the sdist, and that no wheel of the build matrix is missing. Exit 1 on any error "
+        "(and on warnings with --strict).",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="wheel/sdist files or folders holding them (default: the configured output-dir, ./wheelhouse)",
+    )
+    p.add_argument(
+        "--project", metavar="NAME", help="the project every file must belong to (default: the files')"
+    )
+    p.add_argument("--version", dest="release_version", metavar="V", help="the version every file must carry")
+    p.add_argument("--strict", action="store_true", default=None, help="fail on warnings too")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.add_argument(
+        "--html", metavar="FILE", type=Path, help="also write a self-contained HTML report to FILE"
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, default=None, help="files checked in parallel (default: the cores)"
+    )
+    p.add_argument(
+        "--no-completeness", action="store_true", help="do not compare the wheels with the build matrix"
+    )
+    p.add_argument("--ignore", metavar="CODES", help="problem codes to ignore, space- or comma-separated")
+    p.add_argument(
+        "--max-file-size", type=int, metavar="BYTES", help="PyPI's file size limit for this project"
+    )
+    add_config_options(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {"verify.max-file-size": args.max_file_size, "verify.strict": args.strict}
+    if args.ignore:
+        overrides["verify.ignore"] = args.ignore.replace(",", " ")
+    config = config_from_args(args, overrides)
+    paths: list[Path] = list(args.paths)
+    if not paths:
+        if not config.build.output_dir.is_dir():
+            raise UsageError(
+                f"no PATH given and no {config.build.output_dir} folder",
+                hint="pass the wheel/sdist files or the folder that holds them",
+            )
+        paths = [config.build.output_dir]
+    if args.html is not None and args.html.is_dir():
+        raise UsageError(f"--html {args.html} is a folder", hint="give a file name such as report.html")
+    quiet = args.json
+    status = err_console.status("verifying …") if not quiet else None
+    done = [0]
+
+    def progress(line: str) -> None:
+        done[0] += 1
+        if status is not None:
+            status.update(f"verified {done[0]} files; last {line}")
+
+    if status is not None:
+        with status:
+            report = _verify(args, config, paths, progress)
+    else:
+        report = _verify(args, config, paths, None)
+    strict = config.verify.strict
+    if args.html is not None:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(render_html(report), encoding="utf-8")
+    if args.json:
+        print_json(report.to_json())
+    else:
+        render(report, strict=strict)
+        if args.html is not None:
+            err_console.print(Text(f"HTML report written to {args.html}"))
+    return 0 if report.ok(strict) else 1
+
+
+def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: Any) -> Report:
+    return verify_paths(
+        paths,
+        config=config,
+        project=args.project,
+        version=args.release_version,
+        jobs=args.jobs,
+        progress=progress,
+        check_completeness=not args.no_completeness,
+    )
+
+
+def render(report: Report, *, strict: bool = False) -> None:
+    """The terminal summary: headline, matrix grid, other files, problems."""
+    rows, cols, cells = report.grid()
+    title = Text()
+    title.append(f"{report.project or 'release'} {report.version or ''}".strip(), style="bold")
+    title.append(f": {len(report.files)} files, ")
+    title.append(f"{len(report.errors)} errors", style="bold red" if report.errors else "green")
+    title.append(", ")
+    title.append(f"{len(report.warnings)} warnings", style="yellow" if report.warnings else "green")
+    title.append(f" ({report.elapsed:.1f} s)")
+    out_console.print(title)
+    comp = report.completeness
+    if rows:
+        grid = Table(title_justify="left", show_edge=False, pad_edge=False)
+        grid.add_column("python", style="bold")
+        for col in cols:
+            grid.add_column(_header(col), justify="center")
+        for row in rows:
+            grid.add_row(row, *(Text(*_CELL[cells[(row, col)].state]) for col in cols))
+        out_console.print(grid)
+        out_console.print(Text("✓ ok   ! warnings   ✗ errors   · not in the matrix", style="dim"))
+    if comp.status == "checked":
+        source = "configuration" if comp.source == "config" else "files (requires-python x platforms present)"
+        out_console.print(
+            Text(
+                f"matrix from the {source}: {len(comp.expected)} expected, {len(comp.missing)} missing",
+                style="dim",
+            )
+        )
+    else:
+        out_console.print(Text(f"completeness not checked: {comp.reason}", style="dim"))
+    others = [f for f in report.files if not f.identifiers]
+    for f in others:
+        n = len(report.problems_of(f.filename))
+        out_console.print(
+            Text(f"{f.kind:6} {f.filename}  ", style="dim")
+            + (Text("ok", style="green") if not n else Text(f"{n} problems", style="red"))
+        )
+    if report.problems:
+        table = Table(show_lines=False, title="problems", title_justify="left")
+        for name in ("", "code", "file", "problem", "fix"):
+            table.add_column(name, overflow="fold")
+        for p in report.problems:
+            style = "bold red" if p.severity.value == "error" else "yellow"
+            table.add_row(
+                Text(p.severity.value, style=style),
+                Text(p.code),
+                Text(p.file or "(release)"),
+                Text(p.message),
+                Text(p.fix, style="dim"),
+            )
+        out_console.print(table)
+    verdict = report.ok(strict)
+    out_console.print(
+        Text(
+            "ready to publish"
+            if verdict
+            else "NOT ready to publish"
+            + (" (--strict: warnings fail)" if strict and not report.errors else ""),
+            style="bold green" if verdict else "bold red",
+        )
+    )

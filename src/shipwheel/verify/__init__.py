@@ -1,0 +1,167 @@
+"""Release-grade checks of wheels and sdists before they are published.
+
+:func:`verify_paths` reads every file once, checks files in parallel, and returns a :class:`Report`: the problems
+(each with a stable code, the file, a message and the fix), per-file results (size, sha256, tags, identifiers,
+the manylinux/musllinux tag the compiled code satisfies) and the completeness of the build matrix.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from ..config import Config
+from ..errors import UsageError
+from ._archive import Limits
+from ._completeness import check_completeness, inferred_identifiers, release_checks
+from ._file import check_file
+from ._model import (
+    CODES,
+    Completeness,
+    FileResult,
+    GridCell,
+    Problem,
+    Report,
+    Severity,
+    make_problem,
+    sort_problems,
+)
+
+__all__ = [
+    "CODES",
+    "Completeness",
+    "FileResult",
+    "GridCell",
+    "Limits",
+    "Problem",
+    "Report",
+    "Severity",
+    "collect_files",
+    "verify_paths",
+]
+
+_SUFFIXES = (".whl", ".tar.gz", ".zip")
+
+
+def collect_files(paths: Sequence[Path]) -> list[Path]:
+    """The release files among ``paths``: files as given, folders' ``*.whl``, ``*.tar.gz`` and ``*.zip``.
+
+    :raises UsageError: a path that does not exist.
+    """
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES)))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise UsageError(
+                f"no such file or folder: {path}", hint="pass wheel/sdist files or the folder holding them"
+            )
+    return out
+
+
+def _limits(config: Config | None) -> Limits:
+    if config is None:
+        return Limits()
+    v = config.verify
+    return Limits(v.max_file_size, v.max_uncompressed_size, v.max_compression_ratio)
+
+
+def _executor(jobs: int, count: int) -> Executor:
+    if jobs <= 1 or count <= 1:
+        return ThreadPoolExecutor(1)
+    # Processes, not threads: parsing RECORDs, ELF tables and metadata is Python code that holds the GIL.
+    import multiprocessing
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(min(jobs, count), mp_context=multiprocessing.get_context(method))
+
+
+def verify_paths(
+    paths: Sequence[Path],
+    *,
+    config: Config | None = None,
+    project: str | None = None,
+    version: str | None = None,
+    jobs: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    check_completeness: bool = True,
+) -> Report:
+    """Check the release files at ``paths`` (files or folders) and return the report; never raises for bad
+    content, only for paths that do not exist (:class:`~shipwheel.errors.UsageError`).
+
+    :param config: limits, ignored codes and the build matrix (used when its project is the files' project).
+    :param project: the project the files must belong to (default: the one they name, which must be unique).
+    :param version: the version they must carry (default: the one they name, which must be unique).
+    :param jobs: parallel processes (default: ``config``'s ``jobs`` or the number of cores).
+    :param progress: called with a short line as each file is done.
+    :param check_completeness: compare the wheels with the expected build identifiers.
+    """
+    started = time.perf_counter()
+    files = collect_files(paths)
+    limits = _limits(config)
+    if jobs is None or jobs <= 0:
+        jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
+    results: list[FileResult] = []
+    order = sorted(files, key=lambda p: -p.stat().st_size)
+    with _executor(jobs, len(order)) as pool:
+        futures = {pool.submit(check_file, str(p), limits): p for p in order}
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            if progress is not None:
+                n = len(result.problems)
+                progress(f"{result.filename}: {'ok' if not n else f'{n} problem' + ('s' if n > 1 else '')}")
+    position = {str(p): i for i, p in enumerate(files)}
+    results.sort(key=lambda r: position[r.path])
+    problems: list[Problem] = [p for r in results for p in r.problems]
+    found_project, found_version, release_problems = release_checks(results, project, version)
+    problems += release_problems
+    if not results:
+        problems.append(
+            make_problem("release-no-files", "", f"no wheel or sdist in {', '.join(map(str, paths))}")
+        )
+    completeness, matrix_problems = _completeness(results, config, found_project, check_completeness)
+    problems += matrix_problems
+    ignored = tuple(config.verify.ignore) if config is not None else ()
+    if ignored:
+        problems = [p for p in problems if p.code not in ignored]
+        for r in results:
+            r.problems = [p for p in r.problems if p.code not in ignored]
+    return Report(
+        project=found_project,
+        version=found_version,
+        files=results,
+        problems=sort_problems(problems),
+        completeness=completeness,
+        ignored=ignored,
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def _completeness(
+    results: list[FileResult], config: Config | None, project: str | None, enabled: bool
+) -> tuple[Completeness, list[Problem]]:
+    if not enabled:
+        return check_completeness(results, None, "", "completeness check disabled")
+    wheels = [r for r in results if r.kind == "wheel" and (project is None or r.project == project)]
+    if not any(r.identifiers for r in wheels):
+        return check_completeness(
+            wheels, None, "", "no platform wheels: nothing to compare with a build matrix"
+        )
+    if (
+        config is not None
+        and config.project.name
+        and project
+        and canonicalize_name(config.project.name) == project
+    ):
+        from ..matrix import expected_identifiers
+
+        return check_completeness(wheels, expected_identifiers(config), "config")
+    return check_completeness(wheels, inferred_identifiers(results), "files")

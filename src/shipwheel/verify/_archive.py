@@ -1,0 +1,163 @@
+"""Archive-level checks shared by wheels (zip) and sdists (tar.gz): member paths, links, duplicates, CRCs, bombs.
+
+Each archive is read from memory, once: the iterators below yield every regular member's content after the
+checks, so that the wheel and sdist checks hash and parse it without a second pass.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import stat
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._model import FileResult
+
+__all__ = ["Limits", "iter_tar", "iter_zip", "member_path_problem"]
+
+#: Members smaller than this are never called bombs, whatever their ratio (a file of zeros compresses well).
+_RATIO_MIN_SIZE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The size limits of ``[tool.shipwheel.verify]``."""
+
+    max_file_size: int = 100 * 1024 * 1024
+    max_uncompressed_size: int = 4 * 1024**3
+    max_compression_ratio: float = 200.0
+
+
+def member_path_problem(name: str) -> tuple[str, str] | None:
+    """The problem code and message for an unsafe member path, or ``None`` when it is safe."""
+    if "\\" in name:
+        return "archive-backslash", f"member {name!r} has a backslash in its path"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "archive-absolute-path", f"member {name!r} has an absolute path"
+    if ".." in name.split("/"):
+        return "archive-path-traversal", f"member {name!r} escapes the install folder with '..'"
+    return None
+
+
+def iter_zip(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[str, bytes]]:
+    """Check the zip in ``data`` member by member; yield ``(name, content)`` of each regular, readable member.
+
+    Problems go to ``result``. A file that is no zip at all gives one ``archive-invalid`` and yields nothing.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        result.add("archive-invalid", f"not a valid zip archive: {exc}")
+        return
+    result.members = len(infos)
+    seen: set[str] = set()
+    total = sum(i.file_size for i in infos)
+    result.uncompressed_size = total
+    if total > limits.max_uncompressed_size:
+        result.add(
+            "archive-too-large",
+            f"the archive unpacks to {total:,} bytes, over the limit of {limits.max_uncompressed_size:,}",
+        )
+        return
+    for info in infos:
+        name = info.filename
+        if name in seen:
+            result.add("archive-duplicate", f"member {name!r} appears more than once")
+            continue
+        seen.add(name)
+        if bad := member_path_problem(name):
+            result.add(*bad)
+            continue
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            result.add("archive-link", f"member {name!r} is a symbolic link")
+            continue
+        if info.is_dir():
+            continue
+        if info.flag_bits & 0x1:
+            result.add("archive-encrypted", f"member {name!r} is encrypted")
+            continue
+        if info.file_size >= _RATIO_MIN_SIZE and info.file_size > limits.max_compression_ratio * max(
+            info.compress_size, 1
+        ):
+            ratio = info.file_size / max(info.compress_size, 1)
+            result.add(
+                "archive-compression-ratio",
+                f"member {name!r} expands {ratio:,.0f} times ({info.compress_size:,} -> {info.file_size:,} bytes)",
+            )
+            continue
+        try:
+            with zf.open(info) as fh:
+                # Read at most one byte more than declared: a member that lies about its size stops there.
+                content = fh.read(info.file_size + 1)
+        except zipfile.BadZipFile as exc:
+            code = "archive-crc" if "CRC" in str(exc) else "archive-invalid"
+            result.add(code, f"member {name!r}: {exc}")
+            continue
+        except (zlib.error, OSError, EOFError, NotImplementedError, ValueError) as exc:
+            result.add("archive-invalid", f"member {name!r} cannot be decompressed: {exc}")
+            continue
+        yield name, content
+
+
+def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[str, bytes]]:
+    """Check the gzip'd tar in ``data`` member by member; yield ``(name, content)`` of each regular member.
+
+    Relative links that stay inside the archive are allowed (source trees have them); links that leave it are
+    not. The gzip CRC of the whole stream is checked when the stream ends.
+    """
+    seen: set[str] = set()
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
+            while (member := tf.next()) is not None:
+                result.members += 1
+                name = member.name
+                if name in seen and not member.isdir():
+                    result.add("archive-duplicate", f"member {name!r} appears more than once")
+                    continue
+                seen.add(name)
+                if bad := member_path_problem(name):
+                    result.add(*bad)
+                    continue
+                if member.issym() or member.islnk():
+                    target = member.linkname
+                    if member.issym():
+                        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+                    else:
+                        resolved = posixpath.normpath(target)
+                    if target.startswith("/") or resolved.startswith("../") or resolved == "..":
+                        result.add(
+                            "archive-link", f"member {name!r} links outside the archive, to {target!r}"
+                        )
+                    continue
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    result.add(
+                        "archive-special-file", f"member {name!r} is a device, fifo or other special file"
+                    )
+                    continue
+                total += member.size
+                if total > limits.max_uncompressed_size:
+                    result.add(
+                        "archive-too-large",
+                        f"the archive unpacks to more than {limits.max_uncompressed_size:,} bytes",
+                    )
+                    return
+                fh = tf.extractfile(member)
+                content = fh.read() if fh is not None else b""
+                yield name, content
+            # Drain the stream so that gzip verifies its CRC and length trailer.
+            while tf.fileobj is not None and tf.fileobj.read(1 << 20):
+                pass
+    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+        code = "archive-crc" if "CRC" in str(exc) else "archive-invalid"
+        result.add(code, f"not a valid .tar.gz archive: {exc}")
+    finally:
+        result.uncompressed_size = total

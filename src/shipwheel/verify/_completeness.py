@@ -1,0 +1,227 @@
+"""Checks across the files of a release: one project, one version, one sdist, and the matrix is complete."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..distfiles import DistFile
+from ..matrix import ALL_PLATFORMS, FREE_THREADED_VERSIONS, Identifier, python_versions, wheel_covers
+from ._model import Completeness, FileResult, GridCell, Problem, Severity, make_problem
+
+if TYPE_CHECKING:
+    from ._model import Report
+
+__all__ = ["check_completeness", "grid", "inferred_identifiers", "release_checks"]
+
+
+def release_checks(
+    files: list[FileResult], project: str | None, version: str | None
+) -> tuple[str | None, str | None, list[Problem]]:
+    """One project, one version, at most one sdist, no file twice; returns the project and version found."""
+    problems: list[Problem] = []
+    by_name = Counter(f.filename for f in files)
+    for name, count in sorted(by_name.items()):
+        if count > 1:
+            problems.append(make_problem("release-duplicate-file", name, f"{name} is given {count} times"))
+    dists = [f for f in files if f.project is not None and f.version is not None]
+    want_project = canonicalize_name(project) if project else None
+    if want_project is None:
+        names = sorted({f.project for f in dists if f.project})
+        if len(names) == 1:
+            want_project = canonicalize_name(names[0])
+        elif len(names) > 1:
+            problems.append(
+                make_problem(
+                    "release-multiple-projects",
+                    "",
+                    f"the files belong to {len(names)} projects: {', '.join(names)}",
+                )
+            )
+    if want_project is not None:
+        for f in dists:
+            if f.project != want_project:
+                problems.append(
+                    make_problem(
+                        "release-wrong-project", f.filename, f"the file is of {f.project}, not {want_project}"
+                    )
+                )
+    want_version: Version | None = None
+    if version:
+        try:
+            want_version = Version(version)
+        except InvalidVersion:
+            want_version = None
+    else:
+        versions = sorted({Version(f.version) for f in dists if f.version and f.project == want_project})
+        if len(versions) == 1:
+            want_version = versions[0]
+        elif len(versions) > 1:
+            problems.append(
+                make_problem(
+                    "release-multiple-versions",
+                    "",
+                    f"the files carry {len(versions)} versions: {', '.join(map(str, versions))}",
+                )
+            )
+    if want_version is not None:
+        for f in dists:
+            if f.project == want_project and f.version and Version(f.version) != want_version:
+                problems.append(
+                    make_problem(
+                        "release-wrong-version",
+                        f.filename,
+                        f"the file is version {f.version}, not {want_version}",
+                    )
+                )
+    sdists = sorted({f.filename for f in dists if f.kind == "sdist"})
+    if len(sdists) > 1:
+        problems.append(
+            make_problem("release-multiple-sdists", "", f"{len(sdists)} sdists: {', '.join(sdists)}")
+        )
+    digests = Counter(f.metadata_digest for f in dists if f.metadata_digest)
+    if len(digests) > 1:
+        common = digests.most_common(1)[0][0]
+        for f in dists:
+            if f.metadata_digest and f.metadata_digest != common:
+                problems.append(
+                    make_problem(
+                        "metadata-inconsistent",
+                        f.filename,
+                        "its metadata (requires-python, dependencies, summary or license) differs from most other files'",
+                    )
+                )
+    return want_project, (str(want_version) if want_version else None), problems
+
+
+def inferred_identifiers(files: list[FileResult]) -> list[Identifier]:
+    """The matrix a release implies when no configuration says it: the Python versions its requires-python admits
+    between the oldest and newest present, times the platforms present (free-threaded where any is present)."""
+    present = {Identifier.parse(i) for f in files for i in f.identifiers}
+    if not present:
+        return []
+    spec: SpecifierSet | None = None
+    for f in sorted(files, key=lambda f: f.kind != "sdist"):
+        if f.requires_python:
+            try:
+                spec = SpecifierSet(f.requires_python)
+            except InvalidSpecifier:
+                continue
+            break
+    lo = min(i.minor for i in present)
+    hi = max(i.minor for i in present)
+    versions = [v for v in python_versions(spec) if lo <= v[1] <= hi]
+    free = {i.minor for i in present if i.free_threaded}
+    platforms = sorted({i.platform for i in present}, key=ALL_PLATFORMS.index)
+    out: list[Identifier] = []
+    for major, minor in versions:
+        for ft in (False, True):
+            if ft and ((major, minor) not in FREE_THREADED_VERSIONS or minor not in free):
+                continue
+            out.extend(Identifier(minor=minor, free_threaded=ft, platform=p, major=major) for p in platforms)
+    return out
+
+
+def _tagsets(files: list[FileResult]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for f in files:
+        if f.kind == "wheel" and f.tags:
+            out[",".join(f.tags)].append(f.filename)
+    return out
+
+
+def check_completeness(
+    files: list[FileResult], expected: list[Identifier] | None, source: str, reason: str = ""
+) -> tuple[Completeness, list[Problem]]:
+    """Missing, unexpected and duplicated identifiers. ``expected`` ``None``: skipped for ``reason``.
+
+    Missing identifiers are errors when the matrix comes from the configuration and warnings when it was
+    inferred from the files themselves.
+    """
+    problems: list[Problem] = []
+    for tagset, names in _tagsets(files).items():
+        if len(names) > 1:
+            problems.extend(
+                make_problem(
+                    "matrix-duplicate",
+                    n,
+                    f"{len(names)} files carry the same tags {tagset}: {', '.join(sorted(names))}",
+                )
+                for n in sorted(names)
+            )
+    tags = [(f, d.tags) for f in files if f.kind == "wheel" and (d := DistFile.parse(f.filename)) is not None]
+    present = sorted({Identifier.parse(i) for f in files for i in f.identifiers})
+    if expected is None:
+        return Completeness("skipped", "", reason=reason, present=[str(i) for i in present]), problems
+    missing = [i for i in expected if not any(wheel_covers(t, i) for _, t in tags)]
+    unexpected = [i for i in present if i not in expected]
+    duplicated = sorted(
+        {str(i) for i in expected if sum(1 for _, t in tags if wheel_covers(t, i) and _exact(t, i)) > 1}
+    )
+    for ident in missing:
+        p = make_problem(
+            "matrix-missing",
+            "",
+            f"no wheel for {ident}" + (" (matrix inferred from the files)" if source == "files" else ""),
+        )
+        if source == "files":
+            p = Problem(p.code, Severity.WARNING, p.file, p.message, p.fix)
+        problems.append(p)
+    for ident in unexpected:
+        names = [f.filename for f in files if str(ident) in f.identifiers]
+        problems.extend(
+            make_problem("matrix-unexpected", n, f"{ident} is not in the project's matrix") for n in names
+        )
+    completeness = Completeness(
+        "checked",
+        source,
+        reason=reason,
+        expected=[str(i) for i in expected],
+        present=[str(i) for i in present],
+        missing=[str(i) for i in missing],
+        unexpected=[str(i) for i in unexpected],
+        duplicated=duplicated,
+    )
+    return completeness, problems
+
+
+def _exact(tags: frozenset[object], ident: Identifier) -> bool:
+    return any(str(t).startswith(f"cp{ident.major}{ident.minor}-{ident.python}-") for t in tags)
+
+
+def grid(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], GridCell]]:
+    """Rows (``cp312``, ``cp313t``), columns (platforms) and cells of the matrix grid of ``report``.
+
+    A cell is ``ok`` (a wheel covers it, no problem), ``warning`` or ``problem`` (its wheel has warnings or
+    errors), ``missing`` (expected, absent), ``extra`` (present, not expected) or ``none``.
+    """
+    comp = report.completeness
+    expected = {Identifier.parse(i) for i in comp.expected}
+    present = {Identifier.parse(i) for i in comp.present}
+    idents = expected | present
+    rows = [i.python for i in sorted({Identifier(i.minor, i.free_threaded, "win32") for i in idents})]
+    cols = [p for p in ALL_PLATFORMS if any(i.platform == p for i in idents)]
+    parsed = [(f, DistFile.parse(f.filename)) for f in report.files if f.kind == "wheel"]
+    severity: dict[str, set[Severity]] = defaultdict(set)
+    for p in report.problems:
+        severity[p.file].add(p.severity)
+    cells: dict[tuple[str, str], GridCell] = {}
+    for row in rows:
+        for col in cols:
+            ident = Identifier.parse(f"{row}-{col}")
+            covering = tuple(f.filename for f, d in parsed if d is not None and wheel_covers(d.tags, ident))
+            if covering:
+                sev = set().union(*(severity[n] for n in covering))
+                state = "problem" if Severity.ERROR in sev else "warning" if sev else "ok"
+                if comp.status == "checked" and ident not in expected:
+                    state = "extra"
+            elif ident in expected and comp.status == "checked":
+                state = "missing"
+            else:
+                state = "none"
+            cells[(row, col)] = GridCell(row, col, state, covering)
+    return rows, cols, cells

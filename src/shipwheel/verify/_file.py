@@ -1,0 +1,104 @@
+"""One release file, read once: its name, size and sha256, then the wheel or sdist checks on the bytes in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from ..distfiles import DistFile
+from ._archive import Limits
+from ._model import FileResult
+from ._sdist import check_sdist
+from ._wheel import check_wheel
+
+__all__ = ["check_file", "pypi_accepts_platform"]
+
+_JOINT_ARCHES = {"x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"}
+_ALLOWED = {
+    "any", "win32", "win_arm64", "win_amd64", "win_ia64",
+    "manylinux1_x86_64", "manylinux1_i686", "manylinux2010_x86_64", "manylinux2010_i686",
+    "manylinux2014_x86_64", "manylinux2014_i686", "manylinux2014_aarch64", "manylinux2014_armv7l",
+    "manylinux2014_ppc64", "manylinux2014_ppc64le", "manylinux2014_s390x",
+    "linux_armv6l", "linux_armv7l",
+}  # fmt: skip
+_MACOS_ARCHES = {
+    "ppc",
+    "ppc64",
+    "i386",
+    "x86_64",
+    "arm64",
+    "intel",
+    "fat",
+    "fat3",
+    "fat64",
+    "universal",
+    "universal2",
+}
+
+
+def pypi_accepts_platform(tag: str) -> bool:
+    """Whether PyPI takes wheels with platform tag ``tag`` (its upload rules, as of 2025)."""
+    if tag in _ALLOWED:
+        return True
+    if m := re.match(r"^macosx_(\d+)_(\d+)_(.+)$", tag):
+        return (int(m[1]) >= 11 or m[1] == "10") and m[3] in _MACOS_ARCHES
+    if m := re.match(r"^manylinux_(\d+)_(\d+)_(.+)$", tag):
+        return m[3] in _JOINT_ARCHES | {"ppc64", "armv7l"}
+    if m := re.match(r"^musllinux_(\d+)_(\d+)_(.+)$", tag):
+        return m[3] in _JOINT_ARCHES
+    if re.match(r"^ios_\d+_\d+_(arm64|x86_64)_(iphoneos|iphonesimulator)$", tag):
+        return True
+    return bool(re.match(r"^android_\d+_(arm64_v8a|x86_64|armeabi_v7a|x86)$", tag))
+
+
+def _name_checks(dist: DistFile, result: FileResult) -> None:
+    head = result.filename.split("-", 2)
+    if dist.kind == "wheel":
+        want = canonicalize_name(dist.name).replace("-", "_")
+        if head[0] != want:
+            result.add(
+                "name-not-normalized", f"the wheel's name part is {head[0]!r}; normalized it is {want!r}"
+            )
+        if head[1] != str(dist.version):
+            result.add("version-not-normalized", f"the version {head[1]!r} is {dist.version} once normalized")
+        for platform in sorted(dist.platforms):
+            if not pypi_accepts_platform(platform):
+                result.add("platform-tag-unsupported", f"PyPI refuses the platform tag {platform!r}")
+    elif not dist.is_zip_sdist and result.filename != dist.pep625_name:
+        result.add("sdist-name-pep625", f"the sdist should be named {dist.pep625_name} (PEP 625)")
+    if dist.version.local is not None:
+        result.add("version-local", f"the version {dist.version} has a local part '+{dist.version.local}'")
+
+
+def check_file(path: str, limits: Limits) -> FileResult:
+    """Check one file completely; never raises for bad content (that becomes problems)."""
+    p = Path(path)
+    result = FileResult(filename=p.name, path=str(p))
+    data = p.read_bytes()
+    result.size = len(data)
+    result.sha256 = hashlib.sha256(data).hexdigest()
+    dist = DistFile.parse(p.name)
+    if dist is None:
+        result.add("name-invalid", f"{p.name!r} is not a valid wheel or sdist filename")
+        return result
+    result.kind = dist.kind
+    result.project = dist.name
+    result.version = str(dist.version)
+    result.tags = sorted(str(t) for t in dist.tags)
+    result.identifiers = [str(i) for i in dist.identifiers]
+    if result.size > limits.max_file_size:
+        result.add(
+            "file-too-large", f"the file is {result.size:,} bytes, over the limit of {limits.max_file_size:,}"
+        )
+    if result.size == 0:
+        result.add("file-empty", "the file is empty")
+        return result
+    _name_checks(dist, result)
+    if dist.kind == "wheel":
+        check_wheel(data, dist, result, limits)
+    else:
+        check_sdist(data, dist, result, limits)
+    return result

@@ -1,0 +1,62 @@
+"""The self-contained HTML page of a verify report (inline CSS, no script, no external request)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from importlib import resources
+
+import jinja2
+
+from .. import __version__
+from ._model import Report, Severity
+
+__all__ = ["render_html"]
+
+_STATE_LABEL = {
+    "ok": "ok",
+    "warning": "warn",
+    "problem": "error",
+    "missing": "missing",
+    "extra": "extra",
+    "none": "",
+}
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def render_html(report: Report) -> str:
+    """The report as one HTML document."""
+    text = resources.files("shipwheel.verify").joinpath("report.html.j2").read_text(encoding="utf-8")
+    env = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["size"] = _size
+    rows, cols, cells = report.grid()
+    by_file: dict[str, list[str]] = {}
+    for p in report.problems:
+        by_file.setdefault(p.file, []).append(p.severity.value)
+    files = []
+    for f in report.files:
+        sev = by_file.get(f.filename, [])
+        status = "error" if Severity.ERROR.value in sev else "warning" if sev else "ok"
+        files.append({"f": f, "status": status, "count": len(sev)})
+    return env.from_string(text).render(
+        report=report,
+        rows=rows,
+        cols=cols,
+        cells=cells,
+        labels=_STATE_LABEL,
+        files=files,
+        errors=report.errors,
+        warnings=report.warnings,
+        total_size=sum(f.size for f in report.files),
+        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        shipwheel_version=__version__,
+    )

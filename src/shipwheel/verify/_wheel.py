@@ -1,0 +1,248 @@
+"""Wheel contents: RECORD hashes and sizes, the .dist-info folder, WHEEL, METADATA, compiled code."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import re
+from email.parser import BytesHeaderParser
+
+from packaging.tags import Tag, parse_tag
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..distfiles import DistFile
+from ._archive import Limits, iter_zip
+from ._elf import ELF_MAGIC, ElfInfo, audit_linux_wheel, check_abi3, read_elf
+from ._metadata import check_metadata
+from ._model import FileResult
+
+__all__ = ["check_wheel"]
+
+_WEAK = {"md5", "sha1", "sha224"}
+_DATA_DIRS = {"purelib", "platlib", "scripts", "headers", "data"}
+_BINARY_SUFFIX = re.compile(r"\.(so(\.\d+)*|pyd|dylib|dll)$")
+_SIGNATURES = {"RECORD.jws", "RECORD.p7s"}
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _parse_record(text: str, result: FileResult, where: str) -> dict[str, tuple[str, str, str]]:
+    entries: dict[str, tuple[str, str, str]] = {}
+    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+        if not row:
+            continue
+        if len(row) != 3:
+            result.add("record-invalid", f"{where} line {lineno} has {len(row)} fields, not 3: {row!r}")
+            continue
+        path, hash_, size = row
+        if path in entries:
+            result.add("record-invalid", f"{where} lists {path!r} twice")
+        entries[path] = (path, hash_, size)
+    return entries
+
+
+def _dist_info(names: list[str], dist: DistFile, result: FileResult) -> str | None:
+    tops = sorted(
+        {n.split("/", 1)[0] for n in names if "/" in n and n.split("/", 1)[0].endswith(".dist-info")}
+    )
+    if not tops:
+        result.add("dist-info-missing", "the wheel has no .dist-info folder")
+        return None
+    if len(tops) > 1:
+        result.add("dist-info-multiple", f"the wheel has {len(tops)} .dist-info folders: {', '.join(tops)}")
+    top = tops[0]
+    stem = top[: -len(".dist-info")]
+    name, _, version = stem.rpartition("-")
+    try:
+        same = canonicalize_name(name) == dist.name and Version(version) == dist.version
+    except InvalidVersion:
+        same = False
+    if not same:
+        result.add(
+            "dist-info-mismatch", f"the .dist-info folder {top!r} does not match {dist.name} {dist.version}"
+        )
+    return top
+
+
+def _check_wheel_file(content: bytes | None, dist: DistFile, result: FileResult, where: str) -> bool | None:
+    """Check WHEEL; return Root-Is-Purelib (``None`` when unknown)."""
+    if content is None:
+        result.add("wheel-file-missing", f"{where} is missing")
+        return None
+    msg = BytesHeaderParser().parsebytes(content)
+    version = msg.get("Wheel-Version", "")
+    if not re.match(r"^1\.\d+$", version.strip()):
+        result.add("wheel-file-invalid", f"{where}: Wheel-Version is {version!r}, not 1.x")
+    purelib_text = (msg.get("Root-Is-Purelib") or "").strip().lower()
+    purelib: bool | None = None
+    if purelib_text not in {"true", "false"}:
+        result.add("wheel-file-invalid", f"{where}: Root-Is-Purelib is {purelib_text!r}, not true or false")
+    else:
+        purelib = purelib_text == "true"
+    tags: set[Tag] = set()
+    for line in msg.get_all("Tag") or []:
+        try:
+            tags.update(parse_tag(line.strip()))
+        except ValueError:
+            result.add("wheel-file-invalid", f"{where}: Tag {line!r} does not parse")
+    if not tags:
+        result.add("wheel-file-invalid", f"{where} has no Tag lines")
+    elif tags != set(dist.tags):
+        only_file = sorted(str(t) for t in set(dist.tags) - tags)
+        only_wheel = sorted(str(t) for t in tags - set(dist.tags))
+        result.add(
+            "wheel-tags-mismatch",
+            f"the filename's tags and {where}'s differ: only in the filename {only_file or '-'}, "
+            f"only in WHEEL {only_wheel or '-'}",
+        )
+    build = (msg.get("Build") or "").strip()
+    file_build = f"{dist.build[0]}{dist.build[1]}" if dist.build else ""
+    if build != file_build:
+        result.add(
+            "wheel-build-mismatch",
+            f"{where} says Build {build or '(none)'}, the filename {file_build or '(none)'}",
+        )
+    return purelib
+
+
+def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits) -> None:
+    """Check the wheel in ``data`` (read once) and record what was found in ``result``."""
+    platforms = {t.platform for t in dist.tags}
+    is_abi3 = any(t.abi == "abi3" for t in dist.tags)
+    is_linux = any(p.startswith(("manylinux", "musllinux", "linux")) for p in platforms)
+    digests: dict[str, tuple[str, int]] = {}  # name -> (sha256 b64, size)
+    contents: dict[str, bytes] = {}
+    elfs: list[ElfInfo] = []
+    binaries: list[str] = []
+    names: list[str] = []
+    for name, content in iter_zip(data, result, limits):
+        names.append(name)
+        digests[name] = (_b64(hashlib.sha256(content).digest()), len(content))
+        base = name.rsplit("/", 1)[-1]
+        if (
+            name.count("/") == 1
+            and name.split("/", 1)[0].endswith(".dist-info")
+            and base in {"RECORD", "WHEEL", "METADATA"}
+        ):
+            contents[name] = content
+        if content[:4] == ELF_MAGIC:
+            binaries.append(name)
+            try:
+                elfs.append(read_elf(name, content, need_symbols=is_abi3))
+            except ValueError as exc:
+                result.add("elf-invalid", f"{name} does not parse as ELF: {exc}")
+        elif (
+            _BINARY_SUFFIX.search(base)
+            or content[:2] == b"MZ"
+            or content[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+        ):
+            binaries.append(name)
+    if not names and result.problems:
+        return
+    top = _dist_info(names, dist, result)
+    if top is None:
+        return
+    _check_record(contents.get(f"{top}/RECORD"), digests, top, result, data)
+    purelib = _check_wheel_file(contents.get(f"{top}/WHEEL"), dist, result, f"{top}/WHEEL")
+    metadata = contents.get(f"{top}/METADATA")
+    if metadata is None:
+        result.add("metadata-missing", f"{top}/METADATA is missing")
+    else:
+        check_metadata(metadata, result, f"{top}/METADATA", dist.name, dist.version)
+    for name in names:
+        parts = name.split("/")
+        if len(parts) > 2 and parts[0].endswith(".data") and parts[1] not in _DATA_DIRS:
+            result.add("wheel-data-unknown", f"{name} is in an unknown .data folder {parts[1]!r}")
+            break
+    pure_tag = platforms == {"any"}
+    if pure_tag and binaries:
+        result.add(
+            "wheel-binary-in-pure",
+            f"the {', '.join(sorted({str(t) for t in dist.tags}))} wheel holds compiled code: {binaries[0]}",
+        )
+    elif purelib and binaries:
+        result.add(
+            "wheel-purelib-mismatch",
+            f"WHEEL says Root-Is-Purelib: true but the wheel holds compiled code ({binaries[0]})",
+        )
+    if not pure_tag and not binaries:
+        result.add(
+            "wheel-no-binary",
+            f"the wheel is tagged {', '.join(sorted(platforms))} but holds no compiled code",
+        )
+    result.elf_files = len(elfs)
+    if is_linux:
+        bundled = {n.rsplit("/", 1)[-1] for n in names} | {e.soname for e in elfs if e.soname}
+        audit_linux_wheel(result, platforms, elfs, bundled)
+    if is_abi3:
+        minimum = min(
+            (
+                (int(m[1]), int(m[2]))
+                for t in dist.tags
+                if t.abi == "abi3" and (m := re.match(r"^cp(\d)(\d+)$", t.interpreter))
+            ),
+            default=(3, 2),
+        )
+        check_abi3(result, elfs, minimum)
+
+
+def _check_record(
+    record: bytes | None, digests: dict[str, tuple[str, int]], top: str, result: FileResult, data: bytes
+) -> None:
+    where = f"{top}/RECORD"
+    if record is None:
+        result.add("record-missing", f"{where} is missing")
+        return
+    try:
+        text = record.decode("utf-8")
+    except UnicodeDecodeError:
+        result.add("record-invalid", f"{where} is not UTF-8")
+        return
+    entries = _parse_record(text, result, where)
+    unsigned = {where} | {f"{top}/{s}" for s in _SIGNATURES}
+    for path, hash_, size in entries.values():
+        if path.endswith("/") and not hash_:
+            continue
+        if path not in digests:
+            result.add("record-missing-file", f"{where} lists {path!r}, which the archive lacks")
+            continue
+        if path in unsigned:
+            continue
+        if not hash_:
+            result.add("record-no-hash", f"{where} has no hash for {path!r}")
+            continue
+        algorithm, _, expected = hash_.partition("=")
+        algorithm = algorithm.lower()
+        if algorithm in _WEAK:
+            result.add("record-weak-hash", f"{where} uses {algorithm} for {path!r}")
+            continue
+        b64, actual_size = digests[path]
+        if algorithm == "sha256":
+            actual = b64
+        elif algorithm in hashlib.algorithms_guaranteed:
+            actual = _b64(hashlib.new(algorithm, _member(data, path)).digest())
+        else:
+            result.add(
+                "record-invalid", f"{where} uses the unknown hash algorithm {algorithm!r} for {path!r}"
+            )
+            continue
+        if actual != expected:
+            result.add("record-hash-mismatch", f"{path!r} does not match its hash in RECORD")
+        elif size.strip() and size.strip() != str(actual_size):
+            result.add("record-size-mismatch", f"{path!r} is {actual_size} bytes, RECORD says {size}")
+    for path in digests:
+        if path not in entries and path not in unsigned:
+            result.add("record-unlisted", f"{path!r} is in the wheel but not in RECORD")
+
+
+def _member(data: bytes, path: str) -> bytes:
+    """A member's content, read again: only for RECORDs that use a hash other than sha256 (rare)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return zf.read(path)
