@@ -1,0 +1,225 @@
+"""``shipwheel publish``: upload a release, wheels in parallel first, the sdist last, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from ..publish import Plan, PublishEvent, PublishResult, UploadFailedError, publish_files
+from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+_ACTION_STYLE = {
+    "upload": "cyan",
+    "skip": "dim",
+    "uploaded": "green",
+    "skipped": "dim",
+    "failed": "red",
+    "not-sent": "yellow",
+}
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "publish",
+        parents=[common],
+        help="upload a release to PyPI or any index: wheels in parallel, then the sdist; resumable",
+        description="Verify the release files, ask the index what it already has, then upload the wheels in "
+        "parallel and, once the index lists every wheel, the sdist. Files already there with the same hash are "
+        "skipped; a file there with another hash stops the run before anything is uploaded. Run it again after "
+        "any failure to finish the release. Credentials: SHIPWHEEL_USERNAME/SHIPWHEEL_PASSWORD, "
+        "TWINE_USERNAME/TWINE_PASSWORD, ~/.pypirc or keyring (a password alone is an API token, user __token__).",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="WHEELHOUSE|FILE",
+        help="release files or folders (default: the build output folder)",
+    )
+    p.add_argument(
+        "-r", "--repository", metavar="TARGET",
+        help="pypi, testpypi, a ~/.pypirc section, an upload URL or file:PATH (default: SHIPWHEEL_REPOSITORY_URL, "
+        "TWINE_REPOSITORY_URL, TWINE_REPOSITORY, then publish.repository)",
+    )  # fmt: skip
+    p.add_argument(
+        "--index-url",
+        metavar="URL",
+        help="the index's simple URL, when it cannot be derived from the upload URL",
+    )
+    p.add_argument(
+        "-u",
+        "--username",
+        help="user name (default: from the environment or ~/.pypirc; __token__ with a token)",
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="wheels uploaded at once (default: publish.jobs)"
+    )
+    p.add_argument("--retries", type=int, metavar="N", help="retries per file on connection errors and 5xx")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="network timeout")
+    p.add_argument("--no-verify", action="store_true", help="upload without running shipwheel verify first")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the plan (skipped, uploaded, order) and change nothing"
+    )
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_config_options(p)
+    p.set_defaults(handler=run)
+
+
+def _repository_spec(args: argparse.Namespace, configured: str, configured_source: str) -> str:
+    if args.repository:
+        return str(args.repository)
+    if configured_source.startswith("env"):
+        return configured
+    for var in ("SHIPWHEEL_REPOSITORY_URL", "TWINE_REPOSITORY_URL", "TWINE_REPOSITORY"):
+        if os.environ.get(var):
+            return os.environ[var]
+    return configured
+
+
+def _plan_table(plan: Plan) -> Table:
+    table = Table(title=f"{plan.project} {plan.version} -> {plan.repository.display}", title_justify="left")
+    for col in ("#", "file", "action", "size", "why"):
+        table.add_column(col, overflow="fold")
+    for i, f in enumerate(plan.files, start=1):
+        table.add_row(
+            str(i),
+            Text(f.filename),
+            Text(f.action, style=_ACTION_STYLE[f.action]),
+            f"{f.size / 1e6:.1f} MB",
+            Text(f.reason, style="dim"),
+        )
+    return table
+
+
+def _summary(result: PublishResult) -> Table:
+    table = Table(
+        title=f"{result.plan.project} {result.plan.version} on {result.plan.repository.display}",
+        title_justify="left",
+    )
+    for col in ("file", "result", "attempts", "detail"):
+        table.add_column(col, overflow="fold")
+    for r in result.results:
+        table.add_row(
+            Text(r.filename),
+            Text(r.status, style=_ACTION_STYLE[r.status]),
+            str(r.attempts or ""),
+            Text(r.detail, style="dim"),
+        )
+    return table
+
+
+class _ProgressView:
+    """A bar per file being sent and one for the whole release, on stderr; quiet when stderr is not a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+            disable=quiet or not err_console.is_terminal,
+        )
+        self._tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self.quiet = quiet
+
+    def __call__(self, event: PublishEvent) -> None:
+        with self._lock:
+            if event.kind == "start":
+                if event.filename in self._tasks:
+                    self.progress.reset(self._tasks[event.filename], total=event.total)
+                else:
+                    self._tasks[event.filename] = self.progress.add_task(event.filename, total=event.total)
+            elif event.kind == "bytes" and event.filename in self._tasks:
+                self.progress.advance(self._tasks[event.filename], event.amount)
+            elif event.kind in {"done", "failed"}:
+                task = self._tasks.pop(event.filename, None)
+                if task is not None:
+                    self.progress.remove_task(task)
+                if not self.quiet:
+                    style = "green" if event.kind == "done" else "red"
+                    line = Text(f"{event.detail if event.kind == 'done' else 'failed'} ", style=style)
+                    line.append(event.filename, style="default")
+                    if event.kind == "failed":
+                        line.append(f": {event.detail}", style="dim")
+                    self.progress.console.print(line)
+            elif event.kind == "retry" and not self.quiet:
+                self.progress.console.print(
+                    Text(f"retrying {event.filename}: {event.detail}", style="yellow")
+                )
+            elif event.kind == "wait" and not self.quiet:
+                self.progress.console.print(Text(event.detail, style="dim"))
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    for key, value in (
+        ("publish.jobs", args.jobs),
+        ("publish.retries", args.retries),
+        ("publish.timeout", args.timeout),
+    ):
+        if value is not None:
+            overrides[key] = value
+    if args.no_verify:
+        overrides["publish.verify"] = False
+    config = config_from_args(args, overrides)
+    options = config.publish
+    spec = _repository_spec(args, options.repository, config.sources.get("publish.repository", "default"))
+    paths = list(args.paths) or [config.build.output_dir]
+    view = _ProgressView(quiet=args.json)
+    try:
+        with view.progress:
+            result = publish_files(
+                paths,
+                repository=spec,
+                index_url=args.index_url,
+                username=args.username,
+                jobs=max(1, options.jobs),
+                retries=options.retries,
+                timeout=options.timeout,
+                verify=options.verify,
+                dry_run=args.dry_run,
+                config=config,
+                on_event=view,
+            )
+    except UploadFailedError as exc:
+        if args.json:
+            print_json(exc.result.as_dict())
+        else:
+            out_console.print(_summary(exc.result))
+        raise
+    if args.json:
+        print_json(result.as_dict())
+        return 0
+    if result.dry_run:
+        out_console.print(_plan_table(result.plan))
+        out_console.print(
+            Text(f"dry run: nothing was uploaded ({len(result.plan.uploads)} would be)", style="bold")
+        )
+        return 0
+    out_console.print(_summary(result))
+    sent = sum(1 for r in result.results if r.status == "uploaded")
+    line = Text(
+        f"{sent} uploaded, {len(result.results) - sent} already there, in {result.seconds:.1f} s: ",
+        style="bold",
+    )
+    line.append(result.url, style="link " + result.url if result.url.startswith("http") else "")
+    out_console.print(line)
+    return 0

@@ -1,0 +1,96 @@
+"""A crash-safe journal of one release's uploads to one index.
+
+Append-only JSON lines, each flushed and fsynced before the step it records goes on: ``sending`` before a body
+leaves, ``done`` once the index accepted it (or already had the same bytes). After a crash, a file marked
+``sending`` but not ``done`` is *in doubt*: the next run asks the index before sending it again, and a file
+marked ``done`` is never sent again even when the index's listing lags behind (a CDN-cached simple page).
+A half-written last line (the process was killed mid-write) is ignored. The journal is removed once the whole
+release is on the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from platformdirs import user_state_path
+
+__all__ = ["Journal", "default_journal_dir"]
+
+
+def default_journal_dir() -> Path:
+    """``$XDG_STATE_HOME/shipwheel/publish`` (or the platform's equivalent)."""
+    return user_state_path("shipwheel") / "publish"
+
+
+@dataclass
+class Journal:
+    """The journal of ``project`` ``version`` on the index at ``target``."""
+
+    path: Path
+    done: dict[str, str] = field(default_factory=dict)
+    sending: dict[str, str] = field(default_factory=dict)
+    _fh: IO[str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, folder: Path, target: str, project: str, version: str) -> Journal:
+        """Open (and replay) the journal of this release on this target."""
+        key = hashlib.sha256(f"{target}\0{project}\0{version}".encode()).hexdigest()[:24]
+        journal = cls(path=folder / f"{project}-{version}-{key}.jsonl")
+        journal._replay()
+        return journal
+
+    def _replay(self) -> None:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                state, name, sha = entry["state"], entry["file"], entry["sha256"]
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a kill
+            if state == "sending":
+                self.sending[name] = sha
+            elif state == "done":
+                self.done[name] = sha
+                self.sending.pop(name, None)
+
+    def in_doubt(self) -> dict[str, str]:
+        """Files a previous run started sending but did not see accepted."""
+        return {n: s for n, s in self.sending.items() if n not in self.done}
+
+    def record(self, state: str, filename: str, sha256: str) -> None:
+        """Append one entry durably (thread-safe)."""
+        line = json.dumps({"state": state, "file": filename, "sha256": sha256}) + "\n"
+        with self._lock:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("a", encoding="utf-8")
+            self._fh.write(line)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            if state == "done":
+                self.done[filename] = sha256
+                self.sending.pop(filename, None)
+            elif state == "sending":
+                self.sending[filename] = sha256
+
+    def close(self) -> None:
+        """Close the file (entries stay on disk)."""
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+    def finish(self) -> None:
+        """The release is complete on the index: the journal is no longer needed."""
+        self.close()
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,270 @@
+"""The plan of a publish: which files are skipped, which uploaded, in which order, decided before anything moves.
+
+Wheels come first, sorted by name; sdists last. A file the index already holds with the same sha256 is skipped; a
+file the index holds under the same name with another hash makes the whole plan a :class:`ConflictError`. For
+PyPI and TestPyPI their upload rules are checked here too, so that a release is not refused halfway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+from ..distfiles import DistFile
+from ..errors import ConflictError, UsageError, VerificationError
+from ._index_query import IndexFile
+from ._repository import Repository
+from ._upload import attestations_for
+
+__all__ = [
+    "PYPI_MAX_FILE_SIZE",
+    "PYPI_RELEASE_AGE",
+    "Plan",
+    "PlannedFile",
+    "PublishRuleError",
+    "blake2_256",
+    "collect_files",
+    "digest_files",
+    "make_plan",
+    "pypi_rule_problems",
+]
+
+#: PyPI's default per-file upload limit (a project can be granted more).
+PYPI_MAX_FILE_SIZE = 100 * 1024 * 1024
+#: PyPI refuses new files for a release whose first file is older than this.
+PYPI_RELEASE_AGE = timedelta(days=14)
+
+
+class PublishRuleError(VerificationError):
+    """The files break a rule of the target index; nothing was uploaded (exit 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedFile:
+    """One release file and what the publish does with it."""
+
+    path: Path
+    dist: DistFile
+    size: int
+    sha256: str
+    action: Literal["skip", "upload"]
+    reason: str = ""
+    attestations: tuple[Path, ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return self.dist.filename
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every file of one release on one repository, wheels first, then sdists."""
+
+    repository: Repository
+    project: str
+    version: str
+    files: tuple[PlannedFile, ...]
+
+    @property
+    def uploads(self) -> tuple[PlannedFile, ...]:
+        return tuple(f for f in self.files if f.action == "upload")
+
+    @property
+    def skipped(self) -> tuple[PlannedFile, ...]:
+        return tuple(f for f in self.files if f.action == "skip")
+
+    @property
+    def wheels(self) -> tuple[PlannedFile, ...]:
+        return tuple(f for f in self.files if f.dist.kind == "wheel")
+
+    @property
+    def sdists(self) -> tuple[PlannedFile, ...]:
+        return tuple(f for f in self.files if f.dist.kind == "sdist")
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready view (for ``--json`` and ``--dry-run``)."""
+        return {
+            "repository": self.repository.display,
+            "project": self.project,
+            "version": self.version,
+            "files": [
+                {
+                    "file": f.filename,
+                    "action": f.action,
+                    "reason": f.reason,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "order": i,
+                }
+                for i, f in enumerate(self.files, start=1)
+            ],
+        }
+
+
+_SIDE_FILES = (".asc", ".attestation", ".sig", ".sha256", ".part")
+
+
+def collect_files(inputs: Sequence[Path]) -> list[tuple[Path, DistFile]]:
+    """The distribution files named by ``inputs`` (files, or folders whose distribution files are taken).
+
+    :raises UsageError: nothing to publish, a name that is not a distribution, several projects or versions.
+    """
+    found: dict[str, tuple[Path, DistFile]] = {}
+    for item in inputs:
+        if item.is_dir():
+            for path in sorted(item.iterdir()):
+                dist = DistFile.parse(path.name)
+                if dist is not None and path.is_file():
+                    found[path.name] = (path, dist)
+        elif item.is_file():
+            dist = DistFile.parse(item.name)
+            if dist is None:
+                if item.name.endswith(_SIDE_FILES) or item.name.startswith("SHA256SUMS"):
+                    continue
+                raise UsageError(
+                    f"{item} is not a wheel or sdist", hint="pass .whl, .tar.gz or a wheelhouse folder"
+                )
+            if item.name in found and found[item.name][0].resolve() != item.resolve():
+                raise UsageError(f"two files are named {item.name}", hint="pass only one of them")
+            found[item.name] = (item, dist)
+        else:
+            raise UsageError(f"{item} does not exist", hint="pass existing files or a wheelhouse folder")
+    if not found:
+        where = ", ".join(str(p) for p in inputs) or "."
+        raise UsageError(
+            f"no wheel or sdist in {where}", hint="build them first (shipwheel build) or pass their paths"
+        )
+    releases = {(d.name, str(d.version)) for _, d in found.values()}
+    if len(releases) > 1:
+        shown = ", ".join(f"{n} {v}" for n, v in sorted(releases))
+        raise UsageError(
+            f"the files belong to several releases ({shown})", hint="publish one release at a time"
+        )
+    return sorted(found.values(), key=lambda pd: (pd[1].kind == "sdist", pd[1].filename))
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def blake2_256(path: Path) -> str:
+    """The blake2b-256 digest the upload form carries (computed only for files that are sent)."""
+    blake = hashlib.blake2b(digest_size=32)
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            blake.update(block)
+    return blake.hexdigest()
+
+
+def digest_files(paths: Iterable[Path], jobs: int = 2) -> dict[Path, str]:
+    """sha256 of each file, ``jobs`` files at a time (hashlib frees the GIL)."""
+    paths = list(paths)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(zip(paths, pool.map(_digest, paths), strict=True))
+
+
+def pypi_rule_problems(
+    files: Sequence[tuple[Path, DistFile, int]],
+    existing: Mapping[str, IndexFile],
+    *,
+    new_files: Iterable[str],
+    now: datetime | None = None,
+    max_file_size: int = PYPI_MAX_FILE_SIZE,
+) -> list[str]:
+    """Every PyPI upload rule the files break (empty when none)."""
+    problems: list[str] = []
+    for path, dist, size in files:
+        if dist.is_zip_sdist:
+            problems.append(
+                f"{path.name}: PyPI accepts only .tar.gz sdists (PEP 625); build the sdist as .tar.gz"
+            )
+        if dist.version.local:
+            problems.append(
+                f"{path.name}: PyPI refuses local versions (+{dist.version.local}); drop the local part"
+            )
+        if size > max_file_size:
+            problems.append(
+                f"{path.name}: {size / 2**20:.0f} MiB is over PyPI's {max_file_size / 2**20:.0f} MiB limit; "
+                "ask PyPI for a larger limit for the project"
+            )
+    times = [f.upload_time for f in existing.values() if f.upload_time is not None]
+    new = list(new_files)
+    if times and new:
+        first = min(times)
+        now = now or datetime.now(timezone.utc)
+        if first.tzinfo is None:
+            first = first.replace(tzinfo=timezone.utc)
+        if now - first > PYPI_RELEASE_AGE:
+            problems.append(
+                f"the release was first uploaded on {first:%Y-%m-%d}, over {PYPI_RELEASE_AGE.days} days ago, and "
+                f"PyPI takes no new files for it ({len(new)} would be new); publish a new version"
+            )
+    return problems
+
+
+def make_plan(
+    repository: Repository,
+    files: Sequence[tuple[Path, DistFile]],
+    digests: Mapping[Path, str],
+    existing: Mapping[str, IndexFile],
+    *,
+    remote_digest: Callable[[IndexFile], str] | None = None,
+    journal_done: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    max_file_size: int | None = None,
+) -> Plan:
+    """Decide what to do with each file.
+
+    :raises ConflictError: the index holds a file of the same name with other bytes (all such files named).
+    :raises PublishRuleError: PyPI's rules refuse some files (all problems named), for PyPI and TestPyPI only.
+    """
+    journal_done = journal_done or {}
+    planned: list[PlannedFile] = []
+    conflicts: list[str] = []
+    for path, dist in files:
+        sha = digests[path]
+        size = path.stat().st_size
+        atts = attestations_for(path)
+        remote = existing.get(dist.filename)
+        if remote is not None:
+            theirs = remote.sha256 or (remote_digest(remote) if remote_digest else None)
+            if theirs is not None and theirs != sha:
+                conflicts.append(dist.filename)
+                continue
+            planned.append(PlannedFile(path, dist, size, sha, "skip", "already on the index", atts))
+        else:
+            # A file an earlier run saw accepted but the index does not list (a lagging CDN page, a wiped index)
+            # is sent again: an index that has it answers "exists", which is checked against its hash.
+            why = "resent: an earlier run saw it accepted" if journal_done.get(dist.filename) == sha else ""
+            planned.append(PlannedFile(path, dist, size, sha, "upload", why, atts))
+    if conflicts:
+        first = conflicts[0]
+        more = f" and {len(conflicts) - 1} more" if len(conflicts) > 1 else ""
+        raise ConflictError(
+            f"{repository.display} already has {first}{more} with different contents; nothing was uploaded",
+            hint="a published file cannot be replaced: build the release again with a new version "
+            "(or a wheel build tag), or fetch the index's files instead",
+        )
+    if repository.kind == "pypi":
+        problems = pypi_rule_problems(
+            [(p.path, p.dist, p.size) for p in planned],
+            existing,
+            new_files=[p.filename for p in planned if p.action == "upload"],
+            now=now,
+            max_file_size=max_file_size or PYPI_MAX_FILE_SIZE,
+        )
+        if problems:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+            message, _, hint = problems[0].partition("; ")
+            raise PublishRuleError(f"{message}{more}; nothing was uploaded", hint=hint)
+    head = planned[0].dist
+    return Plan(repository, str(head.name), str(head.version), tuple(planned))

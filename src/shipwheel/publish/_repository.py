@@ -1,0 +1,241 @@
+"""Where ``shipwheel publish`` uploads to: ``pypi``, ``testpypi``, a ``.pypirc`` section, a URL or ``file:PATH``.
+
+A repository has an upload endpoint (the legacy upload API) and a simple index that says what it already holds.
+For PyPI and TestPyPI both are known. For any other URL the simple index is the one the user gave
+(``--index-url``), or derived: ``…/legacy/`` -> ``…/simple/`` (warehouse), otherwise the first of ``URL/simple/``
+(pypiserver) and ``URL/+simple/`` (devpi) that answers; see :func:`simple_index_candidates`.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from .._http import redact
+from ..errors import ConfigError, UsageError
+
+__all__ = [
+    "PYPI",
+    "TESTPYPI",
+    "PypircSection",
+    "Repository",
+    "is_loopback_url",
+    "pypirc_path",
+    "read_pypirc",
+    "resolve_repository",
+    "simple_index_candidates",
+]
+
+PYPI = "https://upload.pypi.org/legacy/"
+TESTPYPI = "https://test.pypi.org/legacy/"
+_KNOWN: Mapping[str, tuple[str, str, str]] = {
+    # name -> (upload URL, simple index, project web page base)
+    "pypi": (PYPI, "https://pypi.org/simple/", "https://pypi.org/project/"),
+    "testpypi": (TESTPYPI, "https://test.pypi.org/simple/", "https://test.pypi.org/project/"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PypircSection:
+    """One ``[section]`` of ``~/.pypirc``; the password never appears in ``repr``."""
+
+    name: str
+    repository: str | None
+    username: str | None
+    password: str | None
+
+    def __repr__(self) -> str:
+        return (
+            f"PypircSection(name={self.name!r}, repository={self.repository!r}, username={self.username!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Repository:
+    """A resolved upload target.
+
+    ``kind`` is ``pypi`` for PyPI and TestPyPI (whose upload rules are checked up front), ``http`` for any other
+    index and ``file`` for a static index folder (``path``).
+    """
+
+    name: str
+    kind: Literal["pypi", "http", "file"]
+    upload_url: str = ""
+    index_url: str = ""
+    web_url: str = ""
+    path: Path | None = None
+    pypirc: PypircSection | None = None
+
+    @property
+    def display(self) -> str:
+        """The target as shown to the user (never with credentials)."""
+        if self.kind == "file":
+            return f"file:{self.path}"
+        return redact(self.upload_url)
+
+    def project_url(self, project: str, version: str) -> str:
+        """Where a person sees the release: PyPI's project page, else the simple index page."""
+        if self.web_url:
+            return f"{self.web_url}{project}/{version}/"
+        if self.kind == "file":
+            return f"file:{self.path}/{project}/"
+        return f"{self.index_url}{project}/" if self.index_url else self.display
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    host = (urlsplit(url).hostname or "").strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise UsageError(
+            f"{what} {redact(url)!r} is not an http(s) URL",
+            hint="give pypi, testpypi, a .pypirc section, an https:// URL or file:PATH",
+        )
+    if parts.username or parts.password:
+        raise UsageError(
+            f"{what} {redact(url)!r} holds credentials",
+            hint="remove them from the URL and use SHIPWHEEL_USERNAME/SHIPWHEEL_PASSWORD or ~/.pypirc",
+        )
+    if parts.scheme == "http" and not is_loopback_url(url):
+        raise UsageError(
+            f"{what} {url!r} uses plain http, which would send your credentials unencrypted",
+            hint="use https:// (plain http is allowed only to localhost/127.0.0.1)",
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def pypirc_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$HOME/.pypirc`` (``HOME`` from ``environ``, so tests and sandboxes get their own)."""
+    env = os.environ if environ is None else environ
+    home = env.get("HOME") or str(Path.home())
+    return Path(home) / ".pypirc"
+
+
+def read_pypirc(path: Path) -> dict[str, PypircSection]:
+    """The sections of a ``.pypirc`` file (``{}`` when it does not exist)."""
+    if not path.is_file():
+        return {}
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path} is not a valid .pypirc file: {str(exc).splitlines()[0]}", hint="fix it"
+        ) from exc
+    out: dict[str, PypircSection] = {}
+    for name in parser.sections():
+        if name == "distutils":
+            continue
+        get = parser[name].get
+        out[name] = PypircSection(name, get("repository"), get("username"), get("password"))
+    for name in ("pypi", "testpypi"):
+        out.setdefault(name, PypircSection(name, None, None, None))
+    return out
+
+
+def resolve_repository(
+    spec: str,
+    *,
+    index_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Repository:
+    """Resolve ``spec``: ``pypi``, ``testpypi``, a ``.pypirc`` section name, an http(s) URL or ``file:PATH``.
+
+    :raises UsageError: an unknown name, a URL with credentials, plain http to another machine.
+    """
+    spec = spec.strip()
+    if not spec:
+        raise UsageError("no repository given", hint="pass --repository pypi|testpypi|NAME|URL|file:PATH")
+    if spec.startswith("file:"):
+        raw = spec[len("file:") :]
+        if raw.startswith("//"):
+            raw = urlsplit(spec).path
+        if not raw:
+            raise UsageError("file: needs a folder", hint="write file:PATH, e.g. file:./index")
+        return Repository(name=spec, kind="file", path=Path(raw).expanduser().resolve())
+    sections = read_pypirc(pypirc_path(environ))
+    section = sections.get(spec)
+    if spec in _KNOWN:
+        upload, simple, web = _KNOWN[spec]
+        if section is not None and section.repository:
+            upload = _check_url(section.repository, f".pypirc [{spec}] repository")
+            if upload not in {PYPI, TESTPYPI}:
+                return _http(spec, upload, index_url, section)
+        return Repository(
+            name=spec,
+            kind="pypi",
+            upload_url=upload,
+            index_url=index_url or simple,
+            web_url=web,
+            pypirc=section,
+        )
+    if "://" in spec:
+        url = _check_url(spec, "repository URL")
+        for name, (upload, simple, web) in _KNOWN.items():
+            if url == upload:
+                matching = sections.get(name)
+                return Repository(
+                    name=name,
+                    kind="pypi",
+                    upload_url=upload,
+                    index_url=index_url or simple,
+                    web_url=web,
+                    pypirc=matching,
+                )
+        matching = next((s for s in sections.values() if s.repository and _same_url(s.repository, url)), None)
+        return _http(url, url, index_url, matching)
+    if section is None:
+        known = ", ".join(sorted(set(sections) | set(_KNOWN)))
+        raise UsageError(
+            f"unknown repository {spec!r}",
+            hint=f"use one of {known}, an https:// URL or file:PATH, or add a [{spec}] section to ~/.pypirc",
+        )
+    if not section.repository:
+        raise ConfigError(
+            f".pypirc section [{spec}] has no repository URL",
+            hint=f"add 'repository = https://…' to [{spec}] in ~/.pypirc",
+        )
+    return _http(spec, _check_url(section.repository, f".pypirc [{spec}] repository"), index_url, section)
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def _http(name: str, upload: str, index_url: str | None, section: PypircSection | None) -> Repository:
+    if upload in {PYPI, TESTPYPI}:
+        which = "pypi" if upload == PYPI else "testpypi"
+        _u, simple, web = _KNOWN[which]
+        return Repository(
+            name=name,
+            kind="pypi",
+            upload_url=upload,
+            index_url=index_url or simple,
+            web_url=web,
+            pypirc=section,
+        )
+    simple = _check_url(index_url, "index URL") if index_url else ""
+    return Repository(name=name, kind="http", upload_url=upload, index_url=simple, pypirc=section)
+
+
+def simple_index_candidates(upload_url: str) -> list[str]:
+    """Where the simple index of an upload endpoint may be, most likely first."""
+    base = upload_url if upload_url.endswith("/") else upload_url + "/"
+    if base.endswith("/legacy/"):
+        return [base[: -len("legacy/")] + "simple/"]
+    return [base + "simple/", base + "+simple/"]

@@ -1,0 +1,284 @@
+"""One upload through the legacy upload API (``:action=file_upload``), the way PyPI expects it.
+
+The form carries every core-metadata field of the file's own METADATA / PKG-INFO under the names warehouse
+reads (the ones twine sends), the sha256 and blake2_256 digests, and the PEP 740 attestations found next to the
+file (``<file>.publish.attestation``, twine's convention). The body is streamed from disk with a known length, so
+we know whether it was sent entirely: a failure after that is *ambiguous* (the index may have stored the file)
+and the caller asks the index before sending again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from packaging.metadata import parse_email
+
+from .._http import redact
+from ..distfiles import DistFile
+from ..errors import AuthenticationError, RemoteError, VerificationError
+
+__all__ = [
+    "MultipartBody",
+    "SendOutcome",
+    "attestations_for",
+    "form_fields",
+    "read_core_metadata",
+    "send_file",
+]
+
+#: packaging's raw metadata keys -> the upload form's field names (as warehouse and twine name them).
+_FIELDS: dict[str, str] = {
+    "metadata_version": "metadata_version",
+    "name": "name",
+    "version": "version",
+    "platforms": "platform",
+    "summary": "summary",
+    "description": "description",
+    "keywords": "keywords",
+    "home_page": "home_page",
+    "author": "author",
+    "author_email": "author_email",
+    "license": "license",
+    "supported_platforms": "supported_platform",
+    "download_url": "download_url",
+    "classifiers": "classifiers",
+    "requires": "requires",
+    "provides": "provides",
+    "obsoletes": "obsoletes",
+    "maintainer": "maintainer",
+    "maintainer_email": "maintainer_email",
+    "requires_dist": "requires_dist",
+    "provides_dist": "provides_dist",
+    "obsoletes_dist": "obsoletes_dist",
+    "requires_python": "requires_python",
+    "requires_external": "requires_external",
+    "project_urls": "project_urls",
+    "description_content_type": "description_content_type",
+    "provides_extra": "provides_extra",
+    "dynamic": "dynamic",
+    "license_expression": "license_expression",
+    "license_files": "license_file",
+}
+_CHUNK = 1 << 20
+
+
+def read_core_metadata(path: Path, dist: DistFile) -> bytes:
+    """The METADATA (wheel) or PKG-INFO (sdist) bytes inside the release file.
+
+    :raises VerificationError: the file is not a readable archive or has no metadata file.
+    """
+    try:
+        if dist.kind == "wheel" or path.name.endswith(".zip"):
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+                if dist.kind == "wheel":
+                    wanted = [n for n in names if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+                else:
+                    wanted = [n for n in names if n.count("/") == 1 and n.endswith("/PKG-INFO")]
+                if wanted:
+                    return zf.read(wanted[0])
+        else:
+            with tarfile.open(path, "r:gz") as tf:
+                for member in tf:
+                    if member.isfile() and member.name.count("/") == 1 and member.name.endswith("/PKG-INFO"):
+                        fh = tf.extractfile(member)
+                        if fh is not None:
+                            return fh.read()
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise VerificationError(f"{path.name} is not a readable archive: {exc}", hint="rebuild it") from exc
+    what = "METADATA" if dist.kind == "wheel" else "PKG-INFO"
+    raise VerificationError(f"{path.name} has no {what}", hint="rebuild it with a standard build backend")
+
+
+def _python_version(dist: DistFile) -> str:
+    if dist.kind == "sdist":
+        return "source"
+    # The python tag of the filename, as twine sends it (``cp312``, ``py3``, ``py2.py3``).
+    return dist.filename[:-4].split("-")[-3]
+
+
+def form_fields(
+    dist: DistFile, metadata: bytes, digests: dict[str, str], attestations: list[object] | None = None
+) -> list[tuple[str, str]]:
+    """The form fields of an upload, in order, lists as repeated fields (the ``content`` part excluded)."""
+    raw, _unparsed = parse_email(metadata)
+    out: list[tuple[str, str]] = [(":action", "file_upload"), ("protocol_version", "1")]
+    for key, value in raw.items():
+        field = _FIELDS.get(key)
+        if field is None or value is None:
+            continue
+        if key == "name" and isinstance(value, str):
+            value = re.sub("[^A-Za-z0-9.]+", "-", value)
+        if isinstance(value, dict):
+            out.extend((field, f"{label}, {url}") for label, url in value.items())
+        elif key == "keywords" and isinstance(value, list):
+            out.append((field, ", ".join(value)))
+        elif isinstance(value, list):
+            out.extend((field, str(item)) for item in value)
+        else:
+            out.append((field, str(value)))
+    out.append(("filetype", "bdist_wheel" if dist.kind == "wheel" else "sdist"))
+    out.append(("pyversion", _python_version(dist)))
+    out.append(("sha256_digest", digests["sha256"]))
+    if digests.get("blake2b"):
+        out.append(("blake2_256_digest", digests["blake2b"]))
+    if digests.get("md5"):
+        out.append(("md5_digest", digests["md5"]))
+    if attestations:
+        out.append(("attestations", json.dumps(attestations)))
+    return out
+
+
+def attestations_for(path: Path) -> tuple[Path, ...]:
+    """The PEP 740 attestation files next to ``path`` (``<file>.<kind>.attestation``, e.g. ``.publish.``)."""
+    return tuple(sorted(path.parent.glob(f"{path.name}.*.attestation")))
+
+
+def load_attestations(files: tuple[Path, ...]) -> list[object]:
+    """The attestation objects of ``files``, each a JSON document."""
+    out: list[object] = []
+    for att in files:
+        try:
+            out.append(json.loads(att.read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise VerificationError(
+                f"{att.name} is not valid JSON", hint="regenerate the attestation"
+            ) from exc
+    return out
+
+
+class MultipartBody:
+    """A multipart/form-data body streamed from disk, of known length; ``complete`` once it was all read."""
+
+    def __init__(
+        self,
+        fields: list[tuple[str, str]],
+        path: Path,
+        filename: str,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self.boundary = secrets.token_hex(16)
+        parts: list[bytes] = []
+        for name, value in fields:
+            parts.append(
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                + value.encode("utf-8")
+                + b"\r\n"
+            )
+        safe = filename.replace('"', "")
+        parts.append(
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="content"; filename="{safe}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+        )
+        self._head = b"".join(parts)
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._path = path
+        self._size = path.stat().st_size
+        self._on_bytes = on_bytes
+        self.complete = False
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self._head) + self._size + len(self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.complete = False
+        yield self._head
+        with self._path.open("rb") as fh:
+            while block := fh.read(_CHUNK):
+                yield block
+                if self._on_bytes is not None:
+                    self._on_bytes(len(block))
+        yield self._tail
+        self.complete = True
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What one attempt gave: ``uploaded``; ``exists`` (the index says it has that name); ``retry`` (a transient
+    failure before the index could have stored anything); ``ambiguous`` (the body was sent, then the answer was
+    lost: ask the index)."""
+
+    status: Literal["uploaded", "exists", "retry", "ambiguous"]
+    detail: str = ""
+
+
+def _reason(response: httpx.Response) -> str:
+    reason = response.reason_phrase or ""
+    text = ""
+    try:
+        text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())[:200]
+    except (UnicodeDecodeError, httpx.ResponseNotRead):
+        text = ""
+    return text or reason or f"HTTP {response.status_code}"
+
+
+def send_file(
+    client: httpx.Client,
+    upload_url: str,
+    path: Path,
+    fields: list[tuple[str, str]],
+    *,
+    auth: httpx.Auth | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> SendOutcome:
+    """Send one file; classify the answer.
+
+    :raises AuthenticationError: 401/403.
+    :raises RemoteError: a refusal that another attempt cannot change (400 invalid metadata, 413 too large).
+    """
+    body = MultipartBody(fields, path, path.name, on_bytes)
+    headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
+    try:
+        response = client.post(
+            upload_url,
+            content=iter(body),
+            headers=headers,
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+    except httpx.TransportError as exc:
+        kind = type(exc).__name__
+        if body.complete and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return SendOutcome("ambiguous", f"{kind} after the file was sent")
+        return SendOutcome("retry", kind)
+    status = response.status_code
+    if status in {200, 201}:
+        return SendOutcome("uploaded")
+    reason = _reason(response)
+    if status in {401, 403}:
+        raise AuthenticationError(
+            f"{redact(upload_url)} refused the credentials (HTTP {status}: {reason})",
+            hint="check the user name and password, or use an API token: "
+            "SHIPWHEEL_USERNAME=__token__ SHIPWHEEL_PASSWORD=pypi-…, or the repository's section in ~/.pypirc",
+        )
+    if status == 409 or (status == 400 and "exist" in reason.lower()):
+        return SendOutcome("exists", reason)
+    if status == 429 or status >= 500:
+        return SendOutcome("retry", f"HTTP {status}")
+    if status == 413:
+        raise RemoteError(
+            f"{path.name} is larger than {redact(upload_url)} accepts (HTTP 413)",
+            hint="ask the index for a higher file size limit",
+        )
+    if 300 <= status < 400:
+        where = response.headers.get("location", "")
+        raise RemoteError(
+            f"{redact(upload_url)} redirects uploads to {redact(where)}",
+            hint="use the upload URL the index documents (for warehouse, …/legacy/)",
+        )
+    raise RemoteError(
+        f"{redact(upload_url)} refused {path.name} (HTTP {status}: {reason})",
+        hint="fix what the index says and publish again",
+    )

@@ -1,0 +1,297 @@
+"""Units of ``shipwheel publish``: repository and credential resolution, the upload form, listings, plan, journal,
+and the ``file:PATH`` target (a static index pip installs from), none of which needs a server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from fixtures.index_servers import make_release, make_sdist, make_wheel
+from shipwheel.cli import main_inner
+from shipwheel.distfiles import DistFile
+from shipwheel.errors import AuthenticationError, ConflictError, UsageError
+from shipwheel.publish import PublishRuleError, publish_files, resolve_credentials, resolve_repository
+from shipwheel.publish._index_query import IndexFile, parse_listing
+from shipwheel.publish._journal import Journal
+from shipwheel.publish._plan import collect_files, digest_files, make_plan
+from shipwheel.publish._upload import MultipartBody, form_fields, read_core_metadata
+
+
+def _pypirc(home: Path, text: str) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".pypirc").write_text(text)
+    return {"HOME": str(home)}
+
+
+# --- repositories and credentials ---------------------------------------------------------------------------
+
+
+def test_known_repositories(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    pypi = resolve_repository("pypi", environ=env)
+    assert (pypi.kind, pypi.upload_url, pypi.index_url) == (
+        "pypi",
+        "https://upload.pypi.org/legacy/",
+        "https://pypi.org/simple/",
+    )
+    assert resolve_repository("testpypi", environ=env).index_url == "https://test.pypi.org/simple/"
+    assert resolve_repository("https://upload.pypi.org/legacy", environ=env).kind == "pypi"
+    local = resolve_repository("http://127.0.0.1:8080", environ=env)
+    assert (local.kind, local.upload_url) == ("http", "http://127.0.0.1:8080/")
+    folder = resolve_repository(f"file:{tmp_path}/idx", environ=env)
+    assert folder.kind == "file" and folder.path == tmp_path / "idx"
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("http://example.org/legacy/", "plain http"),
+        ("https://user:pw@example.org/legacy/", "holds credentials"),
+        ("nosuchsection", "unknown repository"),
+        ("ftp://example.org/", r"not an http\(s\) URL"),
+    ],
+)
+def test_bad_repositories(tmp_path: Path, spec: str, needle: str) -> None:
+    with pytest.raises(UsageError, match=needle) as info:
+        resolve_repository(spec, environ={"HOME": str(tmp_path)})
+    assert "pw" not in info.value.one_line()
+
+
+def test_pypirc_section_and_credentials(tmp_path: Path) -> None:
+    env = _pypirc(
+        tmp_path / "home",
+        "[distutils]\nindex-servers = corp\n\n[corp]\nrepository = https://pkgs.example.org/legacy/\nusername = carol\npassword = hunter2\n\n[pypi]\npassword = pypi-token-from-file\n",
+    )
+    corp = resolve_repository("corp", environ=env)
+    assert (corp.kind, corp.upload_url, corp.pypirc and corp.pypirc.username) == (
+        "http",
+        "https://pkgs.example.org/legacy/",
+        "carol",
+    )
+    creds = resolve_credentials(corp, environ=env, use_keyring=False)
+    assert creds is not None and (creds.username, creds.password, creds.source) == (
+        "carol",
+        "hunter2",
+        "~/.pypirc",
+    )
+    assert "hunter2" not in repr(creds) and "hunter2" not in str(creds) and "hunter2" not in repr(corp)
+    pypi = resolve_credentials(resolve_repository("pypi", environ=env), environ=env, use_keyring=False)
+    assert pypi is not None and (pypi.username, pypi.password) == ("__token__", "pypi-token-from-file")
+
+
+def test_credential_precedence(tmp_path: Path) -> None:
+    env = {
+        "HOME": str(tmp_path),
+        "TWINE_USERNAME": "tw",
+        "TWINE_PASSWORD": "twpw",
+        "SHIPWHEEL_PASSWORD": "swpw",
+    }
+    repo = resolve_repository("http://127.0.0.1:1/", environ=env)
+    creds = resolve_credentials(repo, environ=env, use_keyring=False)
+    assert creds is not None and (creds.username, creds.password, creds.source) == (
+        "tw",
+        "swpw",
+        "SHIPWHEEL_PASSWORD",
+    )
+    assert resolve_credentials(repo, username="cli", environ=env, use_keyring=False).username == "cli"  # type: ignore[union-attr]
+    assert resolve_credentials(repo, environ={"HOME": str(tmp_path)}, use_keyring=False) is None
+
+
+# --- the upload form --------------------------------------------------------------------------------------------
+
+
+def test_form_fields_follow_warehouse_names(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "Demo.Proj", "1.2.0", "cp312-cp312-manylinux_2_17_x86_64")
+    dist = DistFile.parse(wheel.name)
+    assert dist is not None
+    fields = form_fields(
+        dist, read_core_metadata(wheel, dist), {"sha256": "a" * 64, "blake2b": "b" * 64}, [{"k": 1}]
+    )
+    got: dict[str, list[str]] = {}
+    for key, value in fields:
+        got.setdefault(key, []).append(value)
+    assert got[":action"] == ["file_upload"] and got["protocol_version"] == ["1"]
+    assert got["name"] == ["Demo.Proj"] and got["version"] == ["1.2.0"] and got["metadata_version"] == ["2.1"]
+    assert got["filetype"] == ["bdist_wheel"] and got["pyversion"] == ["cp312"]
+    assert len(got["classifiers"]) == 2 and got["project_urls"] == ["Source, https://example.invalid/src"]
+    assert got["requires_python"] == [">=3.8"] and got["description_content_type"] == ["text/markdown"]
+    assert got["sha256_digest"] == ["a" * 64] and got["blake2_256_digest"] == ["b" * 64]
+    assert json.loads(got["attestations"][0]) == [{"k": 1}]
+    assert "# Demo.Proj" in got["description"][0]
+    sdist = make_sdist(tmp_path, "demo-proj", "1.2.0")
+    sdist_dist = DistFile.parse(sdist.name)
+    assert sdist_dist is not None
+    sfields = dict(form_fields(sdist_dist, read_core_metadata(sdist, sdist_dist), {"sha256": "c" * 64}))
+    assert (sfields["filetype"], sfields["pyversion"]) == ("sdist", "source")
+
+
+def test_multipart_body_length_matches(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0", payload=b"x" * 5000)
+    sent: list[int] = []
+    body = MultipartBody([("name", "demo"), ("summary", "ünïcode")], wheel, wheel.name, sent.append)
+    data = b"".join(body)
+    assert len(data) == len(body) and body.complete and sum(sent) == wheel.stat().st_size
+    assert data.endswith(f"--{body.boundary}--\r\n".encode()) and "ünïcode".encode() in data
+
+
+# --- listings ---------------------------------------------------------------------------------------------------
+
+
+def test_parse_listing_json_and_html() -> None:
+    page = {
+        "meta": {"api-version": "1.1"},
+        "files": [
+            {
+                "filename": "a-1.0.tar.gz",
+                "url": "../../a-1.0.tar.gz",
+                "hashes": {"sha256": "ab" * 32},
+                "upload-time": "2024-01-02T03:04:05.000000Z",
+            }
+        ],
+    }
+    got = parse_listing(
+        "https://idx/simple/a/", "application/vnd.pypi.simple.v1+json", json.dumps(page).encode()
+    )
+    assert got["a-1.0.tar.gz"].sha256 == "ab" * 32 and got["a-1.0.tar.gz"].url == "https://idx/a-1.0.tar.gz"
+    assert got["a-1.0.tar.gz"].upload_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    html = b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=CDCD">a-1.0-py3-none-any.whl</a><a href="x/a-1.0.zip">a-1.0.zip</a>'
+    got = parse_listing("http://h/simple/a/", "text/html", html)
+    assert got["a-1.0-py3-none-any.whl"].sha256 == "cdcd" and got["a-1.0.zip"].sha256 is None
+
+
+# --- the plan ---------------------------------------------------------------------------------------------------
+
+
+def test_plan_orders_skips_and_conflicts(tmp_path: Path) -> None:
+    files = make_release(tmp_path, "demo", "1.0", wheels=3)
+    collected = collect_files([tmp_path])
+    assert [d.kind for _, d in collected] == ["wheel", "wheel", "wheel", "sdist"]
+    digests = digest_files([p for p, _ in collected])
+    repo = resolve_repository("http://127.0.0.1:9/", environ={"HOME": str(tmp_path)})
+    have = {files[1].name: IndexFile(files[1].name, "u", digests[files[1]])}
+    plan = make_plan(repo, collected, digests, have)
+    assert [f.action for f in plan.files] == ["upload", "skip", "upload", "upload"] and plan.files[
+        -1
+    ].dist.kind == "sdist"
+    bad = {files[2].name: IndexFile(files[2].name, "u", "0" * 64)}
+    with pytest.raises(ConflictError, match="different contents"):
+        make_plan(repo, collected, digests, bad)
+
+
+def test_pypi_rules_up_front(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "SHIPWHEEL_PASSWORD": "pypi-fake"}
+    zipped = make_sdist(tmp_path / "z", "demo", "1.0", fmt="zip")
+    with pytest.raises(PublishRuleError, match=r"\.tar\.gz"):
+        publish_files([zipped], repository="pypi", verify=False, environ=env, journal_dir=tmp_path / "j")
+    local = make_wheel(tmp_path / "l", "demo", "1.0+local")
+    with pytest.raises(PublishRuleError, match="local versions"):
+        publish_files([local], repository="testpypi", verify=False, environ=env, journal_dir=tmp_path / "j")
+    repo = resolve_repository("pypi", environ=env)
+    collected = collect_files([make_wheel(tmp_path / "o", "demo", "2.0")])
+    digests = digest_files([p for p, _ in collected])
+    old = {
+        "demo-2.0.tar.gz": IndexFile(
+            "demo-2.0.tar.gz", "u", "1" * 64, datetime.now(timezone.utc) - timedelta(days=20)
+        )
+    }
+    with pytest.raises(PublishRuleError, match="over 14 days ago"):
+        make_plan(repo, collected, digests, old)
+    assert make_plan(
+        repo,
+        collected,
+        digests,
+        old,
+        max_file_size=10**9,
+        now=datetime.now(timezone.utc) - timedelta(days=10),
+    ).uploads
+    with pytest.raises(PublishRuleError, match="limit"):
+        make_plan(repo, collected, digests, {}, max_file_size=10)
+
+
+def test_collect_refuses_mixed_releases(tmp_path: Path) -> None:
+    make_wheel(tmp_path, "demo", "1.0")
+    make_wheel(tmp_path, "demo", "1.1")
+    with pytest.raises(UsageError, match="several releases"):
+        collect_files([tmp_path])
+    with pytest.raises(UsageError, match="no wheel or sdist"):
+        collect_files([tmp_path / "empty"] if (tmp_path / "empty").mkdir() is None else [])
+
+
+# --- the journal --------------------------------------------------------------------------------------------------
+
+
+def test_journal_replays_and_survives_a_torn_line(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, "http://x/", "demo", "1.0")
+    journal.record("sending", "a.whl", "1")
+    journal.record("done", "a.whl", "1")
+    journal.record("sending", "b.whl", "2")
+    journal.close()
+    with journal.path.open("a") as fh:
+        fh.write('{"state": "done", "file": "b.w')  # killed mid-write
+    again = Journal.open(tmp_path, "http://x/", "demo", "1.0")
+    assert again.done == {"a.whl": "1"} and again.in_doubt() == {"b.whl": "2"}
+    again.finish()
+    assert not again.path.exists()
+
+
+# --- file:PATH ----------------------------------------------------------------------------------------------------
+
+
+def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None:
+    files = make_release(tmp_path / "dist", "demo-static", "1.0", wheels=1)
+    target = tmp_path / "index"
+    result = publish_files(files, repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    assert [r.status for r in result.results] == ["uploaded", "uploaded"]
+    page = json.loads((target / "simple" / "demo-static" / "index.json").read_text())
+    assert {f["filename"] for f in page["files"]} == {f.name for f in files}
+    again = publish_files(files, repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    assert [r.status for r in again.results] == ["skipped", "skipped"]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        ["uv", "pip", "install", "--python", str(venv / "bin" / "python"), "--no-cache", "--index-url", (target / "simple").as_uri(), "demo-static==1.0"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    other = make_wheel(
+        tmp_path / "other", "demo-static", "1.0", files[0].name.split("-", 2)[2][:-4], payload=b"changed"
+    )
+    with pytest.raises(ConflictError):
+        publish_files([other], repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = make_release(tmp_path / "dist", "demo-dry", "1.0", wheels=2)
+    target = tmp_path / "index"
+    assert (
+        main_inner(
+            [
+                "publish",
+                str(tmp_path / "dist"),
+                "--repository",
+                f"file:{target}",
+                "--dry-run",
+                "--no-verify",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert out["dry_run"] and [f["action"] for f in out["files"]] == ["upload", "upload", "upload"]
+    assert out["files"][-1]["file"] == files[-1].name and not target.exists()
+
+
+def test_pypi_needs_credentials(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    with pytest.raises(AuthenticationError, match="no credentials"):
+        publish_files(
+            [wheel],
+            repository="pypi",
+            verify=False,
+            environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"},
+        )
