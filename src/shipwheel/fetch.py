@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from packaging.version import Version
+
 from ._retry import RetryPolicy
 from .containers import Container, Entry, Listing, Rejected, TransferError, parse_sha256sums
 from .distfiles import FAMILIES, DistFile, file_digests
@@ -162,19 +164,19 @@ def select_entries(listing: Listing, selection: Selection) -> tuple[list[Entry],
     and the other versions of the project the listing has (for the message when nothing matches)."""
     keep: list[Entry] = []
     filtered = 0
-    others: set[str] = set()
+    others: set[Version] = set()
     for entry in listing.entries.values():
         dist = entry.dist
         if not dist.matches(selection.project, selection.version):
             if dist.matches(selection.project, dist.version):
-                others.add(str(dist.version))
+                others.add(dist.version)
             continue
         if selection.keeps(dist):
             keep.append(entry)
         else:
             filtered += 1
     keep.sort(key=lambda e: (e.dist.kind == "sdist", e.filename))
-    return keep, filtered, sorted(others)
+    return keep, filtered, [str(v) for v in sorted(others)]
 
 
 class _Cancelled(Exception):
