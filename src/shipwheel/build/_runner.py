@@ -25,7 +25,15 @@ from ..matrix import Identifier, Selector, expected_identifiers
 from ._env import EnvCache
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
 from ._source import Source, extract_sdist, prepare_source
-from ._steps import build_wheel, expand, is_platform_wheel, repair_wheel, run_shell, test_wheel
+from ._steps import (
+    backend_runner,
+    build_wheel,
+    expand,
+    is_platform_wheel,
+    repair_wheel,
+    run_shell,
+    test_wheel,
+)
 
 __all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]
 
@@ -212,13 +220,13 @@ class _Build:
 
             def do() -> Path:
                 interp = current()
-                from ._steps import _runner
-
                 probe = ProjectBuilder(
-                    self.source.tree, python_executable=str(interp.path), runner=_runner(env, log)
+                    self.source.tree, python_executable=str(interp.path), runner=backend_runner(env, log)
                 )
                 benv, _ = self.cache.get(interp, probe.build_system_requires, log=log)
-                builder = ProjectBuilder.from_isolated_env(benv, self.source.tree, runner=_runner(env, log))
+                builder = ProjectBuilder.from_isolated_env(
+                    benv, self.source.tree, runner=backend_runner(env, log)
+                )
                 try:
                     self.cache.add(benv, builder.get_requires_for_build("sdist"), log=log)
                     built = Path(builder.build("sdist", outdir))

@@ -8,18 +8,47 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 from build import BuildBackendException, ProjectBuilder
+from pyproject_hooks import BuildBackendWarning
 
 from .._subprocess import run
 from ..errors import CommandError
 from ..interpreters import Interpreter
 from ._env import CachedEnv, EnvCache
 
-__all__ = ["build_wheel", "expand", "repair_wheel", "run_shell", "test_wheel"]
+__all__ = ["backend_runner", "build_wheel", "expand", "repair_wheel", "run_shell", "test_wheel"]
+
+
+# pyproject_hooks re-raises the backend's warnings as BuildBackendWarning in the calling thread, which would print
+# them on shipwheel's stderr in the middle of the live view. They belong in the identifier's log: a thread-local
+# names the log of the build running in this thread, and a showwarning hook writes them there.
+_thread = threading.local()
+_show_original = warnings.showwarning
+
+
+def _show_backend_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    log = getattr(_thread, "log", None)
+    if log is not None and issubclass(category, BuildBackendWarning):
+        log.write(warnings.formatwarning(message, category, filename, lineno, line))
+        return
+    _show_original(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _show_backend_warning
+warnings.filterwarnings("always", category=BuildBackendWarning)
 
 
 def expand(command: str, **values: Path | str) -> str:
@@ -42,7 +71,10 @@ def run_shell(command: str, *, cwd: Path, env: Mapping[str, str], log: IO[str], 
     )
 
 
-def _runner(env: Mapping[str, str], log: IO[str]) -> Callable[..., None]:
+def backend_runner(env: Mapping[str, str], log: IO[str]) -> Callable[..., None]:
+    """A pyproject_hooks subprocess runner that writes the backend's output, and its warnings, to ``log``."""
+    _thread.log = log
+
     def runner(
         cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
     ) -> None:
@@ -74,9 +106,9 @@ def build_wheel(
 
     Returns the wheel and whether the environment was reused.
     """
-    probe = ProjectBuilder(srcdir, python_executable=str(interpreter.path), runner=_runner(env, log))
+    probe = ProjectBuilder(srcdir, python_executable=str(interpreter.path), runner=backend_runner(env, log))
     build_env, reused = cache.get(interpreter, probe.build_system_requires, log=log)
-    builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=_runner(env, log))
+    builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=backend_runner(env, log))
     try:
         extra = builder.get_requires_for_build("wheel")
         missing = {r for r in extra if not _satisfied(build_env, r)}

