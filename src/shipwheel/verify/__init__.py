@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 from ..config import Config
 from ..errors import UsageError
 from ._archive import Limits
-from ._completeness import check_completeness, inferred_identifiers, release_checks
+from ._completeness import check_completeness, files_requires_python, inferred_identifiers, release_checks
 from ._file import check_file
 from ._model import (
     CODES,
@@ -127,7 +127,9 @@ def verify_paths(
         problems.append(
             make_problem("release-no-files", "", f"no wheel or sdist in {', '.join(map(str, paths))}")
         )
-    completeness, matrix_problems = _completeness(results, config, found_project, check_completeness)
+    completeness, matrix_problems = _completeness(
+        results, config, found_project, found_version, check_completeness
+    )
     problems += matrix_problems
     ignored = tuple(config.verify.ignore) if config is not None else ()
     if ignored:
@@ -146,11 +148,13 @@ def verify_paths(
 
 
 def _completeness(
-    results: list[FileResult], config: Config | None, project: str | None, enabled: bool
+    results: list[FileResult], config: Config | None, project: str | None, version: str | None, enabled: bool
 ) -> tuple[Completeness, list[Problem]]:
     if not enabled:
         return check_completeness(results, None, "", "completeness check disabled")
-    wheels = [r for r in results if r.kind == "wheel" and (project is None or r.project == project)]
+    if project is None or version is None:
+        return check_completeness([], None, "", "the files are not of one project and version")
+    wheels = [r for r in results if r.kind == "wheel" and r.project == project and r.version == version]
     if not any(r.identifiers for r in wheels):
         return check_completeness(
             wheels, None, "", "no platform wheels: nothing to compare with a build matrix"
@@ -163,5 +167,6 @@ def _completeness(
     ):
         from ..matrix import expected_identifiers
 
-        return check_completeness(wheels, expected_identifiers(config), "config")
+        requires = config.project.requires_python or files_requires_python(results)
+        return check_completeness(wheels, expected_identifiers(config.build, requires), "config")
     return check_completeness(wheels, inferred_identifiers(results), "files")

@@ -16,7 +16,7 @@ from ._model import Completeness, FileResult, GridCell, Problem, Severity, make_
 if TYPE_CHECKING:
     from ._model import Report
 
-__all__ = ["check_completeness", "grid", "inferred_identifiers", "release_checks"]
+__all__ = ["check_completeness", "files_requires_python", "grid", "inferred_identifiers", "release_checks"]
 
 
 def release_checks(
@@ -83,10 +83,18 @@ def release_checks(
         problems.append(
             make_problem("release-multiple-sdists", "", f"{len(sdists)} sdists: {', '.join(sdists)}")
         )
-    digests = Counter(f.metadata_digest for f in dists if f.metadata_digest)
+    same = [
+        f
+        for f in dists
+        if f.project == want_project
+        and want_version is not None
+        and f.version
+        and Version(f.version) == want_version
+    ]
+    digests = Counter(f.metadata_digest for f in same if f.metadata_digest)
     if len(digests) > 1:
         common = digests.most_common(1)[0][0]
-        for f in dists:
+        for f in same:
             if f.metadata_digest and f.metadata_digest != common:
                 problems.append(
                     make_problem(
@@ -98,20 +106,24 @@ def release_checks(
     return want_project, (str(want_version) if want_version else None), problems
 
 
+def files_requires_python(files: list[FileResult]) -> SpecifierSet | None:
+    """The Requires-Python the files declare (the sdist's first), ``None`` when none does."""
+    for f in sorted(files, key=lambda f: f.kind != "sdist"):
+        if f.requires_python:
+            try:
+                return SpecifierSet(f.requires_python)
+            except InvalidSpecifier:
+                continue
+    return None
+
+
 def inferred_identifiers(files: list[FileResult]) -> list[Identifier]:
     """The matrix a release implies when no configuration says it: the Python versions its requires-python admits
     between the oldest and newest present, times the platforms present (free-threaded where any is present)."""
     present = {Identifier.parse(i) for f in files for i in f.identifiers}
     if not present:
         return []
-    spec: SpecifierSet | None = None
-    for f in sorted(files, key=lambda f: f.kind != "sdist"):
-        if f.requires_python:
-            try:
-                spec = SpecifierSet(f.requires_python)
-            except InvalidSpecifier:
-                continue
-            break
+    spec = files_requires_python(files)
     lo = min(i.minor for i in present)
     hi = max(i.minor for i in present)
     versions = [v for v in python_versions(spec) if lo <= v[1] <= hi]
