@@ -35,9 +35,9 @@ class MailmapFinding:
     """A ``.mailmap`` line (or, for bots, what to add to ``changelog.bots``)."""
 
 
-def _best_name(names: Counter[str]) -> str:
-    # A full name (with a space) over a handle, then the most used, then the first in code point order.
-    return sorted(names, key=lambda n: (" " not in n.strip(), -names[n], n))[0]
+def _best_name(names: Counter[str], overall: Counter[str]) -> str:
+    # A full name (with a space) over a handle, then the most used (here, then anywhere), then the longest.
+    return sorted(names, key=lambda n: (" " not in n.strip(), -names[n], -overall[n], -len(n), n))[0]
 
 
 def _best_email(emails: Counter[str]) -> str:
@@ -98,9 +98,12 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
                     f"Real Name <{email}>  # the real name of {name}",
                 )
             )
+    overall: Counter[str] = Counter()
+    for name, emails in by_name.items():
+        overall[name] = sum(emails.values())
     for email, names in by_email.items():
         if len(names) > 1:
-            best = _best_name(names)
+            best = _best_name(names, overall)
             findings.extend(
                 MailmapFinding(
                     "email-several-names",

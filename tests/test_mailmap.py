@@ -1,0 +1,105 @@
+"""``.mailmap`` at a revision, applied like git applies it; ``shipwheel mailmap-check``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from fixtures.git_history import GitRepo
+from shipwheel.cli import main_inner
+from shipwheel.notes import find_contributors, read_history
+from shipwheel.notes._mailmap import split_ident
+from shipwheel.notes._mailmap_check import check_mailmap
+
+MAILMAP = """\
+# comment line
+Proper One <one@example.org>
+<two.new@example.org> <two@example.org>
+Proper Three <three.new@example.org> <three@example.org>
+Proper Four <four@example.org> four-handle <FOUR@example.org>
+Proper Five <five@example.org> # trailing comment
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Name <a@b>", ("Name", "a@b")),
+        ("Name   <a@b> trailing", ("Name", "a@b")),
+        ("<a@b>", ("", "a@b")),
+        ("Name", None),
+        ("Name <a@b", None),
+        ("Zoë Ünicode <z@b>", ("Zoë Ünicode", "z@b")),
+    ],
+)
+def test_split_ident(value: str, expected: tuple[str, str] | None) -> None:
+    assert split_ident(value) == expected
+
+
+def _mailmapped_repo(path: Path) -> GitRepo:
+    repo = GitRepo(path)
+    repo.commit("start", files={".mailmap": MAILMAP})
+    repo.tag("v1")
+    repo.commit("a", author=("one", "ONE@example.org"))
+    repo.commit("b", author=("Two", "two@example.org"), coauthors=["three <Three@Example.org>"])
+    repo.commit("c", author=("four-handle", "four@example.org"), coauthors=["Four Other <four@example.org>"])
+    repo.commit("d", author=("x", "five@example.org"), coauthors=["just a name", "Ünï Code <u@example.org>"])
+    return repo
+
+
+def test_names_are_those_git_shortlog_prints(tmp_path: Path) -> None:
+    repo = _mailmapped_repo(tmp_path / "r")
+    out = repo.git("shortlog", "-s", "--group=author", "--group=trailer:co-authored-by", "v1..HEAD")
+    expected = sorted(set(re.findall(r"^.*\t(.*)$", out, re.M)))
+    names = sorted(c.name for c in find_contributors(read_history(repo.path, "v1..HEAD")))
+    assert names == expected
+    assert "Proper Four" in names and "Four Other" in names and "just a name" in names
+
+
+def test_mailmap_check_finds_and_fixes(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start")
+    repo.tag("v1")
+    repo.commit("a", author=("Jane Doe", "jane@example.org"))
+    repo.commit("b", author=("J. Doe", "jane@example.org"))
+    repo.commit("c", author=("Jane Doe", "jane@work.example.com"))
+    repo.commit("d", author=("jdoe42", "jdoe42@example.org"))
+    repo.commit("e", author=("root", "root@localhost"))
+    repo.commit("f", author=("helper-bot[bot]", "helper-bot[bot]@users.noreply.github.com"))
+    repo.commit("g", author=("Homu", "homu@example.org"))
+    history = read_history(repo.path, "v1..HEAD")
+    findings = check_mailmap(history, bots=("Homu",))
+    codes = {(f.code, f.identity) for f in findings}
+    assert codes == {
+        ("bot", "helper-bot[bot] <helper-bot[bot]@users.noreply.github.com>"),
+        ("email-several-names", "J. Doe <jane@example.org>"),
+        ("handle-only", "jdoe42 <jdoe42@example.org>"),
+        ("name-several-emails", "Jane Doe <jane@work.example.com>"),
+        ("placeholder", "root <root@localhost>"),
+    }
+    # The proposed lines for the two mapping problems fix them.
+    fixes = [f.proposal for f in findings if f.code in {"email-several-names", "name-several-emails"}]
+    assert fixes == [
+        "Jane Doe <jane@example.org> J. Doe <jane@example.org>",
+        "Jane Doe <jane@example.org> <jane@work.example.com>",
+    ]
+    repo.commit("map", files={".mailmap": "\n".join(fixes) + "\n"})
+    after = check_mailmap(read_history(repo.path, "v1..HEAD"), bots=("Homu",))
+    assert {f.code for f in after} == {"bot", "handle-only", "placeholder"}
+
+
+def test_mailmap_check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start")
+    repo.tag("v1")
+    repo.commit("a", author=("Ann Lee", "ann@example.org"))
+    assert main_inner(["mailmap-check", "v1..HEAD", "--repo", str(repo.path)]) == 0
+    repo.commit("b", author=("annlee", "ann@example.org"))
+    capsys.readouterr()
+    assert main_inner(["mailmap-check", "v1..HEAD", "--repo", str(repo.path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert {d["code"] for d in data} == {"email-several-names", "handle-only"}
+    assert "Ann Lee <ann@example.org> annlee <ann@example.org>" in [d["proposal"] for d in data]
