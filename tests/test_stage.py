@@ -119,9 +119,9 @@ def test_cli_stage_and_its_errors(
     for argv, code, message in [
         (["stage", str(wheelhouse)], 2, "no container to stage into"),
         (
-            ["stage", str(wheelhouse), "--to", "https://pypi.example.invalid/legacy/"],
+            ["stage", str(wheelhouse), "--to", "gopher://example.invalid/"],
             2,
-            "shipwheel publish --repository",
+            "unsupported container URL scheme",
         ),
         (["stage", str(tmp_path / "nope.whl"), "--to", str(target)], 2, "does not exist"),
     ]:

@@ -31,7 +31,7 @@ from .distfiles import DistFile, file_digests
 from .errors import ConflictError, UsageError
 from .fetch import read_manifest
 
-__all__ = ["StageEvent", "StageOutcome", "StageReport", "collect_files", "stage"]
+__all__ = ["StageEvent", "StageOutcome", "StageReport", "collect_files", "stage", "stage_to_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +169,53 @@ def stage(
         container.put_bytes(rel, data, ctype)
     report.index_pages = sorted(pages)
     report.total_files = len(digests)
+    return report
+
+
+def stage_to_index(
+    paths: Sequence[Path],
+    repository: str,
+    *,
+    jobs: int = 4,
+    retries: int = 5,
+    on_event: Callable[[StageEvent], None] | None = None,
+) -> StageReport:
+    """Stage into an index server (devpi, pypiserver, a private PyPI) through ``shipwheel publish``'s upload
+    machinery, one release (project and version) at a time; files the index already has are skipped. Credentials
+    come from where ``publish`` takes them (``SHIPWHEEL_USERNAME``/``SHIPWHEEL_PASSWORD``, ``~/.pypirc``,
+    keyring). The release checks of ``publish`` are not run: staging is for release candidates."""
+    from .publish import publish_files
+    from .publish._results import PublishEvent
+
+    emit = on_event or (lambda _e: None)
+    files = collect_files(paths)
+    releases: dict[tuple[str, str], list[Path]] = {}
+    for path in files:
+        dist = DistFile.parse(path.name)
+        assert dist is not None  # collect_files keeps release files only
+        releases.setdefault((dist.name, str(dist.version)), []).append(path)
+
+    def relay(event: PublishEvent) -> None:
+        if event.kind == "start":
+            emit(StageEvent("uploading", event.filename))
+        elif event.kind == "done":
+            emit(StageEvent("uploaded", event.filename))
+
+    report = StageReport(repository)
+    for group in releases.values():
+        result = publish_files(
+            group, repository=repository, jobs=jobs, retries=retries, verify=False, on_event=relay
+        )
+        planned = {f.filename: f for f in result.plan.files}
+        for r in result.results:
+            item = planned[r.filename]
+            status: Literal["uploaded", "present"] = "uploaded" if r.status == "uploaded" else "present"
+            report.files.append(StageOutcome(r.filename, status, item.size, item.sha256))
+        for item in result.plan.skipped:
+            if all(o.filename != item.filename for o in report.files):
+                report.files.append(StageOutcome(item.filename, "present", item.size, item.sha256))
+    report.files.sort(key=lambda o: o.filename)
+    report.total_files = len(report.files)
     return report
 
 

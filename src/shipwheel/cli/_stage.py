@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ..containers import open_container
 from ..errors import UsageError
-from ..stage import StageEvent, StageReport, stage
+from ..stage import StageEvent, StageReport, stage, stage_to_index
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -23,14 +23,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="put release files into a staging folder or S3 bucket with SHA256SUMS and a pip-installable index",
         description="Copy wheels and sdists (files, or every release file of a wheelhouse folder) into a "
         "staging container, a folder or s3://bucket/prefix; rewrite its SHA256SUMS and its static PEP 503 + "
-        "PEP 691 index, so that 'pip install --index-url <container>/simple/ PROJECT==VERSION' installs them.",
+        "PEP 691 index, so that 'pip install --index-url <container>/simple/ PROJECT==VERSION' installs them. "
+        "An http(s) URL is an index server's upload URL (devpi, pypiserver): the files are uploaded with "
+        "shipwheel publish's machinery and credentials.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILES|WHEELHOUSE", help="release files or folders")
     p.add_argument(
         "--to",
         dest="target",
         metavar="CONTAINER",
-        help="folder, file:// or s3://bucket/prefix (default: [tool.shipwheel.stage] to)",
+        help="folder, file://, s3://bucket/prefix, or an index upload URL (default: [tool.shipwheel.stage] to)",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace staged files that differ (default: refuse)"
@@ -50,12 +52,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "no container to stage into", hint="pass --to FOLDER|s3://BUCKET/PREFIX or set stage.to"
         )
-    if urlsplit(config.to).scheme in {"http", "https"}:
-        raise UsageError(
-            f"cannot stage into {config.to}: an index server takes uploads, not copies",
-            hint=f"upload with shipwheel publish --repository {config.to}",
-        )
-    container = open_container(config.to, endpoint_url=args.endpoint_url)
+    container = None
+    if urlsplit(config.to).scheme not in {"http", "https"}:
+        container = open_container(config.to, endpoint_url=args.endpoint_url)
 
     def show(event: StageEvent) -> None:
         if event.kind == "uploaded":
@@ -63,10 +62,14 @@ def run(args: argparse.Namespace) -> int:
         elif event.kind == "index":
             err_console.print(Text("writing SHA256SUMS and the simple index", style="dim"))
 
-    try:
-        report = stage(args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show)
-    finally:
-        container.close()
+    if container is None:
+        # An index server (devpi, pypiserver): uploads through shipwheel publish's machinery.
+        report = stage_to_index(args.files, config.to, jobs=args.jobs, on_event=show)
+    else:
+        try:
+            report = stage(args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show)
+        finally:
+            container.close()
     if args.json:
         print_json(
             {
@@ -97,13 +100,13 @@ def _summary(report: StageReport) -> None:
         )
     out_console.print(table)
     uploaded = sum(1 for f in report.files if f.status == "uploaded")
-    out_console.print(
-        Text(
-            f"{uploaded} uploaded, {len(report.files) - uploaded} already staged; the container holds "
-            f"{report.total_files} files; install with: pip install --index-url {_index_url(report.container)} PROJECT==VERSION",
-            style="bold",
+    line = f"{uploaded} uploaded, {len(report.files) - uploaded} already staged"
+    if report.index_pages:
+        line += (
+            f"; the container holds {report.total_files} files; install with: "
+            f"pip install --index-url {_index_url(report.container)} PROJECT==VERSION"
         )
-    )
+    out_console.print(Text(line, style="bold"))
 
 
 def _index_url(container: str) -> str:

@@ -1,0 +1,228 @@
+"""``shipwheel fetch`` against Python's http.server on 127.0.0.1, with injected faults and hostile listings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures.http_servers import ListingServer
+from shipwheel._retry import RetryPolicy
+from shipwheel.cli import main_inner
+from shipwheel.containers import TransferError, format_sha256sums, open_container
+from shipwheel.fetch import FetchEvent, Selection, fetch
+
+pytestmark = pytest.mark.integration
+
+WHEELS = [
+    "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "demo-1.0-cp312-cp312-win_amd64.whl",
+    "demo-1.0-cp313-cp313-macosx_11_0_arm64.whl",
+]
+SDIST = "demo-1.0.tar.gz"
+NO_WAIT = RetryPolicy(retries=3, sleep=lambda _s: None)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    root = tmp_path / "served"
+    root.mkdir()
+    for i, name in enumerate([*WHEELS, SDIST, "demo-1.01-py3-none-any.whl"]):
+        (root / name).write_bytes(hashlib.sha256(name.encode()).digest() * (3000 + 100 * i))
+    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.iterdir()}
+    (root / "SHA256SUMS").write_text(format_sha256sums(digests))
+    return root
+
+
+def _fetch(url: str, dest: Path, **kwargs: object) -> tuple[list[str], dict[str, str]]:
+    container = open_container(url)
+    try:
+        report = fetch(container, Selection(project="demo", version="1.0"), dest, policy=NO_WAIT, **kwargs)  # type: ignore[arg-type]
+    finally:
+        container.close()
+    return [f.status for f in report.files], {f.filename: f.error or "" for f in report.files}
+
+
+def test_directory_listing_of_http_server(served: Path, tmp_path: Path) -> None:
+    events: list[FetchEvent] = []
+    with ListingServer(served) as server:
+        container = open_container(server.url)
+        report = fetch(
+            container, Selection(project="demo", version="1.0"), tmp_path / "wh", on_event=events.append
+        )
+        container.close()
+    assert report.ok
+    assert sorted(f.filename for f in report.files) == sorted([*WHEELS, SDIST])
+    assert all(f.verified_by[0] == "sha256 (SHA256SUMS)" for f in report.files)
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted([*WHEELS, SDIST])
+    assert {e.kind for e in events} >= {"listed", "start", "progress", "done"}
+
+
+@pytest.mark.parametrize("fault", ["truncate", "reset", "500", "503"])
+def test_transient_faults_are_retried_and_resumed(served: Path, tmp_path: Path, fault: str) -> None:
+    name = WHEELS[1]
+    with ListingServer(served) as server:
+        server.fault(name, fault, fault)
+        statuses, _ = _fetch(server.url, tmp_path / "wh")
+        requests = server.requests_for(name)
+    assert statuses == ["downloaded"] * 4
+    assert (tmp_path / "wh" / name).read_bytes() == (served / name).read_bytes()
+    assert len(requests) == 3
+    if fault in {"truncate", "reset"}:
+        assert requests[1][2].startswith("bytes=") and requests[1][2] != "bytes=0-"  # resumed, not restarted
+    assert not list((tmp_path / "wh").glob("*.part"))
+
+
+def test_wrong_bytes_are_reported_and_leave_nothing(served: Path, tmp_path: Path) -> None:
+    name = WHEELS[0]
+    with ListingServer(served) as server:
+        server.fault(name, *["corrupt"] * 10)
+        statuses, errors = _fetch(server.url, tmp_path / "wh")
+    assert sorted(statuses) == ["downloaded"] * 3 + ["failed"]
+    assert "sha256" in errors[name] and "differs from the published" in errors[name]
+    assert not (tmp_path / "wh" / name).exists()
+    assert not list((tmp_path / "wh").glob("*.part"))
+
+
+def test_persistent_server_error_gives_up_cleanly(served: Path, tmp_path: Path) -> None:
+    name = SDIST
+    with ListingServer(served) as server:
+        server.fault(name, *["503"] * 10)
+        statuses, errors = _fetch(server.url, tmp_path / "wh")
+    assert statuses.count("failed") == 1 and "HTTP 503" in errors[name]
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted(WHEELS)
+
+
+def test_hostile_listing_is_refused_link_by_link(served: Path, tmp_path: Path) -> None:
+    hostile = f"""<html><body>
+      <a href="../../../etc/passwd">..</a>
+      <a href="..%2F..%2Fdemo-1.0-cp312-cp312-win_amd64.whl">../../escape</a>
+      <a href="sub%2Fdemo-1.0-py3-none-any.whl">with a separator</a>
+      <a href="http://127.0.0.2:1/demo-1.0-cp311-cp311-win_amd64.whl">other host</a>
+      <a href="/{WHEELS[2]}">{WHEELS[2]}</a>
+    </body></html>"""
+    with ListingServer(served) as server:
+        url = server.page("/hostile/", hostile)
+        container = open_container(url)
+        listing = container.listing("demo")
+        report = fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        container.close()
+    reasons = {r.name: r.reason.split(":")[0] for r in listing.rejected}
+    assert reasons == {
+        "../../escape": "bad-name",
+        "with a separator": "bad-name",
+        "other host": "other-host",
+    }
+    assert [f.filename for f in report.files] == [WHEELS[2]]
+    assert [p.name for p in (tmp_path / "wh").iterdir()] == [WHEELS[2]]
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "wh" / "sub").exists()
+
+
+def test_redirects_to_other_hosts_and_loops_are_refused(served: Path, tmp_path: Path) -> None:
+    with ListingServer(served) as server:
+        server.fault(WHEELS[0], *["redirect-away"] * 10)
+        server.fault(WHEELS[1], *["redirect-loop"] * 10)
+        statuses, errors = _fetch(server.url, tmp_path / "wh")
+    assert statuses.count("failed") == 2
+    assert "redirects to another host" in errors[WHEELS[0]]
+    assert "redirects too often" in errors[WHEELS[1]]
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted([WHEELS[2], SDIST])
+
+
+def test_paginated_listings_rel_next_json_and_s3_xml(served: Path, tmp_path: Path) -> None:
+    digests = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in served.iterdir() if p.name != "SHA256SUMS"
+    }
+    size = (served / SDIST).stat().st_size
+    with ListingServer(served) as server:
+        # HTML pages chained by rel="next", the last one pointing back at the first (a loop is read once).
+        server.page("/p1/", f'<a href="/{WHEELS[0]}">a</a><a rel="next" href="/p2/">next</a>')
+        server.page("/p2/", f'<a href="/{WHEELS[1]}">b</a><a rel="next" href="/p1/">next</a>')
+        container = open_container(server.url + "p1/")
+        assert sorted(container.listing("demo").entries) == sorted(WHEELS[:2])
+        container.close()
+        # PEP 691 JSON with a "next" page and hashes.
+        server.page(
+            "/json/",
+            json.dumps(
+                {
+                    "files": [
+                        {
+                            "filename": WHEELS[2],
+                            "url": f"/{WHEELS[2]}",
+                            "hashes": {"sha256": digests[WHEELS[2]]},
+                        }
+                    ],
+                    "meta": {"next": "/json2/"},
+                }
+            ),
+            "application/vnd.pypi.simple.v1+json",
+        )
+        server.page(
+            "/json2/",
+            json.dumps(
+                {
+                    "files": [
+                        {
+                            "filename": SDIST,
+                            "url": f"/{SDIST}",
+                            "hashes": {"sha256": digests[SDIST]},
+                            "size": size,
+                        }
+                    ]
+                }
+            ),
+            "application/vnd.pypi.simple.v1+json",
+        )
+        container = open_container(server.url + "json/")
+        listing = container.listing("demo")
+        assert {n: (e.sha256, e.size) for n, e in listing.entries.items()} == {
+            WHEELS[2]: (digests[WHEELS[2]], None),
+            SDIST: (digests[SDIST], size),
+        }
+        report = fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        assert report.ok and all(f.verified_by[0] == "sha256 (index)" for f in report.files)
+        container.close()
+        # An S3-style XML bucket listing over plain HTTP, truncated, continued with a token.
+        xml = '<?xml version="1.0"?><ListBucketResult><IsTruncated>{t}</IsTruncated>{tok}{items}</ListBucketResult>'
+        server.page(
+            "/bucket?list-type=2",
+            xml.format(
+                t="true",
+                tok="<NextContinuationToken>abc</NextContinuationToken>",
+                items=f"<Contents><Key>{WHEELS[0]}</Key><Size>1</Size></Contents>",
+            ),
+            "application/xml",
+        )
+        server.page(
+            "/bucket?list-type=2&continuation-token=abc",
+            xml.format(t="false", tok="", items=f"<Contents><Key>{SDIST}</Key><Size>3300</Size></Contents>"),
+            "application/xml",
+        )
+        container = open_container(server.url + "bucket?list-type=2")
+        assert sorted(container.listing("demo").entries) == sorted([WHEELS[0], SDIST])
+        container.close()
+
+
+def test_simple_index_root_leads_to_the_project_page(served: Path, tmp_path: Path) -> None:
+    with ListingServer(served) as server:
+        server.page("/simple/", '<a href="demo/">demo</a><a href="other/">other</a>')
+        server.page("/simple/demo/", "".join(f'<a href="../../{n}">{n}</a>' for n in [*WHEELS, SDIST]))
+        container = open_container(server.url + "simple/")
+        assert sorted(container.listing("Demo").entries) == sorted([*WHEELS, SDIST])
+        container.close()
+        with pytest.raises(TransferError, match="does not exist"):
+            open_container(server.url + "missing/").listing("demo")
+
+
+def test_cli_fetch_over_http_with_old_wheel_uploader_form(
+    served: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ListingServer(served) as server:
+        code = main_inner(["fetch", "-u", server.url, "-w", str(tmp_path / "wh"), "-t", "win", "demo", "1.0"])
+    assert code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 downloaded" in out and "0 failed" in out and "2 left out by filters" in out
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted([WHEELS[1], SDIST])
