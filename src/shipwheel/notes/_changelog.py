@@ -89,18 +89,25 @@ def _backtick_repl(matchobj: re.Match[str]) -> str:
     return "``" + matchobj.group(1) + "``" + post
 
 
+_WHITESPACE = re.compile(r"\s+")
+_SINGLE_BACKTICK = re.compile(r"(?P<pre>(?:^|(?<=[^`])))`(?P<post>(?=[^`]|$))")
+_CODE_BLOCK = re.compile(r"``(.*?)``(.)")
+_FROM_SPACE = re.compile(r"\s.*$")
+
+
 def clean_title_rst(title: str) -> str:
-    """NumPy's clean-up of a pull-request title for reStructuredText, unchanged."""
+    """NumPy's clean-up of a pull-request title for reStructuredText, unchanged (patterns compiled once)."""
     # sanitize whitespace
-    title = re.sub(r"\s+", " ", title.strip())
+    title = _WHITESPACE.sub(" ", title.strip())
     # substitute any single backtick not adjacent to a backtick for a double backtick
-    title = re.sub(r"(?P<pre>(?:^|(?<=[^`])))`(?P<post>(?=[^`]|$))", r"\g<pre>``\g<post>", title)
-    # add an escaped space if code block is not followed by a space
-    title = re.sub(r"``(.*?)``(.)", _backtick_repl, title)
+    if "`" in title:
+        title = _SINGLE_BACKTICK.sub(r"\g<pre>``\g<post>", title)
+        # add an escaped space if code block is not followed by a space
+        title = _CODE_BLOCK.sub(_backtick_repl, title)
     # sanitize asterisks
     title = title.replace("*", "\\*")
     if len(title) > 60:
-        remainder = re.sub(r"\s.*$", "...", title[60:])
+        remainder = _FROM_SPACE.sub("...", title[60:])
         if len(remainder) > 20:  # noqa: SIM108 - kept as NumPy wrote it
             # just use the first 80 characters, with ellipses.
             title = title[:80] + "..."

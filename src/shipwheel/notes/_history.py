@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from .._git import Git
 from ..errors import CommandError, ProjectError, UsageError
@@ -31,9 +32,12 @@ PREVIOUS_FORMAT = "%aN%x00" + _COAUTHOR
 _LOG_OPTIONS = ("-z", "--encoding=UTF-8", "--no-color")
 
 
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """One commit of the range. ``author`` and ``email`` are mailmapped; ``raw_*`` are as recorded."""
+class Commit(NamedTuple):
+    """One commit of the range. ``author`` and ``email`` are mailmapped; ``raw_*`` are as recorded.
+
+    A named tuple, not a dataclass: a release range can hold tens of thousands of commits, and this is the
+    cheapest immutable record to build.
+    """
 
     sha: str
     parents: tuple[str, ...]
@@ -109,21 +113,11 @@ def _parse_range_log(data: bytes) -> list[Commit]:
     if fields and fields[-1] == "":
         fields.pop()
     commits: list[Commit] = []
+    append = commits.append
     for i in range(0, len(fields) - _RANGE_FIELDS + 1, _RANGE_FIELDS):
         sha, parents, an, ae, a_n, a_e, subject, body, co = fields[i : i + _RANGE_FIELDS]
-        commits.append(
-            Commit(
-                sha=sha.lstrip("\n"),
-                parents=tuple(parents.split()),
-                raw_author=an,
-                raw_email=ae,
-                author=a_n,
-                email=a_e,
-                subject=subject,
-                body=body,
-                coauthors=tuple(v.strip() for v in co.split("\x1f") if v.strip()),
-            )
-        )
+        coauthors = tuple(v.strip() for v in co.split("\x1f") if v.strip()) if co else ()
+        append(Commit(sha, tuple(parents.split()), an, ae, a_n, a_e, subject, body, coauthors))
     return commits
 
 

@@ -45,7 +45,7 @@ class PullRequest:
 
 
 def _pr_merge_number(commit: Commit) -> int | None:
-    if not commit.is_merge:
+    if len(commit.parents) < 2 or "erge" not in commit.subject:
         return None
     for pattern in (_GITHUB_MERGE, _HOMU_MERGE):
         for digits in pattern.findall(commit.subject):
