@@ -18,17 +18,11 @@ _CELL = {
     "ok": ("✓", "bold green"),
     "warning": ("!", "bold yellow"),
     "problem": ("✗", "bold red"),
-    "missing": ("missing", "bold red"),
+    "missing": ("—", "bold red"),
     "extra": ("extra", "cyan"),
     "none": ("·", "dim"),
 }
-_FAMILY = {
-    "manylinux": "manylinux",
-    "musllinux": "musllinux",
-    "macosx": "macOS",
-    "win": "Windows",
-    "win32": "Windows",
-}
+_FAMILY = {"manylinux": "many", "musllinux": "musl", "macosx": "macOS", "win": "win", "win32": "win"}
 
 
 def _header(platform: str) -> str:
@@ -150,7 +144,12 @@ def render(report: Report, *, strict: bool = False) -> None:
         for row in rows:
             grid.add_row(row, *(Text(*_CELL[cells[(row, col)].state]) for col in cols))
         out_console.print(grid)
-        out_console.print(Text("✓ ok   ! warnings   ✗ errors   · not in the matrix", style="dim"))
+        out_console.print(
+            Text(
+                "✓ ok   ! warnings   ✗ errors   — missing   extra: not in the matrix   · not expected",
+                style="dim",
+            )
+        )
     if comp.status == "checked":
         source = "configuration" if comp.source == "config" else "files (requires-python x platforms present)"
         out_console.print(
@@ -169,19 +168,17 @@ def render(report: Report, *, strict: bool = False) -> None:
             + (Text("ok", style="green") if not n else Text(f"{n} problems", style="red"))
         )
     if report.problems:
-        table = Table(show_lines=False, title="problems", title_justify="left")
-        for name in ("", "code", "file", "problem", "fix"):
-            table.add_column(name, overflow="fold")
-        for p in report.problems:
-            style = "bold red" if p.severity.value == "error" else "yellow"
-            table.add_row(
-                Text(p.severity.value, style=style),
-                Text(p.code),
-                Text(p.file or "(release)"),
-                Text(p.message),
-                Text(p.fix, style="dim"),
-            )
-        out_console.print(table)
+        out_console.print(Text("\nproblems", style="bold"))
+    for p in report.problems:
+        line = Text()
+        line.append(
+            f"{p.severity.value:7}", style="bold red" if p.severity.value == "error" else "bold yellow"
+        )
+        line.append(f" {p.code}", style="bold")
+        line.append(f"  {p.file or '(release)'}", style="cyan")
+        out_console.print(line)
+        out_console.print(Text(f"        {p.message}"))
+        out_console.print(Text(f"        fix: {p.fix}", style="dim"))
     verdict = report.ok(strict)
     out_console.print(
         Text(
