@@ -17,14 +17,14 @@ from rich.markup import escape
 
 from .. import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError
-from . import _build, _changelog, _config, _fetch, _matrix, _publish, _sign, _stage, _verify
+from . import _build, _changelog, _config, _fetch, _matrix, _notes, _publish, _sign, _stage, _verify
 from ._common import err_console
 
 __all__ = ["build_parser", "main", "main_inner"]
 
 #: Command modules, in the order of the release pipeline. Each has ``register(subparsers)``; the parser it adds
 #: sets ``handler`` to a function taking the parsed arguments and returning an exit code.
-COMMANDS: tuple[ModuleType, ...] = (_config, _matrix, _build, _stage, _fetch, _verify, _changelog, _sign, _publish)
+COMMANDS: tuple[ModuleType, ...] = (_config, _matrix, _build, _stage, _fetch, _verify, _changelog, _notes, _sign, _publish)
 
 
 def _epilog() -> str:

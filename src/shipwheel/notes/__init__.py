@@ -17,13 +17,16 @@ from ._contributors import Contributor, find_contributors
 from ._github import fetch_titles, pull_api_url
 from ._history import Commit, History, open_repository, parse_range, read_history
 from ._pulls import PullRequest, find_pull_requests, read_titles_file
+from ._release_notes import Checksum, checksums, python_support, release_notes
 
 __all__ = [
     "Changelog",
+    "Checksum",
     "Commit",
     "Contributor",
     "History",
     "PullRequest",
+    "checksums",
     "clean_title_md",
     "clean_title_rst",
     "default_pr_url",
@@ -31,10 +34,13 @@ __all__ = [
     "find_contributors",
     "find_pull_requests",
     "make_changelog",
+    "open_repository",
     "parse_range",
     "pull_api_url",
+    "python_support",
     "read_history",
     "read_titles_file",
+    "release_notes",
     "render",
 ]
 

@@ -1,0 +1,119 @@
+"""``shipwheel notes``: release notes from towncrier fragments, the changelog and the wheelhouse checksums."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from .._git import Git
+from ..errors import CommandError, ProjectError
+from ..notes import make_changelog, open_repository
+from ..notes._release_notes import release_notes
+from ._common import config_from_args, err_console
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "notes",
+        parents=[common],
+        help="write the release notes of VERSION: towncrier fragments, changelog, checksums",
+        description="Render the towncrier fragments of the project (towncrier's own configuration) under the "
+        "sections release guides ask for (highlights, new features, deprecations and expired deprecations, "
+        "compatibility notes, supported Python versions), then the changelog of the release range and the "
+        "MD5/SHA256 of the release files in the wheelhouse. rst, or md for the body of a GitHub release.",
+    )
+    p.add_argument("version", metavar="VERSION", help="the version being released")
+    p.add_argument("--project", type=Path, default=Path("."), help="project folder (default: .)")
+    p.add_argument(
+        "--range",
+        metavar="A..B",
+        default=None,
+        help="changelog range (default: the latest tag before HEAD..HEAD; 'none' leaves the changelog out)",
+    )
+    p.add_argument("--repo", type=Path, default=None, help="git repository (default: the project folder)")
+    p.add_argument("--mailmap-from", metavar="REV", default=None, help="apply the .mailmap of this revision")
+    p.add_argument("--pr-url", metavar="TEMPLATE", default=None, help="link of a pull request with {number}")
+    p.add_argument(
+        "--wheelhouse",
+        type=Path,
+        default=None,
+        help="folder of the release files to list with checksums (default: fetch.wheelhouse, if it exists)",
+    )
+    p.add_argument("--format", choices=("rst", "md"), default=None, help="output format (default: rst)")
+    p.add_argument("--template", type=Path, default=None, help="a Jinja2 template replacing the packaged one")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", type=Path, default=None, help="write here, not to stdout"
+    )
+    p.set_defaults(handler=run)
+
+
+def _status(message: str) -> None:
+    err_console.print(Text(message, style="dim"))
+
+
+def _default_range(git: Git, version: str) -> str | None:
+    """``<latest tag before HEAD>..HEAD``; a tag of ``version`` on HEAD itself is skipped."""
+    for rev in ("HEAD", "HEAD^"):
+        try:
+            tag = git.run("describe", "--tags", "--abbrev=0", rev).strip()
+        except CommandError:
+            return None
+        if tag.lstrip("v") != version.lstrip("v"):
+            return f"{tag}..HEAD"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {}
+    if args.format:
+        overrides["notes.format"] = args.format
+    if args.pr_url:
+        overrides["changelog.pr-url"] = args.pr_url
+    config = config_from_args(args, overrides, project_dir=args.project)
+    fmt = config.notes.format
+    template = args.template or (
+        config.project_dir / config.notes.template if config.notes.template else None
+    )
+    wheelhouse: Path | None = args.wheelhouse
+    if wheelhouse is None and config.fetch.wheelhouse.is_dir():
+        wheelhouse = config.fetch.wheelhouse
+    changelog = None
+    if (args.range or "").lower() != "none":
+        repo = args.repo or args.project
+        revision_range = args.range or _default_range(open_repository(repo), args.version)
+        if revision_range is None:
+            _status("no earlier tag: the notes have no changelog (pass --range A..B)")
+        else:
+            changelog = make_changelog(
+                repo,
+                revision_range,
+                mailmap_from=args.mailmap_from,
+                pr_url=config.changelog.pr_url or None,
+                bots=config.changelog.bots,
+                progress=_status,
+            )
+    text = release_notes(
+        args.project,
+        args.version,
+        fmt=fmt,
+        changelog=changelog,
+        wheelhouse=wheelhouse,
+        template=template,
+        progress=_status,
+    )
+    if args.output is not None:
+        try:
+            args.output.write_text(text, encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot write {args.output}: {exc.strerror}", hint="pass a writable path to -o"
+            ) from None
+        _status(f"wrote {args.output}")
+    else:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,168 @@
+"""Release notes: towncrier fragments under the sections release guides ask for, the changelog, the checksums.
+
+The document has, in order: highlights, new features, deprecations and expired deprecations, compatibility notes,
+other changes (each only when it has fragments), the supported Python versions (from the ``[project]`` metadata
+and the wheels), the changelog of :mod:`._changelog`, and the MD5 and SHA256 of the release files of the
+wheelhouse. ``notes.rst.j2`` and ``notes.md.j2`` are the templates; a project can pass its own (same context).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from packaging.specifiers import SpecifierSet
+
+from ..config import read_pyproject
+from ..distfiles import DistFile, file_digests, is_dist_filename, select
+from ..errors import ConfigError, ProjectError, UsageError
+from ._changelog import Changelog, render
+from ._towncrier import FragmentSection, render_sections
+
+__all__ = ["Checksum", "checksums", "python_support", "release_notes"]
+
+_CLASSIFIER = re.compile(r"^Programming Language :: Python :: (3)\.(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Checksum:
+    """The digests of one release file."""
+
+    name: str
+    md5: str
+    sha256: str
+
+
+def checksums(wheelhouse: Path, project: str | None = None, version: str | None = None) -> list[Checksum]:
+    """MD5 and SHA256 of the release files in ``wheelhouse``, by file name.
+
+    With ``project`` and ``version`` only that release's files count; otherwise every wheel and sdist.
+    """
+    if not wheelhouse.is_dir():
+        raise ProjectError(
+            f"no wheelhouse folder {wheelhouse}", hint="pass --wheelhouse DIR with the release files"
+        )
+    names = sorted(p.name for p in wheelhouse.iterdir() if p.is_file())
+    if project and version:
+        names = sorted(d.filename for d in select(names, project, version))
+    else:
+        names = [n for n in names if is_dist_filename(n)]
+
+    def one(name: str) -> Checksum:
+        digests = file_digests(wheelhouse / name, ("md5", "sha256"))
+        return Checksum(name, digests["md5"], digests["sha256"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, names))
+
+
+def _minor_span(minors: Sequence[int]) -> str:
+    if len(minors) > 1 and minors == list(range(minors[0], minors[-1] + 1)):
+        return f"3.{minors[0]}-3.{minors[-1]}"
+    return ", ".join(f"3.{m}" for m in minors)
+
+
+def python_support(pyproject: dict[str, Any] | None, files: Sequence[str] = ()) -> str:
+    """A sentence on the supported Python versions: from the classifiers, else ``requires-python``; and wheels."""
+    project = (pyproject or {}).get("project") or {}
+    minors = sorted(
+        {int(m.group(2)) for c in project.get("classifiers") or () if (m := _CLASSIFIER.match(str(c)))}
+    )
+    requires = project.get("requires-python")
+    if minors:
+        sentence = f"This release supports Python versions {_minor_span(minors)}."
+    elif isinstance(requires, str) and requires.strip():
+        sentence = f"This release requires Python {SpecifierSet(requires)}."
+    else:
+        sentence = "The package metadata does not say which Python versions are supported."
+    abis: set[str] = set()
+    for name in files:
+        dist = DistFile.parse(name)
+        if dist is None or dist.kind != "wheel":
+            continue
+        for tag in dist.tags:
+            if tag.abi.startswith("cp") and tag.abi[2:3].isdigit():
+                abis.add(tag.abi[2:3] + "." + tag.abi[3:])
+            elif tag.abi == "abi3":
+                abis.add(f"{tag.interpreter[2:3]}.{tag.interpreter[3:]}+ (abi3)")
+    if abis:
+
+        def key(v: str) -> tuple[int, int, str]:
+            major, _, rest = v.partition(".")
+            digits = re.match(r"\d+", rest)
+            return int(major), int(digits.group(0)) if digits else 0, rest
+
+        sentence += " Wheels are provided for CPython " + ", ".join(sorted(abis, key=key)) + "."
+    return sentence
+
+
+def _load_template(fmt: str, template: Path | None) -> jinja2.Template:
+    env = jinja2.Environment(
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False
+    )
+    if template is not None:
+        try:
+            return env.from_string(template.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot read the notes template {template}: {exc.strerror}", hint="check notes.template"
+            ) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"{template}:{exc.lineno}: {exc.message}", hint="fix the Jinja2 syntax of the template"
+            ) from None
+    text = resources.files("shipwheel.notes").joinpath(f"notes.{fmt}.j2").read_text(encoding="utf-8")
+    return env.from_string(text)
+
+
+def release_notes(
+    project_dir: Path,
+    version: str,
+    *,
+    fmt: str = "rst",
+    changelog: Changelog | None = None,
+    wheelhouse: Path | None = None,
+    template: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> str:
+    """The release notes of ``version`` of the project in ``project_dir``.
+
+    :param changelog: contributors and pull requests to include (see :func:`~shipwheel.notes.make_changelog`).
+    :param wheelhouse: folder of the release files to list with their checksums.
+    :param template: a Jinja2 template replacing the packaged one; it gets ``title``, ``name``, ``version``,
+        ``sections`` (each with ``title`` and ``parts``: pairs of towncrier type name and rendered text),
+        ``python``, ``changelog`` (text) and ``checksums`` (each with ``name``, ``md5``, ``sha256``).
+    """
+    if fmt not in ("rst", "md"):
+        raise UsageError(f"unknown notes format {fmt!r}", hint="use rst or md")
+    report = progress or (lambda _msg: None)
+    pyproject = read_pyproject(project_dir)
+    name = str(((pyproject or {}).get("project") or {}).get("name") or project_dir.resolve().name)
+    sections: list[FragmentSection] | None = render_sections(project_dir, version, fmt)
+    if sections is None:
+        report(f"no towncrier configuration in {project_dir}: no fragments")
+        sections = []
+    else:
+        report(f"{sum(len(s.parts) for s in sections)} fragment types with news")
+    sums: list[Checksum] = []
+    if wheelhouse is not None:
+        sums = checksums(wheelhouse, name, version)
+        report(f"{len(sums)} release files in {wheelhouse}")
+        if not sums:
+            report(f"no files of {name} {version} in {wheelhouse}")
+    text = _load_template(fmt, template).render(
+        title=f"{name} {version} Release Notes",
+        name=name,
+        version=version,
+        sections=sections,
+        python=python_support(pyproject, [c.name for c in sums]),
+        changelog=render(changelog, fmt) if changelog is not None else "",
+        checksums=sums,
+    )
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
