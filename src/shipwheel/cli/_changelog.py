@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import Config
-from ..errors import ProjectError
+from ..errors import EnvironmentNotReadyError, ProjectError
 from ..notes import make_changelog, read_history, read_titles_file, render
 from ..notes._mailmap_check import check_mailmap
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.github_titles:
         token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
         if not token:
-            raise ProjectError(
+            raise EnvironmentNotReadyError(
                 "--github-titles needs a token", hint="set GITHUB_TOKEN, or leave --github-titles out"
             )
     log = make_changelog(
