@@ -37,7 +37,7 @@ from ._steps import (
 
 __all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]
 
-Status = Literal["start", "done", "failed", "skipped"]
+Status = Literal["queued", "start", "done", "failed", "skipped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +402,8 @@ def build(
                 sdist_zip = sdist_to_zip(
                     sdist, state.output / (sdist.name[: -len(".tar.gz")] + ".zip"), source.epoch
                 )
+            for ident in buildable:
+                emit(BuildEvent(str(ident), "wait", "queued"))
             state.before_all()
             # Extract the (normalized) sdist once per identifier: backends write into their source tree.
             with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -48,18 +48,27 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
+_ONE_STEP_ORDER = {"source": 0, "sdist": 1, "before-all": 2}
+_ONE_STEP = set(_ONE_STEP_ORDER)
+
+
 class _View:
     """The live progress view: one row per target with its current step and elapsed time."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.rows: dict[str, tuple[str, str, float, str]] = {}
-        self.started = time.monotonic()
+        # target -> (step, status, started, finished, message); a target's clock starts at its first step
+        self.rows: dict[str, tuple[str, str, float | None, float | None, str]] = {}
 
     def on_event(self, event: BuildEvent) -> None:
+        now = time.monotonic()
         with self.lock:
-            _, _, since, _ = self.rows.get(event.target, ("", "", time.monotonic(), ""))
-            self.rows[event.target] = (event.step, event.status, since, event.message)
+            _, _, started, _, _ = self.rows.get(event.target, ("", "", None, None, ""))
+            if event.status == "start" and started is None:
+                started = now
+            done = event.step == "done" or (event.target in _ONE_STEP and event.status == "done")
+            finished = now if event.status == "failed" or done else None
+            self.rows[event.target] = (event.step, event.status, started, finished, event.message)
 
     def __rich__(self) -> Table:
         table = Table(box=None, show_header=False, pad_edge=False)
@@ -68,8 +77,14 @@ class _View:
         table.add_column()
         table.add_column(justify="right")
         with self.lock:
-            rows = list(self.rows.items())
-        for target, (step, status, since, message) in rows:
+            # source, sdist and before-all first, then the identifiers in the order they were queued
+            rows = sorted(self.rows.items(), key=lambda kv: _ONE_STEP_ORDER.get(kv[0], len(_ONE_STEP_ORDER)))
+        now = time.monotonic()
+        for target, (step, status, started, finished, message) in rows:
+            elapsed = "" if started is None else f"{(finished or now) - started:5.1f}s"
+            if status == "queued":
+                table.add_row(Text("·", style="dim"), Text(target), Text("queued", style="dim"), "")
+                continue
             if status == "start":
                 icon: Any = Spinner("dots")
                 text = Text(f"{step} …")
@@ -80,7 +95,7 @@ class _View:
                     Text("✓", style="green"),
                     Text(message if step == "done" else f"{step} done", style="dim"),
                 )
-            table.add_row(icon, Text(target), text, f"{time.monotonic() - since:5.1f}s")
+            table.add_row(icon, Text(target), text, elapsed)
         return table
 
 
