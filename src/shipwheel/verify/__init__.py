@@ -76,10 +76,18 @@ def _limits(config: Config | None) -> Limits:
 def _executor(jobs: int, count: int) -> Executor:
     if jobs <= 1 or count <= 1:
         return ThreadPoolExecutor(1)
-    # Processes, not threads: parsing RECORDs, ELF tables and metadata is Python code that holds the GIL.
+    # Processes, not threads: parsing RECORDs, ELF tables and metadata is Python code that holds the GIL, and
+    # measured on 2 cores, threads were slower than one process. fork needs no `if __name__ == "__main__"` guard
+    # in the caller's script, but is unsafe once the process has other threads (the CLI's progress spinner):
+    # then forkserver, whose callers (the console script, python -m shipwheel) are guarded.
     import multiprocessing
+    import threading
 
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        method = "fork"
+    else:
+        method = "forkserver" if "forkserver" in methods else "spawn"
     return ProcessPoolExecutor(min(jobs, count), mp_context=multiprocessing.get_context(method))
 
 

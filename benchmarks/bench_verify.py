@@ -1,0 +1,146 @@
+"""Benchmark ``shipwheel verify`` on a real release against its peers run one after another.
+
+Peers: ``twine check`` on every file, ``check-wheel-contents`` on every wheel, ``auditwheel show`` on every Linux
+wheel. Baseline: just decompressing and hashing every member of every file, on all cores. Prints the times and
+the ratios (peers / shipwheel, shipwheel / baseline)::
+
+    python benchmarks/bench_verify.py                 # numpy 2.4.6, 3 runs of shipwheel, 1 of the peers
+    python benchmarks/bench_verify.py numexpr 2.14.2 --repeat 2 --peer-repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _release import download_release
+
+
+def _bin(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    return found
+
+
+def _run(cmd: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start, proc.returncode
+
+
+def _hash_members(path: str) -> int:
+    """Decompress and sha256 every member of one archive; returns the bytes seen."""
+    total = 0
+    if path.endswith(".whl"):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                data = zf.read(info)
+                hashlib.sha256(data).digest()
+                total += len(data)
+    else:
+        with tarfile.open(path) as tf:
+            for member in tf:
+                fh = tf.extractfile(member) if member.isfile() else None
+                if fh is not None:
+                    data = fh.read()
+                    hashlib.sha256(data).digest()
+                    total += len(data)
+    return total
+
+
+def baseline(files: list[Path], jobs: int) -> float:
+    order = [str(p) for p in sorted(files, key=lambda p: -p.stat().st_size)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        sum(pool.map(_hash_members, order))
+    return time.perf_counter() - start
+
+
+def _median(fn: Callable[[], float], n: int) -> tuple[float, list[float]]:
+    runs = [fn() for _ in range(n)]
+    return statistics.median(runs), runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("project", nargs="?", default="numpy")
+    parser.add_argument("version", nargs="?", default="2.4.6")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of shipwheel and of the baseline")
+    parser.add_argument("--peer-repeat", type=int, default=1, help="runs of the peers (slow)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args()
+
+    folder = download_release(args.project, args.version)
+    files = sorted(p for p in folder.iterdir() if p.name.endswith((".whl", ".tar.gz")))
+    wheels = [p for p in files if p.suffix == ".whl"]
+    linux = [p for p in wheels if "linux" in p.name]
+    size = sum(p.stat().st_size for p in files)
+    jobs = os.cpu_count() or 1
+    print(
+        f"{args.project} {args.version}: {len(files)} files, {size / 2**20:.0f} MiB, {len(linux)} Linux wheels; {jobs} cores"
+    )
+
+    shipwheel_cmd = [_bin("shipwheel"), "verify", str(folder), "--json"]
+    sw, sw_runs = _median(lambda: _run(shipwheel_cmd)[0], args.repeat)
+    proc = subprocess.run(shipwheel_cmd, capture_output=True, text=True, check=False)
+    report = json.loads(proc.stdout)
+    print(f"shipwheel verify: {sw:.2f} s (runs {', '.join(f'{r:.2f}' for r in sw_runs)}); exit {proc.returncode}, "
+          f"{report['errors']} errors, {report['warnings']} warnings")  # fmt: skip
+
+    base, base_runs = _median(lambda: baseline(files, jobs), args.repeat)
+    print(
+        f"baseline (decompress + sha256 every member, {jobs} processes): {base:.2f} s (runs {', '.join(f'{r:.2f}' for r in base_runs)})"
+    )
+
+    def peers() -> float:
+        t_twine, _ = _run([_bin("twine"), "check", *map(str, files)])
+        t_cwc, _ = _run([_bin("check-wheel-contents"), *map(str, wheels)])
+        t_aw = sum(_run([_bin("auditwheel"), "show", str(w)])[0] for w in linux)
+        print(
+            f"  twine check {t_twine:.2f} s, check-wheel-contents {t_cwc:.2f} s, auditwheel show x{len(linux)} {t_aw:.2f} s"
+        )
+        return t_twine + t_cwc + t_aw
+
+    peer, peer_runs = _median(peers, args.peer_repeat)
+    print(f"peers one after another: {peer:.2f} s")
+    print(f"ratio peers / shipwheel: {peer / sw:.1f}x (target >= 7x)")
+    print(f"ratio shipwheel / baseline: {sw / base:.2f} (target <= 1.5)")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "project": args.project,
+                    "version": args.version,
+                    "files": len(files),
+                    "bytes": size,
+                    "cores": jobs,
+                    "machine": platform.machine(),
+                    "shipwheel_runs": sw_runs,
+                    "baseline_runs": base_runs,
+                    "peer_runs": peer_runs,
+                    "peers_over_shipwheel": peer / sw,
+                    "shipwheel_over_baseline": sw / base,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Units of shipwheel.verify: the report's shape, the policy derivation, PyPI's platform rules, the grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.defective import SdistSpec, WheelSpec
+from shipwheel.verify import CODES, Problem, Report, Severity, verify_paths
+from shipwheel.verify._elf import ElfInfo, derive_policy, load_policies
+from shipwheel.verify._file import pypi_accepts_platform
+from shipwheel.verify._stable_abi import STABLE_ABI
+
+
+def test_public_api_shape(tmp_path: Path) -> None:
+    report: Report = verify_paths([WheelSpec(version="1.0+x").build(tmp_path)], jobs=1)
+    assert isinstance(report.problems[0], Problem)
+    p = report.problems[0]
+    assert (p.code, p.severity, p.file) == ("version-local", Severity.ERROR, "demo-1.0+x-py3-none-any.whl")
+    assert p.message and p.fix
+    assert report.errors == [p] and report.warnings == []
+    assert not report.ok() and not report.ok(strict=True)
+    f = report.files[0]
+    assert (
+        f.filename == "demo-1.0+x-py3-none-any.whl"
+        and f.kind == "wheel"
+        and len(f.sha256) == 64
+        and f.size > 0
+    )
+    data = report.to_json()
+    assert data["ok"] is False and data["errors"] == 1
+    assert data["problems"][0]["code"] == "version-local"
+    assert {"filename", "size", "sha256", "kind", "identifiers", "derived_platform"} <= set(data["files"][0])
+
+
+def test_warnings_fail_only_when_strict(tmp_path: Path) -> None:
+    report = verify_paths([WheelSpec(filename="Demo-1.0-py3-none-any.whl").build(tmp_path)], jobs=1)
+    assert [p.code for p in report.warnings] == ["name-not-normalized"]
+    assert report.ok() and not report.ok(strict=True)
+
+
+def test_every_code_has_severity_and_fix() -> None:
+    for code, (severity, fix) in CODES.items():
+        assert code == code.lower() and " " not in code
+        assert isinstance(severity, Severity) and fix
+
+
+@pytest.mark.parametrize(
+    ("tag", "ok"),
+    [
+        ("manylinux_2_28_x86_64", True),
+        ("manylinux2014_aarch64", True),
+        ("musllinux_1_2_aarch64", True),
+        ("macosx_11_0_arm64", True),
+        ("macosx_10_9_x86_64", True),
+        ("win_amd64", True),
+        ("any", True),
+        ("linux_x86_64", False),
+        ("linux_aarch64", False),
+        ("manylinux_2_28_sparc", False),
+        ("macosx_11_0_sparc", False),
+        ("freebsd_14_amd64", False),
+    ],
+)
+def test_pypi_platform_rules(tag: str, ok: bool) -> None:
+    assert pypi_accepts_platform(tag) is ok
+
+
+def test_policy_derivation_from_symbol_versions() -> None:
+    policies = load_policies("manylinux", "x86_64")
+    if not policies:
+        pytest.skip("auditwheel's policy data is not installed")
+    assert policies[0].name == "manylinux_2_5" and policies[-1].name == "linux"
+
+    def elf(*versions: str, needed: tuple[str, ...] = ("libc.so.6",)) -> ElfInfo:
+        return ElfInfo(path="x.so", arch="x86_64", needed=needed, versions={"libc.so.6": set(versions)})
+
+    assert derive_policy(policies, [elf("GLIBC_2.2.5")], set()).name == "manylinux_2_5"
+    assert derive_policy(policies, [elf("GLIBC_2.2.5", "GLIBC_2.17")], set()).name == "manylinux_2_17"
+    assert derive_policy(policies, [elf("GLIBC_2.27"), elf("GLIBC_2.14")], set()).name == "manylinux_2_27"
+    external = elf("GLIBC_2.2.5", needed=("libc.so.6", "libfoo.so.1"))
+    assert derive_policy(policies, [external], set()).name == "linux"
+    assert derive_policy(policies, [external], {"libfoo.so.1"}).name == "manylinux_2_5"
+    isa = elf("GLIBC_2.2.5")
+    isa.isa_level = 3
+    assert derive_policy(policies, [isa], set()).name == "linux"
+
+
+def test_musllinux_policy_is_the_newest() -> None:
+    policies = load_policies("musllinux", "aarch64")
+    if not policies:
+        pytest.skip("auditwheel's policy data is not installed")
+    assert [p.name for p in policies] == ["musllinux_1_2", "linux"]
+    assert "libc.musl-aarch64.so.1" in policies[0].whitelist
+
+
+def test_stable_abi_data() -> None:
+    assert STABLE_ABI["PyModule_Create2"] == (3, 2)
+    assert "PyCode_NewEmpty" not in STABLE_ABI
+    abi3info = pytest.importorskip("abi3info")
+    names = {s.name for s in abi3info.FUNCTIONS} | {s.name for s in abi3info.DATAS}
+    assert names <= set(STABLE_ABI)
+
+
+def test_grid_and_completeness_from_files(tmp_path: Path) -> None:
+    pyd = {"demo/__init__.py": b"", "demo/_x.pyd": b"MZ"}
+    specs = [
+        WheelSpec(tags="cp312-cp312-win_amd64", files=pyd),
+        WheelSpec(tags="cp313-cp313-win_amd64", files=pyd),
+        WheelSpec(tags="cp312-cp312-win_arm64", files=pyd),
+    ]
+    paths = [s.build(tmp_path) for s in specs] + [SdistSpec(pkg_info=None).build(tmp_path)]
+    report = verify_paths(paths, jobs=1)
+    comp = report.completeness
+    assert comp.status == "checked" and comp.source == "files"
+    assert comp.missing == ["cp313-win_arm64"]
+    # inferred from the files: a hole is a warning, not an error
+    assert [p.code for p in report.warnings] == ["matrix-missing"] and report.ok()
+    rows, cols, cells = report.grid()
+    assert rows == ["cp312", "cp313"] and cols == ["win_amd64", "win_arm64"]
+    assert cells[("cp313", "win_arm64")].state == "missing"
+    assert cells[("cp312", "win_amd64")].state == "ok"
+
+
+def test_completeness_skipped_for_pure_projects(tmp_path: Path) -> None:
+    report = verify_paths([WheelSpec().build(tmp_path)], jobs=1, check_completeness=True)
+    assert report.completeness.status == "skipped" and "no platform wheels" in report.completeness.reason
+
+
+def test_abi3_wheel_covers_later_versions(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nrequires-python = ">=3.12"\n[tool.shipwheel]\nplatforms = ["win_amd64"]\n'
+    )
+    from shipwheel.config import load_config
+
+    wheel = WheelSpec(tags="cp312-abi3-win_amd64", files={"demo/__init__.py": b"", "demo/_x.pyd": b"MZ"})
+    report = verify_paths([wheel.build(tmp_path / "d")], config=load_config(tmp_path / "p"), jobs=1)
+    assert report.completeness.source == "config"
+    assert report.completeness.missing == [] and report.problems == []
