@@ -47,19 +47,24 @@ def best(fn: Callable[[], object], repeat: int) -> float:
 
 
 def record_git_commands(repo: Path, revision_range: str) -> list[list[str]]:
-    """The argv of every git process one ``make_changelog`` runs."""
+    """The argv of every git process one ``make_changelog`` runs (``subprocess.run`` and streamed ``Popen``)."""
     seen: list[list[str]] = []
-    original = shipwheel._git.subprocess.run
+    module = shipwheel._git.subprocess
+    original_run, original_popen = module.run, module.Popen
 
-    def spy(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    def spy_run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         seen.append(list(args))
-        return original(args, **kwargs)  # type: ignore[call-overload, no-any-return]
+        return original_run(args, **kwargs)  # type: ignore[call-overload, no-any-return]
 
-    shipwheel._git.subprocess.run = spy  # type: ignore[assignment]
+    def spy_popen(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        seen.append(list(args))
+        return original_popen(args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    module.run, module.Popen = spy_run, spy_popen  # type: ignore[assignment, misc]
     try:
         make_changelog(repo, revision_range, pr_url=PR_URL)
     finally:
-        shipwheel._git.subprocess.run = original
+        module.run, module.Popen = original_run, original_popen  # type: ignore[misc]
     return seen
 
 

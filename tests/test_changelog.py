@@ -21,6 +21,7 @@ from shipwheel.notes import (
     render,
 )
 from shipwheel.notes._changelog import github_owner, pr_url_from_remote
+from shipwheel.notes._history import RANGE_FORMAT, _parse_range_log
 
 DATA = Path(__file__).parent / "data" / "changelog"
 URL = "https://github.com/example/project/pull/{number}"
@@ -238,3 +239,12 @@ def test_links_need_a_github_origin_or_pr_url(tmp_path: Path) -> None:
     assert log.url(3) == "https://git.example.org/p/-/merge_requests/3"
     with pytest.raises(UsageError, match="number"):
         make_changelog(repo.path, "v1..HEAD", pr_url="https://example.org/pr")
+
+
+def test_range_log_parses_the_same_in_any_chunks(changelog_repo: GitRepo) -> None:
+    """The range log is parsed while it streams in: chunk boundaries inside fields and UTF-8 do not matter."""
+    data = changelog_repo.git_bytes("log", "-z", f"--format={RANGE_FORMAT}", "v1.0..v1.1")
+    whole = _parse_range_log([data])
+    assert len(whole) == 15
+    assert _parse_range_log([data[i : i + 1] for i in range(len(data))]) == whole
+    assert _parse_range_log([data[i : i + 7] for i in range(0, len(data), 7)]) == whole

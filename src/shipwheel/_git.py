@@ -6,7 +6,9 @@ import io
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Sequence
+import tempfile
+import typing
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +72,25 @@ class Git:
                 f"git ref {ref!r} does not exist in {self.root}",
                 hint="pass a branch, tag or commit that exists (git tag -l, git branch -a); fetch it first if it is remote",
             ) from None
+
+    def stream(self, *args: str, chunk: int = 1 << 16) -> Iterator[bytes]:
+        """Run ``git args`` and yield its stdout in chunks as git writes it (to parse long logs while git runs).
+
+        Raises :class:`CommandError` with git's message, after the last chunk, when git fails.
+        """
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(["git", "-C", str(self.root), *args], stdout=subprocess.PIPE, stderr=err)
+            reader = typing.cast("io.BufferedReader", proc.stdout)
+            try:
+                while block := reader.read1(chunk):
+                    yield block
+            finally:
+                reader.close()
+                code = proc.wait()
+            if code != 0:
+                err.seek(0)
+                msg = err.read().decode("utf-8", errors="replace").strip().splitlines()
+                raise CommandError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(code)}")
 
     def git_dir(self) -> Path:
         """The absolute git directory (``.git`` of a work tree; the folder itself when the repository is bare)."""

@@ -8,7 +8,7 @@ lines, pull-request branches) are done in memory: no process per commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,16 +108,28 @@ def _split(data: bytes) -> list[str]:
     return data.decode("utf-8", errors="replace").split("\0")
 
 
-def _parse_range_log(data: bytes) -> list[Commit]:
-    fields = _split(data)
-    if fields and fields[-1] == "":
-        fields.pop()
+def _parse_range_log(chunks: Iterable[bytes]) -> list[Commit]:
+    """Parse the range log as it streams in, so that Python works while git still walks the history."""
     commits: list[Commit] = []
     append = commits.append
-    for i in range(0, len(fields) - _RANGE_FIELDS + 1, _RANGE_FIELDS):
-        sha, parents, an, ae, a_n, a_e, subject, body, co = fields[i : i + _RANGE_FIELDS]
-        coauthors = tuple(v.strip() for v in co.split("\x1f") if v.strip()) if co else ()
-        append(Commit(sha, tuple(parents.split()), an, ae, a_n, a_e, subject, body, coauthors))
+    pending: list[str] = []
+    tail = b""
+    for chunk in chunks:
+        buf = tail + chunk
+        cut = buf.rfind(b"\0")
+        if cut < 0:
+            tail = buf
+            continue
+        tail = buf[cut + 1 :]
+        # Every field ends with a NUL (fields are joined by %x00 and -z ends each record with one), and a NUL
+        # is never part of a UTF-8 sequence: cutting there is safe.
+        pending.extend(buf[:cut].decode("utf-8", errors="replace").split("\0"))
+        usable = len(pending) - len(pending) % _RANGE_FIELDS
+        for i in range(0, usable, _RANGE_FIELDS):
+            sha, parents, an, ae, a_n, a_e, subject, body, co = pending[i : i + _RANGE_FIELDS]
+            coauthors = tuple(v.strip() for v in co.split("\x1f") if v.strip()) if co else ()
+            append(Commit(sha, tuple(parents.split()), an, ae, a_n, a_e, subject, body, coauthors))
+        del pending[:usable]
     return commits
 
 
@@ -155,14 +167,13 @@ def read_history(
     mm = GitWithMailmap.open(git, mailmap_commit)
     report(f"reading git history {start}..{end}")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        range_job = pool.submit(
-            mm.run, "log", *_LOG_OPTIONS, f"--format={RANGE_FORMAT}", f"{start_commit}..{end_commit}", "--"
-        )
         previous_job = pool.submit(
             mm.run, "log", *_LOG_OPTIONS, f"--format={PREVIOUS_FORMAT}", start_commit, "--"
         )
         has_mailmap_job = pool.submit(mm.has_mailmap)
-        commits = _parse_range_log(range_job.result())
+        commits = _parse_range_log(
+            mm.stream("log", *_LOG_OPTIONS, f"--format={RANGE_FORMAT}", f"{start_commit}..{end_commit}", "--")
+        )
         previous_authors, previous_coauthors = _parse_previous_log(previous_job.result())
         has_mailmap = has_mailmap_job.result()
     report(f"{len(commits)} commits in the range; {len(previous_authors)} earlier authors")

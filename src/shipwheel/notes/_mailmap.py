@@ -10,7 +10,7 @@ which is what ``git shortlog --group=trailer:co-authored-by`` does to trailers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from .._git import Git
@@ -69,6 +69,13 @@ class GitWithMailmap:
         """``git <args>`` with the mailmap configuration; errors name the git sub-command, not ``-c``."""
         try:
             return self.git.run_bytes(*self.config_args, *args)
+        except CommandError as exc:
+            raise CommandError(exc.message.replace("git -c failed", f"git {args[0]} failed", 1)) from None
+
+    def stream(self, *args: str) -> Iterator[bytes]:
+        """Like :meth:`run`, yielding the output in chunks as git writes it."""
+        try:
+            yield from self.git.stream(*self.config_args, *args)
         except CommandError as exc:
             raise CommandError(exc.message.replace("git -c failed", f"git {args[0]} failed", 1)) from None
 
