@@ -53,7 +53,9 @@ def _people(rng: random.Random, n: int) -> list[tuple[str, str, str]]:
     return people
 
 
-def generate(path: Path, *, commits: int = 40_000, authors: int = 3_000, seed: int = 1) -> list[str]:
+def generate(
+    path: Path, *, commits: int = 40_000, authors: int = 3_000, seed: int = 1, gc: bool = True
+) -> list[str]:
     """Create a bare repository at ``path`` with the history; return the tag names, oldest first."""
     rng = random.Random(seed)
     people = _people(rng, authors)
@@ -148,5 +150,6 @@ def generate(path: Path, *, commits: int = 40_000, authors: int = 3_000, seed: i
         ["git", "-C", str(path), "fast-import", "--quiet", "--done"], input=b"".join(out), check=True
     )
     subprocess.run(["git", "-C", str(path), "symbolic-ref", "HEAD", "refs/heads/main"], check=True)
-    subprocess.run(["git", "-C", str(path), "gc", "-q"], check=True)
+    if gc:
+        subprocess.run(["git", "-C", str(path), "gc", "-q"], check=True)
     return tags

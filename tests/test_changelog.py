@@ -248,3 +248,30 @@ def test_range_log_parses_the_same_in_any_chunks(changelog_repo: GitRepo) -> Non
     assert len(whole) == 15
     assert _parse_range_log([data[i : i + 1] for i in range(len(data))]) == whole
     assert _parse_range_log([data[i : i + 7] for i in range(0, len(data), 7)]) == whole
+
+
+def test_generated_history_agrees_with_numpys_git_commands(generated_history: tuple[Path, list[str]]) -> None:
+    """On a 3,000-commit history from ``git fast-import``: the same people and numbers as NumPy's method."""
+    path, tags = generated_history
+    revision_range = f"{tags[3]}..{tags[-1]}"
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(path), *args], capture_output=True, text=True, check=True
+        ).stdout
+
+    grp = ("--group=author", "--group=trailer:co-authored-by")
+    cur = set(re.findall(r"^.*\t(.*)$", git("shortlog", "-s", *grp, revision_range), re.M)) - {"Homu"}
+    pre = set(re.findall(r"^.*\t(.*)$", git("shortlog", "-s", *grp, tags[3]), re.M)) - {"Homu"}
+    expected = sorted([s + " +" for s in cur - pre] + list(cur & pre))
+    log = make_changelog(path, revision_range, pr_url=URL, bots=("Homu",))
+    assert [c.display for c in log.contributors] == expected
+    assert any(c.first_time for c in log.contributors) and any(not c.first_time for c in log.contributors)
+
+    merges = git("log", "--oneline", "--merges", revision_range)
+    numbers = {int(s) for s in re.findall(r"Merge pull request \#(\d*)", merges)}
+    numbers |= {int(s) for s in re.findall(r"Auto merge of \#(\d*)", merges)}
+    commits = git("log", "--oneline", "--no-merges", "--first-parent", revision_range)
+    numbers |= {int(s[1]) for s in re.findall(r"^.*\((\#|gh-|gh-\#)(\d+)\)$", commits, re.M)}
+    assert [p.number for p in log.pull_requests] == sorted(numbers)
+    assert len(numbers) > 500
