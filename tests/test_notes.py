@@ -172,3 +172,18 @@ def test_shipwheel_notes_on_shipwheel_itself(capsysbinary: pytest.CaptureFixture
     out = capsysbinary.readouterr().out.decode()
     assert out.startswith("=============================\nshipwheel 0.1.0 Release Notes\n")
     assert "\nHighlights\n==========\n\n- First release of shipwheel" in out
+
+
+def test_notes_outside_git_have_no_changelog(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "bare"\nrequires-python = ">=3.12"\n', encoding="utf-8"
+    )
+    out = tmp_path / "notes.md"
+    assert main_inner(["notes", "2.0", "--project", str(tmp_path), "--format", "md", "-o", str(out)]) == 0
+    assert (
+        out.read_text(encoding="utf-8")
+        == "## Supported Python versions\n\nThis release requires Python >=3.12.\n"
+    )
+    assert b"no changelog" in capsysbinary.readouterr().err

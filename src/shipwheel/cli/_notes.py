@@ -84,9 +84,14 @@ def run(args: argparse.Namespace) -> int:
     changelog = None
     if (args.range or "").lower() != "none":
         repo = args.repo or args.project
-        revision_range = args.range or _default_range(open_repository(repo), args.version)
+        revision_range = args.range
         if revision_range is None:
-            _status("no earlier tag: the notes have no changelog (pass --range A..B)")
+            try:
+                revision_range = _default_range(open_repository(repo), args.version)
+            except ProjectError:
+                revision_range = None
+        if revision_range is None:
+            _status("no git repository or no earlier tag: the notes have no changelog (pass --range A..B)")
         else:
             changelog = make_changelog(
                 repo,

@@ -176,13 +176,13 @@ def read_history(
         )
         previous_authors, previous_coauthors = _parse_previous_log(previous_job.result())
         has_mailmap = has_mailmap_job.result()
-    report(f"{len(commits)} commits in the range; {len(previous_authors)} earlier authors")
     range_coauthors = {v for c in commits for v in c.coauthors}
     idents = mm.map_identities(range_coauthors | previous_coauthors)
     previous = set(previous_authors)
     for value in previous_coauthors:
         ident = idents.get(value)
         previous.add(ident[0] if ident is not None else value)
+    report(f"{len(commits)} commits in the range; {len(previous)} people before {start}")
     return History(
         start=start,
         end=end,
