@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -37,9 +38,17 @@ def _bin(name: str) -> str:
 
 
 def _run(cmd: list[str]) -> tuple[float, int]:
+    seconds, code, _ = _run_output(cmd)
+    return seconds, code
+
+
+def _run_output(cmd: list[str]) -> tuple[float, int, str]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start, proc.returncode
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, check=False)
+    return time.perf_counter() - start, proc.returncode, proc.stdout
+
+
+_SHOW = re.compile(r'consistent\s+with\s+the\s+following\s+platform\s+tag:\s+"([^"]+)"')
 
 
 def _hash_members(path: str) -> int:
@@ -108,10 +117,20 @@ def main() -> None:
         f"baseline (decompress + sha256 every member, {jobs} processes): {base:.2f} s (runs {', '.join(f'{r:.2f}' for r in base_runs)})"
     )
 
+    derived = {f["filename"]: f["derived_platform"] for f in report["files"]}
+    disagree: dict[str, tuple[str | None, str]] = {}
+
     def peers() -> float:
         t_twine, _ = _run([_bin("twine"), "check", *map(str, files)])
         t_cwc, _ = _run([_bin("check-wheel-contents"), *map(str, wheels)])
-        t_aw = sum(_run([_bin("auditwheel"), "show", str(w)])[0] for w in linux)
+        t_aw = 0.0
+        for w in linux:
+            seconds, _, out = _run_output([_bin("auditwheel"), "show", str(w)])
+            t_aw += seconds
+            m = _SHOW.search(" ".join(out.split()))
+            theirs = m[1] if m else "(no tag)"
+            if derived.get(w.name) != theirs:
+                disagree[w.name] = (derived.get(w.name), theirs)
         print(
             f"  twine check {t_twine:.2f} s, check-wheel-contents {t_cwc:.2f} s, auditwheel show x{len(linux)} {t_aw:.2f} s"
         )
@@ -119,6 +138,11 @@ def main() -> None:
 
     peer, peer_runs = _median(peers, args.peer_repeat)
     print(f"peers one after another: {peer:.2f} s")
+    print(
+        f"manylinux/musllinux tag: shipwheel and auditwheel show agree on {len(linux) - len(disagree)} of "
+        f"{len(linux)} Linux wheels"
+        + "".join(f"\n  {n}: shipwheel {a}, auditwheel {b}" for n, (a, b) in disagree.items())
+    )
     print(f"ratio peers / shipwheel: {peer / sw:.1f}x (target >= 7x)")
     print(f"ratio shipwheel / baseline: {sw / base:.2f} (target <= 1.5)")
     if args.json:
@@ -136,6 +160,7 @@ def main() -> None:
                     "peer_runs": peer_runs,
                     "peers_over_shipwheel": peer / sw,
                     "shipwheel_over_baseline": sw / base,
+                    "tag_disagreements": disagree,
                 },
                 indent=2,
             )

@@ -12,7 +12,7 @@ import pytest
 
 from fixtures.defective import SdistSpec, WheelSpec
 from shipwheel.cli import main_inner
-from shipwheel.errors import UsageError
+from shipwheel.errors import ConfigError, UsageError
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -46,6 +46,9 @@ def test_json_output_and_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[st
     data = json.loads(capsys.readouterr().out)
     assert [p["code"] for p in data["problems"]] == ["version-local"]
     assert main_inner(["verify", str(path), "--json", "-j", "1", "--ignore", "version-local"]) == 0
+    with pytest.raises(ConfigError, match="unknown problem code 'version-locale'") as exc:
+        main_inner(["verify", str(path), "--ignore", "version-locale"])
+    assert "did you mean 'version-local'" in exc.value.hint
 
 
 def test_project_and_version_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,6 +7,7 @@ the manylinux/musllinux tag the compiled code satisfies) and the completeness of
 
 from __future__ import annotations
 
+import difflib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from ..config import Config
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ._archive import Limits
 from ._completeness import check_completeness, files_requires_python, inferred_identifiers, release_checks
 from ._file import check_file
@@ -63,7 +64,14 @@ def collect_files(paths: Sequence[Path]) -> list[Path]:
             raise UsageError(
                 f"no such file or folder: {path}", hint="pass wheel/sdist files or the folder holding them"
             )
-    return out
+    # The same file given twice (as a file and through its folder) is checked once.
+    seen: set[Path] = set()
+    unique: list[Path] = []
+    for p in out:
+        if (resolved := p.resolve()) not in seen:
+            seen.add(resolved)
+            unique.append(p)
+    return unique
 
 
 def _limits(config: Config | None) -> Limits:
@@ -112,6 +120,14 @@ def verify_paths(
     :param check_completeness: compare the wheels with the expected build identifiers.
     """
     started = time.perf_counter()
+    ignored = tuple(config.verify.ignore) if config is not None else ()
+    for code in ignored:
+        if code not in CODES:
+            close = difflib.get_close_matches(code, list(CODES), n=1)
+            raise ConfigError(
+                f"unknown problem code {code!r} in verify.ignore",
+                hint=f"did you mean {close[0]!r}?" if close else "use the codes shipwheel verify prints",
+            )
     files = collect_files(paths)
     limits = _limits(config)
     if jobs is None or jobs <= 0:
@@ -139,7 +155,6 @@ def verify_paths(
         results, config, found_project, found_version, check_completeness
     )
     problems += matrix_problems
-    ignored = tuple(config.verify.ignore) if config is not None else ()
     if ignored:
         problems = [p for p in problems if p.code not in ignored]
         for r in results:

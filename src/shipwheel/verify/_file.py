@@ -8,7 +8,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from ..distfiles import DistFile
+from ..distfiles import DistFile, file_digests
 from ._archive import Limits
 from ._model import FileResult
 from ._sdist import check_sdist
@@ -16,6 +16,8 @@ from ._wheel import check_wheel
 
 __all__ = ["check_file", "pypi_accepts_platform"]
 
+#: Files larger than this (and over the size limit) are hashed in chunks instead of being read into memory.
+_IN_MEMORY = 1 << 30
 _JOINT_ARCHES = {"x86_64", "i686", "aarch64", "armv7l", "ppc64le", "s390x", "riscv64", "loongarch64"}
 _ALLOWED = {
     "any", "win32", "win_arm64", "win_amd64", "win_ia64",
@@ -68,7 +70,10 @@ def _name_checks(dist: DistFile, result: FileResult) -> None:
             if not pypi_accepts_platform(platform):
                 result.add("platform-tag-unsupported", f"PyPI refuses the platform tag {platform!r}")
     elif not dist.is_zip_sdist and result.filename != dist.pep625_name:
-        result.add("sdist-name-pep625", f"the sdist should be named {dist.pep625_name} (PEP 625)")
+        result.add(
+            "sdist-name-pep625",
+            f"the sdist should be named {dist.pep625_name} (PEP 625); PyPI warns now and will refuse such names",
+        )
     if dist.version.local is not None:
         result.add("version-local", f"the version {dist.version} has a local part '+{dist.version.local}'")
 
@@ -77,6 +82,17 @@ def check_file(path: str, limits: Limits) -> FileResult:
     """Check one file completely; never raises for bad content (that becomes problems)."""
     p = Path(path)
     result = FileResult(filename=p.name, path=str(p))
+    size = p.stat().st_size
+    if size > limits.max_file_size and size > _IN_MEMORY:
+        # Far over the upload limit: hash it in chunks and do not load it; PyPI would refuse it anyway.
+        result.size, result.sha256 = size, file_digests(p)["sha256"]
+        result.add(
+            "file-too-large",
+            f"the file is {size:,} bytes, over the limit of {limits.max_file_size:,}; its content was not checked",
+        )
+        dist = DistFile.parse(p.name)
+        result.kind = dist.kind if dist else "unknown"
+        return result
     data = p.read_bytes()
     result.size = len(data)
     result.sha256 = hashlib.sha256(data).hexdigest()

@@ -28,7 +28,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "name-invalid": (E, "rename the file to {name}-{version}(-{build})?-{python}-{abi}-{platform}.whl or {name}-{version}.tar.gz"),
     "name-not-normalized": (W, "build with a recent build backend; it writes the normalized name (lowercase, '_' for runs of -_.)"),
     "version-not-normalized": (W, "use the normalized form of the version in the filename (as packaging.version prints it)"),
-    "sdist-name-pep625": (E, "rebuild the sdist with a backend that follows PEP 625: {normalized_name}-{version}.tar.gz"),
+    "sdist-name-pep625": (W, "rebuild the sdist with a backend that follows PEP 625: {normalized_name}-{version}.tar.gz"),
     "sdist-zip": (E, "build the sdist as .tar.gz (PyPI refuses .zip sdists since PEP 625)"),
     "release-multiple-projects": (E, "pass --project NAME or remove the other project's files from the folder"),
     "release-wrong-project": (E, "remove the file, or pass the right --project"),
