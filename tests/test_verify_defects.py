@@ -177,6 +177,7 @@ DEFECTS: dict[str, Build] = {
     "wheel-data-unknown": _one(WheelSpec(files={**PURE, "demo-1.0.data/elsewhere/x.txt": b"x"})),
     "metadata-missing": _one(WheelSpec(metadata="")),
     "metadata-invalid": _one(WheelSpec(metadata=metadata_text(extra="Requires-Dist: numpy >=>= 2\n"))),
+    "metadata-license-file": _one(WheelSpec(metadata=metadata_text(extra="License-File: LICENSE\n"))),
     "metadata-name-mismatch": _one(WheelSpec(metadata=metadata_text(name="other"))),
     "metadata-version-mismatch": _one(WheelSpec(metadata=metadata_text(version="1.1"))),
     "readme-invalid": _one(WheelSpec(metadata=_bad_rst())),

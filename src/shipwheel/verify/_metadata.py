@@ -88,7 +88,14 @@ def check_metadata(
         for exc in _flatten(group):
             field = getattr(exc, "field", "") if isinstance(exc, InvalidMetadata) else ""
             label = f"field {field!r}: " if field else ""
-            result.add("metadata-invalid", f"{where}: {label}{exc}")
+            # Older setuptools write License-File under Metadata-Version 2.1/2.2; twine leaves it out of the
+            # upload (PyPI would answer 400), so it is a warning rather than a reason to stop the release.
+            code = (
+                "metadata-license-file"
+                if field in {"license-file", "license_files"} and "introduced in" in str(exc)
+                else "metadata-invalid"
+            )
+            result.add(code, f"{where}: {label}{exc}")
     except (InvalidMetadata, ValueError) as exc:
         result.add("metadata-invalid", f"{where}: {exc}")
     if name is not None and canonicalize_name(name) != dist_name:

@@ -75,6 +75,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     # metadata
     "metadata-missing": (E, "rebuild: the metadata file (METADATA or PKG-INFO) is missing"),
     "metadata-invalid": (E, "fix the field in pyproject.toml ([project]) and rebuild"),
+    "metadata-license-file": (W, "use Metadata-Version 2.4 for License-File (setuptools >= 77 does); twine drops the field on upload, other uploaders get a 400"),
     "metadata-name-mismatch": (E, "the metadata's Name must be the filename's project: rebuild, or rename the file"),
     "metadata-version-mismatch": (E, "the metadata's Version must be the filename's version: rebuild, or rename the file"),
     "readme-invalid": (E, "fix the README markup (PyPI would reject or mangle it); run `python -m readme_renderer README` to see where"),
