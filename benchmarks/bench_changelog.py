@@ -47,24 +47,20 @@ def best(fn: Callable[[], object], repeat: int) -> float:
 
 
 def record_git_commands(repo: Path, revision_range: str) -> list[list[str]]:
-    """The argv of every git process one ``make_changelog`` runs (``subprocess.run`` and streamed ``Popen``)."""
+    """The argv of every git process one ``make_changelog`` runs (``subprocess.run`` goes through ``Popen``)."""
     seen: list[list[str]] = []
     module = shipwheel._git.subprocess
-    original_run, original_popen = module.run, module.Popen
-
-    def spy_run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-        seen.append(list(args))
-        return original_run(args, **kwargs)  # type: ignore[call-overload, no-any-return]
+    original_popen = module.Popen
 
     def spy_popen(args: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
         seen.append(list(args))
         return original_popen(args, **kwargs)  # type: ignore[call-overload, no-any-return]
 
-    module.run, module.Popen = spy_run, spy_popen  # type: ignore[assignment, misc]
+    module.Popen = spy_popen  # type: ignore[assignment, misc]
     try:
         make_changelog(repo, revision_range, pr_url=PR_URL)
     finally:
-        module.run, module.Popen = original_run, original_popen  # type: ignore[misc]
+        module.Popen = original_popen  # type: ignore[misc]
     return seen
 
 
@@ -153,7 +149,10 @@ def main() -> int:
             f"{revision_range:<14} {count:>7} {len(log.pull_requests):>6} {len(log.contributors):>6} "
             f"{raw:>7.3f}s {lib:>7.3f}s {lib / raw:>5.2f}x {cli:>6.3f}s {cli / raw:>5.2f}x {numpy_git:>8.3f}s"
         )
-        print(f"  git processes per run: {len(commands)}")
+        names = [
+            next(a for a in c if a in {"rev-parse", "log", "cat-file", "check-mailmap"}) for c in commands
+        ]
+        print(f"  git processes per run: {len(commands)} ({', '.join(names)})")
     return 0
 
 
