@@ -70,6 +70,8 @@ def example_build(
             "cache-dir": str(cache_dir),
             "output-dir": str(root / "wh"),
             "log-dir": str(root / "logs"),
+            "before-build": 'test -x {python} && echo "before-build ran with $KAHAN_FLAG"',
+            "environment": {"KAHAN_FLAG": "flag:{prefix}"},
         },
     )
     yield repo, result, events
@@ -93,6 +95,8 @@ def test_builds_sdist_and_three_repaired_tested_wheels(
         if r.status == "ok":
             log = r.log.read_text()
             assert "4 passed" in log, log[-2000:]
+    log = result.results[0].log.read_text()  # type: ignore[attr-defined]
+    assert "before-build ran with flag:/" in log and "/prefix" in log  # environment placeholders, {python}
     steps = {(e.target, e.step) for e in events if e.status == "done"}
     assert ("sdist", "sdist") in steps and ("before-all", "before-all") in steps
     assert any(step == "repair" for _, step in steps) and any(step == "test" for _, step in steps)

@@ -19,7 +19,7 @@ from build import BuildBackendException, ProjectBuilder
 
 from ..config import Config, load_config
 from ..distfiles import DistFile
-from ..errors import BuildError, EnvironmentNotReadyError, SelectorError, ShipwheelError
+from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
 from ..interpreters import Interpreter, current, discover, match_identifiers
 from ..matrix import Identifier, Selector, expected_identifiers
 from ._env import EnvCache
@@ -177,7 +177,7 @@ class _Build:
         self.work = cache_dir / "work" / f"{config.project.name or 'project'}-{key}"
         self.cache = EnvCache(cache_dir)
         self.prefix = self.work / "prefix"
-        placeholders = {"project": source.tree, "prefix": self.prefix}
+        placeholders: dict[str, Path | str] = {"project": source.tree, "prefix": self.prefix}
         self.env: dict[str, str] = {
             **self.cache.environ,
             **_native_env(self.prefix),
@@ -187,7 +187,7 @@ class _Build:
             "CXXFLAGS": (
                 os.environ.get("CXXFLAGS", "") + f" -ffile-prefix-map={self.work}=/shipwheel"
             ).strip(),
-            **{k: expand(v, **placeholders).strip("'") for k, v in self.options.environment.items()},
+            **{k: expand(v, placeholders, quote=False) for k, v in self.options.environment.items()},
         }
         self.placeholders = placeholders
 
@@ -259,7 +259,7 @@ class _Build:
                 "before-all",
                 "before-all",
                 lambda: run_shell(
-                    expand(command, **self.placeholders),
+                    expand(command, self.placeholders),
                     cwd=self.source.tree,
                     env=self.env,
                     log=log,
@@ -284,7 +284,9 @@ class _Build:
                         name,
                         "before-build",
                         lambda: run_shell(
-                            expand(self.options.before_build, **self.placeholders, python=interpreter.path),
+                            expand(
+                                self.options.before_build, {**self.placeholders, "python": interpreter.path}
+                            ),
                             cwd=srcdir,
                             env=self.env,
                             log=log,
@@ -392,6 +394,11 @@ def build(
             raise EnvironmentNotReadyError(
                 f"none of the {len(identifiers)} identifiers can be built on this machine ({reasons})",
                 hint="install a matching CPython (pyenv install 3.12) or build on a CI runner",
+            )
+        if config.build.jobs < 0:
+            raise ConfigError(
+                f"jobs must be 0 (one per core) or more, got {config.build.jobs}",
+                hint="set -j/--jobs to a positive number",
             )
         jobs = config.build.jobs or os.cpu_count() or 1
         state = _Build(config, source, jobs=jobs, on_event=emit)

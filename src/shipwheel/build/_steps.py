@@ -51,10 +51,11 @@ warnings.showwarning = _show_backend_warning
 warnings.filterwarnings("always", category=BuildBackendWarning)
 
 
-def expand(command: str, **values: Path | str) -> str:
-    """Replace ``{project}``, ``{wheel}``, ``{prefix}`` … in a configured command with shell-quoted values."""
+def expand(command: str, values: Mapping[str, Path | str], *, quote: bool = True) -> str:
+    """Replace ``{project}``, ``{wheel}``, ``{prefix}`` … in a configured command with the values, shell-quoted
+    unless ``quote`` is false (environment values are not parsed by a shell)."""
     for name, value in values.items():
-        command = command.replace("{" + name + "}", shlex.quote(str(value)))
+        command = command.replace("{" + name + "}", shlex.quote(str(value)) if quote else str(value))
     return command
 
 
@@ -186,7 +187,7 @@ def test_wheel(
         tempfile.mkdtemp(prefix="test-cwd-", dir=workdir)
     )  # not the project, so imports find the wheel
     run_shell(
-        expand(test_command, project=project, wheel=wheel),
+        expand(test_command, {"project": project, "wheel": wheel}),
         cwd=cwd,
         env=test_env,
         log=log,
