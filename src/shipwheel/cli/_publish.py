@@ -159,7 +159,7 @@ class _ProgressView:
                     line.append(event.filename, style="default")
                     if event.kind == "failed":
                         line.append(f": {event.detail}", style="dim")
-                    self.progress.console.print(line)
+                    self.progress.console.print(line, soft_wrap=True)
             elif event.kind == "retry" and not self.quiet:
                 self.progress.console.print(
                     Text(f"retrying {event.filename}: {event.detail}", style="yellow")

@@ -292,10 +292,11 @@ def publish_files(
         if verify:
             _verify(all_paths, project, version, config, check_signatures=True)
 
-    digests = digest_files(all_paths, jobs=2)
+    folder = journal_dir or default_journal_dir()
     if repo.kind == "file":
         from ._static import publish_to_folder
 
+        digests = digest_files(all_paths, jobs=2, cache=folder / "digests.json")
         return publish_to_folder(
             repo, files, digests, dry_run=dry_run, emit=emit, started=started, check=check
         )
@@ -309,12 +310,17 @@ def publish_files(
         )
     auth = httpx.BasicAuth(creds.username, creds.password) if creds else None
     policy = RetryPolicy(retries=retries, base=backoff)
-    with make_client(timeout=timeout, max_connections=max(2, jobs + 1)) as client:
+    with (
+        make_client(timeout=timeout, max_connections=max(2, jobs + 1)) as client,
+        ThreadPoolExecutor(1) as side,
+    ):
+        # The local digests are computed while the index is asked what it has: both take a while.
+        hashing = side.submit(digest_files, all_paths, 2, folder / "digests.json")
         index = _find_index(client, repo, auth, policy)
-        folder = journal_dir or default_journal_dir()
         journal = None if dry_run else Journal.open(folder, repo.upload_url, project, version)
         run = _Run(repo, client, auth, index, project, journal, policy, emit)
         listing = run.listing()
+        digests = hashing.result()
         plan = make_plan(
             repo,
             files,

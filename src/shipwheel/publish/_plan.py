@@ -8,6 +8,8 @@ PyPI and TestPyPI their upload rules are checked here too, so that a release is 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -165,11 +167,48 @@ def blake2_256(path: Path) -> str:
     return blake.hexdigest()
 
 
-def digest_files(paths: Iterable[Path], jobs: int = 2) -> dict[Path, str]:
-    """sha256 of each file, ``jobs`` files at a time (hashlib frees the GIL)."""
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None) -> dict[Path, str]:
+    """sha256 of each file, ``jobs`` files at a time (hashlib frees the GIL).
+
+    With ``cache`` (a JSON file), a digest is reused while the file's size, mtime, ctime and inode are unchanged,
+    so a re-run does not read a release of hundreds of megabytes again.
+    """
     paths = list(paths)
+    known: dict[str, list[object]] = {}
+    if cache is not None:
+        try:
+            loaded = json.loads(cache.read_text(encoding="utf-8"))
+            known = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            known = {}
+    out: dict[Path, str] = {}
+    todo: list[Path] = []
+    for path in paths:
+        entry = known.get(str(path.resolve()))
+        if (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and entry[0] == _stamp(path)
+            and isinstance(entry[1], str)
+        ):
+            out[path] = entry[1]
+        else:
+            todo.append(path)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return dict(zip(paths, pool.map(_digest, paths), strict=True))
+        out.update(zip(todo, pool.map(_digest, todo), strict=True))
+    if cache is not None and todo:
+        for path in todo:
+            known[str(path.resolve())] = [_stamp(path), out[path]]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known), encoding="utf-8")
+        tmp.replace(cache)
+    return {p: out[p] for p in paths}
 
 
 def pypi_rule_problems(

@@ -14,7 +14,7 @@ import re
 import secrets
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -193,7 +193,7 @@ class MultipartBody:
     def __len__(self) -> int:
         return len(self._head) + self._size + len(self._tail)
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Generator[bytes, None, None]:
         self.complete = False
         yield self._head
         with self._path.open("rb") as fh:
@@ -241,10 +241,11 @@ def send_file(
     """
     body = MultipartBody(fields, path, path.name, on_bytes)
     headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
+    chunks = iter(body)
     try:
         response = client.post(
             upload_url,
-            content=iter(body),
+            content=chunks,
             headers=headers,
             auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
         )
@@ -253,6 +254,8 @@ def send_file(
         if body.complete and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return SendOutcome("ambiguous", f"{kind} after the file was sent")
         return SendOutcome("retry", kind)
+    finally:
+        chunks.close()  # closes the file when the body was cut short
     status = response.status_code
     if status in {200, 201}:
         return SendOutcome("uploaded")
