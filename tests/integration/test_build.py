@@ -254,3 +254,23 @@ def test_unknown_config_key_and_missing_interpreter(tmp_path: Path) -> None:
         build(repo2)
     with pytest.raises(SelectorError):
         build(repo2, only="cp3.12-*")
+
+
+def test_plain_folder_with_zip_sdist(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder outside git is copied (not built in place); SOURCE_DATE_EPOCH comes from the environment."""
+    folder = tmp_path / "plain"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("wheelhouse", "shipwheel-logs", "build"))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    result = build(
+        folder,
+        only=HAVE[-1] + "-manylinux_x86_64",
+        overrides={"cache-dir": str(cache_dir), "sdist-zip": True, "test-command": ""},
+    )
+    assert result.ok and result.epoch == 1_700_000_000
+    assert result.sdist_zip is not None and result.sdist_zip.name == "kahan-1.0.0.zip"
+    assert result.output_dir == folder / "wheelhouse"  # relative to the project folder
+    assert not (folder / "native" / "build").exists()  # before-all ran in the private copy
+    with zipfile.ZipFile(result.results[0].wheel) as zf:  # type: ignore[arg-type]
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
