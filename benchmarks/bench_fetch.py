@@ -192,11 +192,12 @@ def main() -> None:
     files = sorted(release.iterdir())
     total = sum(p.stat().st_size for p in files)
     limit = total * 8 / 1e9
-    with tempfile.TemporaryDirectory(prefix="bench-fetch-") as tmp:
+    # Hard links in the cache's file system: http.server lists symlinks as "name@", which no scraper matches.
+    with tempfile.TemporaryDirectory(prefix="bench-fetch-", dir=release.parent) as tmp:
         root = Path(tmp) / "served"
         root.mkdir()
         for p in files:
-            os.symlink(p, root / p.name)
+            os.link(p, root / p.name)
         digests = {p.name: file_digests(p)["sha256"] for p in files}
         (root / "SHA256SUMS").write_text(format_sha256sums(digests))
         dest = Path(tmp) / "wheelhouse"
