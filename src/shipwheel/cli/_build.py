@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -110,24 +111,18 @@ def run(args: argparse.Namespace) -> int:
     }
     view = _View()
     live = err_console.is_terminal and not args.json
-    if live:
-        with Live(Group(view), console=err_console, refresh_per_second=8, transient=False):
-            result = build(
-                args.project,
-                ref=args.ref,
-                only=args.only,
-                allow_dirty=args.allow_dirty,
-                overrides=overrides,
-                on_event=view.on_event,
-            )
-    else:
+    on_event = view.on_event if live else None if args.json else _plain_events
+    display = (
+        Live(Group(view), console=err_console, refresh_per_second=8) if live else contextlib.nullcontext()
+    )
+    with display:
         result = build(
             args.project,
             ref=args.ref,
             only=args.only,
             allow_dirty=args.allow_dirty,
             overrides=overrides,
-            on_event=None if args.json else _plain_events,
+            on_event=on_event,
         )
     if args.json:
         print_json(_as_json(result))
