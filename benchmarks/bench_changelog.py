@@ -12,7 +12,7 @@ benchmark records the git commands shipwheel runs, then times:
 * ``numpy's git part``: the git commands of NumPy's ``tools/changelog.py`` (two ``git shortlog``, two ``git log
   --oneline``); the script then needs one GitHub API call per pull request, which cannot run offline.
 
-Each figure is the best of ``--repeat`` runs. Usage: ``python benchmarks/bench_changelog.py [--repeat 3]``.
+Each figure is the best (and the median) of ``--repeat`` interleaved rounds. Usage: ``python benchmarks/bench_changelog.py [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -123,19 +124,7 @@ def main() -> int:
             check=True,
         ).stdout.strip()
         commands = record_git_commands(repo, revision_range)
-        raw = best(lambda c=commands: run_all(c), args.repeat)  # type: ignore[misc]
         log = make_changelog(repo, revision_range, pr_url=PR_URL)
-        lib = best(lambda r=revision_range: render(make_changelog(repo, r, pr_url=PR_URL)), args.repeat)  # type: ignore[misc]
-        cli = best(
-            lambda r=revision_range: subprocess.run(  # type: ignore[misc]
-                [sys.executable, "-m", "shipwheel", "changelog", r, "--repo", str(repo), "--pr-url", PR_URL],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=True,
-                env=env,
-            ),
-            args.repeat,
-        )
         start_rev = revision_range.split("..")[0]
         grp = ["--group=author", "--group=trailer:co-authored-by"]
         numpy_cmds = [
@@ -144,10 +133,30 @@ def main() -> int:
             ["git", "-C", str(repo), "log", "--oneline", "--merges", revision_range],
             ["git", "-C", str(repo), "log", "--oneline", "--no-merges", "--first-parent", revision_range],
         ]
-        numpy_git = best(lambda c=numpy_cmds: run_all(c), args.repeat)  # type: ignore[misc]
+        cli_argv = [sys.executable, "-m", "shipwheel", "changelog", revision_range, "--repo", str(repo)]
+        cli_argv += ["--pr-url", PR_URL]
+        contenders: dict[str, Callable[[], object]] = {
+            "raw": lambda c=commands: run_all(c),  # type: ignore[misc]
+            "lib": lambda r=revision_range: render(make_changelog(repo, r, pr_url=PR_URL)),  # type: ignore[misc]
+            "cli": lambda a=cli_argv: subprocess.run(  # type: ignore[misc]
+                a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env
+            ),
+            "numpy": lambda c=numpy_cmds: run_all(c),  # type: ignore[misc]
+        }
+        # Interleaved rounds: a load swing of the shared machine hits every contender, not one block of runs.
+        times: dict[str, list[float]] = {k: [] for k in contenders}
+        for _ in range(args.repeat):
+            for key, fn in contenders.items():
+                times[key].append(best(fn, 1))
+        raw, lib, cli, numpy_git = (min(times[k]) for k in ("raw", "lib", "cli", "numpy"))
+        med = {k: statistics.median(v) for k, v in times.items()}
         print(
             f"{revision_range:<14} {count:>7} {len(log.pull_requests):>6} {len(log.contributors):>6} "
             f"{raw:>7.3f}s {lib:>7.3f}s {lib / raw:>5.2f}x {cli:>6.3f}s {cli / raw:>5.2f}x {numpy_git:>8.3f}s"
+        )
+        print(
+            f"  medians: raw git {med['raw']:.3f}s, library {med['lib']:.3f}s ({med['lib'] / med['raw']:.2f}x), "
+            f"CLI {med['cli']:.3f}s ({med['cli'] / med['raw']:.2f}x), numpy git {med['numpy']:.3f}s"
         )
         names = [
             next(a for a in c if a in {"rev-parse", "log", "cat-file", "check-mailmap"}) for c in commands
