@@ -226,6 +226,8 @@ def _elf_defects(kit: ElfKit) -> dict[str, Build]:
         "elf-tag-unsatisfied": _one(WheelSpec(tags=LINUX, files=so(kit.new_glibc))),
         "abi3-violation": _one(WheelSpec(tags="cp312-abi3-manylinux_2_17_x86_64", files=so(kit.not_abi3))),
         "abi3-too-new": _one(WheelSpec(tags="cp312-abi3-manylinux_2_17_x86_64", files=so(kit.abi3_new))),
+        "elf-isa-extension": _one(WheelSpec(tags=LINUX, files=so(kit.isa_v3))),
+        "elf-blacklisted-symbol": _one(WheelSpec(tags=LINUX, files=so(kit.blacklisted))),
     }
 
 
@@ -255,6 +257,8 @@ ELF_CODES = [
     "elf-tag-unsatisfied",
     "abi3-violation",
     "abi3-too-new",
+    "elf-isa-extension",
+    "elf-blacklisted-symbol",
 ]
 
 
@@ -286,7 +290,7 @@ def test_valid_compiled_wheels(elf_kit: ElfKit, tmp_path: Path) -> None:
         WheelSpec(tags="cp313-cp313-manylinux_2_28_x86_64", files={**PURE, so: elf_kit.new_glibc}),
         WheelSpec(
             tags="cp311-cp311-manylinux_2_17_x86_64",
-            files={**PURE, so: elf_kit.external, "demo.libs/libfoo.so.1": elf_kit.libfoo},
+            files={**PURE, so: elf_kit.external_rpath, "demo.libs/libfoo.so.1": elf_kit.libfoo},
         ),
         WheelSpec(
             tags="cp314-abi3-manylinux_2_17_x86_64", files={**PURE, "demo/_a.abi3.so": elf_kit.abi3_new}
@@ -349,3 +353,11 @@ def test_console_script_reports_code_without_traceback(code: str, tmp_path: Path
     assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
     assert code in {p["code"] for p in data["problems"]}
+
+
+def test_bundled_library_needs_an_rpath(elf_kit: ElfKit, tmp_path: Path) -> None:
+    """A library in the wheel that the extension cannot find (no $ORIGIN RUNPATH) is external, as for the loader."""
+    files = {**PURE, "demo/_ext.so": elf_kit.external, "demo.libs/libfoo.so.1": elf_kit.libfoo}
+    report = verify_paths([WheelSpec(tags=LINUX, files=files).build(tmp_path)], jobs=1)
+    assert "elf-external-library" in {p.code for p in report.problems}
+    assert report.files[0].derived_platform == "linux_x86_64"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.defective import ElfKit, WheelSpec
 from shipwheel.config import load_config
 from shipwheel.verify import verify_paths
 
@@ -155,3 +156,28 @@ def test_wheels_built_from_the_example(tmp_path: Path) -> None:
     wheels = sorted(out.glob("*.whl"))
     _agree(wheels, {f.filename: f.derived_platform for f in report.files})
     assert "kahan-1.0.0.tar.gz" in {f.filename for f in report.files}
+
+
+def test_compiled_test_wheels_agree_with_auditwheel(elf_kit: ElfKit, tmp_path: Path) -> None:
+    """The ELF objects of the defect generator, in wheels, against ``auditwheel show``: old glibc, new glibc,
+    an unbundled library, a bundled one found through RUNPATH, x86-64-v3 code, a blacklisted libz symbol."""
+    so = "demo/_ext.cpython-312-x86_64-linux-gnu.so"
+    pure = {"demo/__init__.py": b""}
+    variants = {
+        "plain": {so: elf_kit.plain},
+        "newglibc": {so: elf_kit.new_glibc},
+        "external": {so: elf_kit.external},
+        "bundled": {so: elf_kit.external_rpath, "demo.libs/libfoo.so.1": elf_kit.libfoo},
+        "isa": {so: elf_kit.isa_v3},
+        "blacklisted": {so: elf_kit.blacklisted},
+    }
+    wheels = [
+        WheelSpec(tags="cp312-cp312-manylinux_2_17_x86_64", files={**pure, **files}).build(tmp_path / name)
+        for name, files in variants.items()
+    ]
+    report = verify_paths(wheels, check_completeness=False)
+    derived = {f.path: f.derived_platform for f in report.files}
+    with ThreadPoolExecutor(2) as pool:
+        theirs = dict(zip(map(str, wheels), pool.map(_auditwheel_tag, wheels), strict=True))
+    assert {str(w): derived[str(w)] for w in wheels} == theirs
+    assert len(set(theirs.values())) >= 3  # the variants really differ

@@ -6,7 +6,8 @@ versions per architecture, the whitelisted system libraries and the blacklisted 
 API is not a stable interface, so we only read its JSON files; the rules follow what ``auditwheel show`` does:
 
 * every ELF file in the wheel counts (extension modules and bundled libraries alike);
-* a needed library is fine when the policy whitelists it or when the wheel bundles it (same file name or SONAME);
+* a needed library is fine when the policy whitelists it or when the wheel bundles it where the ELF's RPATH or
+  RUNPATH (``$ORIGIN/...``) finds it, as the dynamic loader and auditwheel's lddtree do;
 * the versioned symbols every ELF needs (``GLIBC_2.27`` from ``libm.so.6``) must all be in the policy;
 * blacklisted symbols of whitelisted libraries must not be used;
 * x86-64 code must not need ISA extensions (x86-64-v2 and above) according to its GNU property note.
@@ -21,6 +22,7 @@ import functools
 import importlib.util
 import io
 import json
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ __all__ = [
     "derive_policy",
     "load_policies",
     "read_elf",
+    "resolve_bundled",
 ]
 
 ELF_MAGIC = b"\x7fELF"
@@ -82,6 +85,9 @@ class ElfInfo:
     undefined: frozenset[str] | None = None
     is_extension: bool = False
     isa_level: int = 0  # x86-64-v2 = 2 …
+    rpaths: tuple[str, ...] = ()
+    #: needed libraries found inside the wheel through the RPATH/RUNPATH (filled by :func:`resolve_bundled`).
+    bundled: frozenset[str] = frozenset()
     dynstr: bytes = b""
 
 
@@ -128,11 +134,15 @@ def read_elf(path: str, data: bytes, *, need_symbols: bool = False) -> ElfInfo:
         arch = _ARCHES.get((elf["e_machine"], elf.elfclass, elf.little_endian))
         info = ElfInfo(path=path, arch=arch)
         needed: list[str] = []
+        rpaths: list[str] = []
         for section in elf.iter_sections():
             if isinstance(section, DynamicSection):
                 for tag in section.iter_tags():
                     if tag.entry.d_tag == "DT_NEEDED":
                         needed.append(tag.needed)  # type: ignore[attr-defined]
+                    elif tag.entry.d_tag in {"DT_RPATH", "DT_RUNPATH"}:
+                        value = tag.rpath if tag.entry.d_tag == "DT_RPATH" else tag.runpath  # type: ignore[attr-defined]
+                        rpaths.extend(p for p in str(value).split(":") if p)
                     elif tag.entry.d_tag == "DT_SONAME":
                         info.soname = tag.soname  # type: ignore[attr-defined]
             elif isinstance(section, GNUVerNeedSection):
@@ -152,6 +162,7 @@ def read_elf(path: str, data: bytes, *, need_symbols: bool = False) -> ElfInfo:
             elif section.name == ".dynstr":
                 info.dynstr = section.data()
         info.needed = tuple(needed)
+        info.rpaths = tuple(rpaths)
         info.is_extension = b"\0PyInit_" in info.dynstr
         if need_symbols or any(name in info.dynstr for name in blacklisted_names()):
             info.undefined = _dyn_undefined(elf)
@@ -236,7 +247,10 @@ def _violations(policy: Policy, elfs: list[ElfInfo], bundled: set[str]) -> list[
             lib
             for elf in elfs
             for lib in elf.needed
-            if lib not in policy.whitelist and lib not in bundled and not _LOADERS.match(lib)
+            if lib not in policy.whitelist
+            and lib not in bundled
+            and lib not in elf.bundled
+            and not _LOADERS.match(lib)
         }
     )
     if external:
@@ -255,6 +269,22 @@ def _violations(policy: Policy, elfs: list[ElfInfo], bundled: set[str]) -> list[
 def _version_key(symbol: str) -> tuple[str, tuple[int, ...]]:
     prefix, _, version = symbol.partition("_")
     return prefix, tuple(int(x) for x in re.findall(r"\d+", version))
+
+
+def resolve_bundled(elfs: list[ElfInfo], members: set[str]) -> None:
+    """Set each ELF's ``bundled``: the needed libraries its ``$ORIGIN``-relative RPATH/RUNPATH finds in the wheel."""
+    for elf in elfs:
+        folder = posixpath.dirname(elf.path)
+        found: set[str] = set()
+        for rpath in elf.rpaths:
+            if not rpath.startswith(("$ORIGIN", "${ORIGIN}")):
+                continue  # an absolute path points outside the wheel: the library is external
+            rel = rpath.replace("${ORIGIN}", "$ORIGIN")[len("$ORIGIN") :].lstrip("/")
+            base = posixpath.normpath(posixpath.join(folder, rel)) if rel else folder
+            found.update(
+                lib for lib in elf.needed if posixpath.normpath(posixpath.join(base, lib)) in members
+            )
+        elf.bundled = frozenset(found)
 
 
 def derive_policy(policies: tuple[Policy, ...], elfs: list[ElfInfo], bundled: set[str]) -> Policy:

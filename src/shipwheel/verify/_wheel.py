@@ -15,7 +15,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..distfiles import DistFile
 from ._archive import Limits, iter_zip
-from ._elf import ELF_MAGIC, ElfInfo, audit_linux_wheel, check_abi3, read_elf
+from ._elf import ELF_MAGIC, ElfInfo, audit_linux_wheel, check_abi3, read_elf, resolve_bundled
 from ._metadata import check_metadata
 from ._model import FileResult
 
@@ -177,8 +177,8 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
         )
     result.elf_files = len(elfs)
     if is_linux:
-        bundled = {n.rsplit("/", 1)[-1] for n in names} | {e.soname for e in elfs if e.soname}
-        audit_linux_wheel(result, platforms, elfs, bundled)
+        resolve_bundled(elfs, set(names))
+        audit_linux_wheel(result, platforms, elfs, set())
     if is_abi3:
         minimum = min(
             (
