@@ -183,6 +183,8 @@ def read_history(
         ident = idents.get(value)
         previous.add(ident[0] if ident is not None else value)
     report(f"{len(commits)} commits in the range; {len(previous)} people before {start}")
+    if not has_mailmap:
+        report(f"no .mailmap at {mailmap_from or end}: names as the commits record them")
     return History(
         start=start,
         end=end,
