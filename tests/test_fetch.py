@@ -6,6 +6,7 @@ import hashlib
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,16 @@ from shipwheel.cli import main_inner
 from shipwheel.containers import Listing, TransferError, format_sha256sums
 from shipwheel.containers._local import LocalContainer
 from shipwheel.errors import SelectorError, UsageError
-from shipwheel.fetch import Expected, NothingToFetchError, Selection, download_file, fetch, select_entries
+from shipwheel.fetch import (
+    Expected,
+    FetchCancelled,
+    FetchEvent,
+    NothingToFetchError,
+    Selection,
+    download_file,
+    fetch,
+    select_entries,
+)
 from shipwheel.matrix import Selector
 
 NAMES = [
@@ -272,3 +282,30 @@ def test_cli_errors_are_one_line_without_traceback(
     assert "Traceback" not in proc.stderr
     assert message in " ".join(proc.stderr.split())
     assert not (tmp_path / "wh").exists()
+
+
+def test_an_interrupted_download_keeps_its_part_file_and_the_next_run_resumes(tmp_path: Path) -> None:
+    root = tmp_path / "container"
+    root.mkdir()
+    name = "big-1.0-py3-none-any.whl"
+    data = random.Random(7).randbytes(3 << 20)
+    (root / name).write_bytes(data)
+    dest = tmp_path / "wheelhouse"
+    dest.mkdir()
+    entry = LocalContainer(root).listing().entries[name]
+    expected = Expected(hashlib.sha256(data).hexdigest(), len(data), ("sha256",))
+    cancel = threading.Event()
+
+    def interrupt(event: FetchEvent) -> None:
+        if event.kind == "progress":
+            cancel.set()  # what Ctrl-C does to the download threads
+
+    with pytest.raises(FetchCancelled):
+        download_file(LocalContainer(root), entry, dest, expected, on_event=interrupt, cancel=cancel)
+    part = dest / f"{name}.part"
+    assert part.is_file() and 0 < part.stat().st_size < len(data)
+    assert not (dest / name).exists()
+    kept = part.stat().st_size
+    outcome = download_file(LocalContainer(root), entry, dest, expected)
+    assert outcome.status == "downloaded" and outcome.resumed_from == kept
+    assert (dest / name).read_bytes() == data and not part.exists()

@@ -36,6 +36,7 @@ from .errors import ShipwheelError, UsageError
 from .matrix import Selector
 
 __all__ = [
+    "FetchCancelled",
     "FetchEvent",
     "FetchReport",
     "FileOutcome",
@@ -179,8 +180,8 @@ def select_entries(listing: Listing, selection: Selection) -> tuple[list[Entry],
     return keep, filtered, [str(v) for v in sorted(others)]
 
 
-class _Cancelled(Exception):
-    pass
+class FetchCancelled(Exception):
+    """Raised in a download thread when the fetch is interrupted; the ``.part`` file stays for the next run."""
 
 
 def _expected(entry: Entry, manifest: dict[str, str]) -> Expected | str:
@@ -301,7 +302,7 @@ def _transfer(
         with part.open(mode) as out:
             for chunk in opened.chunks:
                 if cancel is not None and cancel.is_set():
-                    raise _Cancelled
+                    raise FetchCancelled
                 out.write(chunk)
                 h.update(chunk)
                 done += len(chunk)

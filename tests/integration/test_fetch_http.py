@@ -226,3 +226,21 @@ def test_cli_fetch_over_http_with_old_wheel_uploader_form(
     out = " ".join(capsys.readouterr().out.split())
     assert "2 downloaded" in out and "0 failed" in out and "2 left out by filters" in out
     assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted([WHEELS[1], SDIST])
+
+
+def test_redirect_to_another_host_is_followed_only_when_allowed(served: Path, tmp_path: Path) -> None:
+    mirror_root = tmp_path / "mirror"
+    mirror_root.mkdir()
+    (mirror_root / WHEELS[0]).write_bytes((served / WHEELS[0]).read_bytes())
+    with ListingServer(served) as server, ListingServer(mirror_root) as mirror:
+        server.state.away = mirror.url + WHEELS[0]
+        server.fault(WHEELS[0], "redirect-away", "redirect-away")
+        statuses, errors = _fetch(server.url, tmp_path / "refused")
+        assert statuses.count("failed") == 1 and "127.0.0.1" in errors[WHEELS[0]]
+        container = open_container(server.url, allow_hosts=[f"127.0.0.1:{mirror.port}"])
+        report = fetch(
+            container, Selection(project="demo", version="1.0"), tmp_path / "allowed", policy=NO_WAIT
+        )
+        container.close()
+        assert report.ok
+        assert len(mirror.requests_for(WHEELS[0])) == 1
