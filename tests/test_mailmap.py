@@ -7,11 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.git_history import GitRepo
+from shipwheel._git import Git
 from shipwheel.cli import main_inner
 from shipwheel.notes import find_contributors, read_history
-from shipwheel.notes._mailmap import split_ident
+from shipwheel.notes._mailmap import GitWithMailmap, split_ident
 from shipwheel.notes._mailmap_check import check_mailmap
 
 MAILMAP = """\
@@ -103,3 +106,21 @@ def test_mailmap_check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     data = json.loads(capsys.readouterr().out)
     assert {d["code"] for d in data} == {"email-several-names", "handle-only"}
     assert "Ann Lee <ann@example.org> annlee <ann@example.org>" in [d["proposal"] for d in data]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.text(alphabet="ab <>@.\tÜ-", min_size=1, max_size=12), min_size=1, max_size=40))
+def test_split_ident_cuts_like_git(tmp_path: Path, values: list[str]) -> None:
+    """Without a mapping, git check-mailmap echoes the identity as *it* parsed it: ours must agree."""
+    mm = GitWithMailmap.open(Git(_plain_repo(tmp_path)), None)
+    idents = [v.strip() for v in values if split_ident(v.strip()) is not None]
+    mapped = mm.map_identities(idents)
+    for value in idents:
+        assert mapped[value] == split_ident(value), value
+
+
+def _plain_repo(tmp_path: Path) -> Path:
+    path = tmp_path / "plain"
+    if not path.exists():
+        GitRepo(path).commit("start")
+    return path
