@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import ListingServer
+from fixtures.http_servers import ListingServer, server_process
 from shipwheel._retry import RetryPolicy
 from shipwheel.cli import main_inner
 from shipwheel.containers import TransferError, format_sha256sums, open_container
@@ -244,3 +245,12 @@ def test_redirect_to_another_host_is_followed_only_when_allowed(served: Path, tm
         container.close()
         assert report.ok
         assert len(mirror.requests_for(WHEELS[0])) == 1
+
+
+def test_plain_python_http_server_process(served: Path, tmp_path: Path) -> None:
+    """The unmodified ``python -m http.server`` (no ranges, its own listing page), as a separate process."""
+    argv = [sys.executable, "-m", "http.server", "{port}", "--bind", "127.0.0.1", "--directory", str(served)]
+    with server_process(argv) as (_proc, port):
+        statuses, _ = _fetch(f"http://127.0.0.1:{port}/", tmp_path / "wh")
+    assert statuses == ["downloaded"] * 4
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted([*WHEELS, SDIST])
