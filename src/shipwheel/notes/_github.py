@@ -10,9 +10,6 @@ import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
-from .._http import make_client
 from ..errors import AuthenticationError, RemoteError, UsageError
 
 __all__ = ["API_ROOT", "fetch_titles", "pull_api_url"]
@@ -41,6 +38,11 @@ def fetch_titles(
     progress: Callable[[str], None] | None = None,
 ) -> dict[int, str]:
     """The current titles of ``numbers`` from the GitHub REST API; the token is sent as a header only."""
+    # Imported here: the look-up is off by default, and httpx is the heaviest import of this package.
+    import httpx
+
+    from .._http import make_client
+
     wanted = sorted(set(numbers))
     urls = {n: pull_api_url(pr_url, n, api_root=api_root) for n in wanted}
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"}

@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from packaging.specifiers import SpecifierSet
 
 from ..config import read_pyproject
@@ -24,6 +23,9 @@ from ..distfiles import DistFile, file_digests, is_dist_filename, select
 from ..errors import ConfigError, ProjectError, UsageError
 from ._changelog import Changelog, render
 from ._towncrier import FragmentSection, render_sections
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["Checksum", "checksums", "python_support", "release_notes"]
 
@@ -103,6 +105,8 @@ def python_support(pyproject: dict[str, Any] | None, files: Sequence[str] = ()) 
 
 
 def _load_template(fmt: str, template: Path | None) -> jinja2.Template:
+    import jinja2  # only the notes need it
+
     env = jinja2.Environment(
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False
     )
