@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +35,8 @@ def _cli(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         capture_output=True,
         check=False,
         timeout=120,
+        # UTF-8 whatever the locale: the changelog bytes must not depend on it.
+        env={**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii"},
     )
 
 
