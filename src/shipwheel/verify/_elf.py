@@ -233,6 +233,9 @@ def _violations(policy: Policy, elfs: list[ElfInfo], bundled: set[str]) -> list[
     if policy.name == "linux":
         return []
     why: list[str] = []
+    # Once one ELF's RPATH has loaded a bundled library, every other ELF gets it by SONAME (auditwheel's lddtree
+    # resolves each name once too): e.g. a bundled libstdc++ without RPATH needing the bundled libgcc_s.
+    found = frozenset().union(*(elf.bundled for elf in elfs))
     required: dict[str, set[str]] = {}
     for elf in elfs:
         for symbols in elf.versions.values():
@@ -249,7 +252,7 @@ def _violations(policy: Policy, elfs: list[ElfInfo], bundled: set[str]) -> list[
             for lib in elf.needed
             if lib not in policy.whitelist
             and lib not in bundled
-            and lib not in elf.bundled
+            and lib not in found
             and not _LOADERS.match(lib)
         }
     )
