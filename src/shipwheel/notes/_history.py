@@ -2,8 +2,9 @@
 
 One ``git log START..END`` gives every commit of the range (id, parents, raw and mailmapped author, subject, body,
 ``Co-authored-by`` trailers) in a NUL-separated format; one ``git log START`` gives the mailmapped names of everyone
-who wrote or co-wrote a commit before the release. They run at the same time. The graph walks (first-parent
-lines, pull-request branches) are done in memory: no process per commit.
+who wrote or co-wrote a commit before the release. They run at the same time, and the range log is parsed while
+git still writes it. The graph walks (first-parent lines, pull-request branches) are done in memory: no process
+per commit.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import NamedTuple
 
 from .._git import Git
 from ..errors import CommandError, ProjectError, UsageError
-from ._mailmap import GitWithMailmap, split_ident
+from ._mailmap import GitWithMailmap
 
-__all__ = ["Commit", "History", "parse_range", "read_history"]
+__all__ = ["Commit", "History", "open_repository", "parse_range", "read_history"]
 
 Progress = Callable[[str], None]
 
@@ -196,6 +197,3 @@ def read_history(
         coauthor_idents=MappingProxyType(dict(idents)),
         has_mailmap=has_mailmap,
     )
-
-
-__all__ += ["open_repository", "split_ident"]
