@@ -295,3 +295,25 @@ def test_pypi_needs_credentials(tmp_path: Path) -> None:
             verify=False,
             environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"},
         )
+
+
+def test_attestations_next_to_a_file_are_planned(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    (tmp_path / f"{wheel.name}.publish.attestation").write_text('{"version": 1, "envelope": {}}')
+    collected = collect_files([tmp_path])
+    assert [p.name for p, _ in collected] == [wheel.name]  # the attestation is not a release file
+    repo = resolve_repository("http://127.0.0.1:9/", environ={"HOME": str(tmp_path)})
+    plan = make_plan(repo, collected, digest_files([wheel]), {})
+    assert [a.name for a in plan.files[0].attestations] == [f"{wheel.name}.publish.attestation"]
+
+
+def test_twine_variables_choose_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_release(tmp_path / "dist", "demo-env", "1.0", wheels=1)
+    monkeypatch.setenv("TWINE_REPOSITORY_URL", f"file:{tmp_path / 'via-twine'}")
+    assert main_inner(["publish", str(tmp_path / "dist"), "--no-verify", "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["repository"] == f"file:{tmp_path / 'via-twine'}"
+    monkeypatch.setenv("SHIPWHEEL_REPOSITORY_URL", f"file:{tmp_path / 'via-shipwheel'}")
+    assert main_inner(["publish", str(tmp_path / "dist"), "--no-verify", "--dry-run", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["repository"] == f"file:{tmp_path / 'via-shipwheel'}"
