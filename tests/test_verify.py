@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from fixtures.defective import SdistSpec, WheelSpec
+from fixtures.defective import ElfKit, SdistSpec, WheelSpec
 from shipwheel.verify import CODES, Problem, Report, Severity, verify_paths
 from shipwheel.verify._elf import ElfInfo, derive_policy, load_policies
 from shipwheel.verify._file import pypi_accepts_platform
@@ -139,3 +141,49 @@ def test_abi3_wheel_covers_later_versions(tmp_path: Path) -> None:
     report = verify_paths([wheel.build(tmp_path / "d")], config=load_config(tmp_path / "p"), jobs=1)
     assert report.completeness.source == "config"
     assert report.completeness.missing == [] and report.problems == []
+
+
+def _mutations() -> st.SearchStrategy[tuple[int, int, int]]:
+    return st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.integers(0, 3))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(_mutations(), min_size=1, max_size=4), cut=st.integers(0, 100))
+def test_corrupted_files_never_raise(
+    tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, int, int]], cut: int
+) -> None:
+    """Flipped bytes and truncations anywhere in a wheel or sdist become problems, never exceptions."""
+    from shipwheel.verify._archive import Limits
+    from shipwheel.verify._file import check_file
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    for spec in (WheelSpec(files={"demo/__init__.py": b"x = 1\n" * 50}), SdistSpec()):
+        path = spec.build(folder)
+        blob = bytearray(path.read_bytes())
+        for pos, value, _ in edits:
+            blob[pos % len(blob)] = value
+        if cut:
+            blob = blob[: max(1, len(blob) * (100 - cut) // 100)]
+        path.write_bytes(bytes(blob))
+        result = check_file(str(path), Limits())
+        assert result.sha256 and result.size == len(blob)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(_mutations(), min_size=1, max_size=6))
+def test_corrupted_elf_never_raises(
+    elf_kit: ElfKit, tmp_path_factory: pytest.TempPathFactory, edits: list[tuple[int, int, int]]
+) -> None:
+    """Garbage inside a compiled member (headers, dynamic section, version tables) is a problem, not a crash."""
+    from shipwheel.verify._archive import Limits
+    from shipwheel.verify._file import check_file
+
+    data = bytearray(elf_kit.new_glibc)
+    for pos, value, width in edits:
+        at = pos % len(data)
+        data[at : at + width + 1] = bytes([value]) * (width + 1)
+    spec = WheelSpec(
+        tags="cp312-cp312-manylinux_2_17_x86_64", files={"demo/__init__.py": b"", "demo/_e.so": bytes(data)}
+    )
+    result = check_file(str(spec.build(tmp_path_factory.mktemp("elf"))), Limits())
+    assert result.kind == "wheel"
