@@ -84,6 +84,54 @@ def _median(fn: Callable[[], float], n: int) -> tuple[float, list[float]]:
     return statistics.median(runs), runs
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def defect_catch() -> None:
+    """Which tool notices each single-file defect of the test generator (tests/fixtures/defective.py)?"""
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from shipwheel.verify import verify_paths
+    from test_verify_defects import DEFECTS  # the same generator the tests use
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cases: dict[str, Path] = {}
+        for code, build in sorted(DEFECTS.items()):
+            (Path(tmp) / code).mkdir()
+            paths, kwargs = build(Path(tmp) / code)
+            if len(paths) == 1 and not kwargs and not code.startswith(("release-", "matrix-")):
+                cases[code] = paths[0]
+        ours = {
+            code: code in {p.code for p in verify_paths([path], jobs=1).problems}
+            for code, path in cases.items()
+        }
+        # One file per run: both tools stop at the first file they cannot open.
+        flagged_twine: set[str] = set()
+        flagged_cwc: set[str] = set()
+        wheels = [str(p) for p in cases.values() if p.name.endswith(".whl")]
+        for path in map(str, cases.values()):
+            tw = subprocess.run([_bin("twine"), "check", path], capture_output=True, text=True, check=False)
+            if tw.returncode != 0 or "warning" in _ANSI.sub("", tw.stdout + tw.stderr).lower():
+                flagged_twine.add(path)
+            if path in wheels:
+                cw = subprocess.run(
+                    [_bin("check-wheel-contents"), path], capture_output=True, text=True, check=False
+                )
+                if cw.returncode != 0:
+                    flagged_cwc.add(path)
+    print(f"\n{'defect':30} shipwheel  twine  check-wheel-contents")
+    for code, path in cases.items():
+        tw = "yes" if str(path) in flagged_twine else "no"
+        cw = ("yes" if str(path) in flagged_cwc else "no") if str(path) in wheels else "n/a"
+        print(f"{code:30} {'yes' if ours[code] else 'NO':9}  {tw:5}  {cw}")
+    n = len(cases)
+    print(
+        f"caught: shipwheel {sum(ours.values())}/{n}, twine check {sum(str(p) in flagged_twine for p in cases.values())}/{n}, "
+        f"check-wheel-contents {sum(str(p) in flagged_cwc for p in cases.values())}/{len(wheels)} wheels"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -93,7 +141,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of shipwheel and of the baseline")
     parser.add_argument("--peer-repeat", type=int, default=1, help="runs of the peers (slow)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--defects", action="store_true", help="only compare which defects each tool notices")
     args = parser.parse_args()
+    if args.defects:
+        defect_catch()
+        return
 
     folder = download_release(args.project, args.version)
     files = sorted(p for p in folder.iterdir() if p.name.endswith((".whl", ".tar.gz")))
@@ -106,13 +158,18 @@ def main() -> None:
     )
 
     shipwheel_cmd = [_bin("shipwheel"), "verify", str(folder), "--json"]
-    sw, sw_runs = _median(lambda: _run(shipwheel_cmd)[0], args.repeat)
+    # shipwheel and the baseline alternate, so that a burst of load on a shared machine hits both alike.
+    sw_runs: list[float] = []
+    base_runs: list[float] = []
+    for _ in range(args.repeat):
+        sw_runs.append(_run(shipwheel_cmd)[0])
+        base_runs.append(baseline(files, jobs))
+    sw, base = statistics.median(sw_runs), statistics.median(base_runs)
     proc = subprocess.run(shipwheel_cmd, capture_output=True, text=True, check=False)
     report = json.loads(proc.stdout)
     print(f"shipwheel verify: {sw:.2f} s (runs {', '.join(f'{r:.2f}' for r in sw_runs)}); exit {proc.returncode}, "
           f"{report['errors']} errors, {report['warnings']} warnings")  # fmt: skip
 
-    base, base_runs = _median(lambda: baseline(files, jobs), args.repeat)
     print(
         f"baseline (decompress + sha256 every member, {jobs} processes): {base:.2f} s (runs {', '.join(f'{r:.2f}' for r in base_runs)})"
     )
