@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,19 @@ def render(report: Report, *, strict: bool = False) -> None:
         )
     else:
         out_console.print(Text(f"completeness not checked: {comp.reason}", style="dim"))
+    derived = Counter(
+        f.derived_platform.split("_", 1)[0] + "_" + "_".join(f.derived_platform.split("_")[1:3])
+        for f in report.files
+        if f.derived_platform
+    )
+    if derived:
+        out_console.print(
+            Text(
+                "Linux wheels, tag their compiled code satisfies: "
+                + ", ".join(f"{tag} x{n}" for tag, n in sorted(derived.items())),
+                style="dim",
+            )
+        )
     others = [f for f in report.files if not f.identifiers]
     for f in others:
         n = len(report.problems_of(f.filename))
