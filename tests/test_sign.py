@@ -69,3 +69,21 @@ def test_sign_cli_without_a_key_is_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 5, proc.stderr
     assert "no secret key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_manifest_hook_for_fetch(
+    tmp_path: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipwheel.sign import manifest_hook
+
+    make_release(tmp_path, "demo", "1.0", wheels=1)
+    sign_files([tmp_path], env=gnupg_home.env())
+    monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
+    manifest_hook(require_signature=True)(tmp_path / MANIFEST)
+    (tmp_path / MANIFEST).write_text((tmp_path / MANIFEST).read_text().replace("a", "b", 1))
+    with pytest.raises(VerificationError, match="BAD signature"):
+        manifest_hook()(tmp_path / MANIFEST)
+    (tmp_path / "SHA256SUMS.asc").unlink()
+    manifest_hook()(tmp_path / MANIFEST)
+    with pytest.raises(VerificationError, match="not signed"):
+        manifest_hook(require_signature=True)(tmp_path / MANIFEST)

@@ -239,3 +239,24 @@ def verify_release_signatures(
         manifest = folder / MANIFEST
         if manifest.is_file():
             verify_manifest(manifest, members, gpg=gpg, env=env)
+
+
+def manifest_hook(*, gpg: str = "gpg", require_signature: bool = False) -> Callable[[Path], None]:
+    """The ``verify_manifest`` hook of :func:`shipwheel.fetch.fetch`: it gets a downloaded ``SHA256SUMS`` (with
+    ``SHA256SUMS.asc`` beside it when the container has one) and checks the signature when present (required
+    with ``require_signature``). fetch itself then checks each file against the manifest's hashes."""
+
+    def hook(manifest: Path) -> None:
+        signature = manifest.with_name(manifest.name + ".asc")
+        if signature.is_file():
+            _verify_one(signature, manifest, gpg=gpg, env=None)
+        elif require_signature:
+            raise VerificationError(
+                f"{manifest.name} of the container is not signed (no {signature.name})",
+                hint="sign the staged release with shipwheel sign, or fetch without --require-signature",
+            )
+
+    return hook
+
+
+__all__ += ["collect_release_files", "manifest_hook"]
