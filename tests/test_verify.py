@@ -187,3 +187,56 @@ def test_corrupted_elf_never_raises(
     )
     result = check_file(str(spec.build(tmp_path_factory.mktemp("elf"))), Limits())
     assert result.kind == "wheel"
+
+
+def _reference(data: bytes) -> tuple[list[str], str | None, list[str], dict[str, set[str]]]:
+    """The same facts read with pyelftools, to check the struct-based reader against."""
+    import io
+
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerNeedSection
+
+    elf = ELFFile(io.BytesIO(data))
+    needed: list[str] = []
+    soname = None
+    rpaths: list[str] = []
+    versions: dict[str, set[str]] = {}
+    for section in elf.iter_sections():
+        if isinstance(section, DynamicSection):
+            for tag in section.iter_tags():
+                if tag.entry.d_tag == "DT_NEEDED":
+                    needed.append(tag.needed)
+                elif tag.entry.d_tag == "DT_SONAME":
+                    soname = tag.soname
+                elif tag.entry.d_tag in {"DT_RPATH", "DT_RUNPATH"}:
+                    rpaths.extend(str(getattr(tag, tag.entry.d_tag[3:].lower())).split(":"))
+        elif isinstance(section, GNUVerNeedSection):
+            for verneed, aux in section.iter_versions():
+                versions.setdefault(verneed.name, set()).update(a.name for a in aux)
+    return needed, soname, rpaths, versions
+
+
+def test_struct_reader_matches_pyelftools(elf_kit: ElfKit) -> None:
+    import zipfile
+
+    from shipwheel.verify._elfread import parse_headers
+
+    blobs = [
+        elf_kit.plain,
+        elf_kit.new_glibc,
+        elf_kit.external_rpath,
+        elf_kit.libfoo,
+        elf_kit.isa_v3,
+        elf_kit.blacklisted,
+    ]
+    cached = sorted(
+        (Path(__file__).parents[1] / "benchmarks" / ".cache" / "numexpr-2.14.2").glob("*linux*.whl")
+    )
+    for wheel in cached[:4]:
+        with zipfile.ZipFile(wheel) as zf:
+            blobs += [zf.read(n) for n in zf.namelist() if n.endswith(".so") or ".so." in n]
+    for data in blobs:
+        h = parse_headers(data)
+        assert (h.needed, h.soname, h.rpaths, h.versions) == _reference(data)
+    assert parse_headers(elf_kit.isa_v3).isa_needed & 4

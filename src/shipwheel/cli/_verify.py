@@ -7,11 +7,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import UsageError
-from ..verify import Report, verify_paths
+from ..verify import Report, collect_files, verify_paths
 from ..verify._report import render_html
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
@@ -86,20 +88,27 @@ def run(args: argparse.Namespace) -> int:
         paths = [config.build.output_dir]
     if args.html is not None and args.html.is_dir():
         raise UsageError(f"--html {args.html} is a folder", hint="give a file name such as report.html")
-    quiet = args.json
-    status = err_console.status("verifying …") if not quiet else None
-    done = [0]
-
-    def progress(line: str) -> None:
-        done[0] += 1
-        if status is not None:
-            status.update(f"verified {done[0]} files; last {line}")
-
-    if status is not None:
-        with status:
-            report = _verify(args, config, paths, progress)
-    else:
+    if args.json:
         report = _verify(args, config, paths, None)
+    else:
+        # No refresh thread (auto_refresh=False): the worker pool can then fork, which is faster to start.
+        bar = Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=err_console,
+            auto_refresh=False,
+            transient=True,
+        )
+        task = bar.add_task("", total=len(collect_files(paths)))
+
+        def progress(line: str) -> None:
+            bar.update(task, advance=1, description=escape(line))
+            bar.refresh()
+
+        with bar:
+            report = _verify(args, config, paths, progress)
     strict = config.verify.strict
     if args.html is not None:
         args.html.parent.mkdir(parents=True, exist_ok=True)

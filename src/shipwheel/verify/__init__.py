@@ -94,6 +94,10 @@ def _executor(jobs: int, count: int) -> Executor:
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:
         method = "fork"
+        # Imported once here, shared by every forked worker instead of imported by each.
+        import elftools.elf.elffile  # noqa: F401
+        import readme_renderer.markdown
+        import readme_renderer.rst  # noqa: F401
     else:
         method = "forkserver" if "forkserver" in methods else "spawn"
     return ProcessPoolExecutor(min(jobs, count), mp_context=multiprocessing.get_context(method))

@@ -13,7 +13,7 @@ API is not a stable interface, so we only read its JSON files; the rules follow 
 * x86-64 code must not need ISA extensions (x86-64-v2 and above) according to its GNU property note.
 
 The tag derived is the most compatible policy that satisfies all of them (``linux`` when none does). ELF files are
-read from memory with pyelftools; nothing is extracted to disk.
+read from memory (headers with struct, symbol tables with pyelftools); nothing is extracted to disk.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ import io
 import json
 import posixpath
 import re
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._elfread import parse_headers
 from ._model import FileResult
 from ._stable_abi import STABLE_ABI
 
@@ -121,55 +123,29 @@ def _dyn_undefined(elf: object) -> frozenset[str]:
 def read_elf(path: str, data: bytes, *, need_symbols: bool = False) -> ElfInfo:
     """Parse the ELF file ``data`` (a member ``path`` of a wheel) from memory.
 
+    The headers come from :mod:`._elfread` (``struct``, fast); the undefined dynamic symbols, read only when
+    ``need_symbols`` or when ``.dynstr`` names a blacklisted symbol, from pyelftools.
+
     :raises ValueError: when it does not parse.
     """
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.dynamic import DynamicSection
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.gnuversions import GNUVerNeedSection
-    from elftools.elf.sections import NoteSection
-
     try:
-        elf = ELFFile(io.BytesIO(data))
-        arch = _ARCHES.get((elf["e_machine"], elf.elfclass, elf.little_endian))
-        info = ElfInfo(path=path, arch=arch)
-        needed: list[str] = []
-        rpaths: list[str] = []
-        for section in elf.iter_sections():
-            if isinstance(section, DynamicSection):
-                for tag in section.iter_tags():
-                    if tag.entry.d_tag == "DT_NEEDED":
-                        needed.append(tag.needed)  # type: ignore[attr-defined]
-                    elif tag.entry.d_tag in {"DT_RPATH", "DT_RUNPATH"}:
-                        value = tag.rpath if tag.entry.d_tag == "DT_RPATH" else tag.runpath  # type: ignore[attr-defined]
-                        rpaths.extend(p for p in str(value).split(":") if p)
-                    elif tag.entry.d_tag == "DT_SONAME":
-                        info.soname = tag.soname  # type: ignore[attr-defined]
-            elif isinstance(section, GNUVerNeedSection):
-                for verneed, aux in section.iter_versions():
-                    lib = verneed.name or ""
-                    if _LOADERS.match(lib):
-                        continue
-                    info.versions.setdefault(lib, set()).update(a.name for a in aux)
-            elif isinstance(section, NoteSection) and arch == "x86_64":
-                for note in section.iter_notes():
-                    if note["n_type"] != "NT_GNU_PROPERTY_TYPE_0" or note["n_name"] != "GNU":
-                        continue
-                    for prop in note["n_desc"]:
-                        if prop.pr_type == "GNU_PROPERTY_X86_ISA_1_NEEDED" and prop.pr_datasz == 4:
-                            bits = prop.pr_data & ~1
-                            info.isa_level = 4 if bits & 8 else 3 if bits & 4 else 2 if bits & 2 else 0
-            elif section.name == ".dynstr":
-                info.dynstr = section.data()
-        info.needed = tuple(needed)
-        info.rpaths = tuple(rpaths)
+        h = parse_headers(data)
+        arch = _ARCHES.get((h.machine, h.elfclass, h.little_endian))
+        info = ElfInfo(path=path, arch=arch, needed=tuple(h.needed), soname=h.soname, rpaths=tuple(h.rpaths))
+        info.versions = {lib: names for lib, names in h.versions.items() if not _LOADERS.match(lib)}
+        if arch == "x86_64":
+            bits = h.isa_needed & ~1
+            info.isa_level = 4 if bits & 8 else 3 if bits & 4 else 2 if bits & 2 else 0
+        info.dynstr = h.dynstr
         info.is_extension = b"\0PyInit_" in info.dynstr
         if need_symbols or any(name in info.dynstr for name in blacklisted_names()):
-            info.undefined = _dyn_undefined(elf)
+            from elftools.elf.elffile import ELFFile
+
+            info.undefined = _dyn_undefined(ELFFile(io.BytesIO(data)))
         return info
-    except (ELFError, ValueError, KeyError, AttributeError, IndexError, TypeError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, struct.error, UnicodeDecodeError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from exc
-    except Exception as exc:  # pyelftools raises bare struct/construct errors on truncated files
+    except Exception as exc:  # pyelftools raises bare construct errors on truncated files
         raise ValueError(f"{type(exc).__name__}: {exc}") from exc
 
 
