@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import subprocess
 import sys
@@ -309,3 +310,39 @@ def test_an_interrupted_download_keeps_its_part_file_and_the_next_run_resumes(tm
     outcome = download_file(LocalContainer(root), entry, dest, expected)
     assert outcome.status == "downloaded" and outcome.resumed_from == kept
     assert (dest / name).read_bytes() == data and not part.exists()
+
+
+def test_split_ranges_cover_the_rest_exactly() -> None:
+    from shipwheel.fetch import _split
+
+    assert _split(0, 10 << 20, 1) == []
+    assert _split(0, 3 << 20, 4) == []  # too small to be worth more connections
+    ranges = _split(1000, (10 << 20) + 7, 4)
+    assert len(ranges) == 4 and ranges[0][0] == 1000 and ranges[-1][1] == (10 << 20) + 7
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    assert all(end - start >= 1 << 20 for start, end in ranges)
+
+
+@pytest.mark.parametrize("segments", [2, 4])
+def test_segmented_download_of_a_large_file(tmp_path: Path, segments: int) -> None:
+    root = tmp_path / "container"
+    root.mkdir()
+    name = "big-1.0-py3-none-any.whl"
+    data = random.Random(segments).randbytes((9 << 20) + 12345)
+    (root / name).write_bytes(data)
+    dest = tmp_path / "wheelhouse"
+    dest.mkdir()
+    entry = LocalContainer(root).listing().entries[name]
+    events: list[FetchEvent] = []
+    outcome = download_file(
+        LocalContainer(root),
+        entry,
+        dest,
+        Expected(hashlib.sha256(data).hexdigest(), len(data), ("sha256",)),
+        on_event=events.append,
+        segments=segments,
+    )
+    assert outcome.status == "downloaded", outcome.error
+    assert (dest / name).read_bytes() == data
+    assert [p.name for p in dest.iterdir()] == [name]  # no .part, no segment files
+    assert max(e.done for e in events if e.kind == "progress") == len(data)

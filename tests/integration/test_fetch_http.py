@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from fixtures.http_servers import ListingServer, server_process
 from shipwheel._retry import RetryPolicy
 from shipwheel.cli import main_inner
 from shipwheel.containers import TransferError, format_sha256sums, open_container
-from shipwheel.fetch import FetchEvent, Selection, fetch
+from shipwheel.fetch import Expected, FetchEvent, Selection, download_file, fetch
 
 pytestmark = pytest.mark.integration
 
@@ -254,3 +255,57 @@ def test_plain_python_http_server_process(served: Path, tmp_path: Path) -> None:
         statuses, _ = _fetch(f"http://127.0.0.1:{port}/", tmp_path / "wh")
     assert statuses == ["downloaded"] * 4
     assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted([*WHEELS, SDIST])
+
+
+@pytest.mark.parametrize("fault", ["truncate", "reset", "503"])
+def test_a_failed_parallel_segment_costs_only_a_resume(tmp_path: Path, fault: str) -> None:
+    root = tmp_path / "served"
+    root.mkdir()
+    name = "big-1.0-py3-none-any.whl"
+    data = os.urandom((6 << 20) + 999)
+    (root / name).write_bytes(data)
+    expected = Expected(hashlib.sha256(data).hexdigest(), len(data), ("sha256",))
+    with ListingServer(root) as server:
+        server.fault(name, "ok", fault)  # the first helper connection fails
+        container = open_container(server.url)
+        entry = container.listing().entries[name]
+        outcome = download_file(container, entry, tmp_path, expected, policy=NO_WAIT, segments=3)
+        container.close()
+        ranges = [r[2] for r in server.requests_for(name)]
+    assert outcome.status == "downloaded" and outcome.attempts == 2, outcome.error
+    assert (tmp_path / name).read_bytes() == data
+    assert len(ranges) == 4 and ranges[0] == "" and all(r.startswith("bytes=") for r in ranges[1:])
+    assert not [p for p in tmp_path.iterdir() if ".part" in p.name]
+
+
+def test_no_parallel_segments_without_range_support(served: Path, tmp_path: Path) -> None:
+    name = "big-1.0-py3-none-any.whl"
+    data = os.urandom(5 << 20)
+    (served / name).write_bytes(data)
+    argv = [sys.executable, "-m", "http.server", "{port}", "--bind", "127.0.0.1", "--directory", str(served)]
+    with server_process(argv) as (_proc, port):
+        container = open_container(f"http://127.0.0.1:{port}/")
+        entry = container.listing().entries[name]
+        expected = Expected(hashlib.sha256(data).hexdigest(), len(data), ("sha256",))
+        outcome = download_file(container, entry, tmp_path, expected, policy=NO_WAIT, segments=4)
+        container.close()
+    assert outcome.status == "downloaded" and outcome.attempts == 1
+
+
+def test_parallel_segments_over_http_use_closed_ranges(tmp_path: Path) -> None:
+    root = tmp_path / "served"
+    root.mkdir()
+    name = "big-1.0-py3-none-any.whl"
+    data = os.urandom((6 << 20) + 5)
+    (root / name).write_bytes(data)
+    expected = Expected(hashlib.sha256(data).hexdigest(), len(data), ("sha256",))
+    with ListingServer(root) as server:
+        container = open_container(server.url)
+        entry = container.listing().entries[name]
+        outcome = download_file(container, entry, tmp_path, expected, policy=NO_WAIT, segments=3)
+        container.close()
+        ranges = sorted(r[2] for r in server.requests_for(name))
+    assert outcome.status == "downloaded" and outcome.attempts == 1, outcome.error
+    assert (tmp_path / name).read_bytes() == data
+    size = -(-len(data) // 3)
+    assert ranges == ["", f"bytes={size}-{2 * size - 1}", f"bytes={2 * size}-{len(data) - 1}"]

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         allow_hosts=config.allow_hosts,
         endpoint_url=args.endpoint_url,
         timeout=config.timeout,
-        max_connections=max(1, config.jobs),
+        max_connections=4 * max(1, config.jobs),  # the last files may come over several connections each
     )
     policy = RetryPolicy(retries=config.retries)
     try:

@@ -109,11 +109,13 @@ class Listing:
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """An open read of one file: the chunks begin at byte ``start``; ``total`` is the file's size if known."""
+    """An open read of one file: the chunks begin at byte ``start``; ``total`` is the file's size if known;
+    ``ranges`` says whether the backend serves byte ranges (HTTP: ``Accept-Ranges: bytes`` or a 206 answer)."""
 
     start: int
     total: int | None
     chunks: Iterator[bytes]
+    ranges: bool = True
 
 
 @runtime_checkable
@@ -127,9 +129,10 @@ class Container(Protocol):
         """Every release file the container offers (of ``project`` where the backend can narrow it down)."""
         ...
 
-    def stream(self, entry: Entry, offset: int = 0) -> AbstractContextManager[Opened]:
-        """Open ``entry`` for reading from byte ``offset`` (the backend may start at 0 instead: see
-        :attr:`Opened.start`). Raise :class:`TransferError` (``retryable`` for transient failures)."""
+    def stream(self, entry: Entry, offset: int = 0, end: int | None = None) -> AbstractContextManager[Opened]:
+        """Open ``entry`` for reading from byte ``offset`` up to ``end`` (exclusive; ``None``: the end of the
+        file). The backend may start at 0 instead (see :attr:`Opened.start`) and may send more than asked; the
+        caller counts. Raise :class:`TransferError` (``retryable`` for transient failures)."""
         ...
 
     def read_small(self, location: str, limit: int = 16 << 20) -> bytes:

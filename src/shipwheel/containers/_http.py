@@ -194,15 +194,17 @@ class HttpContainer:
         )
 
     @contextlib.contextmanager
-    def stream(self, entry: Entry, offset: int = 0) -> Iterator[Opened]:
-        """GET the file, from ``offset`` with a Range request; raw bytes, no content decoding."""
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+    def stream(self, entry: Entry, offset: int = 0, end: int | None = None) -> Iterator[Opened]:
+        """GET the file, from ``offset`` (to ``end``) with a Range request; raw bytes, no content decoding."""
+        headers = {}
+        if offset or end is not None:
+            headers["Range"] = f"bytes={offset}-{end - 1 if end is not None else ''}"
         try:
             with self.client.stream("GET", entry.location, headers=headers) as response:
                 if response.status_code == 416 and offset:
                     # The partial file is not a prefix of this one (it is as long or longer): start over.
                     response.close()
-                    with self.stream(entry, 0) as opened:
+                    with self.stream(entry, 0, end) as opened:
                         yield opened
                     return
                 self._raise_for_status(response, entry.location)
@@ -218,7 +220,8 @@ class HttpContainer:
                         hint="try again; the server may not support resuming",
                         retryable=True,
                     )
-                yield Opened(start, total, self._chunks(response, entry))
+                ranges = response.status_code == 206 or response.headers.get("Accept-Ranges", "") == "bytes"
+                yield Opened(start, total, self._chunks(response, entry), ranges)
         except httpx.TooManyRedirects as exc:
             raise TransferError(
                 f"{redact(entry.location)} redirects too often", hint="check the container"

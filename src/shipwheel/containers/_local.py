@@ -49,8 +49,8 @@ class LocalContainer:
         return listing
 
     @contextlib.contextmanager
-    def stream(self, entry: Entry, offset: int = 0) -> Iterator[Opened]:
-        """Read the file from ``offset``."""
+    def stream(self, entry: Entry, offset: int = 0, end: int | None = None) -> Iterator[Opened]:
+        """Read the file from ``offset`` up to ``end``."""
         try:
             fh = open(entry.location, "rb")  # noqa: SIM115 - closed below, after the caller is done
         except OSError as exc:
@@ -61,8 +61,12 @@ class LocalContainer:
             total = os.fstat(fh.fileno()).st_size
             fh.seek(min(offset, total))
 
+            left = (end if end is not None else total) - min(offset, total)
+
             def chunks() -> Iterator[bytes]:
-                while block := fh.read(_CHUNK):
+                nonlocal left
+                while left > 0 and (block := fh.read(min(_CHUNK, left))):
+                    left -= len(block)
                     yield block
 
             yield Opened(min(offset, total), total, chunks())

@@ -131,18 +131,18 @@ class S3Container:
         return listing
 
     @contextlib.contextmanager
-    def stream(self, entry: Entry, offset: int = 0) -> Iterator[Opened]:
-        """GET the object, from ``offset`` with a range."""
+    def stream(self, entry: Entry, offset: int = 0, end: int | None = None) -> Iterator[Opened]:
+        """GET the object, from ``offset`` (to ``end``) with a range."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": entry.location}
-        if offset:
-            kwargs["Range"] = f"bytes={offset}-"
+        if offset or end is not None:
+            kwargs["Range"] = f"bytes={offset}-{end - 1 if end is not None else ''}"
         try:
             response = self.client.get_object(**kwargs)
         except ClientError as exc:
             if offset and exc.response.get("Error", {}).get("Code") == "InvalidRange":
-                with self.stream(entry, 0) as opened:
+                with self.stream(entry, 0, end) as opened:
                     yield opened
                 return
             raise self._error(exc, entry.filename) from exc
