@@ -33,10 +33,13 @@ class Contributor:
 def find_contributors(history: History, *, bots: Iterable[str] = ()) -> list[Contributor]:
     """The contributors of ``history``, sorted the way NumPy's script sorts them (by the displayed string)."""
     counts: dict[str, int] = {}
+    get = counts.get
     for commit in history.commits:
-        names = {commit.author, *(history.coauthor_name(v) for v in commit.coauthors)}
-        for name in names:
-            counts[name] = counts.get(name, 0) + 1
+        if not commit.coauthors:
+            counts[commit.author] = get(commit.author, 0) + 1
+            continue
+        for name in {commit.author, *(history.coauthor_name(v) for v in commit.coauthors)}:
+            counts[name] = get(name, 0) + 1
     left_out = set(bots) | {""}
     people = [
         Contributor(name=name, first_time=name not in history.previous_names, commits=n)

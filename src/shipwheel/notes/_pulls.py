@@ -62,23 +62,30 @@ def _head_owner(commit: Commit) -> str | None:
     return None
 
 
-def project_lines(history: History, owner: str | None) -> set[str]:
-    """Commits on the project's own lines (see the module docstring)."""
+def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[str, int]]:
+    """Commits on the project's own lines (see the module docstring), and the pull-request merges among them."""
     lines: set[str] = set()
+    merges: dict[str, int] = {}
     stack = [history.end_commit]
     by_sha = history.by_sha
+    owner_key = owner.lower() if owner is not None else None
     while stack:
         sha: str | None = stack.pop()
-        while sha is not None and sha in by_sha and sha not in lines:
+        while sha is not None and sha not in lines and sha in by_sha:
             lines.add(sha)
             commit = by_sha[sha]
-            if commit.is_merge:
-                is_pr = _pr_merge_number(commit) is not None
-                head = _head_owner(commit)
-                if not is_pr or (owner is not None and head is not None and head.lower() == owner.lower()):
-                    stack.extend(commit.parents[1:])
-            sha = commit.parents[0] if commit.parents else None
-    return lines
+            parents = commit.parents
+            if len(parents) > 1:
+                number = _pr_merge_number(commit)
+                if number is not None:
+                    merges[sha] = number
+                    head = _head_owner(commit)
+                    if owner_key is not None and head is not None and head.lower() == owner_key:
+                        stack.extend(parents[1:])
+                else:
+                    stack.extend(parents[1:])
+            sha = parents[0] if parents else None
+    return lines, merges
 
 
 def _first_line(text: str) -> str:
@@ -110,19 +117,21 @@ def find_pull_requests(
         project's own, so pull requests merged into them count.
     :param titles: titles that replace those found in git (edited after the merge).
     """
-    lines = project_lines(history, owner)
+    lines, merges = project_lines(history, owner)
     found: dict[int, PullRequest] = {}
     for commit in history.commits:
-        if commit.sha not in lines:
+        sha = commit.sha
+        if sha not in lines:
             continue
-        if commit.is_merge:
-            number = _pr_merge_number(commit)
+        if len(commit.parents) > 1:
+            number = merges.get(sha)
             if number is None or number in found:
                 continue
             title = _first_line(commit.body) or _first_commit_subject(history, commit, lines)
             kind = "homu" if _HOMU_MERGE.search(commit.subject) else "merge"
         else:
-            m = _SQUASH.match(commit.subject)
+            # The pattern needs a closing parenthesis at the end: test that first, it is much cheaper.
+            m = _SQUASH.match(commit.subject) if commit.subject.endswith(")") else None
             if m is None:
                 continue
             number = int(m.group(2))
@@ -130,7 +139,7 @@ def find_pull_requests(
                 continue
             title = commit.subject[: m.start(1) - 1].rstrip()
             kind = "squash"
-        found[number] = PullRequest(number=number, title=title, commit=commit.sha, kind=kind)
+        found[number] = PullRequest(number=number, title=title, commit=sha, kind=kind)
     if titles:
         for number, title in titles.items():
             if number in found:
