@@ -240,3 +240,19 @@ def test_struct_reader_matches_pyelftools(elf_kit: ElfKit) -> None:
         h = parse_headers(data)
         assert (h.needed, h.soname, h.rpaths, h.versions) == _reference(data)
     assert parse_headers(elf_kit.isa_v3).isa_needed & 4
+
+
+def test_record_with_sha512_is_accepted(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+
+    files = {"demo/__init__.py": b"VALUE = 1\n", "demo/data.txt": b"x" * 100}
+
+    def sha512(rows: list[list[str]]) -> None:
+        for row in rows:
+            if row[0] in files:
+                digest = hashlib.sha512(files[row[0]]).digest()
+                row[1] = "sha512=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    report = verify_paths([WheelSpec(files=files, record_edit=sha512).build(tmp_path)], jobs=1)
+    assert report.problems == []

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from email.parser import BytesHeaderParser
 
 from packaging.tags import Tag, parse_tag
@@ -204,6 +205,7 @@ def _check_record(
         result.add("record-invalid", f"{where} is not UTF-8")
         return
     entries = _parse_record(text, result, where)
+    reread: zipfile.ZipFile | None = None
     unsigned = {where} | {f"{top}/{s}" for s in _SIGNATURES}
     for path, hash_, size in entries.values():
         if path.endswith("/") and not hash_:
@@ -225,7 +227,9 @@ def _check_record(
         if algorithm == "sha256":
             actual = b64
         elif algorithm in hashlib.algorithms_guaranteed:
-            actual = _b64(hashlib.new(algorithm, _member(data, path)).digest())
+            if reread is None:  # RECORDs with sha384/sha512 (rare): read those members a second time
+                reread = zipfile.ZipFile(io.BytesIO(data))
+            actual = _b64(hashlib.new(algorithm, reread.read(path)).digest())
         else:
             result.add(
                 "record-invalid", f"{where} uses the unknown hash algorithm {algorithm!r} for {path!r}"
@@ -238,11 +242,3 @@ def _check_record(
     for path in digests:
         if path not in entries and path not in unsigned:
             result.add("record-unlisted", f"{path!r} is in the wheel but not in RECORD")
-
-
-def _member(data: bytes, path: str) -> bytes:
-    """A member's content, read again: only for RECORDs that use a hash other than sha256 (rare)."""
-    import zipfile
-
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return zf.read(path)
