@@ -32,6 +32,19 @@ def find_repository(path: Path) -> Path | None:
     return Path(proc.stdout.strip())
 
 
+def _verb(args: Sequence[str]) -> str:
+    """The git command in ``args``, past options such as ``-c key=value`` (for error messages)."""
+    takes_value = False
+    for arg in args:
+        if takes_value:
+            takes_value = False
+        elif arg in {"-c", "-C"}:
+            takes_value = True
+        elif not arg.startswith("-"):
+            return arg
+    return "command"
+
+
 @dataclass(frozen=True, slots=True)
 class Git:
     """Git commands run in one repository (a work tree or a bare git directory)."""
@@ -58,7 +71,9 @@ class Git:
         )
         if proc.returncode != 0:
             msg = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            raise CommandError(f"git {args[0]} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}")
+            raise CommandError(
+                f"git {_verb(args)} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}"
+            )
         return proc.stdout
 
     def resolve(self, ref: str) -> str:

@@ -135,7 +135,7 @@ def inspect_interpreter(path: Path | str, *, source: str = "configured") -> Inte
     path = Path(path)
     try:
         proc = subprocess.run(
-            [str(path), "-I", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False
+            [str(path), "-I", "-c", _PROBE], capture_output=True, text=True, timeout=90, check=False
         )
         data = json.loads(proc.stdout) if proc.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):

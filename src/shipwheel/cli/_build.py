@@ -7,7 +7,7 @@ import contextlib
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.live import Live
@@ -15,8 +15,10 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from ..build import BuildEvent, BuildResult, build
 from ._common import err_console, out_console, print_json
+
+if TYPE_CHECKING:  # the build machinery is imported when the command runs, not for every command's start-up
+    from ..build import BuildEvent, BuildResult
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -101,6 +103,8 @@ class _View:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..build import build
+
     overrides = {
         "jobs": args.jobs,
         "output-dir": str(args.output_dir) if args.output_dir else None,
