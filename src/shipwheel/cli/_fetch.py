@@ -38,7 +38,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "wheel-uploader form 'PROJECT VERSION -u URL -w DIR -t FAMILY' keeps working.",
     )
     p.add_argument(
-        "project", metavar="PROJECT", help="project name (normalized: NumPy, numpy and num_py match)"
+        "project",
+        metavar="PROJECT",
+        help="project name, normalized (NumPy = numpy, foo_bar = foo-bar = Foo.Bar)",
     )
     p.add_argument("version", metavar="VERSION", help="exact version (2.4.6 never takes 2.4.60)")
     p.add_argument(
