@@ -222,7 +222,7 @@ def _summary(report: FetchReport) -> None:
     table.add_column("verified by / error", overflow="fold")
     for f in report.files:
         style = {"downloaded": "green", "present": "dim", "failed": "red"}[f.status]
-        detail = f.error or (", ".join(f.verified_by) or "nothing published")
+        detail = f.error or (", ".join(f.verified_by) or "length only (no published sha256 or size)")
         table.add_row(Text(f.status, style=style), Text(f.filename), Text(detail))
     out_console.print(table)
     line = (
@@ -235,7 +235,7 @@ def _summary(report: FetchReport) -> None:
     if report.unverified:
         out_console.print(
             Text(
-                f"warning: {len(report.unverified)} files have no published sha256 (only their size was checked)",
+                f"warning: {len(report.unverified)} files have no published sha256 (only their length was checked)",
                 style="yellow",
             )
         )
