@@ -103,3 +103,22 @@ def test_s3_errors_are_one_line(moto_s3: MotoS3, tmp_path: Path) -> None:
     assert proc.returncode == 6, proc.stderr
     assert "Traceback" not in proc.stderr and "bucket 'no-such-bucket' does not exist" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_endpoint_and_credentials_from_the_aws_environment_and_files(
+    moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = moto_s3.bucket("staging-env")
+    files = _release(tmp_path / "wheelhouse")
+    stage(files, S3Container(bucket, "rc", endpoint_url=moto_s3.endpoint))
+    # No endpoint in the URL and no key in the environment: AWS_ENDPOINT_URL and ~/.aws/credentials.
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text("[release]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_PROFILE", "release")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_s3.endpoint)
+    code = main_inner(["fetch", "demo", "1.0", "--from", f"s3://{bucket}/rc/", "-w", str(tmp_path / "out")])
+    assert code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f.name for f in files)
