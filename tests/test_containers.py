@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipwheel.containers import (
     Entry,
@@ -218,3 +221,28 @@ def test_local_container_refuses_symlinks_out_and_bad_names(tmp_path: Path) -> N
     with pytest.raises(UsageError):
         LocalContainer(root).put_bytes("../escape", b"x")
     assert not (tmp_path / "escape").exists()
+
+
+_HREF_ALPHABET = "abnumpy0123456789-_.+!/\\%:?#=&@ ~" + "whltarz"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    href=st.one_of(
+        st.text(alphabet=_HREF_ALPHABET, max_size=60),
+        st.builds(
+            lambda a, b: f"{a}numpy-2.4.6-cp312-cp312-win_amd64{b}.whl",
+            st.text(_HREF_ALPHABET, max_size=20),
+            st.text(_HREF_ALPHABET, max_size=8),
+        ),
+    )
+)
+def test_no_link_ever_becomes_an_unsafe_file_name(href: str) -> None:
+    page = parse_html(f'<a href="{html.escape(href, quote=True)}">x</a>', BASE)
+    for link in page.links:
+        verdict = accept_link(link, BASE, ())
+        if isinstance(verdict, Entry):
+            name = verdict.filename
+            assert "/" not in name and "\\" not in name and name not in {".", ".."}
+            assert not name.startswith(".") and "\x00" not in name
+            assert verdict.location.startswith("http://127.0.0.1:8000/")
