@@ -500,9 +500,9 @@ def fetch(
     started = time.monotonic()
     listing = _list_with_retries(container, selection.project, policy)
     entries, filtered, others = select_entries(listing, selection)
-    report = FetchReport(
-        container.display, selection.project, selection.version, dest, rejected=listing.rejected
-    )
+    # Only the refused links that name the project matter to whoever fetches it (an index root lists others).
+    refused = [r for r in listing.rejected if r.mentions(selection.project)]
+    report = FetchReport(container.display, selection.project, selection.version, dest, rejected=refused)
     report.skipped = filtered
     if not entries:
         if filtered:
@@ -512,6 +512,12 @@ def fetch(
                 hint="check -t, --only and --no-sdist",
             )
         seen = f"; it has {selection.project} {', '.join(others[-8:])}" if others else ""
+        if refused:
+            raise NothingToFetchError(
+                f"{container.display} lists no usable file of {selection.project} {selection.version}: "
+                f"{len(refused)} links were refused, e.g. {refused[0].name!r} ({refused[0].reason})",
+                hint="allow the files' host with --allow-host HOST if you trust it",
+            )
         raise NothingToFetchError(
             f"{container.display} has no files of {selection.project} {selection.version}{seen}",
             hint="check the project name, the version and the container URL",

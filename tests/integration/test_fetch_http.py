@@ -14,7 +14,7 @@ from fixtures.http_servers import ListingServer, server_process
 from shipwheel._retry import RetryPolicy
 from shipwheel.cli import main_inner
 from shipwheel.containers import TransferError, format_sha256sums, open_container
-from shipwheel.fetch import Expected, FetchEvent, Selection, download_file, fetch
+from shipwheel.fetch import Expected, FetchEvent, NothingToFetchError, Selection, download_file, fetch
 
 pytestmark = pytest.mark.integration
 
@@ -215,6 +215,14 @@ def test_simple_index_root_leads_to_the_project_page(served: Path, tmp_path: Pat
         container = open_container(server.url + "simple/")
         assert sorted(container.listing("Demo").entries) == sorted([*WHEELS, SDIST])
         container.close()
+        # An index root (PyPI's lists every project) is not read when the project page exists.
+        assert [r[1] for r in server.state.requests] == ["/simple/demo/"]
+        # A plain listing without the project's files: its project folder is tried next.
+        server.page("/staging/", '<a href="README.txt">README.txt</a>')
+        server.page("/staging/demo/", f'<a href="/{SDIST}">{SDIST}</a>')
+        container = open_container(server.url + "staging/")
+        assert list(container.listing("demo").entries) == [SDIST]
+        container.close()
         with pytest.raises(TransferError, match="does not exist"):
             open_container(server.url + "missing/").listing("demo")
 
@@ -309,3 +317,19 @@ def test_parallel_segments_over_http_use_closed_ranges(tmp_path: Path) -> None:
     assert (tmp_path / name).read_bytes() == data
     size = -(-len(data) // 3)
     assert ranges == ["", f"bytes={size}-{2 * size - 1}", f"bytes={2 * size}-{len(data) - 1}"]
+
+
+def test_files_only_on_other_hosts_give_a_message_that_says_so(served: Path, tmp_path: Path) -> None:
+    with ListingServer(served) as server:
+        server.page(
+            "/simple/demo/", "".join(f'<a href="https://files.example.invalid/{n}">{n}</a>' for n in WHEELS)
+        )
+        server.page("/simple/other/", '<a href="https://files.example.invalid/other-1.0.tar.gz">x</a>')
+        container = open_container(server.url + "simple/")
+        with pytest.raises(
+            NothingToFetchError, match=r"3 links were refused.*other-host: files\.example\.invalid"
+        ) as info:
+            fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        container.close()
+    assert "--allow-host" in info.value.hint
+    assert not (tmp_path / "wh").exists()

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from packaging.utils import canonicalize_name
+
 from ..distfiles import DistFile
 from ..errors import RemoteError, UsageError
 
@@ -89,6 +91,13 @@ class Rejected:
 
     name: str
     reason: str
+    url: str = ""
+
+    def mentions(self, project: str) -> bool:
+        """Whether the link's text or target names ``project`` (normalized), so that a user fetching it cares."""
+        want = canonicalize_name(project)
+        text = f"{self.name} {unquote(self.url)}".lower()
+        return want in re.sub(r"[-_.]+", "-", text)
 
 
 @dataclass(slots=True)

@@ -151,26 +151,42 @@ class HttpContainer:
             url = page.next_url
         return True
 
+    def _project_page(self, project: str) -> str | None:
+        parts = urlsplit(self.url)
+        if parts.query:
+            return None
+        base = self.url if self.url.endswith("/") else self.url + "/"
+        return urljoin(base, f"{canonicalize_name(project)}/")
+
     def listing(self, project: str | None = None) -> Listing:
         """Every release file the page (and its following pages) links to; for a simple index root, the
-        project's page."""
+        project's page.
+
+        A URL ending in ``/simple/`` or ``/+simple/`` is taken for an index root: its project page is read first
+        (an index root such as PyPI's lists every project and is large). Any other URL is read first, and the
+        project page only when it lists no file of the project.
+        """
+        sub = self._project_page(project) if project is not None else None
+        root_like = urlsplit(self.url).path.rstrip("/").rsplit("/", 1)[-1] in {"simple", "+simple"}
+        if sub is not None and root_like:
+            first = Listing()
+            if self._walk(sub, first):
+                return first
         listing = Listing()
-        found = self._walk(self.url, listing)
-        if not found:
+        if not self._walk(self.url, listing):
             raise TransferError(f"{self.display} does not exist (HTTP 404)", hint="check the container URL")
-        if project is not None and not any(
-            e.dist.name == canonicalize_name(project) for e in listing.entries.values()
+        wanted = canonicalize_name(project) if project is not None else None
+        if (
+            sub is not None
+            and not root_like
+            and not any(e.dist.name == wanted for e in listing.entries.values())
         ):
-            parts = urlsplit(self.url)
-            if not parts.query:
-                base = self.url if self.url.endswith("/") else self.url + "/"
-                sub = urljoin(base, f"{canonicalize_name(project)}/")
-                project_listing = Listing()
-                if self._walk(sub, project_listing):
-                    project_listing.pages += listing.pages
-                    project_listing.manifest = project_listing.manifest or listing.manifest
-                    project_listing.rejected = listing.rejected + project_listing.rejected
-                    return project_listing
+            project_listing = Listing()
+            if self._walk(sub, project_listing):
+                project_listing.pages += listing.pages
+                project_listing.manifest = project_listing.manifest or listing.manifest
+                project_listing.rejected = listing.rejected + project_listing.rejected
+                return project_listing
         return listing
 
     # -- files ---------------------------------------------------------------------------------------------

@@ -225,15 +225,17 @@ def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> E
     if not looks_like_dist:
         return None
     if parts.scheme not in {"http", "https"}:
-        return Rejected(label, f"bad-scheme: {parts.scheme or 'none'}")
+        return Rejected(label, f"bad-scheme: {parts.scheme or 'none'}", link.url)
     if link.name is not None and link.name != name and DistFile.parse(link.name) is not None:
         # A PEP 691 filename that differs from the URL's own name: the index names the file, not the URL.
         name = link.name
     dist = DistFile.parse(name)
     if dist is None:
-        return Rejected(label, "bad-name: not a valid wheel or sdist filename (or holds a path part)")
+        return Rejected(
+            label, "bad-name: not a valid wheel or sdist filename (or holds a path part)", link.url
+        )
     if not host_allowed(link.url, container_url, allow_hosts):
-        return Rejected(label, f"other-host: {parts.hostname} (allow it with --allow-host)")
+        return Rejected(label, f"other-host: {parts.hostname} (allow it with --allow-host)", link.url)
     return Entry(dist, link.url, link.size, link.sha256)
 
 
