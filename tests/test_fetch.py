@@ -346,3 +346,16 @@ def test_segmented_download_of_a_large_file(tmp_path: Path, segments: int) -> No
     assert (dest / name).read_bytes() == data
     assert [p.name for p in dest.iterdir()] == [name]  # no .part, no segment files
     assert max(e.done for e in events if e.kind == "progress") == len(data)
+
+
+def test_cli_wheelhouse_that_is_a_file(container: Path, tmp_path: Path) -> None:
+    (tmp_path / "wh").write_text("a file where the wheelhouse should be")
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "fetch", "numpy", "2.4.6", "--from", str(container), "-w", "wh"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "cannot create the wheelhouse" in proc.stderr

@@ -124,6 +124,7 @@ def test_cli_stage_and_its_errors(
             "unsupported container URL scheme",
         ),
         (["stage", str(tmp_path / "nope.whl"), "--to", str(target)], 2, "does not exist"),
+        (["stage", str(wheelhouse), "--to", str(target / "SHA256SUMS")], 2, "is a file, not a folder"),
     ]:
         proc = subprocess.run(
             [sys.executable, "-m", "shipwheel", *argv],

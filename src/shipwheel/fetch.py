@@ -260,6 +260,11 @@ def download_file(
                 container, entry, part, offset, expected, on_event, cancel, parts
             )
             resumed_from = max(resumed_from, resumed)
+        except OSError as exc:  # the wheelhouse, not the network: disk full, permissions
+            part.unlink(missing_ok=True)
+            return FileOutcome(
+                name, "failed", attempts=attempts, error=f"cannot write {part}: {exc.strerror}"
+            )
         except TransferError as exc:
             error = exc.message
             one_connection = one_connection or isinstance(exc, _SegmentError)
@@ -523,7 +528,12 @@ def fetch(
             hint="check the project name, the version and the container URL",
         )
     manifest = read_manifest(container, listing, policy, verify_manifest)
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the wheelhouse {dest}: {exc.strerror}", hint="pass -w with a folder"
+        ) from exc
     on_event(FetchEvent("listed", total=len(entries)))
     # Largest first, when sizes are known, so the last file to finish is a small one.
     entries.sort(key=lambda e: -(e.size or 0))

@@ -27,6 +27,8 @@ class LocalContainer:
     def listing(self, project: str | None = None) -> Listing:
         """The release files at the top of the folder (symlinks that leave the folder are refused)."""
         listing = Listing(pages=1)
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"container {self.root} is a file, not a folder", hint="name a folder")
         if not self.root.is_dir():
             raise TransferError(
                 f"container folder {self.root} does not exist",
@@ -97,26 +99,34 @@ class LocalContainer:
     def put_file(self, path: Path, name: str) -> None:
         """Copy ``path`` to ``name`` through a temporary file and an atomic rename."""
         target = self._target(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
         with path.open("rb") as src:
             self._write_atomic(target, iter(lambda: src.read(_CHUNK), b""))
 
     def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write ``data`` to ``name`` atomically."""
         target = self._target(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
         self._write_atomic(target, iter([data]))
 
     @staticmethod
     def _write_atomic(target: Path, chunks: Iterator[bytes]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        except OSError as exc:
+            raise TransferError(
+                f"cannot write {target}: {exc.strerror}", hint="check the folder and its permissions"
+            ) from exc
         try:
             with os.fdopen(fd, "wb") as out:
                 for block in chunks:
                     out.write(block)
             os.chmod(tmp, 0o644)
             os.replace(tmp, target)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise TransferError(
+                    f"cannot write {target}: {exc.strerror}", hint="check the free space and permissions"
+                ) from exc
             raise
