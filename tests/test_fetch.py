@@ -262,6 +262,7 @@ def test_cli_fetch_from_a_folder(container: Path, tmp_path: Path, capsys: pytest
         ),
         (["fetch", "numpy", "2.4.6", "--from", "CONTAINER", "--only", "cp3.12-*"], 2, "cp3.12-*"),
         (["fetch", "numpy", "9.9", "--from", "CONTAINER"], 1, "has no files of numpy 9.9"),
+        (["fetch", "numpy", "2.4.x", "--from", "CONTAINER"], 2, "'2.4.x' is not a valid version"),
         (["fetch", "numpy", "2.4.6", "--from", "gopher://x/"], 2, "unsupported container URL scheme"),
         (["fetch", "numpy", "2.4.6", "--from", "MISSING"], 6, "does not exist"),
     ],

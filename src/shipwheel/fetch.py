@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from ._retry import RetryPolicy
 from .containers import Container, Entry, Listing, Rejected, TransferError, parse_sha256sums
@@ -69,6 +69,13 @@ class Selection:
     sdist: bool = True
 
     def __post_init__(self) -> None:
+        try:
+            Version(self.version)
+        except InvalidVersion as exc:
+            raise UsageError(
+                f"{self.version!r} is not a valid version",
+                hint="give the exact version, like 2.4.6 or 2.5.0rc1",
+            ) from exc
         for family in self.families:
             if family not in FAMILIES:
                 raise UsageError(

@@ -110,7 +110,12 @@ def stage(
     local: dict[str, tuple[Path, str, int]] = {}
     for path in files:
         emit(StageEvent("hashing", path.name))
-        local[path.name] = (path, file_digests(path)["sha256"], path.stat().st_size)
+        try:
+            local[path.name] = (path, file_digests(path)["sha256"], path.stat().st_size)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
+            ) from exc
     try:
         listing = container.listing()
     except TransferError as exc:
