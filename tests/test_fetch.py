@@ -314,7 +314,7 @@ def test_an_interrupted_download_keeps_its_part_file_and_the_next_run_resumes(tm
 
 
 def test_split_ranges_cover_the_rest_exactly() -> None:
-    from shipwheel.fetch import _split
+    from shipwheel._download import _split
 
     assert _split(0, 10 << 20, 1) == []
     assert _split(0, 3 << 20, 4) == []  # too small to be worth more connections
