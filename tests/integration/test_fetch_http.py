@@ -333,3 +333,14 @@ def test_files_only_on_other_hosts_give_a_message_that_says_so(served: Path, tmp
         container.close()
     assert "--allow-host" in info.value.hint
     assert not (tmp_path / "wh").exists()
+
+
+def test_index_hash_and_sha256sums_that_disagree_fail_the_file(served: Path, tmp_path: Path) -> None:
+    wrong = "0" * 64
+    links = "".join(f'<a href="/{n}#sha256={wrong if n == SDIST else ""}">{n}</a>' for n in [*WHEELS, SDIST])
+    with ListingServer(served) as server:
+        server.page("/release/", links + '<a href="/SHA256SUMS">SHA256SUMS</a>')
+        statuses, errors = _fetch(server.url + "release/", tmp_path / "wh")
+    assert sorted(statuses) == ["downloaded"] * 3 + ["failed"]
+    assert "two different sha256" in errors[SDIST]
+    assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted(WHEELS)
