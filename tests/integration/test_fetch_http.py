@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ WHEELS = [
 ]
 SDIST = "demo-1.0.tar.gz"
 NO_WAIT = RetryPolicy(retries=3, sleep=lambda _s: None)
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -344,3 +346,49 @@ def test_index_hash_and_sha256sums_that_disagree_fail_the_file(served: Path, tmp
     assert sorted(statuses) == ["downloaded"] * 3 + ["failed"]
     assert "two different sha256" in errors[SDIST]
     assert sorted(p.name for p in (tmp_path / "wh").iterdir()) == sorted(WHEELS)
+
+
+def test_ctrl_c_keeps_part_files_and_the_next_run_resumes_them(tmp_path: Path) -> None:
+    import importlib.util
+    import signal
+    import subprocess
+
+    spec = importlib.util.spec_from_file_location("_longlink_for_fetch", REPO / "benchmarks" / "_longlink.py")
+    assert spec is not None and spec.loader is not None
+    longlink = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = longlink  # dataclasses look their module up
+    spec.loader.exec_module(longlink)
+    root = tmp_path / "served"
+    root.mkdir()
+    data = {"slow-1.0-cp312-cp312-win_amd64.whl": os.urandom(3 << 20), "slow-1.0.tar.gz": os.urandom(3 << 20)}
+    for name, content in data.items():
+        (root / name).write_bytes(content)
+    wh = tmp_path / "wh"
+    argv = [sys.executable, "-m", "shipwheel", "fetch", "slow", "1.0", "-w", str(wh), "-j", "2", "--json"]
+    with (
+        ListingServer(root) as server,
+        longlink.LongLink(("127.0.0.1", server.port), rtt=0.01, conn_bps=256e3, total_bps=1e9) as link,
+    ):
+        url = f"http://127.0.0.1:{link.port}/"
+        proc = subprocess.Popen(
+            [*argv, "--from", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(p.stat().st_size > 100_000 for p in wh.glob("*.part")):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "run the same command again to resume" in err
+        parts = {p.name: p.stat().st_size for p in wh.glob("*.part")}
+        assert parts and all(0 < size < 3 << 20 for size in parts.values())
+        assert not [p for p in wh.iterdir() if not p.name.endswith(".part")]
+    # Again, at full speed: the partial files are resumed, not downloaded again.
+    with ListingServer(root) as server:
+        done = subprocess.run([*argv, "--from", server.url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    resumed = {f["filename"]: f["resumed_from"] for f in report["files"]}
+    assert any(resumed[name.removesuffix(".part")] > 0 for name in parts)
+    assert sorted(p.name for p in wh.iterdir()) == sorted(data)
+    assert all((wh / name).read_bytes() == content for name, content in data.items())
