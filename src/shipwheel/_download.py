@@ -131,20 +131,22 @@ def download_file(
     fresh_restart_done = False
     one_connection = False
     attempts = 0
-    resumed_from = 0
+    # Bytes left by an earlier run and kept: what ``resumed_from`` reports.
+    resumed_from = part.stat().st_size if part.is_file() else 0
     error = ""
     for attempt in policy.attempts():
         attempts = attempt.number
         offset = part.stat().st_size if part.is_file() else 0
         if expected.size is not None and offset > expected.size:
             part.unlink()
-            offset = 0
+            offset = resumed_from = 0
         try:
             parts = 1 if one_connection else segments() if callable(segments) else segments
             digest, size, resumed = _transfer(
                 container, entry, part, offset, expected, on_event, cancel, parts
             )
-            resumed_from = max(resumed_from, resumed)
+            if not resumed:
+                resumed_from = 0  # the server sent the file from its start
         except OSError as exc:  # the wheelhouse, not the network: disk full, permissions
             part.unlink(missing_ok=True)
             return FileOutcome(
@@ -166,7 +168,7 @@ def download_file(
             problem = f"sha256 {digest} differs from the published {expected.sha256}"
         if problem:
             part.unlink(missing_ok=True)
-            error = problem
+            error, resumed_from = problem, 0
             # A mismatch after a resume may come from a stale partial file: one fresh download decides.
             if (resumed or not fresh_restart_done) and not attempt.last:
                 fresh_restart_done = True
