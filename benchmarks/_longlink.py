@@ -132,6 +132,9 @@ class _Shaper:
             upstream_r, upstream_w = await asyncio.open_connection(*self.upstream, limit=4 * _CHUNK)
             for w in (client_w, upstream_w):
                 w.transport.set_write_buffer_limits(high=4 * _CHUNK)
+            upstream_sock = upstream_w.get_extra_info("socket")
+            if upstream_sock is not None:
+                upstream_sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             failed = asyncio.Event()
             both = asyncio.gather(
                 self._pump(client_r, upstream_w, TokenBucket(self.conn_bps), False, failed),

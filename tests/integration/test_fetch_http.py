@@ -392,3 +392,24 @@ def test_ctrl_c_keeps_part_files_and_the_next_run_resumes_them(tmp_path: Path) -
     assert any(resumed[name.removesuffix(".part")] > 0 for name in parts)
     assert sorted(p.name for p in wh.iterdir()) == sorted(data)
     assert all((wh / name).read_bytes() == content for name, content in data.items())
+
+
+def test_a_long_paginated_listing_is_read_to_its_end(served: Path, tmp_path: Path) -> None:
+    pages = 40
+    with ListingServer(served) as server:
+        for i in range(pages):
+            others = "".join(
+                f'<a href="/demo-0.{i}.{j}-py3-none-any.whl">demo-0.{i}.{j}-py3-none-any.whl</a>\n'
+                for j in range(100)
+            )
+            last = i == pages - 1
+            tail = (
+                f'<a href="/{SDIST}">{SDIST}</a>' if last else f'<a rel="next" href="/long/{i + 1}/">next</a>'
+            )
+            server.page(f"/long/{i}/", others + tail)
+        container = open_container(server.url + "long/0/")
+        listing = container.listing("demo")
+        report = fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        container.close()
+    assert listing.pages == pages and len(listing.entries) == pages * 100 + 1
+    assert [f.filename for f in report.files] == [SDIST] and report.ok
