@@ -101,3 +101,23 @@ def test_nothing_written_outside_the_html_target(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert sorted(set(after) - set(before)) == [Path("out"), Path("out/report.html")]
+
+
+def test_matrix_from_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cwd's [tool.shipwheel] is used for completeness when its project is the files' project."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "Demo"\nrequires-python = ">=3.13"\n\n[tool.shipwheel]\nplatforms = ["win_amd64", "win_arm64"]\n'
+    )
+    WheelSpec(tags="cp313-cp313-win_amd64", files={"demo/__init__.py": b"", "demo/_x.pyd": b"MZ"}).build(
+        tmp_path / "wheelhouse"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main_inner(["verify", "--json", "-j", "1"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["completeness"]["source"] == "config"
+    assert data["completeness"]["missing"] == ["cp313-win_arm64", "cp314-win_amd64", "cp314-win_arm64"]
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
+    assert main_inner(["verify", "--json", "-j", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["completeness"]["source"] == "files"
