@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.defective import ElfKit, SdistSpec, WheelSpec
+from fixtures.defective import ElfKit, SdistSpec, WheelSpec, fat_macho, macho, pe
 from shipwheel.verify import CODES, Problem, Report, Severity, verify_paths
 from shipwheel.verify._elf import ElfInfo, derive_policy, load_policies
 from shipwheel.verify._file import pypi_accepts_platform
@@ -178,15 +178,20 @@ def test_corrupted_elf_never_raises(
     from shipwheel.verify._archive import Limits
     from shipwheel.verify._file import check_file
 
-    data = bytearray(elf_kit.new_glibc)
-    for pos, value, width in edits:
-        at = pos % len(data)
-        data[at : at + width + 1] = bytes([value]) * (width + 1)
-    spec = WheelSpec(
-        tags="cp312-cp312-manylinux_2_17_x86_64", files={"demo/__init__.py": b"", "demo/_e.so": bytes(data)}
-    )
-    result = check_file(str(spec.build(tmp_path_factory.mktemp("elf"))), Limits())
-    assert result.kind == "wheel"
+    universal = fat_macho(macho("x86_64"), macho("arm64", (11, 0)))
+    for tag, binary in (
+        ("manylinux_2_17_x86_64", elf_kit.new_glibc),
+        ("macosx_10_9_universal2", universal),
+        ("win_amd64", pe()),
+    ):
+        data = bytearray(binary)
+        for pos, value, width in edits:
+            at = pos % len(data)
+            data[at : at + width + 1] = bytes([value]) * (width + 1)
+        files = {"demo/__init__.py": b"", "demo/_e.so": bytes(data)}
+        spec = WheelSpec(tags=f"cp312-cp312-{tag}", files=files)
+        result = check_file(str(spec.build(tmp_path_factory.mktemp("bin"))), Limits())
+        assert result.kind == "wheel"
 
 
 def _reference(data: bytes) -> tuple[list[str], str | None, list[str], dict[str, set[str]]]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.defective import ElfKit, SdistSpec, WheelSpec, metadata_text, zip_info
+from fixtures.defective import ElfKit, SdistSpec, WheelSpec, fat_macho, macho, metadata_text, pe, zip_info
 from shipwheel.config import load_config
 from shipwheel.verify import Severity, verify_paths
 
@@ -195,6 +195,20 @@ DEFECTS: dict[str, Build] = {
     ),
     "wheel-no-binary": _one(WheelSpec(tags="py3-none-win_amd64")),
     "wheel-binary-in-pure": _one(WheelSpec(files={**PURE, "demo/_x.pyd": b"MZ\0\0"})),
+    "macho-min-version": _one(
+        WheelSpec(
+            tags="cp312-cp312-macosx_10_9_x86_64", files={**PURE, "demo/_x.so": macho("x86_64", (11, 0))}
+        )
+    ),
+    "macho-arch-mismatch": _one(
+        WheelSpec(tags="cp312-cp312-macosx_10_9_universal2", files={**PURE, "demo/_x.so": macho("x86_64")})
+    ),
+    "binary-invalid": _one(
+        WheelSpec(tags="cp312-cp312-macosx_11_0_arm64", files={**PURE, "demo/_x.so": macho("arm64")[:40]})
+    ),
+    "pe-arch-mismatch": _one(
+        WheelSpec(tags="cp312-cp312-win_amd64", files={**PURE, "demo/_x.pyd": pe(0xAA64)})
+    ),
     "sdist-top-dir": _one(SdistSpec(extra=[(tarfile.TarInfo("stray.txt"), b"")])),
     "sdist-pkg-info-missing": _one(SdistSpec(pkg_info="")),
     "sdist-pyproject-missing": _one(SdistSpec(pyproject=None)),
@@ -361,3 +375,20 @@ def test_bundled_library_needs_an_rpath(elf_kit: ElfKit, tmp_path: Path) -> None
     report = verify_paths([WheelSpec(tags=LINUX, files=files).build(tmp_path)], jobs=1)
     assert "elf-external-library" in {p.code for p in report.problems}
     assert report.files[0].derived_platform == "linux_x86_64"
+
+
+def test_valid_macos_and_windows_binaries(tmp_path: Path) -> None:
+    """A universal2 wheel tagged 10.9 whose arm64 slice needs 11.0 is fine (arm64 Macs start at 11); macOS 11+ tags
+    match on the major version; PE machines that match their tags."""
+    universal = fat_macho(macho("x86_64", (10, 9)), macho("arm64", (11, 0)))
+    specs = [
+        WheelSpec(tags="cp312-cp312-macosx_10_9_universal2", files={**PURE, "demo/_x.so": universal}),
+        WheelSpec(
+            tags="cp312-cp312-macosx_11_0_arm64", files={**PURE, "demo/_x.so": macho("arm64", (11, 3))}
+        ),
+        WheelSpec(tags="cp312-cp312-win_amd64", files={**PURE, "demo/_x.pyd": pe(0x8664)}),
+        WheelSpec(tags="cp312-cp312-win32", files={**PURE, "demo/_x.pyd": pe(0x14C)}),
+        WheelSpec(tags="cp312-cp312-win_arm64", files={**PURE, "demo/_x.pyd": pe(0xAA64)}),
+    ]
+    report = verify_paths([s.build(tmp_path) for s in specs], jobs=1, check_completeness=False)
+    assert [f"{p.code}: {p.message}" for p in report.problems] == []

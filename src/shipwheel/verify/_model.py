@@ -85,6 +85,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     # platform
     "platform-tag-unsupported": (E, "repair the wheel with auditwheel (linux) or delocate (macOS) so it gets a tag PyPI accepts"),
     "elf-invalid": (W, "check the file: it looks like ELF but does not parse"),
+    "binary-invalid": (W, "check the file: it looks like a Mach-O binary but does not parse"),
+    "macho-arch-mismatch": (E, "build the binary for every architecture the tag names (universal2: x86_64 and arm64), or retag the wheel"),
+    "macho-min-version": (E, "retag the wheel with the macOS version the binaries need (delocate-wheel does), or set MACOSX_DEPLOYMENT_TARGET when building"),
+    "pe-arch-mismatch": (E, "build the DLL for the machine the win tag names (win_amd64: AMD64, win32: x86, win_arm64: ARM64)"),
     "elf-arch-mismatch": (E, "the compiled code is for another machine than the platform tag says: rebuild for the right one"),
     "elf-libc-mismatch": (E, "a musllinux wheel links glibc (or the reverse): build it in the matching manylinux/musllinux image"),
     "elf-external-library": (E, "bundle the library with `auditwheel repair`, or link it statically"),

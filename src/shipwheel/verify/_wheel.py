@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import re
+import struct
 import zipfile
 from email.parser import BytesHeaderParser
 
@@ -19,6 +20,7 @@ from ._archive import Limits, iter_zip
 from ._elf import ELF_MAGIC, ElfInfo, audit_linux_wheel, check_abi3, read_elf, resolve_bundled
 from ._metadata import check_metadata
 from ._model import FileResult
+from ._native import MachO, check_macos, check_windows, is_macho, pe_machine, read_macho
 
 __all__ = ["check_wheel"]
 
@@ -120,6 +122,8 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
     contents: dict[str, bytes] = {}
     elfs: list[ElfInfo] = []
     binaries: list[str] = []
+    machos: dict[str, list[MachO]] = {}
+    pes: dict[str, str] = {}
     names: list[str] = []
     for name, content in iter_zip(data, result, limits):
         names.append(name)
@@ -137,11 +141,16 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
                 elfs.append(read_elf(name, content, need_symbols=is_abi3))
             except ValueError as exc:
                 result.add("elf-invalid", f"{name} does not parse as ELF: {exc}")
-        elif (
-            _BINARY_SUFFIX.search(base)
-            or content[:2] == b"MZ"
-            or content[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
-        ):
+        elif is_macho(content):
+            binaries.append(name)
+            try:
+                machos[name] = read_macho(content)
+            except (ValueError, struct.error, IndexError) as exc:
+                result.add("binary-invalid", f"{name} looks like Mach-O but does not parse: {exc}")
+        elif (machine := pe_machine(content)) is not None:
+            binaries.append(name)
+            pes[name] = machine
+        elif _BINARY_SUFFIX.search(base) or content[:2] == b"MZ":
             binaries.append(name)
     if not names and result.problems:
         return
@@ -180,6 +189,8 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
     if is_linux:
         resolve_bundled(elfs, set(names))
         audit_linux_wheel(result, platforms, elfs, set())
+    check_macos(result, platforms, machos)
+    check_windows(result, platforms, pes)
     if is_abi3:
         minimum = min(
             (
