@@ -261,3 +261,13 @@ def test_record_with_sha512_is_accepted(tmp_path: Path) -> None:
 
     report = verify_paths([WheelSpec(files=files, record_edit=sha512).build(tmp_path)], jobs=1)
     assert report.problems == []
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_is_reported_per_file_and_order_is_kept(tmp_path: Path, jobs: int) -> None:
+    paths = [WheelSpec(version=v).build(tmp_path / v) for v in ("1.0", "1.1", "1.2")]
+    lines: list[str] = []
+    report = verify_paths(paths, project="demo", version="1.1", jobs=jobs, progress=lines.append)
+    assert len(lines) == 3 and all(": " in line for line in lines)
+    assert [f.filename for f in report.files] == [p.name for p in paths]
+    assert sorted(p.code for p in report.errors) == ["release-wrong-version", "release-wrong-version"]
