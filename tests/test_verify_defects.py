@@ -392,3 +392,10 @@ def test_valid_macos_and_windows_binaries(tmp_path: Path) -> None:
     ]
     report = verify_paths([s.build(tmp_path) for s in specs], jobs=1, check_completeness=False)
     assert [f"{p.code}: {p.message}" for p in report.problems] == []
+
+
+def test_pure_wheel_may_carry_launchers(tmp_path: Path) -> None:
+    """pip and setuptools ship Windows launcher .exe files in their py3-none-any wheels: not compiled modules."""
+    files = {**PURE, "demo/cli-64.exe": pe(0x8664), "demo/w32.exe": pe(0x14C)}
+    report = verify_paths([WheelSpec(files=files).build(tmp_path)], jobs=1)
+    assert [p.code for p in report.problems] == []

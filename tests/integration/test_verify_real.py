@@ -181,3 +181,35 @@ def test_compiled_test_wheels_agree_with_auditwheel(elf_kit: ElfKit, tmp_path: P
         theirs = dict(zip(map(str, wheels), pool.map(_auditwheel_tag, wheels), strict=True))
     assert {str(w): derived[str(w)] for w in wheels} == theirs
     assert len(set(theirs.values())) >= 3  # the variants really differ
+
+
+OTHER_WHEELS = [
+    ("pillow==11.1.0", "manylinux_2_28_x86_64"),
+    ("cryptography==44.0.0", "manylinux_2_28_x86_64"),
+]
+
+
+@pytest.fixture(scope="session")
+def other_wheels(pytestconfig: pytest.Config) -> list[Path]:
+    """pillow (bundled libraries that find each other through the extension's RPATH) and cryptography (abi3)."""
+    out: list[Path] = []
+    for spec, platform in OTHER_WHEELS:
+        name = spec.split("==")[0]
+        dest = pytestconfig.cache.mkdir(f"wheels-{spec.replace('==', '-')}")
+        if not any(dest.glob("*.whl")):
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                 "--platform", platform, "--python-version", "3.12", spec, "-d", str(dest)],
+                check=True, capture_output=True, timeout=600,
+            )  # fmt: skip
+        found = sorted(dest.glob(f"{name}-*.whl"))
+        assert found, spec
+        out.append(found[0])
+    return out
+
+
+def test_other_real_wheels_agree_with_auditwheel(other_wheels: list[Path]) -> None:
+    report = verify_paths(other_wheels, check_completeness=False)
+    assert {p.code for p in report.errors} <= {"release-multiple-projects"}
+    assert {p.code for p in report.warnings} <= {"metadata-license-file"}
+    _agree(other_wheels, {f.filename: f.derived_platform for f in report.files})

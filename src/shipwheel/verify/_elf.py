@@ -250,20 +250,41 @@ def _version_key(symbol: str) -> tuple[str, tuple[int, ...]]:
     return prefix, tuple(int(x) for x in re.findall(r"\d+", version))
 
 
-def resolve_bundled(elfs: list[ElfInfo], members: set[str]) -> None:
-    """Set each ELF's ``bundled``: the needed libraries its ``$ORIGIN``-relative RPATH/RUNPATH finds in the wheel."""
-    for elf in elfs:
-        folder = posixpath.dirname(elf.path)
-        found: set[str] = set()
-        for rpath in elf.rpaths:
-            if not rpath.startswith(("$ORIGIN", "${ORIGIN}")):
-                continue  # an absolute path points outside the wheel: the library is external
+def _origin_dirs(elf: ElfInfo) -> list[str]:
+    """The wheel folders an ELF's ``$ORIGIN``-relative RPATH/RUNPATH entries name (absolute ones leave the wheel)."""
+    folder = posixpath.dirname(elf.path)
+    out = []
+    for rpath in elf.rpaths:
+        if rpath.startswith(("$ORIGIN", "${ORIGIN}")):
             rel = rpath.replace("${ORIGIN}", "$ORIGIN")[len("$ORIGIN") :].lstrip("/")
-            base = posixpath.normpath(posixpath.join(folder, rel)) if rel else folder
-            found.update(
-                lib for lib in elf.needed if posixpath.normpath(posixpath.join(base, lib)) in members
-            )
-        elf.bundled = frozenset(found)
+            out.append(posixpath.normpath(posixpath.join(folder, rel)) if rel else folder)
+    return out
+
+
+def resolve_bundled(elfs: list[ElfInfo], members: set[str]) -> None:
+    """Set each ELF's ``bundled``: the libraries of its dependency tree found inside the wheel.
+
+    As the loader and auditwheel's lddtree do, the search path of every library in the tree is its own RPATH
+    plus the RPATH/RUNPATH of the ELF at the root of the tree (a bundled libxcb without RPATH finds the bundled
+    libXau through the extension module's ``$ORIGIN/../pillow.libs``).
+    """
+    by_path = {elf.path: elf for elf in elfs}
+    for root in elfs:
+        root_dirs = _origin_dirs(root)
+        found: set[str] = set()
+        todo, seen = [root], {root.path}
+        while todo:
+            elf = todo.pop()
+            for lib in elf.needed:
+                for folder in root_dirs + _origin_dirs(elf):
+                    candidate = posixpath.normpath(posixpath.join(folder, lib))
+                    if candidate in members:
+                        found.add(lib)
+                        if candidate in by_path and candidate not in seen:
+                            seen.add(candidate)
+                            todo.append(by_path[candidate])
+                        break
+        root.bundled = frozenset(found)
 
 
 def derive_policy(policies: tuple[Policy, ...], elfs: list[ElfInfo], bundled: set[str]) -> Policy:

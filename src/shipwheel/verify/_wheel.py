@@ -170,15 +170,18 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
             result.add("wheel-data-unknown", f"{name} is in an unknown .data folder {parts[1]!r}")
             break
     pure_tag = platforms == {"any"}
-    if pure_tag and binaries:
+    # Extension modules and shared libraries only: pure wheels may carry executables (pip's and setuptools'
+    # Windows launchers are .exe files in py3-none-any wheels).
+    libraries = [n for n in binaries if _BINARY_SUFFIX.search(n.rsplit("/", 1)[-1])]
+    if pure_tag and libraries:
         result.add(
             "wheel-binary-in-pure",
-            f"the {', '.join(sorted({str(t) for t in dist.tags}))} wheel holds compiled code: {binaries[0]}",
+            f"the {', '.join(sorted({str(t) for t in dist.tags}))} wheel holds compiled code: {libraries[0]}",
         )
-    elif purelib and binaries:
+    elif purelib and libraries:
         result.add(
             "wheel-purelib-mismatch",
-            f"WHEEL says Root-Is-Purelib: true but the wheel holds compiled code ({binaries[0]})",
+            f"WHEEL says Root-Is-Purelib: true but the wheel holds compiled code ({libraries[0]})",
         )
     if not pure_tag and not binaries:
         result.add(
