@@ -1,7 +1,7 @@
 """Benchmark: publish the numpy 2.4.6 release to a fresh pypiserver with shipwheel, twine and uv, side by side.
 
 Each tool gets a fresh pypiserver (own storage, upload authentication; by default pypiserver's WSGI app under
-gunicorn with 2 worker processes of 8 threads, ``--server paste`` for its own threaded server), reached either directly on loopback or through the long-link proxy
+gunicorn with 3 worker processes of 8 threads, ``--server paste`` for its own threaded server), reached either directly on loopback or through the long-link proxy
 (``benchmarks/_longlink.py``: 50 ms round trip, 100 Mbit/s per connection, 1 Gbit/s in all, by default). After
 each upload the index is checked to hold exactly the release's files with the right sha256. For shipwheel the
 re-run (everything already on the index) is timed too.
@@ -161,7 +161,7 @@ def main() -> None:
         choices=["gunicorn", "paste", "cherrypy"],
         help="how pypiserver is served",
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
     parser.add_argument("--verify", action="store_true", help="let shipwheel run verify before uploading")
     args = parser.parse_args()
     folder = download_release(args.project, args.version)

@@ -79,10 +79,10 @@ def test_faults_are_retried_without_duplicates(pypiserver: IndexServer, tmp_path
     project = unique_project("faulty")
     files = make_release(tmp_path / "dist", project, "2.0", wheels=4)
     faults = ["503", "reset", "timeout", "drop", "503"]
-    with FaultProxy(pypiserver.upload_url, faults=faults, get_faults=["503", "reset"], hang=3.0) as proxy:
+    with FaultProxy(pypiserver.upload_url, faults=faults, get_faults=["503", "reset"], hang=5.0) as proxy:
         result = publish_files(
             files, repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=3, retries=6,
-            timeout=1.5, backoff=0.05, environ=_env(pypiserver, tmp_path),
+            timeout=4.0, backoff=0.05, environ=_env(pypiserver, tmp_path),
         )  # fmt: skip
     assert result.ok and {r.status for r in result.results} <= {"uploaded", "skipped"}
     assert server_files_equal(pypiserver, project, files)

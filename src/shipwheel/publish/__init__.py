@@ -45,7 +45,7 @@ from ._plan import (
     make_plan,
     pypi_rule_problems,
 )
-from ._repository import Repository, resolve_repository, simple_index_candidates
+from ._repository import Repository, resolve_repository, same_origin, simple_index_candidates
 from ._results import FileResult, PublishEvent, PublishResult
 from ._upload import form_fields, load_attestations, read_core_metadata, send_file
 
@@ -79,22 +79,19 @@ Callback = Callable[[PublishEvent], None]
 
 
 def _verify(files: Sequence[Path], project: str, version: str, config: Any, check_signatures: bool) -> None:
-    try:
-        from ..verify import verify_paths  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # pragma: no cover - only while verify is not on main yet
-        log.warning("shipwheel.verify is not available; the files were not verified")
-    else:
-        report = verify_paths(list(files), config=config, project=project, version=version)
-        strict = bool(getattr(getattr(config, "verify", None), "strict", False))
-        if not report.ok(strict):
-            problems = list(report.errors) or list(report.warnings)
-            first = problems[0] if problems else None
-            what = f"{first.file or 'release'}: {first.message} [{first.code}]" if first else "problems found"
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise VerificationError(
-                f"verify found problems in the release files, {what}{more}; nothing was uploaded",
-                hint="run 'shipwheel verify' on them and fix what it reports, or pass --no-verify",
-            )
+    from ..verify import verify_paths
+
+    report = verify_paths(list(files), config=config, project=project, version=version)
+    strict = bool(getattr(getattr(config, "verify", None), "strict", False))
+    if not report.ok(strict):
+        problems = list(report.errors) or list(report.warnings)
+        first = problems[0] if problems else None
+        what = f"{first.file or 'release'}: {first.message} [{first.code}]" if first else "problems found"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise VerificationError(
+            f"verify found problems in the release files, {what}{more}; nothing was uploaded",
+            hint="run 'shipwheel verify' on them and fix what it reports, or pass --no-verify",
+        )
     if check_signatures:
         from ..sign import verify_release_signatures
 
@@ -106,6 +103,7 @@ class _Run:
     repository: Repository
     client: httpx.Client
     auth: httpx.BasicAuth | None
+    index_auth: httpx.BasicAuth | None
     index_url: str
     project: str
     journal: Journal | None
@@ -117,7 +115,7 @@ class _Run:
     def listing(self) -> IndexListing:
         for attempt in self.policy.attempts():
             try:
-                return query_project(self.client, self.index_url, self.project, auth=self.auth)
+                return query_project(self.client, self.index_url, self.project, auth=self.index_auth)
             except (httpx.TransportError, IndexBusyError) as exc:
                 if attempt.last:
                     raise _unreachable(self.index_url, exc) from exc
@@ -316,9 +314,10 @@ def publish_files(
     ):
         # The local digests are computed while the index is asked what it has: both take a while.
         hashing = side.submit(digest_files, all_paths, 2, folder / "digests.json")
-        index = _find_index(client, repo, auth, policy)
+        index_auth = auth if repo.index_url == "" or same_origin(repo.index_url, repo.upload_url) else None
+        index = _find_index(client, repo, index_auth, policy)
         journal = None if dry_run else Journal.open(folder, repo.upload_url, project, version)
-        run = _Run(repo, client, auth, index, project, journal, policy, emit)
+        run = _Run(repo, client, auth, index_auth, index, project, journal, policy, emit)
         listing = run.listing()
         digests = hashing.result()
         plan = make_plan(
@@ -342,17 +341,19 @@ def publish_files(
             journal.close()
         raise run.fatal[0]
     if not result.ok:
-        journal.close() if journal else None
+        if journal is not None:
+            journal.close()
         failed = [r for r in result.results if r.status == "failed"]
         held = [r for r in result.results if r.status == "not-sent"]
-        first = failed[0] if failed else held[0]
+        if failed:
+            first = failed[0]
+            message = f"{len(failed)} file(s) failed to upload ({first.filename}: {first.detail})"
+        else:
+            message = f"{held[0].filename} {held[0].detail}"
+        if any(r.filename.endswith((".tar.gz", ".zip")) for r in held):
+            message += "; the sdist was not uploaded"
         raise UploadFailedError(
-            f"{len(failed)} file(s) failed ({first.filename}: {first.detail})"
-            + (
-                "; the sdist was not uploaded"
-                if any(r.filename.endswith((".tar.gz", ".zip")) for r in held)
-                else ""
-            ),
+            message,
             hint="run the same command again to finish the release (files already there are skipped)",
             result=result,
         )

@@ -29,6 +29,7 @@ __all__ = [
     "pypirc_path",
     "read_pypirc",
     "resolve_repository",
+    "same_origin",
     "simple_index_candidates",
 ]
 
@@ -159,6 +160,8 @@ def resolve_repository(
     :raises UsageError: an unknown name, a URL with credentials, plain http to another machine.
     """
     spec = spec.strip()
+    if index_url:
+        index_url = _check_url(index_url, "index URL")
     if not spec:
         raise UsageError("no repository given", hint="pass --repository pypi|testpypi|NAME|URL|file:PATH")
     if spec.startswith("file:"):
@@ -229,8 +232,13 @@ def _http(name: str, upload: str, index_url: str | None, section: PypircSection 
             web_url=web,
             pypirc=section,
         )
-    simple = _check_url(index_url, "index URL") if index_url else ""
-    return Repository(name=name, kind="http", upload_url=upload, index_url=simple, pypirc=section)
+    return Repository(name=name, kind="http", upload_url=upload, index_url=index_url or "", pypirc=section)
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs have the same scheme, host and port (credentials may go to both)."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
 
 
 def simple_index_candidates(upload_url: str) -> list[str]:
