@@ -254,7 +254,7 @@ def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     subprocess.run(
-        ["uv", "pip", "install", "--python", str(venv / "bin" / "python"), "--no-cache", "--index-url", (target / "simple").as_uri(), "demo-static==1.0"],
+        [str(Path(sys.executable).parent / "uv"), "pip", "install", "--python", str(venv / "bin" / "python"), "--no-cache", "--index-url", (target / "simple").as_uri(), "demo-static==1.0"],
         check=True, capture_output=True, timeout=300,
     )  # fmt: skip
     other = make_wheel(
