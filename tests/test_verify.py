@@ -271,3 +271,25 @@ def test_progress_is_reported_per_file_and_order_is_kept(tmp_path: Path, jobs: i
     assert len(lines) == 3 and all(": " in line for line in lines)
     assert [f.filename for f in report.files] == [p.name for p in paths]
     assert sorted(p.code for p in report.errors) == ["release-wrong-version", "release-wrong-version"]
+
+
+def test_dependencies_compared_between_wheels_only(tmp_path: Path) -> None:
+    from fixtures.defective import metadata_text
+
+    pyd = {"demo/__init__.py": b"", "demo/_x.pyd": b"MZ"}
+    deps = metadata_text(extra="Requires-Dist: numpy>=2\n")
+    wheels = [
+        WheelSpec(tags=f"cp312-cp312-{p}", files=pyd, metadata=deps) for p in ("win_amd64", "win_arm64")
+    ]
+    sdist = SdistSpec(pkg_info=metadata_text(extra="Dynamic: Requires-Dist\n", metadata_version="2.2"))
+    report = verify_paths([*(w.build(tmp_path) for w in wheels), sdist.build(tmp_path)], jobs=1)
+    assert [p.code for p in report.problems] == []
+    odd = WheelSpec(
+        tags="cp313-cp313-win_amd64", files=pyd, metadata=metadata_text(extra="Requires-Dist: numpy>=1\n")
+    )
+    report = verify_paths(
+        [*(w.build(tmp_path) for w in wheels), odd.build(tmp_path)], jobs=1, check_completeness=False
+    )
+    assert [(p.code, p.file) for p in report.problems] == [
+        ("metadata-inconsistent", odd.build(tmp_path / "x").name)
+    ]

@@ -51,7 +51,14 @@ def iter_zip(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
         result.add("archive-invalid", f"not a valid zip archive: {exc}")
         return
     result.members = len(infos)
@@ -156,7 +163,7 @@ def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
             # Drain the stream so that gzip verifies its CRC and length trailer.
             while tf.fileobj is not None and tf.fileobj.read(1 << 20):
                 pass
-    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+    except (tarfile.TarError, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
         code = "archive-crc" if "CRC" in str(exc) else "archive-invalid"
         result.add(code, f"not a valid .tar.gz archive: {exc}")
     finally:

@@ -91,18 +91,21 @@ def release_checks(
         and f.version
         and Version(f.version) == want_version
     ]
-    digests = Counter(f.metadata_digest for f in same if f.metadata_digest)
-    if len(digests) > 1:
-        common = digests.most_common(1)[0][0]
-        for f in same:
-            if f.metadata_digest and f.metadata_digest != common:
-                problems.append(
-                    make_problem(
-                        "metadata-inconsistent",
-                        f.filename,
-                        "its metadata (requires-python, dependencies, summary or license) differs from most other files'",
-                    )
-                )
+    odd: dict[str, str] = {}
+    for attr, what in (
+        ("metadata_digest", "requires-python, summary or license"),
+        ("deps_digest", "dependencies"),
+    ):
+        digests = Counter(getattr(f, attr) for f in same if getattr(f, attr))
+        if len(digests) > 1:
+            common = digests.most_common(1)[0][0]
+            for f in same:
+                if getattr(f, attr) and getattr(f, attr) != common:
+                    odd.setdefault(f.filename, what)
+    problems.extend(
+        make_problem("metadata-inconsistent", name, f"its metadata ({what}) differs from most other files'")
+        for name, what in sorted(odd.items())
+    )
     return want_project, (str(want_version) if want_version else None), problems
 
 

@@ -120,10 +120,12 @@ def check_metadata(
         why = render_readme(description, content_type or "text/x-rst")
         if why is not None:
             result.add("readme-invalid", f"{where}: the README does not render on PyPI: {why}")
-    # Fields that must agree across all files of one release.
+    # Fields that must agree across all files of one release. Dependencies are compared between wheels only: an
+    # sdist may leave them to the build (Dynamic: Requires-Dist).
     key = "\n".join(
-        f"{k}={raw.get(k)!r}"
-        for k in ("name", "version", "requires_python", "requires_dist", "summary", "license")
+        f"{k}={raw.get(k)!r}" for k in ("name", "version", "requires_python", "summary", "license")
     )
     result.metadata_digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    if result.kind == "wheel":
+        result.deps_digest = hashlib.sha256(repr(raw.get("requires_dist")).encode()).hexdigest()[:16]
     return summary

@@ -155,6 +155,8 @@ class FileResult:
     metadata_version: str | None = None
     #: A digest of the metadata fields that must agree across the files of a release.
     metadata_digest: str | None = None
+    #: A digest of the wheel's Requires-Dist (wheels only: an sdist may leave dependencies to the build).
+    deps_digest: str | None = None
     #: For Linux wheels: the most compatible manylinux/musllinux tag the compiled code satisfies.
     derived_platform: str | None = None
     elf_files: int = 0
@@ -169,6 +171,7 @@ class FileResult:
         data = asdict(self)
         data.pop("problems")
         data.pop("metadata_digest")
+        data.pop("deps_digest")
         data["errors"] = sum(p.severity is Severity.ERROR for p in self.problems)
         data["warnings"] = sum(p.severity is Severity.WARNING for p in self.problems)
         return data
