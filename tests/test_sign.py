@@ -87,3 +87,21 @@ def test_manifest_hook_for_fetch(
     manifest_hook()(tmp_path / MANIFEST)
     with pytest.raises(VerificationError, match="not signed"):
         manifest_hook(require_signature=True)(tmp_path / MANIFEST)
+
+
+def test_sign_cli_then_verify(
+    tmp_path: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from shipwheel.cli import main_inner
+
+    files = make_release(tmp_path, "demo", "1.0", wheels=1)
+    monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
+    assert main_inner(["sign", str(tmp_path), "--key", gnupg_home.fingerprint, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["signatures"]) == len(files) and out["manifest_signature"].endswith("SHA256SUMS.asc")
+    assert main_inner(["sign", str(tmp_path), "--verify"]) == 0
+    files[0].write_bytes(files[0].read_bytes() + b"\0")
+    with pytest.raises(VerificationError):
+        main_inner(["sign", str(tmp_path), "--verify"])

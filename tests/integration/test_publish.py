@@ -12,9 +12,11 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
+from fixtures.gpg import GpgHome
 from fixtures.index_servers import (
     FaultProxy,
     IndexServer,
@@ -28,6 +30,7 @@ from shipwheel.cli import main_inner
 from shipwheel.distfiles import file_digests
 from shipwheel.errors import ConflictError
 from shipwheel.publish import UploadFailedError, publish_files
+from shipwheel.sign import sign_files
 
 pytestmark = pytest.mark.integration
 
@@ -235,3 +238,53 @@ def test_sigkill_at_random_moments_then_resume(pypiserver: IndexServer, tmp_path
         # Nothing reached the index twice (pypiserver refuses a second upload of a name; none was accepted twice).
         assert len(proxy.uploads) == len(set(proxy.uploads))
         assert proxy.uploads.index(sdist) > max(proxy.uploads.index(w) for w in wheels if w in proxy.uploads)
+
+
+def test_signed_release_is_checked_and_signatures_go_to_the_index(
+    pypiserver: IndexServer, gnupg_home: GpgHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = unique_project("signed")
+    files = make_release(tmp_path / "dist", project, "1.0", wheels=1)
+    monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
+    sign_files([tmp_path / "dist"])
+    result = publish_files(
+        files, repository=pypiserver.upload_url, verify=True, environ=_env(pypiserver, tmp_path)
+    )
+    assert result.ok and server_files_equal(pypiserver, project, files)
+    # pypiserver keeps the uploaded signature beside the file.
+    stored = {p.name for p in pypiserver.root.iterdir()}
+    assert {f"{f.name}.asc" for f in files} <= stored
+
+
+def test_password_from_the_keyring(pypiserver: IndexServer, tmp_path: Path) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Memory(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+        store: ClassVar[dict[tuple[str, str], str]] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Memory())
+    try:
+        keyring.set_password(pypiserver.upload_url, pypiserver.user, pypiserver.password)
+        project = unique_project("keyring")
+        files = make_release(tmp_path / "dist", project, "1.0", wheels=1)
+        env = {
+            "HOME": str(tmp_path),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+            "SHIPWHEEL_USERNAME": pypiserver.user,
+        }
+        result = publish_files(files, repository=pypiserver.upload_url, verify=False, environ=env)
+        assert result.ok and server_files_equal(pypiserver, project, files)
+    finally:
+        keyring.set_keyring(previous)

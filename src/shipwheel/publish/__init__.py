@@ -129,6 +129,13 @@ class _Run:
             {"sha256": item.sha256, "blake2b": blake2_256(item.path)},
             load_attestations(item.attestations) if item.attestations else None,
         )
+        # PyPI no longer takes GPG signatures; other indexes (pypiserver, devpi) store them beside the file.
+        signature = item.path.with_name(item.filename + ".asc")
+        attachments = (
+            [("gpg_signature", signature.name, signature.read_bytes())]
+            if self.repository.kind != "pypi" and signature.is_file()
+            else None
+        )
         attempts = 0
         detail = ""
         for attempt in self.policy.attempts():
@@ -144,6 +151,7 @@ class _Run:
                 item.path,
                 fields,
                 auth=self.auth,
+                attachments=attachments,
                 on_bytes=lambda n: self.emit(PublishEvent("bytes", item.filename, amount=n, total=item.size)),
             )
             if outcome.status == "uploaded":

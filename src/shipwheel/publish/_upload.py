@@ -165,6 +165,7 @@ class MultipartBody:
         path: Path,
         filename: str,
         on_bytes: Callable[[int], None] | None = None,
+        attachments: list[tuple[str, str, bytes]] | None = None,
     ) -> None:
         self.boundary = secrets.token_hex(16)
         parts: list[bytes] = []
@@ -172,6 +173,14 @@ class MultipartBody:
             parts.append(
                 f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
                 + value.encode("utf-8")
+                + b"\r\n"
+            )
+        for name, attached, data in attachments or ():
+            parts.append(
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                f'filename="{attached.replace(chr(34), "")}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n".encode()
+                + data
                 + b"\r\n"
             )
         safe = filename.replace('"', "")
@@ -233,13 +242,17 @@ def send_file(
     *,
     auth: httpx.Auth | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> SendOutcome:
     """Send one file; classify the answer.
 
     :raises AuthenticationError: 401/403.
     :raises RemoteError: a refusal that another attempt cannot change (400 invalid metadata, 413 too large).
+
+    ``attachments`` are extra file parts, ``(field, filename, bytes)``: the ``gpg_signature`` for indexes that
+    still take one.
     """
-    body = MultipartBody(fields, path, path.name, on_bytes)
+    body = MultipartBody(fields, path, path.name, on_bytes, attachments)
     headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
     chunks = iter(body)
     try:
