@@ -121,3 +121,9 @@ def test_matrix_from_the_current_folder(
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
     assert main_inner(["verify", "--json", "-j", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["completeness"]["source"] == "files"
+
+
+def test_list_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_inner(["verify", "--list-codes", "--json"]) == 0
+    codes = {c["code"]: c["severity"] for c in json.loads(capsys.readouterr().out)}
+    assert codes["record-hash-mismatch"] == "error" and codes["matrix-unexpected"] == "warning"

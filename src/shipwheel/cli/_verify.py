@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import UsageError
-from ..verify import Report, collect_files, verify_paths
+from ..verify import CODES, Report, collect_files, verify_paths
 from ..verify._report import render_html
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
@@ -69,11 +69,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-file-size", type=int, metavar="BYTES", help="PyPI's file size limit for this project"
     )
+    p.add_argument("--list-codes", action="store_true", help="list every problem code, its severity and fix")
     add_config_options(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_codes:
+        if args.json:
+            print_json([{"code": c, "severity": s.value, "fix": f} for c, (s, f) in CODES.items()])
+        else:
+            for code, (severity, fix) in CODES.items():
+                out_console.print(Text(f"{code:28} {severity.value:8} {fix}"))
+        return 0
     overrides: dict[str, Any] = {"verify.max-file-size": args.max_file_size, "verify.strict": args.strict}
     if args.ignore:
         overrides["verify.ignore"] = args.ignore.replace(",", " ")
