@@ -121,6 +121,10 @@ def test_matrix_from_the_current_folder(
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')
     assert main_inner(["verify", "--json", "-j", "1"]) == 0
     assert json.loads(capsys.readouterr().out)["completeness"]["source"] == "files"
+    # the project's own pyproject.toml without [tool.shipwheel]: the default platforms are not its matrix
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    assert main_inner(["verify", "--json", "-j", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["completeness"]["source"] == "files"
 
 
 def test_list_codes(capsys: pytest.CaptureFixture[str]) -> None:

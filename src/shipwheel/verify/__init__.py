@@ -191,6 +191,9 @@ def _completeness(
         and config.project.name
         and project
         and canonicalize_name(config.project.name) == project
+        # a [tool.shipwheel] table (or SHIPWHEEL_* variables) with build settings: the project uses shipwheel's
+        # matrix; without one, the packaged default platforms say nothing about this project
+        and any(source != "default" for key, source in config.sources.items() if "." not in key)
     ):
         from ..matrix import expected_identifiers
 
