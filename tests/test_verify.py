@@ -293,3 +293,16 @@ def test_dependencies_compared_between_wheels_only(tmp_path: Path) -> None:
     assert [(p.code, p.file) for p in report.problems] == [
         ("metadata-inconsistent", odd.build(tmp_path / "x").name)
     ]
+
+
+def test_huge_file_is_hashed_not_loaded(tmp_path: Path) -> None:
+    """A file far over the limit (here a sparse 1.1 GiB one) is hashed in chunks and reported, not read whole."""
+    from shipwheel.verify._archive import Limits
+    from shipwheel.verify._file import check_file
+
+    path = tmp_path / "demo-1.0-py3-none-any.whl"
+    with path.open("wb") as fh:
+        fh.truncate(1100 * 1024 * 1024)
+    result = check_file(str(path), Limits(max_file_size=100 * 1024 * 1024))
+    assert [p.code for p in result.problems] == ["file-too-large"]
+    assert result.size == 1100 * 1024 * 1024 and len(result.sha256) == 64 and result.kind == "wheel"
