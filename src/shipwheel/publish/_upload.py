@@ -35,7 +35,8 @@ __all__ = [
     "send_file",
 ]
 
-#: packaging's raw metadata keys -> the upload form's field names (as warehouse and twine name them).
+#: packaging's raw metadata keys -> the upload form's field names (warehouse's ``_FORM_TO_RAW_MAPPING``: the raw
+#: name, except platform, supported_platform, license_file, import_name, import_namespace).
 _FIELDS: dict[str, str] = {
     "metadata_version": "metadata_version",
     "name": "name",
@@ -67,6 +68,9 @@ _FIELDS: dict[str, str] = {
     "dynamic": "dynamic",
     "license_expression": "license_expression",
     "license_files": "license_file",
+    # Metadata 2.5 (PEP 794), under warehouse's singular form names.
+    "import_names": "import_name",
+    "import_namespaces": "import_namespace",
 }
 _CHUNK = 1 << 20
 
