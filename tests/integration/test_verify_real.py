@@ -46,16 +46,22 @@ def _release(project: str, version: str, dest: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def numexpr_release(pytestconfig: pytest.Config) -> Path:
-    return _release("numexpr", "2.14.2", pytestconfig.cache.mkdir("numexpr-2.14.2"))
+def _cache(config: pytest.Config, factory: pytest.TempPathFactory, name: str) -> Path:
+    """pytest's cache folder (kept between runs), or a temporary one when the cache plugin is off."""
+    cache = getattr(config, "cache", None)
+    return cache.mkdir(name) if cache is not None else factory.mktemp(name)
 
 
 @pytest.fixture(scope="session")
-def numpy_wheels(pytestconfig: pytest.Config) -> list[Path]:
+def numexpr_release(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _release("numexpr", "2.14.2", _cache(pytestconfig, tmp_path_factory, "numexpr-2.14.2"))
+
+
+@pytest.fixture(scope="session")
+def numpy_wheels(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """Three numpy 2.4.6 Linux wheels (glibc x86_64, musl aarch64 free-threaded, PyPy aarch64)."""
     cached = CACHE / "numpy-2.4.6"
-    dest = pytestconfig.cache.mkdir("numpy-2.4.6")
+    dest = _cache(pytestconfig, tmp_path_factory, "numpy-2.4.6")
     out: list[Path] = []
     for platform, python, impl, abi in NUMPY_WHEELS:
         pattern = f"numpy-2.4.6-*-{abi}-*{platform.split('_', 1)[0]}*{platform.rsplit('_', 1)[-1]}*.whl"
@@ -190,12 +196,12 @@ OTHER_WHEELS = [
 
 
 @pytest.fixture(scope="session")
-def other_wheels(pytestconfig: pytest.Config) -> list[Path]:
+def other_wheels(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """pillow (bundled libraries that find each other through the extension's RPATH) and cryptography (abi3)."""
     out: list[Path] = []
     for spec, platform in OTHER_WHEELS:
         name = spec.split("==")[0]
-        dest = pytestconfig.cache.mkdir(f"wheels-{spec.replace('==', '-')}")
+        dest = _cache(pytestconfig, tmp_path_factory, f"wheels-{spec.replace('==', '-')}")
         if not any(dest.glob("*.whl")):
             subprocess.run(
                 [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
