@@ -84,10 +84,11 @@ def _limits(config: Config | None) -> Limits:
 def _executor(jobs: int, count: int) -> Executor:
     if jobs <= 1 or count <= 1:
         return ThreadPoolExecutor(1)
-    # Processes, not threads: parsing RECORDs, ELF tables and metadata is Python code that holds the GIL, and
-    # measured on 2 cores, threads were slower than one process. fork needs no `if __name__ == "__main__"` guard
-    # in the caller's script, but is unsafe once the process has other threads (the CLI's progress spinner):
-    # then forkserver, whose callers (the console script, python -m shipwheel) are guarded.
+    # Processes, not threads: zlib and hashlib release the GIL but the Python around them (zip members, RECORD,
+    # metadata) does not; on the numpy release threads measured about 10% slower on 2 cores (RESULTS.md).
+    # fork needs no `if __name__ == "__main__"` guard in the caller's script, but is unsafe once the process has
+    # other threads: then forkserver, whose callers (the console script, python -m shipwheel) are guarded. The
+    # CLI's progress bar draws without a thread so that it gets fork.
     import multiprocessing
     import threading
 
