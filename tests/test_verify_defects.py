@@ -200,6 +200,12 @@ DEFECTS: dict[str, Build] = {
             tags="cp312-cp312-macosx_10_9_x86_64", files={**PURE, "demo/_x.so": macho("x86_64", (11, 0))}
         )
     ),
+    "macho-external-library": _one(
+        WheelSpec(
+            tags="cp312-cp312-macosx_11_0_arm64",
+            files={**PURE, "demo/_x.so": macho("arm64", (11, 0), ("/opt/homebrew/lib/libomp.dylib",))},
+        )
+    ),
     "macho-arch-mismatch": _one(
         WheelSpec(tags="cp312-cp312-macosx_10_9_universal2", files={**PURE, "demo/_x.so": macho("x86_64")})
     ),
@@ -379,12 +385,22 @@ def test_bundled_library_needs_an_rpath(elf_kit: ElfKit, tmp_path: Path) -> None
 
 def test_valid_macos_and_windows_binaries(tmp_path: Path) -> None:
     """A universal2 wheel tagged 10.9 whose arm64 slice needs 11.0 is fine (arm64 Macs start at 11); macOS 11+ tags
-    match on the major version; PE machines that match their tags."""
+    match on the major version; system libraries and bundled ones (@loader_path); PE machines that match their tags."""
     universal = fat_macho(macho("x86_64", (10, 9)), macho("arm64", (11, 0)))
     specs = [
         WheelSpec(tags="cp312-cp312-macosx_10_9_universal2", files={**PURE, "demo/_x.so": universal}),
         WheelSpec(
             tags="cp312-cp312-macosx_11_0_arm64", files={**PURE, "demo/_x.so": macho("arm64", (11, 3))}
+        ),
+        WheelSpec(
+            tags="cp313-cp313-macosx_11_0_arm64",
+            files={
+                **PURE,
+                "demo/_x.so": macho(
+                    "arm64", (11, 0), ("/usr/lib/libSystem.B.dylib", "@loader_path/.dylibs/libomp.dylib")
+                ),
+                "demo/.dylibs/libomp.dylib": macho("arm64", (11, 0)),
+            },
         ),
         WheelSpec(tags="cp312-cp312-win_amd64", files={**PURE, "demo/_x.pyd": pe(0x8664)}),
         WheelSpec(tags="cp312-cp312-win32", files={**PURE, "demo/_x.pyd": pe(0x14C)}),
@@ -399,3 +415,11 @@ def test_pure_wheel_may_carry_launchers(tmp_path: Path) -> None:
     files = {**PURE, "demo/cli-64.exe": pe(0x8664), "demo/w32.exe": pe(0x14C)}
     report = verify_paths([WheelSpec(files=files).build(tmp_path)], jobs=1)
     assert [p.code for p in report.problems] == []
+
+
+def test_macos_library_missing_from_the_wheel(tmp_path: Path) -> None:
+    files = {**PURE, "demo/_x.so": macho("arm64", (11, 0), ("@loader_path/.dylibs/libomp.dylib",))}
+    report = verify_paths(
+        [WheelSpec(tags="cp312-cp312-macosx_11_0_arm64", files=files).build(tmp_path)], jobs=1
+    )
+    assert [p.code for p in report.problems] == ["macho-external-library"]

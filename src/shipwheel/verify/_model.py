@@ -87,6 +87,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "elf-invalid": (W, "check the file: it looks like ELF but does not parse"),
     "binary-invalid": (W, "check the file: it looks like a Mach-O binary but does not parse"),
     "macho-arch-mismatch": (E, "build the binary for every architecture the tag names (universal2: x86_64 and arm64), or retag the wheel"),
+    "macho-external-library": (E, "bundle the library into the wheel with delocate-wheel (it rewrites the path to @loader_path)"),
     "macho-min-version": (E, "retag the wheel with the macOS version the binaries need (delocate-wheel does), or set MACOSX_DEPLOYMENT_TARGET when building"),
     "pe-arch-mismatch": (E, "build the DLL for the machine the win tag names (win_amd64: AMD64, win32: x86, win_arm64: ARM64)"),
     "elf-arch-mismatch": (E, "the compiled code is for another machine than the platform tag says: rebuild for the right one"),

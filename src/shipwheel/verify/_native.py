@@ -7,9 +7,11 @@ A wheel tagged ``macosx_10_9_x86_64`` whose extension needs macOS 11 fails to im
 
 from __future__ import annotations
 
+import posixpath
 import re
 import struct
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from ._model import FileResult
@@ -20,6 +22,9 @@ _MH_MAGIC_64 = b"\xcf\xfa\xed\xfe"  # little-endian 64-bit
 _MH_MAGIC = b"\xce\xfa\xed\xfe"  # little-endian 32-bit
 _FAT_MAGIC = b"\xca\xfe\xba\xbe"
 _LC_BUILD_VERSION, _LC_VERSION_MIN_MACOSX, _PLATFORM_MACOS = 0x32, 0x24, 1
+_LC_DYLIBS = {0xC, 0x80000018, 0x8000001F}  # LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB
+#: Where macOS itself keeps the libraries a wheel may load by absolute path.
+_MACOS_SYSTEM = ("/usr/lib/", "/System/Library/")
 _CPU = {0x01000007: "x86_64", 0x0100000C: "arm64", 7: "i386", 18: "ppc", 0x01000012: "ppc64"}
 _PE_MACHINES = {0x8664: "AMD64", 0x14C: "x86", 0xAA64: "ARM64", 0x200: "IA64"}
 _WIN_TAGS = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64", "win_ia64": "IA64"}
@@ -46,6 +51,8 @@ class MachO:
 
     arch: str
     minos: tuple[int, int] | None
+    #: install names of the libraries it loads (LC_LOAD_DYLIB, weak and re-exported ones too)
+    dylibs: tuple[str, ...] = ()
 
 
 def _thin(data: bytes, offset: int) -> MachO:
@@ -54,9 +61,15 @@ def _thin(data: bytes, offset: int) -> MachO:
     cputype, _, _, ncmds, _ = struct.unpack_from("<iiIII", data, offset + 4)
     pos = offset + (32 if is64 else 28)
     minos: tuple[int, int] | None = None
+    dylibs: list[str] = []
     for _ in range(ncmds):
         cmd, size = struct.unpack_from("<II", data, pos)
-        if cmd == _LC_BUILD_VERSION:
+        if cmd in _LC_DYLIBS:
+            (name_offset,) = struct.unpack_from("<I", data, pos + 8)
+            start = pos + name_offset
+            end = data.index(b"\0", start, pos + size) if b"\0" in data[start : pos + size] else pos + size
+            dylibs.append(data[start:end].decode("utf-8", "replace"))
+        elif cmd == _LC_BUILD_VERSION:
             platform, version = struct.unpack_from("<II", data, pos + 8)
             if platform == _PLATFORM_MACOS:
                 minos = (version >> 16, (version >> 8) & 0xFF)
@@ -66,7 +79,7 @@ def _thin(data: bytes, offset: int) -> MachO:
         if size < 8:
             raise ValueError("bad load command size")
         pos += size
-    return MachO(_CPU.get(cputype & 0xFFFFFFFF, hex(cputype)), minos)
+    return MachO(_CPU.get(cputype & 0xFFFFFFFF, hex(cputype)), minos, tuple(dylibs))
 
 
 def read_macho(data: bytes) -> list[MachO]:
@@ -92,8 +105,11 @@ def pe_machine(data: bytes) -> str | None:
     return _PE_MACHINES.get(machine, hex(machine))
 
 
-def check_macos(result: FileResult, platforms: Iterable[str], binaries: dict[str, list[MachO]]) -> None:
-    """Each Mach-O binary must hold the tag's architectures and need no newer macOS than the tag says."""
+def check_macos(
+    result: FileResult, platforms: Iterable[str], binaries: dict[str, list[MachO]], members: AbstractSet[str]
+) -> None:
+    """Each Mach-O binary must hold the tag's architectures, need no newer macOS than the tag says, and load only
+    system libraries or libraries the wheel holds (``@loader_path/...``)."""
     claims = [m for m in (re.match(r"^macosx_(\d+)_(\d+)_(.+)$", p) for p in platforms) if m]
     if not claims:
         return
@@ -102,6 +118,26 @@ def check_macos(result: FileResult, platforms: Iterable[str], binaries: dict[str
     oldest_ok = (oldest[0], 99) if oldest[0] >= 11 else oldest
     wanted = set().union(*(_MACOS_ARCHES.get(m[3], {m[3]}) for m in claims))
     for name, slices in binaries.items():
+        external = sorted(
+            {d for s in slices for d in s.dylibs if d.startswith("/") and not d.startswith(_MACOS_SYSTEM)}
+        )
+        folder = posixpath.dirname(name)
+        missing = sorted(
+            {
+                d
+                for s in slices
+                for d in s.dylibs
+                if d.startswith("@loader_path/")
+                and posixpath.normpath(posixpath.join(folder, d[len("@loader_path/") :])) not in members
+            }
+        )
+        if external:
+            result.add(
+                "macho-external-library",
+                f"{name} loads {', '.join(external)}, which exists only on the build machine",
+            )
+        if missing:
+            result.add("macho-external-library", f"{name} loads {', '.join(missing)}, which the wheel lacks")
         arches = {s.arch for s in slices}
         if not wanted <= arches:
             result.add(

@@ -192,7 +192,7 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
     if is_linux:
         resolve_bundled(elfs, set(names))
         audit_linux_wheel(result, platforms, elfs, set())
-    check_macos(result, platforms, machos)
+    check_macos(result, platforms, machos, set(names))
     check_windows(result, platforms, pes)
     if is_abi3:
         minimum = min(
