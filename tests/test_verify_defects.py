@@ -38,6 +38,15 @@ def _many(*specs: WheelSpec | SdistSpec, **kwargs: Any) -> Build:
     return build
 
 
+def _twice(spec: WheelSpec | SdistSpec) -> Build:
+    """The same file in two folders."""
+
+    def build(tmp: Path) -> tuple[list[Path], dict[str, Any]]:
+        return [spec.build(tmp / "a"), spec.build(tmp / "b")], {}
+
+    return build
+
+
 def _with_config(spec: WheelSpec | SdistSpec, toml: str) -> Build:
     def build(tmp: Path) -> tuple[list[Path], dict[str, Any]]:
         (tmp / "proj").mkdir()
@@ -137,6 +146,10 @@ DEFECTS: dict[str, Build] = {
     "release-multiple-versions": _many(WheelSpec(), WheelSpec(version="1.1")),
     "release-wrong-project": _one(WheelSpec(), project="other"),
     "release-wrong-version": _one(WheelSpec(), version="2.0"),
+    "release-duplicate-file": _twice(WheelSpec()),
+    "elf-invalid": _one(
+        WheelSpec(tags=LINUX, files={**PURE, "demo/_x.so": b"\x7fELF\x02\x01\x01" + b"\xff" * 20})
+    ),
     "release-multiple-sdists": _many(SdistSpec(), SdistSpec(filename="demo-1.0.zip")),
     "file-empty": _raw("demo-1.0-py3-none-any.whl", b""),
     "archive-invalid": _raw("demo-1.0-py3-none-any.whl", b"this is not a zip file at all"),
