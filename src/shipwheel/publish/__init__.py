@@ -143,10 +143,12 @@ def publish_files(
             _verify(all_paths, project, version, config, check_signatures=True)
 
     folder = journal_dir or default_journal_dir()
+    # A dry run writes nothing at all, not even the digest cache.
+    cache = None if dry_run else folder / "digests.json"
     if repo.kind == "file":
         from ._static import publish_to_folder
 
-        digests = digest_files(all_paths, jobs=2, cache=folder / "digests.json")
+        digests = digest_files(all_paths, jobs=2, cache=cache)
         return publish_to_folder(
             repo, files, digests, dry_run=dry_run, emit=emit, started=started, check=check
         )
@@ -165,7 +167,7 @@ def publish_files(
         ThreadPoolExecutor(1) as side,
     ):
         # The local digests are computed while the index is asked what it has: both take a while.
-        hashing = side.submit(digest_files, all_paths, 2, folder / "digests.json")
+        hashing = side.submit(digest_files, all_paths, 2, cache)
         index_auth = auth if repo.index_url == "" or same_origin(repo.index_url, repo.upload_url) else None
         index = find_index(client, repo, index_auth, policy)
         journal = None if dry_run else Journal.open(folder, repo.upload_url, project, version)
@@ -186,15 +188,15 @@ def publish_files(
             check()
         if dry_run:
             return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
-        results = execute(run, plan, jobs, wheel_wait)
+        try:
+            results = execute(run, plan, jobs, wheel_wait)
+        finally:
+            if journal is not None:
+                journal.close()  # entries stay on disk for the next run until the release is complete
     result = PublishResult(plan, tuple(results), url, seconds=time.monotonic() - started)
     if run.fatal:
-        if journal is not None:
-            journal.close()
         raise run.fatal[0]
     if not result.ok:
-        if journal is not None:
-            journal.close()
         failed = [r for r in result.results if r.status == "failed"]
         held = [r for r in result.results if r.status == "not-sent"]
         if failed:
