@@ -288,3 +288,35 @@ def test_password_from_the_keyring(pypiserver: IndexServer, tmp_path: Path) -> N
         assert result.ok and server_files_equal(pypiserver, project, files)
     finally:
         keyring.set_keyring(previous)
+
+
+def test_ambiguous_failure_asks_the_index_first(pypiserver: IndexServer, tmp_path: Path) -> None:
+    project = unique_project("ambiguous")
+    files = make_release(tmp_path / "dist", project, "1.0", wheels=2, sdist=False)
+    events: list[str] = []
+    # First upload: stored, answer lost (must not be sent again); second: lost before the index (must be resent).
+    with FaultProxy(pypiserver.upload_url, faults=["timeout", "lost"], hang=3.0) as proxy:
+        result = publish_files(
+            files, repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=1, timeout=1.5,
+            backoff=0.01, environ=_env(pypiserver, tmp_path), on_event=lambda e: events.append(e.kind),
+        )  # fmt: skip
+    assert result.ok and server_files_equal(pypiserver, project, files)
+    assert sorted(proxy.uploads) == sorted(f.name for f in files)
+    assert [r.attempts for r in result.results] == [1, 2] or [r.attempts for r in result.results] == [2, 1]
+    assert events.count("retry") == 1
+
+
+def test_dry_run_against_a_server_sends_and_writes_nothing(pypiserver: IndexServer, tmp_path: Path) -> None:
+    project = unique_project("dry")
+    files = make_release(tmp_path / "dist", project, "1.0", wheels=2)
+    state = tmp_path / "state"
+    result = publish_files(
+        files,
+        repository=pypiserver.upload_url,
+        dry_run=True,
+        verify=False,
+        environ=_env(pypiserver, tmp_path),
+        journal_dir=state,
+    )
+    assert result.dry_run and [f.action for f in result.plan.files] == ["upload"] * 3
+    assert pypiserver.files(project) == {} and not state.exists()
