@@ -164,7 +164,7 @@ class _ProgressView:
                 self.progress.console.print(
                     Text(f"retrying {event.filename}: {event.detail}", style="yellow")
                 )
-            elif event.kind == "wait" and not self.quiet:
+            elif event.kind in {"wait", "plan"} and not self.quiet:
                 self.progress.console.print(Text(event.detail, style="dim"))
 
 

@@ -183,6 +183,14 @@ def publish_files(
             journal_done=journal.done if journal else None,
         )
         emit(PublishEvent("plan", detail=f"{len(plan.uploads)} to upload, {len(plan.skipped)} already there"))
+        if journal is not None and journal.in_doubt():
+            # The plan already asked the index about them: those it lists are skipped, the others sent again.
+            doubt = journal.in_doubt()
+            emit(
+                PublishEvent(
+                    "plan", detail=f"resuming: {len(doubt)} file(s) were being sent when a run stopped"
+                )
+            )
         url = repo.project_url(project, version)
         if plan.uploads:
             check()
