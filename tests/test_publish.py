@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.index_servers import make_release, make_sdist, make_wheel
 from shipwheel.cli import main_inner
@@ -317,3 +319,26 @@ def test_twine_variables_choose_the_repository(
     monkeypatch.setenv("SHIPWHEEL_REPOSITORY_URL", f"file:{tmp_path / 'via-shipwheel'}")
     assert main_inner(["publish", str(tmp_path / "dist"), "--no-verify", "--dry-run", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["repository"] == f"file:{tmp_path / 'via-shipwheel'}"
+
+
+@given(
+    fields=st.lists(
+        st.tuples(st.sampled_from(["name", "summary", "classifiers", "description"]), st.text(max_size=200)),
+        max_size=8,
+    ),
+    payload=st.binary(max_size=4096),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_multipart_body_parses_back(tmp_path: Path, fields: list[tuple[str, str]], payload: bytes) -> None:
+    import email.parser
+    import email.policy
+
+    target = tmp_path / "demo-1.0-py3-none-any.whl"
+    target.write_bytes(payload)
+    body = MultipartBody(fields, target, target.name, attachments=[("gpg_signature", "x.asc", b"sig")])
+    raw = f"Content-Type: {body.content_type}\r\n\r\n".encode() + b"".join(body)
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
+    parts = list(message.iter_parts())
+    texts = [(p.get_param("name", header="content-disposition"), p.get_payload(decode=True)) for p in parts]
+    assert texts[: len(fields)] == [(n, v.encode()) for n, v in fields]
+    assert texts[-2] == ("gpg_signature", b"sig") and texts[-1] == ("content", payload)
