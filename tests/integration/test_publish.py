@@ -320,3 +320,19 @@ def test_dry_run_against_a_server_sends_and_writes_nothing(pypiserver: IndexServ
     )
     assert result.dry_run and [f.action for f in result.plan.files] == ["upload"] * 3
     assert pypiserver.files(project) == {} and not state.exists()
+
+
+def test_sdist_waits_for_the_index_to_list_every_wheel(pypiserver: IndexServer, tmp_path: Path) -> None:
+    project = unique_project("unlisted")
+    files = make_release(tmp_path / "dist", project, "1.0", wheels=2)
+    events: list[str] = []
+    with (
+        FaultProxy(pypiserver.upload_url, hide_file=files[0].name) as proxy,
+        pytest.raises(UploadFailedError, match="sdist was not uploaded"),
+    ):
+        publish_files(
+            files, repository=proxy.url, index_url=proxy.url + "simple/", verify=False, wheel_wait=0.6,
+            environ=_env(pypiserver, tmp_path), on_event=lambda e: events.append(e.kind),
+        )  # fmt: skip
+    assert events.count("wait") >= 2  # it asked again before giving up
+    assert files[-1].name not in pypiserver.files(project) and files[0].name in pypiserver.files(project)
