@@ -31,7 +31,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from _release import download_release  # noqa: E402
 
-from fixtures.index_servers import IndexServer, _stop, free_port, start_pypiserver  # noqa: E402
+from fixtures.index_servers import IndexServer, free_port, start_pypiserver, stop_process  # noqa: E402
 from shipwheel.distfiles import file_digests  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -138,7 +138,7 @@ def one_run(
         if proxy is not None:
             proxy.terminate()
             proxy.wait(10)
-        _stop(server.proc)
+        stop_process(server.proc)
         shutil.rmtree(root, ignore_errors=True)
 
 
