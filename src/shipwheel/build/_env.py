@@ -55,8 +55,9 @@ class CachedEnv(IsolatedEnv):
         return str(self.path / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python"))
 
     def make_extra_environ(self) -> Mapping[str, str] | None:
-        scripts = str(Path(self.python_executable).parent)
-        return {"PATH": scripts + os.pathsep + os.environ.get("PATH", ""), "VIRTUAL_ENV": str(self.path)}
+        # Only the environment's scripts folder: backend_runner puts it in front of the build's own PATH (which
+        # carries the ccache shims), where pypa/build's own environments would put it in front of os.environ's.
+        return {"PATH": str(Path(self.python_executable).parent), "VIRTUAL_ENV": str(self.path)}
 
 
 @contextmanager

@@ -81,10 +81,13 @@ def backend_runner(env: Mapping[str, str], log: IO[str]) -> Callable[..., None]:
     ) -> None:
         log.write("$ " + shlex.join(cmd) + "\n")
         log.flush()
+        merged = {**env, **(extra_environ or {})}
+        if extra_environ and "PATH" in extra_environ:  # the build environment's scripts, then the build's PATH
+            merged["PATH"] = extra_environ["PATH"] + os.pathsep + env.get("PATH", os.environ.get("PATH", ""))
         subprocess.run(
             list(cmd),
             cwd=cwd,
-            env={**env, **(extra_environ or {})},
+            env=merged,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
