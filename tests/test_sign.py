@@ -105,3 +105,25 @@ def test_sign_cli_then_verify(
     files[0].write_bytes(files[0].read_bytes() + b"\0")
     with pytest.raises(VerificationError):
         main_inner(["sign", str(tmp_path), "--verify"])
+
+
+def test_fetch_requires_a_good_manifest_signature(
+    tmp_path: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shipwheel.cli import main_inner
+
+    staged = tmp_path / "staged"
+    files = make_release(staged, "demo-fetched", "1.0", wheels=1)
+    monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
+    sign_files([staged])
+    args = ["fetch", "demo-fetched", "1.0", "--from", str(staged), "--require-signature", "--json"]
+    assert main_inner([*args, "-w", str(tmp_path / "good")]) == 0
+    assert {p.name for p in (tmp_path / "good").iterdir()} >= {f.name for f in files}
+    # A manifest changed after signing is refused before anything is fetched.
+    manifest = staged / MANIFEST
+    manifest.write_text(manifest.read_text() + "\n")
+    with pytest.raises(VerificationError, match="BAD signature"):
+        main_inner([*args, "-w", str(tmp_path / "bad")])
+    (staged / "SHA256SUMS.asc").unlink()
+    with pytest.raises(VerificationError, match="not signed"):
+        main_inner([*args, "-w", str(tmp_path / "unsigned")])

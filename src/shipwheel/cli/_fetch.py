@@ -24,6 +24,7 @@ from ..containers import open_container
 from ..distfiles import FAMILIES
 from ..fetch import FetchEvent, FetchReport, Selection, families_from, fetch
 from ..matrix import Selector
+from ..sign import manifest_hook
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -78,6 +79,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
+    )
+    p.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="check the container's SHA256SUMS.asc with gpg (GNUPGHOME respected) and refuse without one",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_config_options(p)
@@ -171,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
                 jobs=config.jobs,
                 policy=policy,
                 on_event=_Progress(progress),
+                verify_manifest=manifest_hook(require_signature=True) if args.require_signature else None,
             )
     finally:
         container.close()
