@@ -24,7 +24,18 @@ __all__ = ["build_parser", "main", "main_inner"]
 
 #: Command modules, in the order of the release pipeline. Each has ``register(subparsers)``; the parser it adds
 #: sets ``handler`` to a function taking the parsed arguments and returning an exit code.
-COMMANDS: tuple[ModuleType, ...] = (_config, _matrix, _build, _stage, _fetch, _verify, _changelog, _notes, _sign, _publish)
+COMMANDS: tuple[ModuleType, ...] = (
+    _config,
+    _matrix,
+    _build,
+    _verify,
+    _stage,
+    _fetch,
+    _sign,
+    _publish,
+    _changelog,
+    _notes,
+)
 
 
 def _epilog() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,17 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import Config
-from ..errors import EnvironmentNotReadyError, ProjectError
+from ..errors import EnvironmentNotReadyError
 from ..notes import make_changelog, read_history, read_titles_file, render
 from ..notes._mailmap_check import check_mailmap
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import (
+    add_config_options,
+    config_from_args,
+    out_console,
+    print_json,
+    status,
+    write_text_output,
+)
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -89,10 +95,6 @@ def _config(args: argparse.Namespace) -> Config:
     return config_from_args(args, overrides, project_dir=project_dir)
 
 
-def _status(message: str) -> None:
-    err_console.print(Text(message, style="dim"))
-
-
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     opts = config.changelog
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         bots=opts.bots,
         titles=titles,
         github_token=token,
-        progress=_status,
+        progress=status,
     )
     if args.json:
         print_json(
@@ -138,25 +140,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     text = render(log, opts.format)
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise ProjectError(
-                f"cannot write {args.output}: {exc.strerror}", hint="pass a writable path to -o"
-            ) from None
-        _status(f"wrote {args.output}")
-    else:
-        # Bytes, not the console: the changelog must be UTF-8 whatever the locale, and never wrapped.
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
-    _status(f"{len(log.contributors)} contributors, {len(log.pull_requests)} pull requests")
+    write_text_output(text, args.output)
+    status(f"{len(log.contributors)} contributors, {len(log.pull_requests)} pull requests")
     return 0
 
 
 def run_mailmap_check(args: argparse.Namespace) -> int:
     config = _config(args)
-    history = read_history(args.repo, args.range, mailmap_from=args.mailmap_from, progress=_status)
+    history = read_history(args.repo, args.range, mailmap_from=args.mailmap_from, progress=status)
     findings = check_mailmap(history, bots=config.changelog.bots)
     if args.json:
         print_json(
@@ -167,7 +158,7 @@ def run_mailmap_check(args: argparse.Namespace) -> int:
         )
         return 1 if findings else 0
     if not findings:
-        _status("every identity looks mapped")
+        status("every identity looks mapped")
         return 0
     table = Table(title=f"{len(findings)} identities look unmapped", title_justify="left")
     table.add_column("code", style="bold")

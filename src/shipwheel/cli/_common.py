@@ -10,10 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from ..config import Config, load_config
+from ..errors import ProjectError
 
-__all__ = ["add_config_options", "config_from_args", "err_console", "out_console", "print_json"]
+__all__ = [
+    "add_config_options",
+    "config_from_args",
+    "err_console",
+    "out_console",
+    "print_json",
+    "status",
+    "write_text_output",
+]
 
 #: Status, progress and errors go to stderr so that stdout can be piped.
 err_console = Console(stderr=True, highlight=False)
@@ -44,3 +54,26 @@ def config_from_args(
     """Load the configuration for a command, with its command-line ``overrides`` on top."""
     where = project_dir or getattr(args, "config_dir", None) or Path.cwd()
     return load_config(where, overrides=overrides)
+
+
+def status(message: str) -> None:
+    """A dim status line on stderr (never on stdout, which may be redirected into a file)."""
+    err_console.print(Text(message, style="dim"))
+
+
+def write_text_output(text: str, output: Path | None) -> None:
+    """Write a generated document to ``output`` (UTF-8, ``\n`` line ends), or as UTF-8 bytes to stdout.
+
+    Bytes, not the console: the document must be UTF-8 whatever the locale, and never wrapped.
+    """
+    if output is None:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot write {output}: {exc.strerror}", hint="pass a writable path to -o"
+        ) from None
+    status(f"wrote {output}")

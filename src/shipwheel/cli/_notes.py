@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
-
-from rich.text import Text
 
 from .._git import Git
 from ..errors import CommandError, ProjectError
 from ..notes import make_changelog, open_repository
 from ..notes._release_notes import release_notes
-from ._common import config_from_args, err_console
+from ._common import config_from_args, status, write_text_output
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -49,10 +46,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="FILE", type=Path, default=None, help="write here, not to stdout"
     )
     p.set_defaults(handler=run)
-
-
-def _status(message: str) -> None:
-    err_console.print(Text(message, style="dim"))
 
 
 def _default_range(git: Git, version: str) -> str | None:
@@ -91,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             except ProjectError:
                 revision_range = None
         if revision_range is None:
-            _status("no git repository or no earlier tag: the notes have no changelog (pass --range A..B)")
+            status("no git repository or no earlier tag: the notes have no changelog (pass --range A..B)")
         else:
             changelog = make_changelog(
                 repo,
@@ -99,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 mailmap_from=args.mailmap_from,
                 pr_url=config.changelog.pr_url or None,
                 bots=config.changelog.bots,
-                progress=_status,
+                progress=status,
             )
     text = release_notes(
         args.project,
@@ -108,17 +101,7 @@ def run(args: argparse.Namespace) -> int:
         changelog=changelog,
         wheelhouse=wheelhouse,
         template=template,
-        progress=_status,
+        progress=status,
     )
-    if args.output is not None:
-        try:
-            args.output.write_text(text, encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise ProjectError(
-                f"cannot write {args.output}: {exc.strerror}", hint="pass a writable path to -o"
-            ) from None
-        _status(f"wrote {args.output}")
-    else:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
+    write_text_output(text, args.output)
     return 0
