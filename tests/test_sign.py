@@ -127,3 +127,25 @@ def test_fetch_requires_a_good_manifest_signature(
     (staged / "SHA256SUMS.asc").unlink()
     with pytest.raises(VerificationError, match="not signed"):
         main_inner([*args, "-w", str(tmp_path / "unsigned")])
+
+
+def test_fetch_checks_a_present_signature_without_being_asked(
+    tmp_path: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signatures are verified when present (issue 5); --require-signature only adds "and refuse without"."""
+    from shipwheel.cli import main_inner
+
+    staged = tmp_path / "staged"
+    make_release(staged, "demo-present", "1.0", wheels=1)
+    monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
+    sign_files([staged])
+    args = ["fetch", "demo-present", "1.0", "--from", str(staged), "--json"]
+    assert main_inner([*args, "-w", str(tmp_path / "good")]) == 0
+    manifest = staged / MANIFEST
+    manifest.write_text(manifest.read_text() + "\n")
+    with pytest.raises(VerificationError, match="BAD signature"):
+        main_inner([*args, "-w", str(tmp_path / "bad")])
+    assert not (tmp_path / "bad").exists()
+    (staged / "SHA256SUMS.asc").unlink()
+    (staged / MANIFEST).unlink()
+    assert main_inner([*args, "-w", str(tmp_path / "plain")]) == 0  # nothing signed, nothing required

@@ -166,11 +166,14 @@ def read_manifest(
     listing: Listing,
     policy: RetryPolicy,
     verify_manifest: Callable[[Path], None] | None = None,
+    *,
+    require_manifest: bool = False,
 ) -> dict[str, str]:
     """The container's ``SHA256SUMS`` as ``{filename: sha256}`` (``{}`` when it has none), checked by
-    ``verify_manifest`` when given (it receives the manifest's path, with ``SHA256SUMS.asc`` beside it)."""
+    ``verify_manifest`` when given (it receives the manifest's path, with ``SHA256SUMS.asc`` beside it).
+    A container without ``SHA256SUMS`` is refused only with ``require_manifest``."""
     if listing.manifest is None:
-        if verify_manifest is not None:
+        if require_manifest:
             raise TransferError(
                 f"{container.display} has no SHA256SUMS to verify",
                 hint="stage the release with shipwheel stage, or fetch without signature verification",
@@ -205,6 +208,7 @@ def fetch(
     policy: RetryPolicy | None = None,
     on_event: EventCallback = no_events,
     verify_manifest: Callable[[Path], None] | None = None,
+    require_manifest: bool = False,
 ) -> FetchReport:
     """Fetch the selected files of ``container`` into ``dest`` (created if missing); see the module docstring.
 
@@ -238,7 +242,7 @@ def fetch(
             f"{container.display} has no files of {selection.project} {selection.version}{seen}",
             hint="check the project name, the version and the container URL",
         )
-    manifest = read_manifest(container, listing, policy, verify_manifest)
+    manifest = read_manifest(container, listing, policy, verify_manifest, require_manifest=require_manifest)
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

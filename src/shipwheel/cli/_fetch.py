@@ -83,7 +83,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--require-signature",
         action="store_true",
-        help="check the container's SHA256SUMS.asc with gpg (GNUPGHOME respected) and refuse without one",
+        help="refuse a container without a signed SHA256SUMS (a SHA256SUMS.asc that is present is always "
+        "checked with gpg, GNUPGHOME respected)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_config_options(p)
@@ -177,7 +178,9 @@ def run(args: argparse.Namespace) -> int:
                 jobs=config.jobs,
                 policy=policy,
                 on_event=_Progress(progress),
-                verify_manifest=manifest_hook(require_signature=True) if args.require_signature else None,
+                # a signed manifest is always checked when the container has one; --require-signature demands it
+                verify_manifest=manifest_hook(require_signature=args.require_signature),
+                require_manifest=args.require_signature,
             )
     finally:
         container.close()
