@@ -13,10 +13,11 @@ from fixtures.http_servers import make_wheel
 from shipwheel.cli import main_inner
 from shipwheel.containers import parse_sha256sums
 from shipwheel.containers._local import LocalContainer
+from shipwheel.distfiles import collect_release_files as collect_files
 from shipwheel.distfiles import file_digests
 from shipwheel.errors import ConflictError, UsageError
 from shipwheel.fetch import Selection, fetch
-from shipwheel.stage import collect_files, stage
+from shipwheel.stage import stage
 
 
 @pytest.fixture

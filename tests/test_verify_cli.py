@@ -72,7 +72,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     proc = _cli("no-such-dir", cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().startswith("error: no such file or folder: no-such-dir;")
+    assert proc.stderr.strip().startswith("error: no-such-dir does not exist;")
     assert len(proc.stderr.strip().splitlines()) == 1
 
     (tmp_path / "pyproject.toml").write_text("[tool.shipwheel.verify]\nmax-file-sise = 3\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -25,14 +25,18 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from .errors import UsageError
 from .matrix import Identifier, wheel_identifiers
 
-__all__ = ["FAMILIES", "DistFile", "file_digests", "is_dist_filename", "select"]
+__all__ = ["FAMILIES", "DistFile", "collect_release_files", "file_digests", "is_dist_filename", "select"]
 
 #: Platform families of the old wheel-uploader's ``-t`` option.
 FAMILIES: tuple[str, ...] = ("all", "win", "macosx", "manylinux", "musllinux", "linux")
 
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
+_DIST_SUFFIXES = (".whl", *_SDIST_SUFFIXES)
+# Files that travel beside distributions; a shell glob (dist/*) names them too, and they are not release files.
+_SIDE_FILES = (".asc", ".sig", ".attestation", ".sha256", ".part")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*$")
 
 
@@ -94,7 +98,13 @@ class DistFile:
         if self.kind == "sdist":
             return "sdist"
         plats = self.platforms
-        for prefix, family in (("win", "win"), ("macosx", "macosx"), ("manylinux", "manylinux"), ("musllinux", "musllinux"), ("linux", "linux")):
+        for prefix, family in (
+            ("win", "win"),
+            ("macosx", "macosx"),
+            ("manylinux", "manylinux"),
+            ("musllinux", "musllinux"),
+            ("linux", "linux"),
+        ):
             if any(p.startswith(prefix) for p in plats):
                 return family
         return "any"
@@ -129,7 +139,9 @@ def select(filenames: Iterable[str], project: str, version: str) -> list[DistFil
     return sorted(out, key=lambda d: (d.kind == "sdist", d.filename))
 
 
-def file_digests(path: Path, algorithms: tuple[str, ...] = ("sha256",), chunk: int = 1 << 20) -> dict[str, str]:
+def file_digests(
+    path: Path, algorithms: tuple[str, ...] = ("sha256",), chunk: int = 1 << 20
+) -> dict[str, str]:
     """Hex digests of the file at ``path``, reading it once."""
     hashers = {a: hashlib.new(a) for a in algorithms}
     with path.open("rb") as fh:
@@ -137,3 +149,62 @@ def file_digests(path: Path, algorithms: tuple[str, ...] = ("sha256",), chunk: i
             for h in hashers.values():
                 h.update(block)
     return {a: h.hexdigest() for a, h in hashers.items()}
+
+
+def collect_release_files(paths: Sequence[Path], *, lenient: bool = False) -> list[Path]:
+    """The release files that ``paths`` name: what every command that takes ``FILES|WHEELHOUSE`` works on.
+
+    - a folder gives its top-level wheels and sdists;
+    - a file must have a valid distribution filename; signatures, attestations and manifests that a shell glob
+      names as well are passed over;
+    - the same file named twice is taken once.
+
+    ``lenient`` is for checkers (``shipwheel verify``), which report what is wrong instead of refusing it: every
+    ``*.whl``, ``*.tar.gz`` and ``*.zip`` is taken whatever its name, and an empty folder, or two different files
+    with one name, are left for the checker to report.
+
+    :raises UsageError: a path that does not exist; unless ``lenient``: a folder without release files, a file that
+        is not a distribution, two different files with one name, or nothing at all.
+    """
+
+    def wanted(name: str) -> bool:
+        return name.endswith(_DIST_SUFFIXES) if lenient else DistFile.parse(name) is not None
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            items = sorted(p for p in path.iterdir() if p.is_file() and wanted(p.name))
+            if not items and not lenient:
+                raise UsageError(
+                    f"{path} holds no wheel or sdist", hint="build the release first, or name its files"
+                )
+        elif path.is_file():
+            if path.name.endswith(_SIDE_FILES) or path.name.startswith("SHA256SUMS"):
+                continue
+            if not wanted(path.name) and not lenient:
+                raise UsageError(
+                    f"{path.name!r} is not a wheel or sdist filename",
+                    hint="pass .whl, .tar.gz or a wheelhouse folder",
+                )
+            items = [path]
+        else:
+            raise UsageError(
+                f"{path} does not exist", hint="pass wheel/sdist files or the folder holding them"
+            )
+        found += items
+    unique: dict[Path, Path] = {}
+    for item in found:
+        unique.setdefault(item.resolve(), item)
+    files = sorted(unique.values(), key=lambda p: (p.name, str(p)))
+    if lenient:
+        return files
+    names = [p.name for p in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"two different files are named {twice[0]}", hint="pass only one of them")
+    if not files:
+        where = ", ".join(str(p) for p in paths) or "."
+        raise UsageError(
+            f"no wheel or sdist in {where}", hint="build them first (shipwheel build) or pass their paths"
+        )
+    return files

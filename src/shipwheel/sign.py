@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import _subprocess
-from .distfiles import DistFile, file_digests
-from .errors import CommandError, EnvironmentNotReadyError, UsageError, VerificationError
+from .distfiles import collect_release_files, file_digests
+from .errors import CommandError, EnvironmentNotReadyError, VerificationError
 
 __all__ = [
     "MANIFEST",
@@ -72,26 +72,6 @@ def _detach_sign(path: Path, *, gpg: str, key: str | None, env: Mapping[str, str
         raise
     tmp.replace(target)
     return target
-
-
-def collect_release_files(paths: Sequence[Path]) -> list[Path]:
-    files: list[Path] = []
-    for item in paths:
-        if item.is_dir():
-            files += [p for p in sorted(item.iterdir()) if p.is_file() and DistFile.parse(p.name) is not None]
-        elif item.is_file():
-            if DistFile.parse(item.name) is None:
-                raise UsageError(
-                    f"{item} is not a wheel or sdist", hint="pass release files or a wheelhouse folder"
-                )
-            files.append(item)
-        else:
-            raise UsageError(f"{item} does not exist", hint="pass existing files or a wheelhouse folder")
-    if not files:
-        raise UsageError(
-            f"no wheel or sdist in {', '.join(map(str, paths)) or '.'}", hint="build the release first"
-        )
-    return files
 
 
 def sign_files(
@@ -259,4 +239,4 @@ def manifest_hook(*, gpg: str = "gpg", require_signature: bool = False) -> Calla
     return hook
 
 
-__all__ += ["collect_release_files", "manifest_hook"]
+__all__ += ["manifest_hook"]

@@ -27,11 +27,11 @@ from .containers import (
     is_writable,
 )
 from .containers._index import IndexFile, render_index
-from .distfiles import DistFile, file_digests
+from .distfiles import DistFile, collect_release_files, file_digests
 from .errors import ConflictError, UsageError
 from .fetch import read_manifest
 
-__all__ = ["StageEvent", "StageOutcome", "StageReport", "collect_files", "stage", "stage_to_index"]
+__all__ = ["StageEvent", "StageOutcome", "StageReport", "stage", "stage_to_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,33 +62,6 @@ class StageReport:
     total_files: int = 0
 
 
-def collect_files(paths: Sequence[Path]) -> list[Path]:
-    """The release files named by ``paths``: files as given, folders (wheelhouses) by their top-level wheels and
-    sdists. Raise :class:`UsageError` for a missing path, a file that is not a distribution, or nothing at all."""
-    out: dict[str, Path] = {}
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and DistFile.parse(p.name) is not None)
-            if not found:
-                raise UsageError(
-                    f"{path} holds no wheel or sdist", hint="build the release first, or name the files"
-                )
-            items = found
-        elif path.is_file():
-            if DistFile.parse(path.name) is None:
-                raise UsageError(
-                    f"{path.name!r} is not a wheel or sdist filename", hint="stage only release files"
-                )
-            items = [path]
-        else:
-            raise UsageError(f"{path} does not exist", hint="check the path")
-        for item in items:
-            if item.name in out and out[item.name].resolve() != item.resolve():
-                raise UsageError(f"two different files are named {item.name}", hint="stage one of them")
-            out[item.name] = item
-    return [out[name] for name in sorted(out)]
-
-
 def stage(
     paths: Sequence[Path],
     container: Container,
@@ -106,7 +79,7 @@ def stage(
             "shipwheel publish --repository URL",
         )
     assert isinstance(container, WritableContainer)
-    files = collect_files(paths)
+    files = collect_release_files(paths)
     local: dict[str, tuple[Path, str, int]] = {}
     for path in files:
         emit(StageEvent("hashing", path.name))
@@ -193,11 +166,11 @@ def stage_to_index(
     from .publish._results import PublishEvent
 
     emit = on_event or (lambda _e: None)
-    files = collect_files(paths)
+    files = collect_release_files(paths)
     releases: dict[tuple[str, str], list[Path]] = {}
     for path in files:
         dist = DistFile.parse(path.name)
-        assert dist is not None  # collect_files keeps release files only
+        assert dist is not None  # collect_release_files keeps release files only
         releases.setdefault((dist.name, str(dist.version)), []).append(path)
 
     def relay(event: PublishEvent) -> None:

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     paths = list(args.paths) or [config.build.output_dir]
     gpg = config.sign.gpg
     if args.verify:
-        from ..sign import collect_release_files
+        from ..distfiles import collect_release_files
 
         files = collect_release_files(paths)
         verify_release_signatures(files, gpg=gpg)

@@ -12,8 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from ..distfiles import collect_release_files
 from ..errors import UsageError
-from ..verify import CODES, Report, collect_files, verify_paths
+from ..verify import CODES, Report, verify_paths
 from ..verify._report import render_html
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             auto_refresh=False,
             transient=True,
         )
-        task = bar.add_task("", total=len(collect_files(paths)))
+        task = bar.add_task("", total=len(collect_release_files(paths, lenient=True)))
 
         def progress(line: str) -> None:
             bar.update(task, advance=1, description=escape(line))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
-from ..distfiles import DistFile
+from ..distfiles import DistFile, collect_release_files
 from ..errors import ConflictError, UsageError, VerificationError
 from ._index_query import IndexFile
 from ._repository import Repository
@@ -108,46 +108,21 @@ class Plan:
         }
 
 
-_SIDE_FILES = (".asc", ".attestation", ".sig", ".sha256", ".part")
-
-
 def collect_files(inputs: Sequence[Path]) -> list[tuple[Path, DistFile]]:
-    """The distribution files named by ``inputs`` (files, or folders whose distribution files are taken).
+    """The distribution files named by ``inputs`` (see :func:`~shipwheel.distfiles.collect_release_files`), with
+    their parsed names, wheels first.
 
     :raises UsageError: nothing to publish, a name that is not a distribution, several projects or versions.
     """
-    found: dict[str, tuple[Path, DistFile]] = {}
-    for item in inputs:
-        if item.is_dir():
-            for path in sorted(item.iterdir()):
-                dist = DistFile.parse(path.name)
-                if dist is not None and path.is_file():
-                    found[path.name] = (path, dist)
-        elif item.is_file():
-            dist = DistFile.parse(item.name)
-            if dist is None:
-                if item.name.endswith(_SIDE_FILES) or item.name.startswith("SHA256SUMS"):
-                    continue
-                raise UsageError(
-                    f"{item} is not a wheel or sdist", hint="pass .whl, .tar.gz or a wheelhouse folder"
-                )
-            if item.name in found and found[item.name][0].resolve() != item.resolve():
-                raise UsageError(f"two files are named {item.name}", hint="pass only one of them")
-            found[item.name] = (item, dist)
-        else:
-            raise UsageError(f"{item} does not exist", hint="pass existing files or a wheelhouse folder")
-    if not found:
-        where = ", ".join(str(p) for p in inputs) or "."
-        raise UsageError(
-            f"no wheel or sdist in {where}", hint="build them first (shipwheel build) or pass their paths"
-        )
-    releases = {(d.name, str(d.version)) for _, d in found.values()}
+    found = [(path, DistFile.parse(path.name)) for path in collect_release_files(inputs)]
+    pairs = [(path, dist) for path, dist in found if dist is not None]
+    releases = {(d.name, str(d.version)) for _, d in pairs}
     if len(releases) > 1:
         shown = ", ".join(f"{n} {v}" for n, v in sorted(releases))
         raise UsageError(
             f"the files belong to several releases ({shown})", hint="publish one release at a time"
         )
-    return sorted(found.values(), key=lambda pd: (pd[1].kind == "sdist", pd[1].filename))
+    return sorted(pairs, key=lambda pd: (pd[1].kind == "sdist", pd[1].filename))
 
 
 def _digest(path: Path) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from ..config import Config
-from ..errors import ConfigError, UsageError
+from ..distfiles import collect_release_files
+from ..errors import ConfigError
 from ._archive import Limits
 from ._completeness import check_completeness, files_requires_python, inferred_identifiers, release_checks
 from ._file import check_file
@@ -42,36 +43,8 @@ __all__ = [
     "Problem",
     "Report",
     "Severity",
-    "collect_files",
     "verify_paths",
 ]
-
-_SUFFIXES = (".whl", ".tar.gz", ".zip")
-
-
-def collect_files(paths: Sequence[Path]) -> list[Path]:
-    """The release files among ``paths``: files as given, folders' ``*.whl``, ``*.tar.gz`` and ``*.zip``.
-
-    :raises UsageError: a path that does not exist.
-    """
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES)))
-        elif path.is_file():
-            out.append(path)
-        else:
-            raise UsageError(
-                f"no such file or folder: {path}", hint="pass wheel/sdist files or the folder holding them"
-            )
-    # The same file given twice (as a file and through its folder) is checked once.
-    seen: set[Path] = set()
-    unique: list[Path] = []
-    for p in out:
-        if (resolved := p.resolve()) not in seen:
-            seen.add(resolved)
-            unique.append(p)
-    return unique
 
 
 def _limits(config: Config | None) -> Limits:
@@ -133,7 +106,7 @@ def verify_paths(
                 f"unknown problem code {code!r} in verify.ignore",
                 hint=f"did you mean {close[0]!r}?" if close else "use the codes shipwheel verify prints",
             )
-    files = collect_files(paths)
+    files = collect_release_files(paths, lenient=True)
     limits = _limits(config)
     if jobs is None or jobs <= 0:
         jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
