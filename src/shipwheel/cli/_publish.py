@@ -6,7 +6,7 @@ import argparse
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import (
     BarColumn,
@@ -19,8 +19,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ..publish import Plan, PublishEvent, PublishResult, UploadFailedError, publish_files
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+if TYPE_CHECKING:  # the upload machinery (httpx) is imported when the command runs, not at every start-up
+    from ..publish import Plan, PublishEvent, PublishResult
 
 _ACTION_STYLE = {
     "upload": "cyan",
@@ -179,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
             overrides[key] = value
     if args.no_verify:
         overrides["publish.verify"] = False
+    from ..publish import UploadFailedError, publish_files
+
     config = config_from_args(args, overrides)
     options = config.publish
     spec = _repository_spec(args, options.repository, config.sources.get("publish.repository", "default"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -14,9 +14,10 @@ from rich.text import Text
 
 from ..distfiles import collect_release_files
 from ..errors import UsageError
-from ..verify import CODES, Report, verify_paths
-from ..verify._report import render_html
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+if TYPE_CHECKING:  # the checks (and jinja2) are imported when the command runs, not at every start-up
+    from ..verify import Report
 
 _CELL = {
     "ok": ("✓", "bold green"),
@@ -76,6 +77,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..verify import CODES
+    from ..verify._report import render_html
+
     if args.list_codes:
         if args.json:
             print_json([{"code": c, "severity": s.value, "fix": f} for c, (s, f) in CODES.items()])
@@ -132,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: Any) -> Report:
+    from ..verify import verify_paths
+
     return verify_paths(
         paths,
         config=config,
