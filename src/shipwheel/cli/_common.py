@@ -17,6 +17,7 @@ from ..errors import ProjectError
 
 __all__ = [
     "add_config_options",
+    "add_release_paths",
     "config_from_args",
     "err_console",
     "out_console",
@@ -45,6 +46,18 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="folder whose pyproject.toml holds [tool.shipwheel] (default: the current folder)",
+    )
+
+
+def add_release_paths(parser: argparse.ArgumentParser) -> None:
+    """The ``WHEELHOUSE|FILE ...`` positional argument of the commands that take a release (verify, sign,
+    publish); empty means the configured ``output-dir``."""
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="WHEELHOUSE|FILE",
+        help="wheel/sdist files or folders holding them (default: the configured output-dir, ./wheelhouse)",
     )
 
 

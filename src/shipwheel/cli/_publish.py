@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.progress import (
@@ -19,7 +18,14 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import (
+    add_config_options,
+    add_release_paths,
+    config_from_args,
+    err_console,
+    out_console,
+    print_json,
+)
 
 if TYPE_CHECKING:  # the upload machinery (httpx) is imported when the command runs, not at every start-up
     from ..publish import Plan, PublishEvent, PublishResult
@@ -45,13 +51,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "any failure to finish the release. Credentials: SHIPWHEEL_USERNAME/SHIPWHEEL_PASSWORD, "
         "TWINE_USERNAME/TWINE_PASSWORD, ~/.pypirc or keyring (a password alone is an API token, user __token__).",
     )
-    p.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="WHEELHOUSE|FILE",
-        help="release files or folders (default: the build output folder)",
-    )
+    add_release_paths(p)
     p.add_argument(
         "-r", "--repository", metavar="TARGET",
         help="pypi, testpypi, a ~/.pypirc section, an upload URL or file:PATH (default: SHIPWHEEL_REPOSITORY_URL, "

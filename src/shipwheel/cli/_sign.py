@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 
 from ..sign import sign_files, verify_release_signatures
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import (
+    add_config_options,
+    add_release_paths,
+    config_from_args,
+    err_console,
+    out_console,
+    print_json,
+)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -21,13 +27,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "SHA256SUMS and SHA256SUMS.asc beside them. fetch and publish check these when they are present. "
         "GNUPGHOME is respected.",
     )
-    p.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="WHEELHOUSE|FILE",
-        help="release files or folders (default: the build output folder)",
-    )
+    add_release_paths(p)
     p.add_argument(
         "--key", metavar="ID", help="the GPG key to sign with (default: sign.key, else gpg's default key)"
     )

@@ -14,7 +14,14 @@ from rich.text import Text
 
 from ..distfiles import collect_release_files
 from ..errors import UsageError
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import (
+    add_config_options,
+    add_release_paths,
+    config_from_args,
+    err_console,
+    out_console,
+    print_json,
+)
 
 if TYPE_CHECKING:  # the checks (and jinja2) are imported when the command runs, not at every start-up
     from ..verify import Report
@@ -45,13 +52,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "abi3 symbols, the sdist, and that no wheel of the build matrix is missing. Exit 1 on any error "
         "(and on warnings with --strict).",
     )
-    p.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="PATH",
-        help="wheel/sdist files or folders holding them (default: the configured output-dir, ./wheelhouse)",
-    )
+    add_release_paths(p)
     p.add_argument(
         "--project", metavar="NAME", help="the project every file must belong to (default: the files')"
     )
