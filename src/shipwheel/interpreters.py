@@ -105,7 +105,6 @@ class Unbuildable:
 def _candidates(extra: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
     found: list[tuple[Path, str]] = [(Path(p).expanduser(), "configured") for p in extra]
     name = re.compile(r"^python3(\.\d+t?)?(\.exe)?$")
-    pyenv_shims = None
     root = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
     pyenv_shims = Path(root) / "shims"
     for entry in os.environ.get("PATH", "").split(os.pathsep):

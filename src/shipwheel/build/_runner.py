@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from build import BuildBackendException, ProjectBuilder
-
 from ..config import Config, load_config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
@@ -26,8 +24,7 @@ from ._env import EnvCache
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
 from ._source import Source, extract_sdist, prepare_source
 from ._steps import (
-    backend_runner,
-    build_wheel,
+    build_distribution,
     expand,
     is_platform_wheel,
     repair_wheel,
@@ -216,25 +213,17 @@ class _Build:
         with self.log("sdist") as log:
             outdir = self.work / "sdist"
             shutil.rmtree(outdir, ignore_errors=True)
-            env = {**self.env}
 
             def do() -> Path:
-                interp = current()
-                probe = ProjectBuilder(
-                    self.source.tree, python_executable=str(interp.path), runner=backend_runner(env, log)
+                built, _ = build_distribution(
+                    self.source.tree,
+                    current(),
+                    "sdist",
+                    cache=self.cache,
+                    outdir=outdir,
+                    env=self.env,
+                    log=log,
                 )
-                benv, _ = self.cache.get(interp, probe.build_system_requires, log=log)
-                builder = ProjectBuilder.from_isolated_env(
-                    benv, self.source.tree, runner=backend_runner(env, log)
-                )
-                try:
-                    self.cache.add(benv, builder.get_requires_for_build("sdist"), log=log)
-                    built = Path(builder.build("sdist", outdir))
-                except BuildBackendException as exc:
-                    raise BuildError(
-                        f"building the sdist failed; see {log.name}",
-                        hint="read the backend's output in the log",
-                    ) from exc
                 normalize_sdist(built, self.source.epoch)
                 dist = DistFile.parse(built.name)
                 if dist is None or dist.pep625_name != built.name:
@@ -296,8 +285,14 @@ class _Build:
                 wheel, reused = self.step(
                     name,
                     "wheel",
-                    lambda: build_wheel(
-                        srcdir, interpreter, cache=self.cache, outdir=root / "dist", env=self.env, log=log
+                    lambda: build_distribution(
+                        srcdir,
+                        interpreter,
+                        "wheel",
+                        cache=self.cache,
+                        outdir=root / "dist",
+                        env=self.env,
+                        log=log,
                     ),
                 )
                 if self.options.repair and is_platform_wheel(wheel) and ident.os == "linux":

@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TextIO
+from typing import IO, Literal, TextIO
 
 from build import BuildBackendException, ProjectBuilder
 from pyproject_hooks import BuildBackendWarning
@@ -23,7 +23,7 @@ from ..errors import CommandError, EnvironmentNotReadyError
 from ..interpreters import Interpreter
 from ._env import CachedEnv, EnvCache
 
-__all__ = ["backend_runner", "build_wheel", "expand", "repair_wheel", "run_shell", "test_wheel"]
+__all__ = ["backend_runner", "build_distribution", "expand", "repair_wheel", "run_shell", "test_wheel"]
 
 
 # pyproject_hooks re-raises the backend's warnings as BuildBackendWarning in the calling thread, which would print
@@ -100,35 +100,35 @@ def backend_runner(env: Mapping[str, str], log: IO[str]) -> Callable[..., None]:
     return runner
 
 
-def build_wheel(
+def build_distribution(
     srcdir: Path,
     interpreter: Interpreter,
+    distribution: Literal["sdist", "wheel"],
     *,
     cache: EnvCache,
     outdir: Path,
     env: Mapping[str, str],
     log: IO[str],
 ) -> tuple[Path, bool]:
-    """Build a wheel of ``srcdir`` for ``interpreter`` in a cached isolated environment (pypa/build's hooks).
-
-    Returns the wheel and whether the environment was reused.
-    """
+    """Build an sdist or a wheel of ``srcdir`` with ``interpreter`` in a cached isolated environment
+    (pypa/build's hooks). Returns the file and whether the environment was reused."""
     probe = ProjectBuilder(srcdir, python_executable=str(interpreter.path), runner=backend_runner(env, log))
     build_env, reused = cache.get(interpreter, probe.build_system_requires, log=log)
     builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=backend_runner(env, log))
     try:
-        extra = builder.get_requires_for_build("wheel")
+        extra = builder.get_requires_for_build(distribution)
         missing = {r for r in extra if not _satisfied(build_env, r)}
         cache.add(build_env, missing, log=log)
         outdir.mkdir(parents=True, exist_ok=True)
-        wheel = builder.build("wheel", outdir)
+        built = builder.build(distribution, outdir)
     except BuildBackendException as exc:
         raise CommandError(
-            f"the build backend failed ({exc.exception.__class__.__name__}); see {log.name}",
-            hint="read the compiler output in the log",
+            f"the build backend failed to build the {distribution} ({exc.exception.__class__.__name__}); "
+            f"see {log.name}",
+            hint="read the backend's and the compiler's output in the log",
             log=log.name,
         ) from None
-    return Path(wheel), reused
+    return Path(built), reused
 
 
 def _satisfied(env: CachedEnv, requirement: str) -> bool:
