@@ -179,27 +179,12 @@ def resolve_repository(
             upload = _check_url(section.repository, f".pypirc [{spec}] repository")
             if upload not in {PYPI, TESTPYPI}:
                 return _http(spec, upload, index_url, section)
-        return Repository(
-            name=spec,
-            kind="pypi",
-            upload_url=upload,
-            index_url=index_url or simple,
-            web_url=web,
-            pypirc=section,
-        )
+        return _pypi(spec, (upload, simple, web), index_url, section)
     if "://" in spec:
         url = _check_url(spec, "repository URL")
         for name, (upload, simple, web) in _KNOWN.items():
             if url == upload:
-                matching = sections.get(name)
-                return Repository(
-                    name=name,
-                    kind="pypi",
-                    upload_url=upload,
-                    index_url=index_url or simple,
-                    web_url=web,
-                    pypirc=matching,
-                )
+                return _pypi(name, (upload, simple, web), index_url, sections.get(name))
         matching = next((s for s in sections.values() if s.repository and _same_url(s.repository, url)), None)
         return _http(url, url, index_url, matching)
     if section is None:
@@ -218,6 +203,16 @@ def resolve_repository(
 
 def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
+
+
+def _pypi(
+    name: str, urls: tuple[str, str, str], index_url: str | None, section: PypircSection | None
+) -> Repository:
+    """PyPI or TestPyPI: the upload, simple-index and web URLs of ``urls`` (``index_url`` overrides the index)."""
+    upload, simple, web = urls
+    return Repository(
+        name=name, kind="pypi", upload_url=upload, index_url=index_url or simple, web_url=web, pypirc=section
+    )
 
 
 def _http(name: str, upload: str, index_url: str | None, section: PypircSection | None) -> Repository:
