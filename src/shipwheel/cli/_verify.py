@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..distfiles import collect_release_files
 from ..errors import UsageError
+from . import _github
 from ._common import (
     add_config_options,
     add_release_paths,
@@ -133,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         render(report, strict=strict)
         if args.html is not None:
             err_console.print(Text(f"HTML report written to {args.html}"))
+    _github.verify_finished(report, strict=strict)
     return 0 if report.ok(strict) else 1
 
 
