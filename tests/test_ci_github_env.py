@@ -92,10 +92,27 @@ def test_i13_2_build_logs_are_grouped(tmp_path: Path) -> None:
     )
     summary = tmp_path / "summary.md"
     ident = f"{have[-1]}-manylinux_x86_64"
+    outputs = [
+        "-o",
+        str(tmp_path / "wh"),
+        "--log-dir",
+        str(tmp_path / "logs"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    ]
     proc = subprocess.run(
-        [sys.executable, "-m", "shipwheel", "build", str(repo), "--only", ident, "--no-test", "--json"]
-        + ["-o", str(tmp_path / "wh"), "--log-dir", str(tmp_path / "logs")]
-        + ["--cache-dir", str(tmp_path / "cache")],
+        [
+            sys.executable,
+            "-m",
+            "shipwheel",
+            "build",
+            str(repo),
+            "--only",
+            ident,
+            "--no-test",
+            "--json",
+            *outputs,
+        ],
         capture_output=True,
         text=True,
         timeout=600,
