@@ -43,6 +43,29 @@ test-command = "pytest {project}/tests -x"
 """
 
 
+MAC_ONLY = """\
+[project]
+name = "maconly"
+version = "1.0"
+requires-python = ">=3.12"
+
+[tool.shipwheel]
+platforms = ["macosx_arm64"]
+before-all = "make -C native install PREFIX={prefix}"
+environment = { OPT = "-O2 -g" }
+test-requires = ["pytest"]
+test-command = "pytest {project}/tests"
+"""
+
+
+@pytest.fixture
+def mac_project(tmp_path: Path) -> Path:
+    project = tmp_path / "maconly"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(MAC_ONLY, encoding="utf-8")
+    return project
+
+
 @pytest.fixture
 def ft_project(tmp_path: Path) -> Path:
     project = tmp_path / "ftdemo"
@@ -55,11 +78,11 @@ def _workflow(project: Path) -> str:
     return github_workflows(load_config(project))[WORKFLOW_FILE]
 
 
-@pytest.mark.parametrize("which", ["example", "free-threaded"])
+@pytest.mark.parametrize("which", ["example", "free-threaded", "macos-only"])
 def test_i13_1_workflow_lints_clean_and_pins_every_action(
-    which: str, ft_project: Path, tmp_path: Path
+    which: str, ft_project: Path, mac_project: Path, tmp_path: Path
 ) -> None:
-    project = EXAMPLE if which == "example" else ft_project
+    project = {"example": EXAMPLE, "free-threaded": ft_project, "macos-only": mac_project}[which]
     text = _workflow(project)
     assert text == _workflow(project), "the output must be stable byte for byte"
     path = tmp_path / "wf" / WORKFLOW_FILE
@@ -79,6 +102,11 @@ def test_i13_1_workflow_lints_clean_and_pins_every_action(
     assert "No findings to report" in audit.stdout
     uses = re.findall(r"^\s*(?:- )?uses: (\S+)(.*)$", text, re.MULTILINE)
     assert len(uses) >= 10
+    if which == "macos-only":  # no ubuntu identifier: the sdist is tested with pip install + test-command
+        assert 'run: "make -C native install PREFIX=/tmp/shipwheel-prefix"' in text
+        assert 'pytest "$GITHUB_WORKSPACE"/tests' in text
+    else:
+        assert "shipwheel build dist/*.tar.gz --only cp314-manylinux_x86_64 " in text
     pinned = {f"{pin.action}@{pin.sha}": pin.version for pin in PINS.values()}
     for ref, comment in uses:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
@@ -215,3 +243,66 @@ def test_i13_1_templates_are_package_data() -> None:
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     assert '"ci/templates/*.j2"' in pyproject
     assert shutil.which("actionlint", path=str(BIN)) and shutil.which("zizmor", path=str(BIN))
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "PATH": os.environ["PATH"],
+        "HOME": str(repo),
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("ref", "target", "built", "ok", "message"),
+    [
+        ("v2.0.0", "pypi", "tag", True, ""),
+        ("refs/tags/v2.0.0", "pypi", "tag", True, ""),
+        ("main", "pypi", "tag", False, "the target is pypi, but main is not a tag"),
+        ("main", "testpypi", "tag", True, ""),
+        ("v2.0.0", "pypi", "other", False, "the sdist was built from"),
+        ("v2.0.1", "testpypi", "tag", False, "tag v2.0.1 does not name the sdist's version 2.0.0"),
+    ],
+)
+def test_i13_1_tag_check_job_runs_for_real(
+    ref: str, target: str, built: str, ok: bool, message: str, ft_project: Path, tmp_path: Path
+) -> None:
+    """The tag-check step's shell, as the workflow holds it, run by bash in a real git repository."""
+    doc: dict[str, Any] = yaml.safe_load(_workflow(ft_project))
+    script = doc["jobs"]["tag-check"]["steps"][-1]["run"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
+    other = _git(repo, "rev-parse", "HEAD")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    _git(repo, "tag", "v2.0.0")
+    _git(repo, "tag", "v2.0.1")
+    (repo / "sdist").mkdir()
+    (repo / "sdist" / "ftdemo-2.0.0.tar.gz").write_bytes(b"")
+    output = tmp_path / "github_output"
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=repo,
+        env={
+            "PATH": os.environ["PATH"],
+            "REF": ref,
+            "TARGET": target,
+            "BUILT_SHA": _git(repo, "rev-parse", "HEAD") if built == "tag" else other,
+            "GITHUB_OUTPUT": str(output),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    if ok:
+        assert output.read_text() == "version=2.0.0\n"
+    else:
+        assert f"::error::{message}" in proc.stdout

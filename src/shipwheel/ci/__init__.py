@@ -104,8 +104,15 @@ def github_workflows(config: Config) -> dict[str, str]:
     uses_prefix = "{prefix}" in " ".join(
         (options.before_all, options.before_build, options.test_command, *options.environment.values())
     )
+    # The sdist job tests the sdist with shipwheel build of the newest manylinux_x86_64 identifier (the
+    # ubuntu runner's own); a matrix without one falls back to pip install and the test command.
+    linux = [i for i in identifiers if i.platform == "manylinux_x86_64"]
+    sdist_identifier = max(linux, key=lambda i: (not i.free_threaded, i.minor)) if linux else None
     versions = sorted({i.minor for i in identifiers if not i.free_threaded})
-    python = f"3.{versions[-1]}" if versions else _TOOL_PYTHON
+    if sdist_identifier is not None:
+        python = sdist_identifier.version + ("t" if sdist_identifier.free_threaded else "")
+    else:
+        python = f"3.{versions[-1]}" if versions else _TOOL_PYTHON
     requirement = f"shipwheel=={__version__}"
     text = (
         _environment()
@@ -117,6 +124,7 @@ def github_workflows(config: Config) -> dict[str, str]:
             cibw=cibw,
             python=python,
             sdist_env=_sdist_env(config, uses_prefix),
+            sdist_identifier=str(sdist_identifier) if sdist_identifier else "",
             before_all=_on_runner(options.before_all),
             test_requires=options.test_requires,
             test_command=_on_runner(options.test_command),
