@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from .. import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError
-from . import _build, _changelog, _config, _fetch, _matrix, _notes, _publish, _sign, _stage, _verify
+from . import _build, _changelog, _ci, _config, _fetch, _matrix, _notes, _publish, _sign, _stage, _verify
 from ._common import err_console
 
 __all__ = ["build_parser", "main", "main_inner"]
@@ -35,6 +35,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     _publish,
     _changelog,
     _notes,
+    _ci,
 )
 
 

@@ -15,6 +15,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from . import _github
 from ._common import err_console, out_console, print_json
 
 if TYPE_CHECKING:  # the build machinery is imported when the command runs, not for every command's start-up
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(_as_json(result))
     else:
         _summary(result)
+    _github.build_finished(result)
     return 0 if result.ok else 1
 
 

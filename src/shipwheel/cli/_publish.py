@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from . import _github
 from ._common import (
     add_config_options,
     add_release_paths,
@@ -204,11 +205,13 @@ def run(args: argparse.Namespace) -> int:
                 on_event=view,
             )
     except UploadFailedError as exc:
+        _github.publish_finished(exc.result)
         if args.json:
             print_json(exc.result.as_dict())
         else:
             out_console.print(_summary(exc.result))
         raise
+    _github.publish_finished(result)
     if args.json:
         print_json(result.as_dict())
         return 0

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..distfiles import collect_release_files
 from ..errors import UsageError
+from . import _github, _provenance
 from ._common import (
     add_config_options,
     add_release_paths,
@@ -73,6 +74,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--max-file-size", type=int, metavar="BYTES", help="PyPI's file size limit for this project"
     )
     p.add_argument("--list-codes", action="store_true", help="list every problem code, its severity and fix")
+    _provenance.add_options(p)
     add_config_options(p)
     p.set_defaults(handler=run)
 
@@ -133,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
         render(report, strict=strict)
         if args.html is not None:
             err_console.print(Text(f"HTML report written to {args.html}"))
-    return 0 if report.ok(strict) else 1
+    _github.verify_finished(report, strict=strict)
+    provenance_ok = _provenance.check(args, collect_release_files(paths, lenient=True))
+    return 0 if report.ok(strict) and provenance_ok else 1
 
 
 def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: Any) -> Report:

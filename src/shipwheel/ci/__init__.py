@@ -1,0 +1,222 @@
+"""Workflow generation for CI runners: the GitHub Actions workflow that builds, verifies and publishes a release
+the way ``[tool.shipwheel]`` describes it.
+
+The workflow is rendered from a template in the package, with every action pinned from one table
+(:mod:`shipwheel.ci._pins`) and the cibuildwheel configuration emitted from shipwheel's own matrix
+(:mod:`shipwheel.ci._cibuildwheel`). The output depends only on the configuration and on this version of
+shipwheel, byte for byte, so that ``check_workflows`` can tell drift and hand edits from a regenerated file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import json
+import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+import jinja2
+
+from .. import __version__
+from ..config import Config
+from ..errors import ProjectError
+from ..matrix import expected_identifiers
+from ._cibuildwheel import PREFIX, Runner, cibuildwheel_environment, runners_for
+from ._pins import PINS, Pin
+
+__all__ = [
+    "PINS",
+    "WORKFLOW_FILE",
+    "Drift",
+    "Pin",
+    "Runner",
+    "check_workflows",
+    "cibuildwheel_environment",
+    "github_workflows",
+    "runners_for",
+    "write_workflows",
+]
+
+#: The file name of the generated workflow; PyPI's trusted publisher must name it.
+WORKFLOW_FILE = "wheels.yml"
+#: The Python that runs the sdist build, verify and stage jobs, when the matrix has no newer one.
+_TOOL_PYTHON = "3.13"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: files(__package__).joinpath(f"templates/{name}").read_text(encoding="utf-8")
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # YAML, not HTML: values are quoted by the filters below
+    )
+    # A JSON string is a valid YAML double-quoted scalar: every value gets one, whatever characters it holds.
+    env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+    env.filters["shquote"] = lambda value: shlex.quote(str(value))
+    return env
+
+
+def _sdist_env(config: Config, uses_prefix: bool) -> dict[str, str]:
+    """The environment of the sdist job's build and test on ubuntu: the project's and the native prefix's."""
+    options = config.build
+    env: dict[str, str] = {}
+    if uses_prefix:
+        prefix = PREFIX["linux"]
+        env |= {
+            "CPATH": f"{prefix}/include",
+            "LIBRARY_PATH": f"{prefix}/lib",
+            "LD_LIBRARY_PATH": f"{prefix}/lib",
+            "PKG_CONFIG_PATH": f"{prefix}/lib/pkgconfig",
+            "CMAKE_PREFIX_PATH": prefix,
+        }
+    env |= {k: v.replace("{prefix}", PREFIX["linux"]) for k, v in options.environment.items()}
+    return env
+
+
+def _on_runner(command: str) -> str:
+    # The sdist job runs the configured commands on the ubuntu runner itself, from the checkout.
+    return (
+        command.replace("{prefix}", PREFIX["linux"])
+        .replace("{project}", '"$GITHUB_WORKSPACE"')
+        .replace("{python}", "python")
+    )
+
+
+def github_workflows(config: Config) -> dict[str, str]:
+    """The workflow files for ``config``, by file name (``wheels.yml``), as text.
+
+    Raises :class:`~shipwheel.errors.ConfigError` when the matrix has identifiers that no GitHub-hosted runner
+    or no pinned cibuildwheel builds, or when a configured value would be read as a GitHub expression.
+    """
+    options = config.build
+    identifiers = expected_identifiers(config)
+    runners = runners_for(identifiers)
+    platforms = sorted({r.platform for r in runners}, key=["linux", "macos", "windows"].index)
+    cibw = cibuildwheel_environment(options, identifiers, platforms)
+    uses_prefix = "{prefix}" in " ".join(
+        (options.before_all, options.before_build, options.test_command, *options.environment.values())
+    )
+    # The sdist job tests the sdist with shipwheel build of the newest manylinux_x86_64 identifier (the
+    # ubuntu runner's own); a matrix without one falls back to pip install and the test command.
+    linux = [i for i in identifiers if i.platform == "manylinux_x86_64"]
+    sdist_identifier = max(linux, key=lambda i: (not i.free_threaded, i.minor)) if linux else None
+    versions = sorted({i.minor for i in identifiers if not i.free_threaded})
+    if sdist_identifier is not None:
+        python = sdist_identifier.version + ("t" if sdist_identifier.free_threaded else "")
+    else:
+        python = f"3.{versions[-1]}" if versions else _TOOL_PYTHON
+    requirement = f"shipwheel=={__version__}"
+    text = (
+        _environment()
+        .get_template("wheels.yml.j2")
+        .render(
+            name="wheels",
+            pins=PINS,
+            runners=runners,
+            cibw=cibw,
+            python=python,
+            sdist_env=_sdist_env(config, uses_prefix),
+            sdist_identifier=str(sdist_identifier) if sdist_identifier else "",
+            before_all=_on_runner(options.before_all),
+            test_requires=options.test_requires,
+            test_command=_on_runner(options.test_command),
+            shipwheel_requirement=requirement,
+            shipwheel_s3_requirement=f"shipwheel[s3]=={__version__}",
+        )
+    )
+    return {WORKFLOW_FILE: text}
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """A committed workflow that differs from the generated one; ``diff`` is a unified diff (committed ->
+    generated), ``missing`` says the file is not there at all."""
+
+    path: Path
+    diff: str
+    missing: bool = False
+
+
+def check_workflows(generated: Mapping[str, str], directory: Path) -> list[Drift]:
+    """Compare the ``generated`` workflows with the files in ``directory``; an empty list means in sync."""
+    drifts: list[Drift] = []
+    for name, text in generated.items():
+        path = directory / name
+        try:
+            committed = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            committed, missing = "", True
+        else:
+            missing = False
+        if committed != text:
+            diff = "".join(
+                difflib.unified_diff(
+                    committed.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=f"{path} (committed)",
+                    tofile=f"{path} (generated)",
+                )
+            )
+            drifts.append(Drift(path, diff, missing))
+    return drifts
+
+
+def _refuse_symlinks(directory: Path) -> None:
+    # The folder and its parents inside the working folder (or its own two last levels when it lies elsewhere;
+    # not the system's /tmp -> /private/tmp): a link planted in a repository must not send the write elsewhere.
+    absolute = directory if directory.is_absolute() else Path.cwd() / directory
+    try:
+        base = Path.cwd()
+        parts = absolute.relative_to(base).parts
+    except ValueError:
+        base, parts = absolute.parent.parent, absolute.parts[-2:]
+    current = base
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            raise ProjectError(
+                f"{current} is a symbolic link; shipwheel does not write workflows through links",
+                hint="replace the link by a real folder, or pass another folder with -o",
+            )
+
+
+def write_workflows(generated: Mapping[str, str], directory: Path) -> list[Path]:
+    """Write the ``generated`` workflows into ``directory`` (created), never through a symbolic link; return the
+    files that changed."""
+    _refuse_symlinks(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    changed: list[Path] = []
+    for name, text in generated.items():
+        path = directory / name
+        data = text.encode("utf-8")
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise ProjectError(
+                    f"{path} is a symbolic link; shipwheel does not write workflows through links",
+                    hint="delete the link and run the command again",
+                ) from None
+            raise
+        else:
+            with os.fdopen(fd, "rb") as fh:
+                if fh.read() == data:
+                    continue
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)  # replaces a link itself, never its target
+        changed.append(path)
+    return changed

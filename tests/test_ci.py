@@ -1,0 +1,308 @@
+"""``shipwheel ci github``: the generated workflow lints clean, pins every action, drives cibuildwheel to the
+same identifiers as ``shipwheel matrix``, and ``--check`` catches drift."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shipwheel.ci import PINS, WORKFLOW_FILE, check_workflows, github_workflows, write_workflows
+from shipwheel.cli import main_inner
+from shipwheel.config import load_config
+from shipwheel.errors import ConfigError, ProjectError
+from shipwheel.matrix import expected_identifiers
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "kahan"
+BIN = Path(sys.executable).parent
+
+# Free-threaded builds, skips, aarch64, every runner (Intel macOS and windows-11-arm included), values with
+# spaces and quotes, before-build with {python}.
+FREE_THREADED = """\
+[project]
+name = "ftdemo"
+version = "2.0.0"
+requires-python = ">=3.11"
+
+[tool.shipwheel]
+platforms = ["manylinux_x86_64", "manylinux_aarch64", "musllinux_x86_64", "musllinux_aarch64", "manylinux_i686",
+             "macosx_x86_64", "macosx_arm64", "win_amd64", "win_arm64", "win32"]
+free-threaded = true
+skip = "cp313t-* *-musllinux_aarch64 cp311-win_arm64 cp31{1,2}-manylinux_i686"
+before-build = "{python} -m pip install 'cython>=3'"
+environment = { GREETING = "hello world", QUOTED = "it's \\"fine\\"" }
+test-requires = ["pytest", "numpy>=2"]
+test-command = "pytest {project}/tests -x"
+"""
+
+
+MAC_ONLY = """\
+[project]
+name = "maconly"
+version = "1.0"
+requires-python = ">=3.12"
+
+[tool.shipwheel]
+platforms = ["macosx_arm64"]
+before-all = "make -C native install PREFIX={prefix}"
+environment = { OPT = "-O2 -g" }
+test-requires = ["pytest"]
+test-command = "pytest {project}/tests"
+"""
+
+
+@pytest.fixture
+def mac_project(tmp_path: Path) -> Path:
+    project = tmp_path / "maconly"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(MAC_ONLY, encoding="utf-8")
+    return project
+
+
+@pytest.fixture
+def ft_project(tmp_path: Path) -> Path:
+    project = tmp_path / "ftdemo"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(FREE_THREADED, encoding="utf-8")
+    return project
+
+
+def _workflow(project: Path) -> str:
+    return github_workflows(load_config(project))[WORKFLOW_FILE]
+
+
+@pytest.mark.parametrize("which", ["example", "free-threaded", "macos-only"])
+def test_i13_1_workflow_lints_clean_and_pins_every_action(
+    which: str, ft_project: Path, mac_project: Path, tmp_path: Path
+) -> None:
+    project = {"example": EXAMPLE, "free-threaded": ft_project, "macos-only": mac_project}[which]
+    text = _workflow(project)
+    assert text == _workflow(project), "the output must be stable byte for byte"
+    path = tmp_path / "wf" / WORKFLOW_FILE
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    lint = subprocess.run(
+        [BIN / "actionlint", "-no-color", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    audit = subprocess.run(
+        [BIN / "zizmor", "--offline", "--no-progress", "--format", "plain", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert "No findings to report" in audit.stdout
+    uses = re.findall(r"^\s*(?:- )?uses: (\S+)(.*)$", text, re.MULTILINE)
+    assert len(uses) >= 10
+    if which == "macos-only":  # no ubuntu identifier: the sdist is tested with pip install + test-command
+        assert 'run: "make -C native install PREFIX=/tmp/shipwheel-prefix"' in text
+        assert 'pytest "$GITHUB_WORKSPACE"/tests' in text
+    else:
+        assert "shipwheel build dist/*.tar.gz --only cp314-manylinux_x86_64 " in text
+    pinned = {f"{pin.action}@{pin.sha}": pin.version for pin in PINS.values()}
+    for ref, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
+        assert comment == f" # {pinned[ref]}"
+
+
+def test_i13_1_least_privilege_and_no_injection(ft_project: Path) -> None:
+    doc: dict[str, Any] = yaml.safe_load(_workflow(ft_project))
+    assert doc["permissions"] == {}
+    jobs = doc["jobs"]
+    assert set(jobs) == {"sdist", "wheels", "tag-check", "release", "publish", "stage"}
+    for name, job in jobs.items():
+        perms = job["permissions"]
+        assert ("id-token" in perms) == (name == "publish"), name
+        assert set(perms.values()) <= {"read", "write"}
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), (name, step)
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+    publish = jobs["publish"]
+    assert publish["permissions"] == {"id-token": "write"}
+    assert publish["environment"]["name"] == "${{ inputs.target }}"
+    steps = [s for s in publish["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
+    assert [s["with"]["packages-dir"] for s in steps] == ["wheels/", "sdist/"]
+    assert all(s["with"]["attestations"] is True for s in steps)
+    release = jobs["release"]
+    download = next(s for s in release["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"]["merge-multiple"] is True
+    assert "shipwheel verify --strict" in release["steps"][-1]["run"]
+    assert "shipwheel stage dist" in jobs["stage"]["steps"][-1]["run"]
+    inputs = doc[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads the key `on` as True
+    assert inputs["target"]["options"] == ["none", "testpypi", "pypi", "staging"]
+    runners = {r["name"]: r["runner"] for r in jobs["wheels"]["strategy"]["matrix"]["include"]}
+    assert runners == {
+        "linux-x86_64": "ubuntu-latest",
+        "linux-aarch64": "ubuntu-24.04-arm",
+        "macos-x86_64": "macos-15-intel",
+        "macos-arm64": "macos-14",
+        "windows-amd64": "windows-latest",
+        "windows-arm64": "windows-11-arm",
+    }
+
+
+def _cibuildwheel_identifiers(project: Path, text: str, tmp_path: Path) -> dict[str, set[str]]:
+    """Run the pinned cibuildwheel with each wheel job's environment, as the workflow would; per platform."""
+    doc: dict[str, Any] = yaml.safe_load(text)
+    wheels = doc["jobs"]["wheels"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
+    found: dict[str, set[str]] = {}
+    platforms = {"ubuntu": "linux", "macos": "macos", "windows": "windows"}
+    for runner in wheels["strategy"]["matrix"]["include"]:
+        env = {**base, **wheels["env"], "CIBW_ARCHS": runner["archs"]}
+        platform = platforms[runner["runner"].split("-")[0]]
+        out = subprocess.run(
+            [BIN / "cibuildwheel", "--print-build-identifiers", "--platform", platform],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        found.setdefault(platform, set()).update(out.stdout.split())
+    return found
+
+
+@pytest.mark.parametrize("which", ["example", "free-threaded"])
+def test_i13_1_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: Path, tmp_path: Path) -> None:
+    project = EXAMPLE if which == "example" else ft_project
+    config = load_config(project)
+    found = _cibuildwheel_identifiers(project, _workflow(project), tmp_path)
+    for platform in ("linux", "macos", "windows"):
+        expected = {str(i) for i in expected_identifiers(config) if i.os == platform}
+        assert found.get(platform, set()) == expected, platform
+    if which == "free-threaded":
+        assert "cp314t-manylinux_aarch64" in found["linux"]
+        assert "cp312-musllinux_aarch64" not in found["linux"]
+
+
+def test_i13_1_matrix_the_pinned_cibuildwheel_cannot_build_is_refused(ft_project: Path) -> None:
+    text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
+    (ft_project / "pyproject.toml").write_text(
+        text.replace('skip = "cp313t-* ', 'skip = "'), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="cannot build cp313t-"):
+        github_workflows(load_config(ft_project))
+
+
+def test_i13_1_expression_in_a_configured_value_is_refused(ft_project: Path) -> None:
+    text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
+    (ft_project / "pyproject.toml").write_text(
+        text.replace('"pytest {project}/tests -x"', '"pytest ${{ github.token }}"'), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="expression"):
+        github_workflows(load_config(ft_project))
+
+
+def test_i13_1_check_detects_a_hand_edit(
+    ft_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "workflows"
+    args = ["ci", "github", "--config-dir", str(ft_project), "-o", str(out)]
+    assert main_inner([*args, "--check"]) == 1  # missing
+    assert main_inner([*args, "--write"]) == 0
+    assert main_inner([*args, "--check"]) == 0
+    capsys.readouterr()
+    path = out / WORKFLOW_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("fail-fast: false", "fail-fast: true"), "utf-8")
+    assert main_inner([*args, "--check"]) == 1
+    diff = capsys.readouterr().out
+    assert "-      fail-fast: true\n+      fail-fast: false\n" in diff
+    assert diff.startswith(f"--- {path} (committed)")
+    assert sorted(p.name for p in out.iterdir()) == [WORKFLOW_FILE]
+
+
+def test_i13_1_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Path) -> None:
+    generated = github_workflows(load_config(ft_project))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "linked").symlink_to(elsewhere)
+    with pytest.raises(ProjectError, match="symbolic link"):
+        write_workflows(generated, tmp_path / "linked")
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / WORKFLOW_FILE).symlink_to(elsewhere / "target.yml")
+    with pytest.raises(ProjectError, match="symbolic link"):
+        write_workflows(generated, real)
+    assert list(elsewhere.iterdir()) == []
+    assert check_workflows(generated, real) != []
+
+
+def test_i13_1_templates_are_package_data() -> None:
+    # setuptools ships what package-data names: the template must match its pattern
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"ci/templates/*.j2"' in pyproject
+    assert shutil.which("actionlint", path=str(BIN)) and shutil.which("zizmor", path=str(BIN))
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "T",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "T",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "PATH": os.environ["PATH"],
+        "HOME": str(repo),
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("ref", "target", "built", "ok", "message"),
+    [
+        ("v2.0.0", "pypi", "tag", True, ""),
+        ("refs/tags/v2.0.0", "pypi", "tag", True, ""),
+        ("main", "pypi", "tag", False, "the target is pypi, but main is not a tag"),
+        ("main", "testpypi", "tag", True, ""),
+        ("v2.0.0", "pypi", "other", False, "the sdist was built from"),
+        ("v2.0.1", "testpypi", "tag", False, "tag v2.0.1 does not name the sdist's version 2.0.0"),
+    ],
+)
+def test_i13_1_tag_check_job_runs_for_real(
+    ref: str, target: str, built: str, ok: bool, message: str, ft_project: Path, tmp_path: Path
+) -> None:
+    """The tag-check step's shell, as the workflow holds it, run by bash in a real git repository."""
+    doc: dict[str, Any] = yaml.safe_load(_workflow(ft_project))
+    script = doc["jobs"]["tag-check"]["steps"][-1]["run"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
+    other = _git(repo, "rev-parse", "HEAD")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    _git(repo, "tag", "v2.0.0")
+    _git(repo, "tag", "v2.0.1")
+    (repo / "sdist").mkdir()
+    (repo / "sdist" / "ftdemo-2.0.0.tar.gz").write_bytes(b"")
+    output = tmp_path / "github_output"
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=repo,
+        env={
+            "PATH": os.environ["PATH"],
+            "REF": ref,
+            "TARGET": target,
+            "BUILT_SHA": _git(repo, "rev-parse", "HEAD") if built == "tag" else other,
+            "GITHUB_OUTPUT": str(output),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    if ok:
+        assert output.read_text() == "version=2.0.0\n"
+    else:
+        assert f"::error::{message}" in proc.stdout
