@@ -161,9 +161,12 @@ def test_parse_listing_json_and_html() -> None:
     )
     assert got["a-1.0.tar.gz"].sha256 == "ab" * 32 and got["a-1.0.tar.gz"].url == "https://idx/a-1.0.tar.gz"
     assert got["a-1.0.tar.gz"].upload_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    html = b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=CDCD">a-1.0-py3-none-any.whl</a><a href="x/a-1.0.zip">a-1.0.zip</a>'
+    html = (
+        b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=' + b"CD" * 32 + b'">a-1.0-py3-none-any.whl</a>'
+        b'<a href="x/a-1.0.zip">a-1.0.zip</a>'
+    )
     got = parse_listing("http://h/simple/a/", "text/html", html)
-    assert got["a-1.0-py3-none-any.whl"].sha256 == "cdcd" and got["a-1.0.zip"].sha256 is None
+    assert got["a-1.0-py3-none-any.whl"].sha256 == "cd" * 32 and got["a-1.0.zip"].sha256 is None
 
 
 # --- the plan ---------------------------------------------------------------------------------------------------

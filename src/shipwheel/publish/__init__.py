@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,9 @@ import httpx
 
 from .._http import make_client
 from .._retry import RetryPolicy
-from ..errors import AuthenticationError, RemoteError, VerificationError
-from ._credentials import Credentials, resolve_credentials
-from ._index_query import digest_of_remote
+from ..distfiles import DistFile
+from ..errors import AuthenticationError, RemoteError, ShipwheelError, VerificationError
+from ._credentials import Credentials, auth_hint, resolve_credentials, scrub_error
 from ._journal import Journal, default_journal_dir
 from ._plan import (
     Plan,
@@ -155,11 +155,47 @@ def publish_files(
 
     creds = resolve_credentials(repo, username=username, password=password, environ=env)
     if creds is None and repo.kind == "pypi" and not dry_run:
-        raise AuthenticationError(
-            f"no credentials for {repo.display}",
-            hint="set SHIPWHEEL_PASSWORD (or TWINE_PASSWORD) to an API token, or add a password to "
-            f"the [{repo.name}] section of ~/.pypirc",
+        raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
+    try:
+        return _publish_http(
+            repo,
+            files,
+            creds,
+            jobs,
+            retries,
+            timeout,
+            backoff,
+            dry_run,
+            folder,
+            cache,
+            emit,
+            check,
+            wheel_wait,
         )
+    except ShipwheelError as exc:
+        # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
+        scrub_error(exc, creds)
+        raise
+
+
+def _publish_http(
+    repo: Repository,
+    files: list[tuple[Path, DistFile]],
+    creds: Credentials | None,
+    jobs: int,
+    retries: int,
+    timeout: float,
+    backoff: float,
+    dry_run: bool,
+    folder: Path,
+    cache: Path | None,
+    emit: Callback,
+    check: Callable[[], None],
+    wheel_wait: float,
+) -> PublishResult:
+    started = time.monotonic()
+    project, version = str(files[0][1].name), str(files[0][1].version)
+    all_paths = [p for p, _ in files]
     auth = httpx.BasicAuth(creds.username, creds.password) if creds else None
     policy = RetryPolicy(retries=retries, base=backoff)
     with (
@@ -169,9 +205,9 @@ def publish_files(
         # The local digests are computed while the index is asked what it has: both take a while.
         hashing = side.submit(digest_files, all_paths, 2, cache)
         index_auth = auth if repo.index_url == "" or same_origin(repo.index_url, repo.upload_url) else None
-        index = find_index(client, repo, index_auth, policy)
+        index = find_index(client, repo, index_auth, policy, creds if index_auth else None)
         journal = None if dry_run else Journal.open(folder, repo.upload_url, project, version)
-        run = Uploader(repo, client, auth, index_auth, index, project, journal, policy, emit)
+        run = Uploader(repo, client, auth, index_auth, index, project, journal, policy, emit, creds)
         listing = run.listing()
         digests = hashing.result()
         plan = make_plan(
@@ -179,7 +215,7 @@ def publish_files(
             files,
             digests,
             listing.files,
-            remote_digest=lambda f: digest_of_remote(client, f.url),
+            remote_digest=run.remote_digest,
             journal_done=journal.done if journal else None,
         )
         emit(PublishEvent("plan", detail=f"{len(plan.uploads)} to upload, {len(plan.skipped)} already there"))

@@ -1,7 +1,8 @@
 """A crash-safe journal of one release's uploads to one index.
 
 Append-only JSON lines, each flushed and fsynced before the step it records goes on: ``sending`` before a body
-leaves, ``done`` once the index accepted it (or already had the same bytes). After a crash, a file marked
+leaves, ``done`` once the index accepted it (or already had the same bytes), ``refused`` when the index answered
+no (nothing is in doubt then). After a crash, a file marked
 ``sending`` but not ``done`` is *in doubt*: the next run asks the index before sending it again, and a file
 marked ``done`` is never sent again even when the index's listing lags behind (a CDN-cached simple page).
 A half-written last line (the process was killed mid-write) is ignored. The journal is removed once the whole
@@ -62,6 +63,8 @@ class Journal:
             elif state == "done":
                 self.done[name] = sha
                 self.sending.pop(name, None)
+            elif state == "refused":
+                self.sending.pop(name, None)
 
     def in_doubt(self) -> dict[str, str]:
         """Files a previous run started sending but did not see accepted."""
@@ -82,6 +85,8 @@ class Journal:
                 self.sending.pop(filename, None)
             elif state == "sending":
                 self.sending[filename] = sha256
+            elif state == "refused":
+                self.sending.pop(filename, None)
 
     def close(self) -> None:
         """Close the file (entries stay on disk)."""

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
+from packaging.version import Version
+
 from ..distfiles import DistFile, collect_release_files
 from ..errors import ConflictError, UsageError, VerificationError
 from ._index_query import IndexFile
@@ -34,11 +36,12 @@ __all__ = [
     "digest_files",
     "make_plan",
     "pypi_rule_problems",
+    "release_created",
 ]
 
 #: PyPI's default per-file upload limit (a project can be granted more).
 PYPI_MAX_FILE_SIZE = 100 * 1024 * 1024
-#: PyPI refuses new files for a release whose first file is older than this.
+#: PyPI refuses new files for a release (one version) created longer ago than this.
 PYPI_RELEASE_AGE = timedelta(days=14)
 
 
@@ -186,6 +189,23 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     return {p: out[p] for p in paths}
 
 
+def release_created(existing: Mapping[str, IndexFile], version: Version) -> datetime | None:
+    """When the release ``version`` got its first file on the index, from PEP 700 ``upload-time``; ``None`` when
+    the index lists no file of that version (or gives no times).
+
+    Warehouse refuses new files for a *release* (one version) created over 14 days ago
+    (``MAXIMUM_AGE_FOR_NEW_UPLOADS_DAYS`` in ``warehouse/forklift/legacy.py``); files of other versions of the
+    project do not count. The oldest upload-time of the version's files stands in for the release's creation.
+    """
+    times: list[datetime] = []
+    for f in existing.values():
+        dist = DistFile.parse(f.filename)
+        if dist is not None and dist.version == version and f.upload_time is not None:
+            when = f.upload_time
+            times.append(when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc))
+    return min(times) if times else None
+
+
 def pypi_rule_problems(
     files: Sequence[tuple[Path, DistFile, int]],
     existing: Mapping[str, IndexFile],
@@ -210,17 +230,15 @@ def pypi_rule_problems(
                 f"{path.name}: {size / 2**20:.0f} MiB is over PyPI's {max_file_size / 2**20:.0f} MiB limit; "
                 "ask PyPI for a larger limit for the project"
             )
-    times = [f.upload_time for f in existing.values() if f.upload_time is not None]
     new = list(new_files)
-    if times and new:
-        first = min(times)
+    first = release_created(existing, files[0][1].version) if files and new else None
+    if first is not None:
         now = now or datetime.now(timezone.utc)
-        if first.tzinfo is None:
-            first = first.replace(tzinfo=timezone.utc)
         if now - first > PYPI_RELEASE_AGE:
             problems.append(
-                f"the release was first uploaded on {first:%Y-%m-%d}, over {PYPI_RELEASE_AGE.days} days ago, and "
-                f"PyPI takes no new files for it ({len(new)} would be new); publish a new version"
+                f"release {files[0][1].version} was first uploaded on {first:%Y-%m-%d}, over "
+                f"{PYPI_RELEASE_AGE.days} days ago, and PyPI takes no new files for it ({len(new)} would be new); "
+                "publish a new version"
             )
     return problems
 
@@ -231,7 +249,7 @@ def make_plan(
     digests: Mapping[Path, str],
     existing: Mapping[str, IndexFile],
     *,
-    remote_digest: Callable[[IndexFile], str] | None = None,
+    remote_digest: Callable[[IndexFile], str | None] | None = None,
     journal_done: Mapping[str, str] | None = None,
     now: datetime | None = None,
     max_file_size: int | None = None,
@@ -251,10 +269,12 @@ def make_plan(
         remote = existing.get(dist.filename)
         if remote is not None:
             theirs = remote.sha256 or (remote_digest(remote) if remote_digest else None)
-            if theirs is not None and theirs != sha:
+            if theirs is not None and theirs.lower() != sha.lower():
                 conflicts.append(dist.filename)
                 continue
-            planned.append(PlannedFile(path, dist, size, sha, "skip", "already on the index", atts))
+            # A listed file without a hash on another host (a CDN) is not downloaded just to compare it.
+            why = "already on the index" if theirs is not None else "already on the index (no hash listed)"
+            planned.append(PlannedFile(path, dist, size, sha, "skip", why, atts))
         else:
             # A file an earlier run saw accepted but the index does not list (a lagging CDN page, a wiped index)
             # is sent again: an index that has it answers "exists", which is checked against its hash.
