@@ -79,7 +79,7 @@ def test_pypirc_section_and_credentials(tmp_path: Path) -> None:
     assert creds is not None and (creds.username, creds.password, creds.source) == (
         "carol",
         "hunter2",
-        "~/.pypirc",
+        ".pypirc",
     )
     assert "hunter2" not in repr(creds) and "hunter2" not in str(creds) and "hunter2" not in repr(corp)
     pypi = resolve_credentials(resolve_repository("pypi", environ=env), environ=env, use_keyring=False)
@@ -308,8 +308,15 @@ def test_attestations_next_to_a_file_are_planned(tmp_path: Path) -> None:
     collected = collect_files([tmp_path])
     assert [p.name for p, _ in collected] == [wheel.name]  # the attestation is not a release file
     repo = resolve_repository("http://127.0.0.1:9/", environ={"HOME": str(tmp_path)})
-    plan = make_plan(repo, collected, digest_files([wheel]), {})
-    assert [a.name for a in plan.files[0].attestations] == [f"{wheel.name}.publish.attestation"]
+    digests = digest_files([wheel])
+    want = [f"{wheel.name}.publish.attestation"]
+    # As twine: attestations go to PyPI and TestPyPI; to another index only when asked (--attestations).
+    assert make_plan(repo, collected, digests, {}).files[0].attestations == ()
+    plan = make_plan(repo, collected, digests, {}, attestations=True)
+    assert [a.name for a in plan.files[0].attestations] == want
+    pypi = resolve_repository("testpypi", environ={"HOME": str(tmp_path)})
+    assert [a.name for a in make_plan(pypi, collected, digests, {}).files[0].attestations] == want
+    assert make_plan(pypi, collected, digests, {}, attestations=False).files[0].attestations == ()
 
 
 def test_twine_variables_choose_the_repository(

@@ -110,11 +110,21 @@ def publish_files(
     on_event: Callback | None = None,
     backoff: float = 0.5,
     wheel_wait: float = 30.0,
+    token: str | None = None,
+    config_file: Path | None = None,
+    ca_cert: Path | None = None,
+    client_cert: Path | None = None,
+    attestations: bool | None = None,
 ) -> PublishResult:
     """Publish one release's files to ``repository``; see the module docstring for the order of steps.
 
     :param paths: files and/or folders holding them.
     :param repository: ``pypi``, ``testpypi``, a ``.pypirc`` section, an http(s) URL, ``file:PATH``.
+    :param token: an API token (user ``__token__``), instead of ``username`` and ``password``.
+    :param config_file: a ``.pypirc`` to read instead of ``~/.pypirc``.
+    :param ca_cert: a CA bundle for the index's certificate; ``client_cert``: a PEM with certificate and key.
+    :param attestations: send the PEP 740 attestations found beside the files; default: only to PyPI and
+        TestPyPI, as twine does.
     :param wheel_wait: how long to wait for an index to list every wheel before giving up on the sdist.
     :raises ShipwheelError: a subclass for each way a publish stops (see :mod:`shipwheel.errors`).
     """
@@ -124,7 +134,14 @@ def publish_files(
     repo = (
         repository
         if isinstance(repository, Repository)
-        else resolve_repository(repository, index_url=index_url, environ=env)
+        else resolve_repository(
+            repository,
+            index_url=index_url,
+            environ=env,
+            config_file=config_file,
+            ca_cert=ca_cert,
+            client_cert=client_cert,
+        )
     )
     files = collect_files(paths)
     project, version = str(files[0][1].name), str(files[0][1].version)
@@ -153,7 +170,7 @@ def publish_files(
             repo, files, digests, dry_run=dry_run, emit=emit, started=started, check=check
         )
 
-    creds = resolve_credentials(repo, username=username, password=password, environ=env)
+    creds = resolve_credentials(repo, username=username, password=password, token=token, environ=env)
     if creds is None and repo.kind == "pypi" and not dry_run:
         raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
     try:
@@ -171,6 +188,7 @@ def publish_files(
             emit,
             check,
             wheel_wait,
+            attestations,
         )
     except ShipwheelError as exc:
         # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
@@ -192,6 +210,7 @@ def _publish_http(
     emit: Callback,
     check: Callable[[], None],
     wheel_wait: float,
+    attestations: bool | None,
 ) -> PublishResult:
     started = time.monotonic()
     project, version = str(files[0][1].name), str(files[0][1].version)
@@ -199,7 +218,7 @@ def _publish_http(
     auth = httpx.BasicAuth(creds.username, creds.password) if creds else None
     policy = RetryPolicy(retries=retries, base=backoff)
     with (
-        make_client(timeout=timeout, max_connections=max(2, jobs + 1)) as client,
+        make_client(timeout=timeout, max_connections=max(2, jobs + 1), verify=repo.ssl_context()) as client,
         ThreadPoolExecutor(1) as side,
     ):
         # The local digests are computed while the index is asked what it has: both take a while.
@@ -217,6 +236,7 @@ def _publish_http(
             listing.files,
             remote_digest=run.remote_digest,
             journal_done=journal.done if journal else None,
+            attestations=attestations,
         )
         emit(PublishEvent("plan", detail=f"{len(plan.uploads)} to upload, {len(plan.skipped)} already there"))
         if journal is not None and journal.in_doubt():

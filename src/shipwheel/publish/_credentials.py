@@ -2,13 +2,15 @@
 
 Order, first found wins (the user name and the password are looked up separately, the same way):
 
-1. the arguments of :func:`resolve_credentials` (the command line's ``--username``),
+1. the arguments of :func:`resolve_credentials` (the command line's ``--username``, ``--password``, ``--token``),
 2. ``SHIPWHEEL_USERNAME`` / ``SHIPWHEEL_PASSWORD``,
 3. ``TWINE_USERNAME`` / ``TWINE_PASSWORD``,
-4. the repository's ``~/.pypirc`` section,
-5. the system keyring (when the ``keyring`` package is installed), for the password, keyed by the upload URL.
+4. ``UV_PUBLISH_USERNAME`` / ``UV_PUBLISH_PASSWORD``, or ``UV_PUBLISH_TOKEN``,
+5. the repository's ``.pypirc`` section,
+6. the system keyring (when the ``keyring`` package is installed), for the password, keyed by the upload URL.
 
-A password without a user name is an API token: the user name is ``__token__``. Neither value is ever printed,
+A password without a user name is an API token: the user name is ``__token__`` (a token, ``--token`` or
+``UV_PUBLISH_TOKEN``, always goes with that name). Neither value is ever printed,
 logged or written; :class:`Credentials` hides the password from ``repr`` and ``str``.
 """
 
@@ -131,12 +133,15 @@ def resolve_credentials(
     *,
     username: str | None = None,
     password: str | None = None,
+    token: str | None = None,
     environ: Mapping[str, str] | None = None,
     use_keyring: bool = True,
 ) -> Credentials | None:
     """The credentials for ``repository``, or ``None`` when none are configured anywhere."""
     env = os.environ if environ is None else environ
     section = repository.pypirc
+    if token:
+        return Credentials(username=TOKEN_USERNAME, password=token, source="command line")
 
     def first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
         for value, source in candidates:
@@ -148,13 +153,17 @@ def resolve_credentials(
         (username, "command line"),
         (env.get("SHIPWHEEL_USERNAME"), "SHIPWHEEL_USERNAME"),
         (env.get("TWINE_USERNAME"), "TWINE_USERNAME"),
-        (section.username if section else None, "~/.pypirc"),
+        (env.get("UV_PUBLISH_USERNAME"), "UV_PUBLISH_USERNAME"),
+        (TOKEN_USERNAME if env.get("UV_PUBLISH_TOKEN") else None, "UV_PUBLISH_TOKEN"),
+        (section.username if section else None, ".pypirc"),
     )
     secret, source = first(
         (password, "command line"),
         (env.get("SHIPWHEEL_PASSWORD"), "SHIPWHEEL_PASSWORD"),
         (env.get("TWINE_PASSWORD"), "TWINE_PASSWORD"),
-        (section.password if section else None, "~/.pypirc"),
+        (env.get("UV_PUBLISH_PASSWORD"), "UV_PUBLISH_PASSWORD"),
+        (env.get("UV_PUBLISH_TOKEN"), "UV_PUBLISH_TOKEN"),
+        (section.password if section else None, ".pypirc"),
     )
     if (
         secret is None

@@ -253,6 +253,7 @@ def make_plan(
     journal_done: Mapping[str, str] | None = None,
     now: datetime | None = None,
     max_file_size: int | None = None,
+    attestations: bool | None = None,
 ) -> Plan:
     """Decide what to do with each file.
 
@@ -260,12 +261,14 @@ def make_plan(
     :raises PublishRuleError: PyPI's rules refuse some files (all problems named), for PyPI and TestPyPI only.
     """
     journal_done = journal_done or {}
+    # PEP 740 attestations go to PyPI and TestPyPI unless asked otherwise (twine's default).
+    send_attestations = repository.kind == "pypi" if attestations is None else attestations
     planned: list[PlannedFile] = []
     conflicts: list[str] = []
     for path, dist in files:
         sha = digests[path]
         size = path.stat().st_size
-        atts = attestations_for(path)
+        atts = attestations_for(path) if send_attestations else ()
         remote = existing.get(dist.filename)
         if remote is not None:
             theirs = remote.sha256 or (remote_digest(remote) if remote_digest else None)
