@@ -4,6 +4,7 @@ and the ``file:PATH`` target (a static index pip installs from), none of which n
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from fixtures.index_servers import make_release, make_sdist, make_wheel
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
-from shipwheel.errors import AuthenticationError, ConflictError, UsageError
+from shipwheel.errors import AuthenticationError, ConfigError, ConflictError, UsageError
 from shipwheel.publish import PublishRuleError, publish_files, resolve_credentials, resolve_repository
 from shipwheel.publish._index_query import IndexFile, parse_listing
 from shipwheel.publish._journal import Journal
@@ -242,6 +243,78 @@ def test_journal_replays_and_survives_a_torn_line(tmp_path: Path) -> None:
     assert again.done == {"a.whl": "1"} and again.in_doubt() == {"b.whl": "2"}
     again.finish()
     assert not again.path.exists()
+
+
+def test_i10_15_journal_bad_records_are_ignored(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, "http://x/", "demo", "1.0")
+    journal.record("sending", "a.whl", "1")
+    journal.close()
+    with journal.path.open("ab") as fh:
+        fh.write(b"\xff\xfe not utf-8 \x80\n")
+        fh.write(b'{"state": "done", "file": 5, "sha256": []}\n')
+        fh.write(b'{"state": ["done"], "file": "a.whl", "sha256": "1"}\n')
+        fh.write(b'[1, 2, 3]\n"just a string"\nnull\n')
+        fh.write(b'{"state": "done", "file": "b.whl", "sha256": "2"}\n')
+    again = Journal.open(tmp_path, "http://x/", "demo", "1.0")
+    assert again.done == {"b.whl": "2"} and again.in_doubt() == {"a.whl": "1"}
+
+
+def test_i10_15_journal_or_state_folder_in_the_way_is_one_line(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "a", "http://x/", "demo", "1.0")
+    journal.path.mkdir(parents=True)  # the journal is a folder
+    with pytest.raises(ConfigError, match="cannot use the publish journal") as info:
+        Journal.open(tmp_path / "a", "http://x/", "demo", "1.0")
+    assert "\n" not in info.value.one_line()
+    (tmp_path / "b").write_text("a file where the state folder goes")
+    with pytest.raises(ConfigError, match="cannot use the publish journal"):
+        Journal.open(tmp_path / "b", "http://x/", "demo", "1.0")
+
+
+def test_i10_15_digest_cache_bad_or_in_the_way_is_ignored(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "dist", "demo", "1.0")
+    want = digest_files([wheel])[wheel]
+    cache = tmp_path / "state" / "digests.json"
+    cache.parent.mkdir()
+    for content in (b"\xff\xfe\x80", b'{"%s": [5, []]}' % str(wheel.resolve()).encode(), b"[1]", b"{{{"):
+        cache.write_bytes(content)
+        assert digest_files([wheel], cache=cache) == {wheel: want}
+    cache.unlink()
+    cache.mkdir()  # the cache is a folder
+    assert digest_files([wheel], cache=cache) == {wheel: want}
+    blocked = tmp_path / "file-state"
+    blocked.write_text("")  # the state folder is a file
+    assert digest_files([wheel], cache=blocked / "digests.json") == {wheel: want}
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_i10_15_unreadable_release_file_is_one_line(tmp_path: Path) -> None:
+    """A release file whose read fails (``/proc/self/mem`` at offset 0 answers EIO, even to root)."""
+    folder = tmp_path / "dist"
+    make_wheel(folder, "demo", "1.0")
+    (folder / "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl").symlink_to("/proc/self/mem")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    for extra in (["--no-verify"], []):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shipwheel",
+                "publish",
+                str(folder),
+                "-r",
+                f"file:{tmp_path / 'idx'}",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+            "error: cannot read demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl: Input/output error; check the "
+            "file (its permissions, the disk), or build it again"
+        ]
 
 
 # --- file:PATH ----------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ PyPI and TestPyPI their upload rules are checked here too, so that a release is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -130,9 +131,15 @@ def collect_files(inputs: Sequence[Path]) -> list[tuple[Path, DistFile]]:
 
 def _digest(path: Path) -> str:
     sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            sha.update(block)
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                sha.update(block)
+    except OSError as exc:
+        raise VerificationError(
+            f"cannot read {path.name}: {exc.strerror or type(exc).__name__}",
+            hint="check the file (its permissions, the disk), or build it again",
+        ) from None
     return sha.hexdigest()
 
 
@@ -182,10 +189,16 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     if cache is not None and todo:
         for path in todo:
             known[str(path.resolve())] = [_stamp(path), out[path]]
-        cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known), encoding="utf-8")
-        tmp.replace(cache)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(known), encoding="utf-8")
+            tmp.replace(cache)
+        except OSError:
+            # Only a cache: a state folder that is a file, a cache path that is a folder, a full disk cost a re-hash
+            # next time, never the publish.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return {p: out[p] for p in paths}
 
 
