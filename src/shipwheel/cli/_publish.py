@@ -116,12 +116,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _repository_spec(args: argparse.Namespace, configured: str, configured_source: str) -> str:
-    if args.repository:
-        return str(args.repository)
+    if args.repository or args.repository_url:
+        return str(args.repository or args.repository_url)
     if configured_source.startswith("env"):
         return configured
-    if args.repository_url:
-        return str(args.repository_url)
     for var in ("SHIPWHEEL_REPOSITORY_URL", "TWINE_REPOSITORY_URL", "TWINE_REPOSITORY", "UV_PUBLISH_URL"):
         if os.environ.get(var):
             return os.environ[var]

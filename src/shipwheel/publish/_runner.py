@@ -61,7 +61,7 @@ class Uploader:
                     auth_hint=auth_hint(self.repository, self.credentials if self.index_auth else None),
                 )
             except (httpx.TransportError, IndexBusyError) as exc:
-                if attempt.last:
+                if attempt.last or _untrusted(exc):
                     raise _unreachable(self.index_url, exc) from exc
                 attempt.failed(exc)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -188,7 +188,17 @@ class _Transient(Exception):
     """A failure worth another attempt (an HTTP 5xx from the index query, a lost upload answer)."""
 
 
+def _untrusted(exc: BaseException) -> bool:
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 def _unreachable(url: str, exc: BaseException) -> RemoteError:
+    if _untrusted(exc):
+        # Retrying cannot help: the index's certificate is not signed by a CA we trust.
+        return RemoteError(
+            f"cannot reach {redact(url)}: its TLS certificate is not trusted",
+            hint="pass --cert with the CA bundle that signed it (or ca_cert in .pypirc, TWINE_CERT)",
+        )
     what = type(exc).__name__ if isinstance(exc, httpx.TransportError) else str(exc)
     return RemoteError(
         f"cannot reach {redact(url)} ({what})",
@@ -214,7 +224,7 @@ def find_index(
                 response = run_client.get(candidate, auth=auth) if auth else run_client.get(candidate)
             except httpx.TransportError as exc:
                 last = exc
-                if attempt.last:
+                if attempt.last or _untrusted(exc):
                     raise _unreachable(candidate, exc) from exc
                 attempt.failed(exc)
                 continue
