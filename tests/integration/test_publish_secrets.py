@@ -196,6 +196,9 @@ def test_i10_5_no_secret_from_any_source_on_any_failure(
     assert proc.returncode in {6, 7}, (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr or "--debug" in mode
     assert _leaks(tmp_path, proc, sources) == []
+    if failure in {"upload-401", "upload-403"}:
+        assert "refused the credentials (HTTP 40" in proc.stderr, proc.stderr  # the source did give them
+        assert "***" in proc.stderr  # the echoed forms were replaced
     if failure.startswith("upload"):
         # The credentials did reach the echoing index: once for a refusal, a few times for a 500 (retried).
         assert len(index.posts) == 1 if failure != "upload-500" else len(index.posts) >= 2
