@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.index_servers import make_sdist, make_wheel
+from fixtures.index_servers import IndexServer, make_release, make_sdist, make_wheel, unique_project
 from shipwheel.errors import AuthenticationError, ConflictError, RemoteError
 from shipwheel.publish import PublishRuleError, Repository, publish_files
 
@@ -409,3 +409,27 @@ def test_i9_8_pypi_hint_only_for_pypi(index: FakeIndex, tmp_path: Path) -> None:
     line = info.value.one_line()
     assert "refused the credentials" in line and "Invalid or non-existent authentication" in line
     assert "__token__" in line and len(index.posts) == 1
+
+
+def test_i9_8_no_credentials_against_pypiserver(pypiserver: IndexServer, tmp_path: Path) -> None:
+    """The real thing: pypiserver wants credentials for uploads and none are given."""
+    log = pypiserver.root.parent / "requests.log"
+    before = log.read_text(errors="replace").count("POST") if log.is_file() else 0
+    folder = tmp_path / "dist"
+    make_release(folder, unique_project("nocreds"), "1.0", wheels=5)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SHIPWHEEL_", "TWINE_", "UV_"))},
+        "HOME": str(tmp_path / "home"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "SHIPWHEEL_NO_KEYRING": "1",
+    }
+    cmd = [sys.executable, "-m", "shipwheel", "publish", str(folder), "--no-verify", "-j", "8"]
+    cmd += ["-r", pypiserver.upload_url]
+    for _run in range(2):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 7, proc.stderr
+        assert proc.stderr.count("error:") == 1 and "resuming" not in proc.stderr, proc.stderr
+        assert "asks for credentials and none were given (HTTP 401 Unauthorized)" in proc.stderr
+        assert "token" not in proc.stderr.lower()
+    after = log.read_text(errors="replace").count("POST") if log.is_file() else 2
+    assert after - before == 2  # one upload per run, never several at once

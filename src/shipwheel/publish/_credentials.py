@@ -141,7 +141,7 @@ def resolve_credentials(
     env = os.environ if environ is None else environ
     section = repository.pypirc
     if token:
-        return Credentials(username=TOKEN_USERNAME, password=token, source="command line")
+        return Credentials(username=TOKEN_USERNAME, password=token, source="the command line")
 
     def first(*candidates: tuple[str | None, str]) -> tuple[str | None, str]:
         for value, source in candidates:
@@ -150,7 +150,7 @@ def resolve_credentials(
         return None, ""
 
     user, _ = first(
-        (username, "command line"),
+        (username, "the command line"),
         (env.get("SHIPWHEEL_USERNAME"), "SHIPWHEEL_USERNAME"),
         (env.get("TWINE_USERNAME"), "TWINE_USERNAME"),
         (env.get("UV_PUBLISH_USERNAME"), "UV_PUBLISH_USERNAME"),
@@ -158,7 +158,7 @@ def resolve_credentials(
         (section.username if section else None, ".pypirc"),
     )
     secret, source = first(
-        (password, "command line"),
+        (password, "the command line"),
         (env.get("SHIPWHEEL_PASSWORD"), "SHIPWHEEL_PASSWORD"),
         (env.get("TWINE_PASSWORD"), "TWINE_PASSWORD"),
         (env.get("UV_PUBLISH_PASSWORD"), "UV_PUBLISH_PASSWORD"),

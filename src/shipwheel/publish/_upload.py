@@ -274,6 +274,10 @@ def error_text(response: httpx.Response, limit: int = 160) -> str:
         text = " ".join(body.split())
         # Error pages repeat the status first ("Error: 401 Unauthorized", "401 Forbidden: ..."): said already.
         text = re.sub(rf"^(error:?\s*)?{status}\s*({re.escape(standard)})?[\s:.-]*", "", text, flags=re.I)
+        # bottle's default page (pypiserver): "Sorry, the requested URL '…' caused an error: <reason>".
+        bottle = re.fullmatch(r"Sorry, the requested URL .* caused an error:\s*(.*)", text)
+        if bottle:
+            text = "" if bottle[1] in {"", "None"} else bottle[1]
     text = "".join(c if c.isprintable() else " " for c in text)
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
