@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -174,58 +175,56 @@ def publish_files(
     if creds is None and repo.kind == "pypi" and not dry_run:
         raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
     try:
-        return _publish_http(
-            repo,
-            files,
-            creds,
-            jobs,
-            retries,
-            timeout,
-            backoff,
-            dry_run,
-            folder,
-            cache,
-            emit,
-            check,
-            wheel_wait,
-            attestations,
+        settings = _Settings(
+            jobs, retries, timeout, backoff, dry_run, folder, cache, wheel_wait, attestations, started
         )
+        return _publish_http(repo, files, creds, settings, emit, check)
     except ShipwheelError as exc:
         # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
         scrub_error(exc, creds)
         raise
 
 
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """The options of one publish to an index, as :func:`publish_files` received them."""
+
+    jobs: int
+    retries: int
+    timeout: float
+    backoff: float
+    dry_run: bool
+    folder: Path
+    cache: Path | None
+    wheel_wait: float
+    attestations: bool | None
+    started: float
+
+
 def _publish_http(
     repo: Repository,
     files: list[tuple[Path, DistFile]],
     creds: Credentials | None,
-    jobs: int,
-    retries: int,
-    timeout: float,
-    backoff: float,
-    dry_run: bool,
-    folder: Path,
-    cache: Path | None,
+    settings: _Settings,
     emit: Callback,
     check: Callable[[], None],
-    wheel_wait: float,
-    attestations: bool | None,
 ) -> PublishResult:
-    started = time.monotonic()
+    jobs, dry_run, started = settings.jobs, settings.dry_run, settings.started
     project, version = str(files[0][1].name), str(files[0][1].version)
     all_paths = [p for p, _ in files]
     auth = httpx.BasicAuth(creds.username, creds.password) if creds else None
-    policy = RetryPolicy(retries=retries, base=backoff)
+    policy = RetryPolicy(retries=settings.retries, base=settings.backoff)
     with (
-        make_client(timeout=timeout, max_connections=max(2, jobs + 1), verify=repo.ssl_context()) as client,
+        make_client(
+            timeout=settings.timeout, max_connections=max(2, jobs + 1), verify=repo.ssl_context()
+        ) as client,
         ThreadPoolExecutor(1) as side,
     ):
         # The local digests are computed while the index is asked what it has: both take a while.
-        hashing = side.submit(digest_files, all_paths, 2, cache)
+        hashing = side.submit(digest_files, all_paths, 2, settings.cache)
         index_auth = auth if repo.index_url == "" or same_origin(repo.index_url, repo.upload_url) else None
         index = find_index(client, repo, index_auth, policy, creds if index_auth else None)
-        journal = None if dry_run else Journal.open(folder, repo.upload_url, project, version)
+        journal = None if dry_run else Journal.open(settings.folder, repo.upload_url, project, version)
         run = Uploader(repo, client, auth, index_auth, index, project, journal, policy, emit, creds)
         listing = run.listing()
         digests = hashing.result()
@@ -236,7 +235,7 @@ def _publish_http(
             listing.files,
             remote_digest=run.remote_digest,
             journal_done=journal.done if journal else None,
-            attestations=attestations,
+            attestations=settings.attestations,
         )
         emit(PublishEvent("plan", detail=f"{len(plan.uploads)} to upload, {len(plan.skipped)} already there"))
         if journal is not None and journal.in_doubt():
@@ -253,7 +252,7 @@ def _publish_http(
         if dry_run:
             return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
         try:
-            results = execute(run, plan, jobs, wheel_wait)
+            results = execute(run, plan, jobs, settings.wheel_wait)
         finally:
             if journal is not None:
                 journal.close()  # entries stay on disk for the next run until the release is complete
