@@ -425,3 +425,19 @@ def test_multipart_body_parses_back(tmp_path: Path, fields: list[tuple[str, str]
     texts = [(p.get_param("name", header="content-disposition"), p.get_payload(decode=True)) for p in parts]
     assert texts[: len(fields)] == [(n, v.encode()) for n, v in fields]
     assert texts[-2] == ("gpg_signature", b"sig") and texts[-1] == ("content", payload)
+
+
+def test_pypi_takes_one_sdist_per_release(tmp_path: Path) -> None:
+    """markupsafe's sdists changed spelling (MarkupSafe-2.1.5.tar.gz, markupsafe-3.0.2.tar.gz): a second sdist of
+    one version under the other spelling is refused by warehouse, so before anything is sent."""
+    repo = resolve_repository("pypi", environ={"HOME": str(tmp_path)})
+    collected = collect_files([make_sdist(tmp_path / "s", "markupsafe", "3.0.2")])
+    digests = digest_files([p for p, _ in collected])
+    now = datetime.now(timezone.utc)
+    there = {"MarkupSafe-3.0.2.tar.gz": IndexFile("MarkupSafe-3.0.2.tar.gz", "u", "1" * 64, now)}
+    with pytest.raises(
+        PublishRuleError, match=r"one sdist per release and already has MarkupSafe-3\.0\.2\.tar\.gz"
+    ):
+        make_plan(repo, collected, digests, there)
+    older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, now)}
+    assert make_plan(repo, collected, digests, older).uploads

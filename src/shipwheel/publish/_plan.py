@@ -244,6 +244,24 @@ def pypi_rule_problems(
                 "ask PyPI for a larger limit for the project"
             )
     new = list(new_files)
+    for path, dist, _size in files:
+        # Warehouse: "Only one sdist may be uploaded per release" (a .tar.gz under another spelling of the name).
+        other = next(
+            (
+                name
+                for name in existing
+                if name != dist.filename
+                and (theirs := DistFile.parse(name)) is not None
+                and theirs.kind == "sdist"
+                and theirs.version == dist.version
+            ),
+            None,
+        )
+        if dist.kind == "sdist" and dist.filename in new and other is not None:
+            problems.append(
+                f"{path.name}: PyPI takes one sdist per release and already has {other}; "
+                "publish the wheels alone, or a new version"
+            )
     first = release_created(existing, files[0][1].version) if files and new else None
     if first is not None:
         now = now or datetime.now(timezone.utc)
