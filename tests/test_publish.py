@@ -4,6 +4,7 @@ and the ``file:PATH`` target (a static index pip installs from), none of which n
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from fixtures.index_servers import make_release, make_sdist, make_wheel
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
-from shipwheel.errors import AuthenticationError, ConflictError, UsageError
+from shipwheel.errors import AuthenticationError, ConfigError, ConflictError, UsageError
 from shipwheel.publish import PublishRuleError, publish_files, resolve_credentials, resolve_repository
 from shipwheel.publish._index_query import IndexFile, parse_listing
 from shipwheel.publish._journal import Journal
@@ -79,7 +80,7 @@ def test_pypirc_section_and_credentials(tmp_path: Path) -> None:
     assert creds is not None and (creds.username, creds.password, creds.source) == (
         "carol",
         "hunter2",
-        "~/.pypirc",
+        ".pypirc",
     )
     assert "hunter2" not in repr(creds) and "hunter2" not in str(creds) and "hunter2" not in repr(corp)
     pypi = resolve_credentials(resolve_repository("pypi", environ=env), environ=env, use_keyring=False)
@@ -161,9 +162,12 @@ def test_parse_listing_json_and_html() -> None:
     )
     assert got["a-1.0.tar.gz"].sha256 == "ab" * 32 and got["a-1.0.tar.gz"].url == "https://idx/a-1.0.tar.gz"
     assert got["a-1.0.tar.gz"].upload_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    html = b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=CDCD">a-1.0-py3-none-any.whl</a><a href="x/a-1.0.zip">a-1.0.zip</a>'
+    html = (
+        b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=' + b"CD" * 32 + b'">a-1.0-py3-none-any.whl</a>'
+        b'<a href="x/a-1.0.zip">a-1.0.zip</a>'
+    )
     got = parse_listing("http://h/simple/a/", "text/html", html)
-    assert got["a-1.0-py3-none-any.whl"].sha256 == "cdcd" and got["a-1.0.zip"].sha256 is None
+    assert got["a-1.0-py3-none-any.whl"].sha256 == "cd" * 32 and got["a-1.0.zip"].sha256 is None
 
 
 # --- the plan ---------------------------------------------------------------------------------------------------
@@ -241,6 +245,78 @@ def test_journal_replays_and_survives_a_torn_line(tmp_path: Path) -> None:
     assert not again.path.exists()
 
 
+def test_i10_15_journal_bad_records_are_ignored(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path, "http://x/", "demo", "1.0")
+    journal.record("sending", "a.whl", "1")
+    journal.close()
+    with journal.path.open("ab") as fh:
+        fh.write(b"\xff\xfe not utf-8 \x80\n")
+        fh.write(b'{"state": "done", "file": 5, "sha256": []}\n')
+        fh.write(b'{"state": ["done"], "file": "a.whl", "sha256": "1"}\n')
+        fh.write(b'[1, 2, 3]\n"just a string"\nnull\n')
+        fh.write(b'{"state": "done", "file": "b.whl", "sha256": "2"}\n')
+    again = Journal.open(tmp_path, "http://x/", "demo", "1.0")
+    assert again.done == {"b.whl": "2"} and again.in_doubt() == {"a.whl": "1"}
+
+
+def test_i10_15_journal_or_state_folder_in_the_way_is_one_line(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "a", "http://x/", "demo", "1.0")
+    journal.path.mkdir(parents=True)  # the journal is a folder
+    with pytest.raises(ConfigError, match="cannot use the publish journal") as info:
+        Journal.open(tmp_path / "a", "http://x/", "demo", "1.0")
+    assert "\n" not in info.value.one_line()
+    (tmp_path / "b").write_text("a file where the state folder goes")
+    with pytest.raises(ConfigError, match="cannot use the publish journal"):
+        Journal.open(tmp_path / "b", "http://x/", "demo", "1.0")
+
+
+def test_i10_15_digest_cache_bad_or_in_the_way_is_ignored(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "dist", "demo", "1.0")
+    want = digest_files([wheel])[wheel]
+    cache = tmp_path / "state" / "digests.json"
+    cache.parent.mkdir()
+    for content in (b"\xff\xfe\x80", b'{"%s": [5, []]}' % str(wheel.resolve()).encode(), b"[1]", b"{{{"):
+        cache.write_bytes(content)
+        assert digest_files([wheel], cache=cache) == {wheel: want}
+    cache.unlink()
+    cache.mkdir()  # the cache is a folder
+    assert digest_files([wheel], cache=cache) == {wheel: want}
+    blocked = tmp_path / "file-state"
+    blocked.write_text("")  # the state folder is a file
+    assert digest_files([wheel], cache=blocked / "digests.json") == {wheel: want}
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_i10_15_unreadable_release_file_is_one_line(tmp_path: Path) -> None:
+    """A release file whose read fails (``/proc/self/mem`` at offset 0 answers EIO, even to root)."""
+    folder = tmp_path / "dist"
+    make_wheel(folder, "demo", "1.0")
+    (folder / "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl").symlink_to("/proc/self/mem")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    for extra in (["--no-verify"], []):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shipwheel",
+                "publish",
+                str(folder),
+                "-r",
+                f"file:{tmp_path / 'idx'}",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+            "error: cannot read demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl: Input/output error; check the "
+            "file (its permissions, the disk), or build it again"
+        ]
+
+
 # --- file:PATH ----------------------------------------------------------------------------------------------------
 
 
@@ -305,8 +381,15 @@ def test_attestations_next_to_a_file_are_planned(tmp_path: Path) -> None:
     collected = collect_files([tmp_path])
     assert [p.name for p, _ in collected] == [wheel.name]  # the attestation is not a release file
     repo = resolve_repository("http://127.0.0.1:9/", environ={"HOME": str(tmp_path)})
-    plan = make_plan(repo, collected, digest_files([wheel]), {})
-    assert [a.name for a in plan.files[0].attestations] == [f"{wheel.name}.publish.attestation"]
+    digests = digest_files([wheel])
+    want = [f"{wheel.name}.publish.attestation"]
+    # As twine: attestations go to PyPI and TestPyPI; to another index only when asked (--attestations).
+    assert make_plan(repo, collected, digests, {}).files[0].attestations == ()
+    plan = make_plan(repo, collected, digests, {}, attestations=True)
+    assert [a.name for a in plan.files[0].attestations] == want
+    pypi = resolve_repository("testpypi", environ={"HOME": str(tmp_path)})
+    assert [a.name for a in make_plan(pypi, collected, digests, {}).files[0].attestations] == want
+    assert make_plan(pypi, collected, digests, {}, attestations=False).files[0].attestations == ()
 
 
 def test_twine_variables_choose_the_repository(
@@ -342,3 +425,19 @@ def test_multipart_body_parses_back(tmp_path: Path, fields: list[tuple[str, str]
     texts = [(p.get_param("name", header="content-disposition"), p.get_payload(decode=True)) for p in parts]
     assert texts[: len(fields)] == [(n, v.encode()) for n, v in fields]
     assert texts[-2] == ("gpg_signature", b"sig") and texts[-1] == ("content", payload)
+
+
+def test_pypi_takes_one_sdist_per_release(tmp_path: Path) -> None:
+    """markupsafe's sdists changed spelling (MarkupSafe-2.1.5.tar.gz, markupsafe-3.0.2.tar.gz): a second sdist of
+    one version under the other spelling is refused by warehouse, so before anything is sent."""
+    repo = resolve_repository("pypi", environ={"HOME": str(tmp_path)})
+    collected = collect_files([make_sdist(tmp_path / "s", "markupsafe", "3.0.2")])
+    digests = digest_files([p for p, _ in collected])
+    now = datetime.now(timezone.utc)
+    there = {"MarkupSafe-3.0.2.tar.gz": IndexFile("MarkupSafe-3.0.2.tar.gz", "u", "1" * 64, now)}
+    with pytest.raises(
+        PublishRuleError, match=r"one sdist per release and already has MarkupSafe-3\.0\.2\.tar\.gz"
+    ):
+        make_plan(repo, collected, digests, there)
+    older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, now)}
+    assert make_plan(repo, collected, digests, older).uploads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import ssl
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -22,6 +23,8 @@ def make_client(
     follow_redirects: bool = False,
     max_redirects: int = 5,
     headers: dict[str, str] | None = None,
+    verify: ssl.SSLContext
+    | bool = True,  # publish's --cert / --client-cert: another CA, a client certificate
 ) -> httpx.Client:
     """A pooled HTTP client. Redirects are off unless asked for, and then bounded."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -33,6 +36,7 @@ def make_client(
         max_redirects=max_redirects,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         trust_env=True,
+        verify=verify,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.progress import (
@@ -56,18 +57,51 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-r", "--repository", metavar="TARGET",
         help="pypi, testpypi, a ~/.pypirc section, an upload URL or file:PATH (default: SHIPWHEEL_REPOSITORY_URL, "
-        "TWINE_REPOSITORY_URL, TWINE_REPOSITORY, then publish.repository)",
+        "TWINE_REPOSITORY_URL, TWINE_REPOSITORY, UV_PUBLISH_URL, then publish.repository)",
     )  # fmt: skip
     p.add_argument(
-        "--index-url",
-        metavar="URL",
-        help="the index's simple URL, when it cannot be derived from the upload URL",
-    )
+        "--repository-url", "--publish-url", dest="repository_url", metavar="URL",
+        help="the upload URL (twine's --repository-url, uv's --publish-url); same as -r URL",
+    )  # fmt: skip
+    p.add_argument(
+        "--index-url", "--check-url", dest="index_url", metavar="URL",
+        help="the index's simple URL, when it cannot be derived from the upload URL (uv's --check-url; "
+        "default UV_PUBLISH_CHECK_URL)",
+    )  # fmt: skip
     p.add_argument(
         "-u",
         "--username",
         help="user name (default: from the environment or ~/.pypirc; __token__ with a token)",
     )
+    p.add_argument(
+        "-p", "--password",
+        help="password or API token (prefer SHIPWHEEL_PASSWORD / TWINE_PASSWORD: a command line is visible to "
+        "other users of the machine)",
+    )  # fmt: skip
+    p.add_argument("-t", "--token", help="an API token, sent with the user name __token__ (uv's --token)")
+    p.add_argument(
+        "--config-file",
+        type=Path,
+        metavar="PATH",
+        help="the .pypirc to read instead of ~/.pypirc (twine's option)",
+    )
+    p.add_argument(
+        "--cert", type=Path, metavar="PATH",
+        help="CA bundle to check the index's certificate with (default: TWINE_CERT, the section's ca_cert)",
+    )  # fmt: skip
+    p.add_argument(
+        "--client-cert", type=Path, metavar="PATH",
+        help="a PEM file with the client certificate and its key (default: TWINE_CLIENT_CERT, client_cert)",
+    )  # fmt: skip
+    p.add_argument(
+        "--attestations", action=argparse.BooleanOptionalAction, default=None,
+        help="send the PEP 740 attestations found beside the files (default: only to PyPI and TestPyPI)",
+    )  # fmt: skip
+    # twine's and uv's habits, accepted: identical files are always skipped and publish never prompts.
+    p.add_argument(
+        "--skip-existing", action="store_true", help="accepted for twine: identical files are skipped"
+    )
+    p.add_argument("--non-interactive", action="store_true", help="accepted for twine: publish never prompts")
     p.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="wheels uploaded at once (default: publish.jobs)"
     )
@@ -83,11 +117,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _repository_spec(args: argparse.Namespace, configured: str, configured_source: str) -> str:
-    if args.repository:
-        return str(args.repository)
+    if args.repository or args.repository_url:
+        return str(args.repository or args.repository_url)
     if configured_source.startswith("env"):
         return configured
-    for var in ("SHIPWHEEL_REPOSITORY_URL", "TWINE_REPOSITORY_URL", "TWINE_REPOSITORY"):
+    for var in ("SHIPWHEEL_REPOSITORY_URL", "TWINE_REPOSITORY_URL", "TWINE_REPOSITORY", "UV_PUBLISH_URL"):
         if os.environ.get(var):
             return os.environ[var]
     return configured
@@ -194,8 +228,14 @@ def run(args: argparse.Namespace) -> int:
             result = publish_files(
                 paths,
                 repository=spec,
-                index_url=args.index_url,
+                index_url=args.index_url or os.environ.get("UV_PUBLISH_CHECK_URL") or None,
                 username=args.username,
+                password=args.password,
+                token=args.token,
+                config_file=args.config_file,
+                ca_cert=args.cert,
+                client_cert=args.client_cert,
+                attestations=args.attestations,
                 jobs=max(1, options.jobs),
                 retries=options.retries,
                 timeout=options.timeout,

@@ -233,3 +233,9 @@ def is_writable(container: Container) -> bool:
 
 
 __all__ += ["is_writable"]
+
+
+# The one PEP 503/691 page parser, public for publish (issue 11); imported last because it needs Entry above.
+from ._listing import Link, Page, accept_link, parse_html, parse_json  # noqa: E402
+
+__all__ += ["Link", "Page", "accept_link", "parse_html", "parse_json"]

@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,9 @@ import httpx
 
 from .._http import make_client
 from .._retry import RetryPolicy
-from ..errors import AuthenticationError, RemoteError, VerificationError
-from ._credentials import Credentials, resolve_credentials
-from ._index_query import digest_of_remote
+from ..distfiles import DistFile
+from ..errors import AuthenticationError, RemoteError, ShipwheelError, VerificationError
+from ._credentials import Credentials, auth_hint, resolve_credentials, scrub_error
 from ._journal import Journal, default_journal_dir
 from ._plan import (
     Plan,
@@ -110,11 +111,21 @@ def publish_files(
     on_event: Callback | None = None,
     backoff: float = 0.5,
     wheel_wait: float = 30.0,
+    token: str | None = None,
+    config_file: Path | None = None,
+    ca_cert: Path | None = None,
+    client_cert: Path | None = None,
+    attestations: bool | None = None,
 ) -> PublishResult:
     """Publish one release's files to ``repository``; see the module docstring for the order of steps.
 
     :param paths: files and/or folders holding them.
     :param repository: ``pypi``, ``testpypi``, a ``.pypirc`` section, an http(s) URL, ``file:PATH``.
+    :param token: an API token (user ``__token__``), instead of ``username`` and ``password``.
+    :param config_file: a ``.pypirc`` to read instead of ``~/.pypirc``.
+    :param ca_cert: a CA bundle for the index's certificate; ``client_cert``: a PEM with certificate and key.
+    :param attestations: send the PEP 740 attestations found beside the files; default: only to PyPI and
+        TestPyPI, as twine does.
     :param wheel_wait: how long to wait for an index to list every wheel before giving up on the sdist.
     :raises ShipwheelError: a subclass for each way a publish stops (see :mod:`shipwheel.errors`).
     """
@@ -124,7 +135,14 @@ def publish_files(
     repo = (
         repository
         if isinstance(repository, Repository)
-        else resolve_repository(repository, index_url=index_url, environ=env)
+        else resolve_repository(
+            repository,
+            index_url=index_url,
+            environ=env,
+            config_file=config_file,
+            ca_cert=ca_cert,
+            client_cert=client_cert,
+        )
     )
     files = collect_files(paths)
     project, version = str(files[0][1].name), str(files[0][1].version)
@@ -153,25 +171,61 @@ def publish_files(
             repo, files, digests, dry_run=dry_run, emit=emit, started=started, check=check
         )
 
-    creds = resolve_credentials(repo, username=username, password=password, environ=env)
+    creds = resolve_credentials(repo, username=username, password=password, token=token, environ=env)
     if creds is None and repo.kind == "pypi" and not dry_run:
-        raise AuthenticationError(
-            f"no credentials for {repo.display}",
-            hint="set SHIPWHEEL_PASSWORD (or TWINE_PASSWORD) to an API token, or add a password to "
-            f"the [{repo.name}] section of ~/.pypirc",
+        raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
+    try:
+        settings = _Settings(
+            jobs, retries, timeout, backoff, dry_run, folder, cache, wheel_wait, attestations, started
         )
+        return _publish_http(repo, files, creds, settings, emit, check)
+    except ShipwheelError as exc:
+        # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
+        scrub_error(exc, creds)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """The options of one publish to an index, as :func:`publish_files` received them."""
+
+    jobs: int
+    retries: int
+    timeout: float
+    backoff: float
+    dry_run: bool
+    folder: Path
+    cache: Path | None
+    wheel_wait: float
+    attestations: bool | None
+    started: float
+
+
+def _publish_http(
+    repo: Repository,
+    files: list[tuple[Path, DistFile]],
+    creds: Credentials | None,
+    settings: _Settings,
+    emit: Callback,
+    check: Callable[[], None],
+) -> PublishResult:
+    jobs, dry_run, started = settings.jobs, settings.dry_run, settings.started
+    project, version = str(files[0][1].name), str(files[0][1].version)
+    all_paths = [p for p, _ in files]
     auth = httpx.BasicAuth(creds.username, creds.password) if creds else None
-    policy = RetryPolicy(retries=retries, base=backoff)
+    policy = RetryPolicy(retries=settings.retries, base=settings.backoff)
     with (
-        make_client(timeout=timeout, max_connections=max(2, jobs + 1)) as client,
+        make_client(
+            timeout=settings.timeout, max_connections=max(2, jobs + 1), verify=repo.ssl_context()
+        ) as client,
         ThreadPoolExecutor(1) as side,
     ):
         # The local digests are computed while the index is asked what it has: both take a while.
-        hashing = side.submit(digest_files, all_paths, 2, cache)
+        hashing = side.submit(digest_files, all_paths, 2, settings.cache)
         index_auth = auth if repo.index_url == "" or same_origin(repo.index_url, repo.upload_url) else None
-        index = find_index(client, repo, index_auth, policy)
-        journal = None if dry_run else Journal.open(folder, repo.upload_url, project, version)
-        run = Uploader(repo, client, auth, index_auth, index, project, journal, policy, emit)
+        index = find_index(client, repo, index_auth, policy, creds if index_auth else None)
+        journal = None if dry_run else Journal.open(settings.folder, repo.upload_url, project, version)
+        run = Uploader(repo, client, auth, index_auth, index, project, journal, policy, emit, creds)
         listing = run.listing()
         digests = hashing.result()
         plan = make_plan(
@@ -179,8 +233,9 @@ def publish_files(
             files,
             digests,
             listing.files,
-            remote_digest=lambda f: digest_of_remote(client, f.url),
+            remote_digest=run.remote_digest,
             journal_done=journal.done if journal else None,
+            attestations=settings.attestations,
         )
         emit(PublishEvent("plan", detail=f"{len(plan.uploads)} to upload, {len(plan.skipped)} already there"))
         if journal is not None and journal.in_doubt():
@@ -197,7 +252,7 @@ def publish_files(
         if dry_run:
             return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
         try:
-            results = execute(run, plan, jobs, wheel_wait)
+            results = execute(run, plan, jobs, settings.wheel_wait)
         finally:
             if journal is not None:
                 journal.close()  # entries stay on disk for the next run until the release is complete

@@ -1,7 +1,8 @@
 """A crash-safe journal of one release's uploads to one index.
 
 Append-only JSON lines, each flushed and fsynced before the step it records goes on: ``sending`` before a body
-leaves, ``done`` once the index accepted it (or already had the same bytes). After a crash, a file marked
+leaves, ``done`` once the index accepted it (or already had the same bytes), ``refused`` when the index answered
+no (nothing is in doubt then). After a crash, a file marked
 ``sending`` but not ``done`` is *in doubt*: the next run asks the index before sending it again, and a file
 marked ``done`` is never sent again even when the index's listing lags behind (a CDN-cached simple page).
 A half-written last line (the process was killed mid-write) is ignored. The journal is removed once the whole
@@ -10,6 +11,7 @@ release is on the index.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import IO
 
 from platformdirs import user_state_path
+
+from ..errors import ConfigError
 
 __all__ = ["Journal", "default_journal_dir"]
 
@@ -44,23 +48,33 @@ class Journal:
         key = hashlib.sha256(f"{target}\0{project}\0{version}".encode()).hexdigest()[:24]
         journal = cls(path=folder / f"{project}-{version}-{key}.jsonl")
         journal._replay()
+        try:  # before any upload: a state folder that cannot be written stops the run, not a thread mid-way
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _unusable(journal.path, exc) from None
         return journal
 
     def _replay(self) -> None:
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return
-        for line in lines:
+        except OSError as exc:
+            raise _unusable(self.path, exc) from None
+        for raw in data.splitlines():
             try:
-                entry = json.loads(line)
+                entry = json.loads(raw)
                 state, name, sha = entry["state"], entry["file"], entry["sha256"]
             except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a kill
+                continue  # a line cut short by a kill, or not ours
+            if not all(isinstance(v, str) for v in (state, name, sha)):
+                continue  # a record of the wrong shape is ignored, as a torn one
             if state == "sending":
                 self.sending[name] = sha
             elif state == "done":
                 self.done[name] = sha
+                self.sending.pop(name, None)
+            elif state == "refused":
                 self.sending.pop(name, None)
 
     def in_doubt(self) -> dict[str, str]:
@@ -72,8 +86,11 @@ class Journal:
         line = json.dumps({"state": state, "file": filename, "sha256": sha256}) + "\n"
         with self._lock:
             if self._fh is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = self.path.open("a", encoding="utf-8")
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._fh = self.path.open("a", encoding="utf-8")
+                except OSError as exc:
+                    raise _unusable(self.path, exc) from None
             self._fh.write(line)
             self._fh.flush()
             os.fsync(self._fh.fileno())
@@ -82,6 +99,8 @@ class Journal:
                 self.sending.pop(filename, None)
             elif state == "sending":
                 self.sending[filename] = sha256
+            elif state == "refused":
+                self.sending.pop(filename, None)
 
     def close(self) -> None:
         """Close the file (entries stay on disk)."""
@@ -93,4 +112,13 @@ class Journal:
     def finish(self) -> None:
         """The release is complete on the index: the journal is no longer needed."""
         self.close()
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # what is left behind is replayed harmlessly next time
+            self.path.unlink(missing_ok=True)
+
+
+def _unusable(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot use the publish journal {path}: {exc.strerror or type(exc).__name__}",
+        hint="remove or rename what is in the way (the journal is a file in the state folder), or set "
+        "XDG_STATE_HOME to a writable folder",
+    )

@@ -7,6 +7,7 @@ PyPI and TestPyPI their upload rules are checked here too, so that a release is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
+
+from packaging.version import Version
 
 from ..distfiles import DistFile, collect_release_files
 from ..errors import ConflictError, UsageError, VerificationError
@@ -34,11 +37,12 @@ __all__ = [
     "digest_files",
     "make_plan",
     "pypi_rule_problems",
+    "release_created",
 ]
 
 #: PyPI's default per-file upload limit (a project can be granted more).
 PYPI_MAX_FILE_SIZE = 100 * 1024 * 1024
-#: PyPI refuses new files for a release whose first file is older than this.
+#: PyPI refuses new files for a release (one version) created longer ago than this.
 PYPI_RELEASE_AGE = timedelta(days=14)
 
 
@@ -127,9 +131,15 @@ def collect_files(inputs: Sequence[Path]) -> list[tuple[Path, DistFile]]:
 
 def _digest(path: Path) -> str:
     sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            sha.update(block)
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                sha.update(block)
+    except OSError as exc:
+        raise VerificationError(
+            f"cannot read {path.name}: {exc.strerror or type(exc).__name__}",
+            hint="check the file (its permissions, the disk), or build it again",
+        ) from None
     return sha.hexdigest()
 
 
@@ -179,11 +189,34 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     if cache is not None and todo:
         for path in todo:
             known[str(path.resolve())] = [_stamp(path), out[path]]
-        cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known), encoding="utf-8")
-        tmp.replace(cache)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(known), encoding="utf-8")
+            tmp.replace(cache)
+        except OSError:
+            # Only a cache: a state folder that is a file, a cache path that is a folder, a full disk cost a re-hash
+            # next time, never the publish.
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
     return {p: out[p] for p in paths}
+
+
+def release_created(existing: Mapping[str, IndexFile], version: Version) -> datetime | None:
+    """When the release ``version`` got its first file on the index, from PEP 700 ``upload-time``; ``None`` when
+    the index lists no file of that version (or gives no times).
+
+    Warehouse refuses new files for a *release* (one version) created over 14 days ago
+    (``MAXIMUM_AGE_FOR_NEW_UPLOADS_DAYS`` in ``warehouse/forklift/legacy.py``); files of other versions of the
+    project do not count. The oldest upload-time of the version's files stands in for the release's creation.
+    """
+    times: list[datetime] = []
+    for f in existing.values():
+        dist = DistFile.parse(f.filename)
+        if dist is not None and dist.version == version and f.upload_time is not None:
+            when = f.upload_time
+            times.append(when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc))
+    return min(times) if times else None
 
 
 def pypi_rule_problems(
@@ -210,17 +243,33 @@ def pypi_rule_problems(
                 f"{path.name}: {size / 2**20:.0f} MiB is over PyPI's {max_file_size / 2**20:.0f} MiB limit; "
                 "ask PyPI for a larger limit for the project"
             )
-    times = [f.upload_time for f in existing.values() if f.upload_time is not None]
     new = list(new_files)
-    if times and new:
-        first = min(times)
+    for path, dist, _size in files:
+        # Warehouse: "Only one sdist may be uploaded per release" (a .tar.gz under another spelling of the name).
+        other = next(
+            (
+                name
+                for name in existing
+                if name != dist.filename
+                and (theirs := DistFile.parse(name)) is not None
+                and theirs.kind == "sdist"
+                and theirs.version == dist.version
+            ),
+            None,
+        )
+        if dist.kind == "sdist" and dist.filename in new and other is not None:
+            problems.append(
+                f"{path.name}: PyPI takes one sdist per release and already has {other}; "
+                "publish the wheels alone, or a new version"
+            )
+    first = release_created(existing, files[0][1].version) if files and new else None
+    if first is not None:
         now = now or datetime.now(timezone.utc)
-        if first.tzinfo is None:
-            first = first.replace(tzinfo=timezone.utc)
         if now - first > PYPI_RELEASE_AGE:
             problems.append(
-                f"the release was first uploaded on {first:%Y-%m-%d}, over {PYPI_RELEASE_AGE.days} days ago, and "
-                f"PyPI takes no new files for it ({len(new)} would be new); publish a new version"
+                f"release {files[0][1].version} was first uploaded on {first:%Y-%m-%d}, over "
+                f"{PYPI_RELEASE_AGE.days} days ago, and PyPI takes no new files for it ({len(new)} would be new); "
+                "publish a new version"
             )
     return problems
 
@@ -231,10 +280,11 @@ def make_plan(
     digests: Mapping[Path, str],
     existing: Mapping[str, IndexFile],
     *,
-    remote_digest: Callable[[IndexFile], str] | None = None,
+    remote_digest: Callable[[IndexFile], str | None] | None = None,
     journal_done: Mapping[str, str] | None = None,
     now: datetime | None = None,
     max_file_size: int | None = None,
+    attestations: bool | None = None,
 ) -> Plan:
     """Decide what to do with each file.
 
@@ -242,19 +292,23 @@ def make_plan(
     :raises PublishRuleError: PyPI's rules refuse some files (all problems named), for PyPI and TestPyPI only.
     """
     journal_done = journal_done or {}
+    # PEP 740 attestations go to PyPI and TestPyPI unless asked otherwise (twine's default).
+    send_attestations = repository.kind == "pypi" if attestations is None else attestations
     planned: list[PlannedFile] = []
     conflicts: list[str] = []
     for path, dist in files:
         sha = digests[path]
         size = path.stat().st_size
-        atts = attestations_for(path)
+        atts = attestations_for(path) if send_attestations else ()
         remote = existing.get(dist.filename)
         if remote is not None:
             theirs = remote.sha256 or (remote_digest(remote) if remote_digest else None)
-            if theirs is not None and theirs != sha:
+            if theirs is not None and theirs.lower() != sha.lower():
                 conflicts.append(dist.filename)
                 continue
-            planned.append(PlannedFile(path, dist, size, sha, "skip", "already on the index", atts))
+            # A listed file without a hash on another host (a CDN) is not downloaded just to compare it.
+            why = "already on the index" if theirs is not None else "already on the index (no hash listed)"
+            planned.append(PlannedFile(path, dist, size, sha, "skip", why, atts))
         else:
             # A file an earlier run saw accepted but the index does not list (a lagging CDN page, a wiped index)
             # is sent again: an index that has it answers "exists", which is checked against its hash.

@@ -11,8 +11,9 @@ from __future__ import annotations
 import configparser
 import ipaddress
 import os
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -50,6 +51,8 @@ class PypircSection:
     repository: str | None
     username: str | None
     password: str | None
+    ca_cert: str | None = None
+    client_cert: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -72,6 +75,8 @@ class Repository:
     web_url: str = ""
     path: Path | None = None
     pypirc: PypircSection | None = None
+    ca_cert: Path | None = None
+    client_cert: Path | None = None
 
     @property
     def display(self) -> str:
@@ -79,6 +84,25 @@ class Repository:
         if self.kind == "file":
             return f"file:{self.path}"
         return redact(self.upload_url)
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What the HTTP client checks the index's certificate with: ``True`` (the system's CAs) unless a
+        ``ca_cert`` or a ``client_cert`` was given.
+
+        :raises UsageError: a certificate file that does not load.
+        """
+        if self.ca_cert is None and self.client_cert is None:
+            return True
+        try:
+            context = ssl.create_default_context(cafile=str(self.ca_cert) if self.ca_cert else None)
+            if self.client_cert is not None:
+                context.load_cert_chain(str(self.client_cert))
+        except (ssl.SSLError, OSError) as exc:
+            raise UsageError(
+                f"cannot load the certificates for {self.display} ({type(exc).__name__}: {exc.strerror or exc})",
+                hint="give a PEM CA bundle (--cert, ca_cert) and a PEM with certificate and key (--client-cert)",
+            ) from None
+        return context
 
     def project_url(self, project: str, version: str) -> str:
         """Where a person sees the release: PyPI's project page, else the simple index page."""
@@ -127,23 +151,40 @@ def pypirc_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home) / ".pypirc"
 
 
-def read_pypirc(path: Path) -> dict[str, PypircSection]:
-    """The sections of a ``.pypirc`` file (``{}`` when it does not exist)."""
+def read_pypirc(path: Path, *, required: bool = False) -> dict[str, PypircSection]:
+    """The sections of a ``.pypirc`` file (``{}`` when it does not exist, unless ``required``).
+
+    :raises ConfigError: the file does not parse, or is ``required`` and missing or unreadable.
+    """
     if not path.is_file():
+        if required:
+            raise ConfigError(f"config file {path} does not exist", hint="check --config-file")
         return {}
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
+    except (configparser.Error, UnicodeDecodeError, OSError) as exc:
+        # Only the position: configparser's own messages quote the offending line, which may hold a password.
+        # ``from None`` keeps that message out of --debug tracebacks too.
+        lineno = getattr(exc, "lineno", None)
+        where = f" (line {lineno})" if isinstance(lineno, int) else ""
         raise ConfigError(
-            f"{path} is not a valid .pypirc file: {str(exc).splitlines()[0]}", hint="fix it"
-        ) from exc
+            f"{path} is not a valid .pypirc file: {type(exc).__name__}{where}",
+            hint="fix it: INI sections such as [pypi] with 'key = value' lines",
+        ) from None
     out: dict[str, PypircSection] = {}
     for name in parser.sections():
         if name == "distutils":
             continue
         get = parser[name].get
-        out[name] = PypircSection(name, get("repository"), get("username"), get("password"))
+        out[name] = PypircSection(
+            name,
+            get("repository"),
+            get("username"),
+            get("password"),
+            get("ca_cert"),
+            get("client_cert"),
+        )
     for name in ("pypi", "testpypi"):
         out.setdefault(name, PypircSection(name, None, None, None))
     return out
@@ -154,11 +195,52 @@ def resolve_repository(
     *,
     index_url: str | None = None,
     environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    ca_cert: Path | None = None,
+    client_cert: Path | None = None,
 ) -> Repository:
     """Resolve ``spec``: ``pypi``, ``testpypi``, a ``.pypirc`` section name, an http(s) URL or ``file:PATH``.
 
+    :param config_file: a ``.pypirc`` to read instead of ``~/.pypirc`` (twine's ``--config-file``).
+    :param ca_cert: CA bundle to check the index's certificate with; default ``SHIPWHEEL_CERT``, ``TWINE_CERT``,
+        then the section's ``ca_cert``. ``client_cert`` (a PEM with certificate and key) likewise, from
+        ``SHIPWHEEL_CLIENT_CERT``, ``TWINE_CLIENT_CERT`` and ``client_cert``.
     :raises UsageError: an unknown name, a URL with credentials, plain http to another machine.
     """
+    repo = _resolve(spec, index_url, environ, config_file)
+    if repo.kind == "file":
+        return repo
+    env = os.environ if environ is None else environ
+    section = repo.pypirc
+    ca = (
+        ca_cert
+        or _env_path(env, "SHIPWHEEL_CERT", "TWINE_CERT")
+        or _opt(section.ca_cert if section else None)
+    )
+    client = (
+        client_cert
+        or _env_path(env, "SHIPWHEEL_CLIENT_CERT", "TWINE_CLIENT_CERT")
+        or _opt(section.client_cert if section else None)
+    )
+    for what, path in (("CA certificate", ca), ("client certificate", client)):
+        if path is not None and not path.is_file():
+            raise UsageError(
+                f"the {what} {path} does not exist", hint="check --cert / --client-cert or ~/.pypirc"
+            )
+    return replace(repo, ca_cert=ca, client_cert=client)
+
+
+def _opt(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
+def _env_path(env: Mapping[str, str], *names: str) -> Path | None:
+    return next((Path(env[n]).expanduser() for n in names if env.get(n)), None)
+
+
+def _resolve(
+    spec: str, index_url: str | None, environ: Mapping[str, str] | None, config_file: Path | None
+) -> Repository:
     spec = spec.strip()
     if index_url:
         index_url = _check_url(index_url, "index URL")
@@ -171,7 +253,11 @@ def resolve_repository(
         if not raw:
             raise UsageError("file: needs a folder", hint="write file:PATH, e.g. file:./index")
         return Repository(name=spec, kind="file", path=Path(raw).expanduser().resolve())
-    sections = read_pypirc(pypirc_path(environ))
+    sections = (
+        read_pypirc(config_file.expanduser(), required=True)
+        if config_file
+        else read_pypirc(pypirc_path(environ))
+    )
     section = sections.get(spec)
     if spec in _KNOWN:
         upload, simple, web = _KNOWN[spec]

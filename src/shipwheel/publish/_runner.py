@@ -19,10 +19,11 @@ import httpx
 from .._http import redact
 from .._retry import RetryPolicy
 from ..errors import AuthenticationError, ConflictError, RemoteError, ShipwheelError
+from ._credentials import Credentials, auth_hint, refusal_message, scrub, scrub_error
 from ._index_query import IndexBusyError, IndexFile, IndexListing, digest_of_remote, query_project
 from ._journal import Journal
 from ._plan import Plan, PlannedFile, blake2_256
-from ._repository import Repository, simple_index_candidates
+from ._repository import Repository, same_origin, simple_index_candidates
 from ._results import FileResult, PublishEvent
 from ._upload import form_fields, load_attestations, read_core_metadata, send_file
 
@@ -45,15 +46,22 @@ class Uploader:
     journal: Journal | None
     policy: RetryPolicy
     emit: Callback
+    credentials: Credentials | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     fatal: list[ShipwheelError] = field(default_factory=list)
 
     def listing(self) -> IndexListing:
         for attempt in self.policy.attempts():
             try:
-                return query_project(self.client, self.index_url, self.project, auth=self.index_auth)
+                return query_project(
+                    self.client,
+                    self.index_url,
+                    self.project,
+                    auth=self.index_auth,
+                    auth_hint=auth_hint(self.repository, self.credentials if self.index_auth else None),
+                )
             except (httpx.TransportError, IndexBusyError) as exc:
-                if attempt.last:
+                if attempt.last or _untrusted(exc):
                     raise _unreachable(self.index_url, exc) from exc
                 attempt.failed(exc)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -81,31 +89,54 @@ class Uploader:
             self.emit(PublishEvent("start", item.filename, total=item.size, detail=str(attempts)))
             if self.journal is not None:
                 self.journal.record("sending", item.filename, item.sha256)
-            outcome = send_file(
-                self.client,
-                self.repository.upload_url,
-                item.path,
-                fields,
-                auth=self.auth,
-                attachments=attachments,
-                on_bytes=lambda n: self.emit(PublishEvent("bytes", item.filename, amount=n, total=item.size)),
-            )
+            try:
+                outcome = send_file(
+                    self.client,
+                    self.repository.upload_url,
+                    item.path,
+                    fields,
+                    auth=self.auth,
+                    attachments=attachments,
+                    on_bytes=lambda n: self.emit(
+                        PublishEvent("bytes", item.filename, amount=n, total=item.size)
+                    ),
+                )
+            except ShipwheelError as exc:
+                self._refused(item)
+                raise scrub_error(exc, self.credentials) from None
             if outcome.status == "uploaded":
                 return self._done(item, attempts, "uploaded")
+            if outcome.status == "denied":
+                self._refused(item)
+                raise AuthenticationError(
+                    refusal_message(self.repository.display, self.credentials, outcome.detail),
+                    hint=auth_hint(self.repository, self.credentials),
+                )
+            if outcome.status == "reused":
+                self._refused(item)
+                raise ConflictError(
+                    f"{self.repository.display} never takes the name {item.filename} again "
+                    f"({self._scrub(outcome.detail)})",
+                    hint="a file name can be used once: publish a new version (or a wheel build tag)",
+                )
             if outcome.status in {"exists", "ambiguous"}:
                 # Ask the index: it may hold the file (ours, from the lost answer or an earlier run) or another.
                 theirs = self._remote_sha(item)
                 if theirs == item.sha256:
                     return self._done(item, attempts, "skipped" if outcome.status == "exists" else "uploaded")
-                if theirs is not None:
+                if theirs is not None or outcome.status == "exists":
+                    # A name the index says it has, with other bytes or unlisted: sending again cannot help.
+                    self._refused(item)
+                    how = (
+                        "with different contents"
+                        if theirs is not None
+                        else f"({self._scrub(outcome.detail)})"
+                    )
                     raise ConflictError(
-                        f"{self.repository.display} already has {item.filename} with different contents",
+                        f"{self.repository.display} already has {item.filename} {how}",
                         hint="build the release again with a new version; a published file cannot be replaced",
                     )
-                if outcome.status == "exists":
-                    detail = f"the index refused it as existing but does not list it ({outcome.detail})"
-                    break
-            detail = outcome.detail
+            detail = self._scrub(outcome.detail)
             self.emit(PublishEvent("retry", item.filename, detail=detail))
             if attempt.last:
                 break
@@ -113,11 +144,26 @@ class Uploader:
         self.emit(PublishEvent("failed", item.filename, detail=detail))
         return FileResult(item.filename, "failed", detail, attempts)
 
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self.credentials)
+
+    def _refused(self, item: PlannedFile) -> None:
+        # The index answered "no": nothing is in doubt, so the next run has nothing to resume for this file.
+        if self.journal is not None:
+            self.journal.record("refused", item.filename, item.sha256)
+
     def _remote_sha(self, item: PlannedFile) -> str | None:
         remote = self.listing().files.get(item.filename)
         if remote is None:
             return None
-        return remote.sha256 or digest_of_remote(self.client, remote.url)
+        return remote.sha256 or self.remote_digest(remote)
+
+    def remote_digest(self, remote: IndexFile) -> str | None:
+        """The sha256 of a listed file without a published hash: downloaded only from the index's own host (with
+        the index's credentials), never from another one (``None`` then)."""
+        if not same_origin(remote.url, self.index_url):
+            return None
+        return digest_of_remote(self.client, remote.url, auth=self.index_auth)
 
     def _done(self, item: PlannedFile, attempts: int, status: Literal["uploaded", "skipped"]) -> FileResult:
         if self.journal is not None:
@@ -131,6 +177,7 @@ class Uploader:
         try:
             return self.upload(item)
         except ShipwheelError as exc:
+            scrub_error(exc, self.credentials)
             self.fatal.append(exc)
             self.cancel.set()
             self.emit(PublishEvent("failed", item.filename, detail=exc.message))
@@ -141,7 +188,17 @@ class _Transient(Exception):
     """A failure worth another attempt (an HTTP 5xx from the index query, a lost upload answer)."""
 
 
+def _untrusted(exc: BaseException) -> bool:
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 def _unreachable(url: str, exc: BaseException) -> RemoteError:
+    if _untrusted(exc):
+        # Retrying cannot help: the index's certificate is not signed by a CA we trust.
+        return RemoteError(
+            f"cannot reach {redact(url)}: its TLS certificate is not trusted",
+            hint="pass --cert with the CA bundle that signed it (or ca_cert in .pypirc, TWINE_CERT)",
+        )
     what = type(exc).__name__ if isinstance(exc, httpx.TransportError) else str(exc)
     return RemoteError(
         f"cannot reach {redact(url)} ({what})",
@@ -150,8 +207,13 @@ def _unreachable(url: str, exc: BaseException) -> RemoteError:
 
 
 def find_index(
-    run_client: httpx.Client, repository: Repository, auth: httpx.BasicAuth | None, policy: RetryPolicy
+    run_client: httpx.Client,
+    repository: Repository,
+    auth: httpx.BasicAuth | None,
+    policy: RetryPolicy,
+    credentials: Credentials | None = None,
 ) -> str:
+    """The simple index of ``repository``: the one it names, else the first candidate that answers."""
     if repository.index_url:
         return repository.index_url
     candidates = simple_index_candidates(repository.upload_url)
@@ -162,7 +224,7 @@ def find_index(
                 response = run_client.get(candidate, auth=auth) if auth else run_client.get(candidate)
             except httpx.TransportError as exc:
                 last = exc
-                if attempt.last:
+                if attempt.last or _untrusted(exc):
                     raise _unreachable(candidate, exc) from exc
                 attempt.failed(exc)
                 continue
@@ -171,8 +233,8 @@ def find_index(
                 continue
             if response.status_code in {401, 403}:
                 raise AuthenticationError(
-                    f"{redact(candidate)} refused the credentials (HTTP {response.status_code})",
-                    hint="check SHIPWHEEL_USERNAME/SHIPWHEEL_PASSWORD or the ~/.pypirc section",
+                    refusal_message(redact(candidate), credentials, f"HTTP {response.status_code}"),
+                    hint=auth_hint(repository, credentials),
                 )
             if response.status_code == 200:
                 return candidate
@@ -190,9 +252,12 @@ def execute(run: Uploader, plan: Plan, jobs: int, wheel_wait: float) -> list[Fil
     }
     wheels = [f for f in plan.uploads if f.dist.kind == "wheel"]
     sdists = [f for f in plan.uploads if f.dist.kind == "sdist"]
-    # Largest first: the long uploads start early and the pool ends together.
+    # Largest first: the long uploads start early and the pool ends together. The smallest goes alone before
+    # them: an index that refuses the credentials (or wants some) answers once, not to `jobs` uploads at once.
     wheels.sort(key=lambda f: -f.size)
     if wheels:
+        first = run.guarded(wheels.pop())
+        results[first.filename] = first
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="upload") as pool:
             for res in pool.map(run.guarded, wheels):
                 results[res.filename] = res

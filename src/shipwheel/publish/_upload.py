@@ -9,6 +9,7 @@ and the caller asks the index before sending again.
 
 from __future__ import annotations
 
+import html.parser
 import json
 import re
 import secrets
@@ -16,6 +17,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Literal
 
@@ -24,12 +26,13 @@ from packaging.metadata import parse_email
 
 from .._http import redact
 from ..distfiles import DistFile
-from ..errors import AuthenticationError, RemoteError, VerificationError
+from ..errors import RemoteError, VerificationError
 
 __all__ = [
     "MultipartBody",
     "SendOutcome",
     "attestations_for",
+    "error_text",
     "form_fields",
     "read_core_metadata",
     "send_file",
@@ -222,20 +225,68 @@ class MultipartBody:
 class SendOutcome:
     """What one attempt gave: ``uploaded``; ``exists`` (the index says it has that name); ``retry`` (a transient
     failure before the index could have stored anything); ``ambiguous`` (the body was sent, then the answer was
-    lost: ask the index)."""
+    lost: ask the index); ``denied`` (401/403: the caller says why, for its target); ``reused`` (the index keeps
+    the name of a deleted file and never takes it again)."""
 
-    status: Literal["uploaded", "exists", "retry", "ambiguous"]
+    status: Literal["uploaded", "exists", "retry", "ambiguous", "denied", "reused"]
     detail: str = ""
+    code: int = 0
 
 
-def _reason(response: httpx.Response) -> str:
-    reason = response.reason_phrase or ""
-    text = ""
-    try:
-        text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())[:200]
-    except (UnicodeDecodeError, httpx.ResponseNotRead):
-        text = ""
-    return text or reason or f"HTTP {response.status_code}"
+class _Text(html.parser.HTMLParser):
+    """The visible text of an HTML error page (no title, script or style)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"title", "script", "style", "head"}:
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"title", "script", "style", "head"} and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def error_text(response: httpx.Response, limit: int = 160) -> str:
+    """The index's reason in one short line: warehouse's status line when it carries a message, else the text of
+    the body (HTML reduced to its words), cut at ``limit`` characters."""
+    status = response.status_code
+    reason = " ".join((response.reason_phrase or "").split())
+    standard = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+    if reason and reason.lower() != standard.lower():
+        text = reason  # warehouse puts its message in the status line
+    else:
+        try:
+            body = response.read()[:65536].decode("utf-8", "replace")
+        except httpx.HTTPError:
+            body = ""
+        if "<" in body:
+            parser = _Text()
+            parser.feed(body)
+            body = " ".join(parser.parts)
+        text = " ".join(body.split())
+        # Error pages repeat the status first ("Error: 401 Unauthorized", "401 Forbidden: ..."): said already.
+        text = re.sub(rf"^(error:?\s*)?{status}\s*({re.escape(standard)})?[\s:.-]*", "", text, flags=re.I)
+        # bottle's default page (pypiserver): "Sorry, the requested URL '…' caused an error: <reason>".
+        bottle = re.fullmatch(r"Sorry, the requested URL .* caused an error:\s*(.*)", text)
+        if bottle:
+            text = "" if bottle[1] in {"", "None"} else bottle[1]
+    text = "".join(c if c.isprintable() else " " for c in text)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return f"HTTP {status}: {text}" if text else f"HTTP {status}" + (f" {standard}" if standard else "")
+
+
+#: warehouse's refusals of a name: "File already exists", and the name of a deleted file ("This filename was
+#: previously used ..."; older warehouse: "This filename has already been used").
+_REUSED = ("filename was previously used", "filename has already been used")
 
 
 def send_file(
@@ -250,11 +301,10 @@ def send_file(
 ) -> SendOutcome:
     """Send one file; classify the answer.
 
-    :raises AuthenticationError: 401/403.
     :raises RemoteError: a refusal that another attempt cannot change (400 invalid metadata, 413 too large).
 
     ``attachments`` are extra file parts, ``(field, filename, bytes)``: the ``gpg_signature`` for indexes that
-    still take one.
+    still take one. The ``detail`` of an outcome may hold the index's own words: the caller scrubs secrets.
     """
     body = MultipartBody(fields, path, path.name, on_bytes, attachments)
     headers = {"Content-Type": body.content_type, "Content-Length": str(len(body))}
@@ -276,17 +326,15 @@ def send_file(
     status = response.status_code
     if status in {200, 201}:
         return SendOutcome("uploaded")
-    reason = _reason(response)
+    reason = error_text(response)
     if status in {401, 403}:
-        raise AuthenticationError(
-            f"{redact(upload_url)} refused the credentials (HTTP {status}: {reason})",
-            hint="check the user name and password, or use an API token: "
-            "SHIPWHEEL_USERNAME=__token__ SHIPWHEEL_PASSWORD=pypi-…, or the repository's section in ~/.pypirc",
-        )
+        return SendOutcome("denied", reason, status)
+    if status == 400 and any(words in reason.lower() for words in _REUSED):
+        return SendOutcome("reused", reason, status)
     if status == 409 or (status == 400 and "exist" in reason.lower()):
-        return SendOutcome("exists", reason)
+        return SendOutcome("exists", reason, status)
     if status == 429 or status >= 500:
-        return SendOutcome("retry", f"HTTP {status}")
+        return SendOutcome("retry", f"HTTP {status}", status)
     if status == 413:
         raise RemoteError(
             f"{path.name} is larger than {redact(upload_url)} accepts (HTTP 413)",
@@ -299,6 +347,6 @@ def send_file(
             hint="use the upload URL the index documents (for warehouse, …/legacy/)",
         )
     raise RemoteError(
-        f"{redact(upload_url)} refused {path.name} (HTTP {status}: {reason})",
+        f"{redact(upload_url)} refused {path.name} ({reason})",
         hint="fix what the index says and publish again",
     )
