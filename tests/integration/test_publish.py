@@ -251,7 +251,11 @@ def test_signed_release_is_checked_and_signatures_go_to_the_index(
 
     config = load_config(tmp_path, overrides={"sign.trusted-keys": [gnupg_home.fingerprint]})
     result = publish_files(
-        files, repository=pypiserver.upload_url, verify=True, environ=_env(pypiserver, tmp_path), config=config
+        files,
+        repository=pypiserver.upload_url,
+        verify=True,
+        environ=_env(pypiserver, tmp_path),
+        config=config,
     )
     assert result.ok and server_files_equal(pypiserver, project, files)
     # pypiserver keeps the uploaded signature beside the file.
