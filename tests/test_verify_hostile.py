@@ -1,0 +1,91 @@
+"""verify against hostile and broken input (issue 10): links out of an sdist, missing audits, unreadable files."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from fixtures.defective import SdistSpec
+from shipwheel.verify import verify_paths
+
+
+def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, None]:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info, None
+
+
+def _file(name: str, data: bytes = b"x\n") -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def _data_filter_refuses(sdist: Path, dest: Path) -> bool:
+    """What Python's tarfile ``data`` filter (the extraction pip and build use) says about the same archive."""
+    dest.mkdir()
+    try:
+        with tarfile.open(sdist) as tf:
+            tf.extractall(dest, filter="data")
+    except tarfile.FilterError:
+        return True
+    return False
+
+
+def test_i10_3_sdist_links_that_chain_out_of_the_archive_are_refused(tmp_path: Path) -> None:
+    extra = [
+        _link("demo-1.0/l1", ".."),
+        _link("demo-1.0/l2", "l1/.."),  # l1/.. is the parent of the extraction folder, not demo-1.0
+        _file("demo-1.0/l2/pwned.txt", b"pwned\n"),
+    ]
+    sdist = SdistSpec(extra=extra).build(tmp_path / "dist")
+    report = verify_paths([sdist])
+    links = [p.message for p in report.errors if p.code == "archive-link"]
+    assert any("'demo-1.0/l2' links outside" in m for m in links), links
+    assert any("'demo-1.0/l2/pwned.txt' is written outside" in m for m in links), links
+    assert not report.ok(strict=False)
+    # tarfile's data filter refuses it too (it allows l1 -> .., the extraction folder itself, which verify does
+    # not: nothing of an sdist belongs outside its top folder).
+    assert _data_filter_refuses(sdist, tmp_path / "out")
+    assert not (tmp_path / "pwned.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [_link("demo-1.0/a", "."), _link("demo-1.0/b", "a/a/a/../.."), _file("demo-1.0/b/x.txt")],
+        [_link("demo-1.0/sub", "demo"), _link("demo-1.0/sub2", "sub/../.."), _file("demo-1.0/sub2/x")],
+        [_link("demo-1.0/h", "demo-1.0/../../etc/passwd", tarfile.LNKTYPE)],
+        [_link("demo-1.0/loop1", "loop2"), _link("demo-1.0/loop2", "loop1"), _file("demo-1.0/loop1/x")],
+    ],
+    ids=["dot-chain", "folder-then-up", "hardlink-up", "loop"],
+)
+def test_i10_3_other_link_escapes(extra: list[tuple[tarfile.TarInfo, bytes | None]], tmp_path: Path) -> None:
+    sdist = SdistSpec(extra=extra).build(tmp_path / "dist")
+    report = verify_paths([sdist])
+    assert "archive-link" in {p.code for p in report.errors}, [p.message for p in report.problems]
+
+
+def test_i10_3_links_inside_the_top_folder_are_fine(tmp_path: Path) -> None:
+    extra = [
+        _file("demo-1.0/README.md", b"# demo\n"),
+        _link("demo-1.0/docs/README.md", "../README.md"),
+        _link("demo-1.0/here", "."),
+        _link("demo-1.0/src", "demo"),
+        _file("demo-1.0/src/extra.py"),  # written into demo-1.0/demo through the link: still inside
+        _link("demo-1.0/same", "demo-1.0/README.md", tarfile.LNKTYPE),
+    ]
+    sdist = SdistSpec(extra=extra).build(tmp_path / "dist")
+    report = verify_paths([sdist])
+    assert "archive-link" not in {p.code for p in report.problems}, [p.message for p in report.problems]
+    assert not _data_filter_refuses(sdist, tmp_path / "out")
+
+
+def test_i10_3_a_very_deep_path_is_no_recursion_error(tmp_path: Path) -> None:
+    deep = "/".join(["d"] * 10_000)
+    sdist = SdistSpec(extra=[_link(f"demo-1.0/{deep}/up", "../" * 10_001), _file(f"demo-1.0/{deep}/x")])
+    report = verify_paths([sdist.build(tmp_path / "dist")])
+    assert "archive-link" in {p.code for p in report.errors}
