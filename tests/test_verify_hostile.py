@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.defective import SdistSpec
+from fixtures.defective import ElfKit, SdistSpec, WheelSpec
 from shipwheel.verify import verify_paths
 
 
@@ -89,3 +89,37 @@ def test_i10_3_a_very_deep_path_is_no_recursion_error(tmp_path: Path) -> None:
     sdist = SdistSpec(extra=[_link(f"demo-1.0/{deep}/up", "../" * 10_001), _file(f"demo-1.0/{deep}/x")])
     report = verify_paths([sdist.build(tmp_path / "dist")])
     assert "archive-link" in {p.code for p in report.errors}
+
+
+def test_i10_8_auditwheel_is_a_dependency_on_every_platform() -> None:
+    import tomllib
+    from packaging.requirements import Requirement
+
+    deps = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]
+    auditwheel = [Requirement(d) for d in deps if Requirement(d).name == "auditwheel"]
+    assert auditwheel and auditwheel[0].marker is None
+
+
+def test_i10_8_a_missing_policy_is_a_visible_warning(
+    elf_kit: ElfKit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from shipwheel.verify import _elf
+
+    wheel = WheelSpec(
+        tags="cp312-cp312-manylinux_2_17_x86_64",
+        files={"demo/__init__.py": b"", "demo/_ext.cpython-312-x86_64-linux-gnu.so": elf_kit.plain},
+    ).build(tmp_path)
+    assert "elf-audit-skipped" not in {p.code for p in verify_paths([wheel], jobs=1).problems}
+    monkeypatch.setitem(sys.modules, "auditwheel", None)  # as if auditwheel were not installed
+    _elf.load_policies.cache_clear()
+    try:
+        report = verify_paths([wheel], jobs=1)
+    finally:
+        _elf.load_policies.cache_clear()
+    skipped = [p for p in report.warnings if p.code == "elf-audit-skipped"]
+    assert skipped and "not audited" in skipped[0].message
+    assert not report.ok(strict=True)

@@ -95,6 +95,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "elf-external-library": (E, "bundle the library with `auditwheel repair`, or link it statically"),
     "elf-tag-unsatisfied": (E, "retag the wheel with the tag it satisfies, or rebuild it in an older manylinux/musllinux image"),
     "elf-blacklisted-symbol": (E, "do not use the listed symbols of that system library (the policy forbids them); bundle your own copy"),
+    "elf-audit-skipped": (W, "the manylinux/musllinux audit did not run: install auditwheel (a dependency of shipwheel) in the environment that runs verify"),
     "elf-isa-extension": (E, "build for the baseline instruction set of the architecture (for example x86-64 without -march=x86-64-v3)"),
     "abi3-violation": (E, "use only the limited API (define Py_LIMITED_API) or build version-specific wheels instead of abi3"),
     "abi3-too-new": (E, "raise the cpXY tag of the abi3 wheel to the Python version that added the symbol, or avoid the symbol"),
