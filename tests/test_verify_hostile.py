@@ -123,3 +123,79 @@ def test_i10_8_a_missing_policy_is_a_visible_warning(
     skipped = [p for p in report.warnings if p.code == "elf-audit-skipped"]
     assert skipped and "not audited" in skipped[0].message
     assert not report.ok(strict=True)
+
+
+def _as_nobody() -> list[str]:
+    """A command prefix that runs as an unprivileged user (tests run as root, who reads every file)."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run a check as another user")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _open_folder() -> Path:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="shipwheel-verify-"))  # not under pytest's root-only tmp folder
+    folder.chmod(0o755)
+    return folder
+
+
+def test_i10_15_an_unreadable_release_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    from shipwheel.verify._archive import Limits
+    from shipwheel.verify._file import check_file
+
+    folder = _open_folder()
+    try:
+        wheel = WheelSpec().build(folder)
+        SdistSpec().build(folder).chmod(0)
+        proc = subprocess.run(
+            [*_as_nobody(), sys.executable, "-m", "shipwheel", "verify", str(folder), "--json"],
+            capture_output=True, text=True, timeout=300, cwd=folder,
+        )  # fmt: skip
+        assert "Traceback" not in proc.stderr and proc.returncode == 1, proc.stderr
+        assert "file-unreadable" in proc.stdout and "Permission denied" in proc.stdout
+        assert wheel.name in proc.stdout
+    finally:
+        shutil.rmtree(folder)
+    # A folder named like a wheel, handed to the file check directly (a race, or a caller's list).
+    odd = tmp_path / "demo-1.0-py3-none-any.whl"
+    odd.mkdir()
+    assert [p.code for p in check_file(str(odd), Limits()).problems] == ["file-unreadable"]
+
+
+@pytest.mark.parametrize("where", ["parent-is-a-file", "read-only-folder"])
+def test_i10_15_html_report_that_cannot_be_written_is_one_line(where: str, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    folder = _open_folder()
+    try:
+        WheelSpec().build(folder)
+        prefix: list[str] = []
+        if where == "parent-is-a-file":
+            (folder / "taken").write_text("")
+            target = folder / "taken" / "report.html"
+        else:
+            prefix = _as_nobody()
+            (folder / "ro").mkdir(mode=0o755)  # owned by root: nobody cannot write there
+            target = folder / "ro" / "report.html"
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "shipwheel", "verify", str(folder), "--html", str(target)],
+            capture_output=True, text=True, timeout=300, cwd=folder,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert (
+            proc.stderr.startswith("error: cannot write the --html report") and "Traceback" not in proc.stderr
+        )
+        assert len(proc.stderr.strip().splitlines()) == 1 and "; give a file" in proc.stderr
+        assert proc.stdout == ""  # refused before any work
+    finally:
+        shutil.rmtree(folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
                 hint="pass the wheel/sdist files or the folder that holds them",
             )
         paths = [config.build.output_dir]
-    if args.html is not None and args.html.is_dir():
-        raise UsageError(f"--html {args.html} is a folder", hint="give a file name such as report.html")
+    if args.html is not None:
+        _check_html_target(args.html)  # before the work: a report that cannot be written fails at once
     if args.json:
         report = _verify(args, config, paths, None)
     else:
@@ -125,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
             report = _verify(args, config, paths, progress)
     strict = config.verify.strict
     if args.html is not None:
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(render_html(report), encoding="utf-8")
+        try:
+            args.html.write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise _html_error(args.html, exc) from exc
     if args.json:
         print_json(report.to_json())
     else:
@@ -134,6 +137,31 @@ def run(args: argparse.Namespace) -> int:
         if args.html is not None:
             err_console.print(Text(f"HTML report written to {args.html}"))
     return 0 if report.ok(strict) else 1
+
+
+def _html_error(path: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write the --html report to {path}: {exc.strerror or exc}",
+        hint="give a file in a folder you can write to, such as report.html",
+    )
+
+
+def _check_html_target(path: Path) -> None:
+    """Make the report's folder and check that a file can be created there (without leaving one behind)."""
+    if path.is_dir():
+        raise UsageError(f"--html {path} is a folder", hint="give a file name such as report.html")
+    existing = next((a for a in path.absolute().parents if a.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(
+            f"cannot write the --html report to {path}: {existing} is a file, not a folder",
+            hint="give a file in a folder you can write to, such as report.html",
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise _html_error(path, exc) from exc
 
 
 def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: Any) -> Report:

@@ -38,6 +38,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "release-duplicate-file": (E, "keep one copy of the file"),
     "release-no-files": (E, "build the wheels and the sdist first, or point verify at the folder that holds them"),
     "version-local": (E, "drop the local part (+...) of the version: PyPI refuses local versions"),
+    "file-unreadable": (E, "check the file's permissions, or that it is a regular file; build or fetch it again"),
     "file-too-large": (E, "make the file smaller or ask PyPI for a larger file size limit (then raise verify.max-file-size)"),
     "file-empty": (E, "rebuild the file: it is empty"),
     # archives
