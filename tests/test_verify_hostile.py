@@ -199,3 +199,36 @@ def test_i10_15_html_report_that_cannot_be_written_is_one_line(where: str, tmp_p
         assert proc.stdout == ""  # refused before any work
     finally:
         shutil.rmtree(folder)
+
+
+def test_i10_hostile_sdist_bomb_is_caught_before_it_is_read(tmp_path: Path) -> None:
+    """A tar.gz compresses as one stream: 64 MiB of zeros in a 70 kB sdist was "ready to publish"."""
+    zeros = tarfile.TarInfo("demo-1.0/bomb.bin")
+    zeros.size = 64 << 20
+    report = verify_paths([SdistSpec(extra=[(zeros, b"\0" * zeros.size)]).build(tmp_path)], jobs=1)
+    ratio = [p.message for p in report.errors if p.code == "archive-compression-ratio"]
+    assert ratio and "bomb.bin" in ratio[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"[console_scripts\ndemo = demo:main\n",
+        b"[console_scripts]\ndemo = \xff\n",
+        b"[console_scripts]\ndemo = demo\n",
+    ],
+    ids=["section", "encoding", "no-function"],
+)
+def test_i10_hostile_entry_points_that_installers_refuse(text: bytes, tmp_path: Path) -> None:
+    wheel = WheelSpec(files={"demo/__init__.py": b"", "demo-1.0.dist-info/entry_points.txt": text}).build(
+        tmp_path
+    )
+    assert "entry-points-invalid" in {p.code for p in verify_paths([wheel], jobs=1).errors}
+
+
+def test_i10_hostile_valid_entry_points_pass(tmp_path: Path) -> None:
+    text = b"[console_scripts]\nDemo-Tool = demo.cli:main [extra]\n\n[demo.plugins]\nx = demo\n"
+    wheel = WheelSpec(files={"demo/__init__.py": b"", "demo-1.0.dist-info/entry_points.txt": text}).build(
+        tmp_path
+    )
+    assert verify_paths([wheel], jobs=1).problems == []

@@ -213,6 +213,15 @@ def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
                         f"the archive unpacks to more than {limits.max_uncompressed_size:,} bytes",
                     )
                     return
+                # A tar.gz compresses as one stream, so the ratio is the whole archive's: a bomb member is caught
+                # from its declared size, before it is read.
+                if total >= _RATIO_MIN_SIZE and total > limits.max_compression_ratio * max(len(data), 1):
+                    result.add(
+                        "archive-compression-ratio",
+                        f"the archive expands more than {total / max(len(data), 1):,.0f} times "
+                        f"({len(data):,} -> {total:,} bytes by member {name!r})",
+                    )
+                    return
                 fh = tf.extractfile(member)
                 content = fh.read() if fh is not None else b""
                 yield name, content

@@ -85,6 +85,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "metadata-inconsistent": (W, "rebuild every file from the same commit: their metadata differs"),
     # platform
     "platform-tag-unsupported": (E, "repair the wheel with auditwheel (linux) or delocate (macOS) so it gets a tag PyPI accepts"),
+    "entry-points-invalid": (E, "fix entry_points.txt (from [project.scripts] / [project.entry-points]): installers refuse a wheel whose entry points do not parse"),
     "elf-invalid": (W, "check the file: it looks like ELF but does not parse"),
     "binary-invalid": (W, "check the file: it looks like a Mach-O binary but does not parse"),
     "macho-arch-mismatch": (E, "build the binary for every architecture the tag names (universal2: x86_64 and arm64), or retag the wheel"),

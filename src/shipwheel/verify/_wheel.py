@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import configparser
 import csv
 import hashlib
 import io
@@ -132,7 +133,7 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
         if (
             name.count("/") == 1
             and name.split("/", 1)[0].endswith(".dist-info")
-            and base in {"RECORD", "WHEEL", "METADATA"}
+            and base in {"RECORD", "WHEEL", "METADATA", "entry_points.txt"}
         ):
             contents[name] = content
         if content[:4] == ELF_MAGIC:
@@ -164,6 +165,8 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
         result.add("metadata-missing", f"{top}/METADATA is missing")
     else:
         check_metadata(metadata, result, f"{top}/METADATA", dist.name, dist.version)
+    if (entry_points := contents.get(f"{top}/entry_points.txt")) is not None:
+        _check_entry_points(entry_points, result, f"{top}/entry_points.txt")
     for name in names:
         parts = name.split("/")
         if len(parts) > 2 and parts[0].endswith(".data") and parts[1] not in _DATA_DIRS:
@@ -204,6 +207,35 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
             default=(3, 2),
         )
         check_abi3(result, elfs, minimum)
+
+
+class _CaseKeeping(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # entry point names are case-sensitive
+
+
+# What an installer accepts for a script: "module:attr" (importlib.metadata's EntryPoint pattern, attr required).
+_SCRIPT_TARGET = re.compile(r"[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*")
+
+
+def _check_entry_points(content: bytes, result: FileResult, where: str) -> None:
+    """Parse entry_points.txt as installers do (pypa/installer uses configparser with ``=`` only): a file they cannot
+    read fails every install of the wheel, and a script without ``module:attr`` cannot be generated."""
+    parser = _CaseKeeping(delimiters=("=",), interpolation=None)
+    try:
+        parser.read_string(content.decode("utf-8"), source=where)
+    except (UnicodeDecodeError, configparser.Error) as exc:
+        result.add("entry-points-invalid", f"{where}: {str(exc).splitlines()[0]}")
+        return
+    for section in ("console_scripts", "gui_scripts"):
+        if not parser.has_section(section):
+            continue
+        for script, target in parser.items(section):
+            if not _SCRIPT_TARGET.fullmatch(target):
+                result.add(
+                    "entry-points-invalid",
+                    f"{where}: [{section}] {script} = {target!r} is not 'module:function'",
+                )
 
 
 def _check_record(
