@@ -232,3 +232,11 @@ def test_i10_hostile_valid_entry_points_pass(tmp_path: Path) -> None:
         tmp_path
     )
     assert verify_paths([wheel], jobs=1).problems == []
+
+
+def test_i10_hostile_wheel_file_not_utf8_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    """Found by mutating msgpack 1.1.0's wheel: a WHEEL value with a non-UTF-8 byte raised AttributeError."""
+    wheel_file = b"Wheel-Version: \xd2.0\nRoot-Is-Purelib: true\nTag: py3-none-any\nTag: cp31\xcb-none-any\n"
+    wheel = WheelSpec(late={"demo-1.0.dist-info/WHEEL": wheel_file}).build(tmp_path)
+    messages = [p.message for p in verify_paths([wheel], jobs=1).errors if p.code == "wheel-file-invalid"]
+    assert any("not UTF-8" in m for m in messages) and any("Wheel-Version" in m for m in messages)

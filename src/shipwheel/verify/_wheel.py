@@ -10,7 +10,7 @@ import io
 import re
 import struct
 import zipfile
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
@@ -78,18 +78,28 @@ def _check_wheel_file(content: bytes | None, dist: DistFile, result: FileResult,
     if content is None:
         result.add("wheel-file-missing", f"{where} is missing")
         return None
-    msg = BytesHeaderParser().parsebytes(content)
-    version = msg.get("Wheel-Version", "")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        result.add("wheel-file-invalid", f"{where} is not UTF-8: {exc}")
+        text = content.decode("utf-8", errors="replace")
+    msg = HeaderParser().parsestr(text)
+
+    def field(name: str) -> str:
+        # str(): the email parser returns Header objects, not str, for some malformed values
+        return str(msg.get(name) or "")
+
+    version = field("Wheel-Version")
     if not re.match(r"^1\.\d+$", version.strip()):
         result.add("wheel-file-invalid", f"{where}: Wheel-Version is {version!r}, not 1.x")
-    purelib_text = (msg.get("Root-Is-Purelib") or "").strip().lower()
+    purelib_text = field("Root-Is-Purelib").strip().lower()
     purelib: bool | None = None
     if purelib_text not in {"true", "false"}:
         result.add("wheel-file-invalid", f"{where}: Root-Is-Purelib is {purelib_text!r}, not true or false")
     else:
         purelib = purelib_text == "true"
     tags: set[Tag] = set()
-    for line in msg.get_all("Tag") or []:
+    for line in map(str, msg.get_all("Tag") or []):
         try:
             tags.update(parse_tag(line.strip()))
         except ValueError:
@@ -104,7 +114,7 @@ def _check_wheel_file(content: bytes | None, dist: DistFile, result: FileResult,
             f"the filename's tags and {where}'s differ: only in the filename {only_file or '-'}, "
             f"only in WHEEL {only_wheel or '-'}",
         )
-    build = (msg.get("Build") or "").strip()
+    build = field("Build").strip()
     file_build = f"{dist.build[0]}{dist.build[1]}" if dist.build else ""
     if build != file_build:
         result.add(
