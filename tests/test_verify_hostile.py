@@ -240,3 +240,11 @@ def test_i10_hostile_wheel_file_not_utf8_is_a_problem_not_a_traceback(tmp_path: 
     wheel = WheelSpec(late={"demo-1.0.dist-info/WHEEL": wheel_file}).build(tmp_path)
     messages = [p.message for p in verify_paths([wheel], jobs=1).errors if p.code == "wheel-file-invalid"]
     assert any("not UTF-8" in m for m in messages) and any("Wheel-Version" in m for m in messages)
+
+
+def test_i10_hostile_record_that_is_not_csv_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    """Found by mutating a real wheel's RECORD: a bare CR inside a field raised csv.Error."""
+    record = b"demo/__init__.py,sha256=x\rmore,1\ndemo-1.0.dist-info/RECORD,,\n"
+    wheel = WheelSpec(late={"demo-1.0.dist-info/RECORD": record}).build(tmp_path)
+    messages = [p.message for p in verify_paths([wheel], jobs=1).errors if p.code == "record-invalid"]
+    assert any("not valid CSV" in m for m in messages), messages

@@ -35,9 +35,15 @@ def _b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _parse_record(text: str, result: FileResult, where: str) -> dict[str, tuple[str, str, str]]:
+def _parse_record(text: str, result: FileResult, where: str) -> dict[str, tuple[str, str, str]] | None:
     entries: dict[str, tuple[str, str, str]] = {}
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a bare CR inside a field, a NUL: installers cannot read it either
+        result.add("record-invalid", f"{where} line {reader.line_num} is not valid CSV: {exc}")
+        return None
+    for lineno, row in enumerate(rows, 1):
         if not row:
             continue
         if len(row) != 3:
@@ -261,6 +267,8 @@ def _check_record(
         result.add("record-invalid", f"{where} is not UTF-8")
         return
     entries = _parse_record(text, result, where)
+    if entries is None:  # unreadable as a whole, like a RECORD that is not UTF-8
+        return
     reread: zipfile.ZipFile | None = None
     unsigned = {where} | {f"{top}/{s}" for s in _SIGNATURES}
     for path, hash_, size in entries.values():
