@@ -248,3 +248,25 @@ def test_i10_hostile_record_that_is_not_csv_is_a_problem_not_a_traceback(tmp_pat
     wheel = WheelSpec(late={"demo-1.0.dist-info/RECORD": record}).build(tmp_path)
     messages = [p.message for p in verify_paths([wheel], jobs=1).errors if p.code == "record-invalid"]
     assert any("not valid CSV" in m for m in messages), messages
+
+
+def test_i10_hostile_control_characters_in_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    sdist = SdistSpec().build(tmp_path)
+    hostile = sdist.with_name("demo-1.0\x1b]0;pwned\x07\x1b[2J\u202e.tar.gz")
+    sdist.rename(hostile)
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "verify", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "name-invalid" in shown, shown
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "\\x1b[2J" in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         task = bar.add_task("", total=len(collect_release_files(paths, lenient=True)))
 
         def progress(line: str) -> None:
-            bar.update(task, advance=1, description=escape(line))
+            bar.update(task, advance=1, description=escape(_shown(line)))
             bar.refresh()
 
         with bar:
@@ -178,11 +179,21 @@ def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: 
     )
 
 
+# C0 and C1 controls (ESC starts terminal escape sequences) and the bidi overrides that reorder what is shown.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    """``text`` from a release file (names, messages) with its control characters escaped: a hostile file name
+    must not drive the terminal."""
+    return _CONTROLS.sub(lambda m: ascii(m[0])[1:-1], text)
+
+
 def render(report: Report, *, strict: bool = False) -> None:
     """The terminal summary: headline, matrix grid, other files, problems."""
     rows, cols, cells = report.grid()
     title = Text()
-    title.append(f"{report.project or 'release'} {report.version or ''}".strip(), style="bold")
+    title.append(_shown(f"{report.project or 'release'} {report.version or ''}".strip()), style="bold")
     title.append(f": {len(report.files)} files, ")
     title.append(f"{len(report.errors)} errors", style="bold red" if report.errors else "green")
     title.append(", ")
@@ -231,7 +242,7 @@ def render(report: Report, *, strict: bool = False) -> None:
     for f in others:
         n = len(report.problems_of(f.filename))
         out_console.print(
-            Text(f"{f.kind:6} {f.filename}  ", style="dim")
+            Text(f"{f.kind:6} {_shown(f.filename)}  ", style="dim")
             + (Text("ok", style="green") if not n else Text(f"{n} problems", style="red"))
         )
     if report.problems:
@@ -242,9 +253,9 @@ def render(report: Report, *, strict: bool = False) -> None:
             f"{p.severity.value:7}", style="bold red" if p.severity.value == "error" else "bold yellow"
         )
         line.append(f" {p.code}", style="bold")
-        line.append(f"  {p.file or '(release)'}", style="cyan")
+        line.append(f"  {_shown(p.file) or '(release)'}", style="cyan")
         out_console.print(line)
-        out_console.print(Text(f"        {p.message}"))
+        out_console.print(Text(f"        {_shown(p.message)}"))
         out_console.print(Text(f"        fix: {p.fix}", style="dim"))
     verdict = report.ok(strict)
     out_console.print(
