@@ -46,7 +46,7 @@ MANIFEST = "SHA256SUMS"
 # make a key whose short id collides with a given one, and gpg would then say VALIDSIG with the impostor's print.
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 _PIN_HINT = "pin the release manager's key by its full fingerprint (gpg --fingerprint KEY): "
-_PIN_HINT += "--trusted-key FPR or [tool.shipwheel.sign] trusted-keys"
+_PIN_HINT += "[tool.shipwheel.sign] trusted-keys (or SHIPWHEEL_SIGN_TRUSTED_KEYS), or --trusted-key FPR of sign and fetch"
 
 
 def parse_fingerprint(value: str) -> str | None:
@@ -215,7 +215,7 @@ def _verify_one(
     if not trusted.fingerprints and not trusted.any_key:
         raise VerificationError(
             f"{signature.name}: no signing key is pinned, and a signature is trusted only from a pinned key",
-            hint=_PIN_HINT + " (or accept any key in the keyring: --trust-keyring)",
+            hint=_PIN_HINT + " (their --trust-keyring accepts any key in gpg's keyring instead)",
         )
     try:
         proc = _subprocess.run(
