@@ -310,3 +310,28 @@ def test_i10_7_short_key_ids_are_not_pins(tmp_path: Path, gnupg_home: GpgHome) -
     )  # as gpg --fingerprint shows it
     (tmp_path / "pyproject.toml").write_text(f'[tool.shipwheel.sign]\ntrusted-keys = ["{spaced}"]\n')
     assert _cli("sign", "dist", "--verify", home=gnupg_home, cwd=tmp_path).returncode == 0
+
+
+def test_i10_7_a_signing_subkey_is_accepted_by_its_primary_fingerprint(tmp_path: Path) -> None:
+    """gpg signs with the subkey; VALIDSIG names the subkey and then the primary key, which is what people pin."""
+    from shipwheel.sign import verify_release
+
+    home = make_gpg_home(tmp_path, "Primary <primary@example.invalid>")
+    subprocess.run(
+        ["gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-add-key", home.fingerprint, "ed25519", "sign", "never"],
+        check=True, capture_output=True, env=home.env(), timeout=120,
+    )  # fmt: skip
+    files = make_release(tmp_path / "dist", "demo", "1.0", wheels=1)
+    sign_files(files, key=home.fingerprint, env=home.env())
+    colons = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-keys", home.fingerprint],
+        check=True, capture_output=True, text=True, env=home.env(), timeout=60,
+    ).stdout  # fmt: skip
+    subkey = [line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:")][-1]
+    assert subkey != home.fingerprint
+    assert verify_release(files, trusted=pinned(home), env=home.env()).signers == {home.fingerprint}
+    by_subkey = verify_release(files, trusted=TrustedSigners(frozenset({subkey})), env=home.env())
+    assert by_subkey.signers == {subkey}
+    subprocess.run(
+        ["gpgconf", "--kill", "gpg-agent"], env=home.env(), capture_output=True, timeout=30, check=False
+    )
