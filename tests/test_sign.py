@@ -335,3 +335,34 @@ def test_i10_7_a_signing_subkey_is_accepted_by_its_primary_fingerprint(tmp_path:
     subprocess.run(
         ["gpgconf", "--kill", "gpg-agent"], env=home.env(), capture_output=True, timeout=30, check=False
     )
+
+
+def test_i10_15_an_unreadable_file_is_one_line_not_a_bad_signature(
+    tmp_path: Path, gnupg_home: GpgHome
+) -> None:
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as another user")
+    folder = Path(tempfile.mkdtemp(prefix="shipwheel-sign-"))  # pytest's tmp folders are root-only
+    home = Path(tempfile.mkdtemp(prefix="g-"))  # a copy of the keyring that the other user owns
+    try:
+        folder.chmod(0o755)
+        files = make_release(folder, "demo", "1.0", wheels=1)
+        sign_files([folder], env=gnupg_home.env())
+        for f in folder.iterdir():
+            f.chmod(0o644)
+        files[0].chmod(0)
+        shutil.copytree(gnupg_home.home, home / "g", ignore=shutil.ignore_patterns("S.*", "*.lock"))
+        subprocess.run(["chown", "-R", "65534:65534", str(home)], check=True, timeout=60)
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "shipwheel", "sign", str(folder), "--verify", "--trusted-key", gnupg_home.fingerprint],
+            env={**os.environ, "GNUPGHOME": str(home / "g"), "HOME": str(home)}, capture_output=True, text=True, timeout=300, cwd=folder,
+        )  # fmt: skip
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.startswith(f"error: cannot read {files[0]}: Permission denied"), proc.stderr
+        assert "BAD" not in proc.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(home, ignore_errors=True)

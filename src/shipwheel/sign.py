@@ -217,6 +217,8 @@ def _verify_one(
             f"{signature.name}: no signing key is pinned, and a signature is trusted only from a pinned key",
             hint=_PIN_HINT + " (their --trust-keyring accepts any key in gpg's keyring instead)",
         )
+    for path in (signature, signed):
+        _readable(path)  # else gpg's failure to read would be reported as a BAD signature
     try:
         proc = _subprocess.run(
             [gpg, "--batch", "--no-tty", "--status-fd", "1", "--verify", str(signature), str(signed)],
@@ -339,7 +341,18 @@ def verify_manifest(
     return listed
 
 
+def _readable(path: Path) -> None:
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise VerificationError(
+            f"cannot read {path}: {exc.strerror or exc}", hint="check the file's permissions and run again"
+        ) from exc
+
+
 def _check_digest(path: Path, want: str) -> None:
+    _readable(path)
     if file_digests(path)["sha256"] != want:
         raise VerificationError(
             f"{path.name} does not match its sha256 in {MANIFEST}",
