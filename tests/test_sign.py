@@ -366,3 +366,13 @@ def test_i10_15_an_unreadable_file_is_one_line_not_a_bad_signature(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_i10_15_a_garbage_manifest_is_no_traceback(tmp_path: Path, gnupg_home: GpgHome) -> None:
+    from shipwheel.sign import verify_release
+
+    files = make_release(tmp_path, "demo", "1.0", wheels=1)
+    (tmp_path / MANIFEST).write_bytes(b"\xff\xfe\x00garbage\n" * 10)
+    result = sign_files(files, env=gnupg_home.env())  # an earlier manifest that does not parse is replaced
+    assert result.manifest is not None
+    assert verify_release(files, trusted=pinned(gnupg_home), env=gnupg_home.env()).signed == tuple(files)

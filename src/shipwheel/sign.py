@@ -144,6 +144,7 @@ def _gpg_cmd(gpg: str, key: str | None) -> list[str]:
 
 
 def _detach_sign(path: Path, *, gpg: str, key: str | None, env: Mapping[str, str] | None) -> Path:
+    _readable(path)
     target = path.with_name(path.name + ".asc")
     tmp = target.with_name(target.name + ".part")
     tmp.unlink(missing_ok=True)
@@ -195,7 +196,7 @@ def sign_files(
     # Files already listed for the same folder (signed in an earlier call) stay listed.
     existing = folder / MANIFEST
     if existing.is_file():
-        for name, digest in _parse_manifest(existing.read_text(encoding="utf-8")).items():
+        for name, digest in _read_manifest(existing).items():
             if (folder / name).is_file():
                 digests.setdefault(name, digest)
     text = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
