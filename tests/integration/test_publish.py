@@ -247,8 +247,15 @@ def test_signed_release_is_checked_and_signatures_go_to_the_index(
     files = make_release(tmp_path / "dist", project, "1.0", wheels=1)
     monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
     sign_files([tmp_path / "dist"])
+    from shipwheel.config import load_config  # the signer must be pinned (issue 10 item 7)
+
+    config = load_config(tmp_path, overrides={"sign.trusted-keys": [gnupg_home.fingerprint]})
     result = publish_files(
-        files, repository=pypiserver.upload_url, verify=True, environ=_env(pypiserver, tmp_path)
+        files,
+        repository=pypiserver.upload_url,
+        verify=True,
+        environ=_env(pypiserver, tmp_path),
+        config=config,
     )
     assert result.ok and server_files_equal(pypiserver, project, files)
     # pypiserver keeps the uploaded signature beside the file.

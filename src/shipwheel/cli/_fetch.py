@@ -26,6 +26,7 @@ from ..fetch import FetchEvent, FetchReport, Selection, families_from, fetch
 from ..matrix import Selector
 from ..sign import manifest_hook
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._sign import add_trust_options, signers_from
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -86,6 +87,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="refuse a container without a signed SHA256SUMS (a SHA256SUMS.asc that is present is always "
         "checked with gpg, GNUPGHOME respected)",
     )
+    add_trust_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_config_options(p)
     p.set_defaults(handler=run)
@@ -139,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
         "fetch.timeout": args.timeout,
         "fetch.allow-hosts": args.allow_hosts,
     }
-    config = config_from_args(args, overrides).fetch
+    full_config = config_from_args(args, overrides)
+    config = full_config.fetch
+    trusted = signers_from(args, full_config, resolve=False)
     only = Selector.parse(args.only, what="--only selector") if args.only else None
     selection = Selection(
         project=args.project,
@@ -179,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
                 policy=policy,
                 on_event=_Progress(progress),
                 # a signed manifest is always checked when the container has one; --require-signature demands it
-                verify_manifest=manifest_hook(require_signature=args.require_signature),
+                verify_manifest=manifest_hook(
+                    require_signature=args.require_signature, gpg=full_config.sign.gpg, trusted=trusted
+                ),
                 require_manifest=args.require_signature,
             )
     finally:

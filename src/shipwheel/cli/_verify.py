@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
                 hint="pass the wheel/sdist files or the folder that holds them",
             )
         paths = [config.build.output_dir]
-    if args.html is not None and args.html.is_dir():
-        raise UsageError(f"--html {args.html} is a folder", hint="give a file name such as report.html")
+    if args.html is not None:
+        _check_html_target(args.html)  # before the work: a report that cannot be written fails at once
     if args.json:
         report = _verify(args, config, paths, None)
     else:
@@ -120,15 +122,17 @@ def run(args: argparse.Namespace) -> int:
         task = bar.add_task("", total=len(collect_release_files(paths, lenient=True)))
 
         def progress(line: str) -> None:
-            bar.update(task, advance=1, description=escape(line))
+            bar.update(task, advance=1, description=escape(_shown(line)))
             bar.refresh()
 
         with bar:
             report = _verify(args, config, paths, progress)
     strict = config.verify.strict
     if args.html is not None:
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(render_html(report), encoding="utf-8")
+        try:
+            args.html.write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise _html_error(args.html, exc) from exc
     if args.json:
         print_json(report.to_json())
     else:
@@ -138,6 +142,31 @@ def run(args: argparse.Namespace) -> int:
     _github.verify_finished(report, strict=strict)
     provenance_ok = _provenance.check(args, collect_release_files(paths, lenient=True))
     return 0 if report.ok(strict) and provenance_ok else 1
+
+
+def _html_error(path: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write the --html report to {path}: {exc.strerror or exc}",
+        hint="give a file in a folder you can write to, such as report.html",
+    )
+
+
+def _check_html_target(path: Path) -> None:
+    """Make the report's folder and check that a file can be created there (without leaving one behind)."""
+    if path.is_dir():
+        raise UsageError(f"--html {path} is a folder", hint="give a file name such as report.html")
+    existing = next((a for a in path.absolute().parents if a.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(
+            f"cannot write the --html report to {path}: {existing} is a file, not a folder",
+            hint="give a file in a folder you can write to, such as report.html",
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise _html_error(path, exc) from exc
 
 
 def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: Any) -> Report:
@@ -154,11 +183,21 @@ def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: 
     )
 
 
+# C0 and C1 controls (ESC starts terminal escape sequences) and the bidi overrides that reorder what is shown.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    """``text`` from a release file (names, messages) with its control characters escaped: a hostile file name
+    must not drive the terminal."""
+    return _CONTROLS.sub(lambda m: ascii(m[0])[1:-1], text)
+
+
 def render(report: Report, *, strict: bool = False) -> None:
     """The terminal summary: headline, matrix grid, other files, problems."""
     rows, cols, cells = report.grid()
     title = Text()
-    title.append(f"{report.project or 'release'} {report.version or ''}".strip(), style="bold")
+    title.append(_shown(f"{report.project or 'release'} {report.version or ''}".strip()), style="bold")
     title.append(f": {len(report.files)} files, ")
     title.append(f"{len(report.errors)} errors", style="bold red" if report.errors else "green")
     title.append(", ")
@@ -207,7 +246,7 @@ def render(report: Report, *, strict: bool = False) -> None:
     for f in others:
         n = len(report.problems_of(f.filename))
         out_console.print(
-            Text(f"{f.kind:6} {f.filename}  ", style="dim")
+            Text(f"{f.kind:6} {_shown(f.filename)}  ", style="dim")
             + (Text("ok", style="green") if not n else Text(f"{n} problems", style="red"))
         )
     if report.problems:
@@ -218,9 +257,9 @@ def render(report: Report, *, strict: bool = False) -> None:
             f"{p.severity.value:7}", style="bold red" if p.severity.value == "error" else "bold yellow"
         )
         line.append(f" {p.code}", style="bold")
-        line.append(f"  {p.file or '(release)'}", style="cyan")
+        line.append(f"  {_shown(p.file) or '(release)'}", style="cyan")
         out_console.print(line)
-        out_console.print(Text(f"        {p.message}"))
+        out_console.print(Text(f"        {_shown(p.message)}"))
         out_console.print(Text(f"        fix: {p.fix}", style="dim"))
     verdict = report.ok(strict)
     out_console.print(

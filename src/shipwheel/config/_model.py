@@ -102,10 +102,12 @@ class PublishOptions:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SignOptions:
-    """``[tool.shipwheel.sign]``: the GPG key ``shipwheel sign`` uses."""
+    """``[tool.shipwheel.sign]``: the GPG key ``shipwheel sign`` uses; ``trusted_keys``: the fingerprints whose
+    signatures are accepted (empty: ``key``)."""
 
     key: str
     gpg: str
+    trusted_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

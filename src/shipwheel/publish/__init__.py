@@ -88,9 +88,18 @@ def _verify(files: Sequence[Path], project: str, version: str, config: Any, chec
             hint="run 'shipwheel verify' on them and fix what it reports, or pass --no-verify",
         )
     if check_signatures:
-        from ..sign import verify_release_signatures
+        from ..sign import trusted_signers, verify_release_signatures
 
-        verify_release_signatures(files)
+        # only pinned signers are trusted: sign.trusted-keys, else sign.key (no config: nobody, so a present
+        # signature is refused with a hint to pin)
+        sign = getattr(config, "sign", None)
+        trusted = trusted_signers(
+            getattr(sign, "trusted_keys", ()),
+            key=getattr(sign, "key", ""),
+            gpg=getattr(sign, "gpg", "gpg"),
+            resolve=False,
+        )
+        verify_release_signatures(files, gpg=getattr(sign, "gpg", "gpg"), trusted=trusted)
 
 
 def publish_files(

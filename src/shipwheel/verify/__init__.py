@@ -77,6 +77,13 @@ def _executor(jobs: int, count: int) -> Executor:
     return ProcessPoolExecutor(min(jobs, count), mp_context=multiprocessing.get_context(method))
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone meanwhile: check_file reports it
+        return 0
+
+
 def verify_paths(
     paths: Sequence[Path],
     *,
@@ -111,7 +118,7 @@ def verify_paths(
     if jobs is None or jobs <= 0:
         jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
     results: list[FileResult] = []
-    order = sorted(files, key=lambda p: -p.stat().st_size)
+    order = sorted(files, key=_size, reverse=True)
     with _executor(jobs, len(order)) as pool:
         futures = {pool.submit(check_file, str(p), limits): p for p in order}
         for future in as_completed(futures):

@@ -7,7 +7,6 @@ checks, so that the wheel and sdist checks hash and parse it without a second pa
 from __future__ import annotations
 
 import io
-import posixpath
 import stat
 import tarfile
 import zipfile
@@ -18,6 +17,9 @@ from dataclasses import dataclass
 from ._model import FileResult
 
 __all__ = ["Limits", "iter_tar", "iter_zip", "member_path_problem"]
+
+#: Links followed while resolving one path, as Linux does (ELOOP past 40).
+_MAX_LINK_HOPS = 40
 
 #: Members smaller than this are never called bombs, whatever their ratio (a file of zeros compresses well).
 _RATIO_MIN_SIZE = 1 << 20
@@ -41,6 +43,65 @@ def member_path_problem(name: str) -> tuple[str, str] | None:
     if ".." in name.split("/"):
         return "archive-path-traversal", f"member {name!r} escapes the install folder with '..'"
     return None
+
+
+def _resolve(path: str, links: dict[str, str], *, follow_last: bool) -> list[str] | None:
+    """Where ``path`` lands when the archive is extracted, following the links extracted before it as the OS
+    does (a link's ``..`` applies to where the link points, not to its own name), or ``None`` when it climbs above
+    the extraction folder, goes through an absolute link or loops. Returns path components."""
+    todo = [p for p in reversed(path.split("/"))]  # a stack: the next component is last
+    out: list[str] = []
+    hops = 0
+    while todo:
+        part = todo.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not out:
+                return None
+            out.pop()
+            continue
+        here = "/".join([*out, part])
+        if here in links and (todo or follow_last):
+            hops += 1
+            target = links[here]
+            if hops > _MAX_LINK_HOPS or target.startswith("/"):
+                return None
+            todo.extend(reversed(target.split("/")))
+            continue
+        out.append(part)
+    return out
+
+
+class _LinkTracker:
+    """The links of a tar as they are extracted: flags a member that lands outside its own top folder once the
+    links before it are followed (``l1 -> ..``, ``l2 -> l1/..``, ``l2/pwned.txt``), like tarfile's ``data`` filter
+    and an extracting tar, which both follow links already on disk."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, str] = {}
+
+    def escape(self, member: tarfile.TarInfo) -> str | None:
+        """Why ``member`` leaves its top folder (and record it when it is a link), or ``None``."""
+        name = member.name.rstrip("/")
+        top = name.split("/", 1)[0]
+        where = _resolve(name, self.links, follow_last=False)
+        if not where or where[0] != top:
+            return f"member {name!r} is written outside the {top}/ folder through a link"
+        if member.issym():
+            self.links["/".join(where)] = member.linkname
+            target = _resolve("/".join(where), self.links, follow_last=True)
+        elif member.islnk():  # a hard link names its target from the archive's root
+            target = (
+                None
+                if member.linkname.startswith("/")
+                else _resolve(member.linkname, self.links, follow_last=True)
+            )
+        else:
+            return None
+        if not target or target[0] != top:
+            return f"member {name!r} links outside the {top}/ folder, to {member.linkname!r}"
+        return None
 
 
 def iter_zip(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[str, bytes]]:
@@ -115,11 +176,12 @@ def iter_zip(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
 def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[str, bytes]]:
     """Check the gzip'd tar in ``data`` member by member; yield ``(name, content)`` of each regular member.
 
-    Relative links that stay inside the archive are allowed (source trees have them); links that leave it are
-    not. The gzip CRC of the whole stream is checked when the stream ends.
+    Relative links that stay inside the member's top folder are allowed (source trees have them); a link that
+    leaves it, or a member that would be written outside it through earlier links, is not. The gzip CRC of the whole stream is checked when the stream ends.
     """
     seen: set[str] = set()
     total = 0
+    links = _LinkTracker()
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
             while (member := tf.next()) is not None:
@@ -132,16 +194,10 @@ def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
                 if bad := member_path_problem(name):
                     result.add(*bad)
                     continue
+                if escape := links.escape(member):
+                    result.add("archive-link", escape)
+                    continue
                 if member.issym() or member.islnk():
-                    target = member.linkname
-                    if member.issym():
-                        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-                    else:
-                        resolved = posixpath.normpath(target)
-                    if target.startswith("/") or resolved.startswith("../") or resolved == "..":
-                        result.add(
-                            "archive-link", f"member {name!r} links outside the archive, to {target!r}"
-                        )
                     continue
                 if member.isdir():
                     continue
@@ -155,6 +211,15 @@ def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
                     result.add(
                         "archive-too-large",
                         f"the archive unpacks to more than {limits.max_uncompressed_size:,} bytes",
+                    )
+                    return
+                # A tar.gz compresses as one stream, so the ratio is the whole archive's: a bomb member is caught
+                # from its declared size, before it is read.
+                if total >= _RATIO_MIN_SIZE and total > limits.max_compression_ratio * max(len(data), 1):
+                    result.add(
+                        "archive-compression-ratio",
+                        f"the archive expands more than {total / max(len(data), 1):,.0f} times "
+                        f"({len(data):,} -> {total:,} bytes by member {name!r})",
                     )
                     return
                 fh = tf.extractfile(member)

@@ -28,6 +28,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ._elfread import parse_headers
 from ._model import FileResult
@@ -164,9 +165,14 @@ def load_policies(family: str, arch: str) -> tuple[Policy, ...]:
     if folder is None:
         return ()
     path = folder / f"{family}-policy.json"
-    if not path.is_file():
-        return ()
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return _parse_policies(raw, family, arch)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ()  # missing or of a layout we do not know: the caller reports the audit as skipped
+
+
+def _parse_policies(raw: Any, family: str, arch: str) -> tuple[Policy, ...]:
     out: list[Policy] = []
     for p in raw:
         if p["name"] != "linux" and arch not in p["symbol_versions"]:
@@ -328,7 +334,13 @@ def audit_linux_wheel(
         result.add("elf-libc-mismatch", "the wheel claims manylinux but its compiled code links musl libc")
         return
     policies = load_policies(family, arch)
-    if not policies or not own:
+    if not own:
+        return
+    if len(policies) < 2:  # no policy data at all, or only the catch-all "linux" one for this architecture
+        result.add(
+            "elf-audit-skipped",
+            f"no {family} policy for {arch} could be loaded from auditwheel, so the compiled code was not audited",
+        )
         return
     derived = derive_policy(policies, own, bundled)
     result.derived_platform = derived.tag(arch)

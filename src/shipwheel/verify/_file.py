@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
 from pathlib import Path
@@ -78,10 +79,10 @@ def _name_checks(dist: DistFile, result: FileResult) -> None:
         result.add("version-local", f"the version {dist.version} has a local part '+{dist.version.local}'")
 
 
-def check_file(path: str, limits: Limits) -> FileResult:
-    """Check one file completely; never raises for bad content (that becomes problems)."""
-    p = Path(path)
-    result = FileResult(filename=p.name, path=str(p))
+def _read(p: Path, limits: Limits, result: FileResult) -> bytes | None:
+    """The file's bytes, or ``None`` when it is far over the size limit (then only hashed, in chunks)."""
+    if not p.is_file():  # a FIFO would block the read forever; a folder named like a wheel cannot be read
+        raise OSError(errno.EISDIR if p.is_dir() else errno.EINVAL, "not a regular file")
     size = p.stat().st_size
     if size > limits.max_file_size and size > _IN_MEMORY:
         # Far over the upload limit: hash it in chunks and do not load it; PyPI would refuse it anyway.
@@ -92,8 +93,23 @@ def check_file(path: str, limits: Limits) -> FileResult:
         )
         dist = DistFile.parse(p.name)
         result.kind = dist.kind if dist else "unknown"
+        return None
+    return p.read_bytes()
+
+
+def check_file(path: str, limits: Limits) -> FileResult:
+    """Check one file completely; never raises for bad content (that becomes problems)."""
+    p = Path(path)
+    result = FileResult(filename=p.name, path=str(p))
+    try:
+        data = _read(p, limits, result)
+    except OSError as exc:  # no permission, removed meanwhile, a folder or special file given by name
+        result.add("file-unreadable", f"{p} cannot be read: {exc.strerror or exc}")
+        dist = DistFile.parse(p.name)
+        result.kind = dist.kind if dist else "unknown"
         return result
-    data = p.read_bytes()
+    if data is None:
+        return result
     result.size = len(data)
     result.sha256 = hashlib.sha256(data).hexdigest()
     dist = DistFile.parse(p.name)

@@ -38,6 +38,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "release-duplicate-file": (E, "keep one copy of the file"),
     "release-no-files": (E, "build the wheels and the sdist first, or point verify at the folder that holds them"),
     "version-local": (E, "drop the local part (+...) of the version: PyPI refuses local versions"),
+    "file-unreadable": (E, "check the file's permissions, or that it is a regular file; build or fetch it again"),
     "file-too-large": (E, "make the file smaller or ask PyPI for a larger file size limit (then raise verify.max-file-size)"),
     "file-empty": (E, "rebuild the file: it is empty"),
     # archives
@@ -84,6 +85,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "metadata-inconsistent": (W, "rebuild every file from the same commit: their metadata differs"),
     # platform
     "platform-tag-unsupported": (E, "repair the wheel with auditwheel (linux) or delocate (macOS) so it gets a tag PyPI accepts"),
+    "entry-points-invalid": (E, "fix entry_points.txt (from [project.scripts] / [project.entry-points]): installers refuse a wheel whose entry points do not parse"),
     "elf-invalid": (W, "check the file: it looks like ELF but does not parse"),
     "binary-invalid": (W, "check the file: it looks like a Mach-O binary but does not parse"),
     "macho-arch-mismatch": (E, "build the binary for every architecture the tag names (universal2: x86_64 and arm64), or retag the wheel"),
@@ -95,6 +97,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "elf-external-library": (E, "bundle the library with `auditwheel repair`, or link it statically"),
     "elf-tag-unsatisfied": (E, "retag the wheel with the tag it satisfies, or rebuild it in an older manylinux/musllinux image"),
     "elf-blacklisted-symbol": (E, "do not use the listed symbols of that system library (the policy forbids them); bundle your own copy"),
+    "elf-audit-skipped": (W, "the manylinux/musllinux audit did not run: install auditwheel (a dependency of shipwheel) in the environment that runs verify"),
     "elf-isa-extension": (E, "build for the baseline instruction set of the architecture (for example x86-64 without -march=x86-64-v3)"),
     "abi3-violation": (E, "use only the limited API (define Py_LIMITED_API) or build version-specific wheels instead of abi3"),
     "abi3-too-new": (E, "raise the cpXY tag of the abi3 wheel to the Python version that added the symbol, or avoid the symbol"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import configparser
 import csv
 import hashlib
 import io
 import re
 import struct
 import zipfile
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name
@@ -34,9 +35,15 @@ def _b64(digest: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _parse_record(text: str, result: FileResult, where: str) -> dict[str, tuple[str, str, str]]:
+def _parse_record(text: str, result: FileResult, where: str) -> dict[str, tuple[str, str, str]] | None:
     entries: dict[str, tuple[str, str, str]] = {}
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # a bare CR inside a field, a NUL: installers cannot read it either
+        result.add("record-invalid", f"{where} line {reader.line_num} is not valid CSV: {exc}")
+        return None
+    for lineno, row in enumerate(rows, 1):
         if not row:
             continue
         if len(row) != 3:
@@ -77,18 +84,28 @@ def _check_wheel_file(content: bytes | None, dist: DistFile, result: FileResult,
     if content is None:
         result.add("wheel-file-missing", f"{where} is missing")
         return None
-    msg = BytesHeaderParser().parsebytes(content)
-    version = msg.get("Wheel-Version", "")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        result.add("wheel-file-invalid", f"{where} is not UTF-8: {exc}")
+        text = content.decode("utf-8", errors="replace")
+    msg = HeaderParser().parsestr(text)
+
+    def field(name: str) -> str:
+        # str(): the email parser returns Header objects, not str, for some malformed values
+        return str(msg.get(name) or "")
+
+    version = field("Wheel-Version")
     if not re.match(r"^1\.\d+$", version.strip()):
         result.add("wheel-file-invalid", f"{where}: Wheel-Version is {version!r}, not 1.x")
-    purelib_text = (msg.get("Root-Is-Purelib") or "").strip().lower()
+    purelib_text = field("Root-Is-Purelib").strip().lower()
     purelib: bool | None = None
     if purelib_text not in {"true", "false"}:
         result.add("wheel-file-invalid", f"{where}: Root-Is-Purelib is {purelib_text!r}, not true or false")
     else:
         purelib = purelib_text == "true"
     tags: set[Tag] = set()
-    for line in msg.get_all("Tag") or []:
+    for line in map(str, msg.get_all("Tag") or []):
         try:
             tags.update(parse_tag(line.strip()))
         except ValueError:
@@ -103,7 +120,7 @@ def _check_wheel_file(content: bytes | None, dist: DistFile, result: FileResult,
             f"the filename's tags and {where}'s differ: only in the filename {only_file or '-'}, "
             f"only in WHEEL {only_wheel or '-'}",
         )
-    build = (msg.get("Build") or "").strip()
+    build = field("Build").strip()
     file_build = f"{dist.build[0]}{dist.build[1]}" if dist.build else ""
     if build != file_build:
         result.add(
@@ -132,7 +149,7 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
         if (
             name.count("/") == 1
             and name.split("/", 1)[0].endswith(".dist-info")
-            and base in {"RECORD", "WHEEL", "METADATA"}
+            and base in {"RECORD", "WHEEL", "METADATA", "entry_points.txt"}
         ):
             contents[name] = content
         if content[:4] == ELF_MAGIC:
@@ -164,6 +181,8 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
         result.add("metadata-missing", f"{top}/METADATA is missing")
     else:
         check_metadata(metadata, result, f"{top}/METADATA", dist.name, dist.version)
+    if (entry_points := contents.get(f"{top}/entry_points.txt")) is not None:
+        _check_entry_points(entry_points, result, f"{top}/entry_points.txt")
     for name in names:
         parts = name.split("/")
         if len(parts) > 2 and parts[0].endswith(".data") and parts[1] not in _DATA_DIRS:
@@ -206,6 +225,35 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
         check_abi3(result, elfs, minimum)
 
 
+class _CaseKeeping(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # entry point names are case-sensitive
+
+
+# What an installer accepts for a script: "module:attr" (importlib.metadata's EntryPoint pattern, attr required).
+_SCRIPT_TARGET = re.compile(r"[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*")
+
+
+def _check_entry_points(content: bytes, result: FileResult, where: str) -> None:
+    """Parse entry_points.txt as installers do (pypa/installer uses configparser with ``=`` only): a file they cannot
+    read fails every install of the wheel, and a script without ``module:attr`` cannot be generated."""
+    parser = _CaseKeeping(delimiters=("=",), interpolation=None)
+    try:
+        parser.read_string(content.decode("utf-8"), source=where)
+    except (UnicodeDecodeError, configparser.Error) as exc:
+        result.add("entry-points-invalid", f"{where}: {str(exc).splitlines()[0]}")
+        return
+    for section in ("console_scripts", "gui_scripts"):
+        if not parser.has_section(section):
+            continue
+        for script, target in parser.items(section):
+            if not _SCRIPT_TARGET.fullmatch(target):
+                result.add(
+                    "entry-points-invalid",
+                    f"{where}: [{section}] {script} = {target!r} is not 'module:function'",
+                )
+
+
 def _check_record(
     record: bytes | None, digests: dict[str, tuple[str, int]], top: str, result: FileResult, data: bytes
 ) -> None:
@@ -219,6 +267,8 @@ def _check_record(
         result.add("record-invalid", f"{where} is not UTF-8")
         return
     entries = _parse_record(text, result, where)
+    if entries is None:  # unreadable as a whole, like a RECORD that is not UTF-8
+        return
     reread: zipfile.ZipFile | None = None
     unsigned = {where} | {f"{top}/{s}" for s in _SIGNATURES}
     for path, hash_, size in entries.values():
