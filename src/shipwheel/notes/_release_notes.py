@@ -112,7 +112,7 @@ _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1*")
 def _heading_styles(text: str) -> list[str]:
     """The underline characters of the section titles in ``text``, in order of first use (docutils' levels)."""
     styles: list[str] = []
-    lines = text.splitlines()
+    lines = text.splitlines() or [""]
     for above, title, below in zip(["", *lines[:-1]], lines, [*lines[1:], ""], strict=True):
         if (
             title.strip()
