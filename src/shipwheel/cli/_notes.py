@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from .._git import Git
-from ..errors import CommandError, ProjectError
+from ..errors import CommandError, ProjectError, UsageError
 from ..notes import make_changelog, open_repository
 from ..notes._release_notes import release_notes
 from ._common import config_from_args, status, write_text_output
@@ -60,7 +62,17 @@ def _default_range(git: Git, version: str) -> str | None:
     return None
 
 
+def _check_version(version: str) -> None:
+    try:
+        Version(version)
+    except InvalidVersion:
+        raise UsageError(
+            f"{version!r} is not a version (PEP 440)", hint="pass the version being released, e.g. 2.4.0"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    _check_version(args.version)
     overrides: dict[str, Any] = {}
     if args.format:
         overrides["notes.format"] = args.format
