@@ -1,6 +1,8 @@
 """Identities of a release range that look unmapped, with the ``.mailmap`` lines that would fix them.
 
 The checks run on identities *after* the current ``.mailmap``: what is left is what the changelog would show.
+A name mapped to ``!handle`` (NumPy's ``.mailmap`` convention for someone known only by a handle) counts as
+mapped: it is not reported as a handle or a placeholder.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
             continue
         by_email[email.lower()][name] += n
         by_name[name][email] += n
+        if name.startswith("!"):
+            # NumPy's .mailmap marks a contributor known only by a handle as "!handle": already decided.
+            continue
         if name.strip().lower() in _PLACEHOLDER_NAMES or _PLACEHOLDER_EMAIL.search(email):
             findings.append(
                 MailmapFinding(
