@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -373,3 +374,26 @@ def test_i9_4_invalid_rst_is_an_error_naming_the_fragment(tmp_path: Path) -> Non
     assert len(errors) == 1 and "Traceback" not in proc.stderr
     assert "not valid reStructuredText" in errors[0] and "2.feature.rst" in errors[0]
     assert "1.feature.rst" not in errors[0]
+
+
+def test_i9_notes_default_range_skips_the_release_candidates(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """NumPy's tags: `notes 2.3.0` on v2.3.0 starts at v2.3.0.dev0, not at v2.3.0rc1 (what describe finds)."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start", files={"pyproject.toml": '[project]\nname = "r"\n'})
+    repo.tag("v2.2.0")
+    repo.commit("BUG: on 2.2.x only (#1)", author=("Old Branch", "old@example.org"))
+    repo.tag("v2.3.0.dev0")
+    repo.commit("ENH: early in 2.3 (#2)", author=("Early Bird", "early@example.org"))
+    repo.tag("v2.3.0rc1")
+    repo.commit("BUG: after rc1 (#3)", author=("Late Fix", "late@example.org"))
+    repo.tag("v2.3.0rc2")
+    repo.commit("REL: 2.3.0 (#4)")
+    repo.tag("v2.3.0")
+    url = "https://github.com/example/r/pull/{number}"
+    assert main_inner(["notes", "2.3.0", "--project", str(repo.path), "--pr-url", url]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert "* Early Bird +\n* Late Fix +\n" in out
+    assert "Old Branch" not in out
+    assert [int(n) for n in re.findall(r"^\* `#(\d+)", out, re.M)] == [2, 3, 4]
