@@ -18,7 +18,7 @@ import pytest
 from fixtures.git_history import GitRepo
 from shipwheel.cli import main_inner
 from shipwheel.errors import ConfigError
-from shipwheel.notes import checksums, python_support, release_notes
+from shipwheel.notes import checksums, make_changelog, python_support, release_notes
 
 DATA = Path(__file__).parent / "data" / "changelog"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -397,3 +397,18 @@ def test_i9_notes_default_range_skips_the_release_candidates(
     assert "* Early Bird +\n* Late Fix +\n" in out
     assert "Old Branch" not in out
     assert [int(n) for n in re.findall(r"^\* `#(\d+)", out, re.M)] == [2, 3, 4]
+
+
+def test_i9_4_docutils_warnings_are_shown_not_fatal(tmp_path: Path) -> None:
+    """A real NumPy title (2.3.0, #28972) gives NumPy's own changelog an open inline literal: a warning only."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start", files={"pyproject.toml": '[project]\nname = "r"\n'})
+    repo.tag("v1.0")
+    repo.commit("MNT: Get rif of `# pylint: ` pragma controls (#28972)")
+    messages: list[str] = []
+    log = make_changelog(repo.path, "v1.0..HEAD", pr_url="https://github.com/numpy/numpy/pull/{number}")
+    text = release_notes(repo.path, "1.1", changelog=log, progress=messages.append)
+    assert "__: MNT: Get rif of ``# pylint: `` pragma controls\n" in text
+    assert [m for m in messages if m.startswith("reStructuredText")] == [
+        "reStructuredText warning at line 23: Inline literal start-string without end-string."
+    ]

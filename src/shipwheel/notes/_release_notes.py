@@ -180,7 +180,8 @@ def release_notes(
         ``fragments`` (towncrier's own rendering when the project has a towncrier ``template``, else empty),
         ``sections`` (each with ``title`` and ``parts``: pairs of towncrier type name and rendered text),
         ``python``, ``changelog`` (text) and ``checksums`` (each with ``name``, ``md5``, ``sha256``).
-    :raises ProjectError: the rst document is invalid (the message names the fragment at fault).
+    :raises ProjectError: the rst document is invalid (the message names the fragment at fault); docutils'
+        warnings go to ``progress``.
     """
     if fmt not in ("rst", "md"):
         raise UsageError(f"unknown notes format {fmt!r}", hint="use rst or md")
@@ -227,5 +228,6 @@ def release_notes(
     text = re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
     text = text.replace(marker, fragments)
     if fmt == "rst":
-        check_rst(text, news.files)
+        for warning in check_rst(text, news.files):
+            report(f"reStructuredText warning at {warning}")
     return text

@@ -2,8 +2,9 @@
 
 Release notes go into Sphinx documentation, so Sphinx's own roles and directives (``:ref:``, ``:func:``,
 ``.. versionadded::``) are valid there although plain docutils does not know them: those reports are left out.
-Everything else docutils reports as a warning or worse (a title without its underline, an unindented list
-continuation, inconsistent heading levels) makes the document invalid.
+What docutils reports as an error (a title without its underline, a title inside a list, inconsistent heading
+levels) makes the document invalid. Its warnings (an inline literal left open, as in NumPy's own 2.3.0 changelog
+from a pull-request title) are returned for the caller to show: docutils and Sphinx still build such a document.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["check_rst"]
 _UNKNOWN = ("Unknown interpreted text role", "Unknown directive type", 'No role entry for "')
 
 
-def _problems(text: str) -> list[tuple[int | None, str]]:
+def _problems(text: str) -> list[tuple[int, int | None, str]]:
     import docutils.core
     import docutils.nodes
     import docutils.utils
@@ -36,7 +37,7 @@ def _problems(text: str) -> list[tuple[int | None, str]]:
             "input_encoding": "unicode",
         },
     )
-    found: list[tuple[int | None, str]] = []
+    found: list[tuple[int, int | None, str]] = []
     for msg in doctree.findall(docutils.nodes.system_message):
         if msg["level"] < docutils.utils.Reporter.WARNING_LEVEL:
             continue
@@ -44,7 +45,7 @@ def _problems(text: str) -> list[tuple[int | None, str]]:
         if first.startswith(_UNKNOWN):
             continue
         line = msg.get("line")
-        found.append((int(line) if line is not None else None, " ".join(first.split())))
+        found.append((msg["level"], int(line) if line is not None else None, " ".join(first.split())))
     return found
 
 
@@ -62,26 +63,38 @@ def _fragment_at(text: str, line: int, files: Sequence[tuple[Path, str]]) -> Pat
     return best[1] if best else None
 
 
-def check_rst(text: str, files: Sequence[tuple[Path, str]] = ()) -> None:
+def _describe(text: str, line: int | None, message: str, files: Sequence[tuple[Path, str]]) -> str:
+    where = f"line {line}" if line is not None else "the document"
+    fragment = _fragment_at(text, line, files) if line is not None else None
+    return f"{where}, in the fragment {fragment}: {message}" if fragment else f"{where}: {message}"
+
+
+def check_rst(text: str, files: Sequence[tuple[Path, str]] = ()) -> list[str]:
     """Raise :class:`ProjectError` when ``text`` is not valid reStructuredText, naming the fragment at fault.
 
     :param files: the news fragment files (path and text) the document was rendered from.
+    :returns: docutils' warnings, each with its line (and fragment).
     """
+    from docutils.utils import Reporter
+
     problems = _problems(text)
-    if not problems:
-        return
-    line, message = problems[0]
-    where = f"line {line}" if line is not None else "the document"
+    errors = [(line, msg) for level, line, msg in problems if level >= Reporter.ERROR_LEVEL]
+    warnings = [
+        _describe(text, line, msg, files) for level, line, msg in problems if level < Reporter.ERROR_LEVEL
+    ]
+    if not errors:
+        return warnings
+    line, message = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     fragment = _fragment_at(text, line, files) if line is not None else None
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     if fragment is not None:
-        raise ProjectError(
-            f"the release notes are not valid reStructuredText at {where}, in the fragment {fragment}: "
-            f"{message}{more}",
-            hint="fix the fragment (check it with `towncrier build --draft`), or set all_bullets = false and a "
-            "template in [tool.towncrier] for fragments with titles",
+        hint = (
+            "fix the fragment (check it with `towncrier build --draft`), or set all_bullets = false and a "
+            "template in [tool.towncrier] for fragments with titles"
         )
+    else:
+        hint = "fix the notes template (notes.template) or the towncrier template"
     raise ProjectError(
-        f"the release notes are not valid reStructuredText at {where}: {message}{more}",
-        hint="fix the notes template (notes.template) or the towncrier template",
+        f"the release notes are not valid reStructuredText at {_describe(text, line, message, files)}{more}",
+        hint=hint,
     )
