@@ -17,7 +17,7 @@ import pytest
 
 from fixtures.git_history import GitRepo
 from shipwheel.cli import main_inner
-from shipwheel.errors import ConfigError
+from shipwheel.errors import ConfigError, ProjectError
 from shipwheel.notes import checksums, make_changelog, python_support, release_notes
 
 DATA = Path(__file__).parent / "data" / "changelog"
@@ -412,3 +412,14 @@ def test_i9_4_docutils_warnings_are_shown_not_fatal(tmp_path: Path) -> None:
     assert [m for m in messages if m.startswith("reStructuredText")] == [
         "reStructuredText warning at line 23: Inline literal start-string without end-string."
     ]
+
+
+def test_i9_4_invalid_rst_from_the_notes_template_blames_the_template(tmp_path: Path) -> None:
+    """A heading level clash after the last fragment is the template's fault, not the last fragment's."""
+    project = _numpy_project(tmp_path)
+    template = tmp_path / "notes.rst.j2"
+    template.write_text("Top\n===\n\n{{ fragments }}\n\nTail\n####\n\nText.\n", encoding="utf-8")
+    with pytest.raises(ProjectError, match="not valid reStructuredText") as exc:
+        release_notes(project, "2.0.0", template=template)
+    assert "fragment" not in exc.value.message
+    assert "template" in exc.value.hint

@@ -50,17 +50,22 @@ def _problems(text: str) -> list[tuple[int, int | None, str]]:
 
 
 def _fragment_at(text: str, line: int, files: Sequence[tuple[Path, str]]) -> Path | None:
-    """The fragment whose text begins last at or before ``line`` (1-based) of the rendered ``text``."""
+    """The fragment whose rendered text holds ``line`` (1-based) of ``text``, if any.
+
+    A fragment starts where its first line appears (after a bullet, indented or wrapped) and runs for its own
+    number of lines plus the few that carry its issue links; a problem past that is the template's.
+    """
     lines = [ln.strip().lstrip("-*").strip() for ln in text.splitlines()]
-    best: tuple[int, Path] | None = None
+    best: tuple[int, int, Path] | None = None
     for path, content in files:
-        first = next((ln.strip().lstrip("-*").strip() for ln in content.splitlines() if ln.strip()), "")
+        own = content.strip("\n").splitlines()
+        first = next((ln.strip().lstrip("-*").strip() for ln in own if ln.strip()), "")
         if not first:
             continue
         for i, ln in enumerate(lines[:line], start=1):
             if ln.startswith(first) and (best is None or i > best[0]):
-                best = (i, path)
-    return best[1] if best else None
+                best = (i, i + len(own) + 2, path)
+    return best[2] if best is not None and line <= best[1] else None
 
 
 def _describe(text: str, line: int | None, message: str, files: Sequence[tuple[Path, str]]) -> str:
