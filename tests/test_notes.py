@@ -345,11 +345,14 @@ def test_i9_4_markdown_template_for_md_output(tmp_path: Path, monkeypatch: pytes
 
 
 def test_i9_4_numpy_setup_with_md_output_keeps_fragments_whole(tmp_path: Path) -> None:
-    """NumPy's template is rst: `--format md` uses the packaged layout, with all_bullets = false honoured."""
+    """NumPy's template is rst: `--format md` uses the packaged layout, all_bullets = false honoured, titles kept."""
     messages: list[str] = []
     notes = release_notes(_numpy_project(tmp_path), "2.0.0", fmt="md", progress=messages.append)
     assert any("template is rst, not md" in m for m in messages)
-    assert notes.startswith("## New features\n\nArray API v2022.12 support")
+    # rst titles become Markdown headings below the section's (a `---` underline would be a level-2 heading).
+    assert notes.startswith("## New features\n\n#### Array API v2022.12 support in ``numpy.array_api``\n\n- ")
+    assert "#### ``np.demo.kahan`` gains an ``axis`` argument\n\nThe new argument" in notes
+    assert not re.search(r"^(-{3,}|={3,})$", notes, re.M)
     assert "\n\n(`gh-23789 <https://github.com/numpy/numpy/pull/23789>`__)\n" in notes
     assert "\n- ``np.demo" not in notes and "\n- Array API" not in notes
 

@@ -133,7 +133,44 @@ def _draft(
     return rendered
 
 
-def _grouped(config: Any, fragments: Any, name: str, version: str, fmt: str) -> list[FragmentSection]:
+_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+")
+
+
+def _rst_titles_as_markdown(text: str) -> str:
+    """reStructuredText section titles of a fragment as ``####`` Markdown headings.
+
+    Left as they are, a title underlined with ``---`` is a level-2 heading in Markdown (setext), above the
+    section it sits in; the rest of the fragment reads well enough as Markdown.
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        below = lines[i + 1] if i + 1 < len(lines) else ""
+        above = out[-1] if out else ""
+        if (
+            line.strip()
+            and not line[0].isspace()
+            and not _ADORNMENT.fullmatch(line.rstrip())
+            and _ADORNMENT.fullmatch(below.rstrip())
+            and len(below.rstrip()) >= len(line.rstrip())
+        ):
+            if above and _ADORNMENT.fullmatch(above.rstrip()) and above[0] == below[0]:
+                out.pop()  # its overline
+            out.append(f"#### {line.strip()}")
+            if i + 2 < len(lines) and lines[i + 2].strip():
+                out.append("")
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _grouped(
+    config: Any, fragments: Any, name: str, version: str, fmt: str, md_from_rst: bool = False
+) -> list[FragmentSection]:
     """The fragments under the release-notes headings, each type rendered with the project's settings."""
     from towncrier._builder import render_fragments
 
@@ -141,6 +178,8 @@ def _grouped(config: Any, fragments: Any, name: str, version: str, fmt: str) -> 
     merged: dict[str, dict[str, Any]] = {}
     for _section, by_type in fragments.items():
         for category, texts in by_type.items():
+            if md_from_rst:
+                texts = {_rst_titles_as_markdown(text): issues for text, issues in texts.items()}
             merged.setdefault(category, {}).update(texts)
     template = _packaged(f"fragments{'' if config.all_bullets else '-nobullets'}.{fmt}.j2")
     sections: dict[str, list[tuple[str, str]]] = {title: [] for title in [*SECTION_TYPES, OTHER]}
@@ -225,4 +264,8 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
             ) from None
         return News(text=text, files=texts)
     note = f"the towncrier template is {own[1]}, not {fmt}: packaged layout used" if own else ""
-    return News(sections=_grouped(config, fragments, project, version, fmt), files=texts, note=note)
+    # Fragments are written for the news file's format; Markdown notes from rst fragments get Markdown headings.
+    md_from_rst = fmt == "md" and not str(config.filename).lower().endswith(".md")
+    return News(
+        sections=_grouped(config, fragments, project, version, fmt, md_from_rst), files=texts, note=note
+    )
