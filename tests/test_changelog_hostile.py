@@ -183,3 +183,15 @@ def test_i10_16_mailmap_check_shows_no_raw_control_characters(hostile: GitRepo) 
         proc = _cli(hostile.path, "mailmap-check", "v1..v2", *args)
         assert proc.returncode in (0, 1), proc.stderr
         assert _raw_controls(proc.stdout) == [] and _raw_controls(proc.stderr) == []
+
+
+def test_i10_16_titles_file_with_line_separators_inside_titles(backports: GitRepo, tmp_path: Path) -> None:
+    """Only a line feed ends a line of a titles file; U+2028 or U+0085 inside a title is cleaned, not a line."""
+    titles = tmp_path / "titles.txt"
+    titles.write_bytes("26512: BUG: fixed\u2028the thing\r\n26513: two\u0085backports\u202e\n".encode())
+    proc = _cli(
+        backports.path, "changelog", "v2.0.0..v2.0.1", "--pr-url", URL, "--titles", str(titles), "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    pulls = {p["number"]: p["title"] for p in json.loads(proc.stdout)["pull_requests"]}
+    assert pulls[26512] == "BUG: fixed the thing" and pulls[26513] == "two backports"

@@ -202,7 +202,8 @@ def read_titles_file(path: Path) -> dict[int, str]:
     if path.suffix == ".json":
         return _titles_from_json(path, text)
     titles: dict[int, str] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Lines end at a line feed only: a U+2028 or U+0085 inside a title is part of it (cleaned later).
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         m = _TITLE_LINE.match(line)
