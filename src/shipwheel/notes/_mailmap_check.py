@@ -68,6 +68,7 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
     findings: list[MailmapFinding] = []
     by_email: defaultdict[str, Counter[str]] = defaultdict(Counter)
     by_name: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    placeholder_emails: list[tuple[str, str]] = []
     for (name, email), n in idents.items():
         if name in known_bots or _is_bot(name, email):
             if name not in known_bots:
@@ -85,7 +86,7 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
         if name.startswith("!"):
             # NumPy's .mailmap marks a contributor known only by a handle as "!handle": already decided.
             continue
-        if name.strip().lower() in _PLACEHOLDER_NAMES or _PLACEHOLDER_EMAIL.search(email):
+        if name.strip().lower() in _PLACEHOLDER_NAMES:
             findings.append(
                 MailmapFinding(
                     "placeholder",
@@ -94,6 +95,9 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
                     f"Real Name <real@address> {name} <{email}>",
                 )
             )
+        elif _PLACEHOLDER_EMAIL.search(email):
+            # The name is real (NumPy's history has "Name <user@Laptop.local>"): only the address needs a line.
+            placeholder_emails.append((name, email))
         elif _HANDLE.match(name) and " " not in name:
             findings.append(
                 MailmapFinding(
@@ -103,6 +107,16 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
                     f"Real Name <{email}>  # the real name of {name}",
                 )
             )
+    for name, email in placeholder_emails:
+        real = Counter({e: k for e, k in by_name[name].items() if not _PLACEHOLDER_EMAIL.search(e)})
+        findings.append(
+            MailmapFinding(
+                "placeholder",
+                f"{name} <{email}>",
+                "a placeholder address from an unconfigured git",
+                f"{name} <{_best_email(real) if real else 'real@address'}> <{email}>",
+            )
+        )
     overall: Counter[str] = Counter()
     for name, emails in by_name.items():
         overall[name] = sum(emails.values())
