@@ -426,3 +426,13 @@ def test_i9_4_invalid_rst_from_the_notes_template_blames_the_template(tmp_path: 
         release_notes(project, "2.0.0", template=template)
     assert "fragment" not in exc.value.message
     assert "template" in exc.value.hint
+
+
+def test_i9_4_broken_project_template_is_a_config_error(tmp_path: Path) -> None:
+    project = _numpy_project(tmp_path, {})
+    (project / "doc" / "release" / "upcoming_changes" / "template.rst").write_text(
+        "{% for x in sections.items() %}{{ x.nope() }}{% endfor %}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="template") as exc:
+        release_notes(project, "2.0.0")
+    assert "towncrier build --draft" in exc.value.hint

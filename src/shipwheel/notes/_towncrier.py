@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,7 @@ class News:
 
     text: str = ""
     sections: Sequence[FragmentSection] = ()
-    files: Sequence[tuple[Path, str]] = field(default_factory=tuple)
+    files: Sequence[tuple[Path, str]] = ()
     #: why the project's own template was not used (a Markdown template for rst output, or the reverse)
     note: str = ""
 
@@ -226,6 +226,10 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
         own = _project_template(config)
         contents, files = find_fragments(str(project_dir), config, strict=config.ignore is not None)
         fragments = split_fragments(contents, config.types, all_bullets=config.all_bullets)
+        texts = tuple(
+            (Path(path), Path(path).read_text(encoding="utf-8", errors="replace"))
+            for path, _category in files
+        )
     except ClickException as exc:
         raise ConfigError(
             f"towncrier: {exc.format_message()}", hint="fix [tool.towncrier] or the fragment file names"
@@ -241,17 +245,15 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
             f"towncrier: invalid [tool.towncrier] in {project_dir} ({type(exc).__name__}: {exc})",
             hint="compare it with towncrier's documented configuration",
         ) from None
-    texts = tuple(
-        (Path(path), Path(path).read_text(encoding="utf-8", errors="replace")) for path, _category in files
-    )
     project = str(config.name or config.package or name)
     if own is not None and own[1] == fmt:
         try:
-            markdown = str(config.template[1] if isinstance(config.template, tuple) else config.template)
+            # towncrier's own test for Markdown: the template's file name.
+            template_name = str(config.template[1] if isinstance(config.template, tuple) else config.template)
             text = _draft(
                 config,
                 own[0],
-                markdown.lower().endswith(".md"),
+                template_name.lower().endswith(".md"),
                 fragments,
                 project,
                 version,
