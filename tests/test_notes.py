@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import docutils.core
 import docutils.nodes
 import docutils.utils
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.git_history import GitRepo
 from shipwheel.cli import main_inner
-from shipwheel.errors import ConfigError, ProjectError
+from shipwheel.errors import ConfigError, ProjectError, ShipwheelError
 from shipwheel.notes import checksums, make_changelog, python_support, release_notes
 
 DATA = Path(__file__).parent / "data" / "changelog"
@@ -436,3 +440,42 @@ def test_i9_4_broken_project_template_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="template") as exc:
         release_notes(project, "2.0.0")
     assert "towncrier build --draft" in exc.value.hint
+
+
+TOWNCRIER_KEYS = [
+    "directory", "underlines", "issue_format", "template", "wrap", "title_format", "all_bullets", "name",
+    "ignore", "issue_pattern", "orphan_prefix", "filename", "single_file", "start_string", "package", "type",
+]  # fmt: skip
+_TOML_VALUE = st.one_of(
+    st.integers(-5, 200),
+    st.booleans(),
+    st.text(max_size=12),
+    st.lists(st.text(max_size=4), max_size=3),
+    st.sampled_from(["{issue}", "{nope}", "{", "x.md", "x.rst", "news", "../..", "towncrier:default", ""]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    table=st.dictionaries(st.sampled_from(TOWNCRIER_KEYS), _TOML_VALUE, max_size=3),
+    fmt=st.sampled_from(["rst", "md"]),
+)
+def test_i10_malformed_towncrier_tables_never_give_a_traceback(
+    tmp_path: Path, table: dict[str, object], fmt: str
+) -> None:
+    """Random [tool.towncrier] values: the notes come out or fail with a shipwheel error, never a traceback."""
+    project = Path(tempfile.mkdtemp(dir=tmp_path))
+    news = project / "news"
+    news.mkdir()
+    (news / "1.feature.rst").write_text("Title\n-----\nText.\n", encoding="utf-8")
+    (news / "+x.bugfix.rst").write_text("- a\n\n  - b\n", encoding="utf-8")
+    lines = [
+        '[project]\nname = "p"\n\n[tool.towncrier]',
+        'directory = "news"' if "directory" not in table else "",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    (project / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        release_notes(project, "1.0", fmt=fmt)
+    except ShipwheelError as exc:
+        assert exc.exit_code in (3, 4)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -203,6 +204,37 @@ def _grouped(
     return [FragmentSection(title, tuple(parts)) for title, parts in sections.items() if parts]
 
 
+@contextmanager
+def _towncrier_errors(project_dir: Path, template: str | None = None) -> Iterator[None]:
+    """towncrier's and the template's failures as one-line errors."""
+    from click import ClickException
+
+    try:
+        yield
+    except ClickException as exc:
+        raise ConfigError(
+            f"towncrier: {exc.format_message()}", hint="fix [tool.towncrier] or the fragment file names"
+        ) from None
+    except OSError as exc:
+        raise ProjectError(
+            f"towncrier: cannot read {exc.filename or project_dir}: {exc.strerror}",
+            hint="check the fragment files' permissions",
+        ) from None
+    except Exception as exc:
+        if template is not None:  # jinja2 raises many types from a project's template
+            raise ConfigError(
+                f"towncrier: the template {template} fails: {type(exc).__name__}: {exc}",
+                hint="check it with `towncrier build --draft`",
+            ) from None
+        if not isinstance(exc, (TypeError, KeyError, ValueError, AttributeError, IndexError)):
+            raise
+        # towncrier validates few of its settings: a misshapen one fails while it is read or used.
+        raise ConfigError(
+            f"towncrier: invalid [tool.towncrier] in {project_dir} ({type(exc).__name__}: {exc})",
+            hint="compare it with towncrier's documented configuration",
+        ) from None
+
+
 def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") -> News | None:
     """The fragments of ``project_dir`` rendered for ``version``; ``None`` without towncrier configuration.
 
@@ -211,7 +243,6 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
     :raises ConfigError: towncrier's configuration is invalid or a fragment name does not parse.
     :raises ProjectError: a fragment file cannot be read.
     """
-    from click import ClickException
     from towncrier._builder import find_fragments, split_fragments
     from towncrier._settings.load import load_config
     from towncrier.build import _get_date
@@ -219,7 +250,7 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
     pyproject = read_pyproject(project_dir) or {}
     if not (project_dir / "towncrier.toml").is_file() and "towncrier" not in (pyproject.get("tool") or {}):
         return None
-    try:
+    with _towncrier_errors(project_dir):
         config = load_config(str(project_dir))
         if config is None:
             return None
@@ -230,26 +261,11 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
             (Path(path), Path(path).read_text(encoding="utf-8", errors="replace"))
             for path, _category in files
         )
-    except ClickException as exc:
-        raise ConfigError(
-            f"towncrier: {exc.format_message()}", hint="fix [tool.towncrier] or the fragment file names"
-        ) from None
-    except OSError as exc:
-        raise ProjectError(
-            f"towncrier: cannot read {exc.filename or project_dir}: {exc.strerror}",
-            hint="check the fragment files' permissions",
-        ) from None
-    except (TypeError, KeyError, ValueError, AttributeError) as exc:
-        # towncrier does not validate every table: a misshapen one fails while it is read.
-        raise ConfigError(
-            f"towncrier: invalid [tool.towncrier] in {project_dir} ({type(exc).__name__}: {exc})",
-            hint="compare it with towncrier's documented configuration",
-        ) from None
     project = str(config.name or config.package or name)
     if own is not None and own[1] == fmt:
-        try:
-            # towncrier's own test for Markdown: the template's file name.
-            template_name = str(config.template[1] if isinstance(config.template, tuple) else config.template)
+        # towncrier's own test for Markdown: the template's file name.
+        template_name = str(config.template[1] if isinstance(config.template, tuple) else config.template)
+        with _towncrier_errors(project_dir, template=template_name):
             text = _draft(
                 config,
                 own[0],
@@ -259,15 +275,10 @@ def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") ->
                 version,
                 _get_date().strip(),
             )
-        except Exception as exc:  # jinja2 raises many types from a project's template
-            raise ConfigError(
-                f"towncrier: the template {config.template} fails: {type(exc).__name__}: {exc}",
-                hint="check it with `towncrier build --draft`",
-            ) from None
         return News(text=text, files=texts)
     note = f"the towncrier template is {own[1]}, not {fmt}: packaged layout used" if own else ""
     # Fragments are written for the news file's format; Markdown notes from rst fragments get Markdown headings.
     md_from_rst = fmt == "md" and not str(config.filename).lower().endswith(".md")
-    return News(
-        sections=_grouped(config, fragments, project, version, fmt, md_from_rst), files=texts, note=note
-    )
+    with _towncrier_errors(project_dir):
+        sections = _grouped(config, fragments, project, version, fmt, md_from_rst)
+    return News(sections=sections, files=texts, note=note)
