@@ -12,7 +12,9 @@ GitHub's squash subject is the title plus `` (#B)``). Titles are made printable 
 Merges are counted only on the *project's lines*: the first-parent line of the release, and the first-parent
 lines brought in by merges that are not pull requests (a maintenance branch merged back, a ``git pull``) or by
 pull requests whose branch belongs to the project itself. Inside the branch of a pull request from a fork, a
-``Merge pull request #1`` is the fork's own pull request #1 and is left out.
+``Merge pull request #1`` is the fork's own pull request #1 and is left out; one whose number is more than half
+the enclosing pull request's is the project's (a branch made from a maintenance branch brings its merges), and
+the line it sits on counts from there.
 """
 
 from __future__ import annotations
@@ -68,6 +70,29 @@ def _head_owner(commit: Commit) -> str | None:
     return None
 
 
+def _project_merges_in_branch(history: History, merge: Commit, lines: set[str], seen: set[str]) -> list[str]:
+    """Pull-request merges of the project found on the first-parent line of a fork's merged branch.
+
+    A fork's own pull requests are numbered from 1 in the fork; the project's are far along its own series. A
+    ``Merge pull request #N`` in the branch with ``N`` more than half the enclosing number is the project's:
+    NumPy's main holds #23840 (the 1.25.0rc1 preparation, merged into the maintenance branch) inside
+    ``#23878 from charris/backport-23846``, a backport branch made from the maintenance branch.
+    """
+    enclosing = _pr_merge_number(merge) or 0
+    found: list[str] = []
+    sha: str | None = merge.parents[1]
+    by_sha = history.by_sha
+    while sha is not None and sha in by_sha and sha not in lines and sha not in seen:
+        seen.add(sha)
+        commit = by_sha[sha]
+        number = _pr_merge_number(commit)
+        if number is not None and 2 * number > enclosing:
+            found.append(sha)  # walked as a project line from here on
+            break
+        sha = commit.parents[0] if commit.parents else None
+    return found
+
+
 def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[str, int]]:
     """Commits on the project's own lines (see the module docstring), and the pull-request merges among them."""
     lines: set[str] = set()
@@ -75,7 +100,14 @@ def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[s
     stack = [history.end_commit]
     by_sha = history.by_sha
     owner_key = owner.lower() if owner is not None else None
-    while stack:
+    # Branches of forks are looked into once the project's lines are known, so that each walk stops at its base.
+    forks: list[Commit] = []
+    seen_in_forks: set[str] = set()
+    while stack or forks:
+        if not stack:
+            merge = forks.pop()
+            stack.extend(_project_merges_in_branch(history, merge, lines, seen_in_forks))
+            continue
         sha: str | None = stack.pop()
         while sha is not None and sha not in lines and sha in by_sha:
             lines.add(sha)
@@ -88,6 +120,8 @@ def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[s
                     head = _head_owner(commit)
                     if owner_key is not None and head is not None and head.lower() == owner_key:
                         stack.extend(parents[1:])
+                    else:
+                        forks.append(commit)
                 else:
                     stack.extend(parents[1:])
             sha = parents[0] if parents else None
