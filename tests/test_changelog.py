@@ -97,13 +97,49 @@ def test_fork_merges_count_when_the_branch_is_the_projects_own(tmp_path: Path) -
     repo.checkout("sub")
     repo.commit("ENH: part one", author=("Ann Lee", "ann@example.org"))
     repo.checkout("feature")
-    repo.merge("sub", "Merge pull request #20 from ann/part-one", body="ENH: part one of the feature")
+    # A pull request of a fork, numbered in the fork's own series (far below the project's).
+    repo.merge("sub", "Merge pull request #2 from ann/part-one", body="ENH: part one of the feature")
     repo.checkout("main")
     repo.merge("feature", "Merge pull request #21 from example/feature", body="ENH: the feature")
     repo.tag("v2")
     history = read_history(repo.path, "v1..v2")
-    assert [p.number for p in find_pull_requests(history, owner="example")] == [20, 21]
+    assert [p.number for p in find_pull_requests(history, owner="example")] == [2, 21]
     assert [p.number for p in find_pull_requests(history, owner="someone-else")] == [21]
+
+
+def test_i9_10_project_merges_inside_a_backport_branch_count(tmp_path: Path) -> None:
+    """NumPy's main holds #23840 (merged into maintenance/1.25.x) inside `#23878 from charris/backport-23846`,
+    a branch made from the maintenance branch; NumPy's script counts it, and so does shipwheel. The fork's own
+    #1 inside another pull request stays out."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start")
+    repo.tag("v1")
+    repo.commit("ENH: on main (#23830)")
+    repo.git("branch", "maintenance/1.25.x")
+    repo.checkout("maintenance/1.25.x")
+    repo.git("branch", "prepare")
+    repo.checkout("prepare")
+    repo.commit("REL: Prepare for the NumPy 1.25.0rc1 release")
+    repo.checkout("maintenance/1.25.x")
+    repo.merge(
+        "prepare", "Merge pull request #23840 from charris/prepare-1.25.0rc1-release", body="REL: prepare"
+    )
+    repo.git("branch", "backport")
+    repo.checkout("backport")
+    repo.commit("TST: Add tests for np.argsort (#23846)")
+    repo.git("branch", "fork-fix")
+    repo.checkout("fork-fix")
+    repo.commit("typo", author=("Erin Fork", "erin@example.org"))
+    repo.checkout("backport")
+    repo.merge("fork-fix", "Merge pull request #1 from erin/typo", body="typo")
+    repo.checkout("main")
+    repo.merge("backport", "Merge pull request #23878 from charris/backport-23846", body="TST: backport")
+    repo.tag("v2")
+    merges = repo.git("log", "--oneline", "--merges", "v1..v2")
+    numpy_numbers = sorted(int(s) for s in re.findall(r"Merge pull request \#(\d*)", merges))
+    assert numpy_numbers == [1, 23840, 23878]
+    pulls = find_pull_requests(read_history(repo.path, "v1..v2"), owner="numpy")
+    assert [p.number for p in pulls] == [23830, 23840, 23878]
 
 
 def test_range_without_merges(tmp_path: Path) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
 from fixtures.git_history import GitRepo
+from fixtures.http_servers import ListingServer
 from shipwheel.cli import main_inner
 from shipwheel.errors import EnvironmentNotReadyError, RemoteError, UsageError
-from shipwheel.notes import pull_api_url
+from shipwheel.notes import fetch_titles, pull_api_url
 
 TOKEN = "ghp_not-a-real-token-0123456789"
 
@@ -58,3 +60,28 @@ def test_asked_without_token(changelog_repo: GitRepo, monkeypatch: pytest.Monkey
     monkeypatch.delenv("GH_TOKEN", raising=False)
     with pytest.raises(EnvironmentNotReadyError, match="token"):
         main_inner(["changelog", "v1.0..v1.1", "--repo", str(changelog_repo.path), "--github-titles"])
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"<html>rate limited</html>", "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "not JSON"),
+        (b'{"title": {"nested": 1}}', "no title"),
+        (b'["title"]', "no title"),
+    ],
+)
+def test_i10_14_hostile_api_answers_are_one_line(tmp_path: Path, body: bytes, why: str) -> None:
+    """An API (or a proxy in front of it) answering garbage: a RemoteError, never a traceback."""
+    with ListingServer(tmp_path) as server:
+        server.page("/api/repos/o/r/pulls/7", body, ctype="application/json")
+        with pytest.raises(RemoteError, match=why) as info:
+            fetch_titles("https://github.com/o/r/pull/{number}", [7], TOKEN, api_root=server.url + "api")
+    assert TOKEN not in info.value.one_line()
+
+
+def test_api_titles_are_read(tmp_path: Path) -> None:
+    with ListingServer(tmp_path) as server:
+        server.page("/api/repos/o/r/pulls/7", b'{"number": 7, "title": "ENH: new"}', ctype="application/json")
+        titles = fetch_titles("https://github.com/o/r/pull/{number}", [7], TOKEN, api_root=server.url + "api")
+    assert titles == {7: "ENH: new"}

@@ -124,3 +124,38 @@ def _plain_repo(tmp_path: Path) -> Path:
     if not path.exists():
         GitRepo(path).commit("start")
     return path
+
+
+def test_i9_mailmap_check_accepts_numpys_bang_handles(tmp_path: Path) -> None:
+    """NumPy's .mailmap maps handle-only people to `!handle` (real lines, numpy 2.4.0rc1 sdist): no finding."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit(
+        "start",
+        files={
+            ".mailmap": "!amotzop <you@example.com>\n!8bitmp3 <19637339+8bitmp3@users.noreply.github.com>\n"
+        },
+    )
+    repo.tag("v1")
+    repo.commit("MAINT: a (#1)", author=("amotzop", "you@example.com"))
+    repo.commit("DOC: b (#2)", author=("8bitmp3", "19637339+8bitmp3@users.noreply.github.com"))
+    repo.commit("BUG: c (#3)", author=("root", "root@localhost"))
+    findings = check_mailmap(read_history(repo.path, "v1..HEAD"))
+    assert [(f.code, f.identity) for f in findings] == [("placeholder", "root <root@localhost>")]
+
+
+def test_i9_mailmap_check_placeholder_address_of_a_real_name(tmp_path: Path) -> None:
+    """NumPy's history has real names with a laptop's `.local` address: the proposal maps the address only."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start")
+    repo.tag("v1")
+    repo.commit("a (#1)", author=("Amy Lee", "amy@Amys-MacBook-Pro.local"))
+    repo.commit("b (#2)", author=("Amy Lee", "amy@example.org"))
+    repo.commit("c (#3)", author=("Kim Ray", "kim@Kims-Air.local"))
+    findings = {(f.code, f.identity): f.proposal for f in check_mailmap(read_history(repo.path, "v1..HEAD"))}
+    assert findings[("placeholder", "Amy Lee <amy@Amys-MacBook-Pro.local>")] == (
+        "Amy Lee <amy@example.org> <amy@Amys-MacBook-Pro.local>"
+    )
+    assert (
+        findings[("placeholder", "Kim Ray <kim@Kims-Air.local>")]
+        == "Kim Ray <real@address> <kim@Kims-Air.local>"
+    )

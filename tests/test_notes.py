@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import docutils.core
+import docutils.nodes
 import docutils.utils
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.git_history import GitRepo
 from shipwheel.cli import main_inner
-from shipwheel.errors import ConfigError
-from shipwheel.notes import checksums, python_support, release_notes
+from shipwheel.errors import ConfigError, ProjectError, ShipwheelError
+from shipwheel.notes import checksums, make_changelog, python_support, release_notes
 
 DATA = Path(__file__).parent / "data" / "changelog"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -187,3 +194,288 @@ def test_notes_outside_git_have_no_changelog(
         == "## Supported Python versions\n\nThis release requires Python >=3.12.\n"
     )
     assert b"no changelog" in capsysbinary.readouterr().err
+
+
+# --- issue 9 item 4: the project's own towncrier settings and template -----------------------------------------
+
+NUMPY = Path(__file__).parent / "data" / "numpy_towncrier"
+
+#: Fragments in NumPy's style (see doc/release/upcoming_changes/README.rst in NumPy): section titles, nested
+#: lists, code blocks (one at the very end), Sphinx roles and directives, an orphan.
+NUMPY_STYLE = {
+    "27000.new_feature.rst": """\
+``np.demo.kahan`` gains an ``axis`` argument
+--------------------------------------------
+The new argument selects the axis to sum over (see :ref:`routines.demo`):
+
+.. code-block:: python
+
+    >>> np.demo.kahan([[1, 2], [3, 4]], axis=0)
+    array([4, 6])
+
+- nested lists work too:
+
+  - first
+  - second
+
+.. versionadded:: 2.0
+""",
+    "27001.improvement.rst": """\
+* :func:`np.foo` is faster:
+
+  * for ``float16``
+  * for ``float32``
+""",
+    "27002.compatibility.rst": """\
+Integer inputs return ``float64``
+---------------------------------
+Before::
+
+    np.demo.kahan([1, 2]).dtype  # int64
+""",
+    "+cleanup.change.rst": "The ``np.demo`` module was tidied up.\n",
+}
+
+
+def _numpy_project(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
+    project = tmp_path / "numpy"
+    shutil.copytree(NUMPY, project, ignore=shutil.ignore_patterns("SOURCE.md"))
+    news = project / "doc" / "release" / "upcoming_changes"
+    for name, text in (NUMPY_STYLE if extra is None else extra).items():
+        (news / name).write_text(text, encoding="utf-8")
+    return project
+
+
+def _towncrier_draft(project: Path, version: str) -> str:
+    """What ``towncrier build --draft`` writes (its progress goes to stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "towncrier", "build", "--draft", "--version", version, "--dir", str(project)],
+        capture_output=True, check=True, timeout=120, text=True, encoding="utf-8",
+    )  # fmt: skip
+    return proc.stdout
+
+
+def _fragment_part(notes: str, end: str) -> str:
+    """The part of the notes between the document title and ``end``."""
+    body = notes.split("\n\n", 1)[1] if notes.startswith("=") else notes
+    return body[: body.index(end)]
+
+
+def _docutils_problems(text: str) -> list[str]:
+    doctree = docutils.core.publish_doctree(
+        text, settings_overrides={"warning_stream": io.StringIO(), "report_level": 5}
+    )
+    return [
+        m.astext()
+        for m in doctree.findall(docutils.nodes.system_message)
+        if m["level"] >= 2 and "Unknown interpreted text role" not in m.astext()
+        and "Unknown directive type" not in m.astext()
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("extra", [{}, NUMPY_STYLE], ids=["numpy-sdist-fragments", "numpy-style-fragments"])
+def test_i9_4_numpy_towncrier_setup_renders_like_towncrier_draft(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
+) -> None:
+    """NumPy's real [tool.towncrier], template.rst and fragments: the same text as `towncrier build --draft`."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1717200000")
+    project = _numpy_project(tmp_path, extra)
+    notes = release_notes(project, "2.0.0")
+    draft = _towncrier_draft(project, "2.0.0")
+    assert "Missing matching underline" not in notes
+    assert _fragment_part(notes, "Supported Python versions\n") == draft.strip("\n") + "\n\n"
+    assert _docutils_problems(notes) == []
+    if extra:
+        assert "``np.demo.kahan`` gains an ``axis`` argument\n----" in notes
+        assert "\n  - first\n  - second\n" in notes
+        assert "(`gh-27000 <https://github.com/numpy/numpy/pull/27000>`__)" in notes
+
+
+def test_i9_4_template_all_bullets_false_underlines_title_format_wrap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template of the project's, all_bullets = false, its underlines, title_format, issue_format and wrap."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1717200000")
+    project = _numpy_project(tmp_path)
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8").replace(
+        'underlines = "~="', 'underlines = ["*", "^"]\n    title_format = "{name} {version}"\n    wrap = true'
+    )
+    pyproject.write_text(text.replace("numpy/numpy/pull", "example/np/issues"), encoding="utf-8")
+    notes = release_notes(project, "3.1.0")
+    draft = _towncrier_draft(project, "3.1.0")
+    assert draft.startswith("numpy 3.1.0\n***********\n")
+    assert _fragment_part(notes, "Supported Python versions\n") == draft.strip("\n") + "\n\n"
+    assert "\nNew Features\n^^^^^^^^^^^^\n" in notes
+    assert "https://github.com/example/np/issues/27000" in notes
+    assert _docutils_problems(notes) == []
+
+
+MD_TEMPLATE = """\
+{% for section, _ in sections.items() %}
+{% for category, val in definitions.items() if category in sections[section] %}
+{{ header_prefix }}# {{ definitions[category]['name'] }}
+
+{% for text, values in sections[section][category].items() %}
+{{ text }}
+
+({{ values|join(', ') }})
+
+{% endfor %}
+{% endfor %}
+{% endfor %}
+"""
+
+
+def test_i9_4_markdown_template_for_md_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project's Markdown template is used for `--format md`, as towncrier renders it."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1717200000")
+    project = _numpy_project(tmp_path, {"5.feature.md": "Faster **sums**:\n\n- one\n  - nested\n"})
+    (project / "changes.md").write_text(MD_TEMPLATE, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "mdproj"\n\n[tool.towncrier]\ndirectory = "doc/release/upcoming_changes"\n'
+        'filename = "NEWS.md"\ntemplate = "changes.md"\nall_bullets = false\ntitle_format = "## {version}"\n'
+        'issue_format = "[#{issue}](https://github.com/o/r/pull/{issue})"\n',
+        encoding="utf-8",
+    )
+    notes = release_notes(project, "1.0", fmt="md")
+    draft = _towncrier_draft(project, "1.0")
+    assert draft.startswith("## 1.0\n")
+    assert _fragment_part(notes, "## Supported Python versions\n") == draft.strip("\n") + "\n\n"
+    assert (
+        "### Features\n\nFaster **sums**:\n\n- one\n  - nested\n\n([#5](https://github.com/o/r/pull/5))"
+        in notes
+    )
+
+
+def test_i9_4_numpy_setup_with_md_output_keeps_fragments_whole(tmp_path: Path) -> None:
+    """NumPy's template is rst: `--format md` uses the packaged layout, all_bullets = false honoured, titles kept."""
+    messages: list[str] = []
+    notes = release_notes(_numpy_project(tmp_path), "2.0.0", fmt="md", progress=messages.append)
+    assert any("template is rst, not md" in m for m in messages)
+    # rst titles become Markdown headings below the section's (a `---` underline would be a level-2 heading).
+    assert notes.startswith("## New features\n\n#### Array API v2022.12 support in ``numpy.array_api``\n\n- ")
+    assert "#### ``np.demo.kahan`` gains an ``axis`` argument\n\nThe new argument" in notes
+    assert not re.search(r"^(-{3,}|={3,})$", notes, re.M)
+    assert "\n\n(`gh-23789 <https://github.com/numpy/numpy/pull/23789>`__)\n" in notes
+    assert "\n- ``np.demo" not in notes and "\n- Array API" not in notes
+
+
+def test_i9_4_invalid_rst_is_an_error_naming_the_fragment(tmp_path: Path) -> None:
+    """Without a template, a titled fragment in a bullet is invalid rst: exit 4, one line naming the fragment."""
+    project = tmp_path / "proj"
+    news = project / "news"
+    news.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\n\n[tool.towncrier]\ndirectory = "news"\n', encoding="utf-8"
+    )
+    (news / "1.feature.rst").write_text("Plain news.\n", encoding="utf-8")
+    (news / "2.feature.rst").write_text(NUMPY_STYLE["27002.compatibility.rst"], encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "notes", "1.0", "--project", str(project), "--range", "none"],
+        capture_output=True, check=False, timeout=120, text=True, encoding="utf-8",
+    )  # fmt: skip
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stdout == ""
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr
+    assert "not valid reStructuredText" in errors[0] and "2.feature.rst" in errors[0]
+    assert "1.feature.rst" not in errors[0]
+
+
+def test_i9_notes_default_range_skips_the_release_candidates(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """NumPy's tags: `notes 2.3.0` on v2.3.0 starts at v2.3.0.dev0, not at v2.3.0rc1 (what describe finds)."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start", files={"pyproject.toml": '[project]\nname = "r"\n'})
+    repo.tag("v2.2.0")
+    repo.commit("BUG: on 2.2.x only (#1)", author=("Old Branch", "old@example.org"))
+    repo.tag("v2.3.0.dev0")
+    repo.commit("ENH: early in 2.3 (#2)", author=("Early Bird", "early@example.org"))
+    repo.tag("v2.3.0rc1")
+    repo.commit("BUG: after rc1 (#3)", author=("Late Fix", "late@example.org"))
+    repo.tag("v2.3.0rc2")
+    repo.commit("REL: 2.3.0 (#4)")
+    repo.tag("v2.3.0")
+    url = "https://github.com/example/r/pull/{number}"
+    assert main_inner(["notes", "2.3.0", "--project", str(repo.path), "--pr-url", url]) == 0
+    out = capsysbinary.readouterr().out.decode()
+    assert "* Early Bird +\n* Late Fix +\n" in out
+    assert "Old Branch" not in out
+    assert [int(n) for n in re.findall(r"^\* `#(\d+)", out, re.M)] == [2, 3, 4]
+
+
+def test_i9_4_docutils_warnings_are_shown_not_fatal(tmp_path: Path) -> None:
+    """A real NumPy title (2.3.0, #28972) gives NumPy's own changelog an open inline literal: a warning only."""
+    repo = GitRepo(tmp_path / "r")
+    repo.commit("start", files={"pyproject.toml": '[project]\nname = "r"\n'})
+    repo.tag("v1.0")
+    repo.commit("MNT: Get rif of `# pylint: ` pragma controls (#28972)")
+    messages: list[str] = []
+    log = make_changelog(repo.path, "v1.0..HEAD", pr_url="https://github.com/numpy/numpy/pull/{number}")
+    text = release_notes(repo.path, "1.1", changelog=log, progress=messages.append)
+    assert "__: MNT: Get rif of ``# pylint: `` pragma controls\n" in text
+    assert [m for m in messages if m.startswith("reStructuredText")] == [
+        "reStructuredText warning at line 23: Inline literal start-string without end-string."
+    ]
+
+
+def test_i9_4_invalid_rst_from_the_notes_template_blames_the_template(tmp_path: Path) -> None:
+    """A heading level clash after the last fragment is the template's fault, not the last fragment's."""
+    project = _numpy_project(tmp_path)
+    template = tmp_path / "notes.rst.j2"
+    template.write_text("Top\n===\n\n{{ fragments }}\n\nTail\n####\n\nText.\n", encoding="utf-8")
+    with pytest.raises(ProjectError, match="not valid reStructuredText") as exc:
+        release_notes(project, "2.0.0", template=template)
+    assert "fragment" not in exc.value.message
+    assert "template" in exc.value.hint
+
+
+def test_i9_4_broken_project_template_is_a_config_error(tmp_path: Path) -> None:
+    project = _numpy_project(tmp_path, {})
+    (project / "doc" / "release" / "upcoming_changes" / "template.rst").write_text(
+        "{% for x in sections.items() %}{{ x.nope() }}{% endfor %}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="template") as exc:
+        release_notes(project, "2.0.0")
+    assert "towncrier build --draft" in exc.value.hint
+
+
+TOWNCRIER_KEYS = [
+    "directory", "underlines", "issue_format", "template", "wrap", "title_format", "all_bullets", "name",
+    "ignore", "issue_pattern", "orphan_prefix", "filename", "single_file", "start_string", "package", "type",
+]  # fmt: skip
+_TOML_VALUE = st.one_of(
+    st.integers(-5, 200),
+    st.booleans(),
+    st.text(max_size=12),
+    st.lists(st.text(max_size=4), max_size=3),
+    st.sampled_from(["{issue}", "{nope}", "{", "x.md", "x.rst", "news", "../..", "towncrier:default", ""]),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    table=st.dictionaries(st.sampled_from(TOWNCRIER_KEYS), _TOML_VALUE, max_size=3),
+    fmt=st.sampled_from(["rst", "md"]),
+)
+def test_i10_malformed_towncrier_tables_never_give_a_traceback(
+    tmp_path: Path, table: dict[str, object], fmt: str
+) -> None:
+    """Random [tool.towncrier] values: the notes come out or fail with a shipwheel error, never a traceback."""
+    project = Path(tempfile.mkdtemp(dir=tmp_path))
+    news = project / "news"
+    news.mkdir()
+    (news / "1.feature.rst").write_text("Title\n-----\nText.\n", encoding="utf-8")
+    (news / "+x.bugfix.rst").write_text("- a\n\n  - b\n", encoding="utf-8")
+    lines = [
+        '[project]\nname = "p"\n\n[tool.towncrier]',
+        'directory = "news"' if "directory" not in table else "",
+    ]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    (project / "pyproject.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        release_notes(project, "1.0", fmt=fmt)
+    except ShipwheelError as exc:
+        assert exc.exit_code in (3, 4)

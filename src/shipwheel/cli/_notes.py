@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from .._git import Git
-from ..errors import CommandError, ProjectError
+from ..errors import CommandError, ProjectError, UsageError
 from ..notes import make_changelog, open_repository
 from ..notes._release_notes import release_notes
 from ._common import config_from_args, status, write_text_output
@@ -29,7 +31,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--range",
         metavar="A..B",
         default=None,
-        help="changelog range (default: the latest tag before HEAD..HEAD; 'none' leaves the changelog out)",
+        help="changelog range (default: the latest tag before HEAD that is not VERSION or one of its "
+        "pre-releases, ..HEAD; 'none' leaves the changelog out)",
     )
     p.add_argument("--repo", type=Path, default=None, help="git repository (default: the project folder)")
     p.add_argument("--mailmap-from", metavar="REV", default=None, help="apply the .mailmap of this revision")
@@ -48,19 +51,51 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
+def _same_release(tag: str, version: Version) -> bool:
+    """Whether ``tag`` is ``version`` itself or one of its alpha, beta or rc pre-releases.
+
+    A ``.dev`` tag is not: NumPy tags ``vX.Y.0.dev0`` where the development of X.Y starts, the natural start of
+    its changelog.
+    """
+    try:
+        tagged = Version(tag)
+    except InvalidVersion:
+        return False
+    return tagged == version or (
+        tagged.release == version.release and tagged.pre is not None and tagged.dev is None
+    )
+
+
 def _default_range(git: Git, version: str) -> str | None:
-    """``<latest tag before HEAD>..HEAD``; a tag of ``version`` on HEAD itself is skipped."""
-    for rev in ("HEAD", "HEAD^"):
+    """``<latest tag before HEAD>..HEAD``, skipping the tags of ``version`` and of its pre-releases.
+
+    The notes of 2.4.0 made on a branch tagged v2.4.0rc1 and v2.4.0rc2 cover the whole release, not what came
+    after the last release candidate.
+    """
+    wanted = Version(version)
+    rev = "HEAD"
+    for _ in range(50):  # bounded: a release has a handful of pre-release tags
         try:
             tag = git.run("describe", "--tags", "--abbrev=0", rev).strip()
         except CommandError:
             return None
-        if tag.lstrip("v") != version.lstrip("v"):
+        if not _same_release(tag, wanted):
             return f"{tag}..HEAD"
+        rev = f"{tag}^"
     return None
 
 
+def _check_version(version: str) -> None:
+    try:
+        Version(version)
+    except InvalidVersion:
+        raise UsageError(
+            f"{version!r} is not a version (PEP 440)", hint="pass the version being released, e.g. 2.4.0"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
+    _check_version(args.version)
     overrides: dict[str, Any] = {}
     if args.format:
         overrides["notes.format"] = args.format

@@ -18,6 +18,7 @@ from ._github import fetch_titles, pull_api_url
 from ._history import Commit, History, open_repository, parse_range, read_history
 from ._pulls import PullRequest, find_pull_requests, read_titles_file
 from ._release_notes import Checksum, checksums, python_support, release_notes
+from ._text import clean_text
 
 __all__ = [
     "Changelog",
@@ -94,7 +95,10 @@ def make_changelog(
     if merged_titles:
         pulls = [
             PullRequest(
-                number=p.number, title=merged_titles.get(p.number, p.title), commit=p.commit, kind=p.kind
+                number=p.number,
+                title=clean_text(merged_titles.get(p.number, p.title)),
+                commit=p.commit,
+                kind=p.kind,
             )
             for p in pulls
         ]

@@ -6,6 +6,7 @@ ones with this, or write them into a titles file. Never needed for a correct lis
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,21 @@ def pull_api_url(pr_url: str, number: int, *, api_root: str = API_ROOT) -> str:
             hint="use --pr-url https://github.com/OWNER/REPO/pull/{number} with --github-titles",
         )
     return f"{api_root.rstrip('/')}/repos/{m.group(1)}/{m.group(2)}/pulls/{number}"
+
+
+def _title(body: bytes, number: int) -> str:
+    """The ``title`` of a pull request's JSON; whatever else the server sent is a one-line error."""
+    hint = "check --pr-url (GitHub's REST API answers a JSON object) or drop --github-titles"
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's recursion limit
+        raise RemoteError(
+            f"GitHub API: the answer for pull request #{number} is not JSON", hint=hint
+        ) from None
+    title = data.get("title") if isinstance(data, dict) else None
+    if not isinstance(title, str):
+        raise RemoteError(f"GitHub API: the answer for pull request #{number} has no title", hint=hint)
+    return title
 
 
 def fetch_titles(
@@ -67,7 +83,7 @@ def fetch_titles(
                     f"GitHub API answered HTTP {resp.status_code} for pull request #{n}",
                     hint="check --pr-url or drop --github-titles",
                 )
-            return n, str(resp.json().get("title", ""))
+            return n, _title(resp.content, n)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             return {n: t for n, t in pool.map(one, wanted) if t}

@@ -19,12 +19,15 @@ from typing import NamedTuple
 from .._git import Git
 from ..errors import CommandError, ProjectError, UsageError
 from ._mailmap import GitWithMailmap
+from ._text import clean_text
 
 __all__ = ["Commit", "History", "open_repository", "parse_range", "read_history"]
 
 Progress = Callable[[str], None]
 
-_COAUTHOR = "%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x1f)"
+# Trailer values are one line each once unfolded: a line feed between them cannot be part of a value (a unit
+# separator could, and would cut one co-author into two).
+_COAUTHOR = "%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x0a)"
 #: Fields of one commit of the range, in order; ``-z`` ends each record with a NUL too.
 RANGE_FORMAT = "%x00".join(("%H", "%P", "%an", "%ae", "%aN", "%aE", "%s", "%b", _COAUTHOR))
 _RANGE_FIELDS = 9
@@ -35,6 +38,8 @@ _LOG_OPTIONS = ("-z", "--encoding=UTF-8", "--no-color")
 
 class Commit(NamedTuple):
     """One commit of the range. ``author`` and ``email`` are mailmapped; ``raw_*`` are as recorded.
+
+    Names are printable (see :func:`._text.clean_text`); the subject and body are as recorded.
 
     A named tuple, not a dataclass: a release range can hold tens of thousands of commits, and this is the
     cheapest immutable record to build.
@@ -75,7 +80,7 @@ class History:
     def coauthor_name(self, value: str) -> str:
         """The name ``git shortlog --group=trailer:co-authored-by`` shows for a trailer ``value``."""
         ident = self.coauthor_idents.get(value)
-        return ident[0] if ident is not None else value
+        return ident[0] if ident is not None else clean_text(value)
 
 
 def parse_range(revision_range: str) -> tuple[str, str]:
@@ -128,8 +133,20 @@ def _parse_range_log(chunks: Iterable[bytes]) -> list[Commit]:
         usable = len(pending) - len(pending) % _RANGE_FIELDS
         for i in range(0, usable, _RANGE_FIELDS):
             sha, parents, an, ae, a_n, a_e, subject, body, co = pending[i : i + _RANGE_FIELDS]
-            coauthors = tuple(v.strip() for v in co.split("\x1f") if v.strip()) if co else ()
-            append(Commit(sha, tuple(parents.split()), an, ae, a_n, a_e, subject, body, coauthors))
+            coauthors = tuple(v.strip() for v in co.split("\n") if v.strip()) if co else ()
+            append(
+                Commit(
+                    sha,
+                    tuple(parents.split()),
+                    clean_text(an),
+                    clean_text(ae),
+                    clean_text(a_n),
+                    clean_text(a_e),
+                    subject,
+                    body,
+                    coauthors,
+                )
+            )
         del pending[:usable]
     return commits
 
@@ -139,11 +156,19 @@ def _parse_previous_log(data: bytes) -> tuple[set[str], set[str]]:
     coauthors: set[str] = set()
     fields = _split(data)
     for i in range(0, len(fields) - 1, 2):
-        names.add(fields[i])
+        names.add(clean_text(fields[i]))
         co = fields[i + 1]
         if co:
-            coauthors.update(v.strip() for v in co.split("\x1f") if v.strip())
+            coauthors.update(v.strip() for v in co.split("\n") if v.strip())
     return names, coauthors
+
+
+def _is_ancestor(git: Git, older: str, newer: str) -> bool:
+    try:
+        git.run("merge-base", "--is-ancestor", older, newer)
+    except CommandError:
+        return False  # exit code 1: not an ancestor (other failures: not worth an error of their own here)
+    return True
 
 
 def read_history(
@@ -157,7 +182,7 @@ def read_history(
 
     :param mailmap_from: the revision whose ``.mailmap`` is applied (default: ``B``).
     :param progress: called with short status messages.
-    :raises UsageError: the range is not ``A..B``.
+    :raises UsageError: the range is not ``A..B``, or is reversed (``B`` an ancestor of ``A``).
     :raises ProjectError: ``repo`` is not a repository, or a revision does not exist.
     """
     report = progress or (lambda _msg: None)
@@ -177,12 +202,20 @@ def read_history(
         )
         previous_authors, previous_coauthors = _parse_previous_log(previous_job.result())
         has_mailmap = has_mailmap_job.result()
+    if not commits and start_commit != end_commit and _is_ancestor(git, end_commit, start_commit):
+        raise UsageError(
+            f"the range {start}..{end} is reversed: {end} is older than {start}, so it holds no commit",
+            hint=f"pass the older release first: {end}..{start}",
+        )
     range_coauthors = {v for c in commits for v in c.coauthors}
-    idents = mm.map_identities(range_coauthors | previous_coauthors)
+    idents = {
+        value: (clean_text(name), clean_text(email))
+        for value, (name, email) in mm.map_identities(range_coauthors | previous_coauthors).items()
+    }
     previous = set(previous_authors)
     for value in previous_coauthors:
         ident = idents.get(value)
-        previous.add(ident[0] if ident is not None else value)
+        previous.add(ident[0] if ident is not None else clean_text(value))
     report(f"{len(commits)} commits in the range; {len(previous)} people before {start}")
     if not has_mailmap:
         report(f"no .mailmap at {mailmap_from or end}: names as the commits record them")

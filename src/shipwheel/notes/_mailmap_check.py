@@ -1,6 +1,8 @@
 """Identities of a release range that look unmapped, with the ``.mailmap`` lines that would fix them.
 
 The checks run on identities *after* the current ``.mailmap``: what is left is what the changelog would show.
+A name mapped to ``!handle`` (NumPy's ``.mailmap`` convention for someone known only by a handle) counts as
+mapped: it is not reported as a handle or a placeholder.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
     findings: list[MailmapFinding] = []
     by_email: defaultdict[str, Counter[str]] = defaultdict(Counter)
     by_name: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    placeholder_emails: list[tuple[str, str]] = []
     for (name, email), n in idents.items():
         if name in known_bots or _is_bot(name, email):
             if name not in known_bots:
@@ -80,7 +83,10 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
             continue
         by_email[email.lower()][name] += n
         by_name[name][email] += n
-        if name.strip().lower() in _PLACEHOLDER_NAMES or _PLACEHOLDER_EMAIL.search(email):
+        if name.startswith("!"):
+            # NumPy's .mailmap marks a contributor known only by a handle as "!handle": already decided.
+            continue
+        if name.strip().lower() in _PLACEHOLDER_NAMES:
             findings.append(
                 MailmapFinding(
                     "placeholder",
@@ -89,6 +95,9 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
                     f"Real Name <real@address> {name} <{email}>",
                 )
             )
+        elif _PLACEHOLDER_EMAIL.search(email):
+            # The name is real (NumPy's history has "Name <user@Laptop.local>"): only the address needs a line.
+            placeholder_emails.append((name, email))
         elif _HANDLE.match(name) and " " not in name:
             findings.append(
                 MailmapFinding(
@@ -98,6 +107,16 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
                     f"Real Name <{email}>  # the real name of {name}",
                 )
             )
+    for name, email in placeholder_emails:
+        real = Counter({e: k for e, k in by_name[name].items() if not _PLACEHOLDER_EMAIL.search(e)})
+        findings.append(
+            MailmapFinding(
+                "placeholder",
+                f"{name} <{email}>",
+                "a placeholder address from an unconfigured git",
+                f"{name} <{_best_email(real) if real else 'real@address'}> <{email}>",
+            )
+        )
     overall: Counter[str] = Counter()
     for name, emails in by_name.items():
         overall[name] = sum(emails.values())

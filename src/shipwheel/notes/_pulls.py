@@ -5,11 +5,16 @@ NumPy's ``tools/changelog.py`` finds them with three regular expressions, kept h
 in the subjects of the other commits of the first-parent line. It then asks GitHub for each title. Here the
 title comes from git: the first line of the merge commit's body (GitHub and homu put the pull request's title
 there), else the subject of the pull request's first commit; for squash merges the subject without ``(#N)``.
+A backport squashed onto a maintenance branch reads ``title (#A) (#B)``: like NumPy's pattern (greedy ``.*``),
+only the last number, ``#B``, is the pull request; its title is ``title`` (the backport's own title, as
+GitHub's squash subject is the title plus `` (#B)``). Titles are made printable (:func:`._text.clean_text`).
 
 Merges are counted only on the *project's lines*: the first-parent line of the release, and the first-parent
 lines brought in by merges that are not pull requests (a maintenance branch merged back, a ``git pull``) or by
 pull requests whose branch belongs to the project itself. Inside the branch of a pull request from a fork, a
-``Merge pull request #1`` is the fork's own pull request #1 and is left out.
+``Merge pull request #1`` is the fork's own pull request #1 and is left out; one whose number is more than half
+the enclosing pull request's is the project's (a branch made from a maintenance branch brings its merges), and
+the line it sits on counts from there.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from pathlib import Path
 
 from ..errors import ProjectError
 from ._history import Commit, History
+from ._text import clean_text
 
 __all__ = ["PullRequest", "find_pull_requests", "read_titles_file"]
 
 _GITHUB_MERGE = re.compile(r"Merge pull request \#(\d*)")
 _HOMU_MERGE = re.compile(r"Auto merge of \#(\d*)")
 _SQUASH = re.compile(r"^.*\((\#|gh-|gh-\#)(\d+)\)$")
+# The numbers of the pull requests a backport was made from, left at the end of its title.
+_TRAILING_NUMBERS = re.compile(r"(?:\s*\((?:\#|gh-|gh-\#)\d+\))+$")
 # The head of the merged branch: "from OWNER/branch" (GitHub), "#N - OWNER:branch" (homu).
 _GITHUB_HEAD = re.compile(r"Merge pull request #\d+ from ([^/\s]+)/")
 _HOMU_HEAD = re.compile(r"Auto merge of #\d+ - ([^:\s]+):")
@@ -62,6 +70,29 @@ def _head_owner(commit: Commit) -> str | None:
     return None
 
 
+def _project_merges_in_branch(history: History, merge: Commit, lines: set[str], seen: set[str]) -> list[str]:
+    """Pull-request merges of the project found on the first-parent line of a fork's merged branch.
+
+    A fork's own pull requests are numbered from 1 in the fork; the project's are far along its own series. A
+    ``Merge pull request #N`` in the branch with ``N`` more than half the enclosing number is the project's:
+    NumPy's main holds #23840 (the 1.25.0rc1 preparation, merged into the maintenance branch) inside
+    ``#23878 from charris/backport-23846``, a backport branch made from the maintenance branch.
+    """
+    enclosing = _pr_merge_number(merge) or 0
+    found: list[str] = []
+    sha: str | None = merge.parents[1]
+    by_sha = history.by_sha
+    while sha is not None and sha in by_sha and sha not in lines and sha not in seen:
+        seen.add(sha)
+        commit = by_sha[sha]
+        number = _pr_merge_number(commit)
+        if number is not None and 2 * number > enclosing:
+            found.append(sha)  # walked as a project line from here on
+            break
+        sha = commit.parents[0] if commit.parents else None
+    return found
+
+
 def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[str, int]]:
     """Commits on the project's own lines (see the module docstring), and the pull-request merges among them."""
     lines: set[str] = set()
@@ -69,7 +100,14 @@ def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[s
     stack = [history.end_commit]
     by_sha = history.by_sha
     owner_key = owner.lower() if owner is not None else None
-    while stack:
+    # Branches of forks are looked into once the project's lines are known, so that each walk stops at its base.
+    forks: list[Commit] = []
+    seen_in_forks: set[str] = set()
+    while stack or forks:
+        if not stack:
+            merge = forks.pop()
+            stack.extend(_project_merges_in_branch(history, merge, lines, seen_in_forks))
+            continue
         sha: str | None = stack.pop()
         while sha is not None and sha not in lines and sha in by_sha:
             lines.add(sha)
@@ -82,6 +120,8 @@ def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[s
                     head = _head_owner(commit)
                     if owner_key is not None and head is not None and head.lower() == owner_key:
                         stack.extend(parents[1:])
+                    else:
+                        forks.append(commit)
                 else:
                     stack.extend(parents[1:])
             sha = parents[0] if parents else None
@@ -89,7 +129,8 @@ def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[s
 
 
 def _first_line(text: str) -> str:
-    for line in text.splitlines():
+    # git's lines end at a line feed only; a CR or U+2028 inside is part of the line (clean_text handles it).
+    for line in text.split("\n"):
         if line.strip():
             return line.strip()
     return ""
@@ -137,15 +178,44 @@ def find_pull_requests(
             number = int(m.group(2))
             if number in found:
                 continue
-            title = commit.subject[: m.start(1) - 1].rstrip()
+            title = _TRAILING_NUMBERS.sub("", commit.subject[: m.start(1) - 1].rstrip())
             kind = "squash"
-        found[number] = PullRequest(number=number, title=title, commit=sha, kind=kind)
+        found[number] = PullRequest(number=number, title=clean_text(title), commit=sha, kind=kind)
     if titles:
         for number, title in titles.items():
             if number in found:
                 pr = found[number]
-                found[number] = PullRequest(number=number, title=title, commit=pr.commit, kind=pr.kind)
+                found[number] = PullRequest(
+                    number=number, title=clean_text(title), commit=pr.commit, kind=pr.kind
+                )
     return [found[n] for n in sorted(found)]
+
+
+def _titles_from_json(path: Path, text: str) -> dict[int, str]:
+    hint = 'write it as {"123": "title", ...}'
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ProjectError(f"the titles file {path} is not valid JSON: {exc}", hint=hint) from None
+    except RecursionError:
+        # json's C parser recurses once per nesting level and gives up past Python's recursion limit.
+        raise ProjectError(f"the titles file {path} is nested too deeply to read", hint=hint) from None
+    if not isinstance(data, dict):
+        raise ProjectError(
+            f"the titles file {path} holds a JSON {type(data).__name__}, not an object", hint=hint
+        )
+    titles: dict[int, str] = {}
+    for key, value in data.items():
+        number = key[1:] if key.startswith("#") else key
+        if not (number.isascii() and number.isdigit()):
+            raise ProjectError(f"the titles file {path} has the key {key[:40]!r}, not a number", hint=hint)
+        if not isinstance(value, str):
+            raise ProjectError(
+                f"the titles file {path} gives #{number} a JSON {type(value).__name__}, not a string",
+                hint=hint,
+            )
+        titles[int(number)] = value
+    return titles
 
 
 _TITLE_LINE = re.compile(r"^#?(\d+)\s*[:\t ]\s*(.*\S)\s*$")
@@ -164,18 +234,10 @@ def read_titles_file(path: Path) -> dict[int, str]:
             f"cannot read the titles file {path}: {exc}", hint="pass an existing UTF-8 file"
         ) from None
     if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            return {int(str(k).lstrip("#")): str(v) for k, v in data.items()}
-        except ValueError as exc:
-            raise ProjectError(
-                f"the titles file {path} is not a JSON object of number -> title: {exc}",
-                hint='write it as {"123": "title", ...}',
-            ) from None
+        return _titles_from_json(path, text)
     titles: dict[int, str] = {}
-    for lineno, line in enumerate(text.splitlines(), 1):
+    # Lines end at a line feed only: a U+2028 or U+0085 inside a title is part of it (cleaned later).
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         m = _TITLE_LINE.match(line)

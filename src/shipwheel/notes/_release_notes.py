@@ -1,7 +1,8 @@
 """Release notes: towncrier fragments under the sections release guides ask for, the changelog, the checksums.
 
-The document has, in order: highlights, new features, deprecations and expired deprecations, compatibility notes,
-other changes (each only when it has fragments), the supported Python versions (from the ``[project]`` metadata
+The document has, in order: the news fragments (towncrier's own rendering with the project's towncrier
+template; without one, highlights, new features, deprecations and expired deprecations, compatibility notes,
+other changes, each only when it has fragments), the supported Python versions (from the ``[project]`` metadata
 and the wheels), the changelog of :mod:`._changelog`, and the MD5 and SHA256 of the release files of the
 wheelhouse. ``notes.rst.j2`` and ``notes.md.j2`` are the templates; a project can pass its own (same context).
 """
@@ -22,7 +23,8 @@ from ..config import read_pyproject
 from ..distfiles import DistFile, file_digests, is_dist_filename, select
 from ..errors import ConfigError, ProjectError, UsageError
 from ._changelog import Changelog, render
-from ._towncrier import FragmentSection, render_sections
+from ._rst import check_rst
+from ._towncrier import News, render_news
 
 if TYPE_CHECKING:
     import jinja2
@@ -104,6 +106,41 @@ def python_support(pyproject: dict[str, Any] | None, files: Sequence[str] = ()) 
     return sentence
 
 
+_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1*")
+
+
+def _heading_styles(text: str) -> list[str]:
+    """The underline characters of the section titles in ``text``, in order of first use (docutils' levels)."""
+    styles: list[str] = []
+    lines = text.splitlines() or [""]
+    for above, title, below in zip(["", *lines[:-1]], lines, [*lines[1:], ""], strict=True):
+        if (
+            title.strip()
+            and not title[0].isspace()
+            and (not above.strip() or _ADORNMENT.fullmatch(above))  # a blank line or an overline before it
+            and _ADORNMENT.fullmatch(below)
+            and len(below) >= len(title.rstrip())
+            and not _ADORNMENT.fullmatch(title)
+            and below[0] not in styles
+        ):
+            styles.append(below[0])
+    return styles
+
+
+def _levels(fragments: str) -> tuple[str, str]:
+    """Underlines for the notes' own sections (level 2) and their sub-sections (level 3).
+
+    Heading levels in reStructuredText follow the order in which underline styles first appear: after towncrier's
+    rendering (say ``*`` then ``^``), the notes' own sections must use those same styles, or docutils finds an
+    inconsistent hierarchy.
+    """
+    styles = _heading_styles(fragments)
+    h2 = styles[0] if styles else "="
+    if len(styles) > 1:
+        return h2, styles[1]
+    return h2, next(c for c in "-~^\"'" if c != h2)
+
+
 def _load_template(fmt: str, template: Path | None) -> jinja2.Template:
     import jinja2  # only the notes need it
 
@@ -135,38 +172,62 @@ def release_notes(
     template: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> str:
-    """The release notes of ``version`` of the project in ``project_dir``.
+    """The release notes of ``version`` of the project in ``project_dir``; rst is checked with docutils.
 
     :param changelog: contributors and pull requests to include (see :func:`~shipwheel.notes.make_changelog`).
     :param wheelhouse: folder of the release files to list with their checksums.
     :param template: a Jinja2 template replacing the packaged one; it gets ``title``, ``name``, ``version``,
+        ``fragments`` (towncrier's own rendering when the project has a towncrier ``template``, else empty),
         ``sections`` (each with ``title`` and ``parts``: pairs of towncrier type name and rendered text),
         ``python``, ``changelog`` (text) and ``checksums`` (each with ``name``, ``md5``, ``sha256``).
+    :raises ProjectError: the rst document is invalid (the message names the fragment at fault); docutils'
+        warnings go to ``progress``.
     """
     if fmt not in ("rst", "md"):
         raise UsageError(f"unknown notes format {fmt!r}", hint="use rst or md")
     report = progress or (lambda _msg: None)
     pyproject = read_pyproject(project_dir)
     name = str(((pyproject or {}).get("project") or {}).get("name") or project_dir.resolve().name)
-    sections: list[FragmentSection] | None = render_sections(project_dir, version, fmt)
-    if sections is None:
+    news: News | None = render_news(project_dir, version, fmt, name=name)
+    if news is None:
         report(f"no towncrier configuration in {project_dir}: no fragments")
-        sections = []
+        news = News()
     else:
-        report(f"{sum(len(s.parts) for s in sections)} fragment types with news")
+        if news.note:
+            report(news.note)
+        report(f"{len(news.files)} news fragments")
     sums: list[Checksum] = []
     if wheelhouse is not None:
         sums = checksums(wheelhouse, name, version)
         report(f"{len(sums)} release files in {wheelhouse}")
         if not sums:
             report(f"no files of {name} {version} in {wheelhouse}")
+    # towncrier's own rendering goes in untouched (blank lines inside literal blocks included): the template sees
+    # a marker, the blank lines around it are tidied, then the marker is replaced.
+    marker = "\x00shipwheel-fragments\x00"
+    fragments = news.text.strip("\n")
+    h2, h3 = _levels(fragments)
+    changelog_text = render(changelog, fmt) if changelog is not None else ""
+    if fmt == "rst" and h2 != "=":
+        for heading in ("Contributors", "Pull requests merged"):
+            changelog_text = changelog_text.replace(
+                f"\n{heading}\n{'=' * len(heading)}\n", f"\n{heading}\n{h2 * len(heading)}\n"
+            )
     text = _load_template(fmt, template).render(
         title=f"{name} {version} Release Notes",
         name=name,
         version=version,
-        sections=sections,
+        fragments=marker if fragments else "",
+        sections=news.sections,
         python=python_support(pyproject, [c.name for c in sums]),
-        changelog=render(changelog, fmt) if changelog is not None else "",
+        changelog=changelog_text,
         checksums=sums,
+        h2=h2,
+        h3=h3,
     )
-    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+    text = re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+    text = text.replace(marker, fragments)
+    if fmt == "rst":
+        for warning in check_rst(text, news.files):
+            report(f"reStructuredText warning at {warning}")
+    return text
