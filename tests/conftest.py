@@ -10,11 +10,19 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["fixtures.git_history", "fixtures.index_servers", "fixtures.gpg", "fixtures.http_servers", "fixtures.defective"]
+pytest_plugins = [
+    "fixtures.git_history",
+    "fixtures.index_servers",
+    "fixtures.gpg",
+    "fixtures.http_servers",
+    "fixtures.defective",
+]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """No test sees the developer's SHIPWHEEL_*/TWINE_* variables or ~/.pypirc."""
     for name in list(os.environ):
         if name.startswith(("SHIPWHEEL_", "TWINE_")):

@@ -165,3 +165,74 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3
     assert "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xfe[project]\nname = 'x'\n", "is not UTF-8 text (byte 0xff at offset 0)"),
+        (b"[project]\nname = 'caf\xe9'\n", "is not UTF-8 text"),
+        (b'tool = "oops"\n', "[tool] in pyproject.toml must be a table, got str 'oops'"),
+        (b'project = "oops"\n', "[project] in pyproject.toml must be a table, got str 'oops'"),
+        (b"[tool]\nshipwheel = 3\n", "[tool.shipwheel] in pyproject.toml must be a table, got int 3"),
+        (b"[project]\ndynamic = 5\n", "[project] dynamic must be a list of field names, got 5"),
+        (b"[project]\ndynamic = [1]\n", "[project] dynamic must be a list of field names"),
+        (b"[project]\nname = 5\n", "[project] name must be a string, got 5"),
+        (b"[project]\nversion = [1, 0]\n", "[project] version must be a string"),
+        (b"[project]\nrequires-python = 3.10\n", "[project] requires-python must be a string, got 3.1"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nests tables or arrays too deeply"),
+        (
+            b"[tool.shipwheel]\njobs = -1\n",
+            "'jobs' in [tool.shipwheel] must be a whole number from 0 to 1024",
+        ),
+        (
+            b"[tool.shipwheel.fetch]\ntimeout = nan\n",
+            "'timeout' in [tool.shipwheel.fetch] must be a number above 0",
+        ),
+        (b"[tool.shipwheel.publish]\ntimeout = inf\n", "must be a number above 0 and at most 86400, got inf"),
+        (b"[tool.shipwheel.publish]\nretries = -1\n", "must be a whole number from 0 to 100, got -1"),
+        (b"[tool.shipwheel.fetch]\njobs = 0\n", "must be a whole number from 1 to 1024, got 0"),
+        (b"[tool.shipwheel.verify]\nmax-compression-ratio = -2.0\n", "must be a number above 0"),
+        (b"[tool.shipwheel.verify]\nmax-file-size = 0\n", "must be a whole number from 1 to"),
+    ],
+)
+def test_i10_12_bad_pyproject_is_one_line_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, expected: str
+) -> None:
+    tmp_path.joinpath("pyproject.toml").write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        main_inner(["config", str(tmp_path)])
+    assert expected in info.value.one_line()
+    assert info.value.exit_code == 3 and info.value.hint
+    assert "\n" not in info.value.one_line()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SHIPWHEEL_FETCH_TIMEOUT", "nan", "SHIPWHEEL_FETCH_TIMEOUT must be a number above 0"),
+        ("SHIPWHEEL_FETCH_TIMEOUT", "-inf", "SHIPWHEEL_FETCH_TIMEOUT must be a number above 0"),
+        ("SHIPWHEEL_PUBLISH_RETRIES", "-1", "SHIPWHEEL_PUBLISH_RETRIES must be a whole number from 0 to 100"),
+        ("SHIPWHEEL_JOBS", "1e3", "SHIPWHEEL_JOBS must be an integer"),
+        ("SHIPWHEEL_VERIFY_STRICT", "maybe", "SHIPWHEEL_VERIFY_STRICT must be true or false"),
+        ("SHIPWHEEL_ENVIRONMENT", "NOEQUALS", "SHIPWHEEL_ENVIRONMENT must be KEY=VALUE pairs"),
+    ],
+)
+def test_i10_12_bad_environment_variables(tmp_path: Path, name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_pyproject(tmp_path), environ={name: value})
+    assert expected in info.value.one_line() and info.value.exit_code == 3
+
+
+def test_i10_12_schema_bounds_match_the_loader() -> None:
+    """The JSON schema and the loader accept the same numeric ranges."""
+    props = schema()["properties"]
+    for section, cls in SECTIONS.items():
+        table = props if not section else props[section]["properties"]
+        for f in dataclasses.fields(cls):
+            bounds = f.metadata.get("bounds")
+            if bounds is None:
+                continue
+            entry = table[toml_key(f)]
+            low_key = "exclusiveMinimum" if bounds.above else "minimum"
+            assert (entry[low_key], entry["maximum"]) == (bounds.low, bounds.high), toml_key(f)

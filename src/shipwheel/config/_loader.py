@@ -58,6 +58,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path} is not valid TOML: {exc}", hint="fix the syntax error at that position"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
+            hint="save the file as UTF-8, as TOML requires",
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path} nests tables or arrays too deeply", hint="flatten the TOML") from None
     except OSError as exc:
         raise ProjectError(
             f"cannot read {path}: {exc.strerror}", hint="check the path and its permissions"
@@ -142,25 +149,49 @@ def _env_str(value: str | int | float | bool) -> str:
     return str(value)
 
 
+def _subtable(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    """``parent[key]`` when it is a table, ``{}`` when absent; anything else is a ConfigError naming ``where``."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{where} in pyproject.toml must be a table, got {type(value).__name__} {_short(value)}",
+            hint=f"write it as a {where} section",
+        )
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _project_info(pyproject: Mapping[str, Any] | None) -> ProjectInfo:
-    table = (pyproject or {}).get("project") or {}
+    table = _subtable(pyproject or {}, "project", "[project]")
+    for key in ("name", "version", "requires-python"):
+        if key in table and not isinstance(table[key], str):
+            raise ConfigError(
+                f"[project] {key} must be a string, got {_short(table[key])}", hint="quote the value"
+            )
+    dynamic = table.get("dynamic", [])
+    if not isinstance(dynamic, list) or not all(isinstance(d, str) for d in dynamic):
+        raise ConfigError(
+            f"[project] dynamic must be a list of field names, got {_short(dynamic)}",
+            hint='write it like dynamic = ["version"]',
+        )
     requires = table.get("requires-python")
     spec: SpecifierSet | None = None
     if requires is not None:
         try:
-            spec = SpecifierSet(str(requires))
+            spec = SpecifierSet(requires)
         except InvalidSpecifier as exc:
             raise ConfigError(
                 f"[project] requires-python {requires!r} is not a valid version specifier",
                 hint="write it like '>=3.10'",
             ) from exc
-    name = table.get("name")
-    version = table.get("version")
     return ProjectInfo(
-        name=name if isinstance(name, str) else None,
-        version=version if isinstance(version, str) else None,
-        requires_python=spec,
-        dynamic=tuple(table.get("dynamic") or ()),
+        name=table.get("name"), version=table.get("version"), requires_python=spec, dynamic=tuple(dynamic)
     )
 
 
@@ -193,9 +224,8 @@ def load_config(
             hint="run shipwheel in the project's folder or pass the folder (or an sdist) as PROJECT",
         )
     defaults = load_defaults()
-    user = ((pyproject or {}).get("tool") or {}).get("shipwheel") or {}
-    if not isinstance(user, dict):
-        raise ConfigError("[tool.shipwheel] must be a table", hint="write it as a [tool.shipwheel] section")
+    project_info = _project_info(pyproject)
+    user = _subtable(_subtable(pyproject or {}, "tool", "[tool]"), "shipwheel", "[tool.shipwheel]")
     cli = {k: v for k, v in (overrides or {}).items() if v is not None}
 
     sources: dict[str, str] = {}
@@ -227,7 +257,13 @@ def load_config(
                 raw, origin, from_env = user_table[key], _PYPROJECT, False
             else:
                 raw, origin, from_env = default_table[key], _DEFAULT, False
-            what = f"{var}" if origin.startswith("env") else f"'{key}' in {_where(section)}"
+            what = (
+                var
+                if origin.startswith("env")
+                else f"the option for {dotted}"
+                if origin == _CLI
+                else f"'{key}' in {_where(section)}"
+            )
             hint_type = hints[f.name]
             if f.metadata.get("path"):
                 value = _coerce(raw, str, what=what, from_env=from_env)
@@ -235,9 +271,15 @@ def load_config(
                     value, key, path_base, relative_to_project=origin in {_PYPROJECT, _DEFAULT}
                 )
             elif origin == _CLI and not isinstance(raw, str):
-                value = _coerce(raw, hint_type, what=f"option for {dotted}", from_env=False)
+                value = _coerce(raw, hint_type, what=what, from_env=False)
             else:
                 value = _coerce(raw, hint_type, what=what, from_env=from_env)
+            bounds = f.metadata.get("bounds")
+            if bounds is not None and not bounds.check(value):
+                raise ConfigError(
+                    f"{what} must be {bounds.describe(hint_type)}, got {_short(raw)}",
+                    hint="set it to a value in that range",
+                )
             values[f.name] = value
             sources[dotted] = origin
         built[section or "build"] = cls(**values)
@@ -247,7 +289,7 @@ def load_config(
     return Config(
         project_dir=project_dir,
         pyproject=project_dir / "pyproject.toml" if pyproject is not None else None,
-        project=_project_info(pyproject),
+        project=project_info,
         sources=MappingProxyType(sources),
         **built,
     )

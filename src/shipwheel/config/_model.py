@@ -12,6 +12,7 @@ comes from the environment or the command line.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,14 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 
 __all__ = [
+    "BYTES",
+    "JOBS",
+    "JOBS_OR_CORES",
+    "RATIO",
+    "RETRIES",
     "SECTIONS",
+    "TIMEOUT",
+    "Bounds",
     "BuildOptions",
     "ChangelogOptions",
     "Config",
@@ -35,6 +43,52 @@ __all__ = [
 ]
 
 _PATH = MappingProxyType({"path": True})
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The range a numeric option must lie in; the config loader and the command line both check it.
+
+    Upper ends exist because a huge count or timeout is never meant and breaks the layer below (thread pools,
+    ``socket.settimeout``, back-off arithmetic) with an error that names none of the user's input.
+    """
+
+    low: float
+    high: float
+    #: the value must be greater than ``low``, not equal to it (a timeout of 0 is not a timeout)
+    above: bool = False
+
+    def check(self, value: float) -> bool:
+        """Whether ``value`` lies in the range (never for NaN or infinity)."""
+        if not math.isfinite(value) or value > self.high:
+            return False
+        return value > self.low if self.above else value >= self.low
+
+    def describe(self, kind: type) -> str:
+        """``a whole number from 1 to 1024`` / ``a number of seconds above 0 and at most 86400``."""
+        noun = "a whole number" if kind is int else "a number"
+        high = f"{self.high:g}" if self.high < 1e15 else f"{int(self.high)}"
+        if self.above:
+            return f"{noun} above {self.low:g} and at most {high}"
+        return f"{noun} from {self.low:g} to {high}"
+
+
+#: Parallel workers where 0 means one per core (build, verify).
+JOBS_OR_CORES = Bounds(0, 1024)
+#: Parallel workers (downloads, uploads).
+JOBS = Bounds(1, 1024)
+#: Retries after the first try.
+RETRIES = Bounds(0, 100)
+#: Network timeouts, in seconds: more than 0, at most a day.
+TIMEOUT = Bounds(0, 86400, above=True)
+#: File sizes in bytes.
+BYTES = Bounds(1, 2**62)
+#: Compression ratios.
+RATIO = Bounds(0, 1e9, above=True)
+
+
+def _num(bounds: Bounds) -> Mapping[str, Any]:
+    return MappingProxyType({"bounds": bounds})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,7 +107,7 @@ class BuildOptions:
     test_command: str
     repair: bool
     sdist_zip: bool
-    jobs: int
+    jobs: int = field(metadata=_num(JOBS_OR_CORES))
     output_dir: Path = field(metadata=_PATH)
     cache_dir: Path = field(metadata=_PATH)
     log_dir: Path = field(metadata=_PATH)
@@ -63,9 +117,9 @@ class BuildOptions:
 class VerifyOptions:
     """``[tool.shipwheel.verify]``: limits and strictness of ``shipwheel verify``."""
 
-    max_file_size: int
-    max_uncompressed_size: int
-    max_compression_ratio: float
+    max_file_size: int = field(metadata=_num(BYTES))
+    max_uncompressed_size: int = field(metadata=_num(BYTES))
+    max_compression_ratio: float = field(metadata=_num(RATIO))
     strict: bool
     ignore: tuple[str, ...]
 
@@ -83,9 +137,9 @@ class FetchOptions:
 
     from_: str = field(metadata={"key": "from"})
     wheelhouse: Path = field(metadata=_PATH)
-    jobs: int
-    retries: int
-    timeout: float
+    jobs: int = field(metadata=_num(JOBS))
+    retries: int = field(metadata=_num(RETRIES))
+    timeout: float = field(metadata=_num(TIMEOUT))
     allow_hosts: tuple[str, ...]
 
 
@@ -94,9 +148,9 @@ class PublishOptions:
     """``[tool.shipwheel.publish]``: the index ``shipwheel publish`` uploads to and how."""
 
     repository: str
-    jobs: int
-    retries: int
-    timeout: float
+    jobs: int = field(metadata=_num(JOBS))
+    retries: int = field(metadata=_num(RETRIES))
+    timeout: float = field(metadata=_num(TIMEOUT))
     verify: bool
 
 
