@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("project", nargs="?", type=Path, default=None, help="project folder (default: .)")
     add_config_options(p)
     p.add_argument("--only", metavar="SELECTORS", help="keep only identifiers matching these selectors")
+    p.add_argument(
+        "--platform",
+        choices=("linux", "macos", "windows"),
+        help="only the identifiers of this operating system (as cibuildwheel --platform)",
+    )
+    p.add_argument(
+        "--print-build-identifiers",
+        action="store_true",
+        help="print only the identifiers, one a line (as cibuildwheel --print-build-identifiers)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--interpreters", action="store_true", help="also list every interpreter found")
     p.set_defaults(handler=run)
@@ -34,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"build": args.only} if args.only else {}
     config = config_from_args(args, overrides, project_dir=args.project)
     identifiers = expected_identifiers(config)
+    if args.platform:
+        identifiers = [i for i in identifiers if i.os == args.platform]
+    for warning in config.warnings:
+        err_console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+    if args.print_build_identifiers:
+        sys.stdout.write("".join(f"{i}\n" for i in identifiers))
+        return 0
     interpreters = discover(config.build.interpreters)
     ok, missing = match_identifiers(identifiers, interpreters)
     reasons = {m.identifier: m.reason for m in missing}

@@ -1,6 +1,7 @@
 """Configuration of shipwheel: ``[tool.shipwheel]`` read into typed frozen dataclasses.
 
-Precedence, highest first: command line > ``SHIPWHEEL_*`` environment > pyproject.toml > packaged defaults.
+Precedence, highest first: command line > ``SHIPWHEEL_*`` environment > ``[tool.shipwheel]`` > ``CIBW_*``
+environment > ``[tool.cibuildwheel]`` > packaged defaults.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from ._cibuildwheel import Override, expand_environment
+from ._import import import_cibuildwheel
 from ._loader import ENV_PREFIX, env_name, load_config, load_defaults, read_pyproject
 from ._model import (
     SECTIONS,
@@ -32,12 +35,15 @@ __all__ = [
     "Config",
     "FetchOptions",
     "NotesOptions",
+    "Override",
     "ProjectInfo",
     "PublishOptions",
     "SignOptions",
     "StageOptions",
     "VerifyOptions",
     "env_name",
+    "expand_environment",
+    "import_cibuildwheel",
     "load_config",
     "load_defaults",
     "read_pyproject",

@@ -21,6 +21,8 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from ._cibuildwheel import Override
+
 __all__ = [
     "BYTES",
     "JOBS",
@@ -103,9 +105,18 @@ class BuildOptions:
     before_all: str
     before_build: str
     environment: Mapping[str, str]
+    environment_pass: tuple[str, ...]
+    build_frontend: str
+    #: PEP 517 config settings as ``KEY=VALUE`` items; a key may repeat (``setup-args`` of meson-python)
+    config_settings: tuple[str, ...] = field(metadata=MappingProxyType({"pairs": True}))
+    before_test: str
     test_requires: tuple[str, ...]
+    test_extras: tuple[str, ...]
+    test_sources: tuple[str, ...]
     test_command: str
+    test_skip: tuple[str, ...]
     repair: bool
+    repair_wheel_command: str
     sdist_zip: bool
     jobs: int = field(metadata=_num(JOBS_OR_CORES))
     output_dir: Path = field(metadata=_PATH)
@@ -231,6 +242,35 @@ class Config:
     changelog: ChangelogOptions
     notes: NotesOptions
     sources: Mapping[str, str]
+    #: cibuildwheel's per-identifier values (platform tables, ``[[overrides]]``, ``CIBW_*_LINUX``), in order
+    overrides: tuple[Override, ...] = ()
+    #: warnings about the configuration (a cibuildwheel key shipwheel does not understand …), one line each
+    warnings: tuple[str, ...] = ()
+    #: cibuildwheel settings that only its own CI runs use (container images, its tool pins)
+    ci_only: tuple[str, ...] = ()
+    #: how the file the ``[tool.*]`` tables came from is shown (never a temporary path)
+    pyproject_label: str = ""
+
+    def for_identifier(self, identifier: str) -> BuildOptions:
+        """The build options of one identifier: the overrides whose ``select`` matches it applied in order."""
+        import fnmatch
+
+        from ..matrix import _expand_braces  # matrix imports config: import when used
+
+        options = self.build
+        for o in self.overrides:
+            patterns = [p for item in o.select.split() for p in _expand_braces(item)]
+            if not any(fnmatch.fnmatchcase(identifier, p) for p in patterns):
+                continue
+            changes = {}
+            for name, value in o.values.items():
+                mode = o.inherit.get(name.replace("_", "-"), "none")
+                old = getattr(options, name)
+                if mode != "none":
+                    value = _inherit(old, value, prepend=mode == "prepend")
+                changes[name] = value
+            options = dataclasses.replace(options, **changes)
+        return options
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved values as a JSON-ready dict keyed by dotted TOML key."""
@@ -248,3 +288,13 @@ class Config:
                     value = dict(value)
                 out[key] = value
         return out
+
+
+def _inherit(old: Any, new: Any, *, prepend: bool) -> Any:
+    """cibuildwheel's ``inherit``: a command joined with ``&&``, lists concatenated, tables merged."""
+    first, second = (new, old) if prepend else (old, new)
+    if isinstance(new, str):
+        return " && ".join(v for v in (first, second) if v)
+    if isinstance(new, tuple):
+        return (*first, *second)
+    return MappingProxyType({**first, **second})

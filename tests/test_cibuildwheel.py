@@ -1,0 +1,266 @@
+"""cibuildwheel's configuration as a source (issue 14): real projects' ``[tool.cibuildwheel]`` tables give the
+same matrix as cibuildwheel itself, values show where they came from, unknown keys are warnings."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from shipwheel.cli import main_inner
+from shipwheel.config import load_config
+from shipwheel.errors import ConfigError
+from shipwheel.matrix import expected_identifiers
+
+DATA = Path(__file__).parent / "data" / "cibuildwheel"
+#: pyproject.toml files of real sdists on PyPI (see the first line of each): per-platform tables, overrides,
+#: archs per platform, enable groups, environment tables, {project} and {package} placeholders.
+PROJECTS = sorted(p.name.removesuffix(".pyproject.toml") for p in DATA.glob("*.pyproject.toml"))
+#: For platforms a project leaves at archs "auto", cibuildwheel's matrix depends on the machine; these are
+#: shipwheel's default platforms (what "auto" means to shipwheel), so both tools see the same archs.
+AUTO_ARCHS = {"linux": "x86_64 aarch64", "macos": "x86_64 arm64", "windows": "AMD64 ARM64"}
+
+needs_cibuildwheel = pytest.mark.skipif(
+    shutil.which("cibuildwheel", path=os.path.dirname(sys.executable)) is None,
+    reason="cibuildwheel is installed by the test extra on Python >= 3.11",
+)
+
+
+def _project(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copy(DATA / f"{name}.pyproject.toml", folder / "pyproject.toml")
+    return folder
+
+
+def _archs_env(folder: Path) -> dict[str, str]:
+    """CIBW_ARCHS_<P> for the platforms whose archs the project leaves to the machine (unset, auto, native)."""
+    table = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["cibuildwheel"]
+    env = {}
+    for platform, archs in AUTO_ARCHS.items():
+        configured = (table.get(platform) or {}).get("archs") or table.get("archs") or "auto"
+        words = configured.split() if isinstance(configured, str) else configured
+        if {"auto", "native", "auto64"} & set(words):
+            env[f"CIBW_ARCHS_{platform.upper()}"] = archs
+    return env
+
+
+@needs_cibuildwheel
+@pytest.mark.parametrize("platform", ["linux", "macos", "windows"])
+@pytest.mark.parametrize("name", PROJECTS)
+def test_i14_matrix_equals_cibuildwheel_print_build_identifiers(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    platform: str,
+) -> None:
+    folder = _project(tmp_path, name)
+    env = _archs_env(folder)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CIBW_", "SHIPWHEEL_"))}
+    proc = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "cibuildwheel"),
+            "--print-build-identifiers",
+            "--platform",
+            platform,
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**clean, **env},
+        timeout=120,
+    )
+    theirs = proc.stdout.split()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main_inner(["matrix", str(folder), "--platform", platform, "--print-build-identifiers"]) == 0
+    captured = capsys.readouterr()
+    ours = captured.out.split()
+    # shipwheel builds CPython only; the PyPy/GraalPy identifiers cibuildwheel adds come with a warning
+    others = [i for i in theirs if not i.startswith("cp")]
+    assert sorted(ours) == sorted(i for i in theirs if i.startswith("cp"))
+    if others:
+        assert "has no effect: shipwheel builds the released CPython versions only" in captured.err
+    assert ours, "an empty matrix proves nothing"
+
+
+def test_i14_values_come_from_cibuildwheel_with_their_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _project(tmp_path, "pandas-2.3.3")
+    assert main_inner(["config", str(folder), "--json"]) == 0
+    values = json.loads(capsys.readouterr().out)["values"]
+    assert values["before-build"] == {
+        "value": "PACKAGE_DIR={package} bash {package}/scripts/cibw_before_build.sh",
+        "source": "[tool.cibuildwheel]",
+    }
+    assert values["test-requires"]["value"] == [
+        "hypothesis>=6.46.1",
+        "pytest>=7.3.2",
+        "pytest-xdist>=2.2.0",
+        "pytz<2024.2",
+    ]
+    assert values["environment"] == {"value": {"LDFLAGS": "-Wl,--strip-all"}, "source": "[tool.cibuildwheel]"}
+    assert values["skip"]["source"] == "[tool.cibuildwheel]"
+    assert values["jobs"]["source"] == "default"
+
+
+def test_i14_per_platform_tables_and_overrides_apply_per_identifier(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path, "pandas-2.3.3"), environ={})
+    assert config.build.test_command.strip().startswith("PANDAS_CI='1'")
+    assert config.for_identifier("cp312-win_amd64").test_command == ""  # overrides select = "*-win*"
+    assert (
+        config.for_identifier("cp312-win_amd64").repair_wheel_command
+        == "delvewheel repair -w {dest_dir} {wheel}"
+    )
+    assert config.for_identifier("cp312-musllinux_x86_64").before_test == "apk update && apk add musl-locales"
+    assert dict(config.for_identifier("cp312-macosx_arm64").environment) == {"CFLAGS": "-g0"}
+    assert "fails_arm_wheels" in config.for_identifier("cp312-manylinux_aarch64").test_command
+    assert "fails_arm_wheels" not in config.for_identifier("cp312-manylinux_x86_64").test_command
+
+    numpy = load_config(_project(tmp_path, "numpy-2.3.5"), environ={})
+    # a key repeated in cibuildwheel's string form is kept twice, in order (meson-python's setup-args)
+    assert numpy.build.config_settings == (
+        "setup-args=-Duse-ilp64=true",
+        "setup-args=-Dallow-noblas=false",
+        "build-dir=build",
+    )
+    assert numpy.for_identifier("cp312-win32").config_settings[1] == "setup-args=-Dallow-noblas=true"
+    win32 = numpy.for_identifier("cp312-win32")
+    assert win32.repair_wheel_command == ""
+    assert numpy.for_identifier("cp312-win_amd64").repair_wheel_command.startswith("bash -el")
+    linux = numpy.for_identifier("cp312-manylinux_x86_64")
+    assert linux.environment["LD_LIBRARY_PATH"] == "$LD_LIBRARY_PATH:/project/.openblas/lib"
+
+
+def test_i14_precedence_shipwheel_over_cibw_env_over_cibw_table(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nrequires-python = ">=3.12"\n'
+        '[tool.cibuildwheel]\ntest-command = "from-cibw-table"\nbefore-all = "make"\nskip = "*-musllinux_*"\n'
+        '[tool.cibuildwheel.linux]\nbefore-all = "make linux"\n',
+        encoding="utf-8",
+    )
+    config = load_config(folder, environ={"CIBW_TEST_COMMAND": "from-cibw-env"})
+    assert config.build.test_command == "from-cibw-env"
+    assert config.sources["test-command"] == "env CIBW_TEST_COMMAND"
+    assert config.sources["before-all"] == "[tool.cibuildwheel]"
+    assert config.for_identifier("cp312-manylinux_x86_64").before_all == "make linux"
+    # the issue's example: cibuildwheel's skip leaves musllinux out of the matrix
+    assert not [i for i in expected_identifiers(config) if "musllinux" in str(i)]
+
+    (folder / "pyproject.toml").write_text(
+        (folder / "pyproject.toml")
+        .read_text(encoding="utf-8")
+        .replace("[tool.cibuildwheel]", '[tool.shipwheel]\ntest-command = "mine"\n\n[tool.cibuildwheel]'),
+        encoding="utf-8",
+    )
+    config = load_config(folder, environ={"CIBW_TEST_COMMAND": "from-cibw-env", "CIBW_BUILD": "cp313-*"})
+    assert config.build.test_command == "mine" and config.sources["test-command"] == "pyproject.toml"
+    assert {str(i).split("-")[0] for i in expected_identifiers(config)} == {"cp313"}
+    config = load_config(folder, environ={"SHIPWHEEL_TEST_COMMAND": "env-wins"})
+    assert config.build.test_command == "env-wins"
+
+
+def test_i14_unknown_cibuildwheel_key_is_a_warning_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n[tool.cibuildwheel]\ntest-comand = "x"\ncontainer-engine = "podman"\n'
+        '[tool.cibuildwheel.linux]\nmanylinux-x86_64-image = "manylinux2014"\n',
+        encoding="utf-8",
+    )
+    config = load_config(folder, environ={"CIBW_FROBNICATE": "1"})
+    assert any("'test-comand'" in w for w in config.warnings)
+    assert any("CIBW_FROBNICATE" in w for w in config.warnings)
+    assert "[tool.cibuildwheel] container-engine" in config.ci_only
+    assert "[tool.cibuildwheel.linux] manylinux-x86_64-image" in config.ci_only
+    assert main_inner(["config", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: [tool.cibuildwheel]: 'test-comand' is not understood by shipwheel" in err
+    assert "used by cibuildwheel's CI runs only" in err
+
+
+def test_i14_environment_string_form(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n[tool.cibuildwheel]\n'
+        "environment = 'A=1 B=\"two words\" PATH=$PATH:/opt/x C=${A}b'\n",
+        encoding="utf-8",
+    )
+    config = load_config(folder, environ={})
+    assert dict(config.build.environment) == {
+        "A": "1",
+        "B": "two words",
+        "PATH": "$PATH:/opt/x",
+        "C": "${A}b",
+    }
+    from shipwheel.config import expand_environment
+
+    assert expand_environment(config.build.environment, {"PATH": "/usr/bin"}) == {
+        "A": "1",
+        "B": "two words",
+        "PATH": "/usr/bin:/opt/x",
+        "C": "1b",
+    }
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_i14_import_cibuildwheel_round_trip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """The printed [tool.shipwheel] table, alone, gives the same matrix and the same per-identifier options."""
+    folder = _project(tmp_path, name)
+    assert main_inner(["config", str(folder), "--import-cibuildwheel"]) == 0
+    table = capsys.readouterr().out
+    original = (folder / "pyproject.toml").read_text(encoding="utf-8")
+    project = tomllib.loads(original)["project"]
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    lines = [f"{k} = {json.dumps(v)}" for k, v in project.items() if isinstance(v, str)]
+    (moved / "pyproject.toml").write_text("[project]\n" + "\n".join(lines) + "\n" + table, encoding="utf-8")
+    before, after = load_config(folder, environ={}), load_config(moved, environ={})
+    assert not after.warnings and not after.ci_only
+    assert expected_identifiers(before) == expected_identifiers(after)
+    for ident in expected_identifiers(before):
+        ours, theirs = before.for_identifier(str(ident)), after.for_identifier(str(ident))
+        assert ours == dataclasses.replace(theirs, output_dir=ours.output_dir, log_dir=ours.log_dir), ident
+
+
+def test_i14_shipwheel_accepts_cibuildwheel_shaped_tables(tmp_path: Path) -> None:
+    """The issue: copying the table into [tool.shipwheel] failed on build-frontend and [tool.shipwheel.linux]."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n[tool.shipwheel]\nbuild-frontend = "build[uv]"\ntest-command = "pytest"\n'
+        '[tool.shipwheel.linux]\ntest-command = "pytest -x"\n'
+        '[[tool.shipwheel.overrides]]\nselect = "cp313-*"\ninherit.test-command = "append"\n'
+        'test-command = "echo more"\n',
+        encoding="utf-8",
+    )
+    config = load_config(folder, environ={})
+    assert config.build.build_frontend == "build[uv]"
+    assert config.for_identifier("cp312-win_amd64").test_command == "pytest"
+    assert config.for_identifier("cp312-manylinux_x86_64").test_command == "pytest -x"
+    assert config.for_identifier("cp313-manylinux_x86_64").test_command == "pytest -x && echo more"
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n[tool.shipwheel.linux]\ntest-comand = "x"\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(folder, environ={})
+    assert info.value.one_line() == (
+        "unknown key 'test-comand' in [tool.shipwheel.linux]; did you mean 'test-command'?"
+    )
