@@ -236,3 +236,69 @@ def test_i10_12_schema_bounds_match_the_loader() -> None:
             entry = table[toml_key(f)]
             low_key = "exclusiveMinimum" if bounds.above else "minimum"
             assert (entry[low_key], entry["maximum"]) == (bounds.low, bounds.high), toml_key(f)
+
+
+def _sdist(folder: Path, pyproject: str, name: str = "demo-1.0") -> Path:
+    """A real sdist layout (NAME/pyproject.toml, NAME/PKG-INFO) in a .tar.gz."""
+    import io
+    import tarfile
+
+    path = folder / f"{name}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in ((f"{name}/pyproject.toml", pyproject), (f"{name}/PKG-INFO", "Name: demo\n")):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_i9_6_config_of_an_sdist_shows_no_path_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = _sdist(
+        tmp_path,
+        '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.11"\n'
+        "[tool.shipwheel]\ntest-command = 'pytest {project}/tests'\n",
+    )
+    assert main_inner(["config", str(sdist), "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert data["project_dir"] == str(sdist)
+    assert data["pyproject"] == "demo-1.0.tar.gz:pyproject.toml"
+    assert data["values"]["test-command"]["source"] == "demo-1.0.tar.gz:pyproject.toml"
+    assert "shipwheel-src" not in out and "/tmp/" not in out.replace(str(tmp_path), "")
+    assert main_inner(["config", str(sdist)]) == 0
+    assert "shipwheel-src" not in capsys.readouterr().out
+
+
+def test_i9_6_config_of_an_sdist_with_config_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\n')
+    checkout = write_pyproject(tmp_path / "checkout", "[tool.shipwheel]\nbefore-all = 'make deps'\n")
+    assert main_inner(["config", str(sdist), "--config-dir", str(checkout), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["values"]["before-all"] == {
+        "value": "make deps",
+        "source": str(checkout.resolve() / "pyproject.toml"),
+    }
+    assert data["project_dir"] == str(sdist)
+
+
+def test_i9_6_errors_in_an_sdist_name_the_archive_member(tmp_path: Path) -> None:
+    sdist = _sdist(tmp_path, "[project\nname =")
+    with pytest.raises(ConfigError) as info:
+        main_inner(["config", str(sdist)])
+    assert info.value.one_line().startswith("demo-1.0.tar.gz:pyproject.toml is not valid TOML")
+    not_an_sdist = tmp_path / "x.tar.gz"
+    not_an_sdist.write_bytes(b"not a tarball")
+    with pytest.raises(ProjectError, match=r"x\.tar\.gz is not a readable sdist"):
+        main_inner(["config", str(not_an_sdist)])
+
+
+def test_i9_6_matrix_of_an_sdist_honours_its_requires_python(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.9"\n')
+    assert main_inner(["matrix", str(sdist), "--print-build-identifiers"]) == 0
+    identifiers = capsys.readouterr().out.split()
+    assert identifiers and not [i for i in identifiers if i.startswith("cp38-")]
