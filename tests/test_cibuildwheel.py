@@ -264,3 +264,52 @@ def test_i14_shipwheel_accepts_cibuildwheel_shaped_tables(tmp_path: Path) -> Non
     assert info.value.one_line() == (
         "unknown key 'test-comand' in [tool.shipwheel.linux]; did you mean 'test-command'?"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_i14_build_runs_the_cibuildwheel_steps(tmp_path: Path) -> None:
+    """A project whose test steps live in [tool.cibuildwheel] only: {package}, test-sources, before-test, the
+    string environment with $VAR, an override with inherit, all run by shipwheel build."""
+    from shipwheel.build import build
+    from shipwheel.interpreters import discover
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "kahan"
+    have = sorted({i.version[:2] for i in discover() if i.version[:2] >= (3, 10) and not i.free_threaded})
+    if not have:
+        pytest.skip("needs a CPython >= 3.10")
+    ident = f"cp3{have[-1][1]}-manylinux_x86_64"
+    project = tmp_path / "kahan"
+    shutil.copytree(example, project, ignore=shutil.ignore_patterns("wheelhouse", "shipwheel-logs", "build"))
+    mark = tmp_path / "before-test.txt"
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    own = text.split("[tool.shipwheel]", 1)[0]
+    (project / "pyproject.toml").write_text(
+        own
+        + '[tool.shipwheel]\nbefore-all = "make -C native install PREFIX={prefix}"\n\n'
+        + "[tool.cibuildwheel]\n"
+        + 'test-requires = "pytest"\n'
+        + 'test-sources = ["tests"]\n'
+        + f"environment = 'A=one B=\"$A-two\" MARK={mark}'\n"
+        + 'before-test = "python -c \'import os; open(os.environ[\\"MARK\\"], \\"w\\").write(os.environ[\\"B\\"])\'"\n'
+        + 'test-command = "python -m pytest -q -p no:cacheprovider {package}/tests && test -f tests/test_kahan.py"\n'
+        + "[[tool.cibuildwheel.overrides]]\n"
+        + 'select = "*-manylinux_x86_64"\n'
+        + 'inherit.test-command = "append"\n'
+        + 'test-command = "echo OVERRIDE-RAN"\n',
+        encoding="utf-8",
+    )
+    result = build(
+        project,
+        only=ident,
+        overrides={
+            "cache-dir": str(tmp_path / "cache"),
+            "output-dir": str(tmp_path / "wh"),
+            "log-dir": str(tmp_path / "logs"),
+        },
+    )
+    outcome = {r.identifier: r for r in result.results}[ident]
+    log = (tmp_path / "logs" / f"{ident}.log").read_text(encoding="utf-8")
+    assert outcome.status == "ok", log[-3000:]
+    assert mark.read_text(encoding="utf-8") == "one-two"
+    assert "OVERRIDE-RAN" in log and "{package}" not in log
