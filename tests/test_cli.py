@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -312,3 +313,65 @@ def test_i14_quiet_silences_status_but_keeps_results(tmp_path: Path) -> None:
     assert loud.returncode == quiet.returncode == 0
     assert loud.stderr and not quiet.stderr
     assert loud.stdout == quiet.stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_i14_completion_prints_shell_code(capsys: pytest.CaptureFixture[str], shell: str) -> None:
+    assert main_inner(["completion", shell]) == 0
+    code = capsys.readouterr().out
+    assert "shipwheel" in code and "_ARGCOMPLETE" in code
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("shipwheel bu", "build"),
+        ("shipwheel fetch --ti", "--timeout"),
+        ("shipwheel publish --ret", "--retries"),
+    ],
+)
+def test_i14_completion_answers_from_the_parser(tmp_path: Path, line: str, expected: str) -> None:
+    """What the shell code does on TAB: call shipwheel back with _ARGCOMPLETE and read the candidates."""
+    out = tmp_path / "candidates"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("_ARC")},
+        "_ARGCOMPLETE": "1",
+        "COMP_LINE": line,
+        "COMP_POINT": str(len(line)),
+        "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+    }
+    subprocess.run([sys.executable, "-m", "shipwheel"], env=env, check=True, timeout=60, cwd=tmp_path)
+    assert expected in out.read_text(encoding="utf-8").split()
+
+
+def test_i14_validate_pyproject_checks_tool_shipwheel() -> None:
+    """The validate_pyproject.tool_schema entry point: validate-pyproject knows [tool.shipwheel]."""
+    from validate_pyproject import api, errors
+
+    validator = api.Validator()
+    good = {
+        "project": {"name": "demo", "version": "1.0"},
+        "tool": {
+            "shipwheel": {
+                "jobs": 2,
+                "test-command": "pytest",
+                "linux": {"test-command": "pytest -x"},
+                "overrides": [
+                    {"select": "cp312-*", "inherit": {"test-command": "append"}, "test-command": "y"}
+                ],
+                "fetch": {"timeout": 30},
+            }
+        },
+    }
+    validator(good)
+    for bad in ({"test-comand": "x"}, {"fetch": {"timeout": -1}}, {"linux": {"archs": "x86_64"}}):
+        with pytest.raises(errors.ValidationError):
+            validator({**good, "tool": {"shipwheel": bad}})
+
+
+def test_i14_validate_pyproject_accepts_the_defaults_and_real_imports(tmp_path: Path) -> None:
+    from validate_pyproject import api
+
+    from shipwheel.config import load_defaults
+
+    api.Validator()({"project": {"name": "demo", "version": "1.0"}, "tool": {"shipwheel": load_defaults()}})

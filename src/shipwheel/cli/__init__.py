@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import os
 import re
 import sys
 import traceback
@@ -20,7 +21,19 @@ from rich.markup import escape
 
 from .. import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError, UsageError
-from . import _build, _changelog, _config, _fetch, _matrix, _notes, _publish, _sign, _stage, _verify
+from . import (
+    _build,
+    _changelog,
+    _completion,
+    _config,
+    _fetch,
+    _matrix,
+    _notes,
+    _publish,
+    _sign,
+    _stage,
+    _verify,
+)
 from ._common import err_console
 
 __all__ = ["build_parser", "main", "main_inner"]
@@ -38,6 +51,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     _publish,
     _changelog,
     _notes,
+    _completion,
 )
 
 
@@ -146,6 +160,10 @@ def main_inner(argv: Sequence[str] | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: run the command and exit with its code; user errors print one line, no traceback."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if "_ARGCOMPLETE" in os.environ:  # called back by the code of `shipwheel completion SHELL`
+        import argcomplete
+
+        argcomplete.autocomplete(build_parser())  # prints the completions and exits
     try:
         code = main_inner(argv)
     except ShipwheelError as exc:

@@ -48,6 +48,7 @@ __all__ = [
     "load_defaults",
     "read_pyproject",
     "schema",
+    "tool_schema",
 ]
 
 
@@ -56,3 +57,9 @@ def schema() -> dict[str, Any]:
     text = resources.files("shipwheel.config").joinpath("schema.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def tool_schema(tool: str = "shipwheel") -> dict[str, Any]:
+    """JSON schema of [tool.${tool}]: shipwheel's configuration (shipwheel.config.schema.json)."""
+    # the validate_pyproject.tool_schema entry point: validate-pyproject checks [tool.shipwheel] with it
+    return schema()
