@@ -313,3 +313,24 @@ def test_i14_build_runs_the_cibuildwheel_steps(tmp_path: Path) -> None:
     assert outcome.status == "ok", log[-3000:]
     assert mark.read_text(encoding="utf-8") == "one-two"
     assert "OVERRIDE-RAN" in log and "{package}" not in log
+
+
+def test_i14_test_groups_resolve_the_projects_dependency_groups(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path, "numexpr-2.14.1"), environ={})
+    assert config.sources["test-groups"] == "[tool.cibuildwheel]"
+    assert not [w for w in config.warnings if "test-groups" in w]
+    assert any(r.startswith("pytest") for r in config.test_requirements())
+    numexpr_t = config.for_identifier("cp314t-manylinux_x86_64")
+    assert numexpr_t.test_command == "python -m pytest --parallel-threads=4 --pyargs numexpr"
+
+
+def test_i14_schema_per_identifier_tables_take_the_build_keys() -> None:
+    from shipwheel.config import schema
+
+    full = schema()
+    sections = {"verify", "stage", "fetch", "publish", "sign", "changelog", "notes"}
+    per = {"linux", "macos", "windows", "overrides"}
+    build = {k: v for k, v in full["properties"].items() if k not in sections | per}
+    assert full["definitions"]["per-identifier"]["properties"] == build
+    items = dict(full["properties"]["overrides"]["items"]["properties"])
+    assert {k: v for k, v in items.items() if k not in {"select", "inherit"}} == build

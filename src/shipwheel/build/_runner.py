@@ -322,7 +322,7 @@ class _Build:
                             interpreter,
                             cache=self.cache,
                             project=self.source.tree,
-                            test_requires=opts.test_requires,
+                            test_requires=self.config.test_requirements(opts),
                             test_command=opts.test_command,
                             before_test=opts.before_test,
                             test_sources=opts.test_sources,

@@ -47,6 +47,7 @@ _MAPPED: Mapping[str, tuple[str, str | None]] = {
     "test-command": ("test-command", " && "),
     "repair-wheel-command": ("repair-wheel-command", " && "),
     "test-requires": ("test-requires", None),
+    "test-groups": ("test-groups", None),
     "test-sources": ("test-sources", None),
     "test-extras": ("test-extras", None),
     "environment": ("environment", None),

@@ -235,8 +235,13 @@ def _project_info(pyproject: Mapping[str, Any] | None) -> ProjectInfo:
                 f"[project] requires-python {requires!r} is not a valid version specifier",
                 hint="write it like '>=3.10'",
             ) from exc
+    groups = _subtable(pyproject or {}, "dependency-groups", "[dependency-groups]")
     return ProjectInfo(
-        name=table.get("name"), version=table.get("version"), requires_python=spec, dynamic=tuple(dynamic)
+        name=table.get("name"),
+        version=table.get("version"),
+        requires_python=spec,
+        dynamic=tuple(dynamic),
+        dependency_groups=MappingProxyType(dict(groups)),
     )
 
 

@@ -111,6 +111,8 @@ class BuildOptions:
     config_settings: tuple[str, ...] = field(metadata=MappingProxyType({"pairs": True}))
     before_test: str
     test_requires: tuple[str, ...]
+    #: PEP 735 dependency groups of the project installed for the tests (cibuildwheel's test-groups)
+    test_groups: tuple[str, ...]
     test_extras: tuple[str, ...]
     test_sources: tuple[str, ...]
     test_command: str
@@ -220,6 +222,8 @@ class ProjectInfo:
     version: str | None
     requires_python: SpecifierSet | None
     dynamic: tuple[str, ...] = ()
+    #: the ``[dependency-groups]`` table (PEP 735), as written
+    dependency_groups: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -250,6 +254,25 @@ class Config:
     ci_only: tuple[str, ...] = ()
     #: how the file the ``[tool.*]`` tables came from is shown (never a temporary path)
     pyproject_label: str = ""
+
+    def test_requirements(self, options: BuildOptions | None = None) -> tuple[str, ...]:
+        """What the tests of a wheel need: ``test-requires`` and the requirements of ``test-groups``."""
+        import dependency_groups
+        from packaging.requirements import InvalidRequirement
+
+        from ..errors import ConfigError
+
+        options = options or self.build
+        if not options.test_groups:
+            return options.test_requires
+        try:
+            grouped = dependency_groups.resolve(self.project.dependency_groups, *options.test_groups)
+        except (LookupError, ValueError, TypeError, InvalidRequirement) as exc:
+            raise ConfigError(
+                f"test-groups {' '.join(options.test_groups)}: {exc}",
+                hint="name groups of the project's [dependency-groups] table",
+            ) from None
+        return (*options.test_requires, *grouped)
 
     def for_identifier(self, identifier: str) -> BuildOptions:
         """The build options of one identifier: the overrides whose ``select`` matches it applied in order."""
