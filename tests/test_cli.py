@@ -190,6 +190,14 @@ def _toml(value: Any) -> str:
     return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
 
 
+_cibw_keys = st.sampled_from(
+    [
+        "build", "skip", "test-skip", "archs", "enable", "environment", "environment-pass", "before-all",
+        "test-command", "test-requires", "test-groups", "test-extras", "test-sources", "config-settings",
+        "build-frontend", "dependency-versions", "overrides", "linux", "macos", "windows", "container-engine",
+        "manylinux-x86_64-image", "frobnicate",
+    ]
+)  # fmt: skip
 _tables = st.one_of(
     st.dictionaries(_keys, _values, max_size=4).map(
         lambda t: "[tool.shipwheel]\n" + "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in t.items())
@@ -197,6 +205,9 @@ _tables = st.one_of(
     st.dictionaries(
         st.sampled_from(["name", "version", "requires-python", "dynamic"]), _values, max_size=3
     ).map(lambda t: "[project]\n" + "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in t.items())),
+    st.dictionaries(_cibw_keys, _values, max_size=4).map(
+        lambda t: "[tool.cibuildwheel]\n" + "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in t.items())
+    ),
     _values.map(lambda v: f"tool = {_toml(v)}\n"),
     _values.map(lambda v: f"project = {_toml(v)}\n"),
     st.binary(max_size=40).map(lambda b: b.decode("latin-1")),

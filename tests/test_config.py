@@ -195,6 +195,21 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         (b"[tool.shipwheel.fetch]\njobs = 0\n", "must be a whole number from 1 to 1024, got 0"),
         (b"[tool.shipwheel.verify]\nmax-compression-ratio = -2.0\n", "must be a number above 0"),
         (b"[tool.shipwheel.verify]\nmax-file-size = 0\n", "must be a whole number from 1 to"),
+        (
+            b"[tool.shipwheel]\nbuild = 'cp3.12-*'\n",
+            "build selector 'cp3.12-*' matches no build identifier (from pyproject.toml)",
+        ),
+        (
+            b"[tool.shipwheel]\nplatforms = ['bogus']\n",
+            "unknown platform 'bogus' in 'platforms' (from pyproject.toml)",
+        ),
+        (
+            b"[tool.cibuildwheel]\nbuild = 0\n",
+            "[tool.cibuildwheel] build must be a string or a list of strings, got 0",
+        ),
+        (b"[tool.cibuildwheel]\narchs = ['sparc']\n", "unknown architecture 'sparc'"),
+        (b"[tool.cibuildwheel]\nenable = 3\n", "'enable' in [tool.cibuildwheel] must be a string or a list"),
+        (b"[tool.cibuildwheel]\nenvironment = 'A=\"unclosed'\n", "does not parse"),
     ],
 )
 def test_i10_12_bad_pyproject_is_one_line_exit_3(
@@ -303,3 +318,11 @@ def test_i9_6_matrix_of_an_sdist_honours_its_requires_python(
     assert main_inner(["matrix", str(sdist), "--print-build-identifiers"]) == 0
     identifiers = capsys.readouterr().out.split()
     assert identifiers and not [i for i in identifiers if i.startswith("cp38-")]
+
+
+def test_i10_12_selector_from_the_command_line_stays_exit_2(tmp_path: Path) -> None:
+    from shipwheel.errors import SelectorError
+
+    with pytest.raises(SelectorError) as info:
+        main_inner(["matrix", str(write_pyproject(tmp_path)), "--only", "cp3.12-*"])
+    assert info.value.exit_code == 2

@@ -110,8 +110,43 @@ def _env_var(key: str, os_name: str | None = None) -> str:
     return f"{var}_{os_name.upper()}" if os_name else var
 
 
+#: keys whose value may also be a table (cibuildwheel's schema), and what the table's values may be
+_TABLES = {
+    "environment": (str,),
+    "config-settings": (str, list),
+    "build-frontend": (str, list),
+    "dependency-versions": (str,),
+}
+
+
+def _check_type(key: str, value: Any, where: str) -> None:
+    """cibuildwheel's schema: a string, a list of strings, or (for some keys) a table; anything else is refused
+    with cibuildwheel's own meaning of the key named, never a traceback."""
+    from ..errors import ConfigError
+
+    if isinstance(value, str):
+        return
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return
+    if isinstance(value, dict) and key in _TABLES:
+        kinds = _TABLES[key]
+        if all(
+            isinstance(v, kinds) and (not isinstance(v, list) or all(isinstance(i, str) for i in v))
+            for v in value.values()
+        ):
+            return
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    table = " or a table of strings" if key in _TABLES else ""
+    name = where if where.endswith(key) else f"'{key}' in {where}"
+    raise ConfigError(
+        f"{name} must be a string or a list of strings{table}, got {shown}",
+        hint="see cibuildwheel's documentation of the option",
+    )
+
+
 def _translate(key: str, value: Any, where: str, notes: list[str]) -> tuple[str, Any] | None:
     """A cibuildwheel (key, value) as the shipwheel (key, raw value), or None when it has no shipwheel key."""
+    _check_type(key, value, where)
     target, sep = _MAPPED[key]
     if key == "environment" and ("$(" in str(value) or "`" in str(value)):
         notes.append(
@@ -122,7 +157,12 @@ def _translate(key: str, value: Any, where: str, notes: list[str]) -> tuple[str,
     if key == "environment" and isinstance(value, str):
         value = parse_environment(value, where)
     elif key == "config-settings" and isinstance(value, str):
-        value = shlex.split(value)  # KEY=VALUE items; a key may repeat
+        try:
+            value = shlex.split(value)  # KEY=VALUE items; a key may repeat
+        except ValueError as exc:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"{where} {value!r} does not parse: {exc}", hint="check the quotes") from None
     elif key == "test-extras" and isinstance(value, str):
         value = [v for v in value.replace(",", " ").split() if v]
     elif key == "build-frontend" and isinstance(value, dict):
@@ -338,6 +378,7 @@ def _matrix(
             (table.get("archs"), "[tool.cibuildwheel]"),
         ]
         archs, where = next(((a, w) for a, w in candidates if a), ("auto", ""))
+        _check_type("archs", archs, where or "[tool.cibuildwheel]")
         if isinstance(archs, list):
             archs = " ".join(str(a) for a in archs)
         platforms += _archs_to_platforms(str(archs), os_name, defaults)
@@ -346,6 +387,7 @@ def _matrix(
         src.values["platforms"] = (platforms, origin)
 
     enable_raw = [table.get("enable", []), env.get("CIBW_ENABLE", "")]  # the variable adds to the table
+    _check_type("enable", enable_raw[0], "[tool.cibuildwheel]")
     groups: set[str] = set()
     for item in enable_raw:
         groups |= set(item.split() if isinstance(item, str) else [str(g) for g in item])
@@ -393,6 +435,7 @@ def _dependency_versions(table: Mapping[str, Any], env: Mapping[str, str], src: 
     value = env.get("CIBW_DEPENDENCY_VERSIONS") or table.get("dependency-versions")
     if not value:
         return
+    _check_type("dependency-versions", value, "[tool.cibuildwheel]")
     if isinstance(value, dict):
         value = value.get("file", "")
     value = str(value).removeprefix("file:")

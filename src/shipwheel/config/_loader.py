@@ -349,6 +349,7 @@ def load_config(
             values[f.name] = _value(f, hints[f.name], raw, what, from_env, in_file, path_base)
             sources[dotted] = origin
         built[section or "build"] = cls(**values)
+    _check_selectors(built["build"], sources)
     unknown_cli = set(cli) - set(sources)
     if unknown_cli:  # a bug in a command's option wiring, not a user error
         raise KeyError(f"unknown override keys {sorted(unknown_cli)}")
@@ -363,6 +364,27 @@ def load_config(
         pyproject_label=tool_label if pyproject is not None or config_dir is not None else "",
         **built,
     )
+
+
+def _check_selectors(options: BuildOptions, sources: Mapping[str, str]) -> None:
+    """``build``, ``skip``, ``test-skip`` and ``platforms`` that no identifier can match are a configuration error
+    (exit 3) when they come from a file or a variable; from the command line they stay usage errors (exit 2)."""
+    from ..errors import SelectorError
+    from ..matrix import ALL_PLATFORMS, Selector  # matrix imports config: import when used
+
+    for key in ("build", "skip", "test-skip"):
+        try:
+            Selector.parse(getattr(options, key.replace("-", "_")), what=f"{key} selector")
+        except SelectorError as exc:
+            if sources[key] == _CLI:
+                raise
+            raise ConfigError(f"{exc.message} (from {sources[key]})", hint=exc.hint) from None
+    for platform in options.platforms:
+        if platform not in ALL_PLATFORMS:
+            raise ConfigError(
+                f"unknown platform {platform!r} in 'platforms' (from {sources['platforms']})",
+                hint="use platform parts like manylinux_x86_64, musllinux_aarch64, macosx_arm64, win_amd64",
+            )
 
 
 def _value(
