@@ -45,8 +45,6 @@ def _load(args: argparse.Namespace) -> Config:
 
 def run(args: argparse.Namespace) -> int:
     config = _load(args)
-    for warning in config.warnings:
-        err_console.print(Text(f"warning: {warning}"), style="yellow", soft_wrap=True)
     if config.ci_only:
         err_console.print(
             Text(

@@ -47,8 +47,6 @@ def run(args: argparse.Namespace) -> int:
     identifiers = expected_identifiers(config)
     if args.platform:
         identifiers = [i for i in identifiers if i.os == args.platform]
-    for warning in config.warnings:
-        err_console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
     if args.print_build_identifiers:
         sys.stdout.write("".join(f"{i}\n" for i in identifiers))
         return 0

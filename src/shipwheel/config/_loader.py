@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import os
 import sys
 import tarfile
@@ -29,6 +30,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = ["ENV_PREFIX", "env_name", "load_config", "load_defaults", "read_pyproject", "read_sdist_pyproject"]
 
 ENV_PREFIX = "SHIPWHEEL_"
+# Warnings about the configuration go through the package's logger: every command that loads it shows them.
+log = logging.getLogger("shipwheel")
 
 _DEFAULT = "default"
 _PYPROJECT = "pyproject.toml"
@@ -350,6 +353,8 @@ def load_config(
             sources[dotted] = origin
         built[section or "build"] = cls(**values)
     _check_selectors(built["build"], sources)
+    for note in cibw.notes:
+        log.warning("%s", note)
     unknown_cli = set(cli) - set(sources)
     if unknown_cli:  # a bug in a command's option wiring, not a user error
         raise KeyError(f"unknown override keys {sorted(unknown_cli)}")
