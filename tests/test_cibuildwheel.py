@@ -336,3 +336,71 @@ def test_i14_schema_per_identifier_tables_take_the_build_keys() -> None:
     assert full["definitions"]["per-identifier"]["properties"] == build
     items = dict(full["properties"]["overrides"]["items"]["properties"])
     assert {k: v for k, v in items.items() if k not in {"select", "inherit"}} == build
+
+
+CACHE = Path(__file__).parent / ".cache"
+#: numexpr 2.14.1's sdist on PyPI: its [tool.cibuildwheel] has test-command and test-groups, no [tool.shipwheel]
+NUMEXPR = (
+    "numexpr-2.14.1.tar.gz",
+    "https://files.pythonhosted.org/packages/cb/2f/fdba158c9dbe5caca9c3eca3eaffffb251f2fb8674bf8e2d0aed5f38d319/"
+    "numexpr-2.14.1.tar.gz",
+)
+
+
+def _real_sdist(name: str, url: str) -> Path:
+    """Download once into tests/.cache/, checked against the sha256 PyPI's simple API publishes."""
+    import hashlib
+
+    import httpx
+
+    path = CACHE / name
+    if path.is_file():
+        return path
+    CACHE.mkdir(exist_ok=True)
+    project = name.split("-")[0]
+    page = httpx.get(
+        f"https://pypi.org/simple/{project}/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        timeout=60,
+        follow_redirects=True,
+    ).json()
+    sha = next(f["hashes"]["sha256"] for f in page["files"] if f["filename"] == name)
+    data = httpx.get(url, timeout=300, follow_redirects=True).content
+    assert hashlib.sha256(data).hexdigest() == sha
+    path.with_suffix(".part").write_bytes(data)
+    path.with_suffix(".part").replace(path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_i14_real_sdist_runs_its_cibuildwheel_test_command(tmp_path: Path) -> None:
+    """numexpr 2.14.1 from PyPI, no [tool.shipwheel]: shipwheel build runs cibuildwheel's test-command with the
+    test-groups requirements, and the project's own suite passes against the repaired wheel."""
+    from shipwheel.build import build
+    from shipwheel.interpreters import discover
+
+    have = sorted(
+        {i.version[:2] for i in discover() if (3, 10) <= i.version[:2] <= (3, 13) and not i.free_threaded}
+    )
+    if not have:
+        pytest.skip("needs a CPython 3.10 to 3.13")
+    ident = f"cp3{have[-1][1]}-manylinux_x86_64"
+    sdist = _real_sdist(*NUMEXPR)
+    result = build(
+        sdist,
+        only=ident,
+        overrides={
+            # not under the repository: the tests run below the cache, and shipwheel's own pytest settings
+            # (found by walking up) would apply to numexpr's suite
+            "cache-dir": str(tmp_path / "cache"),
+            "output-dir": str(tmp_path / "wh"),
+            "log-dir": str(tmp_path / "logs"),
+        },
+    )
+    outcome = {r.identifier: r for r in result.results}[ident]
+    log = (tmp_path / "logs" / f"{ident}.log").read_text(encoding="utf-8")
+    assert outcome.status == "ok", log[-3000:]
+    assert "$ python -m pytest --pyargs numexpr" in log
+    assert "pytest-run-parallel" in log  # from [dependency-groups] test, through test-groups
+    assert " passed" in log.rsplit("$ python -m pytest --pyargs numexpr", 1)[1]

@@ -11,8 +11,9 @@ from importlib import resources
 from typing import Any
 
 from ._cibuildwheel import Override, expand_environment
+from ._files import load_defaults, read_pyproject
 from ._import import import_cibuildwheel
-from ._loader import ENV_PREFIX, env_name, load_config, load_defaults, read_pyproject
+from ._loader import ENV_PREFIX, env_name, load_config
 from ._model import (
     SECTIONS,
     BuildOptions,

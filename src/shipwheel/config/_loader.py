@@ -6,12 +6,8 @@ import dataclasses
 import difflib
 import logging
 import os
-import sys
-import tarfile
 import typing
-import zipfile
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -20,14 +16,10 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from ..errors import ConfigError, ProjectError
 from ._cibuildwheel import OS_SELECT, Override, read_cibuildwheel
+from ._files import load_defaults, read_pyproject, read_sdist_pyproject, read_toml
 from ._model import SECTIONS, BuildOptions, Config, ProjectInfo, toml_key
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
-__all__ = ["ENV_PREFIX", "env_name", "load_config", "load_defaults", "read_pyproject", "read_sdist_pyproject"]
+__all__ = ["ENV_PREFIX", "env_name", "load_config"]
 
 ENV_PREFIX = "SHIPWHEEL_"
 # Warnings about the configuration go through the package's logger: every command that loads it shows them.
@@ -55,83 +47,6 @@ def _suggest(key: str, known: list[str]) -> str:
     if close:
         return f"did you mean '{close[0]}'?"
     return "known keys: " + ", ".join(sorted(known))
-
-
-def _read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ProjectError(
-            f"cannot read {label or path}: {exc.strerror}", hint="check the path and its permissions"
-        ) from exc
-    return _parse_toml(data, label or str(path))
-
-
-def _parse_toml(data: bytes, shown: str) -> dict[str, Any]:
-    """Parse TOML bytes; ``shown`` names the file in errors."""
-    try:
-        parsed: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-        return parsed
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{shown} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})",
-            hint="save the file as UTF-8, as TOML requires",
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"{shown} is not valid TOML: {exc}", hint="fix the syntax error at that position"
-        ) from exc
-    except RecursionError:
-        raise ConfigError(f"{shown} nests tables or arrays too deeply", hint="flatten the TOML") from None
-
-
-#: pyproject.toml files are small; a bigger member is not read (it would be a hostile sdist).
-_MAX_PYPROJECT = 4 * 1024 * 1024
-
-
-def read_sdist_pyproject(sdist: Path, label: str | None = None) -> dict[str, Any]:
-    """The parsed ``TOP/pyproject.toml`` of an sdist, read from the archive without extracting anything."""
-    shown = label or f"{sdist.name}:pyproject.toml"
-    hint = "pass an sdist built by a PEP 517 backend (python -m build --sdist)"
-    try:
-        if sdist.name.endswith(".zip"):
-            with zipfile.ZipFile(sdist) as zf:
-                names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith("/pyproject.toml")]
-                if len(names) != 1 or zf.getinfo(names[0]).file_size > _MAX_PYPROJECT:
-                    raise ProjectError(f"{sdist.name} has no single top-level pyproject.toml", hint=hint)
-                data = zf.read(names[0])
-        else:
-            with tarfile.open(sdist, "r:*") as tar:
-                members = [
-                    m
-                    for m in tar.getmembers()
-                    if m.isfile()
-                    and m.name.strip("./").count("/") == 1
-                    and m.name.endswith("/pyproject.toml")
-                ]
-                if len(members) != 1 or members[0].size > _MAX_PYPROJECT:
-                    raise ProjectError(f"{sdist.name} has no single top-level pyproject.toml", hint=hint)
-                fh = tar.extractfile(members[0])
-                data = fh.read() if fh is not None else b""
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ProjectError(f"{sdist.name} is not a readable sdist: {exc}", hint=hint) from None
-    return _parse_toml(data, shown)
-
-
-def load_defaults() -> dict[str, Any]:
-    """The packaged defaults, as the ``[tool.shipwheel]`` table they hold."""
-    text = resources.files("shipwheel.config").joinpath("defaults.toml").read_text(encoding="utf-8")
-    table: dict[str, Any] = tomllib.loads(text)["tool"]["shipwheel"]
-    return table
-
-
-def read_pyproject(project_dir: Path, label: str | None = None) -> dict[str, Any] | None:
-    """The parsed pyproject.toml of ``project_dir``, or ``None`` when there is none; ``label`` names it in
-    errors instead of its path (a temporary export)."""
-    path = project_dir / "pyproject.toml"
-    if not path.is_file():
-        return None
-    return _read_toml(path, label)
 
 
 def _coerce(value: Any, hint_type: Any, *, what: str, from_env: bool) -> Any:
@@ -300,7 +215,7 @@ def load_config(
                 f"no pyproject.toml in {config_path.parent}",
                 hint="pass the folder of a checkout as --config-dir",
             )
-        tool_source = _read_toml(config_path)
+        tool_source = read_toml(config_path)
         path_base = config_path.parent if paths_relative_to is None else path_base
     defaults = load_defaults()
     user = _subtable(_subtable(tool_source or {}, "tool", "[tool]"), "shipwheel", "[tool.shipwheel]")
