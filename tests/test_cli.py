@@ -80,7 +80,7 @@ def _numeric_options() -> list[str]:
     """Every option of every command whose argparse type is a number (found from the parser itself)."""
     found = []
     parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, type(parser._subparsers._group_actions[0])))  # type: ignore[union-attr]
+    sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
     for name, command in sub.choices.items():
         for action in command._actions:
             if (

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipwheel.cli import main_inner
-from shipwheel.config import SECTIONS, load_config, load_defaults, schema
+from shipwheel.config import SECTIONS, env_name, load_config, load_defaults, schema
 from shipwheel.config._model import toml_key
 from shipwheel.errors import ConfigError, ProjectError
 
@@ -326,3 +328,31 @@ def test_i10_12_selector_from_the_command_line_stays_exit_2(tmp_path: Path) -> N
     with pytest.raises(SelectorError) as info:
         main_inner(["matrix", str(write_pyproject(tmp_path)), "--only", "cp3.12-*"])
     assert info.value.exit_code == 2
+
+
+_ENV_NAMES = sorted(
+    env_name(section, toml_key(f)) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    env=st.dictionaries(
+        st.sampled_from(
+            [*_ENV_NAMES, "CIBW_BUILD", "CIBW_ARCHS_LINUX", "CIBW_ENVIRONMENT", "CIBW_CONFIG_SETTINGS"]
+        ),
+        st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12),
+        max_size=4,
+    )
+)
+def test_i10_12_any_environment_value_is_a_value_or_one_config_error(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Every SHIPWHEEL_* (and CIBW_*) variable with any text: a configuration, or one ConfigError line."""
+    project = write_pyproject(tmp_path)
+    try:
+        config = load_config(project, environ=env)
+    except ConfigError as exc:
+        assert exc.exit_code == 3 and "\n" not in exc.one_line()
+    else:
+        assert config.sources
