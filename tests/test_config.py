@@ -356,3 +356,15 @@ def test_i10_12_any_environment_value_is_a_value_or_one_config_error(
         assert exc.exit_code == 3 and "\n" not in exc.one_line()
     else:
         assert config.sources
+
+
+def test_i9_6_matrix_of_an_sdist_with_config_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.13"\n')
+    checkout = write_pyproject(tmp_path / "checkout", "[tool.shipwheel]\nplatforms = ['win_amd64']\n")
+    assert main_inner(["matrix", str(sdist), "--config-dir", str(checkout), "--print-build-identifiers"]) == 0
+    assert capsys.readouterr().out.split() == ["cp313-win_amd64", "cp314-win_amd64"]
+
+
+def test_i14_import_cibuildwheel_without_cibuildwheel_configuration(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="has no cibuildwheel configuration"):
+        main_inner(["config", str(write_pyproject(tmp_path)), "--import-cibuildwheel"])

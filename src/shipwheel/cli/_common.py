@@ -104,9 +104,12 @@ def add_release_paths(parser: argparse.ArgumentParser) -> None:
 def config_from_args(
     args: argparse.Namespace, overrides: Mapping[str, Any] | None = None, *, project_dir: Path | None = None
 ) -> Config:
-    """Load the configuration for a command, with its command-line ``overrides`` on top."""
-    where = project_dir or getattr(args, "config_dir", None) or Path.cwd()
-    return load_config(where, overrides=overrides)
+    """Load the configuration for a command, with its command-line ``overrides`` on top: of ``project_dir`` (a
+    folder or an sdist) with ``[tool.*]`` from ``--config-dir`` when both are given."""
+    config_dir = getattr(args, "config_dir", None)
+    if project_dir is not None:
+        return load_config(project_dir, overrides=overrides, config_dir=config_dir)
+    return load_config(config_dir or Path.cwd(), overrides=overrides)
 
 
 def status(message: str) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..config import Config, import_cibuildwheel
-from ._common import add_config_options, err_console, out_console, print_json
+from ..config import import_cibuildwheel
+from ..errors import ProjectError
+from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -35,16 +36,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
-def _load(args: argparse.Namespace) -> Config:
-    from ..config import load_config
-
-    project = args.project if args.project is not None else args.config_dir or Path.cwd()
-    config_dir = args.config_dir if args.project is not None else None
-    return load_config(project, config_dir=config_dir)
-
-
 def run(args: argparse.Namespace) -> int:
-    config = _load(args)
+    config = config_from_args(args, project_dir=args.project)
     if config.ci_only:
         err_console.print(
             Text(
@@ -54,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
             soft_wrap=True,
         )
     if args.import_cibuildwheel:
+        if not any(s.startswith(("[tool.cibuildwheel", "env CIBW_")) for s in config.sources.values()):
+            raise ProjectError(
+                f"{config.project_dir} has no cibuildwheel configuration ([tool.cibuildwheel] or CIBW_*)",
+                hint="run it in a project that builds with cibuildwheel",
+            )
         out_console.file.write(import_cibuildwheel(config))
         return 0
     values = config.as_dict()
