@@ -404,3 +404,20 @@ def test_i14_real_sdist_runs_its_cibuildwheel_test_command(tmp_path: Path) -> No
     assert "$ python -m pytest --pyargs numexpr" in log
     assert "pytest-run-parallel" in log  # from [dependency-groups] test, through test-groups
     assert " passed" in log.rsplit("$ python -m pytest --pyargs numexpr", 1)[1]
+
+
+def test_i14_matrix_json_says_which_wheels_are_tested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nrequires-python = ">=3.13"\n'
+        '[tool.cibuildwheel]\ntest-command = "pytest"\ntest-skip = "*-macosx_*"\n'
+        '[[tool.cibuildwheel.overrides]]\nselect = "*-win_arm64"\ntest-command = ""\n',
+        encoding="utf-8",
+    )
+    assert main_inner(["matrix", str(folder), "--json"]) == 0
+    rows = {r["identifier"]: r["tested"] for r in json.loads(capsys.readouterr().out)["identifiers"]}
+    assert rows["cp313-manylinux_x86_64"] is True
+    assert rows["cp313-macosx_arm64"] is False and rows["cp313-win_arm64"] is False

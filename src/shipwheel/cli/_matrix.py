@@ -10,8 +10,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from ..config import Config
 from ..interpreters import discover, match_identifiers
-from ..matrix import expected_identifiers
+from ..matrix import Selector, expected_identifiers
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                         "buildable": i in ok,
                         "interpreter": str(ok[i].path) if i in ok else None,
                         "reason": reasons.get(i),
+                        "tested": _tested(config, str(i)),
                     }
                     for i in identifiers
                 ],
@@ -105,3 +107,9 @@ def run(args: argparse.Namespace) -> int:
     if not identifiers:
         err_console.print("no identifiers selected: check requires-python, platforms, build and skip")
     return 0
+
+
+def _tested(config: Config, identifier: str) -> bool:
+    """Whether the build tests this identifier's wheel: a test-command, and not in test-skip."""
+    options = config.for_identifier(identifier)
+    return bool(options.test_command) and not Selector.parse(options.test_skip).matches(identifier)
