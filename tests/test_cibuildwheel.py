@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import tomllib
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
@@ -421,3 +423,70 @@ def test_i14_matrix_json_says_which_wheels_are_tested(
     rows = {r["identifier"]: r["tested"] for r in json.loads(capsys.readouterr().out)["identifiers"]}
     assert rows["cp313-manylinux_x86_64"] is True
     assert rows["cp313-macosx_arm64"] is False and rows["cp313-win_arm64"] is False
+
+
+@needs_cibuildwheel
+@pytest.mark.parametrize("platform", ["linux", "macos", "windows"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        'archs = "all"',
+        'archs = "x86_64 universal2 ARM64 x86"',
+        'build = "cp31{1,2}-*"\nskip = "*-musllinux_* pp*"\nenable = ["cpython-freethreading"]\narchs = "all"',
+        'build = ["cp39-*", "cp313t-*"]\nenable = "cpython-freethreading pypy"\narchs = ["x86_64", "arm64", "AMD64"]',
+    ],
+)
+def test_i14_matrix_equals_cibuildwheel_for_archs_and_selectors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], platform: str, table: str
+) -> None:
+    """The archs keywords and selector forms real projects use, against cibuildwheel itself."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.8"\n[tool.cibuildwheel]\n{table}\n',
+        encoding="utf-8",
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CIBW_", "SHIPWHEEL_"))}
+    proc = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "cibuildwheel"),
+            "--print-build-identifiers",
+            "--platform",
+            platform,
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean,
+        timeout=120,
+    )
+    assert main_inner(["matrix", str(folder), "--platform", platform, "--print-build-identifiers"]) == 0
+    ours = sorted(capsys.readouterr().out.split())
+    assert ours == sorted(i for i in proc.stdout.split() if i.startswith("cp"))
+
+
+_ARCH_WORDS = [
+    "auto", "native", "all", "auto64", "auto32", "x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l",
+    "riscv64", "universal2", "arm64", "x86", "AMD64", "ARM64", "wasm32", "sparc",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    where=st.sampled_from(["", "linux", "macos", "windows"]),
+    archs=st.lists(st.sampled_from(_ARCH_WORDS), max_size=4),
+    env=st.lists(st.sampled_from(_ARCH_WORDS), max_size=3),
+)
+def test_i14_any_archs_is_a_matrix_or_one_config_error(
+    tmp_path: Path, where: str, archs: list[str], env: list[str]
+) -> None:
+    table = f"[tool.cibuildwheel.{where}]" if where else "[tool.cibuildwheel]"
+    (tmp_path / "pyproject.toml").write_text(
+        f'[project]\nname = "x"\n{table}\narchs = {json.dumps(archs)}\n', encoding="utf-8"
+    )
+    try:
+        config = load_config(tmp_path, environ={"CIBW_ARCHS_MACOS": " ".join(env)} if env else {})
+        expected_identifiers(config)
+    except ConfigError as exc:
+        assert "unknown architecture" in exc.message

@@ -79,6 +79,9 @@ _LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "risc
 _WIN_ARCHS = {"AMD64": "win_amd64", "x86": "win32", "ARM64": "win_arm64"}
 _MAC_ARCHS = ("x86_64", "arm64", "universal2")
 _32BIT = {"i686", "armv7l", "x86"}
+_OTHER_ARCHS = frozenset(
+    {"wasm32", "arm64_v8a", "arm64_iphoneos", "arm64_iphonesimulator", "x86_64_iphonesimulator"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,10 +214,13 @@ def _archs_to_platforms(archs: str, os_name: str, defaults: tuple[str, ...]) -> 
             out += every
         elif word == "auto32":
             out += [p for p in every if p.rsplit("_", 1)[-1] in _32BIT or p == "win32"]
+        elif word in _OTHER_ARCHS:
+            continue  # Pyodide, iOS and Android architectures: no wheel shipwheel builds
         elif word in _WIN_ARCHS:
             out += [_WIN_ARCHS[word]] if os_name == "windows" else []
         elif word in _LINUX_ARCHS or word in _MAC_ARCHS:
-            out += [p for p in every if p.endswith("_" + word) and p != "win32"]
+            # the names are per system: macOS arm64 is not Windows ARM64, nor Linux aarch64
+            out += [p for p in every if os_name != "windows" and p.split("_", 1)[-1] == word]
         else:
             raise ConfigError(
                 f"'archs' of cibuildwheel: unknown architecture {word!r}",
