@@ -21,6 +21,11 @@ from shipwheel.config import load_config
 from shipwheel.errors import ConfigError
 from shipwheel.matrix import expected_identifiers
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
 DATA = Path(__file__).parent / "data" / "cibuildwheel"
 #: pyproject.toml files of real sdists on PyPI (see the first line of each): per-platform tables, overrides,
 #: archs per platform, enable groups, environment tables, {project} and {package} placeholders.
