@@ -495,3 +495,22 @@ def test_i14_any_archs_is_a_matrix_or_one_config_error(
         expected_identifiers(config)
     except ConfigError as exc:
         assert "unknown architecture" in exc.message
+
+
+def test_i14_dependency_versions_where_it_applies(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.cibuildwheel]\ndependency-versions = {file = "ci/constraints.txt"}\n'
+        'environment = {A = "1"}\n',
+        encoding="utf-8",
+    )
+    config = load_config(folder, environ={})
+    assert dict(config.build.environment) == {
+        "A": "1",
+        "PIP_CONSTRAINT": "{project}/ci/constraints.txt",
+        "UV_CONSTRAINT": "{project}/ci/constraints.txt",
+    }
+    pinned = load_config(folder, environ={"CIBW_DEPENDENCY_VERSIONS": "pinned"})
+    assert "PIP_CONSTRAINT" not in pinned.build.environment
+    assert "dependency-versions = 'pinned'" in pinned.ci_only

@@ -449,7 +449,11 @@ def _dependency_versions(table: Mapping[str, Any], env: Mapping[str, str], src: 
         src.ci_only.append(f"dependency-versions = {value!r}")
         return
     raw, origin = src.values.get("environment", ({}, "[tool.cibuildwheel]"))
-    path = os.path.abspath(value) if "CIBW_DEPENDENCY_VERSIONS" in env else value
+    # relative to where cibuildwheel runs: the working folder for the variable, the project for the table
+    if "CIBW_DEPENDENCY_VERSIONS" in env:
+        path = os.path.abspath(value)
+    else:
+        path = value if os.path.isabs(value) else "{project}/" + value
     src.values["environment"] = ({**dict(raw), "PIP_CONSTRAINT": path, "UV_CONSTRAINT": path}, origin)
 
 
