@@ -25,6 +25,6 @@ def _isolated_environment(
 ) -> Iterator[None]:
     """No test sees the developer's SHIPWHEEL_*/TWINE_* variables or ~/.pypirc."""
     for name in list(os.environ):
-        if name.startswith(("SHIPWHEEL_", "TWINE_")):
+        if name.startswith(("SHIPWHEEL_", "TWINE_", "CIBW_")):
             monkeypatch.delenv(name)
     yield

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipwheel.cli import main_inner
-from shipwheel.config import SECTIONS, load_config, load_defaults, schema
+from shipwheel.config import SECTIONS, env_name, load_config, load_defaults, schema
 from shipwheel.config._model import toml_key
 from shipwheel.errors import ConfigError, ProjectError
 
@@ -115,7 +117,8 @@ def test_schema_accepts_the_defaults_and_matches_the_dataclasses() -> None:
     for section, cls in SECTIONS.items():
         keys = {toml_key(f) for f in dataclasses.fields(cls)}
         table = props if not section else props[section]["properties"]
-        declared = set(table) - (set(SECTIONS) if not section else set())
+        per_identifier = {"linux", "macos", "windows", "overrides"}
+        declared = set(table) - (set(SECTIONS) | per_identifier if not section else set())
         assert declared == keys, f"schema and dataclass differ in [{section or 'top'}]"
         assert keys == set(defaults if not section else defaults[section]) - (
             set(SECTIONS) if not section else set()
@@ -165,3 +168,203 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 3
     assert "Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xfe[project]\nname = 'x'\n", "is not UTF-8 text (byte 0xff at offset 0)"),
+        (b"[project]\nname = 'caf\xe9'\n", "is not UTF-8 text"),
+        (b'tool = "oops"\n', "[tool] in pyproject.toml must be a table, got str 'oops'"),
+        (b'project = "oops"\n', "[project] in pyproject.toml must be a table, got str 'oops'"),
+        (b"[tool]\nshipwheel = 3\n", "[tool.shipwheel] in pyproject.toml must be a table, got int 3"),
+        (b"[project]\ndynamic = 5\n", "[project] dynamic must be a list of field names, got 5"),
+        (b"[project]\ndynamic = [1]\n", "[project] dynamic must be a list of field names"),
+        (b"[project]\nname = 5\n", "[project] name must be a string, got 5"),
+        (b"[project]\nversion = [1, 0]\n", "[project] version must be a string"),
+        (b"[project]\nrequires-python = 3.10\n", "[project] requires-python must be a string, got 3.1"),
+        (b"a = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nests tables or arrays too deeply"),
+        (
+            b"[tool.shipwheel]\njobs = -1\n",
+            "'jobs' in [tool.shipwheel] must be a whole number from 0 to 1024",
+        ),
+        (
+            b"[tool.shipwheel.fetch]\ntimeout = nan\n",
+            "'timeout' in [tool.shipwheel.fetch] must be a number above 0",
+        ),
+        (b"[tool.shipwheel.publish]\ntimeout = inf\n", "must be a number above 0 and at most 86400, got inf"),
+        (b"[tool.shipwheel.publish]\nretries = -1\n", "must be a whole number from 0 to 100, got -1"),
+        (b"[tool.shipwheel.fetch]\njobs = 0\n", "must be a whole number from 1 to 1024, got 0"),
+        (b"[tool.shipwheel.verify]\nmax-compression-ratio = -2.0\n", "must be a number above 0"),
+        (b"[tool.shipwheel.verify]\nmax-file-size = 0\n", "must be a whole number from 1 to"),
+        (
+            b"[tool.shipwheel]\nbuild = 'cp3.12-*'\n",
+            "build selector 'cp3.12-*' matches no build identifier (from pyproject.toml)",
+        ),
+        (
+            b"[tool.shipwheel]\nplatforms = ['bogus']\n",
+            "unknown platform 'bogus' in 'platforms' (from pyproject.toml)",
+        ),
+        (
+            b"[tool.cibuildwheel]\nbuild = 0\n",
+            "[tool.cibuildwheel] build must be a string or a list of strings, got 0",
+        ),
+        (b"[tool.cibuildwheel]\narchs = ['sparc']\n", "unknown architecture 'sparc'"),
+        (b"[tool.cibuildwheel]\nenable = 3\n", "'enable' in [tool.cibuildwheel] must be a string or a list"),
+        (b"[tool.cibuildwheel]\nenvironment = 'A=\"unclosed'\n", "does not parse"),
+    ],
+)
+def test_i10_12_bad_pyproject_is_one_line_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, expected: str
+) -> None:
+    tmp_path.joinpath("pyproject.toml").write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        main_inner(["config", str(tmp_path)])
+    assert expected in info.value.one_line()
+    assert info.value.exit_code == 3 and info.value.hint
+    assert "\n" not in info.value.one_line()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("SHIPWHEEL_FETCH_TIMEOUT", "nan", "SHIPWHEEL_FETCH_TIMEOUT must be a number above 0"),
+        ("SHIPWHEEL_FETCH_TIMEOUT", "-inf", "SHIPWHEEL_FETCH_TIMEOUT must be a number above 0"),
+        ("SHIPWHEEL_PUBLISH_RETRIES", "-1", "SHIPWHEEL_PUBLISH_RETRIES must be a whole number from 0 to 100"),
+        ("SHIPWHEEL_JOBS", "1e3", "SHIPWHEEL_JOBS must be an integer"),
+        ("SHIPWHEEL_VERIFY_STRICT", "maybe", "SHIPWHEEL_VERIFY_STRICT must be true or false"),
+        ("SHIPWHEEL_ENVIRONMENT", "NOEQUALS", "SHIPWHEEL_ENVIRONMENT must be KEY=VALUE pairs"),
+    ],
+)
+def test_i10_12_bad_environment_variables(tmp_path: Path, name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_pyproject(tmp_path), environ={name: value})
+    assert expected in info.value.one_line() and info.value.exit_code == 3
+
+
+def test_i10_12_schema_bounds_match_the_loader() -> None:
+    """The JSON schema and the loader accept the same numeric ranges."""
+    props = schema()["properties"]
+    for section, cls in SECTIONS.items():
+        table = props if not section else props[section]["properties"]
+        for f in dataclasses.fields(cls):
+            bounds = f.metadata.get("bounds")
+            if bounds is None:
+                continue
+            entry = table[toml_key(f)]
+            low_key = "exclusiveMinimum" if bounds.above else "minimum"
+            assert (entry[low_key], entry["maximum"]) == (bounds.low, bounds.high), toml_key(f)
+
+
+def _sdist(folder: Path, pyproject: str, name: str = "demo-1.0") -> Path:
+    """A real sdist layout (NAME/pyproject.toml, NAME/PKG-INFO) in a .tar.gz."""
+    import io
+    import tarfile
+
+    path = folder / f"{name}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in ((f"{name}/pyproject.toml", pyproject), (f"{name}/PKG-INFO", "Name: demo\n")):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_i9_6_config_of_an_sdist_shows_no_path_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = _sdist(
+        tmp_path,
+        '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.11"\n'
+        "[tool.shipwheel]\ntest-command = 'pytest {project}/tests'\n",
+    )
+    assert main_inner(["config", str(sdist), "--json"]) == 0
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert data["project_dir"] == str(sdist)
+    assert data["pyproject"] == "demo-1.0.tar.gz:pyproject.toml"
+    assert data["values"]["test-command"]["source"] == "demo-1.0.tar.gz:pyproject.toml"
+    assert "shipwheel-src" not in out and "/tmp/" not in out.replace(str(tmp_path), "")
+    assert main_inner(["config", str(sdist)]) == 0
+    assert "shipwheel-src" not in capsys.readouterr().out
+
+
+def test_i9_6_config_of_an_sdist_with_config_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\n')
+    checkout = write_pyproject(tmp_path / "checkout", "[tool.shipwheel]\nbefore-all = 'make deps'\n")
+    assert main_inner(["config", str(sdist), "--config-dir", str(checkout), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["values"]["before-all"] == {
+        "value": "make deps",
+        "source": str(checkout.resolve() / "pyproject.toml"),
+    }
+    assert data["project_dir"] == str(sdist)
+
+
+def test_i9_6_errors_in_an_sdist_name_the_archive_member(tmp_path: Path) -> None:
+    sdist = _sdist(tmp_path, "[project\nname =")
+    with pytest.raises(ConfigError) as info:
+        main_inner(["config", str(sdist)])
+    assert info.value.one_line().startswith("demo-1.0.tar.gz:pyproject.toml is not valid TOML")
+    not_an_sdist = tmp_path / "x.tar.gz"
+    not_an_sdist.write_bytes(b"not a tarball")
+    with pytest.raises(ProjectError, match=r"x\.tar\.gz is not a readable sdist"):
+        main_inner(["config", str(not_an_sdist)])
+
+
+def test_i9_6_matrix_of_an_sdist_honours_its_requires_python(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.9"\n')
+    assert main_inner(["matrix", str(sdist), "--print-build-identifiers"]) == 0
+    identifiers = capsys.readouterr().out.split()
+    assert identifiers and not [i for i in identifiers if i.startswith("cp38-")]
+
+
+def test_i10_12_selector_from_the_command_line_stays_exit_2(tmp_path: Path) -> None:
+    from shipwheel.errors import SelectorError
+
+    with pytest.raises(SelectorError) as info:
+        main_inner(["matrix", str(write_pyproject(tmp_path)), "--only", "cp3.12-*"])
+    assert info.value.exit_code == 2
+
+
+_ENV_NAMES = sorted(
+    env_name(section, toml_key(f)) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    env=st.dictionaries(
+        st.sampled_from(
+            [*_ENV_NAMES, "CIBW_BUILD", "CIBW_ARCHS_LINUX", "CIBW_ENVIRONMENT", "CIBW_CONFIG_SETTINGS"]
+        ),
+        st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12),
+        max_size=4,
+    )
+)
+def test_i10_12_any_environment_value_is_a_value_or_one_config_error(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """Every SHIPWHEEL_* (and CIBW_*) variable with any text: a configuration, or one ConfigError line."""
+    project = write_pyproject(tmp_path)
+    try:
+        config = load_config(project, environ=env)
+    except ConfigError as exc:
+        assert exc.exit_code == 3 and "\n" not in exc.one_line()
+    else:
+        assert config.sources
+
+
+def test_i9_6_matrix_of_an_sdist_with_config_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.13"\n')
+    checkout = write_pyproject(tmp_path / "checkout", "[tool.shipwheel]\nplatforms = ['win_amd64']\n")
+    assert main_inner(["matrix", str(sdist), "--config-dir", str(checkout), "--print-build-identifiers"]) == 0
+    assert capsys.readouterr().out.split() == ["cp313-win_amd64", "cp314-win_amd64"]
+
+
+def test_i14_import_cibuildwheel_without_cibuildwheel_configuration(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="has no cibuildwheel configuration"):
+        main_inner(["config", str(write_pyproject(tmp_path)), "--import-cibuildwheel"])

@@ -35,6 +35,9 @@ __all__ = [
 
 #: CPython feature versions shipwheel knows how to build for, oldest first.
 CPYTHON_VERSIONS: tuple[tuple[int, int], ...] = ((3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14))
+#: (version, platform) pairs no CPython release exists for: python.org's Windows ARM64 builds start at 3.9
+#: (cibuildwheel lists no cp38-win_arm64 either).
+NO_RELEASE: frozenset[tuple[tuple[int, int], str]] = frozenset({((3, 8), "win_arm64")})
 #: Versions that have a free-threaded build (the ``t`` ABI suffix).
 FREE_THREADED_VERSIONS: tuple[tuple[int, int], ...] = ((3, 13), (3, 14))
 #: Every platform part of an identifier that shipwheel knows.
@@ -203,6 +206,8 @@ def expected_identifiers(
         )
         for ft in variants:
             for platform in options.platforms:
+                if ((major, minor), platform) in NO_RELEASE:
+                    continue
                 ident = Identifier(minor=minor, free_threaded=ft, platform=platform, major=major)
                 if build.matches(ident) and not skip.matches(ident):
                     out.append(ident)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from ..config import Config, load_config
+from ..config import Config, expand_environment, load_config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
 from ..interpreters import Interpreter, current, discover, match_identifiers
@@ -174,7 +174,12 @@ class _Build:
         self.work = cache_dir / "work" / f"{config.project.name or 'project'}-{key}"
         self.cache = EnvCache(cache_dir)
         self.prefix = self.work / "prefix"
-        placeholders: dict[str, Path | str] = {"project": source.tree, "prefix": self.prefix}
+        # {package} is cibuildwheel's name for the folder of pyproject.toml: the project's tree here
+        placeholders: dict[str, Path | str] = {
+            "project": source.tree,
+            "package": source.tree,
+            "prefix": self.prefix,
+        }
         self.env: dict[str, str] = {
             **self.cache.environ,
             **_native_env(self.prefix),
@@ -184,9 +189,14 @@ class _Build:
             "CXXFLAGS": (
                 os.environ.get("CXXFLAGS", "") + f" -ffile-prefix-map={self.work}=/shipwheel"
             ).strip(),
-            **{k: expand(v, placeholders, quote=False) for k, v in self.options.environment.items()},
         }
         self.placeholders = placeholders
+        # environment as cibuildwheel evaluates it: in order, $VAR from the values before and the build's own
+        self.env.update(self._environment(self.options.environment, self.env))
+
+    def _environment(self, assignments: Mapping[str, str], base: Mapping[str, str]) -> dict[str, str]:
+        expanded = {k: expand(v, self.placeholders, quote=False) for k, v in assignments.items()}
+        return expand_environment(expanded, {**os.environ, **base})
 
     def log(self, name: str) -> IO[str]:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -264,20 +274,23 @@ class _Build:
         shutil.rmtree(root, ignore_errors=True)
         (root / "tmp").mkdir(parents=True)
         reused = False
+        # cibuildwheel's per-platform tables and overrides: this identifier's own options and environment
+        opts = self.config.for_identifier(name)
+        env = self.env
+        if opts.environment != self.options.environment:
+            env = {**self.env, **self._environment(opts.environment, self.env)}
         with self.log(name) as log:
             log.write(f"{name}: {interpreter.describe()}\nsource: {self.source.description}\n")
             try:
                 srcdir = self.step(name, "unpack", lambda: extract_sdist(sdist, root / "src"))
-                if self.options.before_build:
+                if opts.before_build:
                     self.step(
                         name,
                         "before-build",
                         lambda: run_shell(
-                            expand(
-                                self.options.before_build, {**self.placeholders, "python": interpreter.path}
-                            ),
+                            expand(opts.before_build, {**self.placeholders, "python": interpreter.path}),
                             cwd=srcdir,
-                            env=self.env,
+                            env=env,
                             log=log,
                             what="before-build",
                         ),
@@ -291,16 +304,16 @@ class _Build:
                         "wheel",
                         cache=self.cache,
                         outdir=root / "dist",
-                        env=self.env,
+                        env=env,
                         log=log,
                     ),
                 )
                 if self.options.repair and is_platform_wheel(wheel) and ident.os == "linux":
                     wheel = self.step(
-                        name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=self.env, log=log)
+                        name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=env, log=log)
                     )
                 normalize_wheel(wheel, self.source.epoch)
-                if self.options.test_command:
+                if opts.test_command and not Selector.parse(opts.test_skip).matches(name):
                     self.step(
                         name,
                         "test",
@@ -309,9 +322,11 @@ class _Build:
                             interpreter,
                             cache=self.cache,
                             project=self.source.tree,
-                            test_requires=self.options.test_requires,
-                            test_command=self.options.test_command,
-                            env=self.env,
+                            test_requires=self.config.test_requirements(opts),
+                            test_command=opts.test_command,
+                            before_test=opts.before_test,
+                            test_sources=opts.test_sources,
+                            env=env,
                             log=log,
                             workdir=root / "tmp",
                         ),

@@ -185,8 +185,11 @@ def test_wheel(
     env: Mapping[str, str],
     log: IO[str],
     workdir: Path,
+    before_test: str = "",
+    test_sources: Sequence[str] = (),
 ) -> None:
-    """Install ``wheel`` and ``test_requires`` into a fresh virtual environment and run ``test_command`` in it."""
+    """Install ``wheel`` and ``test_requires`` into a fresh virtual environment and run ``test_command`` in it
+    (after ``before_test``), in a folder holding copies of the project's ``test_sources``."""
     venv = Path(tempfile.mkdtemp(prefix="test-venv-", dir=workdir))
     shutil.rmtree(venv)
     cache.create(interpreter.path, venv, log=log)
@@ -202,8 +205,18 @@ def test_wheel(
     cwd = Path(
         tempfile.mkdtemp(prefix="test-cwd-", dir=workdir)
     )  # not the project, so imports find the wheel
+    placeholders = {"project": project, "package": project, "wheel": wheel}
+    for item in test_sources:  # cibuildwheel's test-sources: copied beside the tests, same relative path
+        src, dest = project / item, cwd / item
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dest, symlinks=True)
+        else:
+            shutil.copy2(src, dest)
+    if before_test:
+        run_shell(expand(before_test, placeholders), cwd=project, env=test_env, log=log, what="before-test")
     run_shell(
-        expand(test_command, {"project": project, "wheel": wheel}),
+        expand(test_command, placeholders),
         cwd=cwd,
         env=test_env,
         log=log,

@@ -6,18 +6,35 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from rich.logging import RichHandler
 from rich.markup import escape
 
 from .. import __version__
-from ..errors import EXIT_CODES, CommandError, ShipwheelError
-from . import _build, _changelog, _ci, _config, _fetch, _matrix, _notes, _publish, _sign, _stage, _verify
+from ..errors import EXIT_CODES, CommandError, ShipwheelError, UsageError
+from . import (
+    _build,
+    _changelog,
+    _ci,
+    _completion,
+    _config,
+    _fetch,
+    _matrix,
+    _notes,
+    _publish,
+    _sign,
+    _stage,
+    _verify,
+)
 from ._common import err_console
 
 __all__ = ["build_parser", "main", "main_inner"]
@@ -36,6 +53,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     _changelog,
     _notes,
     _ci,
+    _completion,
 )
 
 
@@ -44,16 +62,65 @@ def _epilog() -> str:
     return f"exit codes:\n{codes}"
 
 
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every mistake one line (``error: ...; hint``, exit 2) instead of the usage text, and a
+    suggestion for a misspelt command or option."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f"see '{self.prog} --help'"
+        m = re.search(r"invalid choice: '?([^' ]*)'? \(choose from (.*)\)", message)
+        if m:
+            choices = [c.strip(" '\"") for c in m[2].split(",")]
+            hint = _did_you_mean(m[1], choices) or f"choose from {', '.join(choices)}"
+            if message.startswith("argument COMMAND"):
+                message = f"unknown command '{m[1]}'"
+        raise UsageError(f"{self.prog}: {message}", hint=hint)
+
+    def options(self) -> list[str]:
+        """Every option string this parser takes (``-j``, ``--jobs`` ...)."""
+        return [o for action in self._actions for o in action.option_strings]
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> UsageError:
+    """The error for arguments no parser took, with the closest option of the command as the hint."""
+    command = getattr(args, "command", None)
+    sub = _SUBPARSERS.get(command or "", parser)
+    prog = sub.prog
+    hint = f"see '{prog} --help'"
+    options = sub.options() if isinstance(sub, _Parser) else []
+    for word in extra:
+        if word.startswith("-"):
+            hint = _did_you_mean(word.split("=", 1)[0], options) or hint
+            break
+    return UsageError(f"{prog}: unrecognized arguments: {' '.join(extra)}", hint=hint)
+
+
+#: command name -> its sub-parser, filled by build_parser (for the suggestions of _unrecognized)
+_SUBPARSERS: dict[str, argparse.ArgumentParser] = {}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every command's sub-parser."""
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only results and errors: no progress, status or warnings",
+    )
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
     )
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show more progress"
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="shipwheel",
         description="Release engineering for Python packages with compiled extensions.",
         epilog=_epilog(),
@@ -64,11 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.register(sub, common)
+    _SUBPARSERS.update(sub.choices)
     return parser
 
 
-def _setup_logging(debug: bool, verbose: bool) -> None:
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+def _setup_logging(debug: bool, verbose: bool, quiet: bool = False) -> None:
+    level = (
+        logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
+    )
     logger = logging.getLogger("shipwheel")
     logger.handlers[:] = [RichHandler(console=err_console, show_time=False, show_path=False, markup=False)]
     logger.setLevel(level)
@@ -78,8 +148,13 @@ def _setup_logging(debug: bool, verbose: bool) -> None:
 def main_inner(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, return its exit code. Exceptions propagate."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    _setup_logging(getattr(args, "debug", False), getattr(args, "verbose", False))
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        raise _unrecognized(parser, args, extra)
+    quiet = getattr(args, "quiet", False)
+    # the status console is shared by every command: -q silences it here, once, rather than in each command
+    err_console.quiet = quiet
+    _setup_logging(getattr(args, "debug", False), getattr(args, "verbose", False), quiet)
     code: int = args.handler(args)
     return code
 
@@ -87,9 +162,14 @@ def main_inner(argv: Sequence[str] | None = None) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: run the command and exit with its code; user errors print one line, no traceback."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if "_ARGCOMPLETE" in os.environ:  # called back by the code of `shipwheel completion SHELL`
+        import argcomplete
+
+        argcomplete.autocomplete(build_parser())  # prints the completions and exits
     try:
         code = main_inner(argv)
     except ShipwheelError as exc:
+        err_console.quiet = False  # -q keeps errors
         if debug:
             traceback.print_exc()
         err_console.print(
@@ -99,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             err_console.print(exc.output, markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        err_console.quiet = False
         err_console.print(
             "[bold red]error:[/] interrupted; run the same command again to resume", markup=True
         )

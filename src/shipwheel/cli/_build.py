@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import _github
-from ._common import err_console, out_console, print_json
+from ._common import err_console, jobs_or_cores_arg, out_console, print_json
 
 if TYPE_CHECKING:  # the build machinery is imported when the command runs, not for every command's start-up
     from ..build import BuildEvent, BuildResult
@@ -40,7 +40,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--allow-dirty", action="store_true", help="build HEAD even if the folder has uncommitted changes"
     )
     p.add_argument("--only", metavar="SELECTORS", help="identifiers to build, e.g. 'cp312-* cp313-*'")
-    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel builds (default: number of cores)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=jobs_or_cores_arg,
+        default=None,
+        help="parallel builds (default: number of cores)",
+    )
     p.add_argument(
         "-o", "--output-dir", type=Path, default=None, help="wheelhouse folder (default: wheelhouse)"
     )

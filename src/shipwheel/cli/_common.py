@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +13,22 @@ from rich.console import Console
 from rich.text import Text
 
 from ..config import Config, load_config
+from ..config._model import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds
 from ..errors import ProjectError
 
 __all__ = [
     "add_config_options",
     "add_release_paths",
+    "bytes_arg",
     "config_from_args",
     "err_console",
+    "jobs_arg",
+    "jobs_or_cores_arg",
     "out_console",
     "print_json",
+    "retries_arg",
     "status",
+    "timeout_arg",
     "write_text_output",
 ]
 
@@ -36,6 +42,40 @@ def print_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout, one document, nothing else."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def _number(kind: type[int] | type[float], bounds: Bounds, name: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` that parses a number and refuses values outside ``bounds`` (exit 2, one line).
+
+    The bounds are the configuration's own (``config._model``), so an option and its pyproject.toml key accept
+    the same values.
+    """
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {bounds.describe(kind)}") from None
+        if not bounds.check(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {bounds.describe(kind)}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+# The argparse types of every numeric option of every command: one place, so that no option takes -1 jobs,
+# a NaN timeout or a negative retry count.
+#: ``-j/--jobs`` where 0 means one per core (build, verify).
+jobs_or_cores_arg = _number(int, JOBS_OR_CORES, "jobs")
+#: ``-j/--jobs`` of network transfers (fetch, publish, stage).
+jobs_arg = _number(int, JOBS, "jobs")
+#: ``--retries``.
+retries_arg = _number(int, RETRIES, "retries")
+#: ``--timeout`` in seconds.
+timeout_arg = _number(float, TIMEOUT, "timeout")
+#: sizes in bytes (``--max-file-size``).
+bytes_arg = _number(int, BYTES, "bytes")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -64,9 +104,12 @@ def add_release_paths(parser: argparse.ArgumentParser) -> None:
 def config_from_args(
     args: argparse.Namespace, overrides: Mapping[str, Any] | None = None, *, project_dir: Path | None = None
 ) -> Config:
-    """Load the configuration for a command, with its command-line ``overrides`` on top."""
-    where = project_dir or getattr(args, "config_dir", None) or Path.cwd()
-    return load_config(where, overrides=overrides)
+    """Load the configuration for a command, with its command-line ``overrides`` on top: of ``project_dir`` (a
+    folder or an sdist) with ``[tool.*]`` from ``--config-dir`` when both are given."""
+    config_dir = getattr(args, "config_dir", None)
+    if project_dir is not None:
+        return load_config(project_dir, overrides=overrides, config_dir=config_dir)
+    return load_config(config_dir or Path.cwd(), overrides=overrides)
 
 
 def status(message: str) -> None:

@@ -25,7 +25,16 @@ from ..distfiles import FAMILIES
 from ..fetch import FetchEvent, FetchReport, Selection, families_from, fetch
 from ..matrix import Selector
 from ..sign import manifest_hook
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import (
+    add_config_options,
+    config_from_args,
+    err_console,
+    jobs_arg,
+    out_console,
+    print_json,
+    retries_arg,
+    timeout_arg,
+)
 from ._sign import add_trust_options, signers_from
 
 
@@ -66,11 +75,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-sdist", action="store_true", help="leave the sdist out")
     p.add_argument("-w", "--wheelhouse", type=Path, default=None, help="target folder (default: wheelhouse)")
-    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel downloads (default: 8)")
+    p.add_argument("-j", "--jobs", type=jobs_arg, default=None, help="parallel downloads (default: 8)")
     p.add_argument(
-        "--retries", type=int, default=None, help="retries per file after the first try (default: 5)"
+        "--retries", type=retries_arg, default=None, help="retries per file after the first try (default: 5)"
     )
-    p.add_argument("--timeout", type=float, default=None, help="network timeout in seconds (default: 60)")
+    p.add_argument(
+        "--timeout", type=timeout_arg, default=None, help="network timeout in seconds (default: 60)"
+    )
     p.add_argument(
         "--allow-host",
         dest="allow_hosts",

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from ..config import Config
 from ..interpreters import discover, match_identifiers
-from ..matrix import expected_identifiers
+from ..matrix import Selector, expected_identifiers
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -25,6 +27,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("project", nargs="?", type=Path, default=None, help="project folder (default: .)")
     add_config_options(p)
     p.add_argument("--only", metavar="SELECTORS", help="keep only identifiers matching these selectors")
+    p.add_argument(
+        "--platform",
+        choices=("linux", "macos", "windows"),
+        help="only the identifiers of this operating system (as cibuildwheel --platform)",
+    )
+    p.add_argument(
+        "--print-build-identifiers",
+        action="store_true",
+        help="print only the identifiers, one a line (as cibuildwheel --print-build-identifiers)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--interpreters", action="store_true", help="also list every interpreter found")
     p.set_defaults(handler=run)
@@ -34,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"build": args.only} if args.only else {}
     config = config_from_args(args, overrides, project_dir=args.project)
     identifiers = expected_identifiers(config)
+    if args.platform:
+        identifiers = [i for i in identifiers if i.os == args.platform]
+    if args.print_build_identifiers:
+        sys.stdout.write("".join(f"{i}\n" for i in identifiers))
+        return 0
     interpreters = discover(config.build.interpreters)
     ok, missing = match_identifiers(identifiers, interpreters)
     reasons = {m.identifier: m.reason for m in missing}
@@ -46,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                         "buildable": i in ok,
                         "interpreter": str(ok[i].path) if i in ok else None,
                         "reason": reasons.get(i),
+                        "tested": _tested(config, str(i)),
                     }
                     for i in identifiers
                 ],
@@ -89,3 +107,9 @@ def run(args: argparse.Namespace) -> int:
     if not identifiers:
         err_console.print("no identifiers selected: check requires-python, platforms, build and skip")
     return 0
+
+
+def _tested(config: Config, identifier: str) -> bool:
+    """Whether the build tests this identifier's wheel: a test-command, and not in test-skip."""
+    options = config.for_identifier(identifier)
+    return bool(options.test_command) and not Selector.parse(options.test_skip).matches(identifier)

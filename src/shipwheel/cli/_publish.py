@@ -25,8 +25,11 @@ from ._common import (
     add_release_paths,
     config_from_args,
     err_console,
+    jobs_arg,
     out_console,
     print_json,
+    retries_arg,
+    timeout_arg,
 )
 
 if TYPE_CHECKING:  # the upload machinery (httpx) is imported when the command runs, not at every start-up
@@ -103,10 +106,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--non-interactive", action="store_true", help="accepted for twine: publish never prompts")
     p.add_argument(
-        "-j", "--jobs", type=int, metavar="N", help="wheels uploaded at once (default: publish.jobs)"
+        "-j", "--jobs", type=jobs_arg, metavar="N", help="wheels uploaded at once (default: publish.jobs)"
     )
-    p.add_argument("--retries", type=int, metavar="N", help="retries per file on connection errors and 5xx")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="network timeout")
+    p.add_argument(
+        "--retries", type=retries_arg, metavar="N", help="retries per file on connection errors and 5xx"
+    )
+    p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", help="network timeout")
     p.add_argument("--no-verify", action="store_true", help="upload without running shipwheel verify first")
     p.add_argument(
         "--dry-run", action="store_true", help="print the plan (skipped, uploaded, order) and change nothing"

@@ -13,7 +13,7 @@ from rich.text import Text
 from ..containers import open_container
 from ..errors import UsageError
 from ..stage import StageEvent, StageReport, stage, stage_to_index
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import add_config_options, config_from_args, err_console, jobs_arg, out_console, print_json
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -37,7 +37,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overwrite", action="store_true", help="replace staged files that differ (default: refuse)"
     )
-    p.add_argument("-j", "--jobs", type=int, default=4, help="parallel uploads (default: 4)")
+    p.add_argument("-j", "--jobs", type=jobs_arg, default=4, help="parallel uploads (default: 4)")
     p.add_argument(
         "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
     )

@@ -20,8 +20,10 @@ from . import _github, _provenance
 from ._common import (
     add_config_options,
     add_release_paths,
+    bytes_arg,
     config_from_args,
     err_console,
+    jobs_or_cores_arg,
     out_console,
     print_json,
 )
@@ -66,14 +68,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--html", metavar="FILE", type=Path, help="also write a self-contained HTML report to FILE"
     )
     p.add_argument(
-        "-j", "--jobs", type=int, default=None, help="files checked in parallel (default: the cores)"
+        "-j",
+        "--jobs",
+        type=jobs_or_cores_arg,
+        default=None,
+        help="files checked in parallel (default: the cores)",
     )
     p.add_argument(
         "--no-completeness", action="store_true", help="do not compare the wheels with the build matrix"
     )
     p.add_argument("--ignore", metavar="CODES", help="problem codes to ignore, space- or comma-separated")
     p.add_argument(
-        "--max-file-size", type=int, metavar="BYTES", help="PyPI's file size limit for this project"
+        "--max-file-size", type=bytes_arg, metavar="BYTES", help="PyPI's file size limit for this project"
     )
     p.add_argument("--list-codes", action="store_true", help="list every problem code, its severity and fix")
     _provenance.add_options(p)

@@ -1,6 +1,7 @@
 """Configuration of shipwheel: ``[tool.shipwheel]`` read into typed frozen dataclasses.
 
-Precedence, highest first: command line > ``SHIPWHEEL_*`` environment > pyproject.toml > packaged defaults.
+Precedence, highest first: command line > ``SHIPWHEEL_*`` environment > ``[tool.shipwheel]`` > ``CIBW_*``
+environment > ``[tool.cibuildwheel]`` > packaged defaults.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ import json
 from importlib import resources
 from typing import Any
 
-from ._loader import ENV_PREFIX, env_name, load_config, load_defaults, read_pyproject
+from ._cibuildwheel import Override, expand_environment
+from ._files import load_defaults, read_pyproject
+from ._import import import_cibuildwheel
+from ._loader import ENV_PREFIX, env_name, load_config
 from ._model import (
     SECTIONS,
     BuildOptions,
@@ -32,16 +36,20 @@ __all__ = [
     "Config",
     "FetchOptions",
     "NotesOptions",
+    "Override",
     "ProjectInfo",
     "PublishOptions",
     "SignOptions",
     "StageOptions",
     "VerifyOptions",
     "env_name",
+    "expand_environment",
+    "import_cibuildwheel",
     "load_config",
     "load_defaults",
     "read_pyproject",
     "schema",
+    "tool_schema",
 ]
 
 
@@ -50,3 +58,9 @@ def schema() -> dict[str, Any]:
     text = resources.files("shipwheel.config").joinpath("schema.json").read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def tool_schema(tool: str = "shipwheel") -> dict[str, Any]:
+    """JSON schema of [tool.${tool}]: shipwheel's configuration (shipwheel.config.schema.json)."""
+    # the validate_pyproject.tool_schema entry point: validate-pyproject checks [tool.shipwheel] with it
+    return schema()

@@ -12,6 +12,7 @@ comes from the environment or the command line.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,17 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from ._cibuildwheel import Override
+
 __all__ = [
+    "BYTES",
+    "JOBS",
+    "JOBS_OR_CORES",
+    "RATIO",
+    "RETRIES",
     "SECTIONS",
+    "TIMEOUT",
+    "Bounds",
     "BuildOptions",
     "ChangelogOptions",
     "Config",
@@ -37,6 +47,52 @@ __all__ = [
 _PATH = MappingProxyType({"path": True})
 
 
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The range a numeric option must lie in; the config loader and the command line both check it.
+
+    Upper ends exist because a huge count or timeout is never meant and breaks the layer below (thread pools,
+    ``socket.settimeout``, back-off arithmetic) with an error that names none of the user's input.
+    """
+
+    low: float
+    high: float
+    #: the value must be greater than ``low``, not equal to it (a timeout of 0 is not a timeout)
+    above: bool = False
+
+    def check(self, value: float) -> bool:
+        """Whether ``value`` lies in the range (never for NaN or infinity)."""
+        if not math.isfinite(value) or value > self.high:
+            return False
+        return value > self.low if self.above else value >= self.low
+
+    def describe(self, kind: type) -> str:
+        """``a whole number from 1 to 1024`` / ``a number of seconds above 0 and at most 86400``."""
+        noun = "a whole number" if kind is int else "a number"
+        high = f"{self.high:g}" if self.high < 1e15 else f"{int(self.high)}"
+        if self.above:
+            return f"{noun} above {self.low:g} and at most {high}"
+        return f"{noun} from {self.low:g} to {high}"
+
+
+#: Parallel workers where 0 means one per core (build, verify).
+JOBS_OR_CORES = Bounds(0, 1024)
+#: Parallel workers (downloads, uploads).
+JOBS = Bounds(1, 1024)
+#: Retries after the first try.
+RETRIES = Bounds(0, 100)
+#: Network timeouts, in seconds: more than 0, at most a day.
+TIMEOUT = Bounds(0, 86400, above=True)
+#: File sizes in bytes.
+BYTES = Bounds(1, 2**62)
+#: Compression ratios.
+RATIO = Bounds(0, 1e9, above=True)
+
+
+def _num(bounds: Bounds) -> Mapping[str, Any]:
+    return MappingProxyType({"bounds": bounds})
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BuildOptions:
     """Top-level keys of ``[tool.shipwheel]``: the build matrix and how each wheel is built, repaired and tested."""
@@ -49,11 +105,22 @@ class BuildOptions:
     before_all: str
     before_build: str
     environment: Mapping[str, str]
+    environment_pass: tuple[str, ...]
+    build_frontend: str
+    #: PEP 517 config settings as ``KEY=VALUE`` items; a key may repeat (``setup-args`` of meson-python)
+    config_settings: tuple[str, ...] = field(metadata=MappingProxyType({"pairs": True}))
+    before_test: str
     test_requires: tuple[str, ...]
+    #: PEP 735 dependency groups of the project installed for the tests (cibuildwheel's test-groups)
+    test_groups: tuple[str, ...]
+    test_extras: tuple[str, ...]
+    test_sources: tuple[str, ...]
     test_command: str
+    test_skip: tuple[str, ...]
     repair: bool
+    repair_wheel_command: str
     sdist_zip: bool
-    jobs: int
+    jobs: int = field(metadata=_num(JOBS_OR_CORES))
     output_dir: Path = field(metadata=_PATH)
     cache_dir: Path = field(metadata=_PATH)
     log_dir: Path = field(metadata=_PATH)
@@ -63,9 +130,9 @@ class BuildOptions:
 class VerifyOptions:
     """``[tool.shipwheel.verify]``: limits and strictness of ``shipwheel verify``."""
 
-    max_file_size: int
-    max_uncompressed_size: int
-    max_compression_ratio: float
+    max_file_size: int = field(metadata=_num(BYTES))
+    max_uncompressed_size: int = field(metadata=_num(BYTES))
+    max_compression_ratio: float = field(metadata=_num(RATIO))
     strict: bool
     ignore: tuple[str, ...]
 
@@ -83,9 +150,9 @@ class FetchOptions:
 
     from_: str = field(metadata={"key": "from"})
     wheelhouse: Path = field(metadata=_PATH)
-    jobs: int
-    retries: int
-    timeout: float
+    jobs: int = field(metadata=_num(JOBS))
+    retries: int = field(metadata=_num(RETRIES))
+    timeout: float = field(metadata=_num(TIMEOUT))
     allow_hosts: tuple[str, ...]
 
 
@@ -94,9 +161,9 @@ class PublishOptions:
     """``[tool.shipwheel.publish]``: the index ``shipwheel publish`` uploads to and how."""
 
     repository: str
-    jobs: int
-    retries: int
-    timeout: float
+    jobs: int = field(metadata=_num(JOBS))
+    retries: int = field(metadata=_num(RETRIES))
+    timeout: float = field(metadata=_num(TIMEOUT))
     verify: bool
 
 
@@ -157,6 +224,8 @@ class ProjectInfo:
     version: str | None
     requires_python: SpecifierSet | None
     dynamic: tuple[str, ...] = ()
+    #: the ``[dependency-groups]`` table (PEP 735), as written
+    dependency_groups: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -179,6 +248,54 @@ class Config:
     changelog: ChangelogOptions
     notes: NotesOptions
     sources: Mapping[str, str]
+    #: cibuildwheel's per-identifier values (platform tables, ``[[overrides]]``, ``CIBW_*_LINUX``), in order
+    overrides: tuple[Override, ...] = ()
+    #: warnings about the configuration (a cibuildwheel key shipwheel does not understand …), one line each
+    warnings: tuple[str, ...] = ()
+    #: cibuildwheel settings that only its own CI runs use (container images, its tool pins)
+    ci_only: tuple[str, ...] = ()
+    #: how the file the ``[tool.*]`` tables came from is shown (never a temporary path)
+    pyproject_label: str = ""
+
+    def test_requirements(self, options: BuildOptions | None = None) -> tuple[str, ...]:
+        """What the tests of a wheel need: ``test-requires`` and the requirements of ``test-groups``."""
+        import dependency_groups
+        from packaging.requirements import InvalidRequirement
+
+        from ..errors import ConfigError
+
+        options = options or self.build
+        if not options.test_groups:
+            return options.test_requires
+        try:
+            grouped = dependency_groups.resolve(self.project.dependency_groups, *options.test_groups)
+        except (LookupError, ValueError, TypeError, InvalidRequirement) as exc:
+            raise ConfigError(
+                f"test-groups {' '.join(options.test_groups)}: {exc}",
+                hint="name groups of the project's [dependency-groups] table",
+            ) from None
+        return (*options.test_requires, *grouped)
+
+    def for_identifier(self, identifier: str) -> BuildOptions:
+        """The build options of one identifier: the overrides whose ``select`` matches it applied in order."""
+        import fnmatch
+
+        from ..matrix import _expand_braces  # matrix imports config: import when used
+
+        options = self.build
+        for o in self.overrides:
+            patterns = [p for item in o.select.split() for p in _expand_braces(item)]
+            if not any(fnmatch.fnmatchcase(identifier, p) for p in patterns):
+                continue
+            changes = {}
+            for name, value in o.values.items():
+                mode = o.inherit.get(name.replace("_", "-"), "none")
+                old = getattr(options, name)
+                if mode != "none":
+                    value = _inherit(old, value, prepend=mode == "prepend")
+                changes[name] = value
+            options = dataclasses.replace(options, **changes)
+        return options
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved values as a JSON-ready dict keyed by dotted TOML key."""
@@ -196,3 +313,13 @@ class Config:
                     value = dict(value)
                 out[key] = value
         return out
+
+
+def _inherit(old: Any, new: Any, *, prepend: bool) -> Any:
+    """cibuildwheel's ``inherit``: a command joined with ``&&``, lists concatenated, tables merged."""
+    first, second = (new, old) if prepend else (old, new)
+    if isinstance(new, str):
+        return " && ".join(v for v in (first, second) if v)
+    if isinstance(new, tuple):
+        return (*first, *second)
+    return MappingProxyType({**first, **second})

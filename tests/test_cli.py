@@ -1,0 +1,388 @@
+"""The command line as a shell: bad numbers and malformed configuration are one line and a documented exit code.
+
+Commands run in-process through ``main_inner`` (which raises) with ``_run`` doing what ``main`` does with the
+exceptions, so that any other exception (a traceback for the user) fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shipwheel.cli import build_parser, main_inner
+from shipwheel.config import SECTIONS
+from shipwheel.config._model import toml_key
+from shipwheel.errors import ShipwheelError, UsageError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _documented_exit_codes() -> set[int]:
+    text = REPO.joinpath("README.md").read_text(encoding="utf-8")
+    table = text.split("## Exit codes", 1)[1]
+    return {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
+
+
+EXIT_CODES = _documented_exit_codes()
+
+
+def _run(argv: list[str]) -> int:
+    """The exit code ``shipwheel ARGV`` ends with; any exception but ours propagates (the test fails)."""
+    try:
+        return main_inner(argv)
+    except ShipwheelError as exc:
+        assert "\n" not in exc.one_line()
+        return exc.exit_code
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0)
+
+
+# -- item 13: every numeric option of every command -------------------------------------------------------------
+
+#: (command line before the option, option, a good value); the command fails fast after parsing (empty folders).
+NUMERIC_OPTIONS: list[tuple[str, str, str]] = [
+    ("build {e}", "-j", "2"),
+    ("verify {e} --no-completeness", "-j", "2"),
+    ("verify {e} --no-completeness", "--max-file-size", "1000"),
+    ("stage {e} --to {d}", "-j", "2"),
+    ("fetch demo 1.0 --from {e} -w {w}", "-j", "2"),
+    ("fetch demo 1.0 --from {e} -w {w}", "--retries", "1"),
+    ("fetch demo 1.0 --from {e} -w {w}", "--timeout", "5"),
+    ("publish {e} -r file:{d} --no-verify", "-j", "2"),
+    ("publish {e} -r file:{d} --no-verify", "--retries", "1"),
+    ("publish {e} -r file:{d} --no-verify", "--timeout", "5"),
+]
+
+BAD_NUMBERS = ["-1", "-3", "nan", "inf", "-inf", "1e999", "x", "", "99999999999999999999999", "1.5"]
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, str]:
+    out = {}
+    for name in ("e", "d", "w"):
+        (tmp_path / name).mkdir()
+        out[name] = str(tmp_path / name)
+    return out
+
+
+def _numeric_options() -> list[str]:
+    """Every option of every command whose argparse type is a number (found from the parser itself)."""
+    found = []
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if (
+                action.type in (int, float)
+                or getattr(action.type, "__module__", "") == "shipwheel.cli._common"
+            ):
+                found.append(f"{name} {action.option_strings[-1]}")
+    return sorted(found)
+
+
+def test_i10_13_every_numeric_option_is_covered() -> None:
+    covered = {
+        f"{cmd.split()[0]} {opt if opt.startswith('--') else '--jobs'}" for cmd, opt, _ in NUMERIC_OPTIONS
+    }
+    assert set(_numeric_options()) <= covered
+
+
+def test_i10_13_numeric_options_use_the_validating_types() -> None:
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
+        for action in command._actions:
+            assert action.type not in (int, float), (
+                f"shipwheel {name} {action.option_strings}: plain {action.type}"
+            )
+
+
+@pytest.mark.parametrize(("prefix", "option", "good"), NUMERIC_OPTIONS)
+@pytest.mark.parametrize("bad", BAD_NUMBERS)
+def test_i10_13_bad_numbers_exit_2_one_line(
+    folders: dict[str, str], prefix: str, option: str, good: str, bad: str
+) -> None:
+    if option == "--timeout" and bad == "1.5":
+        bad = "0"  # 1.5 s is a good timeout; whole-number options refuse it
+    # --opt=VALUE, so that "-1" is never taken for an option
+    long = {"-j": "--jobs"}.get(option, option)
+    argv = [*prefix.format(**folders).split(), f"{long}={bad}"]
+    with pytest.raises(UsageError) as info:
+        main_inner(argv)
+    line = info.value.one_line()
+    assert info.value.exit_code == 2 and "\n" not in line
+    assert "is not a" in line or "expected one argument" in line, line
+
+
+@pytest.mark.parametrize(("prefix", "option", "good"), NUMERIC_OPTIONS)
+def test_i10_13_good_numbers_pass_the_parser(
+    folders: dict[str, str], prefix: str, option: str, good: str
+) -> None:
+    argv = [*prefix.format(**folders).split(), option, good]
+    assert _run(argv) in EXIT_CODES  # parsed, then any documented ending, never a traceback
+    args = build_parser().parse_args(argv)
+    dest = {"-j": "jobs", "--max-file-size": "max_file_size"}.get(option, option.lstrip("-"))
+    assert float(getattr(args, dest)) == float(good)
+
+
+def test_i10_13_console_script_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "fetch", "demo", "1.0", "--timeout", "nan"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "error: shipwheel fetch: argument --timeout: 'nan' is not a number above 0 and at most 86400; "
+        "see 'shipwheel fetch --help'"
+    )
+
+
+# -- the property test per command ------------------------------------------------------------------------------
+
+_scalars = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=8),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_KNOWN = [toml_key(f) for cls in SECTIONS.values() for f in __import__("dataclasses").fields(cls)]
+_keys = st.sampled_from([*_KNOWN, *(s for s in SECTIONS if s), "build-frontend", "x"])
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return (
+            "nan"
+            if math.isnan(value)
+            else ("inf" if value > 0 else "-inf")
+            if math.isinf(value)
+            else repr(value)
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+
+
+_cibw_keys = st.sampled_from(
+    [
+        "build", "skip", "test-skip", "archs", "enable", "environment", "environment-pass", "before-all",
+        "test-command", "test-requires", "test-groups", "test-extras", "test-sources", "config-settings",
+        "build-frontend", "dependency-versions", "overrides", "linux", "macos", "windows", "container-engine",
+        "manylinux-x86_64-image", "frobnicate",
+    ]
+)  # fmt: skip
+_tables = st.one_of(
+    st.dictionaries(_keys, _values, max_size=4).map(
+        lambda t: "[tool.shipwheel]\n" + "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in t.items())
+    ),
+    st.dictionaries(
+        st.sampled_from(["name", "version", "requires-python", "dynamic"]), _values, max_size=3
+    ).map(lambda t: "[project]\n" + "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in t.items())),
+    st.dictionaries(_cibw_keys, _values, max_size=4).map(
+        lambda t: "[tool.cibuildwheel]\n" + "".join(f"{json.dumps(k)} = {_toml(v)}\n" for k, v in t.items())
+    ),
+    _values.map(lambda v: f"tool = {_toml(v)}\n"),
+    _values.map(lambda v: f"project = {_toml(v)}\n"),
+    st.binary(max_size=40).map(lambda b: b.decode("latin-1")),
+)
+_numbers = st.one_of(
+    st.integers(min_value=-(2**40), max_value=2**40).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["nan", "inf", "-inf", "-1", "0", "1e400", "0x10", "1_0", " 3", "٣"]),
+    st.text(alphabet="0123456789.-e+naifx ", max_size=6),
+)
+
+
+def _property(
+    argv_of: Callable[[dict[str, str], list[str]], list[str]], options: list[str]
+) -> Callable[..., None]:
+    """A Hypothesis test: a malformed pyproject.toml in the project folder and random values for ``options``."""
+
+    @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(table=_tables, numbers=st.lists(_numbers, min_size=len(options), max_size=len(options)))
+    def test(folders: dict[str, str], table: str, numbers: list[str]) -> None:
+        Path(folders["e"], "pyproject.toml").write_bytes(table.encode("latin-1", "replace"))
+        extra = [f"{opt}={value}" for opt, value in zip(options, numbers, strict=True)]
+        assert _run(argv_of(folders, extra)) in EXIT_CODES
+
+    return test
+
+
+test_i10_property_config = _property(lambda f, x: ["config", f["e"], *x], [])
+test_i10_property_matrix = _property(lambda f, x: ["matrix", f["e"], *x], [])
+# --only selects nothing, so that a table that happens to be valid never starts a real build
+test_i10_property_build = _property(lambda f, x: ["build", f["e"], "--only", "cp27-*", *x], ["--jobs"])
+test_i10_property_verify = _property(
+    lambda f, x: ["verify", f["e"], "--no-completeness", "--config-dir", f["e"], *x],
+    ["--jobs", "--max-file-size"],
+)
+test_i10_property_stage = _property(
+    lambda f, x: ["stage", f["e"], "--to", f["d"], "--config-dir", f["e"], *x], ["--jobs"]
+)
+test_i10_property_fetch = _property(
+    lambda f, x: ["fetch", "demo", "1.0", "--from", f["e"], "-w", f["w"], "--config-dir", f["e"], *x],
+    ["--jobs", "--retries", "--timeout"],
+)
+test_i10_property_publish = _property(
+    lambda f, x: ["publish", f["e"], "-r", f"file:{f['d']}", "--no-verify", "--config-dir", f["e"], *x],
+    ["--jobs", "--retries", "--timeout"],
+)
+test_i10_property_sign = _property(lambda f, x: ["sign", f["e"], "--config-dir", f["e"], *x], [])
+test_i10_property_changelog = _property(
+    lambda f, x: ["changelog", "a..b", "--repo", f["e"], "--config-dir", f["e"], *x], []
+)
+test_i10_property_notes = _property(
+    lambda f, x: ["notes", "1.0", "--project", f["e"], "--range", "none", *x], []
+)
+
+
+# -- issue 14: CLI conventions ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["buidl"], "error: shipwheel: unknown command 'buidl'; did you mean 'build'?"),
+        (["pubish"], "did you mean 'publish'?"),
+        (
+            ["build", "--jbos", "3"],
+            "error: shipwheel build: unrecognized arguments: --jbos; did you mean '--jobs'?",
+        ),
+        (["fetch", "demo", "1.0", "--tiemout=5"], "did you mean '--timeout'?"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_i14_misspelt_command_or_option_gets_a_suggestion(argv: list[str], expected: str) -> None:
+    with pytest.raises(UsageError) as info:
+        main_inner(argv)
+    assert expected.removeprefix("error: ") in info.value.one_line()
+
+
+def test_i14_misspelt_command_console_script_is_one_line() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "buidl"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == "error: shipwheel: unknown command 'buidl'; did you mean 'build'?\n"
+
+
+def test_i14_quiet_on_every_command() -> None:
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
+        assert "-q" in command._option_string_actions and "--quiet" in command._option_string_actions, name
+
+
+def test_i14_quiet_silences_status_but_keeps_results(tmp_path: Path) -> None:
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "shipwheel",
+                "notes",
+                "1.0",
+                "--project",
+                str(tmp_path),
+                "--range",
+                "none",
+                *flags,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    loud, quiet = run(), run("-q")
+    assert loud.returncode == quiet.returncode == 0
+    assert loud.stderr and not quiet.stderr
+    assert loud.stdout == quiet.stdout
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_i14_completion_prints_shell_code(capsys: pytest.CaptureFixture[str], shell: str) -> None:
+    assert main_inner(["completion", shell]) == 0
+    code = capsys.readouterr().out
+    assert "shipwheel" in code and "_ARGCOMPLETE" in code
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("shipwheel bu", "build"),
+        ("shipwheel fetch --ti", "--timeout"),
+        ("shipwheel publish --ret", "--retries"),
+    ],
+)
+def test_i14_completion_answers_from_the_parser(tmp_path: Path, line: str, expected: str) -> None:
+    """What the shell code does on TAB: call shipwheel back with _ARGCOMPLETE and read the candidates."""
+    out = tmp_path / "candidates"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("_ARC")},
+        "_ARGCOMPLETE": "1",
+        "COMP_LINE": line,
+        "COMP_POINT": str(len(line)),
+        "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+    }
+    subprocess.run([sys.executable, "-m", "shipwheel"], env=env, check=True, timeout=60, cwd=tmp_path)
+    assert expected in out.read_text(encoding="utf-8").split()
+
+
+def test_i14_validate_pyproject_checks_tool_shipwheel() -> None:
+    """The validate_pyproject.tool_schema entry point: validate-pyproject knows [tool.shipwheel]."""
+    from validate_pyproject import api, errors
+
+    validator = api.Validator()
+    good = {
+        "project": {"name": "demo", "version": "1.0"},
+        "tool": {
+            "shipwheel": {
+                "jobs": 2,
+                "test-command": "pytest",
+                "linux": {"test-command": "pytest -x"},
+                "overrides": [
+                    {"select": "cp312-*", "inherit": {"test-command": "append"}, "test-command": "y"}
+                ],
+                "fetch": {"timeout": 30},
+            }
+        },
+    }
+    validator(good)
+    for bad in ({"test-comand": "x"}, {"fetch": {"timeout": -1}}, {"linux": {"archs": "x86_64"}}):
+        with pytest.raises(errors.ValidationError):
+            validator({**good, "tool": {"shipwheel": bad}})
+
+
+def test_i14_validate_pyproject_accepts_the_defaults_and_real_imports(tmp_path: Path) -> None:
+    from validate_pyproject import api
+
+    from shipwheel.config import load_defaults
+
+    api.Validator()({"project": {"name": "demo", "version": "1.0"}, "tool": {"shipwheel": load_defaults()}})
