@@ -4,6 +4,7 @@ names from URLs only, credentials kept to their origin, every wait bounded, one-
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from fixtures.http_servers import ListingServer, make_wheel
 from shipwheel._retry import RetryPolicy
 from shipwheel.containers import open_container
 from shipwheel.containers._local import LocalContainer
-from shipwheel.fetch import Expected, Selection, download_file, fetch
+from shipwheel.fetch import Expected, NothingToFetchError, Selection, download_file, fetch
 from shipwheel.stage import stage
 
 NO_WAIT = RetryPolicy(retries=1, sleep=lambda _s: None)
@@ -129,3 +130,38 @@ def test_i10_1_stage_replaces_a_linked_project_folder_of_the_index(tmp_path: Pat
     assert list(outside.iterdir()) == []
     assert not (target / "simple" / "demo").is_symlink()
     assert (target / "simple" / "demo" / "index.json").is_file()
+
+
+def test_i10_2_the_file_name_comes_from_the_url_never_the_link_text(tmp_path: Path) -> None:
+    root = tmp_path / "served"
+    (root / "files").mkdir(parents=True)
+    (root / "files" / "payload.bin").write_bytes(b"not a wheel")
+    with ListingServer(root) as server:
+        server.page("/staging/", f'<a href="/files/payload.bin">{WHEEL}</a>')
+        container = open_container(server.url + "staging/")
+        try:
+            with pytest.raises(NothingToFetchError, match="refused") as info:
+                fetch(container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT)
+        finally:
+            container.close()
+    assert "bad-name" in str(info.value)
+    assert not (tmp_path / "wh").exists() or list((tmp_path / "wh").iterdir()) == []
+
+
+def test_i10_2_a_pep691_filename_never_renames_the_url(tmp_path: Path) -> None:
+    root = tmp_path / "served"
+    (root / "files").mkdir(parents=True)
+    (root / "files" / "payload.bin").write_bytes(b"not a wheel")
+    page = {
+        "meta": {"api-version": "1.1"},
+        "files": [{"filename": WHEEL, "url": "/files/payload.bin", "hashes": {}}],
+    }
+    with ListingServer(root) as server:
+        server.page("/simple/demo/", json.dumps(page), "application/vnd.pypi.simple.v1+json")
+        container = open_container(server.url + "simple/")
+        try:
+            with pytest.raises(NothingToFetchError):
+                fetch(container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT)
+        finally:
+            container.close()
+    assert not (tmp_path / "wh" / WHEEL).exists()

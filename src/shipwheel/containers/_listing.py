@@ -226,9 +226,8 @@ def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> E
         return None
     if parts.scheme not in {"http", "https"}:
         return Rejected(label, f"bad-scheme: {parts.scheme or 'none'}", link.url)
-    if link.name is not None and link.name != name and DistFile.parse(link.name) is not None:
-        # A PEP 691 filename that differs from the URL's own name: the index names the file, not the URL.
-        name = link.name
+    # The file is named by the last segment of its URL only: never by the link text or a PEP 691 ``filename``,
+    # which a hostile page can set to a wheel's name while the URL serves something else.
     dist = DistFile.parse(name)
     if dist is None:
         return Rejected(
