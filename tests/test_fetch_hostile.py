@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from fixtures.hostile import HostileServer
 from fixtures.http_servers import ListingServer, make_wheel
 from shipwheel._retry import RetryPolicy
 from shipwheel.containers import open_container
@@ -165,3 +168,126 @@ def test_i10_2_a_pep691_filename_never_renames_the_url(tmp_path: Path) -> None:
         finally:
             container.close()
     assert not (tmp_path / "wh" / WHEEL).exists()
+
+
+# -- credentials (item 4) ---------------------------------------------------------------------------------
+
+OTHER = "demo-1.0.0-cp312-cp312-win_amd64.whl"
+
+
+def _serve_release_across_two_origins(home: HostileServer, cdn: HostileServer) -> None:
+    """The listing on ``home`` links one wheel on ``cdn`` and redirects the other one there."""
+    first = cdn.route(f"/files/{WHEEL}", body=b"one", ctype="application/octet-stream")
+    second = cdn.route(f"/files/{OTHER}", body=b"two", ctype="application/octet-stream")
+    home.route(f"/staging/{OTHER}", behaviour="redirect", location=second)
+    home.route("/staging/", body=f'<a href="{first}">{WHEEL}</a> <a href="{OTHER}">{OTHER}</a>'.encode())
+
+
+def _authorized(server: HostileServer) -> set[str]:
+    return {path for _, path, headers in server.requests if "Authorization" in headers}
+
+
+@pytest.mark.parametrize("source", ["userinfo", "netrc"])
+def test_i10_4_credentials_go_only_to_the_container_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    with HostileServer() as home, HostileServer() as cdn:
+        _serve_release_across_two_origins(home, cdn)
+        url = f"http://127.0.0.1:{home.port}/staging/"
+        if source == "userinfo":
+            url = f"http://alice:s3cr%40t@127.0.0.1:{home.port}/staging/"
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login alice password s3cr@t\n")
+        netrc.chmod(0o600)
+        monkeypatch.setenv("NETRC", str(netrc))
+        container = open_container(url, allow_hosts=[f"127.0.0.1:{cdn.port}"])
+        try:
+            report = fetch(
+                container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT
+            )
+        finally:
+            container.close()
+    assert sorted(f.status for f in report.files) == ["downloaded", "downloaded"]
+    assert _authorized(home) == {"/staging/", f"/staging/{OTHER}"}
+    assert home.headers_for("/staging/")[0]["Authorization"] == "Basic YWxpY2U6czNjckB0"  # alice:s3cr@t
+    assert _authorized(cdn) == set(), "credentials leaked to another allowed host"
+
+
+# -- bounded waits (item 9) -------------------------------------------------------------------------------
+
+
+def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shipwheel", *argv],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("behaviour", ["drip", "drip-headers"])
+def test_i10_9_fetch_gives_up_on_a_dripping_listing(tmp_path: Path, behaviour: str) -> None:
+    with HostileServer() as server:
+        server.route("/staging/", behaviour=behaviour, body=f'<a href="{WHEEL}">{WHEEL}</a>'.encode() * 50)
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--timeout", "2",
+                    "--retries", "0", "-w", str(tmp_path / "wh"), cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "too slowly" in _one_line_error(proc)
+
+
+@pytest.mark.timeout(90)
+def test_i10_9_fetch_gives_up_on_a_dripping_file(tmp_path: Path) -> None:
+    with HostileServer() as server:
+        server.route("/staging/", body=f'<a href="{WHEEL}">{WHEEL}</a>'.encode())
+        server.route(
+            f"/staging/{WHEEL}", behaviour="drip", body=b"x" * 1000, ctype="application/octet-stream"
+        )
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--timeout", "2",
+                    "--retries", "0", "-w", str(tmp_path / "wh"), "--json", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    files = json.loads(proc.stdout)["files"]
+    assert [f["status"] for f in files] == ["failed"] and "too slowly" in files[0]["error"]
+    assert not (tmp_path / "wh" / WHEEL).exists()
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("dripping", ["index-page", "upload-answer"])
+def test_i10_9_publish_gives_up_on_a_dripping_index(tmp_path: Path, dripping: str) -> None:
+    make_wheel(tmp_path / "wh", "demo", "1.0.0")
+    with HostileServer() as server:
+        if dripping == "index-page":
+            server.route("/simple/demo/", behaviour="drip", body=b"<html>" * 100)
+        server.route("/legacy/", behaviour="drip", body=b"OK" * 100)
+        proc = subprocess.run(
+            [sys.executable, "-m", "shipwheel", "publish", str(tmp_path / "wh"), "-r", server.url + "legacy/",
+             "--index-url", server.url + "simple/", "--timeout", "2", "--retries", "0", "--no-verify"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "SHIPWHEEL_USERNAME": "u", "SHIPWHEEL_PASSWORD": "p"},
+        )  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.timeout(90)
+def test_i10_9_stage_to_an_index_gives_up_on_a_dripping_server(tmp_path: Path) -> None:
+    make_wheel(tmp_path / "wh", "demo", "1.0.0")
+    with HostileServer() as server:
+        server.route("/legacy/", behaviour="drip", body=b"OK" * 100)
+        proc = subprocess.run(
+            [sys.executable, "-m", "shipwheel", "stage", str(tmp_path / "wh"), "--to", server.url + "legacy/",
+             "--timeout", "2", "--retries", "0"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+            env={**os.environ, "SHIPWHEEL_USERNAME": "u", "SHIPWHEEL_PASSWORD": "p"},
+        )  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -156,6 +156,7 @@ def stage_to_index(
     *,
     jobs: int = 4,
     retries: int = 5,
+    timeout: float = 60.0,
     on_event: Callable[[StageEvent], None] | None = None,
 ) -> StageReport:
     """Stage into an index server (devpi, pypiserver, a private PyPI) through ``shipwheel publish``'s upload
@@ -182,7 +183,13 @@ def stage_to_index(
     report = StageReport(repository)
     for group in releases.values():
         result = publish_files(
-            group, repository=repository, jobs=jobs, retries=retries, verify=False, on_event=relay
+            group,
+            repository=repository,
+            jobs=jobs,
+            retries=retries,
+            timeout=timeout,
+            verify=False,
+            on_event=relay,
         )
         planned = {f.filename: f for f in result.plan.files}
         for r in result.results:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from rich.table import Table
 from rich.text import Text
 
+from .._http import check_timeout
 from ..containers import open_container
 from ..errors import UsageError
 from ..stage import StageEvent, StageReport, stage, stage_to_index
@@ -39,6 +40,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("-j", "--jobs", type=int, default=4, help="parallel uploads (default: 4)")
     p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="network timeout for an index server (default: 60; each request also has an overall deadline)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="retries per file for an index server (default: 5)",
+    )
+    p.add_argument(
         "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -64,7 +79,14 @@ def run(args: argparse.Namespace) -> int:
 
     if container is None:
         # An index server (devpi, pypiserver): uploads through shipwheel publish's machinery.
-        report = stage_to_index(args.files, config.to, jobs=args.jobs, on_event=show)
+        report = stage_to_index(
+            args.files,
+            config.to,
+            jobs=args.jobs,
+            retries=args.retries,
+            timeout=check_timeout(args.timeout),
+            on_event=show,
+        )
     else:
         try:
             report = stage(args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show)
