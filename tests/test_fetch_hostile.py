@@ -15,13 +15,14 @@ import pytest
 from fixtures.hostile import HostileServer
 from fixtures.http_servers import ListingServer, make_wheel
 from shipwheel._retry import RetryPolicy
-from shipwheel.containers import open_container
+from shipwheel.containers import TransferError, open_container, parse_project_page
 from shipwheel.containers._local import LocalContainer
 from shipwheel.fetch import Expected, NothingToFetchError, Selection, download_file, fetch
 from shipwheel.stage import stage
 
 NO_WAIT = RetryPolicy(retries=1, sleep=lambda _s: None)
 WHEEL = "demo-1.0.0-py3-none-any.whl"
+BASE = "http://127.0.0.1:8000/simple/demo/"
 
 
 @pytest.fixture
@@ -291,3 +292,70 @@ def test_i10_9_stage_to_an_index_gives_up_on_a_dripping_server(tmp_path: Path) -
         )  # fmt: skip
     assert proc.returncode == 6, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# -- clear errors instead of tracebacks (items 13, 14, 17) ------------------------------------------------
+
+
+@pytest.mark.timeout(60)
+def test_i10_14_deeply_nested_pep691_json_is_a_clean_error(tmp_path: Path) -> None:
+    nested = b"[" * 200_000 + b"]" * 200_000
+    with HostileServer() as server:
+        server.route("/simple/demo/", body=nested, ctype="application/vnd.pypi.simple.v1+json")
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "simple/", "-w", str(tmp_path / "wh"),
+                    cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "nested too deeply" in _one_line_error(proc)
+
+
+def test_i10_14_the_public_project_page_parser_has_the_same_limits() -> None:
+    with pytest.raises(TransferError, match="nested too deeply"):
+        parse_project_page(b'{"files": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "application/json", BASE)
+    page = {
+        "files": [
+            {"filename": WHEEL, "url": f"/files/{WHEEL}", "hashes": {"sha256": "AB" * 32}, "size": 3,
+             "upload-time": "2025-01-02T03:04:05.000000Z"},
+            {"filename": WHEEL, "url": "/files/payload.bin", "hashes": {}},
+        ]
+    }  # fmt: skip
+    files = parse_project_page(json.dumps(page).encode(), "application/vnd.pypi.simple.v1+json", BASE)
+    assert [(f.filename, f.sha256, f.size, f.upload_time and f.upload_time.year) for f in files] == [
+        (WHEEL, "ab" * 32, 3, 2025)
+    ]
+    html = f'<a href="/files/{WHEEL}#sha256={"CD" * 32}">x</a><a href="/p.bin">{WHEEL}</a>'.encode()
+    assert [(f.filename, f.sha256) for f in parse_project_page(html, "text/html", BASE)] == [
+        (WHEEL, "cd" * 32)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from", "http://127.0.0.1:99999/staging/"], "port"),
+        (["--from", "CONTAINER", "--timeout", "0"], "--timeout 0.0 is not a positive number"),
+        (["--from", "CONTAINER", "--timeout", "nan"], "--timeout nan is not a positive number"),
+        (["--from", "CONTAINER", "--timeout", "inf"], "--timeout inf is not a positive number"),
+        (["--from", "CONTAINER", "--timeout", "-1"], "--timeout -1.0 is not a positive number"),
+        (["--from", "CONTAINER", "--retries", "-1"], "--retries -1 is negative"),
+        (["--from", "CONTAINER", "-j", "-3"], "--jobs -3 is less than 1"),
+    ],
+)
+def test_i10_13_bad_numbers_and_ports_are_one_line_usage_errors(
+    source: Path, tmp_path: Path, argv: list[str], message: str
+) -> None:
+    argv = [a.replace("CONTAINER", str(source)) for a in argv]
+    proc = _run("fetch", "demo", "1.0.0", *argv, "-w", str(tmp_path / "wh"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert message in _one_line_error(proc)
+    assert not (tmp_path / "wh").exists()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("location", ["ftp://127.0.0.1/files/x.whl", "file:///etc/passwd"])
+def test_i10_17_a_redirect_to_another_scheme_says_so(tmp_path: Path, location: str) -> None:
+    with HostileServer() as server:
+        server.route("/staging/", behaviour="redirect", location=location)
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "-w", str(tmp_path / "wh"),
+                    cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "redirects to a URL that is not http(s)" in _one_line_error(proc)

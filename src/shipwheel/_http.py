@@ -27,7 +27,7 @@ import httpcore
 import httpx
 
 from . import __version__
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, RemoteError, UsageError
 
 __all__ = [
     "MIN_RATE",
@@ -37,6 +37,7 @@ __all__ = [
     "make_client",
     "netrc_credentials",
     "origin",
+    "read_body",
     "redact",
 ]
 
@@ -92,6 +93,20 @@ def redact(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def read_body(response: httpx.Response, limit: int, what: str) -> bytes:
+    """The decoded body of a response opened with ``client.stream(...)``, refusing more than ``limit`` bytes as a
+    :class:`RemoteError` (exit 6). The size is counted after decompression, so a small gzip bomb stops as soon as
+    it expands past the limit; the request's deadline bounds the time."""
+    body = bytearray()
+    for block in response.iter_bytes():
+        body += block
+        if len(body) > limit:
+            raise RemoteError(
+                f"{what} is larger than {limit >> 20} MiB", hint="check the URL; the server misbehaves"
+            )
+    return bytes(body)
 
 
 # -- credentials -------------------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from .._http import check_timeout
 from .._retry import RetryPolicy
 from ..containers import open_container
 from ..distfiles import FAMILIES
+from ..errors import UsageError
 from ..fetch import FetchEvent, FetchReport, Selection, families_from, fetch
 from ..matrix import Selector
 from ..sign import manifest_hook
@@ -140,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         "fetch.allow-hosts": args.allow_hosts,
     }
     config = config_from_args(args, overrides).fetch
+    check_timeout(config.timeout)
+    check_counts(retries=config.retries, jobs=config.jobs)
     only = Selector.parse(args.only, what="--only selector") if args.only else None
     selection = Selection(
         project=args.project,
@@ -149,8 +153,6 @@ def run(args: argparse.Namespace) -> int:
         sdist=not args.no_sdist,
     )
     if not config.from_:
-        from ..errors import UsageError
-
         raise UsageError(
             "no container to fetch from", hint="pass --from URL or set [tool.shipwheel.fetch] from"
         )
@@ -189,6 +191,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         _summary(report)
     return 0 if report.ok else 1
+
+
+def check_counts(*, retries: int, jobs: int) -> None:
+    """One-line usage errors (exit 2) for retry and job counts that cannot work (``stage`` uses it too)."""
+    if retries < 0:
+        raise UsageError(f"--retries {retries} is negative", hint="give 0 (no retry) or more")
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs} is less than 1", hint="give 1 or more parallel transfers")
 
 
 def _as_json(report: FetchReport) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..containers import open_container
 from ..errors import UsageError
 from ..stage import StageEvent, StageReport, stage, stage_to_index
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._fetch import check_counts
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "no container to stage into", hint="pass --to FOLDER|s3://BUCKET/PREFIX or set stage.to"
         )
+    check_counts(retries=args.retries, jobs=args.jobs)
+    check_timeout(args.timeout)
     container = None
     if urlsplit(config.to).scheme not in {"http", "https"}:
         container = open_container(config.to, endpoint_url=args.endpoint_url)

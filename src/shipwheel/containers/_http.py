@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from .._http import OriginAuth, make_client, netrc_credentials, origin, redact
 from .._retry import is_retryable_status
 from ..errors import AuthenticationError
-from . import Entry, Listing, Opened, TransferError
+from . import MAX_PAGE_BYTES, Entry, Listing, Opened, TransferError
 from ._listing import (
     Page,
     host_allowed,
@@ -35,8 +35,6 @@ __all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]
 
 #: Pages of one listing at most (a loop or an endless listing stops here with an error).
 MAX_PAGES = 2000
-#: Bytes of one listing page at most.
-MAX_PAGE_BYTES = 64 << 20
 
 _ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -79,6 +77,8 @@ class HttpContainer:
     def _check_host(self, request: httpx.Request) -> None:
         if host_allowed(str(request.url), self.url, self.allow_hosts):
             return
+        if request.url.scheme not in {"http", "https"}:
+            raise _unsupported(self.display)
         own, there = origin(self.url), origin(request.url)
         if own[1:] == there[1:]:
             raise TransferError(
