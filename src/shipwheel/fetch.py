@@ -77,16 +77,21 @@ class Selection:
                 hint="give the exact version, like 2.4.6 or 2.5.0rc1",
             ) from exc
         for family in self.families:
-            if family not in FAMILIES:
+            if family not in (*FAMILIES, "sdist"):
                 raise UsageError(
-                    f"unknown platform family {family!r}", hint=f"use one of {', '.join(FAMILIES)}"
+                    f"unknown platform family {family!r}", hint=f"use one of {', '.join(FAMILIES)}, sdist"
                 )
+
+    @property
+    def wheel_families(self) -> tuple[str, ...]:
+        """The families of wheels asked for (``-t sdist`` alone asks for none)."""
+        return tuple(f for f in self.families if f != "sdist")
 
     def keeps(self, dist: DistFile) -> bool:
         """Whether ``dist`` (already of the right project and version) passes the filters."""
         if dist.kind == "sdist":
             return self.sdist
-        if not any(dist.in_family(f) for f in self.families):
+        if not any(dist.in_family(f) for f in self.wheel_families):
             return False
         if self.only:
             idents = dist.identifiers
@@ -224,6 +229,7 @@ def fetch(
     refused = [r for r in listing.rejected if r.mentions(selection.project)]
     report = FetchReport(container.display, selection.project, selection.version, dest, rejected=refused)
     report.skipped = filtered
+    _check_wheels_kept(listing, selection, entries, container.display)
     if not entries:
         if filtered:
             raise NothingToFetchError(
@@ -304,6 +310,28 @@ def fetch(
     ]
     report.seconds = time.monotonic() - started
     return report
+
+
+def _check_wheels_kept(listing: Listing, selection: Selection, kept: list[Entry], where: str) -> None:
+    """``-t FAMILY`` that keeps no wheel is an error, not a silent fetch of the sdist alone (``-t sdist``
+    asks for the sdist alone)."""
+    families = selection.wheel_families
+    if not families or "all" in families or any(e.dist.kind == "wheel" for e in kept):
+        return
+    release = [
+        e.dist for e in listing.entries.values() if e.dist.matches(selection.project, selection.version)
+    ]
+    if not release:
+        return  # nothing of the release at all: the caller's message says so
+    has = sorted({d.family() for d in release if d.kind == "wheel"})
+    what = f"wheels for {', '.join(has)}" if has else "no wheels at all"
+    raise NothingToFetchError(
+        f"{selection.project} {selection.version} in {where} has no {' or '.join(families)} wheels "
+        f"(it has {what})",
+        hint=f"choose -t among {', '.join(has)}, or -t sdist for the sdist alone"
+        if has
+        else "pass -t sdist to fetch the sdist alone",
+    )
 
 
 def _list_with_retries(container: Container, project: str, policy: RetryPolicy) -> Listing:

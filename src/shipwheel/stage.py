@@ -36,10 +36,11 @@ __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage", "stage_to_index
 
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
-    """One file given to ``stage``: ``uploaded``, or ``present`` (the container already had it, identical)."""
+    """One file given to ``stage``: ``staged`` (copied or uploaded now), or ``present`` (the container already
+    had it, identical)."""
 
     filename: str
-    status: Literal["uploaded", "present"]
+    status: Literal["staged", "present"]
     size: int
     sha256: str
 
@@ -125,7 +126,7 @@ def stage(
         emit(StageEvent("uploading", name))
         container.put_file(path, name)
         emit(StageEvent("uploaded", name))
-        return StageOutcome(name, "uploaded", size, digest)
+        return StageOutcome(name, "staged", size, digest)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stage") as pool:
         report.files += list(pool.map(upload, todo))
@@ -194,7 +195,7 @@ def stage_to_index(
         planned = {f.filename: f for f in result.plan.files}
         for r in result.results:
             item = planned[r.filename]
-            status: Literal["uploaded", "present"] = "uploaded" if r.status == "uploaded" else "present"
+            status: Literal["staged", "present"] = "staged" if r.status == "uploaded" else "present"
             report.files.append(StageOutcome(r.filename, status, item.size, item.sha256))
         for item in result.plan.skipped:
             if all(o.filename != item.filename for o in report.files):

@@ -60,7 +60,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="families",
         action="append",
         metavar="FAMILY",
-        help=f"platform family to keep, repeatable: {', '.join(FAMILIES)} (default: all)",
+        help=f"platform family to keep, repeatable: {', '.join(FAMILIES)}, sdist (the sdist alone) "
+        "(default: all; a family the release has no wheels for is an error)",
     )
     p.add_argument(
         "--only", metavar="SELECTORS", help="keep wheels whose identifiers match, e.g. 'cp312-* cp313-*'"

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from .._http import check_timeout
 from ..containers import open_container
+from ..distfiles import DistFile
 from ..errors import UsageError
 from ..stage import StageEvent, StageReport, stage, stage_to_index
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
@@ -119,19 +120,31 @@ def _summary(report: StageReport) -> None:
     table.add_column("sha256")
     for f in report.files:
         table.add_row(
-            Text(f.status, style="green" if f.status == "uploaded" else "dim"),
+            Text(f.status, style="green" if f.status == "staged" else "dim"),
             Text(f.filename),
             f.sha256[:16],
         )
     out_console.print(table)
-    uploaded = sum(1 for f in report.files if f.status == "uploaded")
-    line = f"{uploaded} uploaded, {len(report.files) - uploaded} already staged"
+    staged = sum(1 for f in report.files if f.status == "staged")
+    line = f"{staged} staged, {len(report.files) - staged} already there"
     if report.index_pages:
-        line += (
-            f"; the container holds {report.total_files} files; install with: "
-            f"pip install --index-url {_index_url(report.container)} PROJECT==VERSION"
-        )
+        line += f"; the container holds {report.total_files} files"
     out_console.print(Text(line, style="bold"))
+    if report.index_pages:
+        for requirement in _requirements(report):
+            out_console.print(
+                Text(f"install with: pip install --index-url {_index_url(report.container)} {requirement}")
+            )
+
+
+def _requirements(report: StageReport) -> list[str]:
+    """``project==version`` of each release among the files given to this run, for the install hint."""
+    releases = set()
+    for f in report.files:
+        dist = DistFile.parse(f.filename)
+        if dist is not None:
+            releases.add((dist.name, dist.version))
+    return [f"{name}=={version}" for name, version in sorted(releases)]
 
 
 def _index_url(container: str) -> str:
