@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.hostile import HostileServer
+from fixtures.hostile import HostileServer, gzip_bomb
 from fixtures.http_servers import ListingServer, make_wheel
 from shipwheel._retry import RetryPolicy
 from shipwheel.containers import TransferError, open_container, parse_project_page
@@ -359,3 +359,84 @@ def test_i10_17_a_redirect_to_another_scheme_says_so(tmp_path: Path, location: s
                     cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 6, proc.stderr
     assert "redirects to a URL that is not http(s)" in _one_line_error(proc)
+
+
+# -- hostile listings and bodies --------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("attack", ["gzip-bomb", "endless"])
+def test_a_listing_page_stops_at_64_mib_decompressed(tmp_path: Path, attack: str) -> None:
+    with HostileServer() as server:
+        if attack == "gzip-bomb":
+            # 128 MiB of zeros in about 128 KB: the limit counts what the page expands to.
+            server.route("/staging/", body=gzip_bomb(128 << 20), headers={"Content-Encoding": "gzip"})
+        else:
+            server.route("/staging/", behaviour="endless", body=b"<p>no end</p>\n")
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--retries", "0",
+                    "-w", str(tmp_path / "wh"), cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "larger than 64 MiB" in _one_line_error(proc)
+
+
+@pytest.mark.timeout(60)
+def test_a_reset_listing_is_a_clean_network_error(tmp_path: Path) -> None:
+    with HostileServer() as server:
+        server.route("/staging/", behaviour="reset", body=f'<a href="{WHEEL}">{WHEEL}</a>'.encode() * 1000)
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--retries", "1",
+                    "-w", str(tmp_path / "wh"), cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 6, proc.stderr
+    assert "cannot read" in _one_line_error(proc)
+
+
+@pytest.mark.timeout(60)
+def test_an_endless_file_stops_at_its_published_size(tmp_path: Path) -> None:
+    page = {
+        "meta": {"api-version": "1.1"},
+        "files": [{"filename": WHEEL, "url": WHEEL, "hashes": {}, "size": 1000}],
+    }
+    with HostileServer() as server:
+        server.route(
+            "/simple/demo/", body=json.dumps(page).encode(), ctype="application/vnd.pypi.simple.v1+json"
+        )
+        server.route(
+            f"/simple/demo/{WHEEL}", behaviour="endless", body=b"z", ctype="application/octet-stream"
+        )
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "simple/", "--retries", "0",
+                    "-w", str(tmp_path / "wh"), "--json", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    files = json.loads(proc.stdout)["files"]
+    assert "sends more than 1000 bytes" in files[0]["error"]
+    assert list((tmp_path / "wh").iterdir()) == []
+
+
+@pytest.mark.parametrize("ctype", ["text/html; charset=bogus", "text/html; charset=utf-16", "text/html"])
+def test_listings_in_odd_or_unknown_encodings_never_crash(tmp_path: Path, ctype: str) -> None:
+    body = f'<a href="{WHEEL}">{WHEEL}</a>\xff\xfe\x80'.encode("latin-1")
+    with HostileServer() as server:
+        server.route("/staging/", body=body, ctype=ctype)
+        server.route(f"/staging/{WHEEL}", body=b"wheel", ctype="application/octet-stream")
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--retries", "0",
+                    "-w", str(tmp_path / "wh"), cwd=tmp_path)  # fmt: skip
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode in {0, 1}, proc.stderr
+    if proc.returncode == 0:
+        assert (tmp_path / "wh" / WHEEL).read_bytes() == b"wheel"
+
+
+def test_dot_dot_and_encoded_separators_never_leave_the_wheelhouse(tmp_path: Path) -> None:
+    links = [
+        f"../../../../{WHEEL}",  # resolves on the server: the file name is still the last segment
+        f"..%2F..%2F{WHEEL}",
+        f"x%5C..%5C{WHEEL}",
+        f"%2e%2e/%2e%2e/{WHEEL}",
+    ]
+    (tmp_path / "out").mkdir()
+    with HostileServer() as server:
+        server.route("/a/b/staging/", body="".join(f'<a href="{h}">{WHEEL}</a>' for h in links).encode())
+        server.route(f"/{WHEEL}", body=b"wheel", ctype="application/octet-stream")
+        proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "a/b/staging/", "--retries", "0",
+                    "-w", str(tmp_path / "out" / "wh"), cwd=tmp_path / "out")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == [f"out/wh/{WHEEL}"]

@@ -128,7 +128,7 @@ class HttpContainer:
         ):
             page = parse_s3_xml(body.decode("utf-8", "replace"), final)
         else:
-            page = parse_html(body.decode(response.encoding or "utf-8", "replace"), final)
+            page = parse_html(_decode(bytes(body), response), final)
         if page.next_url is None and "link" in response.headers:
             page.next_url = parse_link_header(response.headers["link"], final)
         return page, response
@@ -313,3 +313,11 @@ def _unsupported(display: str) -> TransferError:
         f"{display} redirects to a URL that is not http(s), which fetch does not follow",
         hint="point the container URL at where the files really are",
     )
+
+
+def _decode(body: bytes, response: httpx.Response) -> str:
+    """The page's text in its declared charset; UTF-8 when the charset is unknown (``charset=bogus``)."""
+    try:
+        return body.decode(response.encoding or "utf-8", "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")
