@@ -215,6 +215,8 @@ def host_allowed(url: str, container_url: str, allow_hosts: Sequence[str]) -> bo
     own_scheme, own_host, own_port = _origin(container_url)
     if (host, port) == (own_host, own_port) and (scheme == own_scheme or scheme == "https"):
         return True
+    if own_scheme == "https" and scheme != "https":
+        return False  # never downgrade, not even to an allowed host
     allowed = {h.lower() for h in allow_hosts}
     return host in allowed or f"{host}:{port}" in allowed or "*" in allowed
 
@@ -241,6 +243,8 @@ def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> E
             label, "bad-name: not a valid wheel or sdist filename (or holds a path part)", link.url
         )
     if not host_allowed(link.url, container_url, allow_hosts):
+        if parts.scheme == "http" and urlsplit(container_url).scheme == "https":
+            return Rejected(label, "insecure: an http:// link on an https:// container", link.url)
         return Rejected(label, f"other-host: {parts.hostname} (allow it with --allow-host)", link.url)
     return Entry(dist, link.url, link.size, link.sha256)
 
