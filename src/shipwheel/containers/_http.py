@@ -80,7 +80,9 @@ class HttpContainer:
         if request.url.scheme not in {"http", "https"}:
             raise _unsupported(self.display)
         own, there = origin(self.url), origin(request.url)
-        if own[1:] == there[1:]:
+        if own[0] != there[0] and (
+            own[1] == there[1] or host_allowed(f"https://{there[1]}/", self.url, self.allow_hosts)
+        ):
             raise TransferError(
                 f"{self.display} redirects from {own[0]} to {there[0]}, which fetch does not follow",
                 hint=f"use the {there[0]}:// URL of the container if you trust it",
