@@ -32,7 +32,8 @@ __all__ = [
     "no_events",
 ]
 
-_PROGRESS_STEP = 1 << 20
+# Small enough for the adaptive concurrency to measure throughput over half a second.
+_PROGRESS_STEP = 256 << 10
 #: A file is split over several connections only when this much of it remains, in pieces of at least
 #: ``_MIN_SEGMENT`` bytes.
 _MIN_SPLIT = 4 << 20
@@ -70,10 +71,11 @@ class FetchEvent:
     """Progress of a fetch, sent to the ``on_event`` callback (from worker threads).
 
     ``kind`` is ``listed`` (``total``: files selected), ``start``, ``progress`` (``done`` bytes of ``total``),
-    ``retry`` (``message`` says why), or ``done`` (``outcome`` set).
+    ``retry`` (``message`` says why), ``done`` (``outcome`` set), or ``connections`` (``done`` files downloaded
+    at once now, ``total`` the most allowed).
     """
 
-    kind: Literal["listed", "start", "progress", "retry", "done"]
+    kind: Literal["listed", "start", "progress", "retry", "done", "connections"]
     filename: str = ""
     done: int = 0
     total: int | None = None

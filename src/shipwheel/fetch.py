@@ -26,6 +26,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from ._adaptive import AdaptiveLimit
 from ._download import (
     EventCallback,
     Expected,
@@ -111,6 +112,8 @@ class FetchReport:
     rejected: list[Rejected] = field(default_factory=list)
     skipped: int = 0
     seconds: float = 0.0
+    #: The number of files downloaded at once, each value it took in order (adaptive concurrency).
+    connections: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -214,8 +217,13 @@ def fetch(
     on_event: EventCallback = no_events,
     verify_manifest: Callable[[Path], None] | None = None,
     require_manifest: bool = False,
+    adaptive: bool = True,
 ) -> FetchReport:
     """Fetch the selected files of ``container`` into ``dest`` (created if missing); see the module docstring.
+
+    ``jobs`` is the most files downloaded at once; with ``adaptive`` (the default) the number starts small and
+    grows while the total throughput grows, and halves when the server pushes back (:mod:`shipwheel._adaptive`);
+    ``adaptive=False`` keeps ``jobs`` throughout.
 
     Raise :class:`NothingToFetchError` when the container has no file of the release, and
     :class:`~shipwheel.containers.TransferError` when it cannot be listed. Failures of single files are in the
@@ -264,38 +272,55 @@ def fetch(
     lock = threading.Lock()
     started_files = 0
     workers = max(1, jobs)
+    limiter = AdaptiveLimit(workers, adaptive=adaptive)
+    progress: dict[str, int] = {}
 
     def segments() -> int:
-        # Split files over several connections only at the end, when fewer files than workers remain.
+        # Split files over several connections only at the end, when fewer files than slots remain.
         with lock:
             unstarted = len(entries) - started_files
-        return 1 if unstarted >= workers else 2 if unstarted else 4
+        return 1 if unstarted >= limiter.limit else 2 if unstarted else 4
+
+    def relay(event: FetchEvent) -> None:
+        if event.kind == "progress":
+            with lock:
+                delta = event.done - progress.get(event.filename, 0)
+                progress[event.filename] = event.done
+            limiter.moved(max(0, delta))
+        elif event.kind == "retry":
+            limiter.overloaded()  # 429/503, a reset, a timeout: fewer connections at once
+        on_event(event)
 
     def one(entry: Entry) -> FileOutcome:
         nonlocal started_files
-        with lock:
-            started_files += 1
-        expected = _expected(entry, manifest)
-        if isinstance(expected, str):
-            return FileOutcome(entry.filename, "failed", error=expected)
-        return download_file(
-            container,
-            entry,
-            dest,
-            expected,
-            policy=policy,
-            on_event=on_event,
-            cancel=cancel,
-            segments=segments,
-        )
+        with limiter.slot(cancel.is_set):
+            with lock:
+                started_files += 1
+            expected = _expected(entry, manifest)
+            if isinstance(expected, str):
+                return FileOutcome(entry.filename, "failed", error=expected)
+            return download_file(
+                container,
+                entry,
+                dest,
+                expected,
+                policy=policy,
+                on_event=relay,
+                cancel=cancel,
+                segments=segments,
+            )
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
     futures: dict[Future[FileOutcome], Entry] = {}
+    on_event(FetchEvent("connections", done=limiter.limit, total=workers))
     try:
         futures = {pool.submit(one, e): e for e in entries}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            before = limiter.limit
+            if limiter.tick() != before:
+                on_event(FetchEvent("connections", done=limiter.limit, total=workers))
             for fut in done:
                 outcome = fut.result()
                 outcomes[outcome.filename] = outcome
@@ -309,6 +334,7 @@ def fetch(
         outcomes[e.filename] for e in sorted(entries, key=lambda e: (e.dist.kind == "sdist", e.filename))
     ]
     report.seconds = time.monotonic() - started
+    report.connections = list(limiter.history)
     return report
 
 

@@ -68,7 +68,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-sdist", action="store_true", help="leave the sdist out")
     p.add_argument("-w", "--wheelhouse", type=Path, default=None, help="target folder (default: wheelhouse)")
-    p.add_argument("-j", "--jobs", type=int, default=None, help="parallel downloads (default: 8)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        help="most parallel downloads (default: 8); the number starts small and grows while throughput does",
+    )
+    p.add_argument(
+        "--fixed-jobs", action="store_true", help="run exactly --jobs downloads at once instead of adapting"
+    )
     p.add_argument(
         "--retries", type=int, default=None, help="retries per file after the first try (default: 5)"
     )
@@ -103,6 +112,7 @@ class _Progress:
         self.total: TaskID | None = None
         self.tasks: dict[str, TaskID] = {}
         self.done: dict[str, int] = {}
+        self.files = 0
 
     def __call__(self, event: FetchEvent) -> None:
         with self.lock:
@@ -111,7 +121,10 @@ class _Progress:
     def _handle(self, event: FetchEvent) -> None:
         p = self.progress
         if event.kind == "listed":
-            self.total = p.add_task(f"{event.total} files", total=None)
+            self.files = event.total or 0
+            self.total = p.add_task(f"{self.files} files", total=None)
+        elif event.kind == "connections" and self.total is not None:
+            p.update(self.total, description=f"{self.files} files, {event.done} at once")
         elif event.kind == "start":
             self.tasks[event.filename] = p.add_task(Text(event.filename).plain, total=event.total)
             self.done[event.filename] = 0
@@ -184,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
                 # a signed manifest is always checked when the container has one; --require-signature demands it
                 verify_manifest=manifest_hook(require_signature=args.require_signature),
                 require_manifest=args.require_signature,
+                adaptive=not args.fixed_jobs,
             )
     finally:
         container.close()
@@ -210,6 +224,7 @@ def _as_json(report: FetchReport) -> dict[str, Any]:
         "wheelhouse": str(report.dest),
         "ok": report.ok,
         "seconds": round(report.seconds, 3),
+        "connections": report.connections,
         "bytes_downloaded": report.bytes_downloaded,
         "files": [
             {
@@ -252,6 +267,8 @@ def _summary(report: FetchReport) -> None:
     )
     if report.skipped:
         line += f", {report.skipped} left out by filters"
+    if report.connections and counts["downloaded"]:
+        line += f"; up to {max(report.connections)} downloads at once"
     out_console.print(Text(line, style="bold red" if counts["failed"] else "bold"))
     if report.unverified:
         out_console.print(
