@@ -217,14 +217,14 @@ def test_i10_4_credentials_go_only_to_the_container_origin(
 # -- bounded waits (item 9) -------------------------------------------------------------------------------
 
 
-def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(*argv: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "shipwheel", *argv],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", **env},
     )
 
 
@@ -244,6 +244,34 @@ def test_i10_9_fetch_gives_up_on_a_dripping_listing(tmp_path: Path, behaviour: s
                     "--retries", "0", "-w", str(tmp_path / "wh"), cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 6, proc.stderr
     assert "too slowly" in _one_line_error(proc)
+
+
+@pytest.mark.timeout(90)
+def test_i10_9_the_deadline_holds_through_a_proxy_from_the_environment(tmp_path: Path) -> None:
+    with HostileServer() as proxy:
+        # A proxy receives the absolute URL: this one drips its answer.
+        proxy.route("http://staging.invalid/staging/", behaviour="drip", body=b"<html>" * 100)
+        proc = _run("fetch", "demo", "1.0.0", "--from", "http://staging.invalid/staging/", "--timeout", "2",
+                    "--retries", "0", "-w", str(tmp_path / "wh"), cwd=tmp_path,
+                    HTTP_PROXY=proxy.url, http_proxy=proxy.url, NO_PROXY="", no_proxy="")  # fmt: skip
+    assert [p for _, p, _ in proxy.requests] == ["http://staging.invalid/staging/"]
+    assert proc.returncode == 6, proc.stderr
+    assert "too slowly" in _one_line_error(proc)
+
+
+@pytest.mark.timeout(90)
+def test_environment_proxies_and_no_proxy_are_honoured(tmp_path: Path) -> None:
+    with HostileServer() as server:
+        server.route("/staging/", body=f'<a href="{WHEEL}">{WHEEL}</a>'.encode())
+        server.route(f"/staging/{WHEEL}", body=b"wheel", ctype="application/octet-stream")
+        dead = "http://127.0.0.1:9"  # nothing listens: a request through this proxy fails
+        args = ("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--retries", "0")
+        direct = _run(*args, "-w", str(tmp_path / "a"), cwd=tmp_path, HTTP_PROXY=dead, http_proxy=dead,
+                      NO_PROXY="example.org,127.0.0.1", no_proxy="example.org,127.0.0.1")  # fmt: skip
+        proxied = _run(*args, "-w", str(tmp_path / "b"), cwd=tmp_path, HTTP_PROXY=dead, http_proxy=dead,
+                       NO_PROXY="", no_proxy="")  # fmt: skip
+    assert direct.returncode == 0, direct.stderr
+    assert proxied.returncode == 6 and "Traceback" not in proxied.stderr
 
 
 @pytest.mark.timeout(90)

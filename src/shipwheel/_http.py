@@ -20,6 +20,7 @@ import platform
 import threading
 import time
 import typing
+import urllib.request
 from collections.abc import Generator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -71,6 +72,7 @@ def make_client(
     """A pooled HTTP client. Redirects are off unless asked for, and then bounded; each request has an overall
     deadline (see the module docstring; ``deadline`` defaults to ``4 * timeout``)."""
     check_timeout(timeout)
+    budget = deadline if deadline is not None else 4 * timeout
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.Client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -80,7 +82,12 @@ def make_client(
         max_redirects=max_redirects,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         trust_env=True,
-        transport=_DeadlineTransport(limits, deadline if deadline is not None else 4 * timeout),
+        transport=_DeadlineTransport(limits, budget),
+        # Proxies from the environment get the deadline too (httpx would mount plain transports for them).
+        mounts={
+            key: None if url is None else _DeadlineTransport(limits, budget, proxy=url)
+            for key, url in _env_proxies().items()
+        },
     )
 
 
@@ -292,18 +299,60 @@ class _ClockedStream(httpx.SyncByteStream):
         self._inner.close()
 
 
+def _env_proxies() -> dict[str, str | None]:
+    """The proxies of the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) as httpx
+    mount keys, the way httpx reads them itself when it builds its own transports (with a custom transport it
+    does not): a proxy URL, or ``None`` for hosts that ``NO_PROXY`` sends direct. SOCKS proxies are ignored."""
+    found = urllib.request.getproxies()
+    mounts: dict[str, str | None] = {
+        f"{scheme}://": url
+        for scheme, url in found.items()
+        if scheme in {"http", "https", "all"} and urlsplit(url).scheme in {"http", "https"}
+    }
+    for host in (h.strip() for h in found.get("no", "").split(",")):
+        if host == "*":
+            return {}
+        if not host:
+            continue
+        if "://" in host:
+            mounts[host] = None
+        elif ":" in host and not host.startswith("["):
+            mounts[f"all://[{host}]"] = None  # an IPv6 address
+        elif host[0].isdigit() or host.startswith("[") or host.lower() == "localhost":
+            mounts[f"all://{host}"] = None
+        else:
+            mounts[f"all://*{host.lstrip('.')}"] = None
+    return mounts if any(v is not None for v in mounts.values()) else {}
+
+
 class _DeadlineTransport(httpx.HTTPTransport):
-    def __init__(self, limits: httpx.Limits, budget: float) -> None:
+    def __init__(self, limits: httpx.Limits, budget: float, proxy: str | None = None) -> None:
         super().__init__(limits=limits, trust_env=True)
         # httpx has no option for httpcore's network backend, which is where a deadline can reach every socket
         # read; so the pool (httpcore's public API, built as httpx builds it) is replaced by one that has it.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=True),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_DeadlineBackend(),
-        )
+        ssl_context = httpx.create_ssl_context(trust_env=True)
+        common: dict[str, typing.Any] = {
+            "ssl_context": ssl_context,
+            "max_connections": limits.max_connections,
+            "max_keepalive_connections": limits.max_keepalive_connections,
+            "keepalive_expiry": limits.keepalive_expiry,
+            "network_backend": _DeadlineBackend(),
+        }
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(**common)
+        else:
+            spec = httpx.Proxy(url=proxy)
+            self._pool = httpcore.HTTPProxy(
+                proxy_url=httpcore.URL(
+                    scheme=spec.url.raw_scheme,
+                    host=spec.url.raw_host,
+                    port=spec.url.port,
+                    target=spec.url.raw_path,
+                ),
+                proxy_auth=spec.raw_auth,
+                proxy_headers=spec.headers.raw,
+                **common,
+            )
         self._budget = budget
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
