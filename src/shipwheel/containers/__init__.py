@@ -222,7 +222,11 @@ def open_container(
         if not parts.netloc:
             raise UsageError(f"{text!r} names no bucket", hint="write s3://BUCKET/PREFIX")
         return S3Container(
-            parts.netloc, parts.path.strip("/"), endpoint_url=endpoint, max_connections=max_connections
+            parts.netloc,
+            parts.path.strip("/"),
+            endpoint_url=endpoint,
+            max_connections=max_connections,
+            timeout=timeout,
         )
     raise UsageError(
         f"unsupported container URL scheme {scheme!r}",
