@@ -97,7 +97,7 @@ def test_i15_fetch_adds_connections_on_a_link_that_limits_each_one(tmp_path: Pat
         finally:
             container.close()
     assert report.ok and len(report.files) == 24
-    assert report.connections[0] == 2 and max(report.connections) > 2, report.connections
+    assert report.connections[0] == 4 and max(report.connections) > 4, report.connections
     assert max(report.connections) <= 8
 
 
@@ -120,6 +120,6 @@ def test_i15_fetch_backs_off_on_503_and_fixed_jobs_does_not(tmp_path: Path) -> N
                 container.close()
         assert report.ok
         if adaptive:
-            assert report.connections[0] == 2 and min(report.connections) == 1, report.connections
+            assert report.connections[0] == 4 and min(report.connections) == 1, report.connections
         else:
             assert report.connections == [8]

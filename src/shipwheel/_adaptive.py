@@ -39,8 +39,8 @@ class AdaptiveLimit:
         self,
         cap: int,
         *,
-        start: int = 2,
-        window: float = 0.5,
+        start: int = 4,
+        window: float = 0.25,
         adaptive: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

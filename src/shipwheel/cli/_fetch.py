@@ -73,7 +73,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         default=None,
-        help="most parallel downloads (default: 8); the number starts small and grows while throughput does",
+        help="most parallel downloads (default: 16); the number starts small and grows while throughput does",
     )
     p.add_argument(
         "--fixed-jobs", action="store_true", help="run exactly --jobs downloads at once instead of adapting"
