@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["ensure_not_link", "open_new_or_append", "regular_size", "same_file", "write_atomic"]
+__all__ = ["ensure_not_link", "open_new_or_append", "regular_size", "write_atomic"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -61,17 +61,6 @@ def open_new_or_append(path: Path, append: bool) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
-
-
-def same_file(handle: BinaryIO, path: Path) -> bool:
-    """Whether ``path`` (not followed) is still the file open as ``handle``: checked before a rename into place,
-    so that a link swapped in for a ``.part`` file is never what gets renamed."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(handle.fileno())
-    return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _subdir(parent: int, name: str) -> int:
