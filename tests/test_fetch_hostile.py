@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import trustme
 
 from fixtures.hostile import HostileServer, gzip_bomb
 from fixtures.http_servers import ListingServer, make_wheel
@@ -468,3 +470,27 @@ def test_dot_dot_and_encoded_separators_never_leave_the_wheelhouse(tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert written == [f"out/wh/{WHEEL}"]
+
+
+@pytest.mark.timeout(60)
+def test_i10_17_an_https_container_never_follows_a_redirect_to_http(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(tls)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    listing = f'<a href="{WHEEL}">{WHEEL}</a>'.encode()
+    with HostileServer() as plain, HostileServer(tls=tls) as secure:
+        for server in (plain, secure):
+            server.route("/staging/", body=listing)
+            server.route(f"/staging/{WHEEL}", body=b"wheel", ctype="application/octet-stream")
+        secure.route("/moved/", behaviour="redirect", location=plain.url + "staging/")
+        common = ("fetch", "demo", "1.0.0", "--retries", "0", "--allow-host", f"127.0.0.1:{plain.port}")
+        ok = _run(*common, "--from", secure.url + "staging/", "-w", str(tmp_path / "a"), cwd=tmp_path,
+                  SSL_CERT_FILE=str(ca_file))  # fmt: skip
+        downgraded = _run(*common, "--from", secure.url + "moved/", "-w", str(tmp_path / "b"), cwd=tmp_path,
+                          SSL_CERT_FILE=str(ca_file))  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert downgraded.returncode == 6, downgraded.stderr
+    assert "redirects from https to http" in _one_line_error(downgraded)
+    assert plain.requests == []
