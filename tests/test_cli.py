@@ -56,6 +56,8 @@ NUMERIC_OPTIONS: list[tuple[str, str, str]] = [
     ("verify {e} --no-completeness", "-j", "2"),
     ("verify {e} --no-completeness", "--max-file-size", "1000"),
     ("stage {e} --to {d}", "-j", "2"),
+    ("stage {e} --to {d}", "--retries", "1"),
+    ("stage {e} --to {d}", "--timeout", "5"),
     ("fetch demo 1.0 --from {e} -w {w}", "-j", "2"),
     ("fetch demo 1.0 --from {e} -w {w}", "--retries", "1"),
     ("fetch demo 1.0 --from {e} -w {w}", "--timeout", "5"),
@@ -244,7 +246,8 @@ test_i10_property_verify = _property(
     ["--jobs", "--max-file-size"],
 )
 test_i10_property_stage = _property(
-    lambda f, x: ["stage", f["e"], "--to", f["d"], "--config-dir", f["e"], *x], ["--jobs"]
+    lambda f, x: ["stage", f["e"], "--to", f["d"], "--config-dir", f["e"], *x],
+    ["--jobs", "--timeout", "--retries"],
 )
 test_i10_property_fetch = _property(
     lambda f, x: ["fetch", "demo", "1.0", "--from", f["e"], "-w", f["w"], "--config-dir", f["e"], *x],

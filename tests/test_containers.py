@@ -246,3 +246,14 @@ def test_no_link_ever_becomes_an_unsafe_file_name(href: str) -> None:
             assert "/" not in name and "\\" not in name and name not in {".", ".."}
             assert not name.startswith(".") and "\x00" not in name
             assert verdict.location.startswith("http://127.0.0.1:8000/")
+
+
+def test_i10_17_an_https_container_never_downgrades_to_http_even_for_allowed_hosts() -> None:
+    from shipwheel.containers._listing import Link, accept_link, host_allowed
+
+    secure = "https://staging.example.org/rc/"
+    assert host_allowed("https://cdn.example.org/x.whl", secure, ["cdn.example.org"])
+    assert not host_allowed("http://cdn.example.org/x.whl", secure, ["cdn.example.org"])
+    assert not host_allowed("http://staging.example.org:443/rc/x.whl", secure, ())
+    verdict = accept_link(Link(f"http://cdn.example.org/{WHEEL}"), secure, ["cdn.example.org"])
+    assert isinstance(verdict, Rejected) and verdict.reason.startswith("insecure")

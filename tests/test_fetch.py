@@ -209,10 +209,16 @@ def test_nothing_to_fetch_names_the_versions_it_saw(container: Path, tmp_path: P
         match=r"has no files of numpy 2\.4\.7; it has numpy 2\.4\.6rc1, 2\.4\.6, 2\.4\.60",
     ):
         fetch(LocalContainer(container), Selection(project="numpy", version="2.4.7"), tmp_path / "w")
-    with pytest.raises(NothingToFetchError, match="left out by the filters"):
+    with pytest.raises(NothingToFetchError, match=r"has no macosx wheels \(it has wheels for win\)"):
         fetch(
             LocalContainer(container),
             Selection(project="numpy_quaternion", version="2.4.6", families=("macosx",)),
+            tmp_path / "w",
+        )
+    with pytest.raises(NothingToFetchError, match="left out by the filters"):
+        fetch(
+            LocalContainer(container),
+            Selection(project="numpy_quaternion", version="2.4.6", only=Selector.parse("cp313-*")),
             tmp_path / "w",
         )
     assert not (tmp_path / "w").exists()
@@ -360,3 +366,52 @@ def test_cli_wheelhouse_that_is_a_file(container: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "cannot create the wheelhouse" in proc.stderr
+
+
+@pytest.fixture
+def linux_only(tmp_path: Path) -> Path:
+    root = tmp_path / "linux-only"
+    root.mkdir()
+    for name in (
+        "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "demo-1.0-cp312-cp312-macosx_11_0_arm64.whl",
+        "demo-1.0.tar.gz",
+    ):
+        (root / name).write_bytes(name.encode())
+    return root
+
+
+def test_i9_9_a_family_the_release_has_no_wheels_for_is_an_error(linux_only: Path, tmp_path: Path) -> None:
+    selection = Selection(project="demo", version="1.0", families=("win",))
+    with pytest.raises(
+        NothingToFetchError, match=r"has no win wheels \(it has wheels for macosx, manylinux\)"
+    ):
+        fetch(LocalContainer(linux_only), selection, tmp_path / "wh")
+    assert not (tmp_path / "wh").exists()
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "fetch", "demo", "1.0", "-u", str(linux_only), "-t", "win",
+         "-w", str(tmp_path / "wh")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "-t sdist" in " ".join(proc.stderr.split())
+
+
+def test_i9_9_the_sdist_alone_when_asked_for_and_pure_wheels_in_every_family(
+    linux_only: Path, tmp_path: Path
+) -> None:
+    report = fetch(
+        LocalContainer(linux_only),
+        Selection(project="demo", version="1.0", families=("sdist",)),
+        tmp_path / "a",
+    )
+    assert [f.filename for f in report.files] == ["demo-1.0.tar.gz"]
+    (linux_only / "demo-1.0-py3-none-any.whl").write_bytes(b"pure")
+    report = fetch(
+        LocalContainer(linux_only),
+        Selection(project="demo", version="1.0", families=("win",)),
+        tmp_path / "b",
+    )
+    assert sorted(f.filename for f in report.files) == ["demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz"]
+    both = Selection(project="demo", version="1.0", families=("manylinux", "win"))
+    assert len(fetch(LocalContainer(linux_only), both, tmp_path / "c").files) == 3

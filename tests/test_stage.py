@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,7 @@ def wheelhouse(tmp_path: Path) -> Path:
 def test_stage_folder_writes_files_manifest_and_index(wheelhouse: Path, tmp_path: Path) -> None:
     target = tmp_path / "staging"
     report = stage([wheelhouse], LocalContainer(target))
-    assert [f.status for f in report.files] == ["uploaded"] * 3
+    assert [f.status for f in report.files] == ["staged"] * 3
     names = sorted(p.name for p in target.iterdir())
     assert names == [
         "SHA256SUMS",
@@ -136,3 +137,17 @@ def test_cli_stage_and_its_errors(
         )
         assert proc.returncode == code, proc.stderr
         assert "Traceback" not in proc.stderr and message in " ".join(proc.stderr.split())
+
+
+def test_i9_9_stage_says_staged_and_names_the_release_to_install(wheelhouse: Path, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "stage", str(wheelhouse), "--to", str(tmp_path / "staging")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert "uploaded" not in out and "3 staged, 0 already there" in out
+    assert "PROJECT==VERSION" not in out
+    assert (
+        f"pip install --index-url {(tmp_path / 'staging').resolve().as_uri()}/simple/ demo-pkg==1.0rc1" in out
+    )

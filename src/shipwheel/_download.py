@@ -19,6 +19,7 @@ from typing import Literal
 
 from ._retry import RetryPolicy
 from .containers import Container, Entry, TransferError
+from .containers._fs import ensure_not_link, open_new_or_append, regular_size
 from .distfiles import file_digests
 
 __all__ = [
@@ -31,11 +32,15 @@ __all__ = [
     "no_events",
 ]
 
-_PROGRESS_STEP = 1 << 20
+# Small enough for the adaptive concurrency to measure throughput over half a second.
+_PROGRESS_STEP = 256 << 10
 #: A file is split over several connections only when this much of it remains, in pieces of at least
 #: ``_MIN_SEGMENT`` bytes.
 _MIN_SPLIT = 4 << 20
 _MIN_SEGMENT = 1 << 20
+#: The largest file taken when neither the container nor the server says how large it is (an endless body stops
+#: here instead of filling the disk). Warehouse's largest per-project limit is a few GiB.
+MAX_UNKNOWN_SIZE = 16 << 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +71,11 @@ class FetchEvent:
     """Progress of a fetch, sent to the ``on_event`` callback (from worker threads).
 
     ``kind`` is ``listed`` (``total``: files selected), ``start``, ``progress`` (``done`` bytes of ``total``),
-    ``retry`` (``message`` says why), or ``done`` (``outcome`` set).
+    ``retry`` (``message`` says why), ``done`` (``outcome`` set), or ``connections`` (``done`` files downloaded
+    at once now, ``total`` the most allowed).
     """
 
-    kind: Literal["listed", "start", "progress", "retry", "done"]
+    kind: Literal["listed", "start", "progress", "retry", "done", "connections"]
     filename: str = ""
     done: int = 0
     total: int | None = None
@@ -119,30 +125,33 @@ def download_file(
     target = dest / entry.filename
     part = dest / f"{entry.filename}.part"
     name = entry.filename
-    if (
-        target.is_file()
-        and expected.sha256
-        and (expected.size is None or target.stat().st_size == expected.size)
-    ):
+    # Links in the wheelhouse are never followed: a linked target is not "present" (the rename replaces the
+    # link), and a linked ``.part`` is removed, never appended to (see containers._fs).
+    present = regular_size(target)
+    if present is not None and expected.sha256 and (expected.size is None or present == expected.size):
         digest = file_digests(target)["sha256"]
         if digest == expected.sha256:
-            return FileOutcome(name, "present", target.stat().st_size, digest, expected.sources)
+            return FileOutcome(name, "present", present, digest, expected.sources)
+    try:
+        ensure_not_link(part)
+    except OSError as exc:
+        return FileOutcome(name, "failed", error=f"cannot replace {part}: {exc.strerror}")
     on_event(FetchEvent("start", name, 0, expected.size))
     fresh_restart_done = False
     one_connection = False
     attempts = 0
     # Bytes left by an earlier run and kept: what ``resumed_from`` reports.
-    resumed_from = part.stat().st_size if part.is_file() else 0
+    resumed_from = regular_size(part) or 0
     error = ""
     for attempt in policy.attempts():
         attempts = attempt.number
-        offset = part.stat().st_size if part.is_file() else 0
+        offset = regular_size(part) or 0
         if expected.size is not None and offset > expected.size:
             part.unlink()
             offset = resumed_from = 0
         try:
             parts = 1 if one_connection else segments() if callable(segments) else segments
-            digest, size, resumed = _transfer(
+            digest, size, resumed, identity = _transfer(
                 container, entry, part, offset, expected, on_event, cancel, parts
             )
             if not resumed:
@@ -176,6 +185,14 @@ def download_file(
                 attempt.failed(TransferError(problem))
                 continue
             return FileOutcome(name, "failed", attempts=attempts, error=problem)
+        try:
+            st = os.lstat(part)
+        except OSError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != identity:
+            # Something replaced the .part file after it was written and verified: never rename that.
+            part.unlink(missing_ok=True)
+            return FileOutcome(name, "failed", attempts=attempts, error=f"{part} was replaced while fetching")
         os.replace(part, target)
         return FileOutcome(name, "downloaded", size, digest, expected.sources, attempts, resumed_from)
     part.unlink(missing_ok=True)
@@ -215,7 +232,7 @@ def _segment(
     """Download bytes ``[start, end)`` of ``entry`` into ``path``; record a failure in ``errors``; stop early
     when either event of ``stops`` is set."""
     try:
-        with container.stream(entry, start, end) as opened, path.open("wb") as out:
+        with container.stream(entry, start, end) as opened, open_new_or_append(path, False) as out:
             if opened.start != start:
                 raise TransferError(f"{entry.filename}: the server does not serve byte ranges", hint="")
             want = end - start
@@ -253,8 +270,9 @@ def _transfer(
     on_event: EventCallback,
     cancel: threading.Event | None,
     segments: int = 1,
-) -> tuple[str, int, int]:
-    """One attempt: append to (or rewrite) ``part``; the sha256, the final size, and the offset resumed from.
+) -> tuple[str, int, int, tuple[int, int]]:
+    """One attempt: append to (or rewrite) ``part``; the sha256, the final size, the offset resumed from, and the
+    identity (device, inode) of the ``.part`` file written.
 
     With ``segments`` > 1 and a known size, this connection keeps the first range of the rest and helper threads
     fetch the others into ``part.N`` files, appended (and hashed) in order once all are whole.
@@ -276,6 +294,8 @@ def _transfer(
                 )
             shared = _Shared(entry.filename, done, opened.total or expected.size, on_event)
             stop = opened.total
+            # A body longer than anyone said is refused, not written on until the disk is full.
+            limit = expected.size if expected.size is not None else MAX_UNKNOWN_SIZE
             ranges = (
                 _split(done, opened.total, segments) if opened.total is not None and opened.ranges else []
             )
@@ -292,12 +312,18 @@ def _transfer(
                     helpers.append((thread, seg))
                     thread.start()
             try:
-                with part.open(mode) as out:
+                with open_new_or_append(part, mode == "ab") as out:
+                    identity = (os.fstat(out.fileno()).st_dev, os.fstat(out.fileno()).st_ino)
                     for chunk in opened.chunks:
                         if cancel is not None and cancel.is_set():
                             raise FetchCancelled
                         if stop is not None and done + len(chunk) > stop:
                             chunk = chunk[: stop - done]
+                        if done + len(chunk) > limit:
+                            raise TransferError(
+                                f"{entry.filename}: the server sends more than {limit} bytes",
+                                hint="the container changed while fetching, or misbehaves; run again",
+                            )
                         out.write(chunk)
                         h.update(chunk)
                         done += len(chunk)
@@ -323,7 +349,7 @@ def _transfer(
                 retryable=True,
             )
         if helpers:
-            with part.open("ab") as out:
+            with open_new_or_append(part, True) as out:
                 for _, seg in helpers:
                     with seg.open("rb") as fh:
                         while block := fh.read(1 << 20):
@@ -334,4 +360,4 @@ def _transfer(
         for _, seg in helpers:
             seg.unlink(missing_ok=True)
     shared.add(0, final=True)
-    return h.hexdigest(), done, resumed
+    return h.hexdigest(), done, resumed, identity

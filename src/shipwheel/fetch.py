@@ -26,6 +26,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from ._adaptive import AdaptiveLimit
 from ._download import (
     EventCallback,
     Expected,
@@ -77,16 +78,21 @@ class Selection:
                 hint="give the exact version, like 2.4.6 or 2.5.0rc1",
             ) from exc
         for family in self.families:
-            if family not in FAMILIES:
+            if family not in (*FAMILIES, "sdist"):
                 raise UsageError(
-                    f"unknown platform family {family!r}", hint=f"use one of {', '.join(FAMILIES)}"
+                    f"unknown platform family {family!r}", hint=f"use one of {', '.join(FAMILIES)}, sdist"
                 )
+
+    @property
+    def wheel_families(self) -> tuple[str, ...]:
+        """The families of wheels asked for (``-t sdist`` alone asks for none)."""
+        return tuple(f for f in self.families if f != "sdist")
 
     def keeps(self, dist: DistFile) -> bool:
         """Whether ``dist`` (already of the right project and version) passes the filters."""
         if dist.kind == "sdist":
             return self.sdist
-        if not any(dist.in_family(f) for f in self.families):
+        if not any(dist.in_family(f) for f in self.wheel_families):
             return False
         if self.only:
             idents = dist.identifiers
@@ -106,6 +112,8 @@ class FetchReport:
     rejected: list[Rejected] = field(default_factory=list)
     skipped: int = 0
     seconds: float = 0.0
+    #: The number of files downloaded at once, each value it took in order (adaptive concurrency).
+    connections: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -209,8 +217,13 @@ def fetch(
     on_event: EventCallback = no_events,
     verify_manifest: Callable[[Path], None] | None = None,
     require_manifest: bool = False,
+    adaptive: bool = True,
 ) -> FetchReport:
     """Fetch the selected files of ``container`` into ``dest`` (created if missing); see the module docstring.
+
+    ``jobs`` is the most files downloaded at once; with ``adaptive`` (the default) the number starts small and
+    grows while the total throughput grows, and halves when the server pushes back (:mod:`shipwheel._adaptive`);
+    ``adaptive=False`` keeps ``jobs`` throughout.
 
     Raise :class:`NothingToFetchError` when the container has no file of the release, and
     :class:`~shipwheel.containers.TransferError` when it cannot be listed. Failures of single files are in the
@@ -224,6 +237,7 @@ def fetch(
     refused = [r for r in listing.rejected if r.mentions(selection.project)]
     report = FetchReport(container.display, selection.project, selection.version, dest, rejected=refused)
     report.skipped = filtered
+    _check_wheels_kept(listing, selection, entries, container.display)
     if not entries:
         if filtered:
             raise NothingToFetchError(
@@ -258,38 +272,55 @@ def fetch(
     lock = threading.Lock()
     started_files = 0
     workers = max(1, jobs)
+    limiter = AdaptiveLimit(workers, adaptive=adaptive)
+    progress: dict[str, int] = {}
 
     def segments() -> int:
-        # Split files over several connections only at the end, when fewer files than workers remain.
+        # Split files over several connections only at the end, when fewer files than slots remain.
         with lock:
             unstarted = len(entries) - started_files
-        return 1 if unstarted >= workers else 2 if unstarted else 4
+        return 1 if unstarted >= limiter.limit else 2 if unstarted else 4
+
+    def relay(event: FetchEvent) -> None:
+        if event.kind == "progress":
+            with lock:
+                delta = event.done - progress.get(event.filename, 0)
+                progress[event.filename] = event.done
+            limiter.moved(max(0, delta))
+        elif event.kind == "retry":
+            limiter.overloaded()  # 429/503, a reset, a timeout: fewer connections at once
+        on_event(event)
 
     def one(entry: Entry) -> FileOutcome:
         nonlocal started_files
-        with lock:
-            started_files += 1
-        expected = _expected(entry, manifest)
-        if isinstance(expected, str):
-            return FileOutcome(entry.filename, "failed", error=expected)
-        return download_file(
-            container,
-            entry,
-            dest,
-            expected,
-            policy=policy,
-            on_event=on_event,
-            cancel=cancel,
-            segments=segments,
-        )
+        with limiter.slot(cancel.is_set):
+            with lock:
+                started_files += 1
+            expected = _expected(entry, manifest)
+            if isinstance(expected, str):
+                return FileOutcome(entry.filename, "failed", error=expected)
+            return download_file(
+                container,
+                entry,
+                dest,
+                expected,
+                policy=policy,
+                on_event=relay,
+                cancel=cancel,
+                segments=segments,
+            )
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
     futures: dict[Future[FileOutcome], Entry] = {}
+    on_event(FetchEvent("connections", done=limiter.limit, total=workers))
     try:
         futures = {pool.submit(one, e): e for e in entries}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            before = limiter.limit
+            if limiter.tick() != before:
+                on_event(FetchEvent("connections", done=limiter.limit, total=workers))
             for fut in done:
                 outcome = fut.result()
                 outcomes[outcome.filename] = outcome
@@ -303,7 +334,30 @@ def fetch(
         outcomes[e.filename] for e in sorted(entries, key=lambda e: (e.dist.kind == "sdist", e.filename))
     ]
     report.seconds = time.monotonic() - started
+    report.connections = list(limiter.history)
     return report
+
+
+def _check_wheels_kept(listing: Listing, selection: Selection, kept: list[Entry], where: str) -> None:
+    """``-t FAMILY`` that keeps no wheel is an error, not a silent fetch of the sdist alone (``-t sdist``
+    asks for the sdist alone)."""
+    families = selection.wheel_families
+    if not families or "all" in families or any(e.dist.kind == "wheel" for e in kept):
+        return
+    release = [
+        e.dist for e in listing.entries.values() if e.dist.matches(selection.project, selection.version)
+    ]
+    if not release:
+        return  # nothing of the release at all: the caller's message says so
+    has = sorted({d.family() for d in release if d.kind == "wheel"})
+    what = f"wheels for {', '.join(has)}" if has else "no wheels at all"
+    raise NothingToFetchError(
+        f"{selection.project} {selection.version} in {where} has no {' or '.join(families)} wheels "
+        f"(it has {what})",
+        hint=f"choose -t among {', '.join(has)}, or -t sdist for the sdist alone"
+        if has
+        else "pass -t sdist to fetch the sdist alone",
+    )
 
 
 def _list_with_retries(container: Container, project: str, policy: RetryPolicy) -> Listing:

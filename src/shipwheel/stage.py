@@ -36,10 +36,11 @@ __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage", "stage_to_index
 
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
-    """One file given to ``stage``: ``uploaded``, or ``present`` (the container already had it, identical)."""
+    """One file given to ``stage``: ``staged`` (copied or uploaded now), or ``present`` (the container already
+    had it, identical)."""
 
     filename: str
-    status: Literal["uploaded", "present"]
+    status: Literal["staged", "present"]
     size: int
     sha256: str
 
@@ -125,7 +126,7 @@ def stage(
         emit(StageEvent("uploading", name))
         container.put_file(path, name)
         emit(StageEvent("uploaded", name))
-        return StageOutcome(name, "uploaded", size, digest)
+        return StageOutcome(name, "staged", size, digest)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stage") as pool:
         report.files += list(pool.map(upload, todo))
@@ -156,6 +157,7 @@ def stage_to_index(
     *,
     jobs: int = 4,
     retries: int = 5,
+    timeout: float = 60.0,
     on_event: Callable[[StageEvent], None] | None = None,
 ) -> StageReport:
     """Stage into an index server (devpi, pypiserver, a private PyPI) through ``shipwheel publish``'s upload
@@ -182,12 +184,18 @@ def stage_to_index(
     report = StageReport(repository)
     for group in releases.values():
         result = publish_files(
-            group, repository=repository, jobs=jobs, retries=retries, verify=False, on_event=relay
+            group,
+            repository=repository,
+            jobs=jobs,
+            retries=retries,
+            timeout=timeout,
+            verify=False,
+            on_event=relay,
         )
         planned = {f.filename: f for f in result.plan.files}
         for r in result.results:
             item = planned[r.filename]
-            status: Literal["uploaded", "present"] = "uploaded" if r.status == "uploaded" else "present"
+            status: Literal["staged", "present"] = "staged" if r.status == "uploaded" else "present"
             report.files.append(StageOutcome(r.filename, status, item.size, item.sha256))
         for item in result.plan.skipped:
             if all(o.filename != item.filename for o in report.files):

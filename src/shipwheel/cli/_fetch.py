@@ -22,6 +22,7 @@ from rich.text import Text
 from .._retry import RetryPolicy
 from ..containers import open_container
 from ..distfiles import FAMILIES
+from ..errors import UsageError
 from ..fetch import FetchEvent, FetchReport, Selection, families_from, fetch
 from ..matrix import Selector
 from ..sign import manifest_hook
@@ -68,14 +69,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="families",
         action="append",
         metavar="FAMILY",
-        help=f"platform family to keep, repeatable: {', '.join(FAMILIES)} (default: all)",
+        help=f"platform family to keep, repeatable: {', '.join(FAMILIES)}, sdist (the sdist alone) "
+        "(default: all; a family the release has no wheels for is an error)",
     )
     p.add_argument(
         "--only", metavar="SELECTORS", help="keep wheels whose identifiers match, e.g. 'cp312-* cp313-*'"
     )
     p.add_argument("--no-sdist", action="store_true", help="leave the sdist out")
     p.add_argument("-w", "--wheelhouse", type=Path, default=None, help="target folder (default: wheelhouse)")
-    p.add_argument("-j", "--jobs", type=jobs_arg, default=None, help="parallel downloads (default: 8)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=jobs_arg,
+        default=None,
+        help="most parallel downloads (default: 16); the number starts small and grows while throughput does",
+    )
+    p.add_argument(
+        "--fixed-jobs", action="store_true", help="run exactly --jobs downloads at once instead of adapting"
+    )
     p.add_argument(
         "--retries", type=retries_arg, default=None, help="retries per file after the first try (default: 5)"
     )
@@ -113,6 +124,7 @@ class _Progress:
         self.total: TaskID | None = None
         self.tasks: dict[str, TaskID] = {}
         self.done: dict[str, int] = {}
+        self.files = 0
 
     def __call__(self, event: FetchEvent) -> None:
         with self.lock:
@@ -121,7 +133,10 @@ class _Progress:
     def _handle(self, event: FetchEvent) -> None:
         p = self.progress
         if event.kind == "listed":
-            self.total = p.add_task(f"{event.total} files", total=None)
+            self.files = event.total or 0
+            self.total = p.add_task(f"{self.files} files", total=None)
+        elif event.kind == "connections" and self.total is not None:
+            p.update(self.total, description=f"{self.files} files, {event.done} at once")
         elif event.kind == "start":
             self.tasks[event.filename] = p.add_task(Text(event.filename).plain, total=event.total)
             self.done[event.filename] = 0
@@ -164,8 +179,6 @@ def run(args: argparse.Namespace) -> int:
         sdist=not args.no_sdist,
     )
     if not config.from_:
-        from ..errors import UsageError
-
         raise UsageError(
             "no container to fetch from", hint="pass --from URL or set [tool.shipwheel.fetch] from"
         )
@@ -198,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
                     require_signature=args.require_signature, gpg=full_config.sign.gpg, trusted=trusted
                 ),
                 require_manifest=args.require_signature,
+                adaptive=not args.fixed_jobs,
             )
     finally:
         container.close()
@@ -216,6 +230,7 @@ def _as_json(report: FetchReport) -> dict[str, Any]:
         "wheelhouse": str(report.dest),
         "ok": report.ok,
         "seconds": round(report.seconds, 3),
+        "connections": report.connections,
         "bytes_downloaded": report.bytes_downloaded,
         "files": [
             {
@@ -258,6 +273,8 @@ def _summary(report: FetchReport) -> None:
     )
     if report.skipped:
         line += f", {report.skipped} left out by filters"
+    if report.connections and counts["downloaded"]:
+        line += f"; up to {max(report.connections)} downloads at once"
     out_console.print(Text(line, style="bold red" if counts["failed"] else "bold"))
     if report.unverified:
         out_console.print(

@@ -11,9 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from ..containers import open_container
+from ..distfiles import DistFile
 from ..errors import UsageError
 from ..stage import StageEvent, StageReport, stage, stage_to_index
-from ._common import add_config_options, config_from_args, err_console, jobs_arg, out_console, print_json
+from ._common import (
+    add_config_options,
+    config_from_args,
+    err_console,
+    jobs_arg,
+    out_console,
+    print_json,
+    retries_arg,
+    timeout_arg,
+)
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -38,6 +48,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--overwrite", action="store_true", help="replace staged files that differ (default: refuse)"
     )
     p.add_argument("-j", "--jobs", type=jobs_arg, default=4, help="parallel uploads (default: 4)")
+    p.add_argument(
+        "--timeout",
+        type=timeout_arg,
+        default=60.0,
+        metavar="SECONDS",
+        help="network timeout for an index server (default: 60; each request also has an overall deadline)",
+    )
+    p.add_argument(
+        "--retries",
+        type=retries_arg,
+        default=5,
+        metavar="N",
+        help="retries per file for an index server (default: 5)",
+    )
     p.add_argument(
         "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
     )
@@ -64,7 +88,14 @@ def run(args: argparse.Namespace) -> int:
 
     if container is None:
         # An index server (devpi, pypiserver): uploads through shipwheel publish's machinery.
-        report = stage_to_index(args.files, config.to, jobs=args.jobs, on_event=show)
+        report = stage_to_index(
+            args.files,
+            config.to,
+            jobs=args.jobs,
+            retries=args.retries,
+            timeout=args.timeout,
+            on_event=show,
+        )
     else:
         try:
             report = stage(args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show)
@@ -94,19 +125,31 @@ def _summary(report: StageReport) -> None:
     table.add_column("sha256")
     for f in report.files:
         table.add_row(
-            Text(f.status, style="green" if f.status == "uploaded" else "dim"),
+            Text(f.status, style="green" if f.status == "staged" else "dim"),
             Text(f.filename),
             f.sha256[:16],
         )
     out_console.print(table)
-    uploaded = sum(1 for f in report.files if f.status == "uploaded")
-    line = f"{uploaded} uploaded, {len(report.files) - uploaded} already staged"
+    staged = sum(1 for f in report.files if f.status == "staged")
+    line = f"{staged} staged, {len(report.files) - staged} already there"
     if report.index_pages:
-        line += (
-            f"; the container holds {report.total_files} files; install with: "
-            f"pip install --index-url {_index_url(report.container)} PROJECT==VERSION"
-        )
+        line += f"; the container holds {report.total_files} files"
     out_console.print(Text(line, style="bold"))
+    if report.index_pages:
+        for requirement in _requirements(report):
+            out_console.print(
+                Text(f"install with: pip install --index-url {_index_url(report.container)} {requirement}")
+            )
+
+
+def _requirements(report: StageReport) -> list[str]:
+    """``project==version`` of each release among the files given to this run, for the install hint."""
+    releases = set()
+    for f in report.files:
+        dist = DistFile.parse(f.filename)
+        if dist is not None:
+            releases.add((dist.name, dist.version))
+    return [f"{name}=={version}" for name, version in sorted(releases)]
 
 
 def _index_url(container: str) -> str:

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -209,6 +210,8 @@ def open_container(
     if scheme in {"http", "https"}:
         from ._http import HttpContainer
 
+        _check_http_url(text)
+
         return HttpContainer(text, allow_hosts=allow_hosts, timeout=timeout, max_connections=max_connections)
     if scheme == "s3":
         from ._s3 import S3Container
@@ -219,12 +222,38 @@ def open_container(
         if not parts.netloc:
             raise UsageError(f"{text!r} names no bucket", hint="write s3://BUCKET/PREFIX")
         return S3Container(
-            parts.netloc, parts.path.strip("/"), endpoint_url=endpoint, max_connections=max_connections
+            parts.netloc,
+            parts.path.strip("/"),
+            endpoint_url=endpoint,
+            max_connections=max_connections,
+            timeout=timeout,
         )
     raise UsageError(
         f"unsupported container URL scheme {scheme!r}",
         hint="use a folder, file://, http://, https:// or s3://BUCKET/PREFIX",
     )
+
+
+def _check_http_url(url: str) -> None:
+    """A one-line :class:`UsageError` for an http(s) URL that cannot be used (bad port, no host)."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        raise UsageError(
+            f"the port of {_redacted(url)} is not a number from 1 to 65535", hint="check the container URL"
+        ) from None
+    if not parts.hostname:
+        raise UsageError(f"{_redacted(url)} names no host", hint="write http(s)://HOST/PATH")
+
+
+def _redacted(url: str) -> str:
+    from .._http import redact
+
+    try:
+        return redact(url)
+    except ValueError:
+        return "the container URL"
 
 
 def is_writable(container: Container) -> bool:
@@ -233,6 +262,64 @@ def is_writable(container: Container) -> bool:
 
 
 __all__ += ["is_writable"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFile:
+    """One release file of a simple-index project page.
+
+    ``filename`` is the last segment of ``url`` (never the link text nor a PEP 691 ``filename`` that differs
+    from it), ``sha256`` is lower-case hex or ``None``, ``upload_time`` is PEP 700's, when the page gives it.
+    """
+
+    filename: str
+    url: str
+    sha256: str | None = None
+    size: int | None = None
+    upload_time: datetime | None = None
+
+
+def parse_project_page(body: bytes, content_type: str, url: str) -> list[ProjectFile]:
+    """The release files of a PEP 691 (``content_type`` holding ``json``) or PEP 503 (HTML) project page at
+    ``url``, with the limits ``fetch`` applies: at most :data:`MAX_PAGE_BYTES` (read the body with
+    :func:`shipwheel._http.read_body` to count decompressed bytes), JSON nested too deeply for Python's parser is
+    a :class:`TransferError` (exit 6). Links whose URL does not end in a valid wheel or sdist filename are left
+    out; links to other hosts are kept (PyPI's files live on ``files.pythonhosted.org``)."""
+    from ._listing import parse_html, parse_json_bytes
+
+    if len(body) > MAX_PAGE_BYTES:
+        raise TransferError(
+            f"the page {_redacted(url)} is larger than {MAX_PAGE_BYTES >> 20} MiB", hint="check the index URL"
+        )
+    if "json" in content_type.lower():
+        page = parse_json_bytes(body, url)
+    else:
+        page = parse_html(body.decode("utf-8", "replace"), url)
+    files: dict[str, ProjectFile] = {}
+    for link in page.links:
+        name = unquote(urlsplit(link.url).path.rsplit("/", 1)[-1])
+        if DistFile.parse(name) is None:
+            continue
+        old = files.get(name)
+        if old is None or (old.sha256 is None and link.sha256 is not None):
+            files[name] = ProjectFile(name, link.url, link.sha256, link.size, _parse_time(link.upload_time))
+    return list(files.values())
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+#: Bytes of one listing or project page at most (decompressed).
+MAX_PAGE_BYTES = 64 << 20
+
+__all__ += ["MAX_PAGE_BYTES", "ProjectFile", "parse_project_page"]
 
 
 # The one PEP 503/691 page parser, public for publish (issue 11); imported last because it needs Entry above.

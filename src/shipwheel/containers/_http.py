@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 from packaging.utils import canonicalize_name
 
-from .._http import make_client, redact
+from .._http import OriginAuth, make_client, netrc_credentials, origin, redact
 from .._retry import is_retryable_status
 from ..errors import AuthenticationError
-from . import Entry, Listing, Opened, TransferError
+from . import MAX_PAGE_BYTES, Entry, Listing, Opened, TransferError
 from ._listing import (
     Page,
     host_allowed,
@@ -35,8 +35,6 @@ __all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]
 
 #: Pages of one listing at most (a loop or an endless listing stops here with an error).
 MAX_PAGES = 2000
-#: Bytes of one listing page at most.
-MAX_PAGE_BYTES = 64 << 20
 
 _ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -50,14 +48,20 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class HttpContainer:
-    """A container reached over HTTP(S); credentials in the URL are moved to the client, never shown."""
+    """A container reached over HTTP(S); credentials in the URL (or ``~/.netrc`` for its host) are moved to the
+    client, never shown, and sent only to the container's own origin (scheme, host, port)."""
 
     def __init__(
         self, url: str, *, allow_hosts: Sequence[str] = (), timeout: float = 60.0, max_connections: int = 16
     ) -> None:
         parts = urlsplit(url)
-        auth = (parts.username or "", parts.password or "") if parts.username else None
+        creds = (
+            (unquote(parts.username or ""), unquote(parts.password or ""))
+            if parts.username or parts.password
+            else netrc_credentials(url)
+        )
         self.url = redact(url)
+        auth = OriginAuth(self.url, *creds) if creds else None
         self.display = self.url
         self.allow_hosts = tuple(allow_hosts)
         self.client = make_client(
@@ -71,11 +75,22 @@ class HttpContainer:
         self.client.headers["Accept-Encoding"] = "identity"
 
     def _check_host(self, request: httpx.Request) -> None:
-        if not host_allowed(str(request.url), self.url, self.allow_hosts):
+        if host_allowed(str(request.url), self.url, self.allow_hosts):
+            return
+        if request.url.scheme not in {"http", "https"}:
+            raise _unsupported(self.display)
+        own, there = origin(self.url), origin(request.url)
+        if own[0] != there[0] and (
+            own[1] == there[1] or host_allowed(f"https://{there[1]}/", self.url, self.allow_hosts)
+        ):
             raise TransferError(
-                f"{self.display} redirects to another host, {request.url.host}",
-                hint="allow that host with --allow-host if you trust it",
+                f"{self.display} redirects from {own[0]} to {there[0]}, which fetch does not follow",
+                hint=f"use the {there[0]}:// URL of the container if you trust it",
             )
+        raise TransferError(
+            f"{self.display} redirects to another host, {request.url.host}",
+            hint="allow that host with --allow-host if you trust it",
+        )
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -97,6 +112,8 @@ class HttpContainer:
                         )
         except httpx.TooManyRedirects as exc:
             raise TransferError(f"{redact(url)} redirects too often", hint="check the container URL") from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise _unsupported(self.display) from exc
         except httpx.TransportError as exc:
             raise TransferError(
                 f"cannot read {redact(url)}: {exc or type(exc).__name__}",
@@ -113,7 +130,7 @@ class HttpContainer:
         ):
             page = parse_s3_xml(body.decode("utf-8", "replace"), final)
         else:
-            page = parse_html(body.decode(response.encoding or "utf-8", "replace"), final)
+            page = parse_html(_decode(bytes(body), response), final)
         if page.next_url is None and "link" in response.headers:
             page.next_url = parse_link_header(response.headers["link"], final)
         return page, response
@@ -242,6 +259,8 @@ class HttpContainer:
             raise TransferError(
                 f"{redact(entry.location)} redirects too often", hint="check the container"
             ) from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise _unsupported(self.display) from exc
         except httpx.TransportError as exc:
             raise TransferError(
                 f"connection failed for {entry.filename}: {exc or type(exc).__name__}",
@@ -271,6 +290,8 @@ class HttpContainer:
                     if len(body) > limit:
                         raise TransferError(f"{redact(location)} is too large", hint="check the container")
                 return bytes(body)
+        except httpx.UnsupportedProtocol as exc:
+            raise _unsupported(self.display) from exc
         except httpx.TransportError as exc:
             raise TransferError(
                 f"cannot read {redact(location)}: {exc or type(exc).__name__}",
@@ -287,3 +308,18 @@ def _content_range(value: str) -> tuple[int, int | None]:
     if unit.strip().lower() != "bytes" or not first.isdigit():
         return -1, None
     return int(first), int(total) if total.isdigit() else None
+
+
+def _unsupported(display: str) -> TransferError:
+    return TransferError(
+        f"{display} redirects to a URL that is not http(s), which fetch does not follow",
+        hint="point the container URL at where the files really are",
+    )
+
+
+def _decode(body: bytes, response: httpx.Response) -> str:
+    """The page's text in its declared charset; UTF-8 when the charset is unknown (``charset=bogus``)."""
+    try:
+        return body.decode(response.encoding or "utf-8", "replace")
+    except LookupError:
+        return body.decode("utf-8", "replace")

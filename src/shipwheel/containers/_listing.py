@@ -18,8 +18,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urldefrag, urlencode, urljoin, urlsplit
 from xml.etree import ElementTree
 
+from .._http import redact as _redact
 from ..distfiles import DistFile
-from . import Entry, Rejected
+from . import Entry, Rejected, TransferError
 
 __all__ = ["Link", "Page", "accept_link", "parse_html", "parse_json", "parse_link_header", "parse_s3_xml"]
 
@@ -36,6 +37,8 @@ class Link:
     size: int | None = None
     sha256: str | None = None
     rel: str = ""
+    #: PEP 700 ``upload-time`` of a PEP 691 file, as the page wrote it.
+    upload_time: str | None = None
 
 
 @dataclass(slots=True)
@@ -130,7 +133,8 @@ def parse_json(data: Any, page_url: str) -> Page:
         digest = digest.lower() if digest and _SHA256.match(digest) else frag_digest
         size = item.get("size") if isinstance(item.get("size"), int) and item["size"] >= 0 else None
         name = item.get("filename") if isinstance(item.get("filename"), str) else None
-        links.append(Link(clean, name=name, size=size, sha256=digest))
+        uploaded = item.get("upload-time") if isinstance(item.get("upload-time"), str) else None
+        links.append(Link(clean, name=name, size=size, sha256=digest, upload_time=uploaded))
     meta: dict[str, Any] = data["meta"] if isinstance(data.get("meta"), dict) else {}
     nxt = data.get("next") or meta.get("next")
     projects = None
@@ -198,7 +202,10 @@ def parse_link_header(value: str, page_url: str) -> str | None:
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:  # a port out of range: matches no host
+        return parts.scheme, "", -1
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
@@ -208,6 +215,8 @@ def host_allowed(url: str, container_url: str, allow_hosts: Sequence[str]) -> bo
     own_scheme, own_host, own_port = _origin(container_url)
     if (host, port) == (own_host, own_port) and (scheme == own_scheme or scheme == "https"):
         return True
+    if own_scheme == "https" and scheme != "https":
+        return False  # never downgrade, not even to an allowed host
     allowed = {h.lower() for h in allow_hosts}
     return host in allowed or f"{host}:{port}" in allowed or "*" in allowed
 
@@ -226,15 +235,16 @@ def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> E
         return None
     if parts.scheme not in {"http", "https"}:
         return Rejected(label, f"bad-scheme: {parts.scheme or 'none'}", link.url)
-    if link.name is not None and link.name != name and DistFile.parse(link.name) is not None:
-        # A PEP 691 filename that differs from the URL's own name: the index names the file, not the URL.
-        name = link.name
+    # The file is named by the last segment of its URL only: never by the link text or a PEP 691 ``filename``,
+    # which a hostile page can set to a wheel's name while the URL serves something else.
     dist = DistFile.parse(name)
     if dist is None:
         return Rejected(
             label, "bad-name: not a valid wheel or sdist filename (or holds a path part)", link.url
         )
     if not host_allowed(link.url, container_url, allow_hosts):
+        if parts.scheme == "http" and urlsplit(container_url).scheme == "https":
+            return Rejected(label, "insecure: an http:// link on an https:// container", link.url)
         return Rejected(label, f"other-host: {parts.hostname} (allow it with --allow-host)", link.url)
     return Entry(dist, link.url, link.size, link.sha256)
 
@@ -268,11 +278,17 @@ __all__ += ["host_allowed", "judge", "manifest_link"]
 
 
 def parse_json_bytes(body: bytes, page_url: str) -> Page:
-    """:func:`parse_json` over raw bytes (invalid JSON gives an empty page)."""
+    """:func:`parse_json` over raw bytes (invalid JSON gives an empty page); JSON nested too deeply for Python's
+    parser is a :class:`~shipwheel.containers.TransferError`, never a ``RecursionError``."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return Page([], None, "json")
+    except RecursionError:
+        raise TransferError(
+            f"{_redact(page_url)} sent a JSON page nested too deeply to be a PEP 691 page",
+            hint="check the container URL; the server misbehaves",
+        ) from None
     return parse_json(data, page_url)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..distfiles import DistFile
 from ..errors import UsageError
 from . import MANIFEST, Entry, Listing, Opened, Rejected, TransferError
+from ._fs import write_atomic
 
 __all__ = ["LocalContainer"]
 
@@ -88,45 +88,30 @@ class LocalContainer:
     def close(self) -> None:
         """Nothing to release."""
 
-    def _target(self, name: str) -> Path:
+    def _parts(self, name: str) -> list[str]:
         parts = name.split("/")
         if any(p in {"", ".", ".."} or "\\" in p for p in parts):
             raise UsageError(
                 f"refusing to write {name!r} into a container", hint="this is a bug in shipwheel"
             )
-        return self.root.joinpath(*parts)
+        return parts
 
     def put_file(self, path: Path, name: str) -> None:
         """Copy ``path`` to ``name`` through a temporary file and an atomic rename."""
-        target = self._target(name)
+        parts = self._parts(name)
         with path.open("rb") as src:
-            self._write_atomic(target, iter(lambda: src.read(_CHUNK), b""))
+            self._write_atomic(parts, iter(lambda: src.read(_CHUNK), b""))
 
     def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write ``data`` to ``name`` atomically."""
-        target = self._target(name)
-        self._write_atomic(target, iter([data]))
+        self._write_atomic(self._parts(name), iter([data]))
 
-    @staticmethod
-    def _write_atomic(target: Path, chunks: Iterator[bytes]) -> None:
+    def _write_atomic(self, parts: list[str], chunks: Iterator[bytes]) -> None:
+        # Never through a link planted in the folder: see _fs.
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            write_atomic(self.root, parts, chunks)
         except OSError as exc:
             raise TransferError(
-                f"cannot write {target}: {exc.strerror}", hint="check the folder and its permissions"
+                f"cannot write {self.root.joinpath(*parts)}: {exc.strerror or exc}",
+                hint="check the folder, its free space and permissions",
             ) from exc
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for block in chunks:
-                    out.write(block)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise TransferError(
-                    f"cannot write {target}: {exc.strerror}", hint="check the free space and permissions"
-                ) from exc
-            raise

@@ -54,6 +54,7 @@ class S3Container:
         endpoint_url: str | None = None,
         max_connections: int = 16,
         page_size: int = 1000,
+        timeout: float = 60.0,
     ) -> None:
         boto3 = _boto3()
         from botocore.config import Config as BotoConfig
@@ -63,7 +64,10 @@ class S3Container:
         self.page_size = page_size
         self.display = f"s3://{bucket}/{self.prefix}"
         config = BotoConfig(
-            max_pool_connections=max_connections, retries={"max_attempts": 2, "mode": "standard"}
+            max_pool_connections=max_connections,
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=min(timeout, 15.0),
+            read_timeout=timeout,
         )
         self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
 

@@ -1,0 +1,138 @@
+"""Writing into a folder without ever following a symbolic link planted inside it.
+
+A wheelhouse or a staging folder may hold links someone else put there (``x.whl.part -> ~/.bashrc``,
+``simple -> /etc``). Whatever the folder holds, shipwheel only writes into files it created itself: a link in
+the way is removed (replaced), never opened, appended to or renamed into place. The folder the user named may
+itself be a link (a wheelhouse on another disk); only what lies *inside* it is distrusted.
+
+Where the platform has ``dir_fd`` support (Linux, macOS) sub-folders are walked with ``O_NOFOLLOW`` descriptors,
+so a link swapped in between a check and a write still cannot redirect it; elsewhere (Windows) the same checks
+run on paths, where ``lstat`` tells links apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["ensure_not_link", "open_new_or_append", "regular_size", "write_atomic"]
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+_DIR_FD = {os.open, os.mkdir, os.unlink, os.rename} <= os.supports_dir_fd and bool(_NOFOLLOW and _DIRECTORY)
+
+
+def ensure_not_link(path: Path) -> None:
+    """Remove ``path`` if it is a symbolic link (or anything but a regular file or folder)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        path.unlink()
+
+
+def regular_size(path: Path) -> int | None:
+    """The size of ``path`` when it is a regular file (not a link to one), else ``None``."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def open_new_or_append(path: Path, append: bool) -> BinaryIO:
+    """Open the regular file ``path`` for writing (appending, or truncated), never through a link: a link at
+    ``path`` is removed first, and ``O_NOFOLLOW`` refuses one planted after that check."""
+    ensure_not_link(path)
+    flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _BINARY | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(path, flags, 0o644)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IsADirectoryError(f"{path} is not a regular file")
+        return os.fdopen(fd, "ab" if append else "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _subdir(parent: int, name: str) -> int:
+    """The descriptor of folder ``name`` in the folder ``parent``, created if missing; a link or file there is
+    replaced by a real folder."""
+    for _ in range(3):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=parent)
+        try:
+            return os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=parent)
+        except OSError as exc:
+            # ELOOP (a link) or ENOTDIR (a file): replace it; anything else is a real error.
+            if exc.errno not in {errno.ELOOP, errno.ENOTDIR}:
+                raise
+            os.unlink(name, dir_fd=parent)
+    raise OSError(f"{name} keeps being replaced while shipwheel writes into it")
+
+
+@contextlib.contextmanager
+def _folder(root: Path, parts: Sequence[str]) -> Iterator[int]:
+    fd = os.open(root, os.O_RDONLY | _DIRECTORY)
+    try:
+        for part in parts:
+            sub = _subdir(fd, part)
+            os.close(fd)
+            fd = sub
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def write_atomic(root: Path, parts: Sequence[str], chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to ``root/parts...`` through a new temporary file and an atomic rename; no link inside
+    ``root`` (an intermediate folder or the target) is followed. ``parts`` are plain names (the caller checked
+    them: no ``/``, ``..``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    *folders, name = parts
+    tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+    if not _DIR_FD:
+        _write_atomic_paths(root, folders, name, tmp, chunks)
+        return
+    with _folder(root, folders) as dfd:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dfd)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for block in chunks:
+                    out.write(block)
+            # rename() replaces a link at the target itself; it never writes through it.
+            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+
+
+def _write_atomic_paths(
+    root: Path, folders: Sequence[str], name: str, tmp: str, chunks: Iterable[bytes]
+) -> None:
+    folder = root
+    for part in folders:
+        folder = folder / part
+        if os.path.islink(folder) or folder.is_file():
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
+    path = folder / tmp
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for block in chunks:
+                out.write(block)
+        os.replace(path, folder / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
