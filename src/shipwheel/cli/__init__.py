@@ -19,6 +19,7 @@ from .. import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError
 from . import _build, _changelog, _config, _fetch, _matrix, _notes, _publish, _sign, _stage, _verify
 from ._common import err_console
+from ._release import RELEASE_COMMANDS
 
 __all__ = ["build_parser", "main", "main_inner"]
 
@@ -35,6 +36,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     _publish,
     _changelog,
     _notes,
+    *RELEASE_COMMANDS,
 )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "NotesOptions",
     "ProjectInfo",
     "PublishOptions",
+    "ReleaseOptions",
     "SignOptions",
     "StageOptions",
     "VerifyOptions",
@@ -126,6 +127,27 @@ class NotesOptions:
     format: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReleaseOptions:
+    """``[tool.shipwheel.release]``: version locations, commit and tag, and the preflight checks of a release."""
+
+    version_files: tuple[str, ...]
+    version_patterns: Mapping[str, str]
+    commit_message: str
+    bump_message: str
+    tag_format: str
+    tag_message: str
+    branch: str
+    notes_file: str
+    deprecation_patterns: tuple[str, ...]
+    deprecation_paths: tuple[str, ...]
+    api_command: str
+    api_registry: str
+    api_version: str
+    docs_command: str
+    steps: tuple[str, ...]
+
+
 #: TOML sub-table name (``""`` for the top level) -> dataclass.
 SECTIONS: Mapping[str, type[Any]] = MappingProxyType(
     {
@@ -137,6 +159,7 @@ SECTIONS: Mapping[str, type[Any]] = MappingProxyType(
         "sign": SignOptions,
         "changelog": ChangelogOptions,
         "notes": NotesOptions,
+        "release": ReleaseOptions,
     }
 )
 
@@ -176,6 +199,7 @@ class Config:
     sign: SignOptions
     changelog: ChangelogOptions
     notes: NotesOptions
+    release: ReleaseOptions
     sources: Mapping[str, str]
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,0 +1,28 @@
+"""The release around the steps: version and bump, tag, preflight check, and the resumable pipeline.
+
+This is the one package that chains the other steps; it reaches them only through their public faces.
+"""
+
+from __future__ import annotations
+
+from ._setver import VersionChange, bump, current_version, locations_of, set_version
+from ._tag import TagConflictError, TagResult, find_tag, tag_name, tag_release, verify_tag
+from ._version import VersionLocation, bump_version, parse_version, read_locations
+
+__all__ = [
+    "TagConflictError",
+    "TagResult",
+    "VersionChange",
+    "VersionLocation",
+    "bump",
+    "bump_version",
+    "current_version",
+    "find_tag",
+    "locations_of",
+    "parse_version",
+    "read_locations",
+    "set_version",
+    "tag_name",
+    "tag_release",
+    "verify_tag",
+]
