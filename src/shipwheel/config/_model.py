@@ -145,6 +145,7 @@ class ReleaseOptions:
     api_registry: str
     api_version: str
     docs_command: str
+    sdist_ignore: tuple[str, ...]
     steps: tuple[str, ...]
 
 

@@ -5,11 +5,17 @@ This is the one package that chains the other steps; it reaches them only throug
 
 from __future__ import annotations
 
+from ._checks import CHECKS, CheckReport, CheckResult
+from ._preflight import index_files, run_checks
+from ._scans import parse_registry, scan_deprecations
 from ._setver import VersionChange, bump, current_version, locations_of, set_version
 from ._tag import TagConflictError, TagResult, find_tag, tag_name, tag_release, verify_tag
 from ._version import VersionLocation, bump_version, parse_version, read_locations
 
 __all__ = [
+    "CHECKS",
+    "CheckReport",
+    "CheckResult",
     "TagConflictError",
     "TagResult",
     "VersionChange",
@@ -18,9 +24,13 @@ __all__ = [
     "bump_version",
     "current_version",
     "find_tag",
+    "index_files",
     "locations_of",
+    "parse_registry",
     "parse_version",
     "read_locations",
+    "run_checks",
+    "scan_deprecations",
     "set_version",
     "tag_name",
     "tag_release",
