@@ -6,16 +6,24 @@ This is the one package that chains the other steps; it reaches them only throug
 from __future__ import annotations
 
 from ._checks import CHECKS, CheckReport, CheckResult
+from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
 from ._preflight import index_files, run_checks
 from ._scans import parse_registry, scan_deprecations
 from ._setver import VersionChange, bump, current_version, locations_of, set_version
+from ._state import STEPS, ReleaseState, StepRecord, state_path
 from ._tag import TagConflictError, TagResult, find_tag, tag_name, tag_release, verify_tag
 from ._version import VersionLocation, bump_version, parse_version, read_locations
 
 __all__ = [
     "CHECKS",
+    "STEPS",
     "CheckReport",
     "CheckResult",
+    "ReleaseEvent",
+    "ReleaseOutcome",
+    "ReleaseState",
+    "StepOutcome",
+    "StepRecord",
     "TagConflictError",
     "TagResult",
     "VersionChange",
@@ -25,13 +33,16 @@ __all__ = [
     "current_version",
     "find_tag",
     "index_files",
+    "load_state",
     "locations_of",
     "parse_registry",
     "parse_version",
     "read_locations",
+    "release",
     "run_checks",
     "scan_deprecations",
     "set_version",
+    "state_path",
     "tag_name",
     "tag_release",
     "verify_tag",

@@ -36,7 +36,7 @@ _FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 def index_files(repository: str, project: str, version: str) -> dict[str, str | None]:
     """``{filename: sha256 or None}`` of the files of ``project`` ``version`` the index behind ``repository``
     (a name, URL or ``file:PATH`` as publish takes them) lists, asked through the containers of fetch."""
-    from ..containers import open_container
+    from ..containers import open_container, parse_sha256sums
     from ..publish import resolve_repository
 
     repo = resolve_repository(repository)
@@ -54,10 +54,14 @@ def index_files(repository: str, project: str, version: str) -> dict[str, str | 
     container = open_container(url)
     try:
         listing = container.listing(project)
+        # A static folder publishes its hashes in SHA256SUMS rather than in the links.
+        manifest = (
+            parse_sha256sums(container.read_small(listing.manifest).decode()) if listing.manifest else {}
+        )
     finally:
         container.close()
     return {
-        name: entry.sha256
+        name: entry.sha256 or manifest.get(name)
         for name, entry in listing.entries.items()
         if canonicalize_name(entry.dist.name) == canonicalize_name(project) and entry.dist.version == want
     }

@@ -1,0 +1,110 @@
+"""``shipwheel release`` end to end: the example released to a real pypiserver, a failure injected, resumed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixtures.index_servers import FaultProxy, IndexServer, free_port, unique_project
+from fixtures.release_repo import git, make_kahan_repo
+from shipwheel.cli import main_inner
+from shipwheel.errors import RemoteError, ShipwheelError
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SELECT = f"cp{sys.version_info.major}{sys.version_info.minor}-*"
+
+
+def _snapshot(repo: Path, server: IndexServer, name: str) -> tuple[str, str, str, dict[str, str], list[str]]:
+    files = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if ".git" not in p.parts)
+    return (
+        git(repo, "rev-parse", "HEAD"),
+        git(repo, "tag", "-l"),
+        git(repo, "status", "--porcelain", "--ignored"),
+        server.files(name),
+        files,
+    )
+
+
+def test_i12_release_end_to_end_resumes_after_failures(
+    tmp_path: Path,
+    pypiserver: IndexServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    repo = make_kahan_repo(tmp_path / "kahan")
+    name = unique_project("kahan")
+    pyproject = repo / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('name = "kahan"', f'name = "{name}"'))
+    git(repo, "commit", "-qam", "name of its own on the shared index")
+    for key, value in pypiserver.env().items():
+        if key != "SHIPWHEEL_REPOSITORY_URL":
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SHIPWHEEL_PUBLISH_RETRIES", "0")  # fail at once on the injected error
+    # The example's own test looks for kahan.libs/, which auditwheel names after the renamed project.
+    monkeypatch.setenv("SHIPWHEEL_TEST_COMMAND", "")
+    base = ["release", "1.0.1", "--select", SELECT, "--config-dir", str(repo)]
+    start = git(repo, "rev-parse", "HEAD").strip()
+
+    # --dry-run: the plan, and nothing changes (git, the index, the files)
+    before = _snapshot(repo, pypiserver, name)
+    capsys.readouterr()
+    assert main_inner([*base, "-r", pypiserver.upload_url, "--dry-run", "--json"]) == 0
+    plan = {s["step"]: s["outcome"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert plan["version"] == plan["tag"] == plan["build"] == plan["publish"] == "would-run"
+    assert plan["sign"] == "skipped"
+    assert _snapshot(repo, pypiserver, name) == before
+
+    # 1. the index is down: the preflight cannot ask it, nothing is changed
+    down = f"http://127.0.0.1:{free_port()}/"
+    with pytest.raises(ShipwheelError, match="index-free"):
+        main_inner([*base, "-r", down])
+    assert git(repo, "rev-parse", "HEAD").strip() == start and git(repo, "tag", "-l") == ""
+
+    # 2. the index is up but refuses the sdist: the wheels go up, the sdist does not
+    with FaultProxy(pypiserver.upload_url, fail_file=f"{name.replace('-', '_')}-1.0.1.tar.gz") as proxy:
+        with pytest.raises(RemoteError):
+            main_inner([*base, "-r", proxy.url])
+        sent_first = list(proxy.uploads)
+    state = json.loads((repo / ".shipwheel" / "releases" / "1.0.1.json").read_text())
+    assert state["steps"]["publish"]["status"] == "failed"
+    assert state["steps"]["tag"]["status"] == "done" and state["steps"]["bump"]["status"] == "pending"
+    on_index = pypiserver.files(name)
+    assert [n for n in on_index if n.endswith(".whl")] and not [n for n in on_index if n.endswith(".tar.gz")]
+
+    # 3. the same command against the index: resumes at publish, sends only the sdist, bumps
+    capsys.readouterr()
+    assert main_inner([*base, "-r", pypiserver.upload_url, "--json"]) == 0
+    steps = {s["step"]: s["outcome"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert steps == {
+        "check": "done", "notes": "skipped", "version": "done", "tag": "done", "build": "done",
+        "verify": "done", "sign": "skipped", "publish": "ran", "docs": "skipped", "announce": "skipped",
+        "bump": "ran",
+    }  # fmt: skip
+
+    # one tag, one commit per change, every file on the index once and with the local bytes
+    assert git(repo, "tag", "-l").split() == ["v1.0.1"]
+    log = git(repo, "log", "--format=%s", f"{start}..HEAD").splitlines()
+    assert log == ["MAINT: Prepare for 1.0.2.dev0 development", "REL: Release 1.0.1"]
+    assert git(repo, "rev-parse", "v1.0.1^{commit}") == git(repo, "rev-parse", "HEAD~1")
+    wheelhouse = repo / "wheelhouse"
+    local = {p.name for p in wheelhouse.iterdir() if "1.0.1" in p.name}
+    on_index = pypiserver.files(name)
+    assert set(on_index) == local and len(local) == 2
+    assert sent_first.count(next(n for n in local if n.endswith(".whl"))) == 1
+
+    # 4. again: nothing to do, nothing changes
+    after = _snapshot(repo, pypiserver, name)
+    capsys.readouterr()
+    assert main_inner([*base, "-r", pypiserver.upload_url, "--json"]) == 0
+    steps = {s["step"]: s["outcome"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert "ran" not in steps.values()
+    assert _snapshot(repo, pypiserver, name)[:4] == after[:4]
+
+    # status shows every step
+    assert main_inner(["status", "1.0.1", "--json", "--config-dir", str(repo)]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["steps"]["publish"]["status"] == "done" and status["steps"]["bump"]["status"] == "done"
