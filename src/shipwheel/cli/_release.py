@@ -79,9 +79,11 @@ def run_release(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
 
+    verbose = getattr(args, "verbose", False) or getattr(args, "debug", False)
+
     def progress(event: ReleaseEvent) -> None:
-        if args.json:
-            return
+        if args.json or (event.detail and not verbose):
+            return  # step starts always; their progress lines (the build's) with -v
         err_console.print(
             Text(f"{event.step}: {event.detail}" if event.detail else f"{event.step} …", style="dim")
         )
