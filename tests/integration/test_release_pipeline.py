@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from fixtures.gpg import GpgHome
 from fixtures.index_servers import FaultProxy, IndexServer, free_port, unique_project
 from fixtures.release_repo import git, make_kahan_repo
 from shipwheel.cli import main_inner
@@ -108,3 +112,63 @@ def test_i12_release_end_to_end_resumes_after_failures(
     assert main_inner(["status", "1.0.1", "--json", "--config-dir", str(repo)]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["steps"]["publish"]["status"] == "done" and status["steps"]["bump"]["status"] == "done"
+
+
+def test_i12_release_killed_mid_build_resumes_signed(
+    tmp_path: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kill -9 while the wheels build, then the same command: the signed tag is kept, the rest completes."""
+    repo = make_kahan_repo(tmp_path / "kahan")
+    index = tmp_path / "index"
+    env = {
+        **gnupg_home.env(),
+        "SHIPWHEEL_SIGN_KEY": gnupg_home.fingerprint,
+        "SHIPWHEEL_TEST_COMMAND": "",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    argv = ["release", "1.0.1", "--select", SELECT, "-r", f"file:{index}", "--config-dir", str(repo)]
+    record = repo / ".shipwheel" / "releases" / "1.0.1.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipwheel", *argv],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if json.loads(record.read_text())["steps"]["build"]["status"] == "running":
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.05)
+        assert proc.poll() is None, "the release ended before the build started"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    state = json.loads(record.read_text())
+    assert state["steps"]["tag"]["status"] == "done" and state["steps"]["build"]["status"] == "running"
+    tag_object = git(repo, "rev-parse", "v1.0.1")
+
+    capsys.readouterr()
+    assert main_inner([*argv, "--json"]) == 0
+    steps = {s["step"]: s["outcome"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert (
+        steps["tag"] == "done"
+        and steps["build"] == steps["sign"] == steps["publish"] == steps["bump"] == "ran"
+    )
+    assert git(repo, "rev-parse", "v1.0.1") == tag_object  # the same tag object, not a second tag
+    subprocess.run(["git", "verify-tag", "v1.0.1"], cwd=repo, env=env, check=True, capture_output=True)
+    log = git(repo, "log", "--format=%s", "HEAD~2..HEAD").splitlines()
+    assert log == ["MAINT: Prepare for 1.0.2.dev0 development", "REL: Release 1.0.1"]
+    wheelhouse = repo / "wheelhouse"
+    released = sorted(
+        p.name for p in wheelhouse.iterdir() if "1.0.1" in p.name and not p.name.endswith(".asc")
+    )
+    assert (
+        all((wheelhouse / f"{n}.asc").is_file() for n in released)
+        and (wheelhouse / "SHA256SUMS.asc").is_file()
+    )
+    assert sorted(p.name for p in index.iterdir() if "1.0.1" in p.name) == released
