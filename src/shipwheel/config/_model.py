@@ -146,6 +146,17 @@ class ReleaseOptions:
     api_version: str
     docs_command: str
     sdist_ignore: tuple[str, ...]
+    announce_from: str
+    announce_to: tuple[str, ...]
+    smtp_host: str
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_user: str
+    smtp_ca_file: str
+    docs_dir: str
+    docs_repo: str
+    docs_url: str
+    branch_format: str
     steps: tuple[str, ...]
 
 

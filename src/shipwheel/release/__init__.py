@@ -5,6 +5,7 @@ This is the one package that chains the other steps; it reaches them only throug
 
 from __future__ import annotations
 
+from ._announce import Announcement, AnnounceResult, MailInDoubtError, announce, make_announcement
 from ._checks import CHECKS, CheckReport, CheckResult
 from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
 from ._preflight import index_files, run_checks
@@ -17,8 +18,11 @@ from ._version import VersionLocation, bump_version, parse_version, read_locatio
 __all__ = [
     "CHECKS",
     "STEPS",
+    "AnnounceResult",
+    "Announcement",
     "CheckReport",
     "CheckResult",
+    "MailInDoubtError",
     "ReleaseEvent",
     "ReleaseOutcome",
     "ReleaseState",
@@ -28,6 +32,7 @@ __all__ = [
     "TagResult",
     "VersionChange",
     "VersionLocation",
+    "announce",
     "bump",
     "bump_version",
     "current_version",
@@ -35,6 +40,7 @@ __all__ = [
     "index_files",
     "load_state",
     "locations_of",
+    "make_announcement",
     "parse_registry",
     "parse_version",
     "read_locations",

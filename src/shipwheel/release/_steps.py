@@ -365,6 +365,31 @@ def _not_yet(what: str) -> Callable[[Context], str | None]:
     return skip
 
 
+def _announce_observe(ctx: Context) -> str | None:
+    data = ctx.state.steps["announce"].data
+    if ctx.config.release.smtp_host:
+        return f"sent as {data['message_id']}" if data.get("sent") else None
+    file = data.get("file")
+    return f"written to {file}" if file and Path(file).is_file() else None
+
+
+def _announce_run(ctx: Context) -> str:
+    from ._announce import announce
+
+    send = bool(ctx.config.release.smtp_host)
+    result = announce(
+        ctx.config,
+        str(ctx.version),
+        state=ctx.state,
+        git=ctx.git,
+        send=send,
+        password=ctx.environ.get("SHIPWHEEL_SMTP_PASSWORD"),
+    )
+    if result.sent_now:
+        return f"sent as {result.message_id} to {len(ctx.config.release.announce_to)} list(s); {result.text_file}"
+    return f"written to {result.text_file} and {result.markdown_file.name} (no smtp-host: not sent)"
+
+
 def _bump_observe(ctx: Context) -> str | None:
     from ._setver import current_version
 
@@ -404,12 +429,7 @@ STEP_IMPLS: dict[str, Step] = {
             _never,
             _unreachable,
         ),
-        Step(
-            "announce",
-            _not_yet("announce"),
-            _never,
-            _unreachable,
-        ),
+        Step("announce", _never, _announce_observe, _announce_run),
         Step("bump", _never, _bump_observe, _bump_run),
     )
 }
