@@ -358,11 +358,34 @@ def _publish_run(ctx: Context) -> str:
     return f"{sent} uploaded to {ctx.repository}; {result.url}"
 
 
-def _not_yet(what: str) -> Callable[[Context], str | None]:
-    def skip(_: Context) -> str | None:
-        return f"shipwheel {what} is not in the pipeline yet"
+def _docs_skip(ctx: Context) -> str | None:
+    opts = ctx.config.release
+    return None if opts.docs_dir and opts.docs_repo else "no release.docs-dir and docs-repo configured"
 
-    return skip
+
+def _docs_observe(ctx: Context) -> str | None:
+    from ._docs import find_docs_commit
+
+    repo = ctx.config.project_dir / ctx.config.release.docs_repo
+    if not repo.is_dir():
+        return None
+    commit = find_docs_commit(repo, ctx.name, str(ctx.version))
+    return f"committed as {commit[:12]} in {repo}" if commit else None
+
+
+def _docs_run(ctx: Context) -> str:
+    from ._docs import publish_docs
+
+    opts = ctx.config.release
+    repo = ctx.config.project_dir / opts.docs_repo
+    result = publish_docs(
+        ctx.name,
+        str(ctx.version),
+        built=ctx.config.project_dir / opts.docs_dir,
+        repo=repo,
+        base_url=opts.docs_url,
+    )
+    return f"{repo}/{result.series}/, stable -> {result.stable}; not pushed (shipwheel docs --push)"
 
 
 def _announce_observe(ctx: Context) -> str | None:
@@ -408,10 +431,6 @@ def _bump_run(ctx: Context) -> str:
     return f"{change.old} -> {change.new}" + (f", commit {change.commit[:12]}" if change.commit else "")
 
 
-def _unreachable(_: Context) -> str:  # pragma: no cover - the skip above always applies
-    raise AssertionError("step has no implementation")
-
-
 STEP_IMPLS: dict[str, Step] = {
     s.name: s
     for s in (
@@ -423,12 +442,7 @@ STEP_IMPLS: dict[str, Step] = {
         Step("verify", _never, _verify_observe, _verify_run),
         Step("sign", _sign_skip, _sign_observe, _sign_run),
         Step("publish", _never, _publish_observe, _publish_run),
-        Step(
-            "docs",
-            _not_yet("docs"),
-            _never,
-            _unreachable,
-        ),
+        Step("docs", _docs_skip, _docs_observe, _docs_run),
         Step("announce", _never, _announce_observe, _announce_run),
         Step("bump", _never, _bump_observe, _bump_run),
     )
