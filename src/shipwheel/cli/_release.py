@@ -12,7 +12,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from . import _announce, _check, _docs, _tag, _version
+from . import _announce, _branch, _check, _docs, _tag, _version
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 __all__ = ["RELEASE_COMMANDS"]
@@ -160,4 +160,12 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 #: Command modules of the release, each with ``register(subparsers, common)``, in pipeline order.
-RELEASE_COMMANDS: tuple[ModuleType, ...] = (_check, _version, _tag, sys.modules[__name__], _docs, _announce)
+RELEASE_COMMANDS: tuple[ModuleType, ...] = (
+    _check,
+    _version,
+    _tag,
+    sys.modules[__name__],
+    _docs,
+    _announce,
+    _branch,
+)
