@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["fixtures.git_history", "fixtures.index_servers", "fixtures.gpg", "fixtures.http_servers", "fixtures.defective"]
+pytest_plugins = ["fixtures.git_history", "fixtures.index_servers", "fixtures.gpg", "fixtures.http_servers", "fixtures.defective", "fixtures.smtp_server"]
 
 
 @pytest.fixture(autouse=True)

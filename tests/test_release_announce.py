@@ -3,64 +3,16 @@
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
 
 import pytest
-import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from fixtures.index_servers import free_port
 from fixtures.release_repo import git, make_kahan_repo
+from fixtures.smtp_server import LISTS, PASSWORD, USER, Mailbox
 from shipwheel.cli import main_inner
 from shipwheel.errors import AuthenticationError, RemoteError
-
-USER, PASSWORD = "release-bot", "s3cret-smtp"
-LISTS = ["numpy-discussion@python.invalid", "python-announce-list@python.invalid"]
-
-
-@dataclass
-class Mailbox:
-    """What the server received: (envelope recipients, raw message) per mail."""
-
-    port: int
-    ca_file: Path
-    mails: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.mails.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
-
-
-def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (USER.encode(), PASSWORD.encode())
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[Mailbox]:
-    """aiosmtpd on 127.0.0.1: STARTTLS required (a trustme CA), then LOGIN; stopped at the end."""
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(server_ctx)
-    ca_file = tmp_path / "smtp-ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    box = Mailbox(free_port(), ca_file)
-    controller = Controller(
-        box, hostname="127.0.0.1", port=box.port, tls_context=server_ctx, require_starttls=True,
-        authenticator=_authenticator, auth_require_tls=True, ready_timeout=30,
-    )  # fmt: skip
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from fixtures.gpg import GpgHome
 from fixtures.index_servers import FaultProxy, IndexServer, free_port, unique_project
 from fixtures.release_repo import git, make_kahan_repo
+from fixtures.smtp_server import LISTS, PASSWORD, USER, Mailbox
 from shipwheel.cli import main_inner
 from shipwheel.errors import RemoteError, ShipwheelError
 
@@ -36,14 +37,22 @@ def _snapshot(repo: Path, server: IndexServer, name: str) -> tuple[str, str, str
 def test_i12_release_end_to_end_resumes_after_failures(
     tmp_path: Path,
     pypiserver: IndexServer,
+    smtp_server: Mailbox,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     repo = make_kahan_repo(tmp_path / "kahan")
     name = unique_project("kahan")
     pyproject = repo / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('name = "kahan"', f'name = "{name}"'))
-    git(repo, "commit", "-qam", "name of its own on the shared index")
+    pyproject.write_text(
+        pyproject.read_text().replace('name = "kahan"', f'name = "{name}"') + "\n[tool.shipwheel.release]\n"
+        'announce-from = "Release Manager <rm@kahan.invalid>"\n'
+        f"announce-to = {json.dumps(LISTS)}\n"
+        f'smtp-host = "127.0.0.1"\nsmtp-port = {smtp_server.port}\nsmtp-user = "{USER}"\n'
+        f'smtp-ca-file = "{smtp_server.ca_file}"\n'
+    )
+    git(repo, "commit", "-qam", "name of its own on the shared index; the announcement's relay")
+    monkeypatch.setenv("SHIPWHEEL_SMTP_PASSWORD", PASSWORD)
     for key, value in pypiserver.env().items():
         if key != "SHIPWHEEL_REPOSITORY_URL":
             monkeypatch.setenv(key, value)
@@ -61,6 +70,7 @@ def test_i12_release_end_to_end_resumes_after_failures(
     assert plan["version"] == plan["tag"] == plan["build"] == plan["publish"] == "would-run"
     assert plan["sign"] == "skipped"
     assert _snapshot(repo, pypiserver, name) == before
+    assert smtp_server.mails == []
 
     # 1. the index is down: the preflight cannot ask it, nothing is changed
     down = f"http://127.0.0.1:{free_port()}/"
@@ -99,6 +109,8 @@ def test_i12_release_end_to_end_resumes_after_failures(
     on_index = pypiserver.files(name)
     assert set(on_index) == local and len(local) == 2
     assert sent_first.count(next(n for n in local if n.endswith(".whl"))) == 1
+    assert len(smtp_server.mails) == 1  # announced once, to every list
+    assert sorted(smtp_server.mails[0][0]) == sorted(LISTS)
 
     # 4. again: nothing to do, nothing changes
     after = _snapshot(repo, pypiserver, name)
@@ -107,6 +119,7 @@ def test_i12_release_end_to_end_resumes_after_failures(
     steps = {s["step"]: s["outcome"] for s in json.loads(capsys.readouterr().out)["steps"]}
     assert "ran" not in steps.values()
     assert _snapshot(repo, pypiserver, name)[:4] == after[:4]
+    assert len(smtp_server.mails) == 1
 
     # status shows every step
     assert main_inner(["status", "1.0.1", "--json", "--config-dir", str(repo)]) == 0
