@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -69,6 +70,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     s.add_argument("version", metavar="VERSION", help="the release")
     s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write one HTML page: steps, verify grid, files and hashes",
+    )
     add_config_options(s)
     s.set_defaults(handler=run_status)
 
@@ -149,6 +156,11 @@ def run_status(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     state = load_state(config, args.version)
+    if args.html is not None:
+        from ..release._status_html import render_status_html
+        from ._common import write_text_output
+
+        write_text_output(render_status_html(config, state), args.html)
     if args.json:
         print_json({**state.as_dict(), "state_file": str(state.path), "exists": state.path.is_file()})
         return 0

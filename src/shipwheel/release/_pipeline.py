@@ -111,6 +111,7 @@ def release(
     names = _selected(config.release.steps, start, only)
     state = load_state(config, str(wanted))
     target = repository or state.repository or config.publish.repository
+    select = select or state.select or None  # a resumed run keeps the first run's narrowing
     ctx = Context(
         config=config,
         version=wanted,
@@ -125,6 +126,7 @@ def release(
     if not dry_run:
         _ignore_state_dir(state.path)
         state.repository = target
+        state.select = select or ""
         state.save()
     for name in STEPS:
         if name not in names:

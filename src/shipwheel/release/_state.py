@@ -40,11 +40,13 @@ class StepRecord:
 
 @dataclass(slots=True)
 class ReleaseState:
-    """The record of one release: the version, the repository it goes to, and one :class:`StepRecord` per step."""
+    """The record of one release: the version, the repository it goes to, the build selectors it was narrowed
+    to (``release --select``), and one :class:`StepRecord` per step."""
 
     path: Path
     version: str
     repository: str = ""
+    select: str = ""
     steps: dict[str, StepRecord] = field(default_factory=lambda: {s: StepRecord() for s in STEPS})
 
     @classmethod
@@ -58,6 +60,7 @@ class ReleaseState:
         except (OSError, ValueError):
             return state  # a damaged record is rebuilt from the real state, which the pipeline checks anyway
         state.repository = str(raw.get("repository", ""))
+        state.select = str(raw.get("select") or "")
         for name, rec in (raw.get("steps") or {}).items():
             if name in state.steps and isinstance(rec, dict):
                 state.steps[name] = StepRecord(
@@ -73,6 +76,7 @@ class ReleaseState:
         return {
             "version": self.version,
             "repository": self.repository,
+            "select": self.select,
             "steps": {
                 name: {"status": r.status, "detail": r.detail, "finished": r.finished, "data": r.data}
                 for name, r in self.steps.items()
