@@ -21,7 +21,7 @@ from pyproject_hooks import quiet_subprocess_runner
 
 from .._git import Git
 
-__all__ = ["BackendView", "inspect_backend", "missing_from_sdist"]
+__all__ = ["BackendView", "inspect_backend", "missing_from_sdist", "sdist_members"]
 
 log = logging.getLogger("shipwheel")
 
@@ -61,7 +61,7 @@ def inspect_backend(git: Git, subdir: str, *, sdist: bool = True) -> BackendView
             return BackendView(None, error=f"the build backend failed: {exc.exception!r}")
         except Exception as exc:  # pypa/build raises plain exceptions for a missing build-system and the like
             return BackendView(None, error=f"{type(exc).__name__}: {exc}")
-        return BackendView(version, path.name, _members(path), path.stat().st_size)
+        return BackendView(version, path.name, sdist_members(path), path.stat().st_size)
 
 
 def _has_uv() -> bool:
@@ -79,7 +79,8 @@ def _metadata_version(path: Path) -> str | None:
     return str(value) if value else None
 
 
-def _members(sdist: Path) -> tuple[str, ...]:
+def sdist_members(sdist: Path) -> tuple[str, ...]:
+    """The files of an sdist, relative to its top folder."""
     with tarfile.open(sdist) as tar:
         names = [m.name for m in tar.getmembers() if m.isfile()]
     # Strip the top folder (name-version/).

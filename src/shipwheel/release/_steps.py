@@ -22,8 +22,10 @@ from ._state import ReleaseState
 
 __all__ = ["STEP_IMPLS", "Context", "Step"]
 
-#: Preflight checks the pipeline leaves out: the ``version`` step sets the version after the check.
-_PIPELINE_SKIPS = ("version-files", "version-backend")
+#: Preflight checks the pipeline leaves out: the ``version`` step sets the version after the check, and the
+#: ``verify`` step checks the version and the completeness of the sdist that was really built (the preflight
+#: would build one more sdist for them).
+_PIPELINE_SKIPS = ("version-files", "version-backend", "sdist-complete")
 
 
 @dataclass(slots=True)
@@ -291,8 +293,30 @@ def _verify_run(ctx: Context) -> str:
             f"verify found {len(problems)} problem(s), e.g. {first.file}: {first.message} [{first.code}]",
             hint=f"run 'shipwheel verify {ctx.config.build.output_dir}', fix the build and run release again",
         )
+    missing = _sdist_missing(ctx, files)
+    if missing:
+        raise VerificationError(
+            f"the sdist lacks {len(missing)} git-tracked file(s), e.g. {missing[0]} [sdist-complete]",
+            hint="include them (MANIFEST.in, the backend's sdist settings) or list them in release.sdist-ignore; "
+            f"'shipwheel check {ctx.version}' lists them all",
+        )
     ctx.state.steps["verify"].data["files"] = _hashes(files)
-    return f"{len(files)} file(s) verified"
+    return f"{len(files)} file(s) verified; the sdist holds every tracked file"
+
+
+def _sdist_missing(ctx: Context, files: list[Path]) -> list[str]:
+    """Tracked files of the project the built sdist lacks (the preflight's ``sdist-complete``, on the real sdist)."""
+    from ._backend import missing_from_sdist, sdist_members
+
+    sdists = [f for f in files if f.name.endswith(".tar.gz")]
+    if not sdists:
+        return []
+    subdir = ctx.config.project_dir.relative_to(ctx.git.root.resolve()).as_posix()
+    ref = ctx.tag if ctx.tagged() else "HEAD"
+    tracked = [t for t in ctx.git.run("ls-tree", "-r", "-z", "--name-only", ref).split("\0") if t]
+    if subdir != ".":
+        tracked = [t[len(subdir) + 1 :] for t in tracked if t.startswith(subdir + "/")]
+    return missing_from_sdist(tracked, sdist_members(sdists[0]), ctx.config.release.sdist_ignore)
 
 
 def _sign_skip(ctx: Context) -> str | None:

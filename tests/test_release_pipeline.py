@@ -1,0 +1,64 @@
+"""``shipwheel release`` without a build: step selection, the record, and the verify step's sdist check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures.index_servers import make_release
+from fixtures.release_repo import git, make_kahan_repo
+from shipwheel.cli import main_inner
+from shipwheel.config import load_config
+from shipwheel.errors import UsageError, VerificationError
+from shipwheel.release import ReleaseState, release, state_path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = make_kahan_repo(tmp_path / "kahan")
+    make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=1)
+    return repo
+
+
+def test_i12_release_verify_step_checks_the_built_sdist(repo: Path) -> None:
+    """The sdist that was really built must hold the tracked files; the record says verify failed."""
+    with pytest.raises(VerificationError, match=r"sdist lacks .*\[sdist-complete\]"):
+        main_inner(["release", "1.0.0", "--only", "verify", "--select", "cp311-*", "--config-dir", str(repo)])
+    record = json.loads(state_path(repo, "1.0.0").read_text())
+    assert record["steps"]["verify"]["status"] == "failed"
+    assert "sdist-complete" in record["steps"]["verify"]["detail"]
+
+
+def test_i12_release_dry_run_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    assert main_inner(["release", "1.0.1", "--dry-run", "--json", "-r", f"file:{repo.parent / 'idx'}",
+                       "--config-dir", str(repo)]) == 0  # fmt: skip
+    plan = {s["step"]: s["outcome"] for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert plan["check"] == plan["version"] == plan["tag"] == plan["bump"] == "would-run"
+    assert plan["sign"] == "skipped" and plan["notes"] == "skipped"
+    assert not (repo / ".shipwheel").exists() and not (repo.parent / "idx").exists()
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "tag", "-l") == ""
+
+
+def test_i12_release_step_selection(repo: Path) -> None:
+    config = load_config(repo)
+    with pytest.raises(UsageError, match="unknown step"):
+        release(config, "1.0.1", only=["publsh"], dry_run=True)
+    with pytest.raises(UsageError, match="PEP 440"):
+        release(config, "1.0.1-final", dry_run=True)
+    out = release(config, "1.0.1", start="publish", dry_run=True, repository=f"file:{repo.parent / 'idx'}")
+    outcomes = {s.step: s.outcome for s in out.steps}
+    assert outcomes["check"] == outcomes["tag"] == "not-selected"
+    assert outcomes["publish"] == "would-run"
+
+
+def test_i12_release_record_atomic_and_damaged(repo: Path) -> None:
+    path = state_path(repo, "1.0.0")
+    state = ReleaseState.load(path, "1.0.0")
+    state.set("check", "done", "fine", codes=3)
+    assert json.loads(path.read_text())["steps"]["check"]["data"] == {"codes": 3}
+    assert [p.name for p in path.parent.iterdir()] == ["1.0.0.json"]  # no temporary file left
+    path.write_text("{ half a rec")
+    assert ReleaseState.load(path, "1.0.0").steps["check"].status == "pending"  # rebuilt from the real state
