@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.gpg import GpgHome
 from fixtures.index_servers import make_release
 from fixtures.release_repo import git, make_kahan_repo
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
-from shipwheel.errors import UsageError, VerificationError
+from shipwheel.errors import EnvironmentNotReadyError, ProjectError, UsageError, VerificationError
 from shipwheel.release import ReleaseState, release, state_path
 
 
@@ -62,3 +63,28 @@ def test_i12_release_record_atomic_and_damaged(repo: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["1.0.0.json"]  # no temporary file left
     path.write_text("{ half a rec")
     assert ReleaseState.load(path, "1.0.0").steps["check"].status == "pending"  # rebuilt from the real state
+
+
+def test_i12_release_tag_on_wrong_commit_refused(repo: Path) -> None:
+    """A tag made by hand on a commit that does not hold the version is not taken as the release's."""
+    git(repo, "tag", "-a", "-m", "oops", "v1.0.1")  # HEAD holds 1.0.0
+    with pytest.raises(ProjectError, match=r"holds 1\.0\.0, not 1\.0\.1"):
+        main_inner(["release", "1.0.1", "--only", "tag", "--config-dir", str(repo)])
+
+
+def test_i12_release_gpg_missing_then_present(
+    repo: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing configured but gpg missing: the tag step fails (exit 5), makes no tag; with gpg it goes on."""
+    monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
+    monkeypatch.setenv("SHIPWHEEL_SIGN_KEY", gnupg_home.fingerprint)
+    monkeypatch.setenv("SHIPWHEEL_SIGN_GPG", str(repo / "no-such-gpg"))
+    argv = ["release", "1.0.0", "--only", "tag", "--config-dir", str(repo)]
+    with pytest.raises(EnvironmentNotReadyError) as info:
+        main_inner(argv)
+    assert info.value.exit_code == 5 and git(repo, "tag", "-l") == ""
+    monkeypatch.setenv("SHIPWHEEL_SIGN_GPG", "gpg")
+    assert main_inner(argv) == 0
+    assert "BEGIN PGP SIGNATURE" in git(repo, "cat-file", "tag", "v1.0.0")
+    assert main_inner(argv) == 0  # found done, verified, not made again
+    assert git(repo, "tag", "-l").split() == ["v1.0.0"]

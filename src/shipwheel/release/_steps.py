@@ -195,7 +195,27 @@ def _tag_observe(ctx: Context) -> str | None:
             f"tag {ctx.tag} exists but git verify-tag rejects it",
             hint=f"check the signing key's public part in the keyring, or delete the tag (git tag -d {ctx.tag})",
         )
+    _check_tagged_version(ctx, found[1])
     return f"{ctx.tag} on {found[1][:12]}"
+
+
+def _check_tagged_version(ctx: Context, commit: str) -> None:
+    """The tag must name a commit whose version files hold the release's version: a tag made by hand on the
+    wrong commit would otherwise be built and published."""
+    from ..errors import CommandError
+    from ._setver import locations_of
+
+    for loc in locations_of(ctx.config):
+        rel = loc.path.relative_to(ctx.git.root).as_posix()
+        try:
+            text = ctx.git.run("show", f"{commit}:{rel}")
+        except CommandError:
+            continue  # the file is newer than the tag: nothing to compare
+        if not loc.agrees(ctx.version, text):
+            raise ProjectError(
+                f"tag {ctx.tag} names {commit[:12]}, whose {rel} holds {loc.read(text)}, not {ctx.version}",
+                hint=f"delete the wrong tag (git tag -d {ctx.tag}) if it was never pushed, and run release again",
+            )
 
 
 def _tag_run(ctx: Context) -> str:

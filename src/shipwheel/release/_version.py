@@ -57,20 +57,20 @@ class VersionLocation:
     kind: str
     pattern: str
 
-    def read(self) -> str:
-        """The version written here (``X.Y.Z`` plus `` (unreleased)`` for a NumPy-style location)."""
-        text = self._text()
-        values = _values(self, text)
+    def read(self, text: str | None = None) -> str:
+        """The version written here (``X.Y.Z`` plus `` (unreleased)`` for a NumPy-style location); from
+        ``text`` instead of the file when given (the file's content at another commit)."""
+        values = _values(self, self._text() if text is None else text)
         if "version" in values:
             return values["version"]
         released = values.get("isreleased", "true").lower() == "true"
         core = ".".join(values.get(p, "0") for p in _PARTS)
         return core if released else f"{core} (unreleased)"
 
-    def agrees(self, version: Version) -> bool:
+    def agrees(self, version: Version, text: str | None = None) -> bool:
         """Whether this location holds ``version`` (NumPy style: same X.Y.Z, ISRELEASED only for a final)."""
         try:
-            found = self.read()
+            found = self.read(text)
         except ProjectError:
             return False
         if " " not in found and "." in found:
