@@ -88,3 +88,30 @@ def test_i12_release_gpg_missing_then_present(
     assert "BEGIN PGP SIGNATURE" in git(repo, "cat-file", "tag", "v1.0.0")
     assert main_inner(argv) == 0  # found done, verified, not made again
     assert git(repo, "tag", "-l").split() == ["v1.0.0"]
+
+
+def test_i12_release_notes_step_commits_once(repo: Path) -> None:
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write('\n[tool.shipwheel.release]\nnotes-file = "doc/release/{version}-notes.rst"\n')
+    git(repo, "commit", "-qam", "configure")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    argv = ["release", "1.0.1", "--only", "notes", "--config-dir", str(repo)]
+    assert main_inner(argv) == 0
+    assert "1.0.1" in (repo / "doc" / "release" / "1.0.1-notes.rst").read_text()
+    assert git(repo, "log", "--format=%s", f"{head}..HEAD").splitlines() == ["DOC: Release notes for 1.0.1"]
+    assert main_inner(argv) == 0  # committed already: found done
+    assert git(repo, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
+
+
+def test_i12_release_build_fetches_from_staging(repo: Path, tmp_path: Path) -> None:
+    """With fetch.from set, the build step takes the staged files instead of building."""
+    staging = tmp_path / "staging"
+    staged = make_release(staging, "kahan", "1.0.1", wheels=2)
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write(f'\n[tool.shipwheel.fetch]\nfrom = "{staging}"\n')
+    git(repo, "commit", "-qam", "staging")
+    assert main_inner(["release", "1.0.1", "--only", "build", "--config-dir", str(repo)]) == 0
+    fetched = sorted(p.name for p in (repo / "wheelhouse").iterdir() if "1.0.1" in p.name)
+    assert fetched == sorted(p.name for p in staged)
+    record = json.loads(state_path(repo, "1.0.1").read_text())
+    assert record["steps"]["build"]["detail"].startswith("fetched 3 file(s)")
