@@ -221,3 +221,33 @@ def test_i12_check_backend_version_setuptools_scm_fallback(
     git(project, "-c", "user.name=a", "-c", "user.email=a@b.invalid", "tag", "-a", "-m", "1.0.0", "v1.0.0")
     code, checks = _codes(capsys, argv)
     assert checks["version-backend"]["status"] == "pass", checks["version-backend"]
+
+
+def test_i12_check_project_quota(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The project's total on the index plus the new files, against its quota (the index says every size)."""
+    index = tmp_path / "index"
+    old = make_release(tmp_path / "old", "kahan", "0.9.0", wheels=2)
+    publish_files(old, repository=f"file:{index}", verify=False, journal_dir=tmp_path / "journal")
+    make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=2)
+    argv = [
+        "check",
+        "1.0.0",
+        "--json",
+        *FAST,
+        "--skip",
+        "tree-clean",
+        "-r",
+        f"file:{index}",
+        "--config-dir",
+        str(repo),
+    ]
+    _, checks = _codes(capsys, argv)
+    assert checks["pypi-headroom"]["status"] == "pass"
+    assert "of its 10 GiB quota" in str(checks["pypi-headroom"]["message"])
+    held = sum(p.stat().st_size for p in old)
+    monkeypatch.setenv("SHIPWHEEL_RELEASE_PROJECT_QUOTA", str(held + 10))
+    _, checks = _codes(capsys, argv)
+    assert checks["pypi-headroom"]["status"] == "fail"
+    assert "over its quota" in str(checks["pypi-headroom"]["message"])

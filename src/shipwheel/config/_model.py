@@ -146,6 +146,7 @@ class ReleaseOptions:
     api_version: str
     docs_command: str
     sdist_ignore: tuple[str, ...]
+    project_quota: int
     announce_from: str
     announce_to: tuple[str, ...]
     smtp_host: str

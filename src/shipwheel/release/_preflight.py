@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Collection
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -28,21 +29,21 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["index_files", "run_checks"]
+__all__ = ["index_files", "index_total_size", "run_checks"]
 
 _FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 
 
-def index_files(repository: str, project: str, version: str) -> dict[str, str | None]:
-    """``{filename: sha256 or None}`` of the files of ``project`` ``version`` the index behind ``repository``
-    (a name, URL or ``file:PATH`` as publish takes them) lists, asked through the containers of fetch."""
+def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
+    """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
+    containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
     from ..containers import open_container, parse_sha256sums
     from ..publish import resolve_repository
 
     repo = resolve_repository(repository)
     if repo.kind == "file":
         if repo.path is None or not repo.path.exists():
-            return {}  # nothing was ever published there
+            return [], {}  # nothing was ever published there
         url = str(repo.path)
     elif repo.index_url:
         url = repo.index_url
@@ -50,7 +51,6 @@ def index_files(repository: str, project: str, version: str) -> dict[str, str | 
         url = repo.upload_url.rstrip("/")[: -len("legacy")] + "simple/"
     else:
         url = repo.upload_url.rstrip("/") + "/simple/"
-    want = Version(version)
     container = open_container(url)
     try:
         listing = container.listing(project)
@@ -60,11 +60,26 @@ def index_files(repository: str, project: str, version: str) -> dict[str, str | 
         )
     finally:
         container.close()
-    return {
-        name: entry.sha256 or manifest.get(name)
-        for name, entry in listing.entries.items()
-        if canonicalize_name(entry.dist.name) == canonicalize_name(project) and entry.dist.version == want
-    }
+    entries = [
+        e for e in listing.entries.values() if canonicalize_name(e.dist.name) == canonicalize_name(project)
+    ]
+    return entries, manifest
+
+
+def index_files(repository: str, project: str, version: str) -> dict[str, str | None]:
+    """``{filename: sha256 or None}`` of the files of ``project`` ``version`` the index behind ``repository``
+    (a name, URL or ``file:PATH`` as publish takes them) lists, asked through the containers of fetch."""
+    want = Version(version)
+    entries, manifest = _index_entries(repository, project)
+    return {e.filename: e.sha256 or manifest.get(e.filename) for e in entries if e.dist.version == want}
+
+
+def index_total_size(repository: str, project: str) -> int | None:
+    """The bytes the index holds for ``project``, all versions; ``None`` when it does not say every size."""
+    entries, _ = _index_entries(repository, project)
+    if any(e.size is None for e in entries):
+        return None
+    return sum(int(e.size) for e in entries)
 
 
 def _tree(git: Git) -> CheckResult:
@@ -186,7 +201,9 @@ def _sdist(config: Config, view: BackendView | None, tracked: list[str], subdir:
     return passed("sdist-complete", f"{view.sdist_name} holds every tracked file ({len(inside)})")
 
 
-def _headroom(config: Config, view: BackendView | None, version: Version) -> CheckResult:
+def _headroom(
+    config: Config, view: BackendView | None, version: Version, repository: str | None
+) -> CheckResult:
     from ..distfiles import collect_release_files
 
     limit = config.verify.max_file_size
@@ -208,9 +225,25 @@ def _headroom(config: Config, view: BackendView | None, version: Version) -> Che
     if big:
         return failed("pypi-headroom", f"{len(big)} file(s) over {limit / 2**20:.0f} MiB", tuple(big))
     largest = max(sizes.values())
-    return passed(
-        "pypi-headroom", f"{len(sizes)} file(s), the largest {largest / 2**20:.2f} MiB of {limit / 2**20:.0f}"
-    )
+    detail = f"{len(sizes)} file(s), the largest {largest / 2**20:.2f} MiB of {limit / 2**20:.0f}"
+    quota = config.release.project_quota
+    name = config.project.name
+    if quota and name:
+        try:
+            held = index_total_size(repository or config.publish.repository, name)
+        except ShipwheelError:
+            held = None  # the index-free check reports an index it cannot ask
+        if held is not None:
+            total = held + sum(sizes.values())
+            if total > quota:
+                return failed(
+                    "pypi-headroom",
+                    f"{name} would hold {total / 2**30:.2f} GiB on the index, over its quota of "
+                    f"{quota / 2**30:.2f} GiB ({held / 2**30:.2f} GiB there now)",
+                    fix="delete old releases' files on the index, or ask PyPI for a larger project quota",
+                )
+            detail += f"; the project at {total / 2**30:.2f} GiB of its {quota / 2**30:.0f} GiB quota"
+    return passed("pypi-headroom", detail)
 
 
 def run_checks(
@@ -255,7 +288,7 @@ def run_checks(
         ("api-registry", lambda: check_api_registry(config, config.project_dir)),
         ("docs-build", lambda: _docs(config)),
         ("sdist-complete", lambda: _sdist(config, view, tracked, subdir)),
-        ("pypi-headroom", lambda: _headroom(config, view, wanted)),
+        ("pypi-headroom", lambda: _headroom(config, view, wanted, repository)),
     ]
     for code, step in steps:
         if code in skip:
