@@ -16,6 +16,7 @@ pytest_plugins = [
     "fixtures.gpg",
     "fixtures.http_servers",
     "fixtures.defective",
+    "fixtures.smtp_server",
 ]
 
 

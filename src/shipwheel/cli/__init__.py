@@ -36,6 +36,7 @@ from . import (
     _verify,
 )
 from ._common import err_console
+from ._release import RELEASE_COMMANDS
 
 __all__ = ["build_parser", "main", "main_inner"]
 
@@ -54,6 +55,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     _notes,
     _ci,
     _completion,
+    *RELEASE_COMMANDS,
 )
 
 

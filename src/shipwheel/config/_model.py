@@ -39,6 +39,7 @@ __all__ = [
     "NotesOptions",
     "ProjectInfo",
     "PublishOptions",
+    "ReleaseOptions",
     "SignOptions",
     "StageOptions",
     "VerifyOptions",
@@ -195,6 +196,40 @@ class NotesOptions:
     format: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReleaseOptions:
+    """``[tool.shipwheel.release]``: version locations, commit and tag, and the preflight checks of a release."""
+
+    version_files: tuple[str, ...]
+    version_patterns: Mapping[str, str]
+    commit_message: str
+    bump_message: str
+    tag_format: str
+    tag_message: str
+    branch: str
+    notes_file: str
+    deprecation_patterns: tuple[str, ...]
+    deprecation_paths: tuple[str, ...]
+    api_command: str
+    api_registry: str
+    api_version: str
+    docs_command: str
+    sdist_ignore: tuple[str, ...]
+    project_quota: int
+    announce_from: str
+    announce_to: tuple[str, ...]
+    smtp_host: str
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_user: str
+    smtp_ca_file: str
+    docs_dir: str
+    docs_repo: str
+    docs_url: str
+    branch_format: str
+    steps: tuple[str, ...]
+
+
 #: TOML sub-table name (``""`` for the top level) -> dataclass.
 SECTIONS: Mapping[str, type[Any]] = MappingProxyType(
     {
@@ -206,6 +241,7 @@ SECTIONS: Mapping[str, type[Any]] = MappingProxyType(
         "sign": SignOptions,
         "changelog": ChangelogOptions,
         "notes": NotesOptions,
+        "release": ReleaseOptions,
     }
 )
 
@@ -247,6 +283,7 @@ class Config:
     sign: SignOptions
     changelog: ChangelogOptions
     notes: NotesOptions
+    release: ReleaseOptions
     sources: Mapping[str, str]
     #: cibuildwheel's per-identifier values (platform tables, ``[[overrides]]``, ``CIBW_*_LINUX``), in order
     overrides: tuple[Override, ...] = ()

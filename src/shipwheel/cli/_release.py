@@ -1,0 +1,183 @@
+"""The release commands: ``release`` and ``status`` here; ``check``, ``version``/``bump`` and ``tag`` in their
+own modules. :data:`RELEASE_COMMANDS` lists them, in pipeline order, for the command table in ``cli/__init__``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from . import _announce, _branch, _check, _docs, _tag, _version
+from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+__all__ = ["RELEASE_COMMANDS"]
+
+_STYLE = {
+    "ran": "bold green",
+    "done": "green",
+    "skipped": "dim",
+    "not-selected": "dim",
+    "would-run": "yellow",
+    "failed": "bold red",
+    "pending": "dim",
+    "running": "yellow",
+}
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ..release import STEPS
+
+    p = sub.add_parser(
+        "release",
+        parents=[common],
+        help="the whole release, resumable: check, notes, version, tag, build, verify, sign, publish, bump",
+        description="Run the configured steps (release.steps) of releasing VERSION. Before each step the real "
+        "state is asked (the tag exists and verifies, the files are on the index with the same sha256, the "
+        "version is committed), so running the same command again after a failure finishes the release and "
+        "never repeats a step that took effect. The record is .shipwheel/releases/VERSION.json.",
+    )
+    p.add_argument("version", metavar="VERSION", help="the version to release")
+    p.add_argument("-r", "--repository", help="the index (default: publish.repository)")
+    p.add_argument("--from", dest="start", choices=STEPS, metavar="STEP", help="begin at this step")
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=STEPS,
+        metavar="STEP",
+        help="run just this step (repeatable)",
+    )
+    p.add_argument(
+        "--select",
+        metavar="SELECTOR",
+        help="build only these identifiers (cp312-*); verify skips the matrix check",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_config_options(p)
+    p.set_defaults(handler=run_release)
+
+    s = sub.add_parser(
+        "status",
+        parents=[common],
+        help="every step of a release and what it did (from .shipwheel/releases/VERSION.json)",
+    )
+    s.add_argument("version", metavar="VERSION", help="the release")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write one HTML page: steps, verify grid, files and hashes",
+    )
+    add_config_options(s)
+    s.set_defaults(handler=run_status)
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from ..errors import ShipwheelError
+    from ..release import ReleaseEvent, release
+
+    config = config_from_args(args)
+
+    verbose = getattr(args, "verbose", False) or getattr(args, "debug", False)
+
+    def progress(event: ReleaseEvent) -> None:
+        if args.json or (event.detail and not verbose):
+            return  # step starts always; their progress lines (the build's) with -v
+        err_console.print(
+            Text(f"{event.step}: {event.detail}" if event.detail else f"{event.step} …", style="dim")
+        )
+
+    try:
+        outcome = release(
+            config,
+            args.version,
+            repository=args.repository,
+            start=args.start,
+            only=args.only,
+            select=args.select,
+            dry_run=args.dry_run,
+            on_event=progress,
+        )
+    except ShipwheelError:
+        if not args.json:
+            _status_table(config, args.version)
+        raise
+    if args.json:
+        print_json(
+            {
+                "version": outcome.version,
+                "repository": outcome.repository,
+                "dry_run": outcome.dry_run,
+                "state_file": str(outcome.state_file),
+                "steps": [{"step": s.step, "outcome": s.outcome, "detail": s.detail} for s in outcome.steps],
+            }
+        )
+        return 0
+    title = f"{'plan of' if outcome.dry_run else 'release'} {outcome.version} -> {outcome.repository}"
+    table = Table(title=title)
+    table.add_column("step", no_wrap=True)
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("detail")
+    for s in outcome.steps:
+        table.add_row(s.step, Text(s.outcome, style=_STYLE.get(s.outcome, "")), s.detail)
+    out_console.print(table)
+    if outcome.dry_run:
+        out_console.print(Text("dry run: nothing was changed", style="bold"))
+    else:
+        out_console.print(Text(f"record: {outcome.state_file}", style="dim"))
+    return 0
+
+
+def _status_table(config: Any, version: str) -> None:
+    from ..release import load_state
+
+    state = load_state(config, version)
+    table = Table(title=f"release {state.version} -> {state.repository or '?'}")
+    table.add_column("step", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("when", no_wrap=True)
+    table.add_column("detail")
+    for name, rec in state.steps.items():
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rec.finished)) if rec.finished else ""
+        table.add_row(name, Text(rec.status, style=_STYLE.get(rec.status, "")), when, rec.detail)
+    out_console.print(table)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from ..release import load_state
+
+    config = config_from_args(args)
+    state = load_state(config, args.version)
+    if args.html is not None:
+        from ..release._status_html import render_status_html
+        from ._common import write_text_output
+
+        write_text_output(render_status_html(config, state), args.html)
+    if args.json:
+        print_json({**state.as_dict(), "state_file": str(state.path), "exists": state.path.is_file()})
+        return 0
+    if not state.path.is_file():
+        out_console.print(Text(f"no release of {state.version} recorded in {state.path}", style="yellow"))
+        return 0
+    _status_table(config, args.version)
+    return 0
+
+
+#: Command modules of the release, each with ``register(subparsers, common)``, in pipeline order.
+RELEASE_COMMANDS: tuple[ModuleType, ...] = (
+    _check,
+    _version,
+    _tag,
+    sys.modules[__name__],
+    _docs,
+    _announce,
+    _branch,
+)

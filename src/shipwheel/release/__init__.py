@@ -1,0 +1,107 @@
+"""The release around the steps: version and bump, tag, preflight check, and the resumable pipeline.
+
+This is the one package that chains the other steps; it reaches them only through their public faces.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._announce import Announcement, AnnounceResult, MailInDoubtError, announce, make_announcement
+    from ._checks import CHECKS, CheckReport, CheckResult
+    from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
+    from ._preflight import index_files, run_checks
+    from ._scans import parse_registry, scan_deprecations
+    from ._setver import VersionChange, bump, current_version, locations_of, set_version
+    from ._state import STEPS, ReleaseState, StepRecord, state_path
+    from ._tag import TagConflictError, TagResult, find_tag, tag_name, tag_release, verify_tag
+    from ._version import VersionLocation, bump_version, parse_version, read_locations
+
+__all__ = [
+    "CHECKS",
+    "STEPS",
+    "AnnounceResult",
+    "Announcement",
+    "CheckReport",
+    "CheckResult",
+    "MailInDoubtError",
+    "ReleaseEvent",
+    "ReleaseOutcome",
+    "ReleaseState",
+    "StepOutcome",
+    "StepRecord",
+    "TagConflictError",
+    "TagResult",
+    "VersionChange",
+    "VersionLocation",
+    "announce",
+    "bump",
+    "bump_version",
+    "current_version",
+    "find_tag",
+    "index_files",
+    "load_state",
+    "locations_of",
+    "make_announcement",
+    "parse_registry",
+    "parse_version",
+    "read_locations",
+    "release",
+    "run_checks",
+    "scan_deprecations",
+    "set_version",
+    "state_path",
+    "tag_name",
+    "tag_release",
+    "verify_tag",
+]
+
+# Imported on first use: the command line registers every command at start-up and must stay quick.
+_LAZY = {
+    "AnnounceResult": "._announce",
+    "Announcement": "._announce",
+    "CHECKS": "._checks",
+    "CheckReport": "._checks",
+    "CheckResult": "._checks",
+    "MailInDoubtError": "._announce",
+    "ReleaseEvent": "._pipeline",
+    "ReleaseOutcome": "._pipeline",
+    "ReleaseState": "._state",
+    "STEPS": "._state",
+    "StepOutcome": "._pipeline",
+    "StepRecord": "._state",
+    "TagConflictError": "._tag",
+    "TagResult": "._tag",
+    "VersionChange": "._setver",
+    "VersionLocation": "._version",
+    "announce": "._announce",
+    "bump": "._setver",
+    "bump_version": "._version",
+    "current_version": "._setver",
+    "find_tag": "._tag",
+    "index_files": "._preflight",
+    "load_state": "._pipeline",
+    "locations_of": "._setver",
+    "make_announcement": "._announce",
+    "parse_registry": "._scans",
+    "parse_version": "._version",
+    "read_locations": "._version",
+    "release": "._pipeline",
+    "run_checks": "._preflight",
+    "scan_deprecations": "._scans",
+    "set_version": "._setver",
+    "state_path": "._state",
+    "tag_name": "._tag",
+    "tag_release": "._tag",
+    "verify_tag": "._tag",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,283 @@
+"""``shipwheel announce``: the release announcement as text (mail) and Markdown (a GitHub release), and its sending.
+
+The mail goes to the lists as Bcc (the visible ``To`` is the sender, so replies do not go to every list). Its
+``Message-ID`` is recorded in the release record *before* the mail is handed to the relay and marked sent after;
+a record left "in doubt" (a crash in between) refuses to send again until the user says the mail did not arrive.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+
+from packaging.version import Version
+
+from .._git import Git
+from ..config import Config
+from ..errors import AuthenticationError, ConfigError, RemoteError, ShipwheelError
+from ._state import ReleaseState
+
+__all__ = [
+    "AnnounceResult",
+    "Announcement",
+    "MailInDoubtError",
+    "announce",
+    "make_announcement",
+    "send_announcement",
+]
+
+
+class MailInDoubtError(RemoteError):
+    """The mail may or may not have been sent (exit 6); the record keeps its Message-ID until told otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """The announcement of one release: the mail subject and body, and the Markdown body of a GitHub release."""
+
+    subject: str
+    text: str
+    markdown: str
+    contributors: int
+    pull_requests: int
+
+
+def _previous_tag(git: Git, ref: str) -> str | None:
+    try:
+        return git.run("describe", "--tags", "--abbrev=0", f"{ref}^").strip() or None
+    except ShipwheelError:
+        return None
+
+
+def _highlights(config: Config, version: Version) -> str:
+    """The first paragraph after the title of the release notes, when they exist."""
+    if not config.release.notes_file:
+        return ""
+    path = config.project_dir / config.release.notes_file.format(version=version)
+    if not path.is_file():
+        return ""
+    paragraphs = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    body = [p for p in paragraphs if not set(p.splitlines()[-1]) <= set("=-~^#*") and not p.startswith("#")]
+    return body[0] if body else ""
+
+
+def make_announcement(
+    config: Config, version: str, *, git: Git, ref: str | None = None, repository: str | None = None
+) -> Announcement:
+    """Gather the announcement of ``version``: highlights (the notes' first paragraph), contributors and pull
+    requests since the previous tag (:func:`shipwheel.notes.make_changelog`), links, and the checksums of the
+    release files in the wheelhouse."""
+    from ..notes import checksums, make_changelog
+    from ..publish import resolve_repository
+    from ._tag import find_tag, tag_name
+
+    wanted = Version(version)
+    name = config.project.name or config.project_dir.name
+    tag = tag_name(config, version)
+    end = ref or (tag if find_tag(git, tag) else "HEAD")
+    start = _previous_tag(git, end)
+    changelog = None
+    if start is not None:
+        changelog = make_changelog(
+            git.root, f"{start}..{end}", pr_url=config.changelog.pr_url or None, bots=config.changelog.bots
+        )
+    people = list(changelog.contributors) if changelog else []
+    pulls = list(changelog.pull_requests) if changelog else []
+    sums = checksums(config.build.output_dir, name, version) if config.build.output_dir.is_dir() else []
+    try:
+        page = resolve_repository(repository or config.publish.repository).project_url(name, version)
+    except ShipwheelError:
+        page = ""
+    highlights = _highlights(config, wanted)
+    kind = "pre-release" if wanted.is_prerelease else "release"
+    subject = f"ANN: {name} {version} released"
+    intro = f"On behalf of the {name} team, I am pleased to announce the {kind} of {name} {version}."
+    new = sum(p.first_time for p in people)
+    counts = (
+        f"A total of {len(people)} people contributed to this release, {new} of them for the first time "
+        f"(marked +), and {len(pulls)} pull requests were merged."
+        if changelog
+        else "This is the first tagged release."
+    )
+    sender = parseaddr(config.release.announce_from)[0] or f"the {name} team"
+
+    text = ["Hi all,", "", intro, ""]
+    md = [f"# {name} {version}", "", intro, ""]
+    if highlights:
+        text += [highlights, ""]
+        md += [highlights, ""]
+    text += [counts, ""]
+    md += [counts, ""]
+    if people:
+        text += ["Contributors", "============", "", *[f"* {p.display}" for p in people], ""]
+        md += ["## Contributors", "", *[f"* {p.display}" for p in people], ""]
+    if pulls:
+        text += ["Pull requests merged", "====================", ""]
+        md += ["## Pull requests merged", ""]
+        for p in pulls:
+            text.append(f"* #{p.number}: {p.title}")
+            md.append(f"* [#{p.number}]({changelog.url(p.number)}): {p.title}" if changelog else "")
+        text.append("")
+        md.append("")
+    if page:
+        text += ["Links", "=====", "", f"* {name} {version}: {page}", ""]
+        md += ["## Links", "", f"* [{name} {version}]({page})", ""]
+    if sums:
+        text += ["Checksums", "=========", "", "SHA256", "------", ""]
+        text += [f"{c.sha256}  {c.name}" for c in sums] + [""]
+        md += ["## Checksums", "", "| file | sha256 |", "|---|---|"]
+        md += [f"| `{c.name}` | `{c.sha256}` |" for c in sums] + [""]
+    text += ["Cheers,", "", sender, ""]
+    return Announcement(subject, "\n".join(text), "\n".join(md), len(people), len(pulls))
+
+
+def send_announcement(
+    config: Config,
+    announcement: Announcement,
+    *,
+    password: str | None,
+    message_id: str | None = None,
+    timeout: float = 60.0,
+) -> str:
+    """Send ``announcement`` to ``announce-to`` (Bcc) through ``smtp-host``; return its Message-ID.
+
+    :param message_id: the id to use (the one recorded before sending, so a record names the mail it sent).
+    :raises ConfigError: no sender, no lists or no relay configured.
+    :raises AuthenticationError: the relay refused the login.
+    :raises RemoteError: the relay could not be reached, or refused the mail.
+    """
+    opts = config.release
+    sender = opts.announce_from
+    if not sender or not parseaddr(sender)[1]:
+        raise ConfigError("release.announce-from is not set", hint='set it to "Name <address>"')
+    if not opts.announce_to:
+        raise ConfigError(
+            "release.announce-to lists no address", hint="list the mailing lists to announce to"
+        )
+    if not opts.smtp_host:
+        raise ConfigError("release.smtp-host is not set", hint="set the SMTP relay, or leave --send off")
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = sender  # the lists are Bcc: replies go to the sender, not to every list
+    msg["Subject"] = announcement.subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id or new_message_id(config)
+    msg.set_content(announcement.text)
+    recipients = [parseaddr(a)[1] for a in opts.announce_to]
+    context = None
+    if opts.smtp_starttls:
+        cafile = str(config.project_dir / opts.smtp_ca_file) if opts.smtp_ca_file else None
+        context = ssl.create_default_context(cafile=cafile)
+    handed_over = False
+    try:
+        with smtplib.SMTP(opts.smtp_host, opts.smtp_port, timeout=timeout) as smtp:
+            smtp.ehlo()
+            if context is not None:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if opts.smtp_user:
+                smtp.login(opts.smtp_user, password or "")
+            handed_over = True
+            refused = smtp.send_message(msg, from_addr=parseaddr(sender)[1], to_addrs=recipients)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise AuthenticationError(
+            f"the SMTP relay {opts.smtp_host} refused the login of {opts.smtp_user}: {exc.smtp_code}",
+            hint="check release.smtp-user and SHIPWHEEL_SMTP_PASSWORD",
+        ) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        if handed_over and not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
+            # The message may have been accepted before the connection broke: the caller keeps it in doubt.
+            raise MailInDoubtError(
+                f"the connection to {opts.smtp_host} broke while sending {msg['Message-ID']}: {exc}",
+                hint=f"look for Message-ID {msg['Message-ID']} in the list archive; if it is not there, "
+                "run announce again with --force",
+            ) from None
+        raise RemoteError(
+            f"could not send the announcement through {opts.smtp_host}:{opts.smtp_port}: {exc}",
+            hint="check the relay and run the same command again (nothing was sent)",
+        ) from None
+    if refused:
+        raise RemoteError(
+            f"the relay refused {', '.join(sorted(refused))}",
+            hint="check those addresses in release.announce-to",
+        )
+    return str(msg["Message-ID"])
+
+
+def new_message_id(config: Config) -> str:
+    """A fresh Message-ID in the sender's domain."""
+    domain = parseaddr(config.release.announce_from)[1].rpartition("@")[2] or None
+    return make_msgid(domain=domain)
+
+
+def write_announcement(announcement: Announcement, folder: Path, version: str) -> tuple[Path, Path]:
+    """Write the mail text and the GitHub release Markdown into ``folder``; return both paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = folder / f"{version}-announcement.txt"
+    md = folder / f"{version}-github-release.md"
+    text.write_text(f"Subject: {announcement.subject}\n\n{announcement.text}", encoding="utf-8")
+    md.write_text(announcement.markdown, encoding="utf-8")
+    return text, md
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceResult:
+    """What :func:`announce` did: the files it wrote, the Message-ID, whether it sent now or had before."""
+
+    text_file: Path
+    markdown_file: Path
+    message_id: str | None
+    sent_now: bool
+    sent_before: bool
+
+
+def announce(
+    config: Config,
+    version: str,
+    *,
+    state: ReleaseState,
+    git: Git,
+    send: bool,
+    force: bool = False,
+    password: str | None = None,
+) -> AnnounceResult:
+    """Write the announcement of ``version`` beside the release record and, with ``send``, mail it once.
+
+    The Message-ID is recorded before the mail goes to the relay and marked sent after, so a mail is never sent
+    twice: a record that says sent returns at once, one in doubt raises :class:`MailInDoubtError` unless
+    ``force``.
+    """
+    ann = make_announcement(config, version, git=git, repository=state.repository or None)
+    text_file, md_file = write_announcement(ann, state.path.parent, version)
+    data = state.steps["announce"].data
+    data.update(file=str(text_file), markdown=str(md_file))
+    if not send:
+        state.save()
+        return AnnounceResult(text_file, md_file, data.get("message_id"), False, bool(data.get("sent")))
+    if data.get("message_id") and not force:
+        if data.get("sent"):
+            return AnnounceResult(text_file, md_file, data["message_id"], False, True)
+        raise MailInDoubtError(
+            f"the announcement {data['message_id']} may have been sent by an earlier run",
+            hint=f"look for Message-ID {data['message_id']} in the list archive; if it is not there, "
+            "run announce again with --force",
+        )
+    mid = new_message_id(config)
+    data.update(message_id=mid, sent=False)
+    state.save()
+    try:
+        send_announcement(config, ann, password=password, message_id=mid)
+    except MailInDoubtError:
+        raise
+    except ShipwheelError:
+        data.pop("message_id", None)  # nothing left this machine: not in doubt
+        data.pop("sent", None)
+        state.save()
+        raise
+    data.update(sent=True, recipients=list(config.release.announce_to))
+    state.save()
+    return AnnounceResult(text_file, md_file, mid, True, False)

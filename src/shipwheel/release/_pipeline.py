@@ -1,0 +1,169 @@
+"""``shipwheel release VERSION``: the configured steps, in order, resumable, each done at most once.
+
+Before each step the pipeline asks the real state (:mod:`._steps`): a step that already took effect is recorded
+as done and not run again, so a run that stopped anywhere (a server down, a kill -9) is finished by running the
+same command again. ``dry_run`` asks the same questions and changes nothing, not even the record.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..config import Config
+from ..errors import ShipwheelError, UsageError
+from ._state import STEPS, ReleaseState, state_path
+from ._steps import STEP_IMPLS, Context
+from ._tag import repository_of
+from ._version import parse_version
+
+__all__ = ["ReleaseEvent", "ReleaseOutcome", "StepOutcome", "load_state", "release"]
+
+Outcome = Literal["ran", "done", "skipped", "not-selected", "would-run", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """What happened to one step in this run: ``ran`` (it took effect now), ``done`` (it had before),
+    ``skipped`` (it does not apply), ``not-selected`` (``--from`` / ``--only``), ``would-run`` (dry run),
+    ``failed``."""
+
+    step: str
+    outcome: Outcome
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseEvent:
+    """Progress for the caller: a step starting (``detail`` empty), or a line of its progress."""
+
+    step: str
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class ReleaseOutcome:
+    """The steps of one run, and where the record lives."""
+
+    version: str
+    repository: str
+    state_file: Path
+    dry_run: bool
+    steps: list[StepOutcome] = field(default_factory=list)
+
+
+def load_state(config: Config, version: str) -> ReleaseState:
+    """The record of ``version`` (empty when the release never ran)."""
+    return ReleaseState.load(
+        state_path(config.project_dir, str(parse_version(version))), str(parse_version(version))
+    )
+
+
+def _selected(configured: Sequence[str], start: str | None, only: Sequence[str]) -> list[str]:
+    for name in [*(only or ()), *([start] if start else [])]:
+        if name not in STEPS:
+            raise UsageError(f"unknown step {name!r}", hint="steps: " + ", ".join(STEPS))
+    names = [s for s in configured if s in STEPS]
+    if start is not None:
+        if start not in names:
+            raise UsageError(f"step {start!r} is not in release.steps", hint="steps: " + ", ".join(names))
+        names = names[names.index(start) :]
+    if only:
+        names = [s for s in names if s in only]
+    return names
+
+
+def _ignore_state_dir(path: Path) -> None:
+    # The record must not make the work tree dirty, which the preflight and the version step refuse.
+    folder = path.parent.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n", encoding="utf-8")
+
+
+def release(
+    config: Config,
+    version: str,
+    *,
+    repository: str | None = None,
+    start: str | None = None,
+    only: Sequence[str] = (),
+    select: str | None = None,
+    dry_run: bool = False,
+    environ: Mapping[str, str] | None = None,
+    on_event: Callable[[ReleaseEvent], None] | None = None,
+) -> ReleaseOutcome:
+    """Release ``version`` of the configured project: run ``release.steps`` that have not taken effect yet.
+
+    :param repository: the index (default ``publish.repository``).
+    :param start: begin at this step (``--from``); earlier steps are neither looked at nor run.
+    :param only: run just these steps.
+    :param select: build selectors narrowing the matrix (``cp312-*``); verify then leaves out the completeness
+        check of the matrix.
+    :raises ShipwheelError: the first step that fails; the record says which, and the next run resumes there.
+    """
+    wanted = parse_version(version)
+    emit = on_event or (lambda _e: None)
+    names = _selected(config.release.steps, start, only)
+    state = load_state(config, str(wanted))
+    target = repository or state.repository or config.publish.repository
+    select = select or state.select or None  # a resumed run keeps the first run's narrowing
+    ctx = Context(
+        config=config,
+        version=wanted,
+        git=repository_of(config),
+        repository=target,
+        select=select,
+        state=state,
+        environ=os.environ if environ is None else environ,
+        progress=lambda line: None,
+    )
+    outcome = ReleaseOutcome(str(wanted), target, state.path, dry_run)
+    if not dry_run:
+        _ignore_state_dir(state.path)
+        state.repository = target
+        state.select = select or ""
+        state.save()
+    for name in STEPS:
+        if name not in names:
+            if name in config.release.steps:
+                outcome.steps.append(StepOutcome(name, "not-selected", "left out by --from/--only"))
+            continue
+        impl = STEP_IMPLS[name]
+        emit(ReleaseEvent(name))
+        ctx.progress = lambda line, _n=name: emit(ReleaseEvent(_n, line))  # type: ignore[misc]
+        why = impl.skip(ctx)
+        if why is not None:
+            outcome.steps.append(StepOutcome(name, "skipped", why))
+            if not dry_run:
+                state.set(name, "skipped", why)
+            continue
+        try:
+            found = impl.observe(ctx)
+        except ShipwheelError as exc:
+            if not dry_run:
+                state.set(name, "failed", exc.one_line())
+            outcome.steps.append(StepOutcome(name, "failed", exc.one_line()))
+            raise
+        if found is not None:
+            outcome.steps.append(StepOutcome(name, "done", found))
+            if not dry_run and state.steps[name].status != "done":
+                state.set(name, "done", found)
+            continue
+        if dry_run:
+            outcome.steps.append(StepOutcome(name, "would-run", ""))
+            continue
+        state.set(name, "running")
+        try:
+            detail = impl.run(ctx)
+        except ShipwheelError as exc:
+            state.set(name, "failed", exc.one_line())
+            outcome.steps.append(StepOutcome(name, "failed", exc.one_line()))
+            raise
+        state.set(name, "done", detail)
+        outcome.steps.append(StepOutcome(name, "ran", detail))
+    return outcome

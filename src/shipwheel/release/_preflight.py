@@ -1,0 +1,304 @@
+"""``shipwheel check VERSION``: every preflight check of a release, each reported pass / fail / skipped.
+
+The checks read; none of them changes the work tree, the index or the configuration. Every check runs even
+when an earlier one failed, so one run lists everything to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Collection
+from typing import Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from .. import _subprocess
+from .._git import Git
+from ..config import Config
+from ..errors import ShipwheelError
+from ._backend import BackendView, inspect_backend, missing_from_sdist
+from ._checks import CHECKS, CheckReport, CheckResult, failed, passed, skipped
+from ._scans import check_api_registry, check_deprecations
+from ._setver import locations_of
+from ._tag import repository_of
+from ._version import parse_version
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = ["index_files", "index_total_size", "run_checks"]
+
+_FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
+
+
+def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
+    """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
+    containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
+    from ..containers import open_container, parse_sha256sums
+    from ..publish import resolve_repository
+
+    repo = resolve_repository(repository)
+    if repo.kind == "file":
+        if repo.path is None or not repo.path.exists():
+            return [], {}  # nothing was ever published there
+        url = str(repo.path)
+    elif repo.index_url:
+        url = repo.index_url
+    elif repo.upload_url.rstrip("/").endswith("/legacy"):
+        url = repo.upload_url.rstrip("/")[: -len("legacy")] + "simple/"
+    else:
+        url = repo.upload_url.rstrip("/") + "/simple/"
+    container = open_container(url)
+    try:
+        listing = container.listing(project)
+        # A static folder publishes its hashes in SHA256SUMS rather than in the links.
+        manifest = (
+            parse_sha256sums(container.read_small(listing.manifest).decode()) if listing.manifest else {}
+        )
+    finally:
+        container.close()
+    entries = [
+        e for e in listing.entries.values() if canonicalize_name(e.dist.name) == canonicalize_name(project)
+    ]
+    return entries, manifest
+
+
+def index_files(repository: str, project: str, version: str) -> dict[str, str | None]:
+    """``{filename: sha256 or None}`` of the files of ``project`` ``version`` the index behind ``repository``
+    (a name, URL or ``file:PATH`` as publish takes them) lists, asked through the containers of fetch."""
+    want = Version(version)
+    entries, manifest = _index_entries(repository, project)
+    return {e.filename: e.sha256 or manifest.get(e.filename) for e in entries if e.dist.version == want}
+
+
+def index_total_size(repository: str, project: str) -> int | None:
+    """The bytes the index holds for ``project``, all versions; ``None`` when it does not say every size."""
+    entries, _ = _index_entries(repository, project)
+    if any(e.size is None for e in entries):
+        return None
+    return sum(int(e.size) for e in entries)
+
+
+def _tree(git: Git) -> CheckResult:
+    dirty = git.dirty_paths()
+    if dirty:
+        return failed("tree-clean", f"{len(dirty)} uncommitted or untracked file(s)", tuple(dirty[:50]))
+    return passed("tree-clean", "no uncommitted changes")
+
+
+def _branch(config: Config, git: Git) -> CheckResult:
+    want = config.release.branch
+    if not want:
+        return skipped("branch", "no release.branch configured", fix="set release.branch to check it")
+    have = git.run("rev-parse", "--abbrev-ref", "HEAD").strip()
+    if have != want:
+        return failed("branch", f"on {have!r}, releases are made from {want!r}", fix=f"git switch {want}")
+    return passed("branch", f"on {want}")
+
+
+def _locations(config: Config, version: Version) -> CheckResult:
+    details, bad = [], 0
+    for loc in locations_of(config):
+        rel = loc.path.relative_to(config.project_dir).as_posix()
+        ok = loc.agrees(version)
+        bad += not ok
+        try:
+            value = loc.read()
+        except ShipwheelError as exc:
+            value = exc.message
+        details.append(f"{rel}: {value}{'' if ok else ' (expected ' + str(version) + ')'}")
+    if bad:
+        return failed("version-files", f"{bad} location(s) do not hold {version}", tuple(details))
+    return passed("version-files", f"{len(details)} location(s) hold {version}", tuple(details))
+
+
+def _backend_version(view: BackendView | None, version: Version) -> CheckResult:
+    if view is None:
+        return skipped("version-backend", "not asked for (--skip version-backend)")
+    if view.version is None:
+        return failed("version-backend", view.error or "the backend reported no version", fix="fix the build")
+    if Version(view.version) != version:
+        return failed("version-backend", f"the build backend reports {view.version}, not {version}")
+    return passed("version-backend", f"the build backend reports {view.version}")
+
+
+def _index(config: Config, repository: str | None, version: Version) -> CheckResult:
+    spec = repository or config.publish.repository
+    name = config.project.name
+    if not name:
+        return skipped("index-free", "the project has no [project] name")
+    try:
+        present = index_files(spec, name, str(version))
+    except ShipwheelError as exc:
+        return failed(
+            "index-free", f"cannot ask {spec}: {exc.message}", fix=exc.hint or "check -r/--repository"
+        )
+    if present:
+        return failed("index-free", f"{name} {version} is already on {spec}", tuple(sorted(present)))
+    return passed("index-free", f"{name} {version} is not on {spec}")
+
+
+def _notes(config: Config, version: Version) -> CheckResult:
+    if not config.release.notes_file:
+        return skipped("notes-present", "no release.notes-file configured")
+    rel = config.release.notes_file.format(version=version)
+    path = config.project_dir / rel
+    if not path.is_file():
+        return failed("notes-present", f"{rel} does not exist")
+    if str(version) not in path.read_text(encoding="utf-8", errors="replace"):
+        return failed("notes-present", f"{rel} does not name {version}", fix=f"write {version} in its title")
+    return passed("notes-present", f"{rel} names {version}")
+
+
+def _fragments(config: Config) -> CheckResult:
+    path = config.project_dir / "pyproject.toml"
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("towncrier")
+    except (OSError, tomllib.TOMLDecodeError):
+        table = None
+    if not isinstance(table, dict) or not table.get("directory"):
+        return skipped("fragments-left", "no [tool.towncrier] directory configured")
+    folder = config.project_dir / str(table["directory"])
+    left = sorted(
+        p.relative_to(config.project_dir).as_posix()
+        for p in (folder.rglob("*") if folder.is_dir() else [])
+        if p.is_file() and not p.name.lower().startswith(_FRAGMENT_KEEP)
+    )
+    if left:
+        return failed("fragments-left", f"{len(left)} fragment(s) in {table['directory']}", tuple(left))
+    return passed("fragments-left", f"no fragments in {table['directory']}")
+
+
+def _docs(config: Config) -> CheckResult:
+    command = config.release.docs_command
+    if not command:
+        return skipped(
+            "docs-build", "no release.docs-command configured (e.g. sphinx-build -W doc doc/_build)"
+        )
+    try:
+        _subprocess.run(command, shell=True, cwd=config.project_dir, timeout=3600, what="docs-command")
+    except ShipwheelError as exc:
+        output = getattr(exc, "output", "")
+        return failed("docs-build", exc.message, tuple(output.splitlines()[-15:]))
+    return passed("docs-build", f"{command} succeeded")
+
+
+def _sdist(config: Config, view: BackendView | None, tracked: list[str], subdir: str) -> CheckResult:
+    if view is None or view.sdist_name is None:
+        why = view.error if view is not None and view.error else "no sdist was built (--skip version-backend)"
+        return skipped("sdist-complete", why)
+    inside = [
+        t[len(subdir) + 1 :] if subdir else t for t in tracked if not subdir or t.startswith(subdir + "/")
+    ]
+    missing = missing_from_sdist(inside, view.sdist_members, config.release.sdist_ignore)
+    if missing:
+        return failed(
+            "sdist-complete", f"{view.sdist_name} lacks {len(missing)} tracked file(s)", tuple(missing)
+        )
+    return passed("sdist-complete", f"{view.sdist_name} holds every tracked file ({len(inside)})")
+
+
+def _headroom(
+    config: Config, view: BackendView | None, version: Version, repository: str | None
+) -> CheckResult:
+    from ..distfiles import collect_release_files
+
+    limit = config.verify.max_file_size
+    sizes: dict[str, int] = {}
+    folder = config.build.output_dir
+    if folder.is_dir():
+        try:
+            files = collect_release_files([folder], lenient=True)
+        except ShipwheelError:
+            files = []
+        for path in files:
+            if f"-{version}" in path.name:
+                sizes[path.name] = path.stat().st_size
+    if view is not None and view.sdist_name:
+        sizes.setdefault(view.sdist_name, view.sdist_size)
+    if not sizes:
+        return skipped("pypi-headroom", f"no release files of {version} in {folder} yet")
+    big = [f"{n}: {s / 2**20:.1f} MiB" for n, s in sorted(sizes.items()) if s > limit]
+    if big:
+        return failed("pypi-headroom", f"{len(big)} file(s) over {limit / 2**20:.0f} MiB", tuple(big))
+    largest = max(sizes.values())
+    detail = f"{len(sizes)} file(s), the largest {largest / 2**20:.2f} MiB of {limit / 2**20:.0f}"
+    quota = config.release.project_quota
+    name = config.project.name
+    if quota and name:
+        try:
+            held = index_total_size(repository or config.publish.repository, name)
+        except ShipwheelError:
+            held = None  # the index-free check reports an index it cannot ask
+        if held is not None:
+            total = held + sum(sizes.values())
+            if total > quota:
+                return failed(
+                    "pypi-headroom",
+                    f"{name} would hold {total / 2**30:.2f} GiB on the index, over its quota of "
+                    f"{quota / 2**30:.2f} GiB ({held / 2**30:.2f} GiB there now)",
+                    fix="delete old releases' files on the index, or ask PyPI for a larger project quota",
+                )
+            detail += f"; the project at {total / 2**30:.2f} GiB of its {quota / 2**30:.0f} GiB quota"
+    return passed("pypi-headroom", detail)
+
+
+def run_checks(
+    config: Config,
+    version: str,
+    *,
+    repository: str | None = None,
+    skip: Collection[str] = (),
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> CheckReport:
+    """Run every preflight check of ``version`` (except the codes in ``skip``) and return the report.
+
+    :param repository: the index to look for ``version`` on (default ``publish.repository``).
+    :raises UsageError: ``version`` is not PEP 440, or ``skip`` names an unknown check.
+    """
+    from ..errors import UsageError
+
+    wanted = parse_version(version)
+    unknown = set(skip) - set(CHECKS)
+    if unknown:
+        raise UsageError(f"unknown check {sorted(unknown)[0]!r}", hint="known: " + ", ".join(CHECKS))
+    git = repository_of(config)
+    subdir = config.project_dir.relative_to(git.root.resolve()).as_posix()
+    subdir = "" if subdir == "." else subdir
+    tracked = [t for t in git.run("ls-files", "-z").split("\0") if t]
+    report = CheckReport(str(wanted))
+    view: BackendView | None = None
+    if not {"version-backend", "sdist-complete"} <= set(skip):
+        view = inspect_backend(git, subdir)
+    in_project = [
+        t[len(subdir) + 1 :] if subdir else t for t in tracked if not subdir or t.startswith(subdir + "/")
+    ]
+    steps: list[tuple[str, Callable[[], CheckResult]]] = [
+        ("tree-clean", lambda: _tree(git)),
+        ("branch", lambda: _branch(config, git)),
+        ("version-files", lambda: _locations(config, wanted)),
+        ("version-backend", lambda: _backend_version(view, wanted)),
+        ("index-free", lambda: _index(config, repository, wanted)),
+        ("notes-present", lambda: _notes(config, wanted)),
+        ("fragments-left", lambda: _fragments(config)),
+        ("deprecations-expired", lambda: check_deprecations(config, config.project_dir, in_project, wanted)),
+        ("api-registry", lambda: check_api_registry(config, config.project_dir)),
+        ("docs-build", lambda: _docs(config)),
+        ("sdist-complete", lambda: _sdist(config, view, tracked, subdir)),
+        ("pypi-headroom", lambda: _headroom(config, view, wanted, repository)),
+    ]
+    for code, step in steps:
+        if code in skip:
+            result = skipped(code, "skipped on request (--skip)")
+        else:
+            try:
+                result = step()
+            except ShipwheelError as exc:
+                result = failed(code, exc.message, fix=exc.hint or CHECKS[code][1])
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return report

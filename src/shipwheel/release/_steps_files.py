@@ -1,0 +1,258 @@
+"""The steps of ``shipwheel release`` that make and move files: build (or fetch), verify, sign, publish, docs
+and announce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import BuildError, VerificationError
+from ._context import Context, hashes
+
+__all__ = [
+    "announce_observe",
+    "announce_run",
+    "build_observe",
+    "build_run",
+    "docs_observe",
+    "docs_run",
+    "docs_skip",
+    "publish_observe",
+    "publish_run",
+    "sign_observe",
+    "sign_run",
+    "sign_skip",
+    "verify_observe",
+    "verify_run",
+]
+
+
+# --- build, verify, sign -----------------------------------------------------------------------------------------
+
+
+def build_observe(ctx: Context) -> str | None:
+    files = ctx.release_files()
+    sdists = [f for f in files if not f.name.endswith(".whl")]
+    wheels = [f for f in files if f.name.endswith(".whl")]
+    if not sdists or not wheels:
+        return None
+    recorded = ctx.state.steps["build"].data.get("files")
+    if recorded and recorded != hashes(files):
+        return None  # other bytes than the ones built: build again rather than publish unknown files
+    return f"{len(wheels)} wheel(s) and the sdist in {ctx.config.build.output_dir}"
+
+
+def build_run(ctx: Context) -> str:
+    if ctx.config.fetch.from_:
+        return _fetch_run(ctx)
+    from ..build import build
+
+    overrides = {"output-dir": str(ctx.config.build.output_dir)}
+    result = build(
+        ctx.config.project_dir,
+        ref=ctx.tag if ctx.tagged() else None,
+        only=ctx.select,
+        overrides=overrides,
+        on_event=lambda e: ctx.progress(f"build {e.target}: {e.step} {e.status}"),
+    )
+    if not result.ok:
+        first = result.failed[0]
+        raise BuildError(
+            f"{len(result.failed)} identifier(s) failed to build, e.g. {first.identifier}",
+            hint=f"read the logs in {result.log_dir}, fix the build and run release again",
+        )
+    files = ctx.release_files()
+    ctx.state.steps["build"].data["files"] = hashes(files)
+    return f"built {len(files)} file(s) into {ctx.config.build.output_dir}"
+
+
+def _fetch_run(ctx: Context) -> str:
+    from ..containers import open_container
+    from ..fetch import Selection, fetch
+
+    container = open_container(ctx.config.fetch.from_)
+    try:
+        report = fetch(
+            container,
+            Selection(project=ctx.name, version=str(ctx.version)),
+            ctx.config.build.output_dir,
+            jobs=ctx.config.fetch.jobs,
+        )
+    finally:
+        container.close()
+    if not report.ok:
+        raise BuildError(
+            f"fetching from {ctx.config.fetch.from_} failed for some files",
+            hint="run shipwheel fetch to see which, then run release again",
+        )
+    files = ctx.release_files()
+    ctx.state.steps["build"].data["files"] = hashes(files)
+    return f"fetched {len(files)} file(s) from {ctx.config.fetch.from_}"
+
+
+def verify_observe(ctx: Context) -> str | None:
+    rec = ctx.state.steps["verify"]
+    if rec.status == "done" and rec.data.get("files") == hashes(ctx.release_files()):
+        return "the same files passed in an earlier run"
+    return None
+
+
+def verify_run(ctx: Context) -> str:
+    from ..verify import verify_paths
+
+    files = ctx.release_files()
+    report = verify_paths(
+        files,
+        config=ctx.config,
+        project=ctx.name,
+        version=str(ctx.version),
+        check_completeness=not ctx.select,
+    )
+    if not report.ok(ctx.config.verify.strict):
+        problems = list(report.errors) or list(report.warnings)
+        first = problems[0]
+        raise VerificationError(
+            f"verify found {len(problems)} problem(s), e.g. {first.file}: {first.message} [{first.code}]",
+            hint=f"run 'shipwheel verify {ctx.config.build.output_dir}', fix the build and run release again",
+        )
+    missing = _sdist_missing(ctx, files)
+    if missing:
+        raise VerificationError(
+            f"the sdist lacks {len(missing)} git-tracked file(s), e.g. {missing[0]} [sdist-complete]",
+            hint="include them (MANIFEST.in, the backend's sdist settings) or list them in release.sdist-ignore; "
+            f"'shipwheel check {ctx.version}' lists them all",
+        )
+    ctx.state.steps["verify"].data["files"] = hashes(files)
+    return f"{len(files)} file(s) verified; the sdist holds every tracked file"
+
+
+def _sdist_missing(ctx: Context, files: list[Path]) -> list[str]:
+    """Tracked files of the project the built sdist lacks (the preflight's ``sdist-complete``, on the real sdist)."""
+    from ._backend import missing_from_sdist, sdist_members
+
+    sdists = [f for f in files if f.name.endswith(".tar.gz")]
+    if not sdists:
+        return []
+    subdir = ctx.config.project_dir.relative_to(ctx.git.root.resolve()).as_posix()
+    ref = ctx.tag if ctx.tagged() else "HEAD"
+    tracked = [t for t in ctx.git.run("ls-tree", "-r", "-z", "--name-only", ref).split("\0") if t]
+    if subdir != ".":
+        tracked = [t[len(subdir) + 1 :] for t in tracked if t.startswith(subdir + "/")]
+    return missing_from_sdist(tracked, sdist_members(sdists[0]), ctx.config.release.sdist_ignore)
+
+
+def sign_skip(ctx: Context) -> str | None:
+    return None if ctx.config.sign.key else "no sign.key configured"
+
+
+def sign_observe(ctx: Context) -> str | None:
+    from ..errors import ShipwheelError
+    from ..sign import MANIFEST, verify_release_signatures
+
+    files = ctx.release_files()
+    if not files or not all(f.with_name(f.name + ".asc").is_file() for f in files):
+        return None
+    if not (ctx.config.build.output_dir / f"{MANIFEST}.asc").is_file():
+        return None
+    try:
+        verify_release_signatures(files, gpg=ctx.config.sign.gpg)
+    except ShipwheelError:
+        return None
+    return f"{len(files)} signature(s) and the manifest verify"
+
+
+def sign_run(ctx: Context) -> str:
+    from ..sign import sign_files
+
+    result = sign_files(ctx.release_files(), key=ctx.config.sign.key, gpg=ctx.config.sign.gpg)
+    return f"{len(result.signatures)} signature(s) and {result.manifest.name if result.manifest else 'no manifest'}"
+
+
+# --- publish and bump --------------------------------------------------------------------------------------------
+
+
+def publish_observe(ctx: Context) -> str | None:
+    from ._preflight import index_files
+
+    files = ctx.release_files()
+    if not files:
+        return None
+    there = index_files(ctx.repository, ctx.name, str(ctx.version))
+    local = hashes(files)
+    for name, digest in local.items():
+        if name not in there or (there[name] is not None and there[name] != digest):
+            return None
+    return f"all {len(local)} file(s) on {ctx.repository} with the same sha256"
+
+
+def publish_run(ctx: Context) -> str:
+    from ..publish import publish_files
+
+    opts = ctx.config.publish
+    result = publish_files(
+        ctx.release_files(),
+        repository=ctx.repository,
+        jobs=opts.jobs,
+        retries=opts.retries,
+        timeout=opts.timeout,
+        verify=False,  # the verify step did it on these very bytes
+        config=ctx.config,
+        environ=ctx.environ,
+    )
+    sent = sum(r.status == "uploaded" for r in result.results)
+    ctx.state.steps["publish"].data["url"] = result.url
+    return f"{sent} uploaded to {ctx.repository}; {result.url}"
+
+
+def docs_skip(ctx: Context) -> str | None:
+    opts = ctx.config.release
+    return None if opts.docs_dir and opts.docs_repo else "no release.docs-dir and docs-repo configured"
+
+
+def docs_observe(ctx: Context) -> str | None:
+    from ._docs import find_docs_commit
+
+    repo = ctx.config.project_dir / ctx.config.release.docs_repo
+    if not repo.is_dir():
+        return None
+    commit = find_docs_commit(repo, ctx.name, str(ctx.version))
+    return f"committed as {commit[:12]} in {repo}" if commit else None
+
+
+def docs_run(ctx: Context) -> str:
+    from ._docs import publish_docs
+
+    opts = ctx.config.release
+    repo = ctx.config.project_dir / opts.docs_repo
+    result = publish_docs(
+        ctx.name,
+        str(ctx.version),
+        built=ctx.config.project_dir / opts.docs_dir,
+        repo=repo,
+        base_url=opts.docs_url,
+    )
+    return f"{repo}/{result.series}/, stable -> {result.stable}; not pushed (shipwheel docs --push)"
+
+
+def announce_observe(ctx: Context) -> str | None:
+    data = ctx.state.steps["announce"].data
+    if ctx.config.release.smtp_host:
+        return f"sent as {data['message_id']}" if data.get("sent") else None
+    file = data.get("file")
+    return f"written to {file}" if file and Path(file).is_file() else None
+
+
+def announce_run(ctx: Context) -> str:
+    from ._announce import announce
+
+    send = bool(ctx.config.release.smtp_host)
+    result = announce(
+        ctx.config,
+        str(ctx.version),
+        state=ctx.state,
+        git=ctx.git,
+        send=send,
+        password=ctx.environ.get("SHIPWHEEL_SMTP_PASSWORD"),
+    )
+    if result.sent_now:
+        return f"sent as {result.message_id} to {len(ctx.config.release.announce_to)} list(s); {result.text_file}"
+    return f"written to {result.text_file} and {result.markdown_file.name} (no smtp-host: not sent)"
