@@ -102,6 +102,56 @@ def test_builds_sdist_and_three_repaired_tested_wheels(
     assert any(step == "repair" for _, step in steps) and any(step == "test" for _, step in steps)
 
 
+def compile_lines(log: str, source: str) -> list[str]:
+    """The compiler command lines of ``source`` in a build log (setuptools echoes each one)."""
+    return [line for line in log.splitlines() if " -c " in line and source in line and "-o " in line]
+
+
+def interpreter_cflags(python: str) -> list[str]:
+    code = "import sysconfig; print(sysconfig.get_config_var('CFLAGS'))"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def test_i9_2_compile_lines_carry_the_interpreters_optimisation(
+    example_build: tuple[Path, object, list[BuildEvent]],
+) -> None:
+    """The interpreter's own flags (-O3, -DNDEBUG …), as in a plain pip wheel, plus the path mapping."""
+    _, result, _ = example_build
+    for r in result.results:  # type: ignore[attr-defined]
+        lines = compile_lines(r.log.read_text(), "_core.c")
+        assert lines, r.log.read_text()[-3000:]
+        flags = interpreter_cflags(r.interpreter)
+        assert "-DNDEBUG" in flags and any(f.startswith("-O") and f != "-O0" for f in flags)
+        for line in lines:
+            words = line.split()
+            assert all(f in words for f in flags), (flags, line)
+            assert any(w.startswith("-ffile-prefix-map=") and w.endswith("=/shipwheel") for w in words), line
+
+
+def test_i9_2_user_cflags_are_kept(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo(tmp_path / "userflags")
+    monkeypatch.setenv("CFLAGS", "-DSHIPWHEEL_USER_CFLAG=1 -O2")
+    monkeypatch.setenv("CPPFLAGS", "-DSHIPWHEEL_USER_CPPFLAG=1")
+    result = build(
+        repo,
+        only=HAVE[-1] + "-manylinux_x86_64",
+        overrides={
+            "cache-dir": str(cache_dir),
+            "output-dir": str(tmp_path / "wh"),
+            "log-dir": str(tmp_path / "logs"),
+            "test-command": "",
+        },
+    )
+    assert result.ok, [r.error for r in result.failed]
+    lines = compile_lines(result.results[0].log.read_text(), "_core.c")  # type: ignore[union-attr]
+    assert lines
+    for line in lines:
+        words = line.split()
+        assert {"-DSHIPWHEEL_USER_CFLAG=1", "-O2", "-DSHIPWHEEL_USER_CPPFLAG=1"} <= set(words), line
+        assert any(w.startswith("-ffile-prefix-map=") for w in words), line
+
+
 def test_rebuild_of_the_same_ref_is_byte_identical(
     example_build: tuple[Path, object, list[BuildEvent]], tmp_path: Path
 ) -> None:

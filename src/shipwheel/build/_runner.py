@@ -156,6 +156,21 @@ def _ccache_env(cache_dir: Path, work: Path) -> dict[str, str]:
     }
 
 
+def _with_prefix_map(cppflags: str, work: Path) -> str:
+    """``CPPFLAGS`` plus the mapping of the build folder to ``/shipwheel`` (reproducible debug info and
+    ``__FILE__``).
+
+    The mapping goes into CPPFLAGS, never CFLAGS or CXXFLAGS: current setuptools *replaces* the interpreter's
+    sysconfig CFLAGS (``-DNDEBUG -g -O3 -Wall`` …) with an environment CFLAGS, so setting CFLAGS would build
+    without optimisation and with asserts on. Every setuptools and distutils version *appends* CPPFLAGS to the
+    C and C++ compile lines, and meson (meson-python) adds it to its C and C++ arguments, so the compile lines
+    are exactly those of a plain ``pip wheel`` plus the mapping. A user's CFLAGS / CXXFLAGS pass through
+    untouched, with the meaning the backend gives them. (CMake reads no CPPFLAGS: scikit-build-core builds are
+    left unmapped rather than risk their flags.)
+    """
+    return (cppflags + f" -ffile-prefix-map={work}=/shipwheel").strip()
+
+
 class _Build:
     """The state of one ``build()`` call."""
 
@@ -180,12 +195,9 @@ class _Build:
             **_native_env(self.prefix),
             **_ccache_env(cache_dir, self.work),
             "SOURCE_DATE_EPOCH": str(source.epoch),
-            "CFLAGS": (os.environ.get("CFLAGS", "") + f" -ffile-prefix-map={self.work}=/shipwheel").strip(),
-            "CXXFLAGS": (
-                os.environ.get("CXXFLAGS", "") + f" -ffile-prefix-map={self.work}=/shipwheel"
-            ).strip(),
             **{k: expand(v, placeholders, quote=False) for k, v in self.options.environment.items()},
         }
+        self.env["CPPFLAGS"] = _with_prefix_map(self.env.get("CPPFLAGS", ""), self.work)
         self.placeholders = placeholders
 
     def log(self, name: str) -> IO[str]:
