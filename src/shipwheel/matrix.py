@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import tarfile
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -27,6 +30,7 @@ __all__ = [
     "FREE_THREADED_VERSIONS",
     "Identifier",
     "Selector",
+    "compiled_sources",
     "expected_identifiers",
     "identifier_platform",
     "wheel_covers",
@@ -268,4 +272,38 @@ def wheel_identifiers(filename: str) -> list[Identifier]:
             continue
         free_threaded = tag.abi.endswith("t") and tag.abi.startswith("cp")
         out.add(Identifier(major=int(m[1]), minor=int(m[2]), free_threaded=free_threaded, platform=platform))
+    return sorted(out)
+
+
+#: Suffixes of sources a backend compiles into a platform wheel (C, C++, Objective-C, Cython, Fortran, Rust, CUDA).
+COMPILED_SUFFIXES = frozenset(
+    {".c", ".cc", ".cpp", ".cxx", ".c++", ".m", ".mm", ".pyx", ".f", ".f90", ".f95", ".rs", ".cu"}
+)
+# Folders whose sources are not the project's extension (a pure project may ship C test fixtures or examples).
+_NOT_EXTENSION_DIRS = frozenset(
+    {"tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"}
+)
+
+
+def compiled_sources(sdist: Path) -> list[str]:
+    """The members of ``sdist`` (``.tar.gz`` or ``.zip``) that a backend compiles, outside tests, docs and
+    examples: a project whose sdist has any builds platform wheels, so a pure wheel of it lost its extension.
+
+    An unreadable sdist gives an empty list (the build or verify step reports it on its own).
+    """
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        else:
+            with tarfile.open(sdist, "r:*") as tar:
+                names = [m.name for m in tar.getmembers() if m.isfile()]
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):
+        return []
+    out = []
+    for name in names:
+        path = PurePosixPath(name)
+        dirs = {part.lower() for part in path.parts[1:-1]}  # below the sdist's top folder
+        if path.suffix.lower() in COMPILED_SUFFIXES and not dirs & _NOT_EXTENSION_DIRS:
+            out.append(name.split("/", 1)[-1])
     return sorted(out)

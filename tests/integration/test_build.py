@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -326,3 +329,179 @@ def test_plain_folder_with_zip_sdist(
     assert not (folder / "native" / "build").exists()  # before-all ran in the private copy
     with zipfile.ZipFile(result.results[0].wheel) as zf:  # type: ignore[arg-type]
         assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+SPEEDY_SETUP = """
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class BuildFailed(Exception):
+    pass
+
+
+class optional_build_ext(build_ext):
+    # markupsafe's pattern: a compiler error falls back to pure Python
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:
+            raise BuildFailed() from exc
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            raise BuildFailed() from exc
+
+
+def run_setup(with_ext):
+    setup(
+        ext_modules=[Extension("speedy._speedups", ["src/speedy/_speedups.c"])] if with_ext else [],
+        cmdclass={"build_ext": optional_build_ext} if with_ext else {},
+    )
+
+
+try:
+    run_setup(True)
+except BuildFailed:
+    print("WARNING: the C extension could not be compiled, speedups are not enabled.")
+    run_setup(False)
+"""
+
+
+def speedy_project(path: Path, *, extension: str | None) -> Path:
+    """A project with an optional C extension (``extension``: its C source; ``None``: a pure project)."""
+    (path / "src" / "speedy").mkdir(parents=True)
+    (path / "src" / "speedy" / "__init__.py").write_text("VERSION = '1.0'\n")
+    (path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=69"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "speedy"\nversion = "1.0"\nrequires-python = ">=3.10"\n\n'
+        '[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    if extension is not None:
+        (path / "setup.py").write_text(SPEEDY_SETUP)
+        (path / "src" / "speedy" / "_speedups.c").write_text(extension)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "v1")
+    return path
+
+
+def two_identifiers() -> str:
+    return " ".join(f"{p}-manylinux_x86_64" for p in HAVE[-2:])
+
+
+def options(tmp_path: Path, cache_dir: Path, **more: object) -> dict[str, object]:
+    return {
+        "cache-dir": str(cache_dir),
+        "output-dir": str(tmp_path / "wh"),
+        "log-dir": str(tmp_path / "logs"),
+        "test-command": "",
+        **more,
+    }
+
+
+def test_i9_3_lost_extension_is_a_failure(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = speedy_project(tmp_path / "speedy", extension="#error deliberately broken\n")
+    result = build(repo, only=two_identifiers(), overrides=options(tmp_path, cache_dir))
+    assert not result.ok and not result.pure
+    assert [r.status for r in result.results] == ["failed", "failed"]
+    for r in result.results:
+        assert "came out pure (speedy-1.0-py3-none-any.whl)" in r.error, r.error
+        assert "src/speedy/_speedups.c" in r.error
+        assert any("deliberately broken" in line for line in r.errors), r.errors
+    assert not list((tmp_path / "wh").glob("*.whl"))  # a lost extension never reaches the wheelhouse
+
+
+def test_i9_3_pure_project_is_built_once(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = speedy_project(tmp_path / "pure", extension=None)
+    events: list[BuildEvent] = []
+    result = build(
+        repo, only=two_identifiers(), overrides=options(tmp_path, cache_dir), on_event=events.append
+    )
+    assert result.ok and result.pure
+    assert len(result.results) == 1
+    only = result.results[0]
+    assert only.identifier == "py3-none-any" and only.tag == "py3-none-any"
+    assert [p.name for p in (tmp_path / "wh").glob("*.whl")] == ["speedy-1.0-py3-none-any.whl"]
+    built = {e.target for e in events if e.step == "wheel" and e.status == "start"}
+    assert len(built) == 1, built  # not once per interpreter
+
+
+def test_i9_5_second_build_ignores_its_own_outputs(tmp_path: Path, cache_dir: Path) -> None:
+    repo = make_repo(tmp_path / "twice")
+    one = HAVE[-1] + "-manylinux_x86_64"
+    overrides = {"cache-dir": str(cache_dir), "test-command": ""}
+    for _ in range(2):  # the default outputs, inside the project
+        assert build(repo, only=one, overrides=overrides).ok
+    with (repo / "pyproject.toml").open("a") as fh:  # outputs configured elsewhere in the work tree
+        fh.write('output-dir = "out/wh"\nlog-dir = "out/logs"\n')
+    git(repo, "commit", "-qam", "outputs elsewhere")
+    for _ in range(2):
+        assert build(repo, only=one, overrides=overrides).ok
+    assert (repo / "wheelhouse").is_dir() and (repo / "out" / "wh").is_dir()
+    (repo / "README.md").write_text("changed\n")
+    with pytest.raises(ProjectError, match=r"uncommitted changes .*README\.md"):
+        build(repo, only=one, overrides=overrides)
+
+
+def test_i9_7_interrupt_keeps_finished_wheels_and_resumes(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = make_repo(tmp_path / "interrupt")
+    fast, slow = HAVE[-2], HAVE[-1]
+    marker = tmp_path / "hold"
+    marker.touch()
+    # the slow identifier's tests wait while the marker exists; the command line is the same on both runs
+    wait = (
+        f"python -c \"import os, sys, time; v = 'cp3%d' % sys.version_info[1]; "
+        f"[time.sleep(0.2) for _ in range(600) if v == '{slow}' and os.path.exists('{marker}')]\""
+    )
+    args = [
+        sys.executable, "-m", "shipwheel", "build", str(repo), "--json", "-j", "2",
+        "--only", f"{fast}-manylinux_x86_64 {slow}-manylinux_x86_64",
+        "--cache-dir", str(cache_dir), "-o", str(tmp_path / "wh"), "--log-dir", str(tmp_path / "logs"),
+    ]  # fmt: skip
+    pyproject = repo / "pyproject.toml"
+    lines = [line for line in pyproject.read_text().splitlines() if not line.startswith("test-command")]
+    pyproject.write_text("\n".join([*lines, f"test-command = {json.dumps(wait)}", ""]))
+    git(repo, "commit", "-qam", "slow tests")
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    slow_log = tmp_path / "logs" / f"{slow}-manylinux_x86_64.log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:  # the fast wheel is in, the slow one tests
+        if list((tmp_path / "wh").glob(f"*-{fast}-*.whl")) and "sys.version_info" in _read(slow_log):
+            break
+        time.sleep(0.2)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    by_id = {r["identifier"]: r for r in json.loads(out)["results"]}
+    assert by_id[f"{fast}-manylinux_x86_64"]["status"] == "ok"
+    assert by_id[f"{slow}-manylinux_x86_64"]["status"] == "interrupted"
+    kept = next((tmp_path / "wh").glob(f"*-{fast}-*.whl"))
+    before = kept.stat().st_mtime_ns
+    marker.unlink()
+    again = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
+    assert again.returncode == 0, again.stderr
+    by_id = {r["identifier"]: r for r in json.loads(again.stdout)["results"]}
+    assert by_id[f"{fast}-manylinux_x86_64"]["resumed"] is True  # not rebuilt
+    assert by_id[f"{slow}-manylinux_x86_64"]["resumed"] is False
+    assert by_id[f"{slow}-manylinux_x86_64"]["tested"] is True
+    assert kept.stat().st_mtime_ns == before
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""

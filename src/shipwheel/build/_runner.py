@@ -6,23 +6,32 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
+
+from packaging.utils import canonicalize_name
 
 from ..config import Config, load_config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
 from ..interpreters import Interpreter, current, discover, match_identifiers
-from ..matrix import Identifier, Selector, expected_identifiers
+from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
 from ._env import EnvCache
+from ._environ import ccache_env, native_env, with_prefix_map
+from ._logscan import first_errors
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
-from ._source import Source, extract_sdist, prepare_source
+from ._results import BuildEvent, BuildResult, IdentifierResult
+from ._resume import Journal
+from ._source import Source, extract_sdist, prepare_source, refuse_dirty
 from ._steps import (
     build_distribution,
     expand,
@@ -33,55 +42,6 @@ from ._steps import (
 )
 
 __all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]
-
-Status = Literal["queued", "start", "done", "failed", "skipped"]
-
-
-@dataclass(frozen=True, slots=True)
-class BuildEvent:
-    """Progress of a build: ``target`` is ``source``, ``sdist``, ``before-all`` or an identifier."""
-
-    target: str
-    step: str
-    status: Status
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class IdentifierResult:
-    """The outcome of one identifier."""
-
-    identifier: str
-    status: Literal["ok", "failed", "unbuildable"]
-    wheel: Path | None = None
-    log: Path | None = None
-    seconds: float = 0.0
-    error: str = ""
-    interpreter: str | None = None
-    env_reused: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """What a build produced: the sdist(s), one result per identifier, where the wheels and logs are."""
-
-    source: str
-    commit: str | None
-    epoch: int
-    output_dir: Path
-    log_dir: Path
-    sdist: Path | None
-    sdist_zip: Path | None
-    results: tuple[IdentifierResult, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every identifier that was attempted succeeded."""
-        return all(r.status != "failed" for r in self.results)
-
-    @property
-    def failed(self) -> list[IdentifierResult]:
-        return [r for r in self.results if r.status == "failed"]
 
 
 def _noop(_event: BuildEvent) -> None:
@@ -121,56 +81,6 @@ def _select(config: Config, only: str | None) -> list[Identifier]:
     return chosen
 
 
-def _native_env(prefix: Path) -> dict[str, str]:
-    def prepend(name: str, value: Path) -> str:
-        old = os.environ.get(name)
-        return f"{value}{os.pathsep}{old}" if old else str(value)
-
-    return {
-        "CPATH": prepend("CPATH", prefix / "include"),
-        "LIBRARY_PATH": prepend("LIBRARY_PATH", prefix / "lib"),
-        "LD_LIBRARY_PATH": prepend("LD_LIBRARY_PATH", prefix / "lib"),
-        "PKG_CONFIG_PATH": prepend("PKG_CONFIG_PATH", prefix / "lib" / "pkgconfig"),
-        "CMAKE_PREFIX_PATH": prepend("CMAKE_PREFIX_PATH", prefix),
-    }
-
-
-def _ccache_env(cache_dir: Path, work: Path) -> dict[str, str]:
-    """Route cc/gcc/g++/clang through ccache (its masquerade mode) when ccache is installed."""
-    ccache = shutil.which("ccache")
-    if ccache is None:
-        return {}
-    shims = cache_dir / "ccache-bin"
-    shims.mkdir(parents=True, exist_ok=True)
-    for name in ("cc", "gcc", "c++", "g++", "clang", "clang++"):
-        link = shims / name
-        if not link.is_symlink():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(ccache)
-    return {
-        "PATH": f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
-        "CCACHE_DIR": os.environ.get("CCACHE_DIR", str(cache_dir / "ccache")),
-        "CCACHE_BASEDIR": str(work),
-        "CCACHE_NOHASHDIR": "1",
-        "CCACHE_COMPILERCHECK": "content",
-    }
-
-
-def _with_prefix_map(cppflags: str, work: Path) -> str:
-    """``CPPFLAGS`` plus the mapping of the build folder to ``/shipwheel`` (reproducible debug info and
-    ``__FILE__``).
-
-    The mapping goes into CPPFLAGS, never CFLAGS or CXXFLAGS: current setuptools *replaces* the interpreter's
-    sysconfig CFLAGS (``-DNDEBUG -g -O3 -Wall`` …) with an environment CFLAGS, so setting CFLAGS would build
-    without optimisation and with asserts on. Every setuptools and distutils version *appends* CPPFLAGS to the
-    C and C++ compile lines, and meson (meson-python) adds it to its C and C++ arguments, so the compile lines
-    are exactly those of a plain ``pip wheel`` plus the mapping. A user's CFLAGS / CXXFLAGS pass through
-    untouched, with the meaning the backend gives them. (CMake reads no CPPFLAGS: scikit-build-core builds are
-    left unmapped rather than risk their flags.)
-    """
-    return (cppflags + f" -ffile-prefix-map={work}=/shipwheel").strip()
-
-
 class _Build:
     """The state of one ``build()`` call."""
 
@@ -192,13 +102,17 @@ class _Build:
         placeholders: dict[str, Path | str] = {"project": source.tree, "prefix": self.prefix}
         self.env: dict[str, str] = {
             **self.cache.environ,
-            **_native_env(self.prefix),
-            **_ccache_env(cache_dir, self.work),
+            **native_env(self.prefix),
+            **ccache_env(cache_dir, self.work),
             "SOURCE_DATE_EPOCH": str(source.epoch),
             **{k: expand(v, placeholders, quote=False) for k, v in self.options.environment.items()},
         }
-        self.env["CPPFLAGS"] = _with_prefix_map(self.env.get("CPPFLAGS", ""), self.work)
+        self.env["CPPFLAGS"] = with_prefix_map(self.env.get("CPPFLAGS", ""), self.work)
         self.placeholders = placeholders
+        self.interrupted = threading.Event()
+        self.journal: Journal | None = None
+        # why the project's wheels must be platform wheels; None while nothing says so
+        self.platform_reason: str | None = None
 
     def log(self, name: str) -> IO[str]:
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -269,13 +183,16 @@ class _Build:
             )
 
     def one(self, ident: Identifier, interpreter: Interpreter, sdist: Path) -> IdentifierResult:
+        """Build, repair, test and keep the wheel of one identifier; a failure is returned, not raised."""
         start = time.monotonic()
         name = str(ident)
         logpath = self.logs / f"{name}.log"
         root = self.work / name
+        if self.interrupted.is_set():
+            return IdentifierResult(name, "interrupted", error="not started: interrupted")
         shutil.rmtree(root, ignore_errors=True)
         (root / "tmp").mkdir(parents=True)
-        reused = False
+        reused = repaired = tested = False
         with self.log(name) as log:
             log.write(f"{name}: {interpreter.describe()}\nsource: {self.source.description}\n")
             try:
@@ -307,10 +224,19 @@ class _Build:
                         log=log,
                     ),
                 )
+                reason = self.platform_reason
+                if reason is not None and not is_platform_wheel(wheel):
+                    self.emit(BuildEvent(name, "wheel", "failed", "pure wheel"))
+                    raise BuildError(
+                        f"the wheel came out pure ({wheel.name}) although {reason}: its compiled extension was "
+                        f"not built (the backend fell back to pure Python?); see {logpath}",
+                        hint="read the compiler's output in the log and fix the extension's build",
+                    )
                 if self.options.repair and is_platform_wheel(wheel) and ident.os == "linux":
                     wheel = self.step(
                         name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=self.env, log=log)
                     )
+                    repaired = True
                 normalize_wheel(wheel, self.source.epoch)
                 if self.options.test_command:
                     self.step(
@@ -328,19 +254,25 @@ class _Build:
                             workdir=root / "tmp",
                         ),
                     )
+                    tested = True
                 final = self.output / wheel.name
                 os.replace(wheel, final)
             except Exception as exc:  # one identifier failing must not stop the others
-                log.write(f"\nFAILED: {_message(exc)}\n")
+                stopped = self.interrupted.is_set() or _killed_by_sigint(exc)
+                log.write(f"\n{'INTERRUPTED' if stopped else 'FAILED'}: {_message(exc)}\n")
+                log.flush()
                 return IdentifierResult(
                     name,
-                    "failed",
+                    "interrupted" if stopped else "failed",
                     log=logpath,
                     seconds=time.monotonic() - start,
-                    error=_message(exc),
+                    error="interrupted" if stopped else _message(exc),
                     interpreter=str(interpreter.path),
                     env_reused=reused,
+                    errors=() if stopped else tuple(first_errors(logpath)),
                 )
+        if self.journal is not None:
+            self.journal.add(name, final, interpreter.describe(), repaired=repaired, tested=tested)
         self.emit(BuildEvent(name, "done", "done", final.name))
         shutil.rmtree(root, ignore_errors=True)
         return IdentifierResult(
@@ -351,13 +283,118 @@ class _Build:
             seconds=time.monotonic() - start,
             interpreter=str(interpreter.path),
             env_reused=reused,
+            tag=wheel_tag(final),
+            repaired=repaired,
+            tested=tested,
         )
+
+    def expect_platform_wheels(self, sdist: Path) -> None:
+        """Whether the configuration or the sdist already says the wheels must be platform wheels."""
+        if self.config.sources.get("platforms", "default") != "default":
+            self.platform_reason = (
+                "the project is configured for platform wheels (platforms in [tool.shipwheel])"
+            )
+        sources = compiled_sources(sdist)
+        if sources:
+            more = f" and {len(sources) - 1} more" if len(sources) > 1 else ""
+            self.platform_reason = f"the sdist has compiled sources ({sources[0]}{more})"
+
+    def run_all(self, todo: list[tuple[Identifier, Interpreter]], sdist: Path) -> list[IdentifierResult]:
+        """Build ``todo`` in parallel; Ctrl-C stops it, keeping what finished, and marks the rest interrupted."""
+        if not todo:
+            return []
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures: list[Future[IdentifierResult]] = [
+                pool.submit(self.one, ident, interp, sdist) for ident, interp in todo
+            ]
+            try:
+                return [f.result() for f in futures]
+            except KeyboardInterrupt:
+                self.interrupted.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+        return [
+            f.result()
+            if f.done() and not f.cancelled()
+            else IdentifierResult(str(ident), "interrupted", error="not started: interrupted")
+            for f, (ident, _) in zip(futures, todo, strict=True)
+        ]
+
+
+def wheel_tag(wheel: Path) -> str:
+    """The tag part of a wheel's name: ``cp312-cp312-manylinux_2_17_x86_64``, ``py3-none-any``."""
+    return "-".join(wheel.name[: -len(".whl")].split("-")[-3:])
+
+
+def _killed_by_sigint(exc: BaseException) -> bool:
+    # Ctrl-C in a terminal reaches the compilers too: one may die of it before the main thread hears of it.
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, subprocess.CalledProcessError) and seen.returncode in (-2, 130):
+            return True
+        if isinstance(seen, ShipwheelError) and re.search(r"exit code (-2|130)\b", str(seen)):
+            return True  # the subprocess helper keeps the exit code in its message only
+        seen = seen.__cause__ or seen.__context__ or getattr(seen, "exception", None)
+    return False
 
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, ShipwheelError):
         return exc.one_line()
     return f"{exc.__class__.__name__}: {exc}"
+
+
+def _load(source: Source, overrides: Mapping[str, Any] | None, config_dir: Path | None) -> Config:
+    """The configuration of the build: the sources' own, or ``[tool.shipwheel]`` of ``config_dir`` (a checkout
+    of the project, for an sdist made elsewhere) with the ``[project]`` table of the sources."""
+    own = load_config(
+        source.tree, overrides=overrides, require_pyproject=True, paths_relative_to=source.project_dir
+    )
+    if config_dir is None:
+        return own
+    if not (config_dir / "pyproject.toml").is_file():
+        raise ConfigError(
+            f"--config-dir {config_dir} has no pyproject.toml",
+            hint="pass the folder of a checkout whose pyproject.toml has the [tool.shipwheel] table",
+        )
+    other = load_config(config_dir, overrides=overrides, paths_relative_to=source.project_dir)
+    names = {canonicalize_name(c.project.name) for c in (own, other) if c.project.name}
+    if len(names) > 1:
+        raise ConfigError(
+            f"--config-dir {config_dir} is the configuration of {other.project.name}, "
+            f"not of {own.project.name}",
+            hint="pass the checkout of the project the sdist belongs to",
+        )
+    return replace(other, project=own.project)
+
+
+def _journal_options(config: Config) -> dict[str, Any]:
+    # what decides a wheel's bytes and checks; not where files go or how many builds run at once
+    skip = {"jobs", "output_dir", "cache_dir", "log_dir", "sdist_zip"}
+    return {f.name: getattr(config.build, f.name) for f in fields(config.build) if f.name not in skip}
+
+
+def _lost_extensions(results: list[IdentifierResult]) -> list[IdentifierResult]:
+    """Pure wheels of a run that also made platform wheels: their extension was lost (parallel builds that
+    started before the first platform wheel came out)."""
+    platform = next((r for r in results if r.status == "ok" and r.wheel and is_platform_wheel(r.wheel)), None)
+    if platform is None:
+        return results
+    out = []
+    for r in results:
+        if r.status == "ok" and r.wheel is not None and not is_platform_wheel(r.wheel):
+            with contextlib.suppress(FileNotFoundError):
+                r.wheel.unlink()
+            r = replace(
+                r,
+                status="failed",
+                wheel=None,
+                error=f"the wheel came out pure ({r.wheel.name}) although {platform.identifier} built a platform "
+                f"wheel: its compiled extension was not built; see {r.log}",
+            )
+        out.append(r)
+    return out
 
 
 def build(
@@ -368,6 +405,7 @@ def build(
     allow_dirty: bool = False,
     overrides: Mapping[str, Any] | None = None,
     on_event: Callable[[BuildEvent], None] | None = None,
+    config_dir: Path | str | None = None,
 ) -> BuildResult:
     """Build the sdist and the wheels of the project at ``project`` (a folder or an sdist file).
 
@@ -375,17 +413,22 @@ def build(
     :param only: selectors that narrow the project's matrix; every identifier they select must be buildable here.
     :param overrides: command-line configuration values (``jobs``, ``output-dir``, ``cache-dir`` …).
     :param on_event: called with every :class:`BuildEvent`, from worker threads.
+    :param config_dir: a folder whose pyproject.toml's ``[tool.shipwheel]`` configures the build (for an sdist
+        made elsewhere); the ``[project]`` table still comes from the sources.
     :raises ShipwheelError: when nothing can be built (bad project, config, selector, missing interpreter, sdist
-        or before-all failure). Failures of single identifiers are returned in the result, not raised.
+        or before-all failure). Failures of single identifiers are returned in the result, not raised; so is
+        Ctrl-C while the wheels build (``result.interrupted``: the finished wheels are kept for the next run).
     """
     emit = on_event or _noop
     with tempfile.TemporaryDirectory(prefix="shipwheel-src-") as tmp:
         emit(BuildEvent("source", "export", "start"))
-        source = prepare_source(Path(project), ref=ref, allow_dirty=allow_dirty, dest=Path(tmp) / "src")
+        # Uncommitted changes are checked once the configuration says where the build's own outputs go.
+        source = prepare_source(Path(project), ref=ref, allow_dirty=True, dest=Path(tmp) / "src")
+        config = _load(source, overrides, Path(config_dir).expanduser() if config_dir else None)
+        if source.commit is not None and ref is None and not allow_dirty:
+            options = config.build
+            refuse_dirty(source.project_dir, [options.output_dir, options.log_dir, options.cache_dir])
         emit(BuildEvent("source", "export", "done", source.description))
-        config = load_config(
-            source.tree, overrides=overrides, require_pyproject=True, paths_relative_to=source.project_dir
-        )
         identifiers = _select(config, only)
         interpreters = discover(config.build.interpreters)
         buildable, unbuildable = match_identifiers(identifiers, interpreters)
@@ -416,16 +459,11 @@ def build(
                 sdist_zip = sdist_to_zip(
                     sdist, state.output / (sdist.name[: -len(".tar.gz")] + ".zip"), source.epoch
                 )
-            for ident in buildable:
-                emit(BuildEvent(str(ident), "wait", "queued"))
-            state.before_all()
-            # Extract the (normalized) sdist once per identifier: backends write into their source tree.
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = [
-                    pool.submit(state.one, ident, interp, sdist) for ident, interp in buildable.items()
-                ]
-                results = [f.result() for f in futures]
-        results += [IdentifierResult(str(u.identifier), "unbuildable", error=u.reason) for u in unbuildable]
+            results, pure = _wheels(state, buildable, sdist)
+        if not pure:
+            results += [
+                IdentifierResult(str(u.identifier), "unbuildable", error=u.reason) for u in unbuildable
+            ]
         return BuildResult(
             source=source.description,
             commit=source.commit,
@@ -435,4 +473,66 @@ def build(
             sdist=state.output / sdist.name,
             sdist_zip=sdist_zip,
             results=tuple(results),
+            pure=pure,
+            interrupted=state.interrupted.is_set(),
         )
+
+
+def _wheels(
+    state: _Build, buildable: Mapping[Identifier, Interpreter], sdist: Path
+) -> tuple[list[IdentifierResult], bool]:
+    """The wheels of every buildable identifier (those an interrupted run finished are taken over), and whether
+    the project turned out pure (then one result stands for all)."""
+    journal = Journal(state.work, sdist, _journal_options(state.config), state.env)
+    state.journal = journal
+    finished = journal.load(state.output)
+    resumed: list[IdentifierResult] = []
+    todo: list[tuple[Identifier, Interpreter]] = []
+    for ident, interp in buildable.items():
+        entry = finished.get(str(ident))
+        if entry is not None and entry.interpreter == interp.describe():
+            wheel = state.output / entry.wheel
+            resumed.append(
+                IdentifierResult(
+                    str(ident),
+                    "ok",
+                    wheel=wheel,
+                    log=state.logs / f"{ident}.log",
+                    interpreter=str(interp.path),
+                    tag=wheel_tag(wheel),
+                    repaired=entry.repaired,
+                    tested=entry.tested,
+                    resumed=True,
+                )
+            )
+            state.emit(
+                BuildEvent(str(ident), "done", "done", f"{entry.wheel} (kept from the interrupted run)")
+            )
+        else:
+            todo.append((ident, interp))
+            state.emit(BuildEvent(str(ident), "wait", "queued"))
+    state.expect_platform_wheels(sdist)
+    if state.platform_reason is None and any(r.wheel and is_platform_wheel(r.wheel) for r in resumed):
+        state.platform_reason = f"{resumed[0].identifier} built a platform wheel"
+    if todo:
+        state.before_all()
+    # Extract the (normalized) sdist once per identifier: backends write into their source tree.
+    if state.platform_reason is None and (todo or resumed):
+        # Nothing says whether the project is pure: build one identifier first and let its wheel tell.
+        first = state.run_all(todo[:1], sdist) if todo else []
+        head = (resumed + first)[0]
+        if head.status == "ok" and head.wheel is not None and not is_platform_wheel(head.wheel):
+            for ident, _ in todo[1:]:
+                state.emit(
+                    BuildEvent(str(ident), "done", "done", f"covered by the pure wheel {head.wheel.name}")
+                )
+            journal.clear()
+            return [replace(head, identifier=head.tag or head.identifier)], True
+        if head.status == "ok" and head.wheel is not None:
+            state.platform_reason = f"{head.identifier} built a platform wheel ({head.wheel.name})"
+        results = resumed + first + state.run_all(todo[1:], sdist)
+    else:
+        results = resumed + state.run_all(todo, sdist)
+    if not state.interrupted.is_set():
+        journal.clear()
+    return _lost_extensions(results), False

@@ -6,13 +6,14 @@ import os
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .._git import Git, find_repository
 from ..errors import ProjectError
 
-__all__ = ["Source", "extract_sdist", "prepare_source"]
+__all__ = ["Source", "extract_sdist", "prepare_source", "refuse_dirty"]
 
 _COPY_IGNORE = shutil.ignore_patterns(
     ".git",
@@ -98,13 +99,42 @@ def _sdist_epoch(sdist: Path) -> int:
         return int(sdist.stat().st_mtime)
 
 
-def prepare_source(project: Path, *, ref: str | None, allow_dirty: bool, dest: Path) -> Source:
+def refuse_dirty(project: Path, own_outputs: Sequence[Path] = ()) -> None:
+    """Refuse uncommitted changes below ``project`` (they would silently be missing from a build of HEAD); the
+    build's own outputs (``own_outputs``: wheelhouse, logs, cache, wherever configured) never count."""
+    repo = find_repository(project)
+    if repo is None:
+        return
+    top = repo.resolve()
+    subdir = project.relative_to(top).as_posix() if project != top else ""
+    excludes = []
+    for path in own_outputs:
+        path = path.resolve()
+        if path.is_relative_to(top) and path != top:
+            excludes.append(f":(top,exclude){path.relative_to(top).as_posix()}")
+    dirty = Git(repo).dirty_paths([subdir or ".", *excludes])
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise ProjectError(
+            f"uncommitted changes in {project} ({shown}) would not be in the build of HEAD",
+            hint="commit them, or pass --allow-dirty to build HEAD without them (or --ref REF)",
+        )
+
+
+def prepare_source(
+    project: Path,
+    *,
+    ref: str | None,
+    allow_dirty: bool,
+    dest: Path,
+) -> Source:
     """Make a private copy of the project's sources in ``dest`` (which must not exist yet).
 
     - an sdist file: extracted;
     - a folder in a git work tree: ``git archive`` of ``ref`` (default ``HEAD``) below that folder; with no
       ``ref``, uncommitted changes under the folder are refused unless ``allow_dirty`` (they would silently be
-      left out of the build);
+      left out of the build; the caller may instead check with :func:`refuse_dirty` once it knows where its own
+      outputs are);
     - any other folder: copied, without build outputs and virtual environments.
     """
     project = project.expanduser()
@@ -147,13 +177,7 @@ def prepare_source(project: Path, *, ref: str | None, allow_dirty: bool, dest: P
     subdir = project.relative_to(repo.resolve()).as_posix() if project != repo.resolve() else ""
     commit = git.resolve(ref or "HEAD")
     if ref is None and not allow_dirty:
-        dirty = git.dirty_paths([subdir or "."])
-        if dirty:
-            shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
-            raise ProjectError(
-                f"uncommitted changes in {project} ({shown}) would not be in the build of HEAD",
-                hint="commit them, or pass --allow-dirty to build HEAD without them (or --ref REF)",
-            )
+        refuse_dirty(project)
     try:
         git.export(commit, subdir, dest)
     except Exception as exc:  # git archive of a subdir that doesn't exist at that commit
