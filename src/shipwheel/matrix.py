@@ -8,21 +8,22 @@ builds when enabled), kept by ``build`` and not dropped by ``skip``.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from .config import BuildOptions, Config
-from .errors import SelectorError
+from .config import BuildOptions, Config, load_config
+from .errors import ConfigError, ProjectError, SelectorError
 
 __all__ = [
     "ALL_PLATFORMS",
@@ -33,6 +34,8 @@ __all__ = [
     "compiled_sources",
     "expected_identifiers",
     "identifier_platform",
+    "project_config",
+    "sdist_pyproject",
     "wheel_covers",
     "wheel_identifiers",
 ]
@@ -107,16 +110,35 @@ class Identifier:
         return f"{self.python}-{self.platform}"
 
 
+#: The most patterns one selector may expand to: ``{a,b}`` groups multiply, and 22 of them would be four million.
+MAX_EXPANSION = 1024
+
+
 def _expand_braces(pattern: str) -> list[str]:
-    """``cp31{2,3}-*`` -> ``["cp312-*", "cp313-*"]`` (fnmatch has no braces; nested braces are expanded too)."""
-    m = re.search(r"\{([^{}]*)\}", pattern)
-    if not m:
-        return [pattern]
-    head, tail = pattern[: m.start()], pattern[m.end() :]
-    out: list[str] = []
-    for alt in m.group(1).split(","):
-        out.extend(_expand_braces(head + alt + tail))
-    return out
+    """``cp31{2,3}-*`` -> ``["cp312-*", "cp313-*"]`` (fnmatch has no braces; nested braces are expanded too).
+
+    One group at a time, innermost first, with duplicates dropped at every step (``{1,1}`` repeated is one
+    pattern); more than :data:`MAX_EXPANSION` distinct patterns is a :class:`SelectorError`.
+    """
+    pending: dict[str, None] = {pattern: None}
+    done: dict[str, None] = {}
+    while pending:
+        expanded: dict[str, None] = {}
+        for text in pending:
+            m = re.search(r"\{([^{}]*)\}", text)
+            if not m:
+                done[text] = None
+                continue
+            for alt in m.group(1).split(","):
+                expanded[text[: m.start()] + alt + text[m.end() :]] = None
+        if len(expanded) + len(done) > MAX_EXPANSION:
+            raise SelectorError(
+                f"selector {pattern[:60]!r}{'…' if len(pattern) > 60 else ''} expands to more than "
+                f"{MAX_EXPANSION} patterns",
+                hint="write fewer {a,b} groups, or several shorter selectors",
+            )
+        pending = expanded
+    return list(done)
 
 
 def _universe() -> list[Identifier]:
@@ -307,3 +329,67 @@ def compiled_sources(sdist: Path) -> list[str]:
         if path.suffix.lower() in COMPILED_SUFFIXES and not dirs & _NOT_EXTENSION_DIRS:
             out.append(name.split("/", 1)[-1])
     return sorted(out)
+
+
+_MAX_PYPROJECT = 1 << 20
+
+
+def sdist_pyproject(sdist: Path, dest: Path) -> Path:
+    """Extract only the top ``pyproject.toml`` of ``sdist`` into the folder ``dest`` and return ``dest``: enough
+    to read the project's ``[project]`` and ``[tool.shipwheel]`` without unpacking the whole archive."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                infos = [
+                    i for i in zf.infolist() if PurePosixPath(i.filename).parts[1:] == ("pyproject.toml",)
+                ]
+                data = zf.read(infos[0]) if infos and infos[0].file_size <= _MAX_PYPROJECT else None
+        else:
+            with tarfile.open(sdist, "r:*") as tar:
+                for member in tar:
+                    if PurePosixPath(member.name).parts[1:] == ("pyproject.toml",) and member.isfile():
+                        fh = tar.extractfile(member) if member.size <= _MAX_PYPROJECT else None
+                        data = fh.read() if fh is not None else None
+                        break
+                else:
+                    data = None
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise ProjectError(f"{sdist} is not a readable sdist: {exc}", hint="pass a .tar.gz sdist") from None
+    if data is None:
+        raise ProjectError(
+            f"{sdist.name} has no pyproject.toml in its top folder",
+            hint="pass an sdist built by a PEP 517 backend (python -m build --sdist)",
+        )
+    (dest / "pyproject.toml").write_bytes(data)
+    return dest
+
+
+def project_config(
+    project_dir: Path,
+    *,
+    config_dir: Path | None = None,
+    overrides: Mapping[str, object] | None = None,
+    paths_relative_to: Path | None = None,
+) -> Config:
+    """The configuration of the project in ``project_dir``; with ``config_dir``, the ``[tool.shipwheel]`` of
+    that folder's pyproject.toml (a checkout of the project, for an sdist made elsewhere) over the ``[project]``
+    table (name, requires-python) of ``project_dir``."""
+    own = load_config(
+        project_dir, overrides=overrides, require_pyproject=True, paths_relative_to=paths_relative_to
+    )
+    if config_dir is None:
+        return own
+    config_dir = config_dir.expanduser()
+    if not (config_dir / "pyproject.toml").is_file():
+        raise ConfigError(
+            f"--config-dir {config_dir} has no pyproject.toml",
+            hint="pass the folder of a checkout whose pyproject.toml has the [tool.shipwheel] table",
+        )
+    other = load_config(config_dir, overrides=overrides, paths_relative_to=paths_relative_to)
+    if len({canonicalize_name(c.project.name) for c in (own, other) if c.project.name}) > 1:
+        raise ConfigError(
+            f"--config-dir {config_dir} is the configuration of {other.project.name}, not of {own.project.name}",
+            hint="pass the checkout of the project the sdist belongs to",
+        )
+    return dataclasses.replace(other, project=own.project)

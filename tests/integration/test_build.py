@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -505,3 +507,19 @@ def _read(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def test_i10_3_sdist_path_10000_levels_deep_is_a_problem_report(tmp_path: Path) -> None:
+    sdist = tmp_path / "deep-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (
+            ("deep-1.0/pyproject.toml", b'[project]\nname = "deep"\nversion = "1.0"\n'),
+            ("deep-1.0/" + "a/" * 10_000 + "f.txt", b"x"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    proc = run_cli("build", str(sdist), "-o", str(tmp_path / "wh"))
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+    assert proc.stderr.startswith("error: deep-1.0.tar.gz holds a path 10001 levels deep")

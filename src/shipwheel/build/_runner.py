@@ -14,23 +14,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Any
 
-from packaging.utils import canonicalize_name
-
-from ..config import Config, load_config
+from ..config import Config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
 from ..interpreters import Interpreter, current, discover, match_identifiers
-from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
+from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers, project_config
 from ._env import EnvCache
 from ._environ import ccache_env, native_env, with_prefix_map
 from ._logscan import first_errors
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
 from ._results import BuildEvent, BuildResult, IdentifierResult
 from ._resume import Journal
+from ._schedule import build_wheels
 from ._source import Source, extract_sdist, prepare_source, refuse_dirty
 from ._steps import (
     build_distribution,
@@ -39,6 +37,7 @@ from ._steps import (
     repair_wheel,
     run_shell,
     test_wheel,
+    wheel_tag,
 )
 
 __all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]
@@ -320,11 +319,6 @@ class _Build:
         ]
 
 
-def wheel_tag(wheel: Path) -> str:
-    """The tag part of a wheel's name: ``cp312-cp312-manylinux_2_17_x86_64``, ``py3-none-any``."""
-    return "-".join(wheel.name[: -len(".whl")].split("-")[-3:])
-
-
 def _killed_by_sigint(exc: BaseException) -> bool:
     # Ctrl-C in a terminal reaches the compilers too: one may die of it before the main thread hears of it.
     seen: BaseException | None = exc
@@ -343,58 +337,6 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, ShipwheelError):
         return exc.one_line()
     return f"{exc.__class__.__name__}: {exc}"
-
-
-def _load(source: Source, overrides: Mapping[str, Any] | None, config_dir: Path | None) -> Config:
-    """The configuration of the build: the sources' own, or ``[tool.shipwheel]`` of ``config_dir`` (a checkout
-    of the project, for an sdist made elsewhere) with the ``[project]`` table of the sources."""
-    own = load_config(
-        source.tree, overrides=overrides, require_pyproject=True, paths_relative_to=source.project_dir
-    )
-    if config_dir is None:
-        return own
-    if not (config_dir / "pyproject.toml").is_file():
-        raise ConfigError(
-            f"--config-dir {config_dir} has no pyproject.toml",
-            hint="pass the folder of a checkout whose pyproject.toml has the [tool.shipwheel] table",
-        )
-    other = load_config(config_dir, overrides=overrides, paths_relative_to=source.project_dir)
-    names = {canonicalize_name(c.project.name) for c in (own, other) if c.project.name}
-    if len(names) > 1:
-        raise ConfigError(
-            f"--config-dir {config_dir} is the configuration of {other.project.name}, "
-            f"not of {own.project.name}",
-            hint="pass the checkout of the project the sdist belongs to",
-        )
-    return replace(other, project=own.project)
-
-
-def _journal_options(config: Config) -> dict[str, Any]:
-    # what decides a wheel's bytes and checks; not where files go or how many builds run at once
-    skip = {"jobs", "output_dir", "cache_dir", "log_dir", "sdist_zip"}
-    return {f.name: getattr(config.build, f.name) for f in fields(config.build) if f.name not in skip}
-
-
-def _lost_extensions(results: list[IdentifierResult]) -> list[IdentifierResult]:
-    """Pure wheels of a run that also made platform wheels: their extension was lost (parallel builds that
-    started before the first platform wheel came out)."""
-    platform = next((r for r in results if r.status == "ok" and r.wheel and is_platform_wheel(r.wheel)), None)
-    if platform is None:
-        return results
-    out = []
-    for r in results:
-        if r.status == "ok" and r.wheel is not None and not is_platform_wheel(r.wheel):
-            with contextlib.suppress(FileNotFoundError):
-                r.wheel.unlink()
-            r = replace(
-                r,
-                status="failed",
-                wheel=None,
-                error=f"the wheel came out pure ({r.wheel.name}) although {platform.identifier} built a platform "
-                f"wheel: its compiled extension was not built; see {r.log}",
-            )
-        out.append(r)
-    return out
 
 
 def build(
@@ -424,7 +366,12 @@ def build(
         emit(BuildEvent("source", "export", "start"))
         # Uncommitted changes are checked once the configuration says where the build's own outputs go.
         source = prepare_source(Path(project), ref=ref, allow_dirty=True, dest=Path(tmp) / "src")
-        config = _load(source, overrides, Path(config_dir).expanduser() if config_dir else None)
+        config = project_config(
+            source.tree,
+            config_dir=Path(config_dir) if config_dir else None,
+            overrides=overrides,
+            paths_relative_to=source.project_dir,
+        )
         if source.commit is not None and ref is None and not allow_dirty:
             options = config.build
             refuse_dirty(source.project_dir, [options.output_dir, options.log_dir, options.cache_dir])
@@ -459,7 +406,7 @@ def build(
                 sdist_zip = sdist_to_zip(
                     sdist, state.output / (sdist.name[: -len(".tar.gz")] + ".zip"), source.epoch
                 )
-            results, pure = _wheels(state, buildable, sdist)
+            results, pure = build_wheels(state, buildable, sdist)
         if not pure:
             results += [
                 IdentifierResult(str(u.identifier), "unbuildable", error=u.reason) for u in unbuildable
@@ -476,63 +423,3 @@ def build(
             pure=pure,
             interrupted=state.interrupted.is_set(),
         )
-
-
-def _wheels(
-    state: _Build, buildable: Mapping[Identifier, Interpreter], sdist: Path
-) -> tuple[list[IdentifierResult], bool]:
-    """The wheels of every buildable identifier (those an interrupted run finished are taken over), and whether
-    the project turned out pure (then one result stands for all)."""
-    journal = Journal(state.work, sdist, _journal_options(state.config), state.env)
-    state.journal = journal
-    finished = journal.load(state.output)
-    resumed: list[IdentifierResult] = []
-    todo: list[tuple[Identifier, Interpreter]] = []
-    for ident, interp in buildable.items():
-        entry = finished.get(str(ident))
-        if entry is not None and entry.interpreter == interp.describe():
-            wheel = state.output / entry.wheel
-            resumed.append(
-                IdentifierResult(
-                    str(ident),
-                    "ok",
-                    wheel=wheel,
-                    log=state.logs / f"{ident}.log",
-                    interpreter=str(interp.path),
-                    tag=wheel_tag(wheel),
-                    repaired=entry.repaired,
-                    tested=entry.tested,
-                    resumed=True,
-                )
-            )
-            state.emit(
-                BuildEvent(str(ident), "done", "done", f"{entry.wheel} (kept from the interrupted run)")
-            )
-        else:
-            todo.append((ident, interp))
-            state.emit(BuildEvent(str(ident), "wait", "queued"))
-    state.expect_platform_wheels(sdist)
-    if state.platform_reason is None and any(r.wheel and is_platform_wheel(r.wheel) for r in resumed):
-        state.platform_reason = f"{resumed[0].identifier} built a platform wheel"
-    if todo:
-        state.before_all()
-    # Extract the (normalized) sdist once per identifier: backends write into their source tree.
-    if state.platform_reason is None and (todo or resumed):
-        # Nothing says whether the project is pure: build one identifier first and let its wheel tell.
-        first = state.run_all(todo[:1], sdist) if todo else []
-        head = (resumed + first)[0]
-        if head.status == "ok" and head.wheel is not None and not is_platform_wheel(head.wheel):
-            for ident, _ in todo[1:]:
-                state.emit(
-                    BuildEvent(str(ident), "done", "done", f"covered by the pure wheel {head.wheel.name}")
-                )
-            journal.clear()
-            return [replace(head, identifier=head.tag or head.identifier)], True
-        if head.status == "ok" and head.wheel is not None:
-            state.platform_reason = f"{head.identifier} built a platform wheel ({head.wheel.name})"
-        results = resumed + first + state.run_all(todo[1:], sdist)
-    else:
-        results = resumed + state.run_all(todo, sdist)
-    if not state.interrupted.is_set():
-        journal.clear()
-    return _lost_extensions(results), False

@@ -64,6 +64,7 @@ def extract_sdist(sdist: Path, dest: Path) -> Path:
     try:
         if sdist.name.endswith(".zip"):
             with zipfile.ZipFile(sdist) as zf:
+                _refuse_deep(sdist, zf.namelist())
                 for name in zf.namelist():
                     target = (dest / name).resolve()
                     if not target.is_relative_to(dest.resolve()):
@@ -74,8 +75,9 @@ def extract_sdist(sdist: Path, dest: Path) -> Path:
                 zf.extractall(dest)
         else:
             with tarfile.open(sdist, "r:*") as tar:
+                _refuse_deep(sdist, tar.getnames())
                 tar.extractall(dest, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, RecursionError) as exc:
         raise ProjectError(
             f"{sdist} is not a readable sdist: {exc}", hint="pass a .tar.gz sdist built by python -m build"
         ) from exc
@@ -86,6 +88,21 @@ def extract_sdist(sdist: Path, dest: Path) -> Path:
             hint="pass an sdist built by a PEP 517 backend (python -m build --sdist)",
         )
     return tops[0]
+
+
+#: Deeper member paths are refused before extraction: os.makedirs recurses once per level (a RecursionError near
+#: 1,000) and the path would pass PATH_MAX long before; real sdists stay far below.
+MAX_DEPTH = 256
+
+
+def _refuse_deep(sdist: Path, names: list[str]) -> None:
+    for name in names:
+        depth = name.count("/") + name.count("\\")
+        if depth > MAX_DEPTH:
+            raise ProjectError(
+                f"{sdist.name} holds a path {depth} levels deep ({name[:80]}…), more than {MAX_DEPTH}",
+                hint="rebuild the sdist from the project's sources (python -m build --sdist)",
+            )
 
 
 def _sdist_epoch(sdist: Path) -> int:

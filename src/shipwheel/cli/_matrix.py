@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from ..config import Config
+from ..errors import ProjectError
 from ..interpreters import discover, match_identifiers
-from ..matrix import expected_identifiers
+from ..matrix import expected_identifiers, project_config, sdist_pyproject
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -22,7 +25,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="List the identifiers a release of the project ships (requires-python x platforms, "
         "build/skip selectors) and the interpreter of this machine that builds each, or why none can.",
     )
-    p.add_argument("project", nargs="?", type=Path, default=None, help="project folder (default: .)")
+    p.add_argument(
+        "project", nargs="?", type=Path, default=None, help="project folder or sdist file (default: .)"
+    )
     add_config_options(p)
     p.add_argument("--only", metavar="SELECTORS", help="keep only identifiers matching these selectors")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -30,9 +35,26 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
+def _config(args: argparse.Namespace, overrides: dict[str, Any]) -> Config:
+    """The project's configuration: of a folder or an sdist (its requires-python), with ``--config-dir``'s
+    ``[tool.shipwheel]`` over it when given (the checkout of a project whose sdist was made elsewhere)."""
+    project: Path | None = args.project
+    if project is None:
+        return config_from_args(args, overrides)
+    if not project.exists():
+        raise ProjectError(f"{project} does not exist", hint="pass a project folder or an sdist file")
+    if project.is_dir():
+        return project_config(project, config_dir=args.config_dir, overrides=overrides)
+    with tempfile.TemporaryDirectory(prefix="shipwheel-matrix-") as tmp:
+        tree = sdist_pyproject(project, Path(tmp))
+        return project_config(
+            tree, config_dir=args.config_dir, overrides=overrides, paths_relative_to=Path.cwd()
+        )
+
+
 def run(args: argparse.Namespace) -> int:
-    overrides = {"build": args.only} if args.only else {}
-    config = config_from_args(args, overrides, project_dir=args.project)
+    overrides: dict[str, Any] = {"build": args.only} if args.only else {}
+    config = _config(args, overrides)
     identifiers = expected_identifiers(config)
     interpreters = discover(config.build.interpreters)
     ok, missing = match_identifiers(identifiers, interpreters)
