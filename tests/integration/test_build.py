@@ -21,6 +21,7 @@ import pytest
 from shipwheel.build import BuildEvent, build
 from shipwheel.errors import ConfigError, EnvironmentNotReadyError, ProjectError, SelectorError
 from shipwheel.interpreters import discover
+from shipwheel.verify import verify_paths
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -253,13 +254,22 @@ def test_partial_failure_keeps_the_other_wheels(tmp_path: Path, cache_dir: Path)
     failed = by_id[f"{broken}-manylinux_x86_64"]
     assert failed["status"] == "failed" and failed["log"] in failed["error"]
     assert "deliberately broken" in Path(failed["log"]).read_text()
+    assert any("error: #error deliberately broken" in line for line in failed["error_lines"]), failed
+    good = by_id[f"{HAVE[-2]}-manylinux_x86_64"]
+    assert good["repaired"] is True and good["tested"] is False and good["tag"].startswith(f"{HAVE[-2]}-")
     assert by_id[f"{HAVE[-2]}-manylinux_x86_64"]["status"] == "ok"
     assert [p.name.split("-")[2] for p in (tmp_path / "wh").glob("*.whl")] == [HAVE[-2]]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "300"}  # summary rows unwrapped
     return subprocess.run(
-        [sys.executable, "-m", "shipwheel", *args], capture_output=True, text=True, cwd=cwd, check=False
+        [sys.executable, "-m", "shipwheel", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        env=env,
     )
 
 
@@ -433,6 +443,19 @@ def test_i9_3_pure_project_is_built_once(tmp_path: Path, cache_dir: Path) -> Non
     assert [p.name for p in (tmp_path / "wh").glob("*.whl")] == ["speedy-1.0-py3-none-any.whl"]
     built = {e.target for e in events if e.step == "wheel" and e.status == "start"}
     assert len(built) == 1, built  # not once per interpreter
+    report = verify_paths([tmp_path / "wh"])  # verify expects one pure wheel of a pure project
+    assert report.completeness.status == "checked" and report.completeness.source == "pure"
+    assert report.completeness.missing == [] and not report.errors
+    # that pure wheel beside the sdist of the same project with its extension: the extension was lost
+    lost = tmp_path / "lost"
+    lost.mkdir()
+    shutil.copy(next((tmp_path / "wh").glob("*.whl")), lost)
+    broken = speedy_project(tmp_path / "withext", extension="#error broken\n")
+    result = build(broken, only=HAVE[-1] + "-*", overrides=options(tmp_path / "b", cache_dir))
+    shutil.copy(result.sdist, lost)  # type: ignore[arg-type]
+    report = verify_paths([lost])
+    assert report.completeness.missing == ["platform wheels"]
+    assert any("only pure wheels" in p.message and "_speedups.c" in p.message for p in report.problems)
 
 
 def test_i9_5_second_build_ignores_its_own_outputs(tmp_path: Path, cache_dir: Path) -> None:
@@ -523,3 +546,17 @@ def test_i10_3_sdist_path_10000_levels_deep_is_a_problem_report(tmp_path: Path) 
     assert proc.returncode == 4, proc.stderr
     assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
     assert proc.stderr.startswith("error: deep-1.0.tar.gz holds a path 10001 levels deep")
+
+
+def test_i9_7_summary_shows_the_compiler_error_and_untested_wheels(tmp_path: Path, cache_dir: Path) -> None:
+    broken = speedy_project(tmp_path / "broken", extension="#error deliberately broken\n")
+    common = ["--cache-dir", str(cache_dir), "--log-dir", str(tmp_path / "logs"), "--only", HAVE[-1] + "-*"]
+    proc = run_cli("build", str(broken), "-o", str(tmp_path / "wh1"), *common)
+    assert proc.returncode == 1
+    assert "src/speedy/_speedups.c:1:2: error: #error deliberately broken" in proc.stdout, proc.stdout
+    assert "CalledProcessError" not in proc.stdout
+    fine = make_repo(tmp_path / "fine")
+    proc = run_cli("build", str(fine), "-o", str(tmp_path / "wh2"), "--no-test", *common)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = [line for line in proc.stdout.splitlines() if f"{HAVE[-1]}-manylinux_x86_64 " in line]
+    assert "untested" in row and " ok " not in row, proc.stdout
