@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -63,13 +64,15 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
     for v, python in pythons.items():
         tool = tools_venv(python, WORK / f"tools-{v[0]}{v[1]}")
         dist = out / f"dist-{v[0]}{v[1]}"
-        subprocess.run(
-            [str(tool), "-m", "build", "--wheel", "--outdir", str(dist), str(tree)],
-            check=True,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        (out / "logs").mkdir(exist_ok=True)
+        with (out / "logs" / f"cp{v[0]}{v[1]}.log").open("w") as log:  # kept to compare the compile flags
+            subprocess.run(
+                [str(tool), "-m", "build", "--wheel", "--outdir", str(dist), str(tree)],
+                check=True,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wheel = next(dist.glob("*.whl"))
         subprocess.run(
             [str(tool), "-m", "auditwheel", "repair", "-w", str(out / "wheelhouse"), str(wheel)],
@@ -111,6 +114,25 @@ def shipwheel(sdist: Path, out: Path, cache: Path) -> float:
     return time.perf_counter() - start
 
 
+# the flags that decide optimisation and assertions
+_FLAG = re.compile(r"^(-O\S*|-DNDEBUG|-UNDEBUG|-g\S*|-march=\S+|-fno-strict-overflow|-fwrapv)$")
+
+
+def compile_flags(logs: Path) -> set[tuple[str, ...]]:
+    """The optimisation flags of every compile line in the logs below ``logs`` (one tuple per distinct line)."""
+    out = set()
+    for log in sorted(logs.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            words = line.split()
+            if (
+                " -c " in line
+                and words
+                and Path(words[0]).name in {"gcc", "g++", "cc", "c++", "x86_64-linux-gnu-gcc"}
+            ):
+                out.add(tuple(w for w in words if _FLAG.match(w)))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
@@ -138,6 +160,12 @@ def main() -> None:
         print(
             f"  warm: sequential {seq_warm:7.1f} s   shipwheel {sw_warm:7.1f} s   ratio {seq_warm / sw_warm:5.2f}x"
         )
+        seq_flags, sw_flags = compile_flags(WORK / "seq" / "logs"), compile_flags(WORK / "sw" / "logs")
+        print(f"  compile flags: sequential {sorted(seq_flags)}")
+        print(f"                 shipwheel  {sorted(sw_flags)}")
+        if seq_flags != sw_flags or not seq_flags:
+            raise SystemExit("the two sides did not compile with the same optimisation flags")
+    print(f"load average after the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
