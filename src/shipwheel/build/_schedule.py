@@ -84,8 +84,9 @@ def build_wheels(
             todo.append((ident, interp))
             state.emit(BuildEvent(str(ident), "wait", "queued"))
     state.expect_platform_wheels(sdist)
-    if state.platform_reason is None and any(r.wheel and is_platform_wheel(r.wheel) for r in resumed):
-        state.platform_reason = f"{resumed[0].identifier} built a platform wheel"
+    platform = next((r for r in resumed if r.wheel and is_platform_wheel(r.wheel)), None)
+    if state.platform_reason is None and platform is not None:
+        state.platform_reason = f"{platform.identifier} built a platform wheel"
     if todo:
         state.before_all()
     # Extract the (normalized) sdist once per identifier: backends write into their source tree.
