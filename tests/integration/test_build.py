@@ -560,3 +560,41 @@ def test_i9_7_summary_shows_the_compiler_error_and_untested_wheels(tmp_path: Pat
     assert proc.returncode == 0, proc.stderr
     (row,) = [line for line in proc.stdout.splitlines() if f"{HAVE[-1]}-manylinux_x86_64 " in line]
     assert "untested" in row and " ok " not in row, proc.stdout
+
+
+MESON_C = """
+#if !defined(NDEBUG) || !defined(__OPTIMIZE__)
+#error "built without optimisation or with asserts on"
+#endif
+#ifndef SHIPWHEEL_USER_CPPFLAG
+#error "the user's CPPFLAGS did not reach the compiler"
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_demo", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit__demo(void) { return PyModule_Create(&m); }
+"""
+
+
+def test_i9_2_meson_python_keeps_its_release_flags_and_reads_cppflags(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """meson-python's own release build (-O, NDEBUG) is untouched, and CPPFLAGS (where shipwheel appends the path
+    mapping) reaches meson's compile lines: the C source refuses to compile otherwise."""
+    sdist = tmp_path / "mesondemo-1.0.tar.gz"
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["meson-python>=0.15"]\nbuild-backend = "mesonpy"\n\n'
+        '[project]\nname = "mesondemo"\nversion = "1.0"\nrequires-python = ">=3.10"\n',
+        "meson.build": "project('mesondemo', 'c')\npy = import('python').find_installation(pure: false)\n"
+        "py.extension_module('_demo', 'src/_demo.c', install: true)\n",
+        "src/_demo.c": MESON_C,
+    }
+    with tarfile.open(sdist, "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(f"mesondemo-1.0/{name}")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    monkeypatch.setenv("CPPFLAGS", "-DSHIPWHEEL_USER_CPPFLAG")
+    result = build(sdist, only=HAVE[-1] + "-manylinux_x86_64", overrides=options(tmp_path, cache_dir))
+    assert result.ok, [(r.error, r.errors) for r in result.failed]
+    assert result.results[0].tag.startswith(HAVE[-1])
