@@ -12,6 +12,7 @@ Prints the times and the ratios; the figures go into benchmarks/RESULTS.md by ha
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import re
@@ -25,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _release import download_release
 
-from shipwheel.interpreters import discover
+from shipwheel.interpreters import discover, match_identifiers
+from shipwheel.matrix import Identifier
 
 WORK = Path(__file__).resolve().parent / ".work" / "build"
 # numexpr 2.14.2 says requires-python >= 3.11: shipwheel honours that, so the loop builds the same three.
@@ -33,11 +35,18 @@ VERSIONS = [(3, 11), (3, 12), (3, 13)]
 
 
 def interpreters() -> dict[tuple[int, int], Path]:
-    found = {i.version[:2]: i.path for i in discover() if not i.free_threaded}
-    missing = [v for v in VERSIONS if v not in found]
+    """The interpreters shipwheel itself picks for the three identifiers, so that both sides build with the same
+    ones (this machine has two CPython 3.11: Debian's, built with -O2, and pyenv's, with -O3)."""
+    wanted = [Identifier.parse(f"cp{a}{b}-manylinux_x86_64") for a, b in VERSIONS]
+    chosen, missing = match_identifiers(wanted, discover())
     if missing:
-        raise SystemExit(f"missing interpreters: {missing}")
-    return {v: found[v] for v in VERSIONS}
+        raise SystemExit(f"missing interpreters: {[str(m.identifier) for m in missing]}")
+    return {(i.major, i.minor): chosen[i].path for i in wanted}
+
+
+def tools_dir(version: tuple[int, int], python: Path) -> Path:
+    """One tools venv per interpreter (not per version: there may be two of one version)."""
+    return WORK / f"tools-{version[0]}{version[1]}-{hashlib.sha256(str(python).encode()).hexdigest()[:8]}"
 
 
 def tools_venv(python: Path, where: Path) -> Path:
@@ -62,7 +71,7 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
     tree = next(src.iterdir())
     start = time.perf_counter()
     for v, python in pythons.items():
-        tool = tools_venv(python, WORK / f"tools-{v[0]}{v[1]}")
+        tool = tools_venv(python, tools_dir(v, python))
         dist = out / f"dist-{v[0]}{v[1]}"
         (out / "logs").mkdir(exist_ok=True)
         with (out / "logs" / f"cp{v[0]}{v[1]}.log").open("w") as log:  # kept to compare the compile flags
@@ -124,11 +133,7 @@ def compile_flags(logs: Path) -> set[tuple[str, ...]]:
     for log in sorted(logs.glob("*.log")):
         for line in log.read_text(errors="replace").splitlines():
             words = line.split()
-            if (
-                " -c " in line
-                and words
-                and Path(words[0]).name in {"gcc", "g++", "cc", "c++", "x86_64-linux-gnu-gcc"}
-            ):
+            if " -c " in line and words and Path(words[0]).name.endswith(("gcc", "g++", "cc", "c++")):
                 out.add(tuple(w for w in words if _FLAG.match(w)))
     return out
 
@@ -140,7 +145,7 @@ def main() -> None:
     sdist = download_release("numexpr", "2.14.2") / "numexpr-2.14.2.tar.gz"
     pythons = interpreters()
     for v, p in pythons.items():
-        tools_venv(p, WORK / f"tools-{v[0]}{v[1]}")
+        tools_venv(p, tools_dir(v, p))
     print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
     )
