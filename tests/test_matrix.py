@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -111,3 +118,55 @@ def test_wheel_identifiers_and_abi3_coverage() -> None:
     assert not wheel_covers(abi3, Identifier.parse("cp39-manylinux_x86_64"))
     assert not wheel_covers(abi3, Identifier.parse("cp312-win_amd64"))
     assert all(p in ALL_PLATFORMS for p in ("win32", "macosx_universal2"))
+
+
+@pytest.mark.timeout(60)
+def test_i10_11_brace_expansion_is_bounded() -> None:
+    with pytest.raises(SelectorError, match="matches no build identifier"):  # 4 million times one pattern
+        Selector.parse("cp3" + "{1,1}" * 22 + "-*")
+    same = Selector.parse("cp31{2,2}" + "{,}" * 22 + "-manylinux_*")
+    assert same.expanded == ("cp312-manylinux_*",) and same.matches("cp312-manylinux_x86_64")
+    with pytest.raises(SelectorError, match="expands to more than 1024 patterns") as info:
+        Selector.parse("cp31{2,3}" + "{a,b}" * 22 + "-*")
+    assert info.value.exit_code == 2
+
+
+def _sdist(path: Path, pyproject: str) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        data = pyproject.encode()
+        info = tarfile.TarInfo(path.name.removesuffix(".tar.gz") + "/pyproject.toml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def run_matrix(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shipwheel", "matrix", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_i9_6_matrix_of_an_sdist_honours_its_requires_python(tmp_path: Path) -> None:
+    sdist = _sdist(
+        tmp_path / "demo-1.0.tar.gz",
+        '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.9"\n\n'
+        '[tool.shipwheel]\nplatforms = ["win_amd64"]\n',
+    )
+    proc = run_matrix(str(sdist), "--json")
+    assert proc.returncode == 0, proc.stderr
+    ids = [i["identifier"] for i in json.loads(proc.stdout)["identifiers"]]
+    assert ids[0] == "cp39-win_amd64" and "cp38-win_amd64" not in ids
+    # --config-dir: the [tool.shipwheel] of a checkout, over the sdist's [project]
+    conf = tmp_path / "checkout"
+    conf.mkdir()
+    (conf / "pyproject.toml").write_text('[tool.shipwheel]\nplatforms = ["macosx_arm64"]\nskip = "cp39-*"\n')
+    proc = run_matrix(str(sdist), "--config-dir", str(conf), "--json")
+    assert proc.returncode == 0, proc.stderr
+    ids = [i["identifier"] for i in json.loads(proc.stdout)["identifiers"]]
+    assert ids[0] == "cp310-macosx_arm64" and all(i.endswith("-macosx_arm64") for i in ids)
+    (conf / "pyproject.toml").write_text(
+        '[project]\nname = "other"\n[tool.shipwheel]\nplatforms = ["win32"]\n'
+    )
+    proc = run_matrix(str(sdist), "--config-dir", str(conf))
+    assert proc.returncode != 0 and "configuration of other, not of demo" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import tarfile
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
@@ -27,6 +30,7 @@ __all__ = [
     "FREE_THREADED_VERSIONS",
     "Identifier",
     "Selector",
+    "compiled_sources",
     "expected_identifiers",
     "identifier_platform",
     "wheel_covers",
@@ -106,16 +110,35 @@ class Identifier:
         return f"{self.python}-{self.platform}"
 
 
+#: The most patterns one selector may expand to: ``{a,b}`` groups multiply, and 22 of them would be four million.
+MAX_EXPANSION = 1024
+
+
 def _expand_braces(pattern: str) -> list[str]:
-    """``cp31{2,3}-*`` -> ``["cp312-*", "cp313-*"]`` (fnmatch has no braces; nested braces are expanded too)."""
-    m = re.search(r"\{([^{}]*)\}", pattern)
-    if not m:
-        return [pattern]
-    head, tail = pattern[: m.start()], pattern[m.end() :]
-    out: list[str] = []
-    for alt in m.group(1).split(","):
-        out.extend(_expand_braces(head + alt + tail))
-    return out
+    """``cp31{2,3}-*`` -> ``["cp312-*", "cp313-*"]`` (fnmatch has no braces; nested braces are expanded too).
+
+    One group at a time, innermost first, with duplicates dropped at every step (``{1,1}`` repeated is one
+    pattern); more than :data:`MAX_EXPANSION` distinct patterns is a :class:`SelectorError`.
+    """
+    pending: dict[str, None] = {pattern: None}
+    done: dict[str, None] = {}
+    while pending:
+        expanded: dict[str, None] = {}
+        for text in pending:
+            m = re.search(r"\{([^{}]*)\}", text)
+            if not m:
+                done[text] = None
+                continue
+            for alt in m.group(1).split(","):
+                expanded[text[: m.start()] + alt + text[m.end() :]] = None
+        if len(expanded) + len(done) > MAX_EXPANSION:
+            raise SelectorError(
+                f"selector {pattern[:60]!r}{'…' if len(pattern) > 60 else ''} expands to more than "
+                f"{MAX_EXPANSION} patterns",
+                hint="write fewer {a,b} groups, or several shorter selectors",
+            )
+        pending = expanded
+    return list(done)
 
 
 def _universe() -> list[Identifier]:
@@ -274,3 +297,40 @@ def wheel_identifiers(filename: str) -> list[Identifier]:
         free_threaded = tag.abi.endswith("t") and tag.abi.startswith("cp")
         out.add(Identifier(major=int(m[1]), minor=int(m[2]), free_threaded=free_threaded, platform=platform))
     return sorted(out)
+
+
+#: Suffixes of sources a backend compiles into a platform wheel (C, C++, Objective-C, Cython, Fortran, Rust, CUDA).
+COMPILED_SUFFIXES = frozenset(
+    {".c", ".cc", ".cpp", ".cxx", ".c++", ".m", ".mm", ".pyx", ".f", ".f90", ".f95", ".rs", ".cu"}
+)
+# Folders whose sources are not the project's extension (a pure project may ship C test fixtures or examples).
+_NOT_EXTENSION_DIRS = frozenset(
+    {"tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks"}
+)
+
+
+def compiled_sources(sdist: Path) -> list[str]:
+    """The members of ``sdist`` (``.tar.gz`` or ``.zip``) that a backend compiles, outside tests, docs and
+    examples: a project whose sdist has any builds platform wheels, so a pure wheel of it lost its extension.
+
+    An unreadable sdist gives an empty list (the build or verify step reports it on its own).
+    """
+    try:
+        if sdist.name.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as zf:
+                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        else:
+            with tarfile.open(sdist, "r:*") as tar:
+                names = [m.name for m in tar.getmembers() if m.isfile()]
+    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError):
+        return []
+    out = []
+    for name in names:
+        path = PurePosixPath(name)
+        dirs = {part.lower() for part in path.parts[1:-1]}  # below the sdist's top folder
+        if path.suffix.lower() in COMPILED_SUFFIXES and not dirs & _NOT_EXTENSION_DIRS:
+            out.append(name.split("/", 1)[-1])
+    return sorted(out)
+
+
+_MAX_PYPROJECT = 1 << 20

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import tarfile
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +21,7 @@ import pytest
 from shipwheel.build import BuildEvent, build
 from shipwheel.errors import ConfigError, EnvironmentNotReadyError, ProjectError, SelectorError
 from shipwheel.interpreters import discover
+from shipwheel.verify import verify_paths
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -100,6 +106,56 @@ def test_builds_sdist_and_three_repaired_tested_wheels(
     steps = {(e.target, e.step) for e in events if e.status == "done"}
     assert ("sdist", "sdist") in steps and ("before-all", "before-all") in steps
     assert any(step == "repair" for _, step in steps) and any(step == "test" for _, step in steps)
+
+
+def compile_lines(log: str, source: str) -> list[str]:
+    """The compiler command lines of ``source`` in a build log (setuptools echoes each one)."""
+    return [line for line in log.splitlines() if " -c " in line and source in line and "-o " in line]
+
+
+def interpreter_cflags(python: str) -> list[str]:
+    code = "import sysconfig; print(sysconfig.get_config_var('CFLAGS'))"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def test_i9_2_compile_lines_carry_the_interpreters_optimisation(
+    example_build: tuple[Path, object, list[BuildEvent]],
+) -> None:
+    """The interpreter's own flags (-O3, -DNDEBUG …), as in a plain pip wheel, plus the path mapping."""
+    _, result, _ = example_build
+    for r in result.results:  # type: ignore[attr-defined]
+        lines = compile_lines(r.log.read_text(), "_core.c")
+        assert lines, r.log.read_text()[-3000:]
+        flags = interpreter_cflags(r.interpreter)
+        assert "-DNDEBUG" in flags and any(f.startswith("-O") and f != "-O0" for f in flags)
+        for line in lines:
+            words = line.split()
+            assert all(f in words for f in flags), (flags, line)
+            assert any(w.startswith("-ffile-prefix-map=") and w.endswith("=/shipwheel") for w in words), line
+
+
+def test_i9_2_user_cflags_are_kept(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = make_repo(tmp_path / "userflags")
+    monkeypatch.setenv("CFLAGS", "-DSHIPWHEEL_USER_CFLAG=1 -O2")
+    monkeypatch.setenv("CPPFLAGS", "-DSHIPWHEEL_USER_CPPFLAG=1")
+    result = build(
+        repo,
+        only=HAVE[-1] + "-manylinux_x86_64",
+        overrides={
+            "cache-dir": str(cache_dir),
+            "output-dir": str(tmp_path / "wh"),
+            "log-dir": str(tmp_path / "logs"),
+            "test-command": "",
+        },
+    )
+    assert result.ok, [r.error for r in result.failed]
+    lines = compile_lines(result.results[0].log.read_text(), "_core.c")  # type: ignore[union-attr]
+    assert lines
+    for line in lines:
+        words = line.split()
+        assert {"-DSHIPWHEEL_USER_CFLAG=1", "-O2", "-DSHIPWHEEL_USER_CPPFLAG=1"} <= set(words), line
+        assert any(w.startswith("-ffile-prefix-map=") for w in words), line
 
 
 def test_rebuild_of_the_same_ref_is_byte_identical(
@@ -198,13 +254,22 @@ def test_partial_failure_keeps_the_other_wheels(tmp_path: Path, cache_dir: Path)
     failed = by_id[f"{broken}-manylinux_x86_64"]
     assert failed["status"] == "failed" and failed["log"] in failed["error"]
     assert "deliberately broken" in Path(failed["log"]).read_text()
+    assert any("error: #error deliberately broken" in line for line in failed["error_lines"]), failed
+    good = by_id[f"{HAVE[-2]}-manylinux_x86_64"]
+    assert good["repaired"] is True and good["tested"] is False and good["tag"].startswith(f"{HAVE[-2]}-")
     assert by_id[f"{HAVE[-2]}-manylinux_x86_64"]["status"] == "ok"
     assert [p.name.split("-")[2] for p in (tmp_path / "wh").glob("*.whl")] == [HAVE[-2]]
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "300"}  # summary rows unwrapped
     return subprocess.run(
-        [sys.executable, "-m", "shipwheel", *args], capture_output=True, text=True, cwd=cwd, check=False
+        [sys.executable, "-m", "shipwheel", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        env=env,
     )
 
 
@@ -276,3 +341,260 @@ def test_plain_folder_with_zip_sdist(
     assert not (folder / "native" / "build").exists()  # before-all ran in the private copy
     with zipfile.ZipFile(result.results[0].wheel) as zf:  # type: ignore[arg-type]
         assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+SPEEDY_SETUP = """
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class BuildFailed(Exception):
+    pass
+
+
+class optional_build_ext(build_ext):
+    # markupsafe's pattern: a compiler error falls back to pure Python
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:
+            raise BuildFailed() from exc
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            raise BuildFailed() from exc
+
+
+def run_setup(with_ext):
+    setup(
+        ext_modules=[Extension("speedy._speedups", ["src/speedy/_speedups.c"])] if with_ext else [],
+        cmdclass={"build_ext": optional_build_ext} if with_ext else {},
+    )
+
+
+try:
+    run_setup(True)
+except BuildFailed:
+    print("WARNING: the C extension could not be compiled, speedups are not enabled.")
+    run_setup(False)
+"""
+
+
+def speedy_project(path: Path, *, extension: str | None) -> Path:
+    """A project with an optional C extension (``extension``: its C source; ``None``: a pure project)."""
+    (path / "src" / "speedy").mkdir(parents=True)
+    (path / "src" / "speedy" / "__init__.py").write_text("VERSION = '1.0'\n")
+    (path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=69"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "speedy"\nversion = "1.0"\nrequires-python = ">=3.10"\n\n'
+        '[tool.setuptools.packages.find]\nwhere = ["src"]\n'
+    )
+    if extension is not None:
+        (path / "setup.py").write_text(SPEEDY_SETUP)
+        (path / "src" / "speedy" / "_speedups.c").write_text(extension)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "v1")
+    return path
+
+
+def two_identifiers() -> str:
+    return " ".join(f"{p}-manylinux_x86_64" for p in HAVE[-2:])
+
+
+def options(tmp_path: Path, cache_dir: Path, **more: object) -> dict[str, object]:
+    return {
+        "cache-dir": str(cache_dir),
+        "output-dir": str(tmp_path / "wh"),
+        "log-dir": str(tmp_path / "logs"),
+        "test-command": "",
+        **more,
+    }
+
+
+def test_i9_3_lost_extension_is_a_failure(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = speedy_project(tmp_path / "speedy", extension="#error deliberately broken\n")
+    result = build(repo, only=two_identifiers(), overrides=options(tmp_path, cache_dir))
+    assert not result.ok and not result.pure
+    assert [r.status for r in result.results] == ["failed", "failed"]
+    for r in result.results:
+        assert "came out pure (speedy-1.0-py3-none-any.whl)" in r.error, r.error
+        assert "src/speedy/_speedups.c" in r.error
+        assert any("deliberately broken" in line for line in r.errors), r.errors
+    assert not list((tmp_path / "wh").glob("*.whl"))  # a lost extension never reaches the wheelhouse
+
+
+def test_i9_3_pure_project_is_built_once(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = speedy_project(tmp_path / "pure", extension=None)
+    events: list[BuildEvent] = []
+    result = build(
+        repo, only=two_identifiers(), overrides=options(tmp_path, cache_dir), on_event=events.append
+    )
+    assert result.ok and result.pure
+    assert len(result.results) == 1
+    only = result.results[0]
+    assert only.identifier == "py3-none-any" and only.tag == "py3-none-any"
+    assert [p.name for p in (tmp_path / "wh").glob("*.whl")] == ["speedy-1.0-py3-none-any.whl"]
+    built = {e.target for e in events if e.step == "wheel" and e.status == "start"}
+    assert len(built) == 1, built  # not once per interpreter
+    report = verify_paths([tmp_path / "wh"])  # verify expects one pure wheel of a pure project
+    assert report.completeness.status == "checked" and report.completeness.source == "pure"
+    assert report.completeness.missing == [] and not report.errors
+    # that pure wheel beside the sdist of the same project with its extension: the extension was lost
+    lost = tmp_path / "lost"
+    lost.mkdir()
+    shutil.copy(next((tmp_path / "wh").glob("*.whl")), lost)
+    broken = speedy_project(tmp_path / "withext", extension="#error broken\n")
+    result = build(broken, only=HAVE[-1] + "-*", overrides=options(tmp_path / "b", cache_dir))
+    shutil.copy(result.sdist, lost)  # type: ignore[arg-type]
+    report = verify_paths([lost])
+    assert report.completeness.missing == ["platform wheels"]
+    assert any("only pure wheels" in p.message and "_speedups.c" in p.message for p in report.problems)
+
+
+def test_i9_5_second_build_ignores_its_own_outputs(tmp_path: Path, cache_dir: Path) -> None:
+    repo = make_repo(tmp_path / "twice")
+    one = HAVE[-1] + "-manylinux_x86_64"
+    overrides = {"cache-dir": str(cache_dir), "test-command": ""}
+    for _ in range(2):  # the default outputs, inside the project
+        assert build(repo, only=one, overrides=overrides).ok
+    with (repo / "pyproject.toml").open("a") as fh:  # outputs configured elsewhere in the work tree
+        fh.write('output-dir = "out/wh"\nlog-dir = "out/logs"\n')
+    git(repo, "commit", "-qam", "outputs elsewhere")
+    for _ in range(2):
+        assert build(repo, only=one, overrides=overrides).ok
+    assert (repo / "wheelhouse").is_dir() and (repo / "out" / "wh").is_dir()
+    (repo / "README.md").write_text("changed\n")
+    with pytest.raises(ProjectError, match=r"uncommitted changes .*README\.md"):
+        build(repo, only=one, overrides=overrides)
+
+
+def test_i9_7_interrupt_keeps_finished_wheels_and_resumes(tmp_path: Path, cache_dir: Path) -> None:
+    if len(HAVE) < 2:
+        pytest.skip("needs two interpreters")
+    repo = make_repo(tmp_path / "interrupt")
+    fast, slow = HAVE[-2], HAVE[-1]
+    marker = tmp_path / "hold"
+    marker.touch()
+    # the slow identifier's tests wait while the marker exists; the command line is the same on both runs
+    wait = (
+        f"python -c \"import os, sys, time; v = 'cp3%d' % sys.version_info[1]; "
+        f"[time.sleep(0.2) for _ in range(600) if v == '{slow}' and os.path.exists('{marker}')]\""
+    )
+    args = [
+        sys.executable, "-m", "shipwheel", "build", str(repo), "--json", "-j", "2",
+        "--only", f"{fast}-manylinux_x86_64 {slow}-manylinux_x86_64",
+        "--cache-dir", str(cache_dir), "-o", str(tmp_path / "wh"), "--log-dir", str(tmp_path / "logs"),
+    ]  # fmt: skip
+    pyproject = repo / "pyproject.toml"
+    lines = [line for line in pyproject.read_text().splitlines() if not line.startswith("test-command")]
+    pyproject.write_text("\n".join([*lines, f"test-command = {json.dumps(wait)}", ""]))
+    git(repo, "commit", "-qam", "slow tests")
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    slow_log = tmp_path / "logs" / f"{slow}-manylinux_x86_64.log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:  # the fast wheel is in, the slow one tests
+        if list((tmp_path / "wh").glob(f"*-{fast}-*.whl")) and "sys.version_info" in _read(slow_log):
+            break
+        time.sleep(0.2)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    by_id = {r["identifier"]: r for r in json.loads(out)["results"]}
+    assert by_id[f"{fast}-manylinux_x86_64"]["status"] == "ok"
+    assert by_id[f"{slow}-manylinux_x86_64"]["status"] == "interrupted"
+    kept = next((tmp_path / "wh").glob(f"*-{fast}-*.whl"))
+    before = kept.stat().st_mtime_ns
+    marker.unlink()
+    again = subprocess.run(args, capture_output=True, text=True, check=False, timeout=600)
+    assert again.returncode == 0, again.stderr
+    by_id = {r["identifier"]: r for r in json.loads(again.stdout)["results"]}
+    assert by_id[f"{fast}-manylinux_x86_64"]["resumed"] is True  # not rebuilt
+    assert by_id[f"{slow}-manylinux_x86_64"]["resumed"] is False
+    assert by_id[f"{slow}-manylinux_x86_64"]["tested"] is True
+    assert kept.stat().st_mtime_ns == before
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def test_i10_3_sdist_path_10000_levels_deep_is_a_problem_report(tmp_path: Path) -> None:
+    sdist = tmp_path / "deep-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (
+            ("deep-1.0/pyproject.toml", b'[project]\nname = "deep"\nversion = "1.0"\n'),
+            ("deep-1.0/" + "a/" * 10_000 + "f.txt", b"x"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    proc = run_cli("build", str(sdist), "-o", str(tmp_path / "wh"))
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+    assert proc.stderr.startswith("error: deep-1.0.tar.gz holds a path 10001 levels deep")
+
+
+def test_i9_7_summary_shows_the_compiler_error_and_untested_wheels(tmp_path: Path, cache_dir: Path) -> None:
+    broken = speedy_project(tmp_path / "broken", extension="#error deliberately broken\n")
+    common = ["--cache-dir", str(cache_dir), "--log-dir", str(tmp_path / "logs"), "--only", HAVE[-1] + "-*"]
+    proc = run_cli("build", str(broken), "-o", str(tmp_path / "wh1"), *common)
+    assert proc.returncode == 1
+    assert "src/speedy/_speedups.c:1:2: error: #error deliberately broken" in proc.stdout, proc.stdout
+    assert "CalledProcessError" not in proc.stdout
+    fine = make_repo(tmp_path / "fine")
+    proc = run_cli("build", str(fine), "-o", str(tmp_path / "wh2"), "--no-test", *common)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = [line for line in proc.stdout.splitlines() if f"{HAVE[-1]}-manylinux_x86_64 " in line]
+    assert "untested" in row and " ok " not in row, proc.stdout
+
+
+MESON_C = """
+#if !defined(NDEBUG) || !defined(__OPTIMIZE__)
+#error "built without optimisation or with asserts on"
+#endif
+#ifndef SHIPWHEEL_USER_CPPFLAG
+#error "the user's CPPFLAGS did not reach the compiler"
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_demo", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit__demo(void) { return PyModule_Create(&m); }
+"""
+
+
+def test_i9_2_meson_python_keeps_its_release_flags_and_reads_cppflags(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """meson-python's own release build (-O, NDEBUG) is untouched, and CPPFLAGS (where shipwheel appends the path
+    mapping) reaches meson's compile lines: the C source refuses to compile otherwise."""
+    sdist = tmp_path / "mesondemo-1.0.tar.gz"
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["meson-python>=0.15"]\nbuild-backend = "mesonpy"\n\n'
+        '[project]\nname = "mesondemo"\nversion = "1.0"\nrequires-python = ">=3.10"\n',
+        "meson.build": "project('mesondemo', 'c')\npy = import('python').find_installation(pure: false)\n"
+        "py.extension_module('_demo', 'src/_demo.c', install: true)\n",
+        "src/_demo.c": MESON_C,
+    }
+    with tarfile.open(sdist, "w:gz") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(f"mesondemo-1.0/{name}")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    monkeypatch.setenv("CPPFLAGS", "-DSHIPWHEEL_USER_CPPFLAG")
+    result = build(sdist, only=HAVE[-1] + "-manylinux_x86_64", overrides=options(tmp_path, cache_dir))
+    assert result.ok, [(r.error, r.errors) for r in result.failed]
+    assert result.results[0].tag.startswith(HAVE[-1])

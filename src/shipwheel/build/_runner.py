@@ -6,23 +6,30 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
+import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from ..config import Config, expand_environment, load_config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
 from ..interpreters import Interpreter, current, discover, match_identifiers
-from ..matrix import Identifier, Selector, expected_identifiers
+from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
 from ._env import EnvCache
+from ._environ import ccache_env, native_env, with_prefix_map
+from ._logscan import first_errors
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
-from ._source import Source, extract_sdist, prepare_source
+from ._results import BuildEvent, BuildResult, IdentifierResult
+from ._resume import Journal
+from ._schedule import build_wheels
+from ._source import Source, extract_sdist, prepare_source, refuse_dirty
 from ._steps import (
     build_distribution,
     expand,
@@ -30,58 +37,10 @@ from ._steps import (
     repair_wheel,
     run_shell,
     test_wheel,
+    wheel_tag,
 )
 
 __all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]
-
-Status = Literal["queued", "start", "done", "failed", "skipped"]
-
-
-@dataclass(frozen=True, slots=True)
-class BuildEvent:
-    """Progress of a build: ``target`` is ``source``, ``sdist``, ``before-all`` or an identifier."""
-
-    target: str
-    step: str
-    status: Status
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class IdentifierResult:
-    """The outcome of one identifier."""
-
-    identifier: str
-    status: Literal["ok", "failed", "unbuildable"]
-    wheel: Path | None = None
-    log: Path | None = None
-    seconds: float = 0.0
-    error: str = ""
-    interpreter: str | None = None
-    env_reused: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BuildResult:
-    """What a build produced: the sdist(s), one result per identifier, where the wheels and logs are."""
-
-    source: str
-    commit: str | None
-    epoch: int
-    output_dir: Path
-    log_dir: Path
-    sdist: Path | None
-    sdist_zip: Path | None
-    results: tuple[IdentifierResult, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every identifier that was attempted succeeded."""
-        return all(r.status != "failed" for r in self.results)
-
-    @property
-    def failed(self) -> list[IdentifierResult]:
-        return [r for r in self.results if r.status == "failed"]
 
 
 def _noop(_event: BuildEvent) -> None:
@@ -121,41 +80,6 @@ def _select(config: Config, only: str | None) -> list[Identifier]:
     return chosen
 
 
-def _native_env(prefix: Path) -> dict[str, str]:
-    def prepend(name: str, value: Path) -> str:
-        old = os.environ.get(name)
-        return f"{value}{os.pathsep}{old}" if old else str(value)
-
-    return {
-        "CPATH": prepend("CPATH", prefix / "include"),
-        "LIBRARY_PATH": prepend("LIBRARY_PATH", prefix / "lib"),
-        "LD_LIBRARY_PATH": prepend("LD_LIBRARY_PATH", prefix / "lib"),
-        "PKG_CONFIG_PATH": prepend("PKG_CONFIG_PATH", prefix / "lib" / "pkgconfig"),
-        "CMAKE_PREFIX_PATH": prepend("CMAKE_PREFIX_PATH", prefix),
-    }
-
-
-def _ccache_env(cache_dir: Path, work: Path) -> dict[str, str]:
-    """Route cc/gcc/g++/clang through ccache (its masquerade mode) when ccache is installed."""
-    ccache = shutil.which("ccache")
-    if ccache is None:
-        return {}
-    shims = cache_dir / "ccache-bin"
-    shims.mkdir(parents=True, exist_ok=True)
-    for name in ("cc", "gcc", "c++", "g++", "clang", "clang++"):
-        link = shims / name
-        if not link.is_symlink():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(ccache)
-    return {
-        "PATH": f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
-        "CCACHE_DIR": os.environ.get("CCACHE_DIR", str(cache_dir / "ccache")),
-        "CCACHE_BASEDIR": str(work),
-        "CCACHE_NOHASHDIR": "1",
-        "CCACHE_COMPILERCHECK": "content",
-    }
-
-
 class _Build:
     """The state of one ``build()`` call."""
 
@@ -182,17 +106,22 @@ class _Build:
         }
         self.env: dict[str, str] = {
             **self.cache.environ,
-            **_native_env(self.prefix),
-            **_ccache_env(cache_dir, self.work),
+            **native_env(self.prefix),
+            **ccache_env(cache_dir, self.work),
             "SOURCE_DATE_EPOCH": str(source.epoch),
-            "CFLAGS": (os.environ.get("CFLAGS", "") + f" -ffile-prefix-map={self.work}=/shipwheel").strip(),
-            "CXXFLAGS": (
-                os.environ.get("CXXFLAGS", "") + f" -ffile-prefix-map={self.work}=/shipwheel"
-            ).strip(),
         }
         self.placeholders = placeholders
         # environment as cibuildwheel evaluates it: in order, $VAR from the values before and the build's own
         self.env.update(self._environment(self.options.environment, self.env))
+        # the path mapping goes to CPPFLAGS, which every backend appends (CFLAGS would replace the
+        # interpreter's optimisation flags); after the configured environment, so it is kept too
+        self.env["CPPFLAGS"] = with_prefix_map(
+            self.env.get("CPPFLAGS", os.environ.get("CPPFLAGS", "")), self.work
+        )
+        self.interrupted = threading.Event()
+        self.journal: Journal | None = None
+        # why the project's wheels must be platform wheels; None while nothing says so
+        self.platform_reason: str | None = None
 
     def _environment(self, assignments: Mapping[str, str], base: Mapping[str, str]) -> dict[str, str]:
         expanded = {k: expand(v, self.placeholders, quote=False) for k, v in assignments.items()}
@@ -267,13 +196,16 @@ class _Build:
             )
 
     def one(self, ident: Identifier, interpreter: Interpreter, sdist: Path) -> IdentifierResult:
+        """Build, repair, test and keep the wheel of one identifier; a failure is returned, not raised."""
         start = time.monotonic()
         name = str(ident)
         logpath = self.logs / f"{name}.log"
         root = self.work / name
+        if self.interrupted.is_set():
+            return IdentifierResult(name, "interrupted", error="not started: interrupted")
         shutil.rmtree(root, ignore_errors=True)
         (root / "tmp").mkdir(parents=True)
-        reused = False
+        reused = repaired = tested = False
         # cibuildwheel's per-platform tables and overrides: this identifier's own options and environment
         opts = self.config.for_identifier(name)
         env = self.env
@@ -308,10 +240,19 @@ class _Build:
                         log=log,
                     ),
                 )
+                reason = self.platform_reason
+                if reason is not None and not is_platform_wheel(wheel):
+                    self.emit(BuildEvent(name, "wheel", "failed", "pure wheel"))
+                    raise BuildError(
+                        f"the wheel came out pure ({wheel.name}) although {reason}: its compiled extension was "
+                        f"not built (the backend fell back to pure Python?); see {logpath}",
+                        hint="read the compiler's output in the log and fix the extension's build",
+                    )
                 if self.options.repair and is_platform_wheel(wheel) and ident.os == "linux":
                     wheel = self.step(
                         name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=env, log=log)
                     )
+                    repaired = True
                 normalize_wheel(wheel, self.source.epoch)
                 if opts.test_command and not Selector.parse(opts.test_skip).matches(name):
                     self.step(
@@ -331,19 +272,25 @@ class _Build:
                             workdir=root / "tmp",
                         ),
                     )
+                    tested = True
                 final = self.output / wheel.name
                 os.replace(wheel, final)
             except Exception as exc:  # one identifier failing must not stop the others
-                log.write(f"\nFAILED: {_message(exc)}\n")
+                stopped = self.interrupted.is_set() or _killed_by_sigint(exc)
+                log.write(f"\n{'INTERRUPTED' if stopped else 'FAILED'}: {_message(exc)}\n")
+                log.flush()
                 return IdentifierResult(
                     name,
-                    "failed",
+                    "interrupted" if stopped else "failed",
                     log=logpath,
                     seconds=time.monotonic() - start,
-                    error=_message(exc),
+                    error="interrupted" if stopped else _message(exc),
                     interpreter=str(interpreter.path),
                     env_reused=reused,
+                    errors=() if stopped else tuple(first_errors(logpath)),
                 )
+        if self.journal is not None:
+            self.journal.add(name, final, interpreter.describe(), repaired=repaired, tested=tested)
         self.emit(BuildEvent(name, "done", "done", final.name))
         shutil.rmtree(root, ignore_errors=True)
         return IdentifierResult(
@@ -354,7 +301,55 @@ class _Build:
             seconds=time.monotonic() - start,
             interpreter=str(interpreter.path),
             env_reused=reused,
+            tag=wheel_tag(final),
+            repaired=repaired,
+            tested=tested,
         )
+
+    def expect_platform_wheels(self, sdist: Path) -> None:
+        """Whether the configuration or the sdist already says the wheels must be platform wheels."""
+        if self.config.sources.get("platforms", "default") != "default":
+            self.platform_reason = (
+                "the project is configured for platform wheels (platforms in [tool.shipwheel])"
+            )
+        sources = compiled_sources(sdist)
+        if sources:
+            more = f" and {len(sources) - 1} more" if len(sources) > 1 else ""
+            self.platform_reason = f"the sdist has compiled sources ({sources[0]}{more})"
+
+    def run_all(self, todo: list[tuple[Identifier, Interpreter]], sdist: Path) -> list[IdentifierResult]:
+        """Build ``todo`` in parallel; Ctrl-C stops it, keeping what finished, and marks the rest interrupted."""
+        if not todo:
+            return []
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures: list[Future[IdentifierResult]] = [
+                pool.submit(self.one, ident, interp, sdist) for ident, interp in todo
+            ]
+            try:
+                return [f.result() for f in futures]
+            except KeyboardInterrupt:
+                self.interrupted.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+        return [
+            f.result()
+            if f.done() and not f.cancelled()
+            else IdentifierResult(str(ident), "interrupted", error="not started: interrupted")
+            for f, (ident, _) in zip(futures, todo, strict=True)
+        ]
+
+
+def _killed_by_sigint(exc: BaseException) -> bool:
+    # Ctrl-C in a terminal reaches the compilers too: one may die of it before the main thread hears of it.
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, subprocess.CalledProcessError) and seen.returncode in (-2, 130):
+            return True
+        if isinstance(seen, ShipwheelError) and re.search(r"exit code (-2|130)\b", str(seen)):
+            return True  # the subprocess helper keeps the exit code in its message only
+        seen = seen.__cause__ or seen.__context__ or getattr(seen, "exception", None)
+    return False
 
 
 def _message(exc: BaseException) -> str:
@@ -371,6 +366,7 @@ def build(
     allow_dirty: bool = False,
     overrides: Mapping[str, Any] | None = None,
     on_event: Callable[[BuildEvent], None] | None = None,
+    config_dir: Path | str | None = None,
 ) -> BuildResult:
     """Build the sdist and the wheels of the project at ``project`` (a folder or an sdist file).
 
@@ -378,17 +374,28 @@ def build(
     :param only: selectors that narrow the project's matrix; every identifier they select must be buildable here.
     :param overrides: command-line configuration values (``jobs``, ``output-dir``, ``cache-dir`` …).
     :param on_event: called with every :class:`BuildEvent`, from worker threads.
+    :param config_dir: a folder whose pyproject.toml's ``[tool.shipwheel]`` configures the build (for an sdist
+        made elsewhere); the ``[project]`` table still comes from the sources.
     :raises ShipwheelError: when nothing can be built (bad project, config, selector, missing interpreter, sdist
-        or before-all failure). Failures of single identifiers are returned in the result, not raised.
+        or before-all failure). Failures of single identifiers are returned in the result, not raised; so is
+        Ctrl-C while the wheels build (``result.interrupted``: the finished wheels are kept for the next run).
     """
     emit = on_event or _noop
     with tempfile.TemporaryDirectory(prefix="shipwheel-src-") as tmp:
         emit(BuildEvent("source", "export", "start"))
-        source = prepare_source(Path(project), ref=ref, allow_dirty=allow_dirty, dest=Path(tmp) / "src")
-        emit(BuildEvent("source", "export", "done", source.description))
+        # Uncommitted changes are checked once the configuration says where the build's own outputs go.
+        source = prepare_source(Path(project), ref=ref, allow_dirty=True, dest=Path(tmp) / "src")
         config = load_config(
-            source.tree, overrides=overrides, require_pyproject=True, paths_relative_to=source.project_dir
+            source.tree,
+            config_dir=Path(config_dir) if config_dir else None,
+            overrides=overrides,
+            require_pyproject=True,
+            paths_relative_to=source.project_dir,
         )
+        if source.commit is not None and ref is None and not allow_dirty:
+            options = config.build
+            refuse_dirty(source.project_dir, [options.output_dir, options.log_dir, options.cache_dir])
+        emit(BuildEvent("source", "export", "done", source.description))
         identifiers = _select(config, only)
         interpreters = discover(config.build.interpreters)
         buildable, unbuildable = match_identifiers(identifiers, interpreters)
@@ -419,16 +426,11 @@ def build(
                 sdist_zip = sdist_to_zip(
                     sdist, state.output / (sdist.name[: -len(".tar.gz")] + ".zip"), source.epoch
                 )
-            for ident in buildable:
-                emit(BuildEvent(str(ident), "wait", "queued"))
-            state.before_all()
-            # Extract the (normalized) sdist once per identifier: backends write into their source tree.
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = [
-                    pool.submit(state.one, ident, interp, sdist) for ident, interp in buildable.items()
-                ]
-                results = [f.result() for f in futures]
-        results += [IdentifierResult(str(u.identifier), "unbuildable", error=u.reason) for u in unbuildable]
+            results, pure = build_wheels(state, buildable, sdist)
+        if not pure:
+            results += [
+                IdentifierResult(str(u.identifier), "unbuildable", error=u.reason) for u in unbuildable
+            ]
         return BuildResult(
             source=source.description,
             commit=source.commit,
@@ -438,4 +440,6 @@ def build(
             sdist=state.output / sdist.name,
             sdist_zip=sdist_zip,
             results=tuple(results),
+            pure=pure,
+            interrupted=state.interrupted.is_set(),
         )

@@ -6,13 +6,14 @@ import os
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .._git import Git, find_repository
 from ..errors import ProjectError
 
-__all__ = ["Source", "extract_sdist", "prepare_source"]
+__all__ = ["Source", "extract_sdist", "prepare_source", "refuse_dirty"]
 
 _COPY_IGNORE = shutil.ignore_patterns(
     ".git",
@@ -63,6 +64,7 @@ def extract_sdist(sdist: Path, dest: Path) -> Path:
     try:
         if sdist.name.endswith(".zip"):
             with zipfile.ZipFile(sdist) as zf:
+                _refuse_deep(sdist, zf.namelist())
                 for name in zf.namelist():
                     target = (dest / name).resolve()
                     if not target.is_relative_to(dest.resolve()):
@@ -73,8 +75,9 @@ def extract_sdist(sdist: Path, dest: Path) -> Path:
                 zf.extractall(dest)
         else:
             with tarfile.open(sdist, "r:*") as tar:
+                _refuse_deep(sdist, tar.getnames())
                 tar.extractall(dest, filter="data")
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, RecursionError) as exc:
         raise ProjectError(
             f"{sdist} is not a readable sdist: {exc}", hint="pass a .tar.gz sdist built by python -m build"
         ) from exc
@@ -85,6 +88,21 @@ def extract_sdist(sdist: Path, dest: Path) -> Path:
             hint="pass an sdist built by a PEP 517 backend (python -m build --sdist)",
         )
     return tops[0]
+
+
+#: Deeper member paths are refused before extraction: os.makedirs recurses once per level (a RecursionError near
+#: 1,000) and the path would pass PATH_MAX long before; real sdists stay far below.
+MAX_DEPTH = 256
+
+
+def _refuse_deep(sdist: Path, names: list[str]) -> None:
+    for name in names:
+        depth = name.count("/") + name.count("\\")
+        if depth > MAX_DEPTH:
+            raise ProjectError(
+                f"{sdist.name} holds a path {depth} levels deep ({name[:80]}…), more than {MAX_DEPTH}",
+                hint="rebuild the sdist from the project's sources (python -m build --sdist)",
+            )
 
 
 def _sdist_epoch(sdist: Path) -> int:
@@ -98,13 +116,42 @@ def _sdist_epoch(sdist: Path) -> int:
         return int(sdist.stat().st_mtime)
 
 
-def prepare_source(project: Path, *, ref: str | None, allow_dirty: bool, dest: Path) -> Source:
+def refuse_dirty(project: Path, own_outputs: Sequence[Path] = ()) -> None:
+    """Refuse uncommitted changes below ``project`` (they would silently be missing from a build of HEAD); the
+    build's own outputs (``own_outputs``: wheelhouse, logs, cache, wherever configured) never count."""
+    repo = find_repository(project)
+    if repo is None:
+        return
+    top = repo.resolve()
+    subdir = project.relative_to(top).as_posix() if project != top else ""
+    excludes = []
+    for path in own_outputs:
+        path = path.resolve()
+        if path.is_relative_to(top) and path != top:
+            excludes.append(f":(top,exclude){path.relative_to(top).as_posix()}")
+    dirty = Git(repo).dirty_paths([subdir or ".", *excludes])
+    if dirty:
+        shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
+        raise ProjectError(
+            f"uncommitted changes in {project} ({shown}) would not be in the build of HEAD",
+            hint="commit them, or pass --allow-dirty to build HEAD without them (or --ref REF)",
+        )
+
+
+def prepare_source(
+    project: Path,
+    *,
+    ref: str | None,
+    allow_dirty: bool,
+    dest: Path,
+) -> Source:
     """Make a private copy of the project's sources in ``dest`` (which must not exist yet).
 
     - an sdist file: extracted;
     - a folder in a git work tree: ``git archive`` of ``ref`` (default ``HEAD``) below that folder; with no
       ``ref``, uncommitted changes under the folder are refused unless ``allow_dirty`` (they would silently be
-      left out of the build);
+      left out of the build; the caller may instead check with :func:`refuse_dirty` once it knows where its own
+      outputs are);
     - any other folder: copied, without build outputs and virtual environments.
     """
     project = project.expanduser()
@@ -147,13 +194,7 @@ def prepare_source(project: Path, *, ref: str | None, allow_dirty: bool, dest: P
     subdir = project.relative_to(repo.resolve()).as_posix() if project != repo.resolve() else ""
     commit = git.resolve(ref or "HEAD")
     if ref is None and not allow_dirty:
-        dirty = git.dirty_paths([subdir or "."])
-        if dirty:
-            shown = ", ".join(dirty[:3]) + (f" and {len(dirty) - 3} more" if len(dirty) > 3 else "")
-            raise ProjectError(
-                f"uncommitted changes in {project} ({shown}) would not be in the build of HEAD",
-                hint="commit them, or pass --allow-dirty to build HEAD without them (or --ref REF)",
-            )
+        refuse_dirty(project)
     try:
         git.export(commit, subdir, dest)
     except Exception as exc:  # git archive of a subdir that doesn't exist at that commit

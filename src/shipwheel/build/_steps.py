@@ -23,7 +23,16 @@ from ..errors import CommandError, EnvironmentNotReadyError
 from ..interpreters import Interpreter
 from ._env import CachedEnv, EnvCache
 
-__all__ = ["backend_runner", "build_distribution", "expand", "repair_wheel", "run_shell", "test_wheel"]
+__all__ = [
+    "backend_runner",
+    "build_distribution",
+    "expand",
+    "is_platform_wheel",
+    "repair_wheel",
+    "run_shell",
+    "test_wheel",
+    "wheel_tag",
+]
 
 
 # pyproject_hooks re-raises the backend's warnings as BuildBackendWarning in the calling thread, which would print
@@ -172,6 +181,11 @@ def repair_wheel(wheel: Path, outdir: Path, *, env: Mapping[str, str], log: IO[s
 def is_platform_wheel(wheel: Path) -> bool:
     """Whether the wheel's name carries a platform tag (pure wheels need no repair)."""
     return not wheel.name.endswith("-any.whl")
+
+
+def wheel_tag(wheel: Path) -> str:
+    """The tag part of a wheel's name: ``cp312-cp312-manylinux_2_17_x86_64``, ``py3-none-any``."""
+    return "-".join(wheel.name[: -len(".whl")].split("-")[-3:])
 
 
 def test_wheel(

@@ -19,7 +19,7 @@ from . import _github
 from ._common import err_console, jobs_or_cores_arg, out_console, print_json
 
 if TYPE_CHECKING:  # the build machinery is imported when the command runs, not for every command's start-up
-    from ..build import BuildEvent, BuildResult
+    from ..build import BuildEvent, BuildResult, IdentifierResult
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -34,6 +34,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "project", nargs="?", type=Path, default=Path(), help="project folder or sdist file (default: .)"
+    )
+    p.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="use the [tool.shipwheel] of this folder's pyproject.toml (a checkout, for an sdist made elsewhere)",
     )
     p.add_argument("--ref", help="git ref to build (default: HEAD); never the uncommitted working tree")
     p.add_argument(
@@ -134,12 +140,15 @@ def run(args: argparse.Namespace) -> int:
             allow_dirty=args.allow_dirty,
             overrides=overrides,
             on_event=on_event,
+            config_dir=args.config_dir,
         )
     if args.json:
         print_json(_as_json(result))
     else:
         _summary(result)
     _github.build_finished(result)
+    if result.interrupted:
+        return 130
     return 0 if result.ok else 1
 
 
@@ -148,6 +157,26 @@ def _plain_events(event: BuildEvent) -> None:
         mark = "failed" if event.status == "failed" else "done"
         tail = f": {event.message}" if event.message and event.status == "failed" else ""
         err_console.print(Text(f"{event.target}: {event.step} {mark}{tail}"))
+
+
+def _result_text(r: IdentifierResult) -> tuple[Text, Text]:
+    """The result column and the wheel-or-reason column of one identifier."""
+    if r.status == "ok":
+        notes = [
+            n for n, on in (("cached env", r.env_reused), ("kept from the interrupted run", r.resumed)) if on
+        ]
+        wheel = (r.wheel.name if r.wheel else "") + (f" ({', '.join(notes)})" if notes else "")
+        if not r.tested:  # a wheel nobody ran is not "ok"
+            return Text("untested", style="yellow"), Text(wheel)
+        return Text("ok", style="green"), Text(wheel)
+    if r.status == "interrupted":
+        log = f" (log: {r.log})" if r.log else ""
+        return Text("interrupted", style="yellow"), Text(f"{r.error}{log}")
+    log = f" (log: {r.log})" if r.log and str(r.log) not in r.error else ""
+    text = Text(f"{r.error}{log}")
+    for line in r.errors:  # the compiler's own words, not only "CalledProcessError"
+        text.append("\n  " + line, style="red")
+    return Text("FAILED", style="bold red"), text
 
 
 def _summary(result: BuildResult) -> None:
@@ -164,20 +193,12 @@ def _summary(result: BuildResult) -> None:
             Text(f"{result.sdist_zip.name} (PyPI refuses .zip sdists)"),
         )
     for r in result.results:
-        if r.status == "ok":
-            reuse = " (cached env)" if r.env_reused else ""
-            table.add_row(
-                r.identifier,
-                Text("ok", style="green"),
-                f"{r.seconds:.1f}s",
-                Text(f"{r.wheel.name if r.wheel else ''}{reuse}"),
-            )
-        elif r.status == "failed":
-            log = f" (log: {r.log})" if r.log and str(r.log) not in r.error else ""
-            table.add_row(
-                r.identifier, Text("FAILED", style="bold red"), f"{r.seconds:.1f}s", Text(f"{r.error}{log}")
-            )
+        if r.status != "unbuildable":
+            status, text = _result_text(r)
+            table.add_row(r.identifier, status, f"{r.seconds:.1f}s", text)
     out_console.print(table)
+    if result.pure:
+        out_console.print(Text("a pure project: one wheel for every interpreter and platform", style="dim"))
     skipped = [r for r in result.results if r.status == "unbuildable"]
     if skipped:
         names = " ".join(r.identifier for r in skipped)
@@ -187,9 +208,21 @@ def _summary(result: BuildResult) -> None:
             )
         )
     built = sum(r.status == "ok" for r in result.results)
+    untested = sum(r.status == "ok" and not r.tested for r in result.results)
     failed = len(result.failed)
     line = f"{built} wheel(s) in {result.output_dir}, logs in {result.log_dir}"
-    if failed:
+    if untested:
+        line += f"; {untested} untested (no test-command, or --no-test)"
+    if result.interrupted:
+        stopped = sum(r.status == "interrupted" for r in result.results)
+        err_console.print(
+            Text(
+                f"error: interrupted; {stopped} identifier(s) not finished, {line}; the same command builds only "
+                "those (the finished wheels are kept)",
+                style="bold red",
+            )
+        )
+    elif failed:
         err_console.print(Text(f"error: {failed} identifier(s) failed; {line}", style="bold red"))
     else:
         out_console.print(Text(line))
@@ -205,6 +238,8 @@ def _as_json(result: BuildResult) -> dict[str, Any]:
         "sdist": str(result.sdist) if result.sdist else None,
         "sdist_zip": str(result.sdist_zip) if result.sdist_zip else None,
         "ok": result.ok,
+        "pure": result.pure,
+        "interrupted": result.interrupted,
         "results": [
             {
                 "identifier": r.identifier,
@@ -215,6 +250,11 @@ def _as_json(result: BuildResult) -> dict[str, Any]:
                 "error": r.error or None,
                 "interpreter": r.interpreter,
                 "env_reused": r.env_reused,
+                "tag": r.tag or None,
+                "repaired": r.repaired,
+                "tested": r.tested,
+                "resumed": r.resumed,
+                "error_lines": list(r.errors),
             }
             for r in result.results
         ],

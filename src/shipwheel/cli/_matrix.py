@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import Config
+from ..errors import ProjectError
 from ..interpreters import discover, match_identifiers
 from ..matrix import Selector, expected_identifiers
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
@@ -24,7 +25,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="List the identifiers a release of the project ships (requires-python x platforms, "
         "build/skip selectors) and the interpreter of this machine that builds each, or why none can.",
     )
-    p.add_argument("project", nargs="?", type=Path, default=None, help="project folder (default: .)")
+    p.add_argument(
+        "project", nargs="?", type=Path, default=None, help="project folder or sdist file (default: .)"
+    )
     add_config_options(p)
     p.add_argument("--only", metavar="SELECTORS", help="keep only identifiers matching these selectors")
     p.add_argument(
@@ -42,9 +45,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
+def _config(args: argparse.Namespace, overrides: dict[str, Any]) -> Config:
+    """The project's configuration: of a folder or an sdist (its requires-python), with ``--config-dir``'s
+    ``[tool.shipwheel]`` over it when given (the checkout of a project whose sdist was made elsewhere)."""
+    project: Path | None = args.project
+    if project is not None and not project.exists():
+        raise ProjectError(f"{project} does not exist", hint="pass a project folder or an sdist file")
+    return config_from_args(args, overrides, project_dir=project)
+
+
 def run(args: argparse.Namespace) -> int:
-    overrides = {"build": args.only} if args.only else {}
-    config = config_from_args(args, overrides, project_dir=args.project)
+    overrides: dict[str, Any] = {"build": args.only} if args.only else {}
+    config = _config(args, overrides)
     identifiers = expected_identifiers(config)
     if args.platform:
         identifiers = [i for i in identifiers if i.os == args.platform]

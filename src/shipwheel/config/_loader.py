@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from ..errors import ConfigError, ProjectError
 from ._cibuildwheel import OS_SELECT, Override, read_cibuildwheel
@@ -217,6 +218,17 @@ def load_config(
             )
         tool_source = read_toml(config_path)
         path_base = config_path.parent if paths_relative_to is None else path_base
+        other_name = _subtable(tool_source or {}, "project", "[project]").get("name")
+        if (
+            isinstance(other_name, str)
+            and project_info.name
+            and canonicalize_name(other_name) != canonicalize_name(project_info.name)
+        ):
+            raise ConfigError(
+                f"--config-dir {config_path.parent} is the configuration of {other_name}, "
+                f"not of {project_info.name}",
+                hint="pass the checkout of the project the sdist belongs to",
+            )
     defaults = load_defaults()
     user = _subtable(_subtable(tool_source or {}, "tool", "[tool]"), "shipwheel", "[tool.shipwheel]")
     cibw = read_cibuildwheel(tool_source, environ, tuple(defaults["platforms"]))

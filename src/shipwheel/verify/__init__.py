@@ -20,7 +20,13 @@ from ..config import Config
 from ..distfiles import collect_release_files
 from ..errors import ConfigError
 from ._archive import Limits
-from ._completeness import check_completeness, files_requires_python, inferred_identifiers, release_checks
+from ._completeness import (
+    check_completeness,
+    files_requires_python,
+    inferred_identifiers,
+    pure_completeness,
+    release_checks,
+)
 from ._file import check_file
 from ._model import (
     CODES,
@@ -164,9 +170,10 @@ def _completeness(
         return check_completeness([], None, "", "the files are not of one project and version")
     wheels = [r for r in results if r.kind == "wheel" and r.project == project and r.version == version]
     if not any(r.identifiers for r in wheels):
-        return check_completeness(
-            wheels, None, "", "no platform wheels: nothing to compare with a build matrix"
+        mine = (
+            config if config is not None and canonicalize_name(config.project.name or "") == project else None
         )
+        return pure_completeness(results, wheels, mine)
     if (
         config is not None
         and config.project.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -10,13 +11,29 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..distfiles import DistFile
-from ..matrix import ALL_PLATFORMS, FREE_THREADED_VERSIONS, Identifier, python_versions, wheel_covers
+from ..errors import SelectorError
+from ..matrix import (
+    ALL_PLATFORMS,
+    FREE_THREADED_VERSIONS,
+    Identifier,
+    compiled_sources,
+    python_versions,
+    wheel_covers,
+)
 from ._model import Completeness, FileResult, GridCell, Problem, Severity, make_problem
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ._model import Report
 
-__all__ = ["check_completeness", "files_requires_python", "grid", "inferred_identifiers", "release_checks"]
+__all__ = [
+    "check_completeness",
+    "files_requires_python",
+    "grid",
+    "inferred_identifiers",
+    "pure_completeness",
+    "release_checks",
+]
 
 
 def release_checks(
@@ -204,6 +221,73 @@ def check_completeness(
     return completeness, problems
 
 
+def pure_completeness(
+    files: list[FileResult], wheels: list[FileResult], config: Config | None
+) -> tuple[Completeness, list[Problem]]:
+    """Completeness of a release with no platform wheel: ``wheels`` (of the release's project and version) are
+    pure or absent.
+
+    A pure project ships one pure wheel that covers every identifier: that is what is expected, and nothing is
+    missing. But when the project builds platform wheels (its sdist has compiled sources, or its shipwheel
+    configuration names platforms), pure wheels alone mean the compiled extension was lost (a backend that falls
+    back to pure Python when the compiler fails): an error when the configuration says so, else a warning.
+    """
+    problems: list[Problem] = []
+    sdists = [f for f in files if f.kind == "sdist" and f.path]
+    compiled = compiled_sources(Path(sdists[0].path)) if sdists else []
+    configured = config is not None and config.sources.get("platforms", "default") != "default"
+    present = sorted({tag for f in wheels for tag in f.tags})
+    if compiled or configured:
+        why = (
+            f"the sdist has compiled sources ({compiled[0]}{' …' if len(compiled) > 1 else ''})"
+            if compiled
+            else "the configuration names platforms"
+        )
+        what = f"only pure wheels ({', '.join(f.filename for f in wheels)})" if wheels else "no wheels"
+        p = make_problem(
+            "matrix-missing",
+            sdists[0].filename if sdists else "",
+            f"{what}, but {why}: the platform wheels are missing (a lost compiled extension?)",
+            fix="build the platform wheels (shipwheel build fails when an extension is lost), or, for a pure "
+            "project, leave platforms out of [tool.shipwheel]",
+        )
+        if not configured:
+            p = Problem(p.code, Severity.WARNING, p.file, p.message, p.fix)
+        problems.append(p)
+        return Completeness(
+            "checked",
+            "sdist",
+            reason=why,
+            expected=["platform wheels"],
+            present=present,
+            missing=["platform wheels"],
+        ), problems
+    if not wheels:
+        return Completeness(
+            "skipped", "", reason="no wheels: nothing to compare with a build matrix"
+        ), problems
+    _, problems = check_completeness(wheels, [], "pure")
+    return Completeness(
+        "checked",
+        "pure",
+        reason="a pure project: one pure wheel covers every interpreter and platform",
+        expected=["one pure wheel"],
+        present=present,
+        duplicated=sorted({t for f in wheels for t in f.tags if sum(t in g.tags for g in wheels) > 1}),
+    ), problems
+
+
+def _identifiers(texts: list[str]) -> set[Identifier]:
+    # a pure release lists tags (py3-none-any), not identifiers: the grid has no cell for them
+    out = set()
+    for text in texts:
+        try:
+            out.add(Identifier.parse(text))
+        except SelectorError:
+            continue
+    return out
+
+
 def _exact(tags: frozenset[object], ident: Identifier) -> bool:
     return any(str(t).startswith(f"cp{ident.major}{ident.minor}-{ident.python}-") for t in tags)
 
@@ -215,8 +299,8 @@ def grid(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], Gr
     errors), ``missing`` (expected, absent), ``extra`` (present, not expected) or ``none``.
     """
     comp = report.completeness
-    expected = {Identifier.parse(i) for i in comp.expected}
-    present = {Identifier.parse(i) for i in comp.present}
+    expected = _identifiers(comp.expected)
+    present = _identifiers(comp.present)
     idents = expected | present
     rows = [i.python for i in sorted({Identifier(i.minor, i.free_threaded, "win32") for i in idents})]
     cols = [p for p in ALL_PLATFORMS if any(i.platform == p for i in idents)]

@@ -1,0 +1,62 @@
+"""The environment of the build steps: the native prefix, ccache, and the path mapping of the compilers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["ccache_env", "native_env", "with_prefix_map"]
+
+
+def native_env(prefix: Path) -> dict[str, str]:
+    """The variables that make libraries installed into ``prefix`` (by before-all) findable by later steps."""
+
+    def prepend(name: str, value: Path) -> str:
+        old = os.environ.get(name)
+        return f"{value}{os.pathsep}{old}" if old else str(value)
+
+    return {
+        "CPATH": prepend("CPATH", prefix / "include"),
+        "LIBRARY_PATH": prepend("LIBRARY_PATH", prefix / "lib"),
+        "LD_LIBRARY_PATH": prepend("LD_LIBRARY_PATH", prefix / "lib"),
+        "PKG_CONFIG_PATH": prepend("PKG_CONFIG_PATH", prefix / "lib" / "pkgconfig"),
+        "CMAKE_PREFIX_PATH": prepend("CMAKE_PREFIX_PATH", prefix),
+    }
+
+
+def ccache_env(cache_dir: Path, work: Path) -> dict[str, str]:
+    """Route cc/gcc/g++/clang through ccache (its masquerade mode) when ccache is installed."""
+    ccache = shutil.which("ccache")
+    if ccache is None:
+        return {}
+    shims = cache_dir / "ccache-bin"
+    shims.mkdir(parents=True, exist_ok=True)
+    for name in ("cc", "gcc", "c++", "g++", "clang", "clang++"):
+        link = shims / name
+        if not link.is_symlink():
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(ccache)
+    return {
+        "PATH": f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CCACHE_DIR": os.environ.get("CCACHE_DIR", str(cache_dir / "ccache")),
+        "CCACHE_BASEDIR": str(work),
+        "CCACHE_NOHASHDIR": "1",
+        "CCACHE_COMPILERCHECK": "content",
+    }
+
+
+def with_prefix_map(cppflags: str, work: Path) -> str:
+    """``CPPFLAGS`` plus the mapping of the build folder to ``/shipwheel`` (reproducible debug info and
+    ``__FILE__``).
+
+    The mapping goes into CPPFLAGS, never CFLAGS or CXXFLAGS: current setuptools *replaces* the interpreter's
+    sysconfig CFLAGS (``-DNDEBUG -g -O3 -Wall`` …) with an environment CFLAGS, so setting CFLAGS would build
+    without optimisation and with asserts on. Every setuptools and distutils version *appends* CPPFLAGS to the
+    C and C++ compile lines, and meson (meson-python) adds it to its C and C++ arguments, so the compile lines
+    are exactly those of a plain ``pip wheel`` plus the mapping. A user's CFLAGS / CXXFLAGS pass through
+    untouched, with the meaning the backend gives them. (CMake reads no CPPFLAGS: scikit-build-core builds are
+    left unmapped rather than risk their flags.)
+    """
+    return (cppflags + f" -ffile-prefix-map={work}=/shipwheel").strip()

@@ -1,0 +1,70 @@
+"""The small parts of build: the error lines of a log, the compiled sources of an sdist, the resume journal."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+from shipwheel.build._logscan import first_errors
+from shipwheel.build._resume import Journal
+from shipwheel.matrix import compiled_sources
+
+
+def test_i9_7_first_errors_prefers_the_compilers_own_lines(tmp_path: Path) -> None:
+    log = tmp_path / "cp312.log"
+    log.write_text(
+        "$ python -m build\nrunning build_ext\nsrc/x.c: In function 'f':\n"
+        "src/x.c:3:5: error: 'y' undeclared (first use in this function)\n"
+        "src/x.c:4:1: warning: control reaches end\n"
+        "src/x.cpp(7): error C2143: syntax error\n"
+        "error: command '/usr/bin/gcc' failed with exit code 1\n"
+    )
+    assert first_errors(log) == [
+        "src/x.c:3:5: error: 'y' undeclared (first use in this function)",
+        "src/x.cpp(7): error C2143: syntax error",
+    ]
+    log.write_text("collect2: error: ld returned 1 exit status\nerror: command 'gcc' failed\n")
+    assert first_errors(log, limit=1) == ["collect2: error: ld returned 1 exit status"]
+    assert first_errors(tmp_path / "missing.log") == []
+
+
+def _sdist(path: Path, names: list[str]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            tar.addfile(info, io.BytesIO(b""))
+    return path
+
+
+def test_i9_3_compiled_sources_of_an_sdist(tmp_path: Path) -> None:
+    sdist = _sdist(
+        tmp_path / "a-1.tar.gz",
+        ["a-1/pyproject.toml", "a-1/src/a/_speedups.c", "a-1/src/a/x.pyx", "a-1/tests/fixture.c", "a-1/a.h"],
+    )
+    assert compiled_sources(sdist) == ["src/a/_speedups.c", "src/a/x.pyx"]
+    pure = _sdist(tmp_path / "b-1.tar.gz", ["b-1/pyproject.toml", "b-1/b/__init__.py", "b-1/docs/ext.c"])
+    assert compiled_sources(pure) == []
+    (tmp_path / "bad.tar.gz").write_bytes(b"not a tar")
+    assert compiled_sources(tmp_path / "bad.tar.gz") == []
+
+
+def test_i9_7_journal_takes_over_only_unchanged_wheels_of_the_same_build(tmp_path: Path) -> None:
+    sdist = _sdist(tmp_path / "a-1.tar.gz", ["a-1/pyproject.toml"])
+    out = tmp_path / "wh"
+    out.mkdir()
+    one, two = out / "a-1-cp312-cp312-linux_x86_64.whl", out / "a-1-cp313-cp313-linux_x86_64.whl"
+    one.write_bytes(b"one")
+    two.write_bytes(b"two")
+    journal = Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": ""})
+    journal.add("cp312-manylinux_x86_64", one, "CPython 3.12.1 at /py", repaired=True, tested=True)
+    journal.add("cp313-manylinux_x86_64", two, "CPython 3.13.0 at /py", repaired=True, tested=False)
+    two.write_bytes(b"changed")
+    again = Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": ""})
+    assert set(again.load(out)) == {"cp312-manylinux_x86_64"}  # the changed wheel is built again
+    other = Journal(tmp_path / "work", sdist, {"test_command": "pytest -x"}, {"CFLAGS": ""})
+    assert other.load(out) == {}  # other options: nothing is taken over
+    flags = Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": "-O0"})
+    assert flags.load(out) == {}
+    again.clear()
+    assert Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": ""}).load(out) == {}
