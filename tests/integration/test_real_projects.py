@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.index_servers import IndexServer
+from shipwheel.distfiles import file_digests
 from shipwheel.interpreters import discover
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -152,10 +155,55 @@ def test_real_release_verifies_stages_fetches_and_installs(built: tuple[str, Pat
     subprocess.run([str(venv / "bin" / "python"), "-c", f"import {module}"], check=True)
 
 
-def test_real_release_publish_to_pypiserver_with_older_release() -> None:
-    """Publishing the built release to a pypiserver that holds an older release of the project: the publish
-    helper's part of issue 9; this is its place in the real-project pipeline."""
-    pytest.skip("publish to pypiserver with an older release: to be written with publish (issue 9 item 1)")
+#: The release before the pinned one: on the index before shipwheel publishes, uploaded by twine.
+OLDER = {"markupsafe": "3.0.2", "msgpack": "1.1.0"}
+
+
+def test_real_release_publish_to_pypiserver_with_older_release(
+    built: tuple[str, Path, dict], pypiserver: IndexServer
+) -> None:
+    """The built release goes to a pypiserver that already holds the previous release of the same project (its
+    real sdist from PyPI, uploaded by twine): accepted, listed with the right hashes, and pip installs it."""
+    name, tmp, data = built
+    older = CACHE / f"{name}-{OLDER[name]}.tar.gz"
+    if not older.is_file():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary=:all:",
+             f"{name}=={OLDER[name]}", "-d", str(CACHE)],
+            check=True, timeout=300,
+        )  # fmt: skip
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SHIPWHEEL_", "TWINE_", "UV_PUBLISH_"))},
+        "HOME": str(tmp / "home"),
+        "XDG_STATE_HOME": str(tmp / "home" / "state"),
+        "SHIPWHEEL_NO_KEYRING": "1",
+        "SHIPWHEEL_PASSWORD": pypiserver.password,
+    }
+    twine = subprocess.run(
+        [sys.executable, "-m", "twine", "upload", "--non-interactive", "--repository-url", pypiserver.upload_url,
+         "-u", pypiserver.user, "-p", pypiserver.password, str(older)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert twine.returncode == 0, twine.stdout + twine.stderr
+    release = sorted(p for p in (tmp / "wh").iterdir() if p.suffix in {".whl", ".gz"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "publish", *map(str, release), "-r", pypiserver.upload_url,
+         "-u", pypiserver.user, "--json"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert sorted(r["status"] for r in json.loads(proc.stdout)["results"]) == ["uploaded"] * len(release)
+    listed = pypiserver.files(name)
+    assert listed == {p.name: file_digests(p)["sha256"] for p in [older, *release]}
+    venv = tmp / "venv-index"
+    subprocess.run(["uv", "venv", "-q", "--python", data["results"][0]["interpreter"], str(venv)], check=True)
+    subprocess.run(
+        ["uv", "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "--no-deps", "--only-binary=:all:",
+         "--no-cache", "--index-url", pypiserver.simple_url, f"{name}=={PINNED[name]}"],
+        check=True, timeout=300,
+    )  # fmt: skip
+    module = {"markupsafe": "markupsafe._speedups", "msgpack": "msgpack._cmsgpack"}[name]
+    subprocess.run([str(venv / "bin" / "python"), "-c", f"import {module}"], check=True)
 
 
 def broken_markupsafe(dest: Path) -> Path:
