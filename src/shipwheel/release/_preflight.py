@@ -37,7 +37,6 @@ _FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
-    from ..containers import open_container, parse_sha256sums
     from ..publish import resolve_repository
 
     repo = resolve_repository(repository)
@@ -51,6 +50,14 @@ def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, 
         url = repo.upload_url.rstrip("/")[: -len("legacy")] + "simple/"
     else:
         url = repo.upload_url.rstrip("/") + "/simple/"
+    return container_entries(url, project)
+
+
+def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]]:
+    """The entries of ``project`` (every version) in the container at ``url`` (a folder, a simple index, an S3
+    prefix), and the sha256 of its ``SHA256SUMS``."""
+    from ..containers import open_container, parse_sha256sums
+
     container = open_container(url)
     try:
         listing = container.listing(project)
