@@ -228,6 +228,7 @@ class ReleaseOptions:
     docs_url: str
     branch_format: str
     steps: tuple[str, ...]
+    select: str
 
 
 #: TOML sub-table name (``""`` for the top level) -> dataclass.

@@ -152,7 +152,8 @@ def release(
     names = _selected(config.release.steps, start, only)
     state = load_state(config, str(wanted))
     target = repository or state.repository or _file_target(config, config.publish.repository)
-    select = select or state.select or None  # a resumed run keeps the first run's narrowing
+    # A resumed run keeps the first run's narrowing; release.select is the configured one.
+    select = select or state.select or config.release.select or None
     git = repository_of(config)
     _check_git_scope(config, git.root, names)
     ctx = Context(
