@@ -170,6 +170,8 @@ def _status_table(config: Any, version: str) -> None:
     table.add_column("when", no_wrap=True)
     table.add_column("detail")
     for name, rec in state.steps.items():
+        if name not in config.release.steps and rec.status == "pending":
+            continue  # not a step of this project's release
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rec.finished)) if rec.finished else ""
         table.add_row(name, Text(rec.status, style=_STYLE.get(rec.status, "")), when, rec.detail)
     out_console.print(table)

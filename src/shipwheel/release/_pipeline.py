@@ -78,6 +78,9 @@ def _selected(configured: Sequence[str], start: str | None, only: Sequence[str])
             raise UsageError(f"step {start!r} is not in release.steps", hint="steps: " + ", ".join(names))
         names = names[names.index(start) :]
     if only:
+        absent = [s for s in only if s not in names]
+        if absent:  # asked for by name: doing nothing instead would look like success
+            raise UsageError(f"step {absent[0]!r} is not in release.steps", hint="steps: " + ", ".join(names))
         names = [s for s in names if s in only]
     return names
 
@@ -152,8 +155,7 @@ def release(
     names = _selected(config.release.steps, start, only)
     state = load_state(config, str(wanted))
     target = repository or state.repository or _file_target(config, config.publish.repository)
-    # A resumed run keeps the first run's narrowing; release.select is the configured one.
-    select = select or state.select or config.release.select or None
+    select = select or state.select or None  # a resumed run keeps the first run's narrowing
     git = repository_of(config)
     _check_git_scope(config, git.root, names)
     ctx = Context(

@@ -109,7 +109,7 @@ def verify_run(ctx: Context) -> str:
         config=ctx.config,
         project=ctx.name,
         version=str(ctx.version),
-        check_completeness=not ctx.select,
+        check_completeness=not ctx.select and ctx.config.release.complete_matrix,
     )
     if not report.ok(ctx.config.verify.strict):
         problems = list(report.errors) or list(report.warnings)
