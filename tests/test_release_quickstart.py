@@ -93,3 +93,18 @@ def test_i12_q1_stage_and_file_index_relative_to_the_project_then_rerun_is_noop(
     }
     assert again["index_url"] == index_url and again["staging"] == str(repo / "staging")
     assert git(repo, "status", "--porcelain") == ""
+
+
+def test_i12_q1_check_of_a_project_inside_a_repository_looks_at_its_folder(tmp_path: Path) -> None:
+    """Uncommitted work elsewhere in the repository does not reach the project's release (built from its folder
+    of HEAD), so tree-clean looks at the project's folder only."""
+    from shipwheel.config import load_config
+    from shipwheel.release import run_checks
+
+    project = make_outer_repo(tmp_path / "tool")
+    (tmp_path / "tool" / "README.md").write_text("work in progress\n")
+    result = next(r for r in run_checks(load_config(project), "1.0.0").results if r.code == "tree-clean")
+    assert result.status == "pass" and "examples/kahan/" in result.message
+    (project / "README.md").write_text("changed\n")
+    result = next(r for r in run_checks(load_config(project), "1.0.0").results if r.code == "tree-clean")
+    assert result.status == "fail" and result.details == ("examples/kahan/README.md",)

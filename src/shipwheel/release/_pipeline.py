@@ -104,14 +104,6 @@ def _check_git_scope(config: Config, root: Path, names: Sequence[str]) -> None:
     )
 
 
-def _file_target(config: Config, target: str) -> str:
-    """A relative ``file:PATH`` from the configuration is taken from the project folder, as ``output-dir``."""
-    if not target.startswith("file:") or target.startswith("file://"):
-        return target
-    path = Path(target[len("file:") :]).expanduser()
-    return target if path.is_absolute() else f"file:{config.project_dir / path}"
-
-
 def _index_url(target: str) -> str:
     if not target.startswith("file:"):
         return ""
@@ -154,7 +146,9 @@ def release(
     emit = on_event or (lambda _e: None)
     names = _selected(config.release.steps, start, only)
     state = load_state(config, str(wanted))
-    target = repository or state.repository or _file_target(config, config.publish.repository)
+    from ._preflight import configured_repository
+
+    target = repository or state.repository or configured_repository(config)
     select = select or state.select or None  # a resumed run keeps the first run's narrowing
     git = repository_of(config)
     _check_git_scope(config, git.root, names)
