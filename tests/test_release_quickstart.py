@@ -4,36 +4,14 @@ staging folder and ``file:`` index taken from the project folder, and what the c
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from fixtures.index_servers import make_release
-from fixtures.release_repo import EXAMPLE, git, make_kahan_repo
+from fixtures.release_repo import git, make_kahan_repo, make_outer_repo
 from shipwheel.cli import main_inner
 from shipwheel.errors import UsageError
-
-
-def make_outer_repo(top: Path) -> Path:
-    """A repository like shipwheel's: the example, with its own pyproject.toml and .gitignore, in
-    ``examples/kahan``; returns the example's folder."""
-    project = top / "examples" / "kahan"
-    shutil.copytree(
-        EXAMPLE,
-        project,
-        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "wheelhouse", ".*/"),
-    )
-    shutil.copy(EXAMPLE / ".gitignore", project / ".gitignore")
-    (top / "README.md").write_text("the tool\n")
-    git(top, "init", "-q", "-b", "main")
-    git(top, "config", "user.name", "Release Manager")
-    git(top, "config", "user.email", "rm@example.invalid")
-    git(top, "config", "commit.gpgsign", "false")
-    git(top, "config", "tag.gpgsign", "false")
-    git(top, "add", "-A")
-    git(top, "commit", "-q", "-m", "Initial import")
-    return project
 
 
 def test_i12_q1_release_refuses_commit_and_tag_steps_inside_a_larger_repository(tmp_path: Path) -> None:
