@@ -81,7 +81,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from ..errors import ShipwheelError
+    from ..errors import ShipwheelError, UsageError
     from ..release import ReleaseEvent, release
 
     config = config_from_args(args)
@@ -111,6 +111,8 @@ def run_release(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             on_event=progress,
         )
+    except UsageError:
+        raise  # refused before any step ran: the table would only repeat the record
     except ShipwheelError:
         if not args.json:
             _status_table(config, args.version)

@@ -99,8 +99,8 @@ def _check_git_scope(config: Config, root: Path, names: Sequence[str]) -> None:
     raise UsageError(
         f"{config.project_dir} is a folder inside the git repository {root}, not its top: the step(s) "
         f"{', '.join(writing)} would commit or tag that whole repository",
-        hint=f"leave them out: release.steps = {list(keep)} in [tool.shipwheel.release] "
-        "(or --only STEP), or release from the project's own repository",
+        hint=f"leave them out (release.steps = {list(keep)} in [tool.shipwheel.release]), or release the project "
+        "from a repository of its own",
     )
 
 
