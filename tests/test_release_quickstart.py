@@ -86,3 +86,21 @@ def test_i12_q1_check_of_a_project_inside_a_repository_looks_at_its_folder(tmp_p
     (project / "README.md").write_text("changed\n")
     result = next(r for r in run_checks(load_config(project), "1.0.0").results if r.code == "tree-clean")
     assert result.status == "fail" and result.details == ("examples/kahan/README.md",)
+
+
+def test_i12_q1_complete_matrix_false_verifies_what_was_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default verify holds the release to the whole matrix (the example's macOS and Windows wheels too);
+    complete-matrix = false, the Quickstart's trial release, leaves that check out and nothing else."""
+    from shipwheel.errors import VerificationError
+
+    repo = make_kahan_repo(tmp_path / "kahan")
+    make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=1)
+    argv = ["release", "1.0.0", "--only", "verify", "--config-dir", str(repo)]
+    with pytest.raises(VerificationError, match=r"\[matrix-missing\]"):
+        main_inner(argv)
+    monkeypatch.setenv("SHIPWHEEL_RELEASE_COMPLETE_MATRIX", "0")
+    with pytest.raises(VerificationError) as info:
+        main_inner(argv)
+    assert "matrix-missing" not in str(info.value) and "[sdist-complete]" in str(info.value)  # the fake sdist
