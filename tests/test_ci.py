@@ -259,6 +259,42 @@ def _git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+def _run_tag_check(
+    project: Path, tmp_path: Path, *, ref: str, target: str, built: str, sdist_version: str, tags: list[str]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run the tag-check step's shell, as the workflow holds it, by bash in a real git repository whose HEAD
+    carries ``tags``, with the sdist of ``sdist_version`` downloaded beside it."""
+    doc: dict[str, Any] = yaml.safe_load(_workflow(project))
+    script = doc["jobs"]["tag-check"]["steps"][-1]["run"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
+    other = _git(repo, "rev-parse", "HEAD")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    for tag in tags:
+        _git(repo, "tag", tag)
+    (repo / "sdist").mkdir()
+    (repo / "sdist" / f"ftdemo-{sdist_version}.tar.gz").write_bytes(b"")
+    output = tmp_path / "github_output"
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=repo,
+        env={
+            # `python` as after the job's setup-python and `pip install packaging`: this interpreter has both.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+            "REF": ref,
+            "TARGET": target,
+            "BUILT_SHA": _git(repo, "rev-parse", "HEAD") if built == "tag" else other,
+            "GITHUB_OUTPUT": str(output),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return proc, output
+
+
 @pytest.mark.parametrize(
     ("ref", "target", "built", "ok", "message"),
     [
@@ -274,35 +310,42 @@ def test_i13_1_tag_check_job_runs_for_real(
     ref: str, target: str, built: str, ok: bool, message: str, ft_project: Path, tmp_path: Path
 ) -> None:
     """The tag-check step's shell, as the workflow holds it, run by bash in a real git repository."""
-    doc: dict[str, Any] = yaml.safe_load(_workflow(ft_project))
-    script = doc["jobs"]["tag-check"]["steps"][-1]["run"]
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "one")
-    other = _git(repo, "rev-parse", "HEAD")
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
-    _git(repo, "tag", "v2.0.0")
-    _git(repo, "tag", "v2.0.1")
-    (repo / "sdist").mkdir()
-    (repo / "sdist" / "ftdemo-2.0.0.tar.gz").write_bytes(b"")
-    output = tmp_path / "github_output"
-    proc = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-        cwd=repo,
-        env={
-            "PATH": os.environ["PATH"],
-            "REF": ref,
-            "TARGET": target,
-            "BUILT_SHA": _git(repo, "rev-parse", "HEAD") if built == "tag" else other,
-            "GITHUB_OUTPUT": str(output),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
+    proc, output = _run_tag_check(
+        ft_project,
+        tmp_path,
+        ref=ref,
+        target=target,
+        built=built,
+        sdist_version="2.0.0",
+        tags=["v2.0.0", "v2.0.1"],
     )
     assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
     if ok:
         assert output.read_text() == "version=2.0.0\n"
     else:
         assert f"::error::{message}" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("tag", "sdist_version", "ok"),
+    [
+        ("v1.0", "1.0.0", True),  # string comparison refused this
+        ("v2.0.0rc1", "2.0.0rc1", True),
+        ("2.0.0-rc.1", "2.0.0rc1", True),  # PEP 440 normal form of a semver-style tag
+        ("v2.0.0rc1", "2.0.0", False),
+        ("v1.0", "1.0.1", False),
+        ("release-1.0", "1.0.0", False),  # not a version at all: refused, not a crash
+    ],
+)
+def test_i13_tag_check_compares_pep440_normalized_versions(
+    tag: str, sdist_version: str, ok: bool, ft_project: Path, tmp_path: Path
+) -> None:
+    """The tag names the sdist's version when both are the same PEP 440 version, whatever their spelling."""
+    proc, output = _run_tag_check(
+        ft_project, tmp_path, ref=tag, target="pypi", built="tag", sdist_version=sdist_version, tags=[tag]
+    )
+    assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+    if ok:
+        assert output.read_text() == f"version={sdist_version}\n"
+    else:
+        assert f"::error::tag {tag} does not name the sdist's version {sdist_version}" in proc.stdout

@@ -81,7 +81,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from ..errors import ShipwheelError
+    from ..errors import ShipwheelError, UsageError
     from ..release import ReleaseEvent, release
 
     config = config_from_args(args)
@@ -95,17 +95,24 @@ def run_release(args: argparse.Namespace) -> int:
             Text(f"{event.step}: {event.detail}" if event.detail else f"{event.step} …", style="dim")
         )
 
+    repository = args.repository
+    if repository and repository.startswith("file:") and not repository.startswith("file://"):
+        # On the command line a relative folder is the shell's, as everywhere; in the configuration it is the
+        # project's (the pipeline resolves that one).
+        repository = f"file:{Path(repository[len('file:') :]).expanduser().resolve()}"
     try:
         outcome = release(
             config,
             args.version,
-            repository=args.repository,
+            repository=repository,
             start=args.start,
             only=args.only,
             select=args.select,
             dry_run=args.dry_run,
             on_event=progress,
         )
+    except UsageError:
+        raise  # refused before any step ran: the table would only repeat the record
     except ShipwheelError:
         if not args.json:
             _status_table(config, args.version)
@@ -117,6 +124,9 @@ def run_release(args: argparse.Namespace) -> int:
                 "repository": outcome.repository,
                 "dry_run": outcome.dry_run,
                 "state_file": str(outcome.state_file),
+                "wheelhouse": str(outcome.wheelhouse or ""),
+                "staging": outcome.staging,
+                "index_url": outcome.index_url,
                 "steps": [{"step": s.step, "outcome": s.outcome, "detail": s.detail} for s in outcome.steps],
             }
         )
@@ -131,9 +141,25 @@ def run_release(args: argparse.Namespace) -> int:
     out_console.print(table)
     if outcome.dry_run:
         out_console.print(Text("dry run: nothing was changed", style="bold"))
-    else:
-        out_console.print(Text(f"record: {outcome.state_file}", style="dim"))
+        return 0
+    _where(config, outcome)
     return 0
+
+
+def _where(config: Any, outcome: Any) -> None:
+    """Where everything went, one line each, never wrapped (paths and the pip line are copied by hand)."""
+    lines = [("wheelhouse", str(outcome.wheelhouse))]
+    if outcome.staging:
+        lines.append(("staging", outcome.staging))
+    lines.append(("index", outcome.index_url or outcome.repository))
+    if outcome.index_url:
+        name = config.project.name or config.project_dir.name
+        lines.append(
+            ("install", f"python3 -m pip install --index-url {outcome.index_url} {name}=={outcome.version}")
+        )
+    lines.append(("record", str(outcome.state_file)))
+    for label, value in lines:
+        out_console.print(Text(f"{label + ':':<12}{value}"), soft_wrap=True)
 
 
 def _status_table(config: Any, version: str) -> None:
@@ -146,6 +172,8 @@ def _status_table(config: Any, version: str) -> None:
     table.add_column("when", no_wrap=True)
     table.add_column("detail")
     for name, rec in state.steps.items():
+        if name not in config.release.steps and rec.status == "pending":
+            continue  # not a step of this project's release
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rec.finished)) if rec.finished else ""
         table.add_row(name, Text(rec.status, style=_STYLE.get(rec.status, "")), when, rec.detail)
     out_console.print(table)

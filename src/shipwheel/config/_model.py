@@ -228,6 +228,7 @@ class ReleaseOptions:
     docs_url: str
     branch_format: str
     steps: tuple[str, ...]
+    complete_matrix: bool
 
 
 #: TOML sub-table name (``""`` for the top level) -> dataclass.

@@ -73,6 +73,7 @@ def make_announcement(
     release files in the wheelhouse."""
     from ..notes import checksums, make_changelog
     from ..publish import resolve_repository
+    from ._preflight import configured_repository
     from ._tag import find_tag, tag_name
 
     wanted = Version(version)
@@ -89,7 +90,7 @@ def make_announcement(
     pulls = list(changelog.pull_requests) if changelog else []
     sums = checksums(config.build.output_dir, name, version) if config.build.output_dir.is_dir() else []
     try:
-        page = resolve_repository(repository or config.publish.repository).project_url(name, version)
+        page = resolve_repository(repository or configured_repository(config)).project_url(name, version)
     except ShipwheelError:
         page = ""
     highlights = _highlights(config, wanted)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from ..config import Config
 from ..errors import ShipwheelError, UsageError
@@ -53,6 +54,11 @@ class ReleaseOutcome:
     state_file: Path
     dry_run: bool
     steps: list[StepOutcome] = field(default_factory=list)
+    #: Where the files went: the wheelhouse, the staging container (``""`` without ``stage.to``), and the simple
+    #: index URL pip installs from (``""`` unless the target is a ``file:`` folder, whose URL is known offline).
+    wheelhouse: Path | None = None
+    staging: str = ""
+    index_url: str = ""
 
 
 def load_state(config: Config, version: str) -> ReleaseState:
@@ -72,8 +78,38 @@ def _selected(configured: Sequence[str], start: str | None, only: Sequence[str])
             raise UsageError(f"step {start!r} is not in release.steps", hint="steps: " + ", ".join(names))
         names = names[names.index(start) :]
     if only:
+        absent = [s for s in only if s not in names]
+        if absent:  # asked for by name: doing nothing instead would look like success
+            raise UsageError(f"step {absent[0]!r} is not in release.steps", hint="steps: " + ", ".join(names))
         names = [s for s in names if s in only]
     return names
+
+
+#: Steps that commit or tag in the project's git repository.
+GIT_WRITING_STEPS = ("notes", "version", "tag", "bump")
+
+
+def _check_git_scope(config: Config, root: Path, names: Sequence[str]) -> None:
+    """Refuse to commit or tag when the project is a folder inside a larger repository (an example, one
+    package of a monorepo): the commit and the tag would be the whole repository's, not the project's."""
+    writing = [n for n in names if n in GIT_WRITING_STEPS]
+    if not writing or config.project_dir.resolve() == root.resolve():
+        return
+    keep = [s for s in config.release.steps if s not in GIT_WRITING_STEPS]
+    raise UsageError(
+        f"{config.project_dir} is a folder inside the git repository {root}, not its top: the step(s) "
+        f"{', '.join(writing)} would commit or tag that whole repository",
+        hint=f"leave them out (release.steps = {list(keep)} in [tool.shipwheel.release]), or release the project "
+        "from a repository of its own",
+    )
+
+
+def _index_url(target: str) -> str:
+    if not target.startswith("file:"):
+        return ""
+    raw = target[len("file:") :]
+    path = Path(urlsplit(target).path if raw.startswith("//") else raw)
+    return (path / "simple").as_uri() + "/"
 
 
 def _ignore_state_dir(path: Path) -> None:
@@ -110,19 +146,33 @@ def release(
     emit = on_event or (lambda _e: None)
     names = _selected(config.release.steps, start, only)
     state = load_state(config, str(wanted))
-    target = repository or state.repository or config.publish.repository
+    from ._preflight import configured_repository
+
+    target = repository or state.repository or configured_repository(config)
     select = select or state.select or None  # a resumed run keeps the first run's narrowing
+    git = repository_of(config)
+    _check_git_scope(config, git.root, names)
     ctx = Context(
         config=config,
         version=wanted,
-        git=repository_of(config),
+        git=git,
         repository=target,
         select=select,
         state=state,
         environ=os.environ if environ is None else environ,
         progress=lambda line: None,
     )
-    outcome = ReleaseOutcome(str(wanted), target, state.path, dry_run)
+    from ._steps_files import staging_target
+
+    outcome = ReleaseOutcome(
+        str(wanted),
+        target,
+        state.path,
+        dry_run,
+        wheelhouse=config.build.output_dir,
+        staging=staging_target(ctx) if "stage" in config.release.steps else "",
+        index_url=_index_url(target) if "publish" in config.release.steps else "",
+    )
     if not dry_run:
         _ignore_state_dir(state.path)
         state.repository = target

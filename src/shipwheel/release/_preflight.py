@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Collection
+from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
@@ -34,10 +35,19 @@ __all__ = ["index_files", "index_total_size", "run_checks"]
 _FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 
 
+def configured_repository(config: Config) -> str:
+    """``publish.repository``, a relative ``file:PATH`` taken from the project folder (as ``output-dir``) rather
+    than from wherever the command runs."""
+    target = config.publish.repository
+    if not target.startswith("file:") or target.startswith("file://"):
+        return target
+    path = Path(target[len("file:") :]).expanduser()
+    return target if path.is_absolute() else f"file:{config.project_dir / path}"
+
+
 def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
-    from ..containers import open_container, parse_sha256sums
     from ..publish import resolve_repository
 
     repo = resolve_repository(repository)
@@ -51,6 +61,14 @@ def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, 
         url = repo.upload_url.rstrip("/")[: -len("legacy")] + "simple/"
     else:
         url = repo.upload_url.rstrip("/") + "/simple/"
+    return container_entries(url, project)
+
+
+def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]]:
+    """The entries of ``project`` (every version) in the container at ``url`` (a folder, a simple index, an S3
+    prefix), and the sha256 of its ``SHA256SUMS``."""
+    from ..containers import open_container, parse_sha256sums
+
     container = open_container(url)
     try:
         listing = container.listing(project)
@@ -82,11 +100,16 @@ def index_total_size(repository: str, project: str) -> int | None:
     return sum(int(e.size) for e in entries)
 
 
-def _tree(git: Git) -> CheckResult:
-    dirty = git.dirty_paths()
+def _tree(git: Git, subdir: str) -> CheckResult:
+    # A project inside a larger repository is built from its own folder of HEAD: changes elsewhere in the
+    # repository do not reach the release.
+    dirty = git.dirty_paths([subdir] if subdir else [])
+    where = f" in {subdir}/" if subdir else ""
     if dirty:
-        return failed("tree-clean", f"{len(dirty)} uncommitted or untracked file(s)", tuple(dirty[:50]))
-    return passed("tree-clean", "no uncommitted changes")
+        return failed(
+            "tree-clean", f"{len(dirty)} uncommitted or untracked file(s){where}", tuple(dirty[:50])
+        )
+    return passed("tree-clean", f"no uncommitted changes{where}")
 
 
 def _branch(config: Config, git: Git) -> CheckResult:
@@ -126,7 +149,7 @@ def _backend_version(view: BackendView | None, version: Version) -> CheckResult:
 
 
 def _index(config: Config, repository: str | None, version: Version) -> CheckResult:
-    spec = repository or config.publish.repository
+    spec = repository or configured_repository(config)
     name = config.project.name
     if not name:
         return skipped("index-free", "the project has no [project] name")
@@ -230,7 +253,7 @@ def _headroom(
     name = config.project.name
     if quota and name:
         try:
-            held = index_total_size(repository or config.publish.repository, name)
+            held = index_total_size(repository or configured_repository(config), name)
         except ShipwheelError:
             held = None  # the index-free check reports an index it cannot ask
         if held is not None:
@@ -277,7 +300,7 @@ def run_checks(
         t[len(subdir) + 1 :] if subdir else t for t in tracked if not subdir or t.startswith(subdir + "/")
     ]
     steps: list[tuple[str, Callable[[], CheckResult]]] = [
-        ("tree-clean", lambda: _tree(git)),
+        ("tree-clean", lambda: _tree(git, subdir)),
         ("branch", lambda: _branch(config, git)),
         ("version-files", lambda: _locations(config, wanted)),
         ("version-backend", lambda: _backend_version(view, wanted)),

@@ -18,7 +18,9 @@ from typing import Any, Literal
 __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
 
 #: Every step the pipeline knows, in the order it runs them.
-STEPS = ("check", "notes", "version", "tag", "build", "verify", "sign", "publish", "docs", "announce", "bump")
+STEPS = (
+    "check", "notes", "version", "tag", "build", "verify", "sign", "stage", "publish", "docs", "announce", "bump",
+)  # fmt: skip
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 

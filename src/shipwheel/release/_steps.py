@@ -18,6 +18,7 @@ STEP_IMPLS: dict[str, Step] = {
         Step("build", never, f.build_observe, f.build_run),
         Step("verify", never, f.verify_observe, f.verify_run),
         Step("sign", f.sign_skip, f.sign_observe, f.sign_run),
+        Step("stage", f.stage_skip, f.stage_observe, f.stage_run),
         Step("publish", never, f.publish_observe, f.publish_run),
         Step("docs", f.docs_skip, f.docs_observe, f.docs_run),
         Step("announce", never, f.announce_observe, f.announce_run),

@@ -21,6 +21,10 @@ __all__ = [
     "sign_observe",
     "sign_run",
     "sign_skip",
+    "stage_observe",
+    "stage_run",
+    "stage_skip",
+    "staging_target",
     "verify_observe",
     "verify_run",
 ]
@@ -105,7 +109,7 @@ def verify_run(ctx: Context) -> str:
         config=ctx.config,
         project=ctx.name,
         version=str(ctx.version),
-        check_completeness=not ctx.select,
+        check_completeness=not ctx.select and ctx.config.release.complete_matrix,
     )
     if not report.ok(ctx.config.verify.strict):
         problems = list(report.errors) or list(report.warnings)
@@ -165,6 +169,52 @@ def sign_run(ctx: Context) -> str:
 
     result = sign_files(ctx.release_files(), key=ctx.config.sign.key, gpg=ctx.config.sign.gpg)
     return f"{len(result.signatures)} signature(s) and {result.manifest.name if result.manifest else 'no manifest'}"
+
+
+# --- stage ---------------------------------------------------------------------------------------------------------
+
+
+def staging_target(ctx: Context) -> str:
+    """``stage.to``, a relative folder taken from the project folder (as ``output-dir``), not from where the
+    command runs; URLs (``s3://``, ``https://``) as they are."""
+    to = ctx.config.stage.to
+    if not to or "://" in to:
+        return to
+    path = Path(to).expanduser()
+    return str(path if path.is_absolute() else ctx.config.project_dir / path)
+
+
+def stage_skip(ctx: Context) -> str | None:
+    return None if ctx.config.stage.to else "no stage.to configured"
+
+
+def stage_observe(ctx: Context) -> str | None:
+    from ._preflight import container_entries
+
+    files = ctx.release_files()
+    target = staging_target(ctx)
+    if not files or ("://" not in target and not Path(target).is_dir()):
+        return None
+    entries, manifest = container_entries(target, ctx.name)
+    there = {e.filename: e.sha256 or manifest.get(e.filename) for e in entries}
+    local = hashes(files)
+    if any(there.get(name) != digest for name, digest in local.items()):
+        return None
+    return f"all {len(local)} file(s) in {target} with the same sha256"
+
+
+def stage_run(ctx: Context) -> str:
+    from ..containers import open_container
+    from ..stage import stage
+
+    target = staging_target(ctx)
+    container = open_container(target)
+    try:
+        report = stage(ctx.release_files(), container)
+    finally:
+        container.close()
+    sent = sum(f.status == "staged" for f in report.files)
+    return f"{sent} staged into {report.container} ({len(report.files) - sent} already there)"
 
 
 # --- publish and bump --------------------------------------------------------------------------------------------
