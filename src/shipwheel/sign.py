@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _subprocess
+from ._fs import write_file
 from .distfiles import collect_release_files, file_digests
 from .errors import CommandError, ConfigError, EnvironmentNotReadyError, VerificationError
 
@@ -200,9 +201,7 @@ def sign_files(
             if (folder / name).is_file():
                 digests.setdefault(name, digest)
     text = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
-    tmp = folder / (MANIFEST + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(existing)
+    write_file(existing, text)  # a link planted at SHA256SUMS (or its temporary) is replaced, never followed
     manifest_sig = _detach_sign(existing, gpg=gpg, key=key, env=env)
     return SignResult(tuple(signatures), existing, manifest_sig)
 

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from .._fs import write_file
 from ..config import Config, load_config
 from ..config._model import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds
 from ..errors import ProjectError
@@ -127,7 +128,7 @@ def write_text_output(text: str, output: Path | None) -> None:
         sys.stdout.flush()
         return
     try:
-        output.write_text(text, encoding="utf-8", newline="\n")
+        write_file(output, text)  # a link at OUTPUT is replaced, never written through
     except OSError as exc:
         raise ProjectError(
             f"cannot write {output}: {exc.strerror}", hint="pass a writable path to -o"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._fs import write_inside
 from ..errors import ProjectError, VerificationError
 from ._context import Context
 
@@ -83,8 +84,7 @@ def notes_run(ctx: Context) -> str:
         from ..notes import release_notes
 
         text = release_notes(ctx.config.project_dir, str(ctx.version), fmt=ctx.config.notes.format)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_inside(ctx.git.root, rel, text)  # never through a link in the work tree
     ctx.git.run("add", "--", rel)
     ctx.git.run("commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", rel)
     return f"committed {rel}"
