@@ -225,3 +225,28 @@ def test_invariant_a_docs_repository_link(tmp_path: Path, outside: Path, planted
     assert _run(argv) == 0
     _not_a_link(docs / planted)
     assert json.loads((docs / "versions.json").read_text())
+
+
+# -- publish's state folder: the digest cache and the journal ---------------------------------------------------
+
+
+@pytest.mark.parametrize("planted", ["digests.json", "digests.json.{pid}.tmp"])
+def test_invariant_a_publish_digest_cache_link(tmp_path: Path, outside: Path, planted: str) -> None:
+    from shipwheel.publish._plan import digest_files
+
+    files = make_release(tmp_path / "dist", "demo", "1.0", wheels=1)
+    state = tmp_path / "state"
+    _link(state / planted.format(pid=__import__("os").getpid()), outside / "victim")
+    digest_files(files, jobs=1, cache=state / "digests.json")
+    _not_a_link(state / "digests.json")
+    assert json.loads((state / "digests.json").read_text())
+
+
+def test_invariant_a_publish_journal_link(tmp_path: Path, outside: Path) -> None:
+    from shipwheel.publish._journal import Journal
+
+    journal = Journal.open(tmp_path / "state", "https://upload.example.invalid/", "demo", "1.0")
+    _link(journal.path, outside / "victim")
+    journal.record("uploaded", "demo-1.0.tar.gz", "0" * 64)
+    journal.close()
+    _not_a_link(journal.path)
