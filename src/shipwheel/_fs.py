@@ -24,6 +24,7 @@ from typing import BinaryIO
 __all__ = [
     "ensure_not_link",
     "open_new_or_append",
+    "read_limited",
     "regular_size",
     "write_atomic",
     "write_file",
@@ -180,3 +181,14 @@ def write_inside(root: Path, relative: str | Path, data: bytes | str) -> Path:
     body = data.encode("utf-8") if isinstance(data, str) else data
     write_atomic(root, parts, [body], mode=_mode_of(target))
     return target
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, read at most ``limit`` of them: a file larger than that (or one without end, such
+    as ``/dev/zero`` or a pipe) raises :class:`OSError` (``EFBIG``) instead of filling the memory, so callers
+    that already turn an unreadable file into a one-line error handle it too."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than the limit of {limit:,} bytes", str(path))
+    return data

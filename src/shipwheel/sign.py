@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _subprocess
-from ._fs import write_file
+from ._fs import read_limited, write_file
 from .distfiles import collect_release_files, file_digests
 from .errors import CommandError, ConfigError, EnvironmentNotReadyError, VerificationError
 
@@ -322,7 +322,8 @@ def _parse_manifest(text: str) -> dict[str, str]:
 
 def _read_manifest(manifest: Path) -> dict[str, str]:
     try:
-        return _parse_manifest(manifest.read_text(encoding="utf-8", errors="replace"))
+        # bounded: a SHA256SUMS of a release lists a few hundred files, not gigabytes
+        return _parse_manifest(read_limited(manifest, 64 << 20).decode("utf-8", errors="replace"))
     except OSError as exc:
         raise VerificationError(f"cannot read {manifest}: {exc.strerror}", hint="check the file") from exc
 

@@ -23,7 +23,7 @@ from typing import IO
 
 from platformdirs import user_state_path
 
-from .._fs import open_new_or_append
+from .._fs import open_new_or_append, read_limited
 from ..errors import ConfigError
 
 __all__ = ["Journal", "default_journal_dir"]
@@ -58,7 +58,7 @@ class Journal:
 
     def _replay(self) -> None:
         try:
-            data = self.path.read_bytes()
+            data = read_limited(self.path, 64 << 20)
         except FileNotFoundError:
             return
         except OSError as exc:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from packaging.version import Version
 
-from .._fs import write_file
+from .._fs import read_limited, write_file
 from ..distfiles import DistFile, collect_release_files
 from ..errors import ConflictError, UsageError, VerificationError
 from ._index_query import IndexFile
@@ -167,7 +167,7 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     known: dict[str, list[object]] = {}
     if cache is not None:
         try:
-            loaded = json.loads(cache.read_text(encoding="utf-8"))
+            loaded = json.loads(read_limited(cache, 64 << 20).decode("utf-8"))
             known = loaded if isinstance(loaded, dict) else {}
         except (OSError, ValueError):
             known = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .._fs import write_inside
+from .._fs import read_limited, write_inside
 
 __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
 
@@ -54,7 +54,7 @@ class ReleaseState:
         """The record at ``path``, or a new one (nothing written yet) when there is none."""
         state = cls(path, version)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(read_limited(path, 16 << 20).decode("utf-8"))
         except FileNotFoundError:
             return state
         except (OSError, ValueError):
