@@ -8,6 +8,7 @@ cache or a record that is only an optimisation, ignored, never a full memory. Hu
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,41 @@ def test_invariant_c_publish_journal_and_cache_are_bounded(tmp_path: Path) -> No
     _huge(state / "digests.json")
     assert set(digest_files(files, jobs=1, cache=state / "digests.json")) == set(files)
     assert os.path.getsize(state / "digests.json") < 1 << 20  # replaced by a sound cache
+
+
+# -- output of commands the project configures ------------------------------------------------------------------
+
+
+def test_invariant_c_configured_command_output_is_bounded() -> None:
+    from shipwheel import _subprocess
+    from shipwheel.errors import CommandError
+
+    with pytest.raises(CommandError, match="printed more than"):
+        _subprocess.run("yes", shell=True, timeout=120, what="api-command", max_output=1 << 20)
+    proc = _subprocess.run([sys.executable, "-c", "print('a\\r\\nb')"], timeout=60, max_output=1 << 20)
+    assert proc.stdout == "a\nb\n"  # decoded as subprocess.run(text=True) does
+    with pytest.raises(CommandError, match="exit code 3"):
+        _subprocess.run([sys.executable, "-c", "raise SystemExit(3)"], timeout=60, max_output=1 << 20)
+
+
+def test_invariant_c_api_command_that_never_stops_printing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fixtures.release_repo import make_kahan_repo
+
+    repo = make_kahan_repo(tmp_path / "kahan")
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write(
+            '\n[tool.shipwheel.release]\napi-command = "yes"\napi-registry = "cversions.txt"\n'
+            'api-version = "0x00000001"\n'
+        )
+    (repo / "cversions.txt").write_text("0x00000001 = abc\n")
+    monkeypatch.chdir(repo)
+    skip = [
+        a
+        for code in ("version-backend", "docs-build", "sdist-complete", "index-free")
+        for a in ("--skip", code)
+    ]
+    code = main_inner(["check", "1.0.0", "--json", *skip])
+    assert code == 1
+    assert "printed more than" in capsys.readouterr().out  # the api-registry check failed, with the reason
