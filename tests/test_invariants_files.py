@@ -250,3 +250,20 @@ def test_invariant_a_publish_journal_link(tmp_path: Path, outside: Path) -> None
     journal.record("uploaded", "demo-1.0.tar.gz", "0" * 64)
     journal.close()
     _not_a_link(journal.path)
+
+
+# -- build -o and --log-dir --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_invariant_a_build_outputs_and_logs_link(tmp_path: Path, outside: Path) -> None:
+    sdist = make_release(tmp_path / "dist", "demo", "1.0", wheels=0)[0]
+    out, logs = tmp_path / "out", tmp_path / "logs"
+    target = "cp312-manylinux_x86_64"
+    for planted in (out / sdist.name, out / "demo-1.0-py3-none-any.whl", logs / f"{target}.log"):
+        _link(planted, outside / "victim")
+    argv = ["build", str(sdist), "-o", str(out), "--log-dir", str(logs), "--only", target, "--no-test"]
+    assert _run(argv) == 0
+    for written in (out / sdist.name, out / "demo-1.0-py3-none-any.whl", logs / f"{target}.log"):
+        _not_a_link(written)
+        assert written.stat().st_size > 0
