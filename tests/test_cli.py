@@ -520,3 +520,9 @@ def test_i10_property_every_command_has_one() -> None:
     sub = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
     missing = [name for name in sub.choices if f"test_i10_property_{name.replace('-', '_')}" not in globals()]
     assert not missing, f"commands without a property test: {missing}"
+
+
+def test_i10_status_html_into_a_folder_names_the_option(repo: dict[str, str]) -> None:
+    with pytest.raises(ShipwheelError) as info:
+        main_inner(["status", "1.0", "--html", repo["dir"]])
+    assert "--html" in info.value.one_line() and "-o" not in info.value.hint.replace("--html", "")
