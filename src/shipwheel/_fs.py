@@ -101,16 +101,22 @@ def _folder(root: Path, parts: Sequence[str]) -> Iterator[int]:
 
 
 def write_atomic(
-    root: Path, parts: Sequence[str], chunks: Iterable[bytes], *, mode: int | None = None
+    root: Path,
+    parts: Sequence[str],
+    chunks: Iterable[bytes],
+    *,
+    mode: int | None = None,
+    durable: bool = False,
 ) -> None:
     """Write ``chunks`` to ``root/parts...`` through a new temporary file and an atomic rename; no link inside
     ``root`` (an intermediate folder or the target) is followed. ``parts`` are plain names (the caller checked
-    them: no ``/``, ``..``). ``mode`` sets the permissions (else 0o644 less the umask)."""
+    them: no ``/``, ``..``). ``mode`` sets the permissions (else 0o644 less the umask); ``durable`` syncs the
+    file to disk before the rename (a record that must survive a power cut, not only a crash)."""
     root.mkdir(parents=True, exist_ok=True)
     *folders, name = parts
     tmp = f".{name}.{secrets.token_hex(6)}.tmp"
     if not _DIR_FD:
-        _write_atomic_paths(root, folders, name, tmp, chunks)
+        _write_atomic_paths(root, folders, name, tmp, chunks, durable)
         if mode is not None:
             os.chmod(root.joinpath(*folders, name), mode)
         return
@@ -122,6 +128,9 @@ def write_atomic(
             with os.fdopen(fd, "wb") as out:
                 for block in chunks:
                     out.write(block)
+                if durable:
+                    out.flush()
+                    os.fsync(out.fileno())
             # rename() replaces a link at the target itself; it never writes through it.
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException:
@@ -131,7 +140,7 @@ def write_atomic(
 
 
 def _write_atomic_paths(
-    root: Path, folders: Sequence[str], name: str, tmp: str, chunks: Iterable[bytes]
+    root: Path, folders: Sequence[str], name: str, tmp: str, chunks: Iterable[bytes], durable: bool
 ) -> None:
     folder = root
     for part in folders:
@@ -145,6 +154,9 @@ def _write_atomic_paths(
         with os.fdopen(fd, "wb") as out:
             for block in chunks:
                 out.write(block)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(path, folder / name)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -170,7 +182,7 @@ def write_file(path: Path, data: bytes | str) -> None:
     write_atomic(path.parent, [path.name], [body], mode=_mode_of(path))
 
 
-def write_inside(root: Path, relative: str | Path, data: bytes | str) -> Path:
+def write_inside(root: Path, relative: str | Path, data: bytes | str, *, durable: bool = False) -> Path:
     """Replace ``root/relative`` with ``data`` (``str`` as UTF-8) without following a link anywhere inside
     ``root``: a link as an intermediate folder or as the file is replaced, never written through. ``relative``
     must stay inside ``root`` (no ``..``, not absolute); return the path written."""
@@ -179,7 +191,7 @@ def write_inside(root: Path, relative: str | Path, data: bytes | str) -> Path:
         raise ValueError(f"{relative} is not a path inside {root}")
     target = root.joinpath(*parts)
     body = data.encode("utf-8") if isinstance(data, str) else data
-    write_atomic(root, parts, [body], mode=_mode_of(target))
+    write_atomic(root, parts, [body], mode=_mode_of(target), durable=durable)
     return target
 
 

@@ -96,4 +96,4 @@ class ReleaseState:
         """Write the record atomically: a crash leaves the old record or the new one, never half of one."""
         # .shipwheel/releases/ inside the project: a link planted there is replaced, never written through.
         root = self.path.parents[2]
-        write_inside(root, self.path.relative_to(root), json.dumps(self.as_dict(), indent=2))
+        write_inside(root, self.path.relative_to(root), json.dumps(self.as_dict(), indent=2), durable=True)
