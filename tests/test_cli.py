@@ -505,6 +505,7 @@ test_i10_property_release = _repo_property(
 )
 test_i10_property_status = _repo_property(lambda r, v, p, x: ["status", v, "--html", p, *x[:1]])
 test_i10_property_ci = _repo_property(lambda r, v, p, x: ["ci", "github", "--check", "-o", p])
+test_i10_property_ci_write = _repo_property(lambda r, v, p, x: ["ci", "github", "--write", "-o", p])
 test_i10_property_completion = _repo_property(lambda r, v, p, x: ["completion", v or "bash"])
 test_i10_property_mailmap_check = _repo_property(lambda r, v, p, x: ["mailmap-check", v, "--repo", p])
 test_i10_property_changelog_repo = _repo_property(
