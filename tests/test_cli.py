@@ -389,3 +389,141 @@ def test_i14_validate_pyproject_accepts_the_defaults_and_real_imports(tmp_path: 
     from shipwheel.config import load_defaults
 
     api.Validator()({"project": {"name": "demo", "version": "1.0"}, "tool": {"shipwheel": load_defaults()}})
+
+
+# -- the property test for every other command: in a real git repository, with bad versions and paths -----------
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A git repository with one commit as the working folder, beside a file, a folder and a missing path."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    env = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    monkeypatch.setenv("GNUPGHOME", str(tmp_path / "gnupg"))  # an empty keyring: no key of the user's is used
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "Property Test"],
+        ["config", "user.email", "p@example.invalid"],
+        ["config", "commit.gpgsign", "false"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, timeout=60)
+    (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1.0"\n')
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, capture_output=True, timeout=60)
+    subprocess.run(["git", "commit", "-qm", "init"], cwd=root, check=True, capture_output=True, timeout=60)
+    (tmp_path / "a-file").write_text("not a folder\n")
+    (tmp_path / "a-dir").mkdir()
+    monkeypatch.chdir(root)
+    return {
+        "r": str(root),
+        "file": str(tmp_path / "a-file"),
+        "dir": str(tmp_path / "a-dir"),
+        "missing": str(tmp_path / "missing" / "deeper"),
+    }
+
+
+_RELEASE_KEYS = [toml_key(f) for f in __import__("dataclasses").fields(SECTIONS["release"])]
+#: keys whose value is a command shipwheel runs: random text there would run random programs
+_COMMAND_KEYS = {"api-command", "docs-command"}
+_release_values = st.one_of(_values, st.sampled_from(["false", "no-such-program-xyz", "true"]))
+_section_tables = st.sampled_from([s for s in SECTIONS if s]).flatmap(
+    lambda section: st.dictionaries(
+        st.sampled_from(
+            [toml_key(f) for f in __import__("dataclasses").fields(SECTIONS[section])] + ["frobnicate"]
+        ),
+        _values,
+        max_size=4,
+    ).map(
+        lambda t: (
+            f"[project]\nname = 'demo'\nversion = '1.0'\n[tool.shipwheel.{section}]\n"
+            + "".join(
+                f"{json.dumps(k)} = {_toml(v) if k not in _COMMAND_KEYS else json.dumps('false')}\n"
+                for k, v in t.items()
+            )
+        )
+    )
+)
+_release_tables = st.dictionaries(
+    st.sampled_from([*_RELEASE_KEYS, "frobnicate"]), _release_values, max_size=5
+).map(
+    lambda t: (
+        "[project]\nname = 'demo'\nversion = '1.0'\n[tool.shipwheel.release]\n"
+        + "".join(
+            f"{json.dumps(k)} = {_toml(v) if k not in _COMMAND_KEYS else json.dumps('false')}\n"
+            for k, v in t.items()
+        )
+    )
+)
+_any_tables = st.one_of(_tables, _section_tables, _release_tables)
+_versions = st.one_of(
+    st.sampled_from(
+        ["1.0", "1.0.1", "2.0rc1", "1.0.dev0", "x", "", "1..0", "v1.0", "1.0+local", "99999999999999999999.0",
+         "1.0\n2", "../..", "1.0/../x", "1.0 ", "\u0663.\u0660", "1" * 300, "1.0-", "HEAD", "@{u}"]
+    ),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=8),
+)  # fmt: skip
+_paths = st.sampled_from(["r", "file", "dir", "missing"])
+_flags = st.lists(
+    st.sampled_from(["--pre=rc", "--pre=b", "--pre=zz", "--final", "--dev", "--next", "--json"])
+)
+
+
+def _repo_property(
+    argv_of: Callable[[dict[str, str], str, str, list[str]], list[str]],
+) -> Callable[..., None]:
+    """A Hypothesis test in a real git repository: a malformed configuration, a bad VERSION, a path that is the
+    repository, a file, a folder or missing, and random flags."""
+
+    @settings(
+        max_examples=int(os.environ.get("SHIPWHEEL_EXAMPLES", "12")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(table=_any_tables, version=_versions, path=_paths, flags=_flags)
+    def test(repo: dict[str, str], table: str, version: str, path: str, flags: list[str]) -> None:
+        Path(repo["r"], "pyproject.toml").write_bytes(table.encode("utf-8", "surrogateescape"))
+        assert _run(argv_of(repo, version, repo[path], flags)) in EXIT_CODES
+
+    return test
+
+
+_NO_BUILD = ["--skip", "version-backend", "--skip", "docs-build", "--skip", "sdist-complete"]
+test_i10_property_check = _repo_property(
+    lambda r, v, p, x: ["check", v, "-r", f"file:{r['dir']}", *_NO_BUILD, *x[:1]]
+)
+test_i10_property_version = _repo_property(lambda r, v, p, x: ["version", v, *x[:1]])
+test_i10_property_version_show = _repo_property(lambda r, v, p, x: ["version", "--config-dir", p])
+test_i10_property_bump = _repo_property(lambda r, v, p, x: ["bump", *x])
+test_i10_property_tag = _repo_property(lambda r, v, p, x: ["tag", v, *x[:1]])
+test_i10_property_branch = _repo_property(lambda r, v, p, x: ["branch", v, "--no-bump", *x[:1]])
+test_i10_property_docs = _repo_property(lambda r, v, p, x: ["docs", v, "--to", p, "--from", p])
+test_i10_property_announce = _repo_property(lambda r, v, p, x: ["announce", v, *x[:1]])
+test_i10_property_release = _repo_property(
+    lambda r, v, p, x: ["release", v, "--dry-run", "-r", f"file:{r['dir']}", *x[:1]]
+)
+test_i10_property_status = _repo_property(lambda r, v, p, x: ["status", v, "--html", p, *x[:1]])
+test_i10_property_ci = _repo_property(lambda r, v, p, x: ["ci", "github", "--check", "-o", p])
+test_i10_property_ci_write = _repo_property(lambda r, v, p, x: ["ci", "github", "--write", "-o", p])
+test_i10_property_completion = _repo_property(lambda r, v, p, x: ["completion", v or "bash"])
+test_i10_property_mailmap_check = _repo_property(lambda r, v, p, x: ["mailmap-check", v, "--repo", p])
+test_i10_property_changelog_repo = _repo_property(
+    lambda r, v, p, x: ["changelog", v, "--repo", r["r"], "--titles", p]
+)
+test_i10_property_notes_repo = _repo_property(
+    lambda r, v, p, x: ["notes", v, "--project", r["r"], "--range", "none", "--wheelhouse", p]
+)
+
+
+def test_i10_property_every_command_has_one() -> None:
+    """A new command without a property test fails here (the parser is the list of commands)."""
+    sub = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    missing = [name for name in sub.choices if f"test_i10_property_{name.replace('-', '_')}" not in globals()]
+    assert not missing, f"commands without a property test: {missing}"
+
+
+def test_i10_status_html_into_a_folder_names_the_option(repo: dict[str, str]) -> None:
+    with pytest.raises(ShipwheelError) as info:
+        main_inner(["status", "1.0", "--html", repo["dir"]])
+    assert "--html" in info.value.one_line() and "-o" not in info.value.hint.replace("--html", "")

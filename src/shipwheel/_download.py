@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ._fs import ensure_not_link, open_new_or_append, regular_size
 from ._retry import RetryPolicy
 from .containers import Container, Entry, TransferError
-from .containers._fs import ensure_not_link, open_new_or_append, regular_size
 from .distfiles import file_digests
 
 __all__ = [

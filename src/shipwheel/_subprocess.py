@@ -6,10 +6,13 @@ keeps the tail of that output (and the log file's path) for the error message.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shlex
 import subprocess
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -39,11 +42,14 @@ def run(
     what: str | None = None,
     hint: str = "",
     input: str | None = None,
+    max_output: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``cmd`` and return its completed process, or raise :class:`CommandError` when it fails.
 
     With ``logfile`` the output (stdout and stderr merged) is written there as it comes, preceded by the command
     line; otherwise it is captured. ``what`` names the step in the error message (default: the program name).
+    ``max_output`` bounds the captured output (bytes of stdout and of stderr): a command that prints more is
+    stopped and is an error (for commands the project configures, whose output nobody bounds otherwise).
     """
     shown = cmd if isinstance(cmd, str) else format_command(cmd)
     args: str | list[str] = cmd if isinstance(cmd, str) else [str(c) for c in cmd]
@@ -53,6 +59,14 @@ def run(
         logfile.write(f"$ {shown}\n")
         logfile.flush()
     try:
+        if max_output is not None and logfile is None and input is None:
+            proc = _run_bounded(args, cwd=cwd, env=env, shell=shell, timeout=timeout, limit=max_output)
+            if proc is None:
+                raise CommandError(
+                    f"{label} printed more than {max_output:,} bytes and was stopped",
+                    hint=hint or "make the command print less (only what shipwheel reads)",
+                )
+            return _checked(proc, label, hint)
         proc = subprocess.run(
             args,
             cwd=cwd,
@@ -79,6 +93,12 @@ def run(
             hint=hint or "look at its output",
             log=_name(logfile),
         ) from exc
+    return _checked(proc, label, hint, logfile)
+
+
+def _checked(
+    proc: subprocess.CompletedProcess[str], label: str, hint: str, logfile: IO[str] | None = None
+) -> subprocess.CompletedProcess[str]:
     if proc.returncode != 0:
         if logfile is not None:
             logfile.flush()
@@ -110,3 +130,60 @@ def _tail_of_file(fh: IO[str]) -> str:
             return "".join(src.readlines()[-_TAIL_LINES:])
     except OSError:
         return ""
+
+
+def _run_bounded(
+    args: str | list[str],
+    *,
+    cwd: Path | str | None,
+    env: Mapping[str, str] | None,
+    shell: bool,
+    timeout: float | None,
+    limit: int,
+) -> subprocess.CompletedProcess[str] | None:
+    """Like ``subprocess.run`` capturing text, but reading at most ``limit`` bytes of each stream; ``None`` when
+    the command printed more (it is killed). Hand-written: the standard library has no bounded capture."""
+    proc = subprocess.Popen(
+        args, cwd=cwd, env=dict(env) if env is not None else None, shell=shell,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    over = threading.Event()
+    buffers = (bytearray(), bytearray())
+
+    def drain(pipe: IO[bytes], buf: bytearray) -> None:
+        while chunk := pipe.read(65536):
+            if len(buf) + len(chunk) > limit:
+                over.set()
+                return
+            buf += chunk
+
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [
+        threading.Thread(target=drain, args=(pipe, buf), daemon=True)
+        for pipe, buf in zip((proc.stdout, proc.stderr), buffers, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while proc.poll() is None:
+            if over.is_set():
+                return None
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(args, timeout or 0)
+            over.wait(0.05)
+        for reader in readers:
+            reader.join()
+        if over.is_set():
+            return None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+    def text(buf: bytearray) -> str:  # decoded as subprocess.run(text=True, errors="replace") does
+        return io.TextIOWrapper(io.BytesIO(bytes(buf)), errors="replace").read()
+
+    return subprocess.CompletedProcess(args, proc.returncode, text(buffers[0]), text(buffers[1]))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _subprocess
+from ._fs import read_limited, write_file
 from .distfiles import collect_release_files, file_digests
 from .errors import CommandError, ConfigError, EnvironmentNotReadyError, VerificationError
 
@@ -33,6 +34,7 @@ __all__ = [
     "TrustedSigners",
     "parse_fingerprint",
     "sign_files",
+    "signer_from_status",
     "trusted_signers",
     "verify_manifest",
     "verify_release",
@@ -200,9 +202,7 @@ def sign_files(
             if (folder / name).is_file():
                 digests.setdefault(name, digest)
     text = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
-    tmp = folder / (MANIFEST + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(existing)
+    write_file(existing, text)  # a link planted at SHA256SUMS (or its temporary) is replaced, never followed
     manifest_sig = _detach_sign(existing, gpg=gpg, key=key, env=env)
     return SignResult(tuple(signatures), existing, manifest_sig)
 
@@ -238,16 +238,41 @@ def _verify_one(
             f"{signature.name}: BAD signature for {signed.name}",
             hint="the file or its signature was changed; fetch both again from the release manager",
         ) from exc
+    return signer_from_status(proc.stdout, trusted, what=signature.name, signed=signed.name)
+
+
+def signer_from_status(
+    status: str,
+    trusted: TrustedSigners,
+    *,
+    what: str,
+    signed: str = "it",
+    gpg: str = "gpg",
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """The fingerprint of the pinned key that made the good signature which gpg's status lines report (``gpg
+    --status-fd``, ``git verify-tag --raw``); ``what`` and ``signed`` name the signature and the signed thing in
+    messages. A ``trusted.key`` not yet resolved is resolved with ``gpg`` here.
+
+    :raises VerificationError: no good signature, nothing pinned, or a key that is not pinned made it.
+    """
+    if not trusted.fingerprints and not trusted.any_key and trusted.key:
+        trusted = TrustedSigners(frozenset({_resolve_key(trusted.key, gpg=gpg, env=env)}))
+    if not trusted.fingerprints and not trusted.any_key:
+        raise VerificationError(
+            f"{what}: no signing key is pinned, and a signature is trusted only from a pinned key",
+            hint=_PIN_HINT + " (their --trust-keyring accepts any key in gpg's keyring instead)",
+        )
     # VALIDSIG <fpr> <date> <ts> <expire> <version> <reserved> <algo> <hash> <class> [<primary fpr>]: the signing
     # (sub)key and its primary key; a pin may name either. GOODSIG alone carries only the long key id.
     signers = []
-    for line in proc.stdout.splitlines():
+    for line in status.splitlines():
         parts = line.split()
         if parts[:2] == ["[GNUPG:]", "VALIDSIG"] and len(parts) > 2:
             signers.append({p.upper() for p in (parts[2], *parts[11:12])})
-    if not signers or "[GNUPG:] GOODSIG" not in proc.stdout:
+    if not signers or "[GNUPG:] GOODSIG" not in status:
         raise VerificationError(
-            f"{signature.name}: gpg found no good signature for {signed.name}",
+            f"{what}: gpg found no good signature for {signed}",
             hint="the signature is expired, revoked or not a signature; sign the release again",
         )
     for prints in signers:
@@ -258,7 +283,7 @@ def _verify_one(
             return min(prints)
     made_by = ", ".join(sorted(p for prints in signers for p in prints))
     raise VerificationError(
-        f"{signature.name}: signed by {made_by}, which is not a pinned key",
+        f"{what}: signed by {made_by}, which is not a pinned key",
         hint="if that key is the release manager's, " + _PIN_HINT,
     )
 
@@ -297,7 +322,8 @@ def _parse_manifest(text: str) -> dict[str, str]:
 
 def _read_manifest(manifest: Path) -> dict[str, str]:
     try:
-        return _parse_manifest(manifest.read_text(encoding="utf-8", errors="replace"))
+        # bounded: a SHA256SUMS of a release lists a few hundred files, not gigabytes
+        return _parse_manifest(read_limited(manifest, 64 << 20).decode("utf-8", errors="replace"))
     except OSError as exc:
         raise VerificationError(f"cannot read {manifest}: {exc.strerror}", hint="check the file") from exc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from .._fs import open_new_or_append
 from ..config import Config, expand_environment, load_config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
@@ -129,7 +131,8 @@ class _Build:
 
     def log(self, name: str) -> IO[str]:
         self.logs.mkdir(parents=True, exist_ok=True)
-        return (self.logs / f"{name}.log").open("w", encoding="utf-8")
+        # A link planted in the log folder is replaced, never written through.
+        return io.TextIOWrapper(open_new_or_append(self.logs / f"{name}.log", append=False), encoding="utf-8")
 
     def step(self, target: str, name: str, fn: Callable[[], Any]) -> Any:
         self.emit(BuildEvent(target, name, "start"))
@@ -147,7 +150,9 @@ class _Build:
         if self.source.sdist is not None:
             target = self.output / self.source.sdist.name
             if target.resolve() != self.source.sdist:
-                shutil.copy2(self.source.sdist, target)
+                with self.source.sdist.open("rb") as src, open_new_or_append(target, append=False) as dst:
+                    shutil.copyfileobj(src, dst)
+                shutil.copystat(self.source.sdist, target)
             return self.source.sdist
         with self.log("sdist") as log:
             outdir = self.work / "sdist"

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from .._fs import write_file
 from ..config import Config, load_config
 from ..config._model import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds
 from ..errors import ProjectError
@@ -117,7 +118,7 @@ def status(message: str) -> None:
     err_console.print(Text(message, style="dim"))
 
 
-def write_text_output(text: str, output: Path | None) -> None:
+def write_text_output(text: str, output: Path | None, option: str = "-o") -> None:
     """Write a generated document to ``output`` (UTF-8, ``\n`` line ends), or as UTF-8 bytes to stdout.
 
     Bytes, not the console: the document must be UTF-8 whatever the locale, and never wrapped.
@@ -127,9 +128,9 @@ def write_text_output(text: str, output: Path | None) -> None:
         sys.stdout.flush()
         return
     try:
-        output.write_text(text, encoding="utf-8", newline="\n")
+        write_file(output, text)  # a link at OUTPUT is replaced, never written through
     except OSError as exc:
         raise ProjectError(
-            f"cannot write {output}: {exc.strerror}", hint="pass a writable path to -o"
+            f"cannot write {output}: {exc.strerror}", hint=f"pass a writable path to {option}"
         ) from None
     status(f"wrote {output}")

@@ -188,7 +188,7 @@ def run_status(args: argparse.Namespace) -> int:
         from ..release._status_html import render_status_html
         from ._common import write_text_output
 
-        write_text_output(render_status_html(config, state), args.html)
+        write_text_output(render_status_html(config, state), args.html, "--html")
     if args.json:
         print_json({**state.as_dict(), "state_file": str(state.path), "exists": state.path.is_file()})
         return 0

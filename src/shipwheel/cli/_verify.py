@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
+from .._fs import write_file
 from ..distfiles import collect_release_files
 from ..errors import UsageError
 from . import _github, _provenance
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     strict = config.verify.strict
     if args.html is not None:
         try:
-            args.html.write_text(render_html(report), encoding="utf-8")
+            write_file(args.html, render_html(report))  # a link there is replaced
         except OSError as exc:
             raise _html_error(args.html, exc) from exc
     if args.json:

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._fs import read_limited
 from ..errors import ConfigError, ProjectError
 
 if sys.version_info >= (3, 11):
@@ -23,7 +24,7 @@ __all__ = ["load_defaults", "parse_toml", "read_pyproject", "read_sdist_pyprojec
 def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
     """Parse the TOML file ``path``; ``label`` names it in errors (default: its path)."""
     try:
-        data = path.read_bytes()
+        data = read_limited(path, _MAX_PYPROJECT)  # a huge file or /dev/zero is an error, not a full memory
     except OSError as exc:
         raise ProjectError(
             f"cannot read {label or path}: {exc.strerror}", hint="check the path and its permissions"

@@ -7,6 +7,7 @@ ones with this, or write them into a titles file. Never needed for a correct lis
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,10 +51,12 @@ def fetch_titles(
     numbers: Iterable[int],
     token: str,
     *,
-    api_root: str = API_ROOT,
+    api_root: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[int, str]:
-    """The current titles of ``numbers`` from the GitHub REST API; the token is sent as a header only."""
+    """The current titles of ``numbers`` from the GitHub REST API (``api_root``, else ``GITHUB_API_URL`` as
+    GitHub Actions and GitHub Enterprise set it, else api.github.com); the token is sent as a header only."""
+    api_root = api_root or os.environ.get("GITHUB_API_URL") or API_ROOT
     # Imported here: the look-up is off by default, and httpx is the heaviest import of this package.
     import httpx
 
@@ -83,7 +86,8 @@ def fetch_titles(
                     f"GitHub API answered HTTP {resp.status_code} for pull request #{n}",
                     hint="check --pr-url or drop --github-titles",
                 )
-            return n, _title(resp.content, n)
+            # A server that echoes the token back (a proxy, a hostile API) never gets it into the notes.
+            return n, _title(resp.content, n).replace(token, "***") if token else _title(resp.content, n)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             return {n: t for n, t in pool.map(one, wanted) if t}

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._fs import read_limited
 from ..errors import ProjectError
 from ._history import Commit, History
 from ._text import clean_text
@@ -228,7 +229,7 @@ def read_titles_file(path: Path) -> dict[int, str]:
     (``#123`` and a tab or space instead of the colon work too). Blank lines are skipped.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, 64 << 20).decode("utf-8")  # never /dev/zero into memory
     except (OSError, UnicodeDecodeError) as exc:
         raise ProjectError(
             f"cannot read the titles file {path}: {exc}", hint="pass an existing UTF-8 file"

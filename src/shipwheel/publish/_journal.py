@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import threading
@@ -22,6 +23,7 @@ from typing import IO
 
 from platformdirs import user_state_path
 
+from .._fs import open_new_or_append, read_limited
 from ..errors import ConfigError
 
 __all__ = ["Journal", "default_journal_dir"]
@@ -56,7 +58,7 @@ class Journal:
 
     def _replay(self) -> None:
         try:
-            data = self.path.read_bytes()
+            data = read_limited(self.path, 64 << 20)
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -88,7 +90,8 @@ class Journal:
             if self._fh is None:
                 try:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                    self._fh = self.path.open("a", encoding="utf-8")
+                    # never appended through a link planted at the journal's name
+                    self._fh = io.TextIOWrapper(open_new_or_append(self.path, append=True), encoding="utf-8")
                 except OSError as exc:
                     raise _unusable(self.path, exc) from None
             self._fh.write(line)

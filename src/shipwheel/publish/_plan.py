@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Literal
 
 from packaging.version import Version
 
+from .._fs import read_limited, write_file
 from ..distfiles import DistFile, collect_release_files
 from ..errors import ConflictError, UsageError, VerificationError
 from ._index_query import IndexFile
@@ -167,7 +167,7 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     known: dict[str, list[object]] = {}
     if cache is not None:
         try:
-            loaded = json.loads(cache.read_text(encoding="utf-8"))
+            loaded = json.loads(read_limited(cache, 64 << 20).decode("utf-8"))
             known = loaded if isinstance(loaded, dict) else {}
         except (OSError, ValueError):
             known = {}
@@ -189,16 +189,10 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     if cache is not None and todo:
         for path in todo:
             known[str(path.resolve())] = [_stamp(path), out[path]]
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(known), encoding="utf-8")
-            tmp.replace(cache)
-        except OSError:
-            # Only a cache: a state folder that is a file, a cache path that is a folder, a full disk cost a re-hash
-            # next time, never the publish.
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+        # Only a cache: a state folder that is a file, a cache path that is a folder, a full disk cost a re-hash
+        # next time, never the publish. Never written through a link planted in the state folder.
+        with contextlib.suppress(OSError):
+            write_file(cache, json.dumps(known))
     return {p: out[p] for p in paths}
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from .._fs import read_limited
 from .._http import redact
 from ..errors import ConfigError, UsageError
 
@@ -162,7 +163,8 @@ def read_pypirc(path: Path, *, required: bool = False) -> dict[str, PypircSectio
         return {}
     parser = configparser.RawConfigParser()
     try:
-        parser.read(path, encoding="utf-8")
+        # bounded: a .pypirc that is /dev/zero or huge is an error, not a full memory
+        parser.read_string(read_limited(path, 1 << 20).decode("utf-8"), source=str(path))
     except (configparser.Error, UnicodeDecodeError, OSError) as exc:
         # Only the position: configparser's own messages quote the offending line, which may hold a password.
         # ``from None`` keeps that message out of --debug tracebacks too.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from .._fs import write_inside
 from .._git import Git
 from ..config import Config
 from ..errors import AuthenticationError, ConfigError, RemoteError, ShipwheelError
@@ -217,11 +218,12 @@ def new_message_id(config: Config) -> str:
 
 def write_announcement(announcement: Announcement, folder: Path, version: str) -> tuple[Path, Path]:
     """Write the mail text and the GitHub release Markdown into ``folder``; return both paths."""
-    folder.mkdir(parents=True, exist_ok=True)
     text = folder / f"{version}-announcement.txt"
     md = folder / f"{version}-github-release.md"
-    text.write_text(f"Subject: {announcement.subject}\n\n{announcement.text}", encoding="utf-8")
-    md.write_text(announcement.markdown, encoding="utf-8")
+    # .shipwheel/releases/ inside the project: links planted there are replaced, never written through.
+    root = folder.parents[1]
+    write_inside(root, text.relative_to(root), f"Subject: {announcement.subject}\n\n{announcement.text}")
+    write_inside(root, md.relative_to(root), announcement.markdown)
     return text, md
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
+from .._fs import write_inside
 from ..config import Config
 from ..errors import CommandError, UsageError
 from ._tag import repository_of
@@ -67,8 +68,8 @@ def make_branch(config: Config, series: str, *, ref: str = "HEAD", bump: bool = 
         if not path.exists():
             fmt = "md" if path.suffix == ".md" else "rst"
             title = f"{project} {nxt} Release Notes"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(_SKELETON[fmt].format(title=title, rule="=" * len(title)), encoding="utf-8")
+            # never through a link in the work tree (a folder of the notes path, or a dangling notes link)
+            write_inside(git.root, notes_rel, _SKELETON[fmt].format(title=title, rule="=" * len(title)))
             git.run("add", "--", notes_rel)
             git.run(
                 "commit", "-q", "--no-verify", "-m", f"DOC: Start the {nxt} release notes", "--", notes_rel

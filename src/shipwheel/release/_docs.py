@@ -16,6 +16,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from .._fs import write_inside
 from .._git import Git, find_repository
 from ..errors import ProjectError, UsageError
 
@@ -116,9 +117,7 @@ def publish_docs(
             stable_link.unlink()
         stable_link.symlink_to(series, target_is_directory=True)
         current = series
-    (repo / SWITCHER).write_text(
-        json.dumps(_switcher(repo, current, base_url), indent=2) + "\n", encoding="utf-8"
-    )
+    write_inside(repo, SWITCHER, json.dumps(_switcher(repo, current, base_url), indent=2) + "\n")
     git.run("add", "-A")
     commit = None
     if git.run("status", "--porcelain"):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from .._fs import write_inside
 from ..config import Config
 from ..errors import ShipwheelError, UsageError
 from ._state import STEPS, ReleaseState, state_path
@@ -115,10 +116,9 @@ def _index_url(target: str) -> str:
 def _ignore_state_dir(path: Path) -> None:
     # The record must not make the work tree dirty, which the preflight and the version step refuse.
     folder = path.parent.parent
-    folder.mkdir(parents=True, exist_ok=True)
     ignore = folder / ".gitignore"
     if not ignore.exists():
-        ignore.write_text("*\n", encoding="utf-8")
+        write_inside(folder.parent, Path(folder.name, ".gitignore"), "*\n")
 
 
 def release(

@@ -202,7 +202,14 @@ def _docs(config: Config) -> CheckResult:
             "docs-build", "no release.docs-command configured (e.g. sphinx-build -W doc doc/_build)"
         )
     try:
-        _subprocess.run(command, shell=True, cwd=config.project_dir, timeout=3600, what="docs-command")
+        _subprocess.run(
+            command,
+            shell=True,
+            cwd=config.project_dir,
+            timeout=3600,
+            what="docs-command",
+            max_output=64 << 20,
+        )
     except ShipwheelError as exc:
         output = getattr(exc, "output", "")
         return failed("docs-build", exc.message, tuple(output.splitlines()[-15:]))

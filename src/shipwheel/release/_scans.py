@@ -128,7 +128,9 @@ def check_api_registry(config: Config, root: Path) -> CheckResult:
     except OSError as exc:
         return failed("api-registry", f"cannot read {opts.api_registry}: {exc.strerror}")
     try:
-        out = _subprocess.run(opts.api_command, shell=True, cwd=root, timeout=600, what="api-command").stdout
+        out = _subprocess.run(
+            opts.api_command, shell=True, cwd=root, timeout=600, what="api-command", max_output=1 << 20
+        ).stdout
     except ShipwheelError as exc:
         tail = tuple(getattr(exc, "output", "").splitlines()[-10:])
         return failed(

@@ -8,12 +8,12 @@ trace elsewhere (``check``, ``verify``).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from .._fs import read_limited, write_inside
 
 __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
 
@@ -56,7 +56,7 @@ class ReleaseState:
         """The record at ``path``, or a new one (nothing written yet) when there is none."""
         state = cls(path, version)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(read_limited(path, 16 << 20).decode("utf-8"))
         except FileNotFoundError:
             return state
         except (OSError, ValueError):
@@ -96,14 +96,6 @@ class ReleaseState:
 
     def save(self) -> None:
         """Write the record atomically: a crash leaves the old record or the new one, never half of one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.as_dict(), fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # .shipwheel/releases/ inside the project: a link planted there is replaced, never written through.
+        root = self.path.parents[2]
+        write_inside(root, self.path.relative_to(root), json.dumps(self.as_dict(), indent=2), durable=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._fs import write_inside
 from ..errors import ProjectError, VerificationError
 from ._context import Context
 
@@ -83,8 +84,7 @@ def notes_run(ctx: Context) -> str:
         from ..notes import release_notes
 
         text = release_notes(ctx.config.project_dir, str(ctx.version), fmt=ctx.config.notes.format)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_inside(ctx.git.root, rel, text)  # never through a link in the work tree
     ctx.git.run("add", "--", rel)
     ctx.git.run("commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", rel)
     return f"committed {rel}"
@@ -115,16 +115,20 @@ def version_run(ctx: Context) -> str:
 
 
 def tag_observe(ctx: Context) -> str | None:
-    from ._tag import find_tag, verify_tag
+    from ..errors import ConfigError, VerificationError
+    from ._tag import find_tag, tag_signer
 
     found = find_tag(ctx.git, ctx.tag)
     if found is None:
         return None
-    if ctx.config.sign.key and not verify_tag(ctx.config, ctx.git, ctx.tag):
-        raise ProjectError(
-            f"tag {ctx.tag} exists but git verify-tag rejects it",
-            hint=f"check the signing key's public part in the keyring, or delete the tag (git tag -d {ctx.tag})",
-        )
+    if ctx.config.sign.key or ctx.config.sign.trusted_keys:
+        try:  # a signature by any key in the keyring is not enough: only a pinned key's
+            tag_signer(ctx.config, ctx.git, ctx.tag)
+        except (VerificationError, ConfigError) as exc:
+            raise ProjectError(
+                f"tag {ctx.tag} exists but does not verify with a pinned key: {exc.message}",
+                hint=f"pin the release manager's key (sign.trusted-keys), or delete the tag (git tag -d {ctx.tag})",
+            ) from None
     _check_tagged_version(ctx, found[1])
     return f"{ctx.tag} on {found[1][:12]}"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import _subprocess
 from .._git import Git, find_repository
 from ..config import Config
-from ..errors import CommandError, EnvironmentNotReadyError, ProjectError
+from ..errors import CommandError, ConfigError, EnvironmentNotReadyError, ProjectError, VerificationError
+from ..sign import signer_from_status, trusted_signers
 from ._version import parse_version
 
-__all__ = ["TagConflictError", "TagResult", "find_tag", "tag_name", "tag_release", "verify_tag"]
+__all__ = ["TagConflictError", "TagResult", "find_tag", "tag_name", "tag_release", "tag_signer", "verify_tag"]
 
 
 class TagConflictError(ProjectError):
@@ -55,11 +57,35 @@ def _gpg_args(config: Config) -> list[str]:
     return ["-c", f"gpg.program={config.sign.gpg}"] if config.sign.gpg else []
 
 
-def verify_tag(config: Config, git: Git, name: str) -> bool:
-    """Whether ``git verify-tag`` accepts the signature of ``name`` (``False`` for an unsigned tag)."""
+def tag_signer(config: Config, git: Git, name: str, *, key: str | None = None) -> str:
+    """The fingerprint of the pinned key that signed tag ``name``: ``git verify-tag --raw`` must report a good
+    signature (gpg's ``VALIDSIG``) by one of the keys ``sign`` trusts (``sign.trusted-keys``, else ``key`` or
+    ``sign.key`` resolved to its fingerprint); any other key in the keyring is refused.
+
+    :raises VerificationError: unsigned, a bad signature, nothing pinned, or a key that is not pinned.
+    """
+    gpg = config.sign.gpg or "gpg"
+    trusted = trusted_signers(
+        config.sign.trusted_keys, key=key if key is not None else config.sign.key, gpg=gpg, resolve=False
+    )
     try:
-        git.run(*_gpg_args(config), "verify-tag", name)
-    except CommandError:
+        proc = _subprocess.run(
+            ["git", "-C", str(git.root), *_gpg_args(config), "verify-tag", "--raw", "--", name],
+            what=f"git verify-tag {name}",
+            timeout=120,
+        )
+        status = proc.stderr
+    except CommandError as exc:
+        status = exc.output  # a bad or unknown signature: no VALIDSIG in it, so it is refused below
+    return signer_from_status(status, trusted, what=f"tag {name}", signed=name, gpg=gpg)
+
+
+def verify_tag(config: Config, git: Git, name: str, *, key: str | None = None) -> bool:
+    """Whether tag ``name`` carries a good signature by a pinned key (see :func:`tag_signer`); ``False`` for an
+    unsigned tag and for a signature by any key that is not pinned, even one in the keyring."""
+    try:
+        tag_signer(config, git, name, key=key)
+    except (VerificationError, ConfigError):
         return False
     return True
 
@@ -97,7 +123,8 @@ def tag_release(config: Config, version: str, *, ref: str = "HEAD", key: str | N
                 hint=f"delete it (git tag -d {name}) and run shipwheel tag again",
             )
         signed = _is_signed(git, name)
-        return TagResult(name, commit, False, signed, verify_tag(config, git, name) if signed else False)
+        verified = verify_tag(config, git, name, key=key) if signed else False
+        return TagResult(name, commit, False, signed, verified)
     project = config.project.name or Path(git.root).name
     message = config.release.tag_message.format(project=project, version=version)
     if version not in message:
@@ -116,11 +143,13 @@ def tag_release(config: Config, version: str, *, ref: str = "HEAD", key: str | N
         raise
     verified = False
     if key:
-        verified = verify_tag(config, git, name)
-        if not verified:
+        try:
+            tag_signer(config, git, name, key=key)
+        except (VerificationError, ConfigError) as exc:
             git.run("tag", "-d", name)
             raise EnvironmentNotReadyError(
-                f"git verify-tag rejects the new tag {name}; it was removed",
-                hint="import the public key of the signing key into the keyring git uses",
-            )
+                f"the new tag {name} does not verify with a pinned key ({exc.message}); it was removed",
+                hint="sign with a key of sign.trusted-keys, or pin this key there by its full fingerprint",
+            ) from None
+        verified = True
     return TagResult(name, commit, True, bool(key), verified)

@@ -7,15 +7,14 @@ the file is read and rewritten, so one regex can cover several assignments.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from .._fs import write_file
 from ..errors import ConfigError, ProjectError, UsageError
 
 __all__ = [
@@ -168,15 +167,8 @@ def _numpy_form(version: Version) -> str:
 
 def _atomic_write(path: Path, text: str) -> None:
     # A crash mid-write must not leave a half-written pyproject.toml behind.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A version file that is a link is replaced by the rewritten file, never written through.
+    write_file(path, text)
 
 
 def _kind_of(path: str) -> str | None:

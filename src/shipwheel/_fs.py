@@ -21,7 +21,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["ensure_not_link", "open_new_or_append", "regular_size", "write_atomic"]
+__all__ = [
+    "ensure_not_link",
+    "open_new_or_append",
+    "read_limited",
+    "regular_size",
+    "write_atomic",
+    "write_file",
+    "write_inside",
+]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -92,22 +100,37 @@ def _folder(root: Path, parts: Sequence[str]) -> Iterator[int]:
         os.close(fd)
 
 
-def write_atomic(root: Path, parts: Sequence[str], chunks: Iterable[bytes]) -> None:
+def write_atomic(
+    root: Path,
+    parts: Sequence[str],
+    chunks: Iterable[bytes],
+    *,
+    mode: int | None = None,
+    durable: bool = False,
+) -> None:
     """Write ``chunks`` to ``root/parts...`` through a new temporary file and an atomic rename; no link inside
     ``root`` (an intermediate folder or the target) is followed. ``parts`` are plain names (the caller checked
-    them: no ``/``, ``..``)."""
+    them: no ``/``, ``..``). ``mode`` sets the permissions (else 0o644 less the umask); ``durable`` syncs the
+    file to disk before the rename (a record that must survive a power cut, not only a crash)."""
     root.mkdir(parents=True, exist_ok=True)
     *folders, name = parts
     tmp = f".{name}.{secrets.token_hex(6)}.tmp"
     if not _DIR_FD:
-        _write_atomic_paths(root, folders, name, tmp, chunks)
+        _write_atomic_paths(root, folders, name, tmp, chunks, durable)
+        if mode is not None:
+            os.chmod(root.joinpath(*folders, name), mode)
         return
     with _folder(root, folders) as dfd:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644, dir_fd=dfd)
         try:
+            if mode is not None:
+                os.fchmod(fd, mode)
             with os.fdopen(fd, "wb") as out:
                 for block in chunks:
                     out.write(block)
+                if durable:
+                    out.flush()
+                    os.fsync(out.fileno())
             # rename() replaces a link at the target itself; it never writes through it.
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException:
@@ -117,7 +140,7 @@ def write_atomic(root: Path, parts: Sequence[str], chunks: Iterable[bytes]) -> N
 
 
 def _write_atomic_paths(
-    root: Path, folders: Sequence[str], name: str, tmp: str, chunks: Iterable[bytes]
+    root: Path, folders: Sequence[str], name: str, tmp: str, chunks: Iterable[bytes], durable: bool
 ) -> None:
     folder = root
     for part in folders:
@@ -131,8 +154,53 @@ def _write_atomic_paths(
         with os.fdopen(fd, "wb") as out:
             for block in chunks:
                 out.write(block)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(path, folder / name)
     except BaseException:
         with contextlib.suppress(OSError):
             path.unlink()
         raise
+
+
+def _mode_of(path: Path) -> int | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else None
+
+
+def write_file(path: Path, data: bytes | str) -> None:
+    """Replace the file ``path`` the user named with ``data`` (``str`` as UTF-8), atomically.
+
+    The folder holding ``path`` may be a link (the user named it); a link at ``path`` itself is replaced by the
+    new regular file, never written through. A regular file keeps its permissions.
+    """
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    write_atomic(path.parent, [path.name], [body], mode=_mode_of(path))
+
+
+def write_inside(root: Path, relative: str | Path, data: bytes | str, *, durable: bool = False) -> Path:
+    """Replace ``root/relative`` with ``data`` (``str`` as UTF-8) without following a link anywhere inside
+    ``root``: a link as an intermediate folder or as the file is replaced, never written through. ``relative``
+    must stay inside ``root`` (no ``..``, not absolute); return the path written."""
+    parts = Path(relative).parts
+    if not parts or Path(relative).is_absolute() or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"{relative} is not a path inside {root}")
+    target = root.joinpath(*parts)
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    write_atomic(root, parts, [body], mode=_mode_of(target), durable=durable)
+    return target
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of ``path``, read at most ``limit`` of them: a file larger than that (or one without end, such
+    as ``/dev/zero`` or a pipe) raises :class:`OSError` (``EFBIG``) instead of filling the memory, so callers
+    that already turn an unreadable file into a one-line error handle it too."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than the limit of {limit:,} bytes", str(path))
+    return data
