@@ -24,6 +24,7 @@ from ..interpreters import Interpreter, current, discover, match_identifiers
 from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
 from ._env import EnvCache
 from ._environ import ccache_env, native_env, with_prefix_map
+from ._frontend import config_settings, parse_frontend
 from ._logscan import first_errors
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
 from ._results import BuildEvent, BuildResult, IdentifierResult
@@ -35,6 +36,7 @@ from ._steps import (
     expand,
     is_platform_wheel,
     repair_wheel,
+    repair_with_command,
     run_shell,
     test_wheel,
     wheel_tag,
@@ -227,6 +229,8 @@ class _Build:
                             what="before-build",
                         ),
                     )
+                frontend = parse_frontend(opts.build_frontend)
+                settings = config_settings(opts.config_settings, frontend)
                 wheel, reused = self.step(
                     name,
                     "wheel",
@@ -238,6 +242,8 @@ class _Build:
                         outdir=root / "dist",
                         env=env,
                         log=log,
+                        settings=settings,
+                        frontend=frontend,
                     ),
                 )
                 reason = self.platform_reason
@@ -248,11 +254,27 @@ class _Build:
                         f"not built (the backend fell back to pure Python?); see {logpath}",
                         hint="read the compiler's output in the log and fix the extension's build",
                     )
-                if self.options.repair and is_platform_wheel(wheel) and ident.os == "linux":
-                    wheel = self.step(
-                        name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=env, log=log)
-                    )
-                    repaired = True
+                if self.options.repair and opts.repair and is_platform_wheel(wheel):
+                    if opts.repair_wheel_command:  # cibuildwheel's, on every system
+                        wheel = self.step(
+                            name,
+                            "repair",
+                            lambda: repair_with_command(
+                                opts.repair_wheel_command,
+                                wheel,
+                                root / "repaired",
+                                placeholders=self.placeholders,
+                                cwd=self.source.tree,
+                                env=env,
+                                log=log,
+                            ),
+                        )
+                        repaired = True
+                    elif ident.os == "linux":
+                        wheel = self.step(
+                            name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=env, log=log)
+                        )
+                        repaired = True
                 normalize_wheel(wheel, self.source.epoch)
                 if opts.test_command and not Selector.parse(opts.test_skip).matches(name):
                     self.step(
@@ -267,6 +289,7 @@ class _Build:
                             test_command=opts.test_command,
                             before_test=opts.before_test,
                             test_sources=opts.test_sources,
+                            test_extras=opts.test_extras,
                             env=env,
                             log=log,
                             workdir=root / "tmp",
@@ -417,6 +440,9 @@ def build(
                 f"jobs must be 0 (one per core) or more, got {config.build.jobs}",
                 hint="set -j/--jobs to a positive number",
             )
+        for ident in identifiers:  # a frontend or config settings shipwheel can't honour: before any work
+            opts = config.for_identifier(str(ident))
+            config_settings(opts.config_settings, parse_frontend(opts.build_frontend))
         jobs = config.build.jobs or os.cpu_count() or 1
         state = _Build(config, source, jobs=jobs, on_event=emit)
         with _project_lock(state.work.with_suffix(".lock")):

@@ -1,0 +1,228 @@
+"""cibuildwheel's build keys run by ``shipwheel build`` (issue 14): ``config-settings``, ``build-frontend``,
+``repair-wheel-command``, ``test-extras``, ``environment-pass`` and pip in the test environment. Each test builds a
+tiny C extension for real, with the newest CPython this machine has, configured by ``[tool.cibuildwheel]`` only."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shipwheel.build import build
+from shipwheel.errors import ConfigError
+from shipwheel.interpreters import discover
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+_NEWEST = max(
+    (i for i in discover() if i.version[:2] >= (3, 10) and not i.free_threaded), key=lambda i: i.version
+)
+ONLY = f"cp3{_NEWEST.version[1]}-manylinux_x86_64"
+
+# An in-tree backend around setuptools that writes the config settings it receives to $RECORD_SETTINGS: the
+# only way to see what a frontend really hands the backend.
+_BACKEND = """\
+import json, os
+from setuptools import build_meta as _setuptools
+from setuptools.build_meta import *  # noqa: F403
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open(os.environ["RECORD_SETTINGS"], "w") as fh:
+        json.dump(config_settings, fh)
+    return _setuptools.build_wheel(wheel_directory, None, metadata_directory)
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "T"}
+    env |= {"GIT_COMMITTER_EMAIL": "t@example.org", "GIT_AUTHOR_DATE": "2025-01-02T03:04:05Z"}
+    env |= {"GIT_COMMITTER_DATE": "2025-01-02T03:04:05Z", "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def project(path: Path, cibuildwheel: str, *, extras: str = "") -> Path:
+    """A C extension ``tiny._ext`` built by setuptools through the recording backend; ``cibuildwheel`` is the body
+    of its ``[tool.cibuildwheel]`` table."""
+    (path / "src" / "tiny").mkdir(parents=True)
+    (path / "_backend").mkdir()
+    (path / "_backend" / "recording_backend.py").write_text(_BACKEND)
+    (path / "src" / "tiny" / "__init__.py").write_text("")
+    (path / "src" / "tiny" / "_ext.c").write_text(
+        '#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_ext", NULL, -1, NULL};\n'
+        "PyMODINIT_FUNC PyInit__ext(void) { return PyModule_Create(&m); }\n"
+    )
+    (path / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        'setup(ext_modules=[Extension("tiny._ext", ["src/tiny/_ext.c"])])\n'
+    )
+    (path / "requirements-test.txt").write_text("iniconfig\n")
+    (path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=69"]\nbuild-backend = "recording_backend"\n'
+        'backend-path = ["_backend"]\n\n'
+        '[project]\nname = "tiny"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+        + (f"[project.optional-dependencies]\n{extras}\n" if extras else "")
+        + '\n[tool.setuptools.packages.find]\nwhere = ["src"]\n\n'
+        + f"[tool.cibuildwheel]\n{cibuildwheel}\n"
+    )
+    (path / "MANIFEST.in").write_text("include requirements-test.txt\nrecursive-include _backend *.py\n")
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "v1")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "settings.json"
+    monkeypatch.setenv("RECORD_SETTINGS", str(path))
+    return path
+
+
+def run_build(repo: Path, tmp_path: Path, cache_dir: Path, **more: object):  # type: ignore[no-untyped-def]
+    overrides = {
+        "cache-dir": str(cache_dir),
+        "output-dir": str(tmp_path / "wh"),
+        "log-dir": str(tmp_path / "logs"),
+        **more,
+    }
+    return build(repo, only=ONLY, overrides=overrides)
+
+
+def log_of(tmp_path: Path) -> str:
+    return (tmp_path / "logs" / f"{ONLY}.log").read_text()
+
+
+def test_i14_config_settings_reach_the_backend_with_repeated_keys(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    repo = project(tmp_path / "p", 'config-settings = "setup-args=-Da=1 setup-args=-Db=2 build-dir=build"')
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    assert json.loads(record.read_text()) == {"setup-args": ["-Da=1", "-Db=2"], "build-dir": "build"}
+
+
+def test_i14_config_settings_table_form_and_frontend_c_args(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    repo = project(
+        tmp_path / "p",
+        'build-frontend = { name = "build[uv]", args = ["-Cextra=yes"] }\n'
+        '[tool.cibuildwheel.config-settings]\n"setup-args" = ["-Da=1", "-Db=2"]\n',
+    )
+    assert run_build(repo, tmp_path, cache_dir).ok
+    assert json.loads(record.read_text()) == {"setup-args": ["-Da=1", "-Db=2"], "extra": "yes"}
+
+
+def test_i14_pip_frontend_builds_with_pip_wheel(tmp_path: Path, cache_dir: Path, record: Path) -> None:
+    repo = project(
+        tmp_path / "p",
+        'build-frontend = "pip; args: --no-cache-dir"\nconfig-settings = "setup-args=-Da setup-args=-Db"',
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    log = log_of(tmp_path)
+    assert " -m pip wheel --no-deps --wheel-dir " in log and "--no-cache-dir" in log
+    assert json.loads(record.read_text()) == {"setup-args": ["-Da", "-Db"]}
+    assert "manylinux" in result.results[0].tag  # still repaired by auditwheel
+
+
+@pytest.mark.parametrize(
+    ("frontend", "message"),
+    [
+        ('"poetry"', "build-frontend 'poetry' is not one shipwheel builds with"),
+        ('"build; args: --no-isolation"', "the argument '--no-isolation' has no meaning"),
+    ],
+)
+def test_i14_unsupported_frontend_is_a_config_error(
+    tmp_path: Path, cache_dir: Path, frontend: str, message: str
+) -> None:
+    repo = project(tmp_path / "p", f"build-frontend = {frontend}")
+    with pytest.raises(ConfigError, match=message):
+        run_build(repo, tmp_path, cache_dir)
+    assert not (tmp_path / "wh").exists()  # refused before any work
+
+
+def test_i14_repair_wheel_command_gets_wheel_and_dest_dir(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    marker = tmp_path / "repaired-by.txt"
+    repo = project(
+        tmp_path / "p",
+        f'repair-wheel-command = ["echo {{wheel}} > {marker}", "cp {{wheel}} {{dest_dir}}"]',
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    one = result.results[0]
+    assert one.repaired and one.tag.endswith("-linux_x86_64")  # the command's wheel, not auditwheel's
+    assert marker.read_text().strip().endswith("-linux_x86_64.whl")
+    assert "auditwheel" not in log_of(tmp_path)
+
+
+def test_i14_empty_repair_wheel_command_keeps_the_wheel_as_built(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    repo = project(
+        tmp_path / "p",
+        'repair-wheel-command = ""\n[[tool.cibuildwheel.overrides]]\nselect = "cp3*-win*"\n'
+        'repair-wheel-command = "delvewheel repair -w {dest_dir} {wheel}"\n',
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    assert not result.results[0].repaired and result.results[0].tag.endswith("-linux_x86_64")
+
+
+def test_i14_repair_wheel_command_that_leaves_no_wheel_fails(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    repo = project(tmp_path / "p", 'repair-wheel-command = "true"')
+    result = run_build(repo, tmp_path, cache_dir)
+    assert not result.ok
+    assert "repair-wheel-command left 0 wheels in {dest_dir}" in result.results[0].error
+
+
+def test_i14_test_extras_are_installed_with_the_wheel(tmp_path: Path, cache_dir: Path, record: Path) -> None:
+    repo = project(
+        tmp_path / "p",
+        'test-extras = "test"\ntest-command = "python -c \'import iniconfig, tiny._ext\'"',
+        extras='test = ["iniconfig"]',
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    assert result.results[0].tested
+    assert "tiny[test] @ file://" in log_of(tmp_path)
+
+
+def test_i14_before_test_pip_install_works_in_the_test_venv(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    # numpy's: before-test = "pip install -r {project}/requirements/test_requirements.txt"
+    repo = project(
+        tmp_path / "p",
+        'before-test = "pip install -r {project}/requirements-test.txt"\n'
+        "test-command = \"python -c 'import iniconfig, tiny._ext'\"",
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    assert result.results[0].tested
+
+
+def test_i14_environment_pass_variables_reach_build_and_tests(
+    tmp_path: Path, cache_dir: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SW_PASSED", "from the caller")
+    repo = project(
+        tmp_path / "p",
+        'environment-pass = ["SW_PASSED"]\n'
+        'before-build = \'test "$SW_PASSED" = "from the caller"\'\n'
+        'test-command = \'test "$SW_PASSED" = "from the caller"\'',
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    assert result.results[0].tested
