@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,46 @@ def test_i14_environment_pass_variables_reach_build_and_tests(
     result = run_build(repo, tmp_path, cache_dir)
     assert result.ok, result.results[0].error
     assert result.results[0].tested
+
+
+# Pillow 12.0.0's own [tool.cibuildwheel]: config-settings "raqm=enable raqm=vendor fribidi=vendor
+# imagequant=disable" (a repeated key), test-extras "tests", test-requires numpy. Its before-all and test scripts
+# live in .github/ (not in the sdist; before-all builds every library from GitHub sources), so the test uses the
+# system's libraries (installed by .ci/run) and runs Pillow's font tests from the sources, as its script does.
+PILLOW = "12.0.0"
+SDISTS = Path(__file__).resolve().parents[1] / ".cache" / "sdists"
+_HEADERS = ("zlib.h", "jpeglib.h", "freetype2/ft2build.h", "harfbuzz/hb.h")
+
+
+def test_i14_pillow_real_config_settings_and_test_extras(tmp_path: Path, cache_dir: Path) -> None:
+    missing = [h for h in _HEADERS if not (Path("/usr/include") / h).exists()]
+    if missing:
+        pytest.skip(f"Pillow's vendored raqm needs the headers {missing} (.ci/run installs them)")
+    sdist = SDISTS / f"pillow-{PILLOW}.tar.gz"
+    if not sdist.is_file():
+        SDISTS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary=:all:",
+             f"pillow=={PILLOW}", "-d", str(SDISTS)],
+            check=True,
+            timeout=300,
+        )  # fmt: skip
+    result = run_build(
+        sdist,
+        tmp_path,
+        cache_dir,
+        **{
+            "before-all": "",
+            "test-command": 'cd {project} && python -c \'from PIL import features as f; print("raqm", '
+            'f.version("raqm"))\' && python -m pytest -q -p no:cacheprovider Tests/test_imagefont.py',
+        },
+    )
+    assert result.ok, result.results[0].error
+    one = result.results[0]
+    assert one.tested and one.repaired
+    log = log_of(tmp_path)
+    assert (
+        "config settings: {'raqm': ['enable', 'vendor'], 'fribidi': 'vendor', 'imagequant': 'disable'}" in log
+    )
+    assert "raqm 0.10.3" in log  # the vendored raqm: the config settings reached Pillow's backend
+    assert "pillow[tests] @ file://" in log  # test-extras: pytest came from Pillow's "tests" extra
