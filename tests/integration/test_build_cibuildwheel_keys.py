@@ -179,6 +179,52 @@ def test_i14_empty_repair_wheel_command_keeps_the_wheel_as_built(
     assert not result.results[0].repaired and result.results[0].tag.endswith("-linux_x86_64")
 
 
+def test_i14_repair_wheel_command_of_a_platform_table_repairs_again(
+    tmp_path: Path, cache_dir: Path, record: Path
+) -> None:
+    # the empty command below the [tool.cibuildwheel.linux] one: the linux wheels are repaired by the command
+    marker = tmp_path / "linux.txt"
+    repo = project(
+        tmp_path / "p",
+        f'repair-wheel-command = ""\n[tool.cibuildwheel.linux]\n'
+        f'repair-wheel-command = "touch {marker} && cp {{wheel}} {{dest_dir}}"\n',
+    )
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    assert result.results[0].repaired and marker.exists()
+    # --no-repair still wins over the platform table
+    marker.unlink()
+    result = run_build(repo, tmp_path / "again", cache_dir, repair=False)
+    assert result.ok and not result.results[0].repaired and not marker.exists()
+
+
+def test_i14_unsupported_frontend_is_one_line_exit_3(tmp_path: Path) -> None:
+    repo = project(tmp_path / "p", 'build-frontend = "hatch"')
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shipwheel",
+            "build",
+            str(repo),
+            "--only",
+            ONLY,
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 3, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert "build-frontend 'hatch' is not one shipwheel builds with (from [tool.cibuildwheel]" in " ".join(
+        proc.stderr.split()
+    )
+
+
 def test_i14_repair_wheel_command_that_leaves_no_wheel_fails(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:

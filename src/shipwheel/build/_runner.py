@@ -254,7 +254,8 @@ class _Build:
                         f"not built (the backend fell back to pure Python?); see {logpath}",
                         hint="read the compiler's output in the log and fix the extension's build",
                     )
-                if self.options.repair and opts.repair and is_platform_wheel(wheel):
+                # opts.repair: --no-repair wins over every per-identifier value (the loader drops theirs)
+                if opts.repair and is_platform_wheel(wheel):
                     if opts.repair_wheel_command:  # cibuildwheel's, on every system
                         wheel = self.step(
                             name,
@@ -442,7 +443,12 @@ def build(
             )
         for ident in identifiers:  # a frontend or config settings shipwheel can't honour: before any work
             opts = config.for_identifier(str(ident))
-            config_settings(opts.config_settings, parse_frontend(opts.build_frontend))
+            try:
+                config_settings(opts.config_settings, parse_frontend(opts.build_frontend))
+            except ConfigError as exc:
+                key = "config-settings" if exc.message.startswith("config-settings") else "build-frontend"
+                where = config.sources.get(key, "default")
+                raise ConfigError(f"{exc.message} (from {where}, for {ident})", hint=exc.hint) from None
         jobs = config.build.jobs or os.cpu_count() or 1
         state = _Build(config, source, jobs=jobs, on_event=emit)
         with _project_lock(state.work.with_suffix(".lock")):
