@@ -316,3 +316,20 @@ def test_i14_pillow_real_config_settings_and_test_extras(tmp_path: Path, cache_d
     )
     assert "raqm 0.10.3" in log  # the vendored raqm: the config settings reached Pillow's backend
     assert "pillow[tests] @ file://" in log  # test-extras: pytest came from Pillow's "tests" extra
+
+
+def test_i14_environment_pass_passes_what_builds_otherwise_drop(
+    tmp_path: Path, cache_dir: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PYTHONPATH is kept out of the build and test environments unless environment-pass names it
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "swmarker.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(extra))
+    test = "test-command = \"python -c 'import swmarker'\"\n"
+    repo = project(tmp_path / "p", test + 'environment-pass = ["PYTHONPATH"]')
+    result = run_build(repo, tmp_path, cache_dir)
+    assert result.ok, result.results[0].error
+    repo = project(tmp_path / "q", test)
+    result = run_build(repo, tmp_path / "q-out", cache_dir)
+    assert not result.ok and "test-command failed" in result.results[0].error

@@ -113,6 +113,7 @@ class _Build:
             "SOURCE_DATE_EPOCH": str(source.epoch),
         }
         self.placeholders = placeholders
+        self.env.update(_passed(self.options.environment_pass))
         # environment as cibuildwheel evaluates it: in order, $VAR from the values before and the build's own
         self.env.update(self._environment(self.options.environment, self.env))
         # the path mapping goes to CPPFLAGS, which every backend appends (CFLAGS would replace the
@@ -211,8 +212,10 @@ class _Build:
         # cibuildwheel's per-platform tables and overrides: this identifier's own options and environment
         opts = self.config.for_identifier(name)
         env = self.env
+        if opts.environment_pass != self.options.environment_pass:
+            env = {**env, **_passed(opts.environment_pass)}
         if opts.environment != self.options.environment:
-            env = {**self.env, **self._environment(opts.environment, self.env)}
+            env = {**env, **self._environment(opts.environment, env)}
         with self.log(name) as log:
             log.write(f"{name}: {interpreter.describe()}\nsource: {self.source.description}\n")
             try:
@@ -360,6 +363,13 @@ class _Build:
             else IdentifierResult(str(ident), "interrupted", error="not started: interrupted")
             for f, (ident, _) in zip(futures, todo, strict=True)
         ]
+
+
+def _passed(names: tuple[str, ...]) -> dict[str, str]:
+    """cibuildwheel's ``environment-pass``. Every step already sees the calling environment, except the variables
+    the build environments drop (``PYTHONPATH``, ``VIRTUAL_ENV``: they would leak the caller's packages into
+    isolated builds); naming one here passes it on, as the user asked."""
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def _killed_by_sigint(exc: BaseException) -> bool:
