@@ -333,3 +333,19 @@ def test_i14_environment_pass_passes_what_builds_otherwise_drop(
     repo = project(tmp_path / "q", test)
     result = run_build(repo, tmp_path / "q-out", cache_dir)
     assert not result.ok and "test-command failed" in result.results[0].error
+
+
+@pytest.mark.parametrize(
+    ("identifier", "archs"),
+    [
+        ("cp312-macosx_arm64", "arm64"),
+        ("cp312-macosx_x86_64", "x86_64"),
+        ("cp312-macosx_universal2", "x86_64,arm64"),
+    ],
+)
+def test_i14_delocate_archs_placeholder_of_macos_identifiers(identifier: str, archs: str) -> None:
+    # numpy's macOS repair-wheel-command: delocate-wheel --require-archs {delocate_archs} -w {dest_dir} -v {wheel}
+    from shipwheel.build._runner import _delocate_archs
+    from shipwheel.matrix import Identifier
+
+    assert _delocate_archs(Identifier.parse(identifier)) == archs

@@ -267,7 +267,7 @@ class _Build:
                                 opts.repair_wheel_command,
                                 wheel,
                                 root / "repaired",
-                                placeholders=self.placeholders,
+                                placeholders={**self.placeholders, "delocate_archs": _delocate_archs(ident)},
                                 cwd=self.source.tree,
                                 env=env,
                                 log=log,
@@ -363,6 +363,12 @@ class _Build:
             else IdentifierResult(str(ident), "interrupted", error="not started: interrupted")
             for f, (ident, _) in zip(futures, todo, strict=True)
         ]
+
+
+def _delocate_archs(ident: Identifier) -> str:
+    """cibuildwheel's ``{delocate_archs}`` of a macOS identifier (``arm64``, ``x86_64,arm64`` for universal2)."""
+    arch = ident.platform.split("_", 1)[-1]
+    return "x86_64,arm64" if arch == "universal2" else arch
 
 
 def _passed(names: tuple[str, ...]) -> dict[str, str]:
