@@ -153,6 +153,8 @@ def test_i14_per_platform_tables_and_overrides_apply_per_identifier(tmp_path: Pa
     assert numpy.for_identifier("cp312-win32").config_settings[1] == "setup-args=-Dallow-noblas=true"
     win32 = numpy.for_identifier("cp312-win32")
     assert win32.repair_wheel_command == ""
+    assert not win32.repair  # cibuildwheel's empty command: the wheel as built, no default repair
+    assert numpy.for_identifier("cp312-win_amd64").repair and numpy.build.repair
     assert numpy.for_identifier("cp312-win_amd64").repair_wheel_command.startswith("bash -el")
     linux = numpy.for_identifier("cp312-manylinux_x86_64")
     assert linux.environment["LD_LIBRARY_PATH"] == "$LD_LIBRARY_PATH:/project/.openblas/lib"

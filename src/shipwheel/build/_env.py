@@ -129,11 +129,20 @@ class EnvCache:
         with _locked(env.path.with_name(env.path.name + ".lock")):
             self.install(env, reqs, log=log)
 
-    def create(self, python: Path, path: Path, *, log: IO[str]) -> None:
-        """A new virtual environment at ``path`` for ``python``."""
+    def create(self, python: Path, path: Path, *, log: IO[str], seed: bool = False) -> None:
+        """A new virtual environment at ``path`` for ``python``; ``seed``: with pip in it, as ``python -m venv``
+        makes them (uv's have none)."""
         if self.uv:
             run(
-                [self.uv, "venv", "--quiet", "--python", str(python), str(path)],
+                [
+                    self.uv,
+                    "venv",
+                    "--quiet",
+                    *(["--seed"] if seed else []),
+                    "--python",
+                    str(python),
+                    str(path),
+                ],
                 env=self.environ,
                 logfile=log,
                 what="uv venv",

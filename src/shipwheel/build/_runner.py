@@ -26,6 +26,7 @@ from ..interpreters import Interpreter, current, discover, match_identifiers
 from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
 from ._env import EnvCache
 from ._environ import ccache_env, native_env, with_prefix_map
+from ._frontend import config_settings, parse_frontend
 from ._logscan import first_errors
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
 from ._results import BuildEvent, BuildResult, IdentifierResult
@@ -37,6 +38,7 @@ from ._steps import (
     expand,
     is_platform_wheel,
     repair_wheel,
+    repair_with_command,
     run_shell,
     test_wheel,
     wheel_tag,
@@ -113,6 +115,7 @@ class _Build:
             "SOURCE_DATE_EPOCH": str(source.epoch),
         }
         self.placeholders = placeholders
+        self.env.update(_passed(self.options.environment_pass))
         # environment as cibuildwheel evaluates it: in order, $VAR from the values before and the build's own
         self.env.update(self._environment(self.options.environment, self.env))
         # the path mapping goes to CPPFLAGS, which every backend appends (CFLAGS would replace the
@@ -214,8 +217,10 @@ class _Build:
         # cibuildwheel's per-platform tables and overrides: this identifier's own options and environment
         opts = self.config.for_identifier(name)
         env = self.env
+        if opts.environment_pass != self.options.environment_pass:
+            env = {**env, **_passed(opts.environment_pass)}
         if opts.environment != self.options.environment:
-            env = {**self.env, **self._environment(opts.environment, self.env)}
+            env = {**env, **self._environment(opts.environment, env)}
         with self.log(name) as log:
             log.write(f"{name}: {interpreter.describe()}\nsource: {self.source.description}\n")
             try:
@@ -232,6 +237,8 @@ class _Build:
                             what="before-build",
                         ),
                     )
+                frontend = parse_frontend(opts.build_frontend)
+                settings = config_settings(opts.config_settings, frontend)
                 wheel, reused = self.step(
                     name,
                     "wheel",
@@ -243,6 +250,8 @@ class _Build:
                         outdir=root / "dist",
                         env=env,
                         log=log,
+                        settings=settings,
+                        frontend=frontend,
                     ),
                 )
                 reason = self.platform_reason
@@ -253,11 +262,28 @@ class _Build:
                         f"not built (the backend fell back to pure Python?); see {logpath}",
                         hint="read the compiler's output in the log and fix the extension's build",
                     )
-                if self.options.repair and is_platform_wheel(wheel) and ident.os == "linux":
-                    wheel = self.step(
-                        name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=env, log=log)
-                    )
-                    repaired = True
+                # opts.repair: --no-repair wins over every per-identifier value (the loader drops theirs)
+                if opts.repair and is_platform_wheel(wheel):
+                    if opts.repair_wheel_command:  # cibuildwheel's, on every system
+                        wheel = self.step(
+                            name,
+                            "repair",
+                            lambda: repair_with_command(
+                                opts.repair_wheel_command,
+                                wheel,
+                                root / "repaired",
+                                placeholders={**self.placeholders, "delocate_archs": _delocate_archs(ident)},
+                                cwd=self.source.tree,
+                                env=env,
+                                log=log,
+                            ),
+                        )
+                        repaired = True
+                    elif ident.os == "linux":
+                        wheel = self.step(
+                            name, "repair", lambda: repair_wheel(wheel, root / "repaired", env=env, log=log)
+                        )
+                        repaired = True
                 normalize_wheel(wheel, self.source.epoch)
                 if opts.test_command and not Selector.parse(opts.test_skip).matches(name):
                     self.step(
@@ -272,6 +298,7 @@ class _Build:
                             test_command=opts.test_command,
                             before_test=opts.before_test,
                             test_sources=opts.test_sources,
+                            test_extras=opts.test_extras,
                             env=env,
                             log=log,
                             workdir=root / "tmp",
@@ -341,6 +368,19 @@ class _Build:
             else IdentifierResult(str(ident), "interrupted", error="not started: interrupted")
             for f, (ident, _) in zip(futures, todo, strict=True)
         ]
+
+
+def _delocate_archs(ident: Identifier) -> str:
+    """cibuildwheel's ``{delocate_archs}`` of a macOS identifier (``arm64``, ``x86_64,arm64`` for universal2)."""
+    arch = ident.platform.split("_", 1)[-1]
+    return "x86_64,arm64" if arch == "universal2" else arch
+
+
+def _passed(names: tuple[str, ...]) -> dict[str, str]:
+    """cibuildwheel's ``environment-pass``. Every step already sees the calling environment, except the variables
+    the build environments drop (``PYTHONPATH``, ``VIRTUAL_ENV``: they would leak the caller's packages into
+    isolated builds); naming one here passes it on, as the user asked."""
+    return {name: os.environ[name] for name in names if name in os.environ}
 
 
 def _killed_by_sigint(exc: BaseException) -> bool:
@@ -422,6 +462,14 @@ def build(
                 f"jobs must be 0 (one per core) or more, got {config.build.jobs}",
                 hint="set -j/--jobs to a positive number",
             )
+        for ident in identifiers:  # a frontend or config settings shipwheel can't honour: before any work
+            opts = config.for_identifier(str(ident))
+            try:
+                config_settings(opts.config_settings, parse_frontend(opts.build_frontend))
+            except ConfigError as exc:
+                key = "config-settings" if exc.message.startswith("config-settings") else "build-frontend"
+                where = config.sources.get(key, "default")
+                raise ConfigError(f"{exc.message} (from {where}, for {ident})", hint=exc.hint) from None
         jobs = config.build.jobs or os.cpu_count() or 1
         state = _Build(config, source, jobs=jobs, on_event=emit)
         with _project_lock(state.work.with_suffix(".lock")):

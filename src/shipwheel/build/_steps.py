@@ -22,6 +22,7 @@ from .._subprocess import run
 from ..errors import CommandError, EnvironmentNotReadyError
 from ..interpreters import Interpreter
 from ._env import CachedEnv, EnvCache
+from ._frontend import Frontend, pip_config_args
 
 __all__ = [
     "backend_runner",
@@ -118,18 +119,35 @@ def build_distribution(
     outdir: Path,
     env: Mapping[str, str],
     log: IO[str],
+    settings: Mapping[str, str | list[str]] | None = None,
+    frontend: Frontend | None = None,
 ) -> tuple[Path, bool]:
     """Build an sdist or a wheel of ``srcdir`` with ``interpreter`` in a cached isolated environment
-    (pypa/build's hooks). Returns the file and whether the environment was reused."""
+    (pypa/build's hooks), passing the PEP 517 config ``settings`` to the backend; a wheel with the ``pip``
+    ``frontend`` is built by ``pip wheel``. Returns the file and whether the environment was reused."""
+    settings = dict(settings or {})
+    if frontend is not None and frontend.kind == "pip" and distribution == "wheel":
+        return _pip_wheel(
+            srcdir,
+            interpreter,
+            cache=cache,
+            outdir=outdir,
+            env=env,
+            log=log,
+            settings=settings,
+            args=frontend.args,
+        )
     probe = ProjectBuilder(srcdir, python_executable=str(interpreter.path), runner=backend_runner(env, log))
     build_env, reused = cache.get(interpreter, probe.build_system_requires, log=log)
     builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=backend_runner(env, log))
     try:
-        extra = builder.get_requires_for_build(distribution)
+        extra = builder.get_requires_for_build(distribution, settings or None)
         missing = {r for r in extra if not _satisfied(build_env, r)}
         cache.add(build_env, missing, log=log)
         outdir.mkdir(parents=True, exist_ok=True)
-        built = builder.build(distribution, outdir)
+        if settings:
+            log.write(f"config settings: {settings}\n")
+        built = builder.build(distribution, outdir, settings or None)
     except BuildBackendException as exc:
         raise CommandError(
             f"the build backend failed to build the {distribution} ({exc.exception.__class__.__name__}); "
@@ -138,6 +156,46 @@ def build_distribution(
             log=log.name,
         ) from None
     return Path(built), reused
+
+
+def _pip_wheel(
+    srcdir: Path,
+    interpreter: Interpreter,
+    *,
+    cache: EnvCache,
+    outdir: Path,
+    env: Mapping[str, str],
+    log: IO[str],
+    settings: Mapping[str, str | list[str]],
+    args: Sequence[str],
+) -> tuple[Path, bool]:
+    """cibuildwheel's ``pip`` frontend: ``pip wheel --no-deps`` with the target interpreter (pip from a cached
+    environment of that interpreter; pip makes the isolated build environment itself)."""
+    pip_env, reused = cache.get(interpreter, ["pip"], log=log)
+    outdir.mkdir(parents=True, exist_ok=True)
+    run(
+        [
+            pip_env.python_executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            str(outdir),
+            *pip_config_args(dict(settings)),
+            *args,
+            str(srcdir),
+        ],
+        cwd=srcdir,
+        env=env,
+        logfile=log,
+        what="pip wheel",
+        hint="read pip's and the compiler's output in the log",
+    )
+    wheels = sorted(outdir.glob("*.whl"))
+    if len(wheels) != 1:
+        raise CommandError(f"pip wheel left {len(wheels)} wheels in {outdir}", log=log.name)
+    return wheels[0], reused
 
 
 def _satisfied(env: CachedEnv, requirement: str) -> bool:
@@ -178,6 +236,36 @@ def repair_wheel(wheel: Path, outdir: Path, *, env: Mapping[str, str], log: IO[s
     return repaired[0]
 
 
+def repair_with_command(
+    command: str,
+    wheel: Path,
+    outdir: Path,
+    *,
+    placeholders: Mapping[str, Path | str],
+    cwd: Path,
+    env: Mapping[str, str],
+    log: IO[str],
+) -> Path:
+    """cibuildwheel's ``repair-wheel-command``: run with ``{wheel}`` (the built wheel) and ``{dest_dir}`` (where the
+    repaired wheel must go) replaced; the one wheel it leaves there is the identifier's wheel."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    run_shell(
+        expand(command, {**placeholders, "wheel": wheel, "dest_dir": outdir}),
+        cwd=cwd,
+        env=env,
+        log=log,
+        what="repair-wheel-command",
+    )
+    repaired = sorted(outdir.glob("*.whl"))
+    if len(repaired) != 1:
+        raise CommandError(
+            f"repair-wheel-command left {len(repaired)} wheels in {{dest_dir}} ({outdir}), not one",
+            hint="the command must write exactly the repaired wheel into {dest_dir}",
+            log=log.name,
+        )
+    return repaired[0]
+
+
 def is_platform_wheel(wheel: Path) -> bool:
     """Whether the wheel's name carries a platform tag (pure wheels need no repair)."""
     return not wheel.name.endswith("-any.whl")
@@ -186,6 +274,14 @@ def is_platform_wheel(wheel: Path) -> bool:
 def wheel_tag(wheel: Path) -> str:
     """The tag part of a wheel's name: ``cp312-cp312-manylinux_2_17_x86_64``, ``py3-none-any``."""
     return "-".join(wheel.name[: -len(".whl")].split("-")[-3:])
+
+
+def _with_extras(wheel: Path, extras: Sequence[str]) -> str:
+    """The wheel as a requirement with its extras (``name[a,b] @ file:///...whl``), which pip and uv both read."""
+    if not extras:
+        return str(wheel)
+    name = wheel.name.split("-", 1)[0]
+    return f"{name}[{','.join(extras)}] @ {wheel.resolve().as_uri()}"
 
 
 def test_wheel(
@@ -201,14 +297,15 @@ def test_wheel(
     workdir: Path,
     before_test: str = "",
     test_sources: Sequence[str] = (),
+    test_extras: Sequence[str] = (),
 ) -> None:
-    """Install ``wheel`` and ``test_requires`` into a fresh virtual environment and run ``test_command`` in it
-    (after ``before_test``), in a folder holding copies of the project's ``test_sources``."""
+    """In cibuildwheel's order: a fresh virtual environment (with pip, which ``before_test`` commands such as
+    ``pip install -r ...`` use), ``before_test``, then ``wheel`` with its ``test_extras`` and ``test_requires``
+    installed, then ``test_command`` in a folder holding copies of the project's ``test_sources``."""
     venv = Path(tempfile.mkdtemp(prefix="test-venv-", dir=workdir))
     shutil.rmtree(venv)
-    cache.create(interpreter.path, venv, log=log)
+    cache.create(interpreter.path, venv, log=log, seed=True)
     tenv = CachedEnv(venv)
-    cache.install(tenv, [str(wheel), *test_requires], log=log)
     bindir = Path(tenv.python_executable).parent
     test_env = {
         **cache.environ,
@@ -229,6 +326,7 @@ def test_wheel(
             shutil.copy2(src, dest)
     if before_test:
         run_shell(expand(before_test, placeholders), cwd=project, env=test_env, log=log, what="before-test")
+    cache.install(tenv, [_with_extras(wheel, test_extras), *test_requires], log=log)
     run_shell(
         expand(test_command, placeholders),
         cwd=cwd,

@@ -169,7 +169,9 @@ def _translate(key: str, value: Any, where: str, notes: list[str]) -> tuple[str,
     elif key == "test-extras" and isinstance(value, str):
         value = [v for v in value.replace(",", " ").split() if v]
     elif key == "build-frontend" and isinstance(value, dict):
-        value = str(value.get("name", "default"))
+        args = value.get("args", [])  # kept in cibuildwheel's string form, which the build parses
+        name = str(value.get("name", "default"))
+        value = f"{name}; args: {shlex.join(args)}" if args else name
     return target, value
 
 
@@ -350,6 +352,7 @@ def read_cibuildwheel(
         if values:
             src.overrides.append(Override(OS_SELECT[os_name], values, f"env CIBW_*_{os_name.upper()}"))
 
+    _no_repair_command(src)
     _matrix(table, env, src, default_platforms)
     _dependency_versions(table, env, src)
     for var in env:
@@ -366,6 +369,21 @@ def read_cibuildwheel(
         elif key in _CI_ONLY or key.endswith(_IMAGE_SUFFIX):
             src.ci_only.append(var)
     return src
+
+
+def _no_repair_command(src: CibwSource) -> None:
+    """cibuildwheel's empty ``repair-wheel-command`` keeps the wheel as built (its Linux default is auditwheel
+    only when the key is not set): shipwheel's ``repair = false``. A per-identifier command turns repair back on
+    for the identifiers it selects."""
+    import dataclasses
+
+    command = src.values.get("repair-wheel-command")
+    if command is not None and command[0] == "":
+        src.values["repair"] = (False, command[1])
+    for index, o in enumerate(src.overrides):
+        if "repair-wheel-command" in o.values:
+            values = {**o.values, "repair": o.values["repair-wheel-command"] != ""}
+            src.overrides[index] = dataclasses.replace(o, values=values)
 
 
 def _matrix(
