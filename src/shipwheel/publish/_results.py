@@ -41,6 +41,8 @@ class PublishResult:
     url: str
     dry_run: bool = False
     seconds: float = 0.0
+    #: Files whose passing verify result was recorded earlier for the same bytes and settings (not checked again).
+    verified_earlier: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,7 @@ class PublishResult:
             "dry_run": self.dry_run,
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
+            "verified_earlier": list(self.verified_earlier),
             "results": [
                 {"file": r.filename, "status": r.status, "detail": r.detail, "attempts": r.attempts}
                 for r in self.results

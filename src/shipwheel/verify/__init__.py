@@ -20,6 +20,7 @@ from ..config import Config
 from ..distfiles import collect_release_files
 from ..errors import ConfigError
 from ._archive import Limits
+from ._cache import VerifyCache, check_unless_known, fingerprint
 from ._completeness import check_completeness, files_requires_python, inferred_identifiers, release_checks
 from ._file import check_file
 from ._model import (
@@ -43,6 +44,7 @@ __all__ = [
     "Problem",
     "Report",
     "Severity",
+    "VerifyCache",
     "verify_paths",
 ]
 
@@ -93,6 +95,7 @@ def verify_paths(
     jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
     check_completeness: bool = True,
+    cache: VerifyCache | None = None,
 ) -> Report:
     """Check the release files at ``paths`` (files or folders) and return the report; never raises for bad
     content, only for paths that do not exist (:class:`~shipwheel.errors.UsageError`).
@@ -103,6 +106,8 @@ def verify_paths(
     :param jobs: parallel processes (default: ``config``'s ``jobs`` or the number of cores).
     :param progress: called with a short line as each file is done.
     :param check_completeness: compare the wheels with the expected build identifiers.
+    :param cache: reuse the results it recorded for the same bytes and settings, and record the files that pass
+        (:class:`VerifyCache`; ``VerifyCache()`` is the one in the state folder). Release-level checks always run.
     """
     started = time.perf_counter()
     ignored = tuple(config.verify.ignore) if config is not None else ()
@@ -119,14 +124,30 @@ def verify_paths(
         jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
     results: list[FileResult] = []
     order = sorted(files, key=_size, reverse=True)
+    fp = fingerprint(limits, ignored) if cache is not None else ""
     with _executor(jobs, len(order)) as pool:
-        futures = {pool.submit(check_file, str(p), limits): p for p in order}
+        if cache is None:
+            futures = {pool.submit(check_file, str(p), limits): p for p in order}
+        else:
+            futures = {
+                pool.submit(check_unless_known, str(p), limits, cache.known_digests(fp, p.name)): p
+                for p in order
+            }
         for future in as_completed(futures):
             result = future.result()
+            if result.verified_earlier and cache is not None:
+                result = cache.lookup(fp, result.path, result.filename, result.sha256) or check_file(
+                    result.path, limits
+                )
             results.append(result)
             if progress is not None:
                 n = len(result.problems)
-                progress(f"{result.filename}: {'ok' if not n else f'{n} problem' + ('s' if n > 1 else '')}")
+                said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
+                progress(
+                    f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}"
+                )
+    if cache is not None:
+        cache.record(fp, results, ignored)
     position = {str(p): i for i, p in enumerate(files)}
     results.sort(key=lambda r: position[r.path])
     problems: list[Problem] = [p for r in results for p in r.problems]
