@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.index_servers import IndexServer, make_release, make_wheel, unique_project
+from fixtures.index_servers import FaultProxy, IndexServer, make_release, make_wheel, unique_project
 from shipwheel.cli import main_inner
 from shipwheel.errors import VerificationError
 from shipwheel.publish import PublishEvent, publish_files
@@ -67,3 +67,28 @@ def test_i15_2_publish_json_says_verified_earlier(
     assert main_inner(["publish", str(tmp_path / "dist"), "-r", f"file:{tmp_path / 'index'}", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out["verified_earlier"]) == {f.name for f in files}
+
+
+def _connections(events: list[PublishEvent]) -> list[int]:
+    return [e.amount for e in events if e.kind == "connections"]
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_i15_3_publish_uploads_back_off_on_503(
+    pypiserver: IndexServer, tmp_path: Path, state: Path, fixed: bool
+) -> None:
+    project = unique_project("adaptpub")
+    files = make_release(tmp_path / "dist", project, "1.0.0", wheels=6)
+    events: list[PublishEvent] = []
+    # the smallest wheel goes first, alone; then the index answers 503 three times
+    with FaultProxy(pypiserver.upload_url, faults=["pass", "503", "503", "503"]) as proxy:
+        result = publish_files(
+            files, repository=proxy.url, environ=pypiserver.env(), verify=False, backoff=0.01,
+            jobs=8, fixed_jobs=fixed, on_event=events.append,
+        )  # fmt: skip
+    assert result.ok and set(pypiserver.files(project)) == {f.name for f in files}
+    seen = _connections(events)
+    if fixed:
+        assert seen == [8]
+    else:
+        assert seen[0] == 4 and min(seen) < 4 and max(seen) <= 8, seen

@@ -130,6 +130,7 @@ def publish_files(
     ca_cert: Path | None = None,
     client_cert: Path | None = None,
     attestations: bool | None = None,
+    fixed_jobs: bool = False,
 ) -> PublishResult:
     """Publish one release's files to ``repository``; see the module docstring for the order of steps.
 
@@ -141,6 +142,8 @@ def publish_files(
     :param attestations: send the PEP 740 attestations found beside the files; default: only to PyPI and
         TestPyPI, as twine does.
     :param wheel_wait: how long to wait for an index to list every wheel before giving up on the sdist.
+    :param jobs: the most wheels sent at once; the number starts small and grows while the index takes more
+        (:mod:`shipwheel._adaptive`), and halves on 429/5xx and resets; ``fixed_jobs`` keeps ``jobs`` throughout.
     :raises ShipwheelError: a subclass for each way a publish stops (see :mod:`shipwheel.errors`).
     """
     started = time.monotonic()
@@ -195,7 +198,17 @@ def publish_files(
         raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
     try:
         settings = _Settings(
-            jobs, retries, timeout, backoff, dry_run, folder, cache, wheel_wait, attestations, started
+            jobs,
+            retries,
+            timeout,
+            backoff,
+            dry_run,
+            folder,
+            cache,
+            wheel_wait,
+            attestations,
+            started,
+            fixed_jobs,
         )
         result = _publish_http(repo, files, creds, settings, emit, check)
         return replace(result, verified_earlier=tuple(verified_earlier))
@@ -219,6 +232,7 @@ class _Settings:
     wheel_wait: float
     attestations: bool | None
     started: float
+    fixed_jobs: bool = False
 
 
 def _publish_http(
@@ -275,7 +289,7 @@ def _publish_http(
         if dry_run:
             return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
         try:
-            results = execute(run, plan, jobs, settings.wheel_wait)
+            results = execute(run, plan, jobs, settings.wheel_wait, adaptive=not settings.fixed_jobs)
         finally:
             if journal is not None:
                 journal.close()  # entries stay on disk for the next run until the release is complete

@@ -13,9 +13,10 @@ __all__ = ["FileResult", "PublishEvent", "PublishResult"]
 @dataclass(frozen=True, slots=True)
 class PublishEvent:
     """Progress of a publish: ``plan``, ``start``, ``bytes`` (``amount`` sent), ``retry``, ``done``, ``failed``,
-    ``wait`` (checking the index before the sdist)."""
+    ``wait`` (checking the index before the sdist), ``connections`` (``amount`` uploads at once, at most
+    ``total``)."""
 
-    kind: Literal["plan", "start", "bytes", "retry", "done", "failed", "wait"]
+    kind: Literal["plan", "start", "bytes", "retry", "done", "failed", "wait", "connections"]
     filename: str = ""
     amount: int = 0
     total: int = 0
