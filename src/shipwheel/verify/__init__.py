@@ -20,7 +20,7 @@ from ..config import Config
 from ..distfiles import collect_release_files
 from ..errors import ConfigError
 from ._archive import Limits
-from ._cache import VerifyCache, check_unless_known, fingerprint
+from ._cache import VerifyCache, fingerprint
 from ._completeness import check_completeness, files_requires_python, inferred_identifiers, release_checks
 from ._file import check_file
 from ._model import (
@@ -125,27 +125,27 @@ def verify_paths(
     results: list[FileResult] = []
     order = sorted(files, key=_size, reverse=True)
     fp = fingerprint(limits, ignored) if cache is not None else ""
-    with _executor(jobs, len(order)) as pool:
-        if cache is None:
-            futures = {pool.submit(check_file, str(p), limits): p for p in order}
-        else:
-            futures = {
-                pool.submit(check_unless_known, str(p), limits, cache.known_digests(fp, p.name)): p
-                for p in order
-            }
-        for future in as_completed(futures):
-            result = future.result()
-            if result.verified_earlier and cache is not None:
-                result = cache.lookup(fp, result.path, result.filename, result.sha256) or check_file(
-                    result.path, limits
-                )
-            results.append(result)
-            if progress is not None:
-                n = len(result.problems)
-                said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
-                progress(
-                    f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}"
-                )
+
+    def done(result: FileResult) -> None:
+        results.append(result)
+        if progress is not None:
+            n = len(result.problems)
+            said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
+            progress(f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}")
+
+    todo = order
+    if cache is not None:
+        # Files recorded earlier are only hashed, in threads: no worker process is started when all were.
+        earlier = cache.reuse(fp, order, jobs)
+        todo = [p for p in order if p not in earlier]
+        for p in order:
+            if p in earlier:
+                done(earlier[p])
+    if todo:
+        with _executor(jobs, len(todo)) as pool:
+            futures = {pool.submit(check_file, str(p), limits): p for p in todo}
+            for future in as_completed(futures):
+                done(future.result())
     if cache is not None:
         cache.record(fp, results, ignored)
     position = {str(p): i for i, p in enumerate(files)}

@@ -24,16 +24,16 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..distfiles import file_digests
 from ._archive import Limits
-from ._file import check_file
 from ._model import FileResult, Problem, Severity
 
-__all__ = ["VerifyCache", "check_unless_known", "default_cache_path", "fingerprint"]
+__all__ = ["VerifyCache", "default_cache_path", "fingerprint"]
 
 _FORMAT = 1
 #: The libraries whose data or rules decide a file's problems: a new version of one may judge a file otherwise.
@@ -72,20 +72,6 @@ def fingerprint(limits: Limits, ignored: Iterable[str], version: str | None = No
         "ignore": sorted(set(ignored)),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def check_unless_known(path: str, limits: Limits, known: frozenset[str]) -> FileResult:
-    """Check the file, unless its sha256 is one of ``known``: then only its name, size and digest are returned,
-    marked ``verified_earlier`` (the caller fills in the recorded result). Runs in verify's worker processes."""
-    if known:  # only then hash first: a file never seen before is read and hashed once, by check_file
-        p = Path(path)
-        try:
-            digest = file_digests(p)["sha256"]
-        except OSError:
-            digest = ""  # check_file reports it
-        if digest in known:
-            return FileResult(filename=p.name, path=path, sha256=digest, verified_earlier=True)
-    return check_file(path, limits)
 
 
 def _key(fp: str, filename: str, sha256: str) -> str:
@@ -161,6 +147,27 @@ class VerifyCache:
         return frozenset(
             d for d in found if _from_record(entries[_key(fp, filename, d)].get("result"), "", filename, d)
         )
+
+    def reuse(self, fp: str, paths: Sequence[Path], jobs: int) -> dict[Path, FileResult]:
+        """The recorded results of those ``paths`` whose bytes (hashed here, ``jobs`` files at a time: hashlib
+        frees the GIL) have one under ``fp``; a file never recorded under its name is not even hashed."""
+        candidates = [(p, known) for p in paths if (known := self.known_digests(fp, p.name))]
+        if not candidates:
+            return {}
+
+        def digest(path: Path) -> str:
+            try:
+                return file_digests(path)["sha256"]
+            except OSError:
+                return ""  # verify's own check reports it
+
+        with ThreadPoolExecutor(max(1, min(jobs, len(candidates)))) as pool:
+            digests = list(pool.map(digest, [p for p, _ in candidates]))
+        found: dict[Path, FileResult] = {}
+        for (path, known), sha in zip(candidates, digests, strict=True):
+            if sha in known and (result := self.lookup(fp, str(path), path.name, sha)) is not None:
+                found[path] = result
+        return found
 
     def lookup(self, fp: str, path: str, filename: str, sha256: str) -> FileResult | None:
         """The recorded result of these bytes under this name and fingerprint, marked ``verified_earlier``."""
