@@ -82,7 +82,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--jobs",
         type=jobs_arg,
         default=None,
-        help="most parallel downloads (default: 16); the number starts small and grows while throughput does",
+        help="most parallel downloads (default: 16); the number starts small and grows while throughput does "
+        "(jobs = N in the config keeps N throughout)",
     )
     p.add_argument(
         "--fixed-jobs", action="store_true", help="run exactly --jobs downloads at once instead of adapting"
@@ -211,7 +212,9 @@ def run(args: argparse.Namespace) -> int:
                     require_signature=args.require_signature, gpg=full_config.sign.gpg, trusted=trusted
                 ),
                 require_manifest=args.require_signature,
-                adaptive=not args.fixed_jobs,
+                # `jobs = N` in pyproject.toml or SHIPWHEEL_FETCH_JOBS is a setting, kept as today; `-j N` alone is a cap
+                adaptive=not args.fixed_jobs
+                and full_config.sources.get("fetch.jobs", "default") in {"default", "command line"},
             )
     finally:
         container.close()

@@ -106,7 +106,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--non-interactive", action="store_true", help="accepted for twine: publish never prompts")
     p.add_argument(
-        "-j", "--jobs", type=jobs_arg, metavar="N", help="wheels uploaded at once (default: publish.jobs)"
+        "-j", "--jobs", type=jobs_arg, metavar="N",
+        help="most wheels uploaded at once (default: publish.jobs); the number starts small and grows while the "
+        "index takes more (publish.jobs set in the config keeps it fixed)",
+    )  # fmt: skip
+    p.add_argument(
+        "--fixed-jobs", action="store_true", help="upload exactly --jobs wheels at once instead of adapting"
     )
     p.add_argument(
         "--retries", type=retries_arg, metavar="N", help="retries per file on connection errors and 5xx"
@@ -181,6 +186,7 @@ class _ProgressView:
         self._tasks: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.quiet = quiet
+        self._all: Any = None  # the whole release: its throughput, and the uploads at once
 
     def __call__(self, event: PublishEvent) -> None:
         with self._lock:
@@ -191,6 +197,14 @@ class _ProgressView:
                     self._tasks[event.filename] = self.progress.add_task(event.filename, total=event.total)
             elif event.kind == "bytes" and event.filename in self._tasks:
                 self.progress.advance(self._tasks[event.filename], event.amount)
+                if self._all is not None:
+                    self.progress.advance(self._all, event.amount)
+            elif event.kind == "connections":
+                what = f"all files, {event.amount} at once (at most {event.total})"
+                if self._all is None:
+                    self._all = self.progress.add_task(what, total=None)
+                else:
+                    self.progress.update(self._all, description=what)
             elif event.kind in {"done", "failed"}:
                 task = self._tasks.pop(event.filename, None)
                 if task is not None:
@@ -242,6 +256,9 @@ def run(args: argparse.Namespace) -> int:
                 client_cert=args.client_cert,
                 attestations=args.attestations,
                 jobs=max(1, options.jobs),
+                # a publish.jobs setting (pyproject.toml, SHIPWHEEL_PUBLISH_JOBS) is kept as set; -j N alone is a cap
+                fixed_jobs=args.fixed_jobs
+                or config.sources.get("publish.jobs", "default") not in {"default", "command line"},
                 retries=options.retries,
                 timeout=options.timeout,
                 verify=options.verify,

@@ -177,10 +177,11 @@ def _check_html_target(path: Path) -> None:
 
 
 def _verify(args: argparse.Namespace, config: Any, paths: list[Path], progress: Any) -> Report:
-    from ..verify import verify_paths
+    from ..verify import VerifyCache, verify_paths
 
     return verify_paths(
         paths,
+        cache=VerifyCache(),  # records the files that pass: publish then does not check them again
         config=config,
         project=args.project,
         version=args.release_version,

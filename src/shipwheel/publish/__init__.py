@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,10 +73,14 @@ class UploadFailedError(RemoteError):
         self.result = result
 
 
-def _verify(files: Sequence[Path], project: str, version: str, config: Any, check_signatures: bool) -> None:
-    from ..verify import verify_paths
+def _verify(
+    files: Sequence[Path], project: str, version: str, config: Any, check_signatures: bool
+) -> tuple[str, ...]:
+    """Verify the whole release (reusing the passing results ``shipwheel verify`` recorded for identical files);
+    return the names of the files verified earlier."""
+    from ..verify import VerifyCache, verify_paths
 
-    report = verify_paths(list(files), config=config, project=project, version=version)
+    report = verify_paths(list(files), config=config, project=project, version=version, cache=VerifyCache())
     strict = bool(getattr(getattr(config, "verify", None), "strict", False))
     if not report.ok(strict):
         problems = list(report.errors) or list(report.warnings)
@@ -100,6 +104,7 @@ def _verify(files: Sequence[Path], project: str, version: str, config: Any, chec
             resolve=False,
         )
         verify_release_signatures(files, gpg=getattr(sign, "gpg", "gpg"), trusted=trusted)
+    return tuple(r.filename for r in report.files if r.verified_earlier)
 
 
 def publish_files(
@@ -125,6 +130,7 @@ def publish_files(
     ca_cert: Path | None = None,
     client_cert: Path | None = None,
     attestations: bool | None = None,
+    fixed_jobs: bool = False,
 ) -> PublishResult:
     """Publish one release's files to ``repository``; see the module docstring for the order of steps.
 
@@ -136,6 +142,8 @@ def publish_files(
     :param attestations: send the PEP 740 attestations found beside the files; default: only to PyPI and
         TestPyPI, as twine does.
     :param wheel_wait: how long to wait for an index to list every wheel before giving up on the sdist.
+    :param jobs: the most wheels sent at once; the number starts small and grows while the index takes more
+        (:mod:`shipwheel._adaptive`), and halves on 429/5xx and resets; ``fixed_jobs`` keeps ``jobs`` throughout.
     :raises ShipwheelError: a subclass for each way a publish stops (see :mod:`shipwheel.errors`).
     """
     started = time.monotonic()
@@ -164,10 +172,14 @@ def publish_files(
             raise PublishRuleError(f"{message}{more}; nothing was uploaded", hint=hint)
     all_paths = [p for p, _ in files]
 
+    verified_earlier: list[str] = []
+
     def check() -> None:
         # Only when something is to be sent: a re-run that finds everything on the index stays fast.
         if verify:
-            _verify(all_paths, project, version, config, check_signatures=True)
+            verified_earlier.extend(_verify(all_paths, project, version, config, check_signatures=True))
+            if verified_earlier:
+                emit(PublishEvent("plan", detail=f"verify: {len(verified_earlier)} file(s) verified earlier"))
 
     folder = journal_dir or default_journal_dir()
     # A dry run writes nothing at all, not even the digest cache.
@@ -176,18 +188,30 @@ def publish_files(
         from ._static import publish_to_folder
 
         digests = digest_files(all_paths, jobs=2, cache=cache)
-        return publish_to_folder(
+        result = publish_to_folder(
             repo, files, digests, dry_run=dry_run, emit=emit, started=started, check=check
         )
+        return replace(result, verified_earlier=tuple(verified_earlier))
 
     creds = resolve_credentials(repo, username=username, password=password, token=token, environ=env)
     if creds is None and repo.kind == "pypi" and not dry_run:
         raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
     try:
         settings = _Settings(
-            jobs, retries, timeout, backoff, dry_run, folder, cache, wheel_wait, attestations, started
+            jobs,
+            retries,
+            timeout,
+            backoff,
+            dry_run,
+            folder,
+            cache,
+            wheel_wait,
+            attestations,
+            started,
+            fixed_jobs,
         )
-        return _publish_http(repo, files, creds, settings, emit, check)
+        result = _publish_http(repo, files, creds, settings, emit, check)
+        return replace(result, verified_earlier=tuple(verified_earlier))
     except ShipwheelError as exc:
         # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
         scrub_error(exc, creds)
@@ -208,6 +232,7 @@ class _Settings:
     wheel_wait: float
     attestations: bool | None
     started: float
+    fixed_jobs: bool = False
 
 
 def _publish_http(
@@ -227,10 +252,13 @@ def _publish_http(
         make_client(
             timeout=settings.timeout, max_connections=max(2, jobs + 1), verify=repo.ssl_context()
         ) as client,
-        ThreadPoolExecutor(1) as side,
+        ThreadPoolExecutor(2) as side,
     ):
-        # The local digests are computed while the index is asked what it has: both take a while.
+        # The local digests are computed and the files verified while the index is asked what it has: all three
+        # take a while. Verify starts before the plan knows whether anything is to be sent: with the results
+        # recorded by an earlier verify it costs a read of the files, and a re-run finds them recorded.
         hashing = side.submit(digest_files, all_paths, 2, settings.cache)
+        checking = side.submit(check)
         index_auth = auth if repo.index_url == "" or same_origin(repo.index_url, repo.upload_url) else None
         index = find_index(client, repo, index_auth, policy, creds if index_auth else None)
         journal = None if dry_run else Journal.open(settings.folder, repo.upload_url, project, version)
@@ -257,11 +285,11 @@ def _publish_http(
             )
         url = repo.project_url(project, version)
         if plan.uploads:
-            check()
+            checking.result()  # no byte is sent before every file to upload has passed
         if dry_run:
             return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
         try:
-            results = execute(run, plan, jobs, settings.wheel_wait)
+            results = execute(run, plan, jobs, settings.wheel_wait, adaptive=not settings.fixed_jobs)
         finally:
             if journal is not None:
                 journal.close()  # entries stay on disk for the next run until the release is complete

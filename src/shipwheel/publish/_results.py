@@ -13,9 +13,10 @@ __all__ = ["FileResult", "PublishEvent", "PublishResult"]
 @dataclass(frozen=True, slots=True)
 class PublishEvent:
     """Progress of a publish: ``plan``, ``start``, ``bytes`` (``amount`` sent), ``retry``, ``done``, ``failed``,
-    ``wait`` (checking the index before the sdist)."""
+    ``wait`` (checking the index before the sdist), ``connections`` (``amount`` uploads at once, at most
+    ``total``)."""
 
-    kind: Literal["plan", "start", "bytes", "retry", "done", "failed", "wait"]
+    kind: Literal["plan", "start", "bytes", "retry", "done", "failed", "wait", "connections"]
     filename: str = ""
     amount: int = 0
     total: int = 0
@@ -41,6 +42,8 @@ class PublishResult:
     url: str
     dry_run: bool = False
     seconds: float = 0.0
+    #: Files whose passing verify result was recorded earlier for the same bytes and settings (not checked again).
+    verified_earlier: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -53,6 +56,7 @@ class PublishResult:
             "dry_run": self.dry_run,
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
+            "verified_earlier": list(self.verified_earlier),
             "results": [
                 {"file": r.filename, "status": r.status, "detail": r.detail, "attempts": r.attempts}
                 for r in self.results

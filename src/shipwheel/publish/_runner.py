@@ -16,6 +16,7 @@ from typing import Literal
 
 import httpx
 
+from .._adaptive import AdaptiveLimit
 from .._http import redact
 from .._retry import RetryPolicy
 from ..errors import AuthenticationError, ConflictError, RemoteError, ShipwheelError
@@ -246,10 +247,42 @@ def find_index(
     )
 
 
-def execute(run: Uploader, plan: Plan, jobs: int, wheel_wait: float) -> list[FileResult]:
+def _metered(emit: Callback, limiter: AdaptiveLimit) -> Callback:
+    """``emit``, feeding the limiter on the way: bytes sent, and retries (429/5xx, resets) as overload."""
+
+    def relay(event: PublishEvent) -> None:
+        before = limiter.limit
+        if event.kind == "bytes":
+            limiter.moved(event.amount)
+            limiter.tick()
+        elif event.kind == "retry":
+            limiter.overloaded()
+        emit(event)
+        if limiter.limit != before:
+            emit(PublishEvent("connections", amount=limiter.limit, total=limiter.cap))
+
+    return relay
+
+
+def execute(
+    run: Uploader, plan: Plan, jobs: int, wheel_wait: float, *, adaptive: bool = True
+) -> list[FileResult]:
+    """Upload the plan's files: the wheels at most ``jobs`` at once (with ``adaptive``, as many as the index
+    rewards: :mod:`shipwheel._adaptive`), then the sdist."""
     results: dict[str, FileResult] = {
         f.filename: FileResult(f.filename, "skipped", f.reason) for f in plan.skipped
     }
+    limiter = AdaptiveLimit(jobs, adaptive=adaptive)
+    run.emit = _metered(run.emit, limiter)
+    run.emit(PublishEvent("connections", amount=limiter.limit, total=limiter.cap))
+
+    def gated(item: PlannedFile) -> FileResult:
+        try:
+            with limiter.slot(run.cancel.is_set):
+                return run.guarded(item)
+        except InterruptedError:
+            return FileResult(item.filename, "not-sent", "stopped after another file failed")
+
     wheels = [f for f in plan.uploads if f.dist.kind == "wheel"]
     sdists = [f for f in plan.uploads if f.dist.kind == "sdist"]
     # Largest first: the long uploads start early and the pool ends together. The smallest goes alone before
@@ -259,7 +292,7 @@ def execute(run: Uploader, plan: Plan, jobs: int, wheel_wait: float) -> list[Fil
         first = run.guarded(wheels.pop())
         results[first.filename] = first
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="upload") as pool:
-            for res in pool.map(run.guarded, wheels):
+            for res in pool.map(gated, wheels):
                 results[res.filename] = res
     if sdists:
         blocker = next((r for r in results.values() if r.status not in {"uploaded", "skipped"}), None)

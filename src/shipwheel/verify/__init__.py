@@ -20,6 +20,7 @@ from ..config import Config
 from ..distfiles import collect_release_files
 from ..errors import ConfigError
 from ._archive import Limits
+from ._cache import VerifyCache, fingerprint
 from ._completeness import (
     check_completeness,
     files_requires_python,
@@ -49,6 +50,7 @@ __all__ = [
     "Problem",
     "Report",
     "Severity",
+    "VerifyCache",
     "verify_paths",
 ]
 
@@ -99,6 +101,7 @@ def verify_paths(
     jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
     check_completeness: bool = True,
+    cache: VerifyCache | None = None,
 ) -> Report:
     """Check the release files at ``paths`` (files or folders) and return the report; never raises for bad
     content, only for paths that do not exist (:class:`~shipwheel.errors.UsageError`).
@@ -109,6 +112,8 @@ def verify_paths(
     :param jobs: parallel processes (default: ``config``'s ``jobs`` or the number of cores).
     :param progress: called with a short line as each file is done.
     :param check_completeness: compare the wheels with the expected build identifiers.
+    :param cache: reuse the results it recorded for the same bytes and settings, and record the files that pass
+        (:class:`VerifyCache`; ``VerifyCache()`` is the one in the state folder). Release-level checks always run.
     """
     started = time.perf_counter()
     ignored = tuple(config.verify.ignore) if config is not None else ()
@@ -125,14 +130,30 @@ def verify_paths(
         jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
     results: list[FileResult] = []
     order = sorted(files, key=_size, reverse=True)
-    with _executor(jobs, len(order)) as pool:
-        futures = {pool.submit(check_file, str(p), limits): p for p in order}
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            if progress is not None:
-                n = len(result.problems)
-                progress(f"{result.filename}: {'ok' if not n else f'{n} problem' + ('s' if n > 1 else '')}")
+    fp = fingerprint(limits, ignored) if cache is not None else ""
+
+    def done(result: FileResult) -> None:
+        results.append(result)
+        if progress is not None:
+            n = len(result.problems)
+            said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
+            progress(f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}")
+
+    todo = order
+    if cache is not None:
+        # Files recorded earlier are only hashed, in threads: no worker process is started when all were.
+        earlier = cache.reuse(fp, order, jobs)
+        todo = [p for p in order if p not in earlier]
+        for p in order:
+            if p in earlier:
+                done(earlier[p])
+    if todo:
+        with _executor(jobs, len(todo)) as pool:
+            futures = {pool.submit(check_file, str(p), limits): p for p in todo}
+            for future in as_completed(futures):
+                done(future.result())
+    if cache is not None:
+        cache.record(fp, results, ignored)
     position = {str(p): i for i, p in enumerate(files)}
     results.sort(key=lambda r: position[r.path])
     problems: list[Problem] = [p for r in results for p in r.problems]

@@ -165,6 +165,8 @@ class FileResult:
     derived_platform: str | None = None
     elf_files: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: The result was recorded by an earlier verify of the same bytes with the same settings (not checked again).
+    verified_earlier: bool = False
 
     def add(self, code: str, message: str, fix: str | None = None) -> None:
         """Record a problem of this file."""

@@ -1,0 +1,94 @@
+"""Issue 15: publish reuses the results ``shipwheel verify`` recorded, and still sends nothing unverified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures.index_servers import FaultProxy, IndexServer, make_release, make_wheel, unique_project
+from shipwheel.cli import main_inner
+from shipwheel.errors import VerificationError
+from shipwheel.publish import PublishEvent, publish_files
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SHIPWHEEL_NO_KEYRING", "1")
+    return tmp_path / "state"
+
+
+def test_i15_2_publish_after_verify_reuses_its_results(
+    pypiserver: IndexServer, tmp_path: Path, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = unique_project("fastpub")
+    files = make_release(tmp_path / "dist", project, "1.0.0", wheels=3)
+    assert main_inner(["verify", str(tmp_path / "dist"), "-j", "1"]) == 0  # the release manager's order
+    events: list[PublishEvent] = []
+    result = publish_files(
+        files, repository=pypiserver.upload_url, environ=pypiserver.env(), on_event=events.append
+    )
+    assert result.ok and set(result.verified_earlier) == {f.name for f in files}
+    assert result.as_dict()["verified_earlier"] == list(result.verified_earlier)
+    assert any(e.kind == "plan" and "4 file(s) verified earlier" in e.detail for e in events)
+    assert set(pypiserver.files(project)) == {f.name for f in files}
+
+
+def test_i15_2_publish_verifies_new_files_and_sends_nothing_unverified(
+    pypiserver: IndexServer, tmp_path: Path, state: Path
+) -> None:
+    project = unique_project("fastpub")
+    files = make_release(tmp_path / "dist", project, "1.0.0", wheels=2)
+    assert main_inner(["verify", str(tmp_path / "dist"), "-j", "1"]) == 0
+    # a file changed after verify (its name kept): checked again, and its problem stops the publish
+    tag = files[0].name.split("-", 2)[2][: -len(".whl")]
+    make_wheel(tmp_path / "dist", project, "1.0.0", tag, payload=b"changed")
+    with pytest.raises(VerificationError):
+        broken = files[0].read_bytes().replace(b"WHEEL", b"WHEEX")
+        files[0].write_bytes(broken)
+        publish_files(files, repository=pypiserver.upload_url, environ=pypiserver.env())
+    assert pypiserver.files(project) == {}
+    # rebuilt: verified now (not earlier), the others reused, everything sent
+    make_wheel(tmp_path / "dist", project, "1.0.0", tag, payload=b"rebuilt")
+    result = publish_files(files, repository=pypiserver.upload_url, environ=pypiserver.env())
+    assert set(result.verified_earlier) == {f.name for f in files[1:]}
+    assert set(pypiserver.files(project)) == {f.name for f in files}
+
+
+def test_i15_2_publish_json_says_verified_earlier(
+    tmp_path: Path, state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = make_release(tmp_path / "dist", "fastpub-static", "1.0.0", wheels=2)
+    assert main_inner(["verify", str(tmp_path / "dist"), "-j", "1", "--json"]) == 0
+    capsys.readouterr()
+    assert main_inner(["publish", str(tmp_path / "dist"), "-r", f"file:{tmp_path / 'index'}", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["verified_earlier"]) == {f.name for f in files}
+
+
+def _connections(events: list[PublishEvent]) -> list[int]:
+    return [e.amount for e in events if e.kind == "connections"]
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_i15_3_publish_uploads_back_off_on_503(
+    pypiserver: IndexServer, tmp_path: Path, state: Path, fixed: bool
+) -> None:
+    project = unique_project("adaptpub")
+    files = make_release(tmp_path / "dist", project, "1.0.0", wheels=6)
+    events: list[PublishEvent] = []
+    # the smallest wheel goes first, alone; then the index answers 503 three times
+    with FaultProxy(pypiserver.upload_url, faults=["pass", "503", "503", "503"]) as proxy:
+        result = publish_files(
+            files, repository=proxy.url, environ=pypiserver.env(), verify=False, backoff=0.01,
+            jobs=8, fixed_jobs=fixed, on_event=events.append,
+        )  # fmt: skip
+    assert result.ok and set(pypiserver.files(project)) == {f.name for f in files}
+    seen = _connections(events)
+    if fixed:
+        assert seen == [8]
+    else:
+        assert seen[0] == 4 and min(seen) < 4 and max(seen) <= 8, seen
