@@ -185,8 +185,8 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from _release import download_release
 
-    from shipwheel.containers import format_sha256sums
     from shipwheel.distfiles import file_digests
+    from shipwheel.manifest import format_manifest
 
     release = download_release("numpy", "2.4.6")
     files = sorted(release.iterdir())
@@ -199,7 +199,7 @@ def main() -> None:
         for p in files:
             os.link(p, root / p.name)
         digests = {p.name: file_digests(p)["sha256"] for p in files}
-        (root / "SHA256SUMS").write_text(format_sha256sums(digests))
+        (root / "SHA256SUMS").write_text(format_manifest(digests))
         dest = Path(tmp) / "wheelhouse"
         print(f"numpy 2.4.6: {len(files)} files, {total / 1e6:.1f} MB; link limit {limit:.2f} s at 1 Gbit/s")
         print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}")

@@ -14,7 +14,7 @@ import pytest
 
 from shipwheel._retry import RetryPolicy, is_retryable_status
 from shipwheel.cli import main_inner
-from shipwheel.containers import Listing, TransferError, format_sha256sums
+from shipwheel.containers import Listing, TransferError
 from shipwheel.containers._local import LocalContainer
 from shipwheel.errors import SelectorError, UsageError
 from shipwheel.fetch import (
@@ -27,6 +27,7 @@ from shipwheel.fetch import (
     fetch,
     select_entries,
 )
+from shipwheel.manifest import format_manifest
 from shipwheel.matrix import Selector
 
 NAMES = [
@@ -132,7 +133,7 @@ def test_unknown_family_and_bad_selector_are_usage_errors() -> None:
 
 
 def test_fetch_verifies_against_sha256sums_and_skips_identical_files(container: Path, tmp_path: Path) -> None:
-    (container / "SHA256SUMS").write_text(format_sha256sums(_digests(container)))
+    (container / "SHA256SUMS").write_text(format_manifest(_digests(container)))
     dest = tmp_path / "wheelhouse"
     selection = Selection(project="numpy", version="2.4.6", families=("win",), sdist=False)
     report = fetch(LocalContainer(container), selection, dest, jobs=2)
@@ -147,7 +148,7 @@ def test_fetch_verifies_against_sha256sums_and_skips_identical_files(container: 
 def test_fetch_reports_a_hash_mismatch_and_leaves_nothing(container: Path, tmp_path: Path) -> None:
     digests = _digests(container)
     digests["numpy-2.4.6-cp313-cp313-win_amd64.whl"] = "0" * 64
-    (container / "SHA256SUMS").write_text(format_sha256sums(digests))
+    (container / "SHA256SUMS").write_text(format_manifest(digests))
     dest = tmp_path / "wheelhouse"
     policy = RetryPolicy(retries=2, sleep=lambda _s: None)
     report = fetch(

@@ -17,9 +17,10 @@ import trustme
 from fixtures.hostile import HostileServer, gzip_bomb
 from fixtures.http_servers import ListingServer, make_wheel
 from shipwheel._retry import RetryPolicy
-from shipwheel.containers import TransferError, open_container, parse_project_page
+from shipwheel.containers import TransferError, open_container
 from shipwheel.containers._local import LocalContainer
 from shipwheel.fetch import Expected, NothingToFetchError, Selection, download_file, fetch
+from shipwheel.simple_index import parse_project_page
 from shipwheel.stage import stage
 
 NO_WAIT = RetryPolicy(retries=1, sleep=lambda _s: None)

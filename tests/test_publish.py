@@ -19,10 +19,10 @@ from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
 from shipwheel.errors import AuthenticationError, ConfigError, ConflictError, UsageError
 from shipwheel.publish import PublishRuleError, publish_files, resolve_credentials, resolve_repository
-from shipwheel.publish._index_query import IndexFile, parse_listing
 from shipwheel.publish._journal import Journal
 from shipwheel.publish._plan import collect_files, digest_files, make_plan
 from shipwheel.publish._upload import MultipartBody, form_fields, read_core_metadata
+from shipwheel.simple_index import IndexFile, parse_project_page
 
 
 def _pypirc(home: Path, text: str) -> dict[str, str]:
@@ -145,6 +145,10 @@ def test_multipart_body_length_matches(tmp_path: Path) -> None:
 # --- listings ---------------------------------------------------------------------------------------------------
 
 
+def _by_name(files: list[IndexFile]) -> dict[str, IndexFile]:
+    return {f.filename: f for f in files}
+
+
 def test_parse_listing_json_and_html() -> None:
     page = {
         "meta": {"api-version": "1.1"},
@@ -157,8 +161,10 @@ def test_parse_listing_json_and_html() -> None:
             }
         ],
     }
-    got = parse_listing(
-        "https://idx/simple/a/", "application/vnd.pypi.simple.v1+json", json.dumps(page).encode()
+    got = _by_name(
+        parse_project_page(
+            json.dumps(page).encode(), "application/vnd.pypi.simple.v1+json", "https://idx/simple/a/"
+        )
     )
     assert got["a-1.0.tar.gz"].sha256 == "ab" * 32 and got["a-1.0.tar.gz"].url == "https://idx/a-1.0.tar.gz"
     assert got["a-1.0.tar.gz"].upload_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -166,7 +172,7 @@ def test_parse_listing_json_and_html() -> None:
         b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=' + b"CD" * 32 + b'">a-1.0-py3-none-any.whl</a>'
         b'<a href="x/a-1.0.zip">a-1.0.zip</a>'
     )
-    got = parse_listing("http://h/simple/a/", "text/html", html)
+    got = _by_name(parse_project_page(html, "text/html", "http://h/simple/a/"))
     assert got["a-1.0-py3-none-any.whl"].sha256 == "cd" * 32 and got["a-1.0.zip"].sha256 is None
 
 
@@ -202,7 +208,7 @@ def test_pypi_rules_up_front(tmp_path: Path) -> None:
     digests = digest_files([p for p, _ in collected])
     old = {
         "demo-2.0.tar.gz": IndexFile(
-            "demo-2.0.tar.gz", "u", "1" * 64, datetime.now(timezone.utc) - timedelta(days=20)
+            "demo-2.0.tar.gz", "u", "1" * 64, upload_time=datetime.now(timezone.utc) - timedelta(days=20)
         )
     }
     with pytest.raises(PublishRuleError, match="over 14 days ago"):
@@ -434,10 +440,10 @@ def test_pypi_takes_one_sdist_per_release(tmp_path: Path) -> None:
     collected = collect_files([make_sdist(tmp_path / "s", "markupsafe", "3.0.2")])
     digests = digest_files([p for p, _ in collected])
     now = datetime.now(timezone.utc)
-    there = {"MarkupSafe-3.0.2.tar.gz": IndexFile("MarkupSafe-3.0.2.tar.gz", "u", "1" * 64, now)}
+    there = {"MarkupSafe-3.0.2.tar.gz": IndexFile("MarkupSafe-3.0.2.tar.gz", "u", "1" * 64, upload_time=now)}
     with pytest.raises(
         PublishRuleError, match=r"one sdist per release and already has MarkupSafe-3\.0\.2\.tar\.gz"
     ):
         make_plan(repo, collected, digests, there)
-    older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, now)}
+    older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, upload_time=now)}
     assert make_plan(repo, collected, digests, older).uploads

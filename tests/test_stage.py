@@ -12,12 +12,12 @@ import pytest
 
 from fixtures.http_servers import make_wheel
 from shipwheel.cli import main_inner
-from shipwheel.containers import parse_sha256sums
 from shipwheel.containers._local import LocalContainer
 from shipwheel.distfiles import collect_release_files as collect_files
 from shipwheel.distfiles import file_digests
 from shipwheel.errors import ConflictError, UsageError
 from shipwheel.fetch import Selection, fetch
+from shipwheel.manifest import parse_manifest
 from shipwheel.stage import stage
 
 
@@ -43,7 +43,7 @@ def test_stage_folder_writes_files_manifest_and_index(wheelhouse: Path, tmp_path
         "demo_pkg-1.0rc1.tar.gz",
         "simple",
     ]
-    manifest = parse_sha256sums((target / "SHA256SUMS").read_text())
+    manifest = parse_manifest((target / "SHA256SUMS").read_text())
     assert manifest == {p.name: file_digests(p)["sha256"] for p in wheelhouse.iterdir() if p.suffix != ".log"}
     page = json.loads((target / "simple" / "demo-pkg" / "index.json").read_text())
     assert {f["filename"]: f["hashes"]["sha256"] for f in page["files"]} == manifest
@@ -96,7 +96,7 @@ def test_conflicting_file_is_refused_unless_overwrite(wheelhouse: Path, tmp_path
     stage([changed], LocalContainer(target), overwrite=True)
     assert (target / changed.name).read_bytes() == changed.read_bytes()
     assert (
-        parse_sha256sums((target / "SHA256SUMS").read_text())[changed.name] == file_digests(changed)["sha256"]
+        parse_manifest((target / "SHA256SUMS").read_text())[changed.name] == file_digests(changed)["sha256"]
     )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from . import _subprocess
 from .distfiles import collect_release_files, file_digests
 from .errors import CommandError, ConfigError, EnvironmentNotReadyError, VerificationError
+from .manifest import MANIFEST, read_manifest, write_manifest
 
 __all__ = [
     "MANIFEST",
@@ -39,8 +40,6 @@ __all__ = [
     "verify_release_signatures",
     "verify_signatures",
 ]
-
-MANIFEST = "SHA256SUMS"
 
 # v4 keys have 40 hex digits, v5 keys 64. Short and long key ids (8/16 digits) are not accepted as pins: anyone can
 # make a key whose short id collides with a given one, and gpg would then say VALIDSIG with the impostor's print.
@@ -199,10 +198,7 @@ def sign_files(
         for name, digest in _read_manifest(existing).items():
             if (folder / name).is_file():
                 digests.setdefault(name, digest)
-    text = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
-    tmp = folder / (MANIFEST + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(existing)
+    write_manifest(existing, digests)
     manifest_sig = _detach_sign(existing, gpg=gpg, key=key, env=env)
     return SignResult(tuple(signatures), existing, manifest_sig)
 
@@ -285,19 +281,9 @@ def verify_signatures(
     return good
 
 
-def _parse_manifest(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        digest, _, name = line.strip().partition(" ")
-        name = name.strip().lstrip("*")
-        if len(digest) == 64 and name:
-            out[name] = digest.lower()
-    return out
-
-
 def _read_manifest(manifest: Path) -> dict[str, str]:
     try:
-        return _parse_manifest(manifest.read_text(encoding="utf-8", errors="replace"))
+        return read_manifest(manifest)
     except OSError as exc:
         raise VerificationError(f"cannot read {manifest}: {exc.strerror}", hint="check the file") from exc
 

@@ -1,7 +1,7 @@
 """``shipwheel stage``: put release files into a staging container, with a manifest and a static simple index.
 
 The container (a folder or an S3 prefix) keeps every file at its top level, a ``SHA256SUMS`` manifest of all of
-them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :mod:`shipwheel.containers._index`), so testers
+them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :func:`shipwheel.simple_index.render_index`), so testers
 can ``pip install --index-url <container>/simple/`` the release candidates. A file already staged with the same
 content is skipped; a different file under the same name is a conflict (exit 8) unless ``overwrite``.
 """
@@ -17,19 +17,18 @@ from typing import Literal
 
 from ._retry import RetryPolicy
 from .containers import (
-    MANIFEST,
     Container,
     Entry,
     Listing,
     TransferError,
     WritableContainer,
-    format_sha256sums,
     is_writable,
+    read_container_manifest,
 )
-from .containers._index import IndexFile, render_index
 from .distfiles import DistFile, collect_release_files, file_digests
 from .errors import ConflictError, UsageError
-from .fetch import read_manifest
+from .manifest import MANIFEST, format_manifest
+from .simple_index import IndexFile, render_index
 
 __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage", "stage_to_index"]
 
@@ -98,7 +97,7 @@ def stage(
         listing = Listing()
     staged = {
         n: d
-        for n, d in read_manifest(container, listing, RetryPolicy(retries=2)).items()
+        for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
         if n in listing.entries
     }
     for name in local:
@@ -141,8 +140,8 @@ def stage(
         if name not in digests:  # put there by other means: hash it once, from the container
             digests[name], sizes[name] = _hash_remote(container, entry)
     emit(StageEvent("index"))
-    container.put_bytes(MANIFEST, format_sha256sums(digests).encode(), "text/plain; charset=utf-8")
-    pages = render_index(IndexFile(n, digests[n], sizes[n] or 0) for n in sorted(digests))
+    container.put_bytes(MANIFEST, format_manifest(digests).encode(), "text/plain; charset=utf-8")
+    pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n] or 0) for n in sorted(digests))
     for rel, data in pages.items():
         ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
         container.put_bytes(rel, data, ctype)

@@ -14,8 +14,9 @@ import pytest
 from fixtures.http_servers import ListingServer, server_process
 from shipwheel._retry import RetryPolicy
 from shipwheel.cli import main_inner
-from shipwheel.containers import TransferError, format_sha256sums, open_container
+from shipwheel.containers import TransferError, open_container
 from shipwheel.fetch import Expected, FetchEvent, NothingToFetchError, Selection, download_file, fetch
+from shipwheel.manifest import format_manifest
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ def served(tmp_path: Path) -> Path:
     for i, name in enumerate([*WHEELS, SDIST, "demo-1.01-py3-none-any.whl"]):
         (root / name).write_bytes(hashlib.sha256(name.encode()).digest() * (3000 + 100 * i))
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.iterdir()}
-    (root / "SHA256SUMS").write_text(format_sha256sums(digests))
+    (root / "SHA256SUMS").write_text(format_manifest(digests))
     return root
 
 

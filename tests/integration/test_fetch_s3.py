@@ -12,9 +12,9 @@ import pytest
 
 from fixtures.http_servers import MotoS3, make_wheel
 from shipwheel.cli import main_inner
-from shipwheel.containers import parse_sha256sums
 from shipwheel.containers._s3 import S3Container
 from shipwheel.fetch import Selection, fetch
+from shipwheel.manifest import parse_manifest
 from shipwheel.stage import stage
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def test_stage_to_s3_then_fetch_with_the_cli(
         "rc/numpy/simple/demo/index.json",
     } <= keys
     body = moto_s3.client.get_object(Bucket=bucket, Key="rc/numpy/SHA256SUMS")["Body"].read().decode()
-    assert parse_sha256sums(body) == {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    assert parse_manifest(body) == {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
     code = main_inner(
         ["fetch", "demo", "1.0", "--from", f"s3://{bucket}/rc/numpy", "--endpoint-url", moto_s3.endpoint,

@@ -16,20 +16,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 from packaging.utils import canonicalize_name
 
-from .._http import OriginAuth, make_client, netrc_credentials, origin, redact
+from .._http import OriginAuth, make_client, netrc_credentials, origin, read_body, redact
 from .._retry import is_retryable_status
 from ..errors import AuthenticationError
-from . import MAX_PAGE_BYTES, Entry, Listing, Opened, TransferError
-from ._listing import (
-    Page,
-    host_allowed,
-    judge,
-    manifest_link,
-    parse_html,
-    parse_json_bytes,
-    parse_link_header,
-    parse_s3_xml,
-)
+from ..simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_bytes
+from . import Entry, Listing, Opened, TransferError
+from ._listing import host_allowed, judge, manifest_link, parse_link_header, parse_s3_xml
 
 __all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]
 
@@ -102,14 +94,12 @@ class HttpContainer:
         try:
             with self.client.stream("GET", url, headers={"Accept": _ACCEPT}) as response:
                 self._raise_for_status(response, url)
-                body = bytearray()
-                for block in response.iter_bytes():
-                    body += block
-                    if len(body) > MAX_PAGE_BYTES:
-                        raise TransferError(
-                            f"listing page {redact(url)} is larger than {MAX_PAGE_BYTES >> 20} MiB",
-                            hint="point --from at the project's own page or folder",
-                        )
+                body = read_body(
+                    response,
+                    MAX_PAGE_BYTES,
+                    f"listing page {redact(url)}",
+                    hint="point --from at the project's own page or folder",
+                )
         except httpx.TooManyRedirects as exc:
             raise TransferError(f"{redact(url)} redirects too often", hint="check the container URL") from exc
         except httpx.UnsupportedProtocol as exc:

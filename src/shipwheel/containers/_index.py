@@ -1,4 +1,5 @@
-"""Static simple indexes (PEP 503 HTML + PEP 691 JSON) for a container whose release files sit at its top level.
+"""The manifest of any container (:func:`read_container_manifest`), and static simple indexes (PEP 503 HTML +
+PEP 691 JSON) for a container whose release files sit at its top level.
 
 Layout, relative to the container's root (a folder, or an S3 prefix served over HTTP)::
 
@@ -9,98 +10,26 @@ Layout, relative to the container's root (a folder, or an S3 prefix served over 
 
 ``pip install --index-url <root>/simple/ numpy==2.4.6`` works over ``file://`` and over any static HTTP server
 (it serves ``index.html`` for the folder). Static hosting cannot negotiate content types, so the JSON form sits
-beside the HTML one as ``index.json``; shipwheel's own ``fetch`` reads either.
+beside the HTML one as ``index.json``; shipwheel's own ``fetch`` reads either. The pages are rendered by
+:func:`shipwheel.simple_index.render_index`, the manifest by :mod:`shipwheel.manifest`.
 """
 
 from __future__ import annotations
 
-import html
-import json
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import contextlib
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
 
+from .._retry import RetryPolicy
 from ..distfiles import DistFile, file_digests
-from . import MANIFEST, format_sha256sums, parse_sha256sums
+from ..manifest import MANIFEST, format_manifest, parse_manifest, read_manifest
+from ..simple_index import IndexFile, render_index
+from . import Container, Listing, TransferError
 
-__all__ = ["IndexFile", "render_index", "write_static_index"]
-
-_API_VERSION = "1.1"
-
-
-@dataclass(frozen=True, slots=True)
-class IndexFile:
-    """One release file as the index shows it."""
-
-    filename: str
-    sha256: str
-    size: int
-
-
-def _html_page(title: str, links: Iterable[tuple[str, str]]) -> bytes:
-    body = "\n".join(
-        f'    <a href="{html.escape(href, quote=True)}">{html.escape(text)}</a><br/>' for href, text in links
-    )
-    return (
-        "<!DOCTYPE html>\n<html>\n  <head>\n"
-        f'    <meta name="pypi:repository-version" content="{_API_VERSION}">\n'
-        f"    <title>{html.escape(title)}</title>\n  </head>\n  <body>\n"
-        f"    <h1>{html.escape(title)}</h1>\n{body}\n  </body>\n</html>\n"
-    ).encode()
-
-
-def render_index(files: Iterable[IndexFile]) -> dict[str, bytes]:
-    """The index pages for ``files``: ``{relative path: content}`` (``simple/…/index.html`` and ``.json``)."""
-    by_project: dict[str, list[tuple[IndexFile, DistFile]]] = defaultdict(list)
-    for f in files:
-        dist = DistFile.parse(f.filename)
-        if dist is not None:
-            by_project[dist.name].append((f, dist))
-    pages: dict[str, bytes] = {}
-    projects = sorted(by_project)
-    pages["simple/index.html"] = _html_page("Simple index", [(f"{quote(p)}/", p) for p in projects])
-    pages["simple/index.json"] = _json(
-        {"meta": {"api-version": _API_VERSION}, "projects": [{"name": p} for p in projects]}
-    )
-    for project in projects:
-        items = sorted(
-            by_project[project], key=lambda fd: (fd[1].version, fd[1].kind == "sdist", fd[0].filename)
-        )
-        href = {f.filename: f"../../{quote(f.filename)}#sha256={f.sha256}" for f, _ in items}
-        pages[f"simple/{project}/index.html"] = _html_page(
-            f"Links for {project}", [(href[f.filename], f.filename) for f, _ in items]
-        )
-        pages[f"simple/{project}/index.json"] = _json(
-            {
-                "meta": {"api-version": _API_VERSION},
-                "name": project,
-                "versions": [str(v) for v in sorted({d.version for _, d in items})],
-                "files": [
-                    {
-                        "filename": f.filename,
-                        "url": href[f.filename].split("#", 1)[0],
-                        "hashes": {"sha256": f.sha256},
-                        "size": f.size,
-                    }
-                    for f, _ in items
-                ],
-            }
-        )
-    return pages
-
-
-def _json(data: object) -> bytes:
-    return (json.dumps(data, indent=1) + "\n").encode()
-
-
-def read_manifest(root: Path) -> dict[str, str]:
-    """The ``SHA256SUMS`` of a folder container, ``{}`` when it has none."""
-    path = root / MANIFEST
-    return parse_sha256sums(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else {}
+__all__ = ["read_container_manifest", "write_static_index"]
 
 
 def write_static_index(
@@ -117,7 +46,7 @@ def write_static_index(
     from ._local import LocalContainer
 
     container = LocalContainer(root)
-    manifest = read_manifest(root)
+    manifest = read_manifest(root / MANIFEST)
     manifest.update(known or {})
     files: list[IndexFile] = []
     digests: dict[str, str] = {}
@@ -126,9 +55,9 @@ def write_static_index(
             continue
         digest = manifest.get(path.name) or file_digests(path)["sha256"]
         digests[path.name] = digest
-        files.append(IndexFile(path.name, digest, path.stat().st_size))
+        files.append(IndexFile(path.name, sha256=digest, size=path.stat().st_size))
     written: list[Path] = []
-    container.put_bytes(MANIFEST, format_sha256sums(digests).encode())
+    container.put_bytes(MANIFEST, format_manifest(digests).encode())
     written.append(root / MANIFEST)
     wanted = canonicalize_name(project) if project else None
     for rel, data in render_index(files).items():
@@ -140,4 +69,39 @@ def write_static_index(
     return written
 
 
-__all__ += ["read_manifest"]
+def read_container_manifest(
+    container: Container,
+    listing: Listing,
+    policy: RetryPolicy,
+    verify_manifest: Callable[[Path], None] | None = None,
+    *,
+    require_manifest: bool = False,
+) -> dict[str, str]:
+    """The container's ``SHA256SUMS`` as ``{filename: sha256}`` (``{}`` when it has none), checked by
+    ``verify_manifest`` when given (it receives the manifest's path, with ``SHA256SUMS.asc`` beside it).
+    A container without ``SHA256SUMS`` is refused only with ``require_manifest``."""
+    if listing.manifest is None:
+        if require_manifest:
+            raise TransferError(
+                f"{container.display} has no SHA256SUMS to verify",
+                hint="stage the release with shipwheel stage, or fetch without signature verification",
+            )
+        return {}
+    data = b""
+    for attempt in policy.attempts():
+        try:
+            data = container.read_small(listing.manifest)
+        except TransferError as exc:
+            if not exc.retryable:
+                raise
+            attempt.failed(exc, retry_after=exc.retry_after)
+    if verify_manifest is not None:
+        with tempfile.TemporaryDirectory(prefix="shipwheel-manifest-") as tmp:
+            path = Path(tmp) / MANIFEST
+            path.write_bytes(data)
+            # No signature file: the hook decides whether that is acceptable.
+            with contextlib.suppress(TransferError):
+                signature = container.read_small(listing.manifest + ".asc", 1 << 20)
+                path.with_name(f"{MANIFEST}.asc").write_bytes(signature)
+            verify_manifest(path)
+    return parse_manifest(data.decode("utf-8", "replace"))

@@ -37,7 +37,8 @@ _FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
-    from ..containers import open_container, parse_sha256sums
+    from ..containers import open_container
+    from ..manifest import parse_manifest
     from ..publish import resolve_repository
 
     repo = resolve_repository(repository)
@@ -55,9 +56,7 @@ def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, 
     try:
         listing = container.listing(project)
         # A static folder publishes its hashes in SHA256SUMS rather than in the links.
-        manifest = (
-            parse_sha256sums(container.read_small(listing.manifest).decode()) if listing.manifest else {}
-        )
+        manifest = parse_manifest(container.read_small(listing.manifest).decode()) if listing.manifest else {}
     finally:
         container.close()
     entries = [
