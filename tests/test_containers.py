@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipwheel.containers import Entry, Rejected, open_container, write_static_index
-from shipwheel.containers._http import HttpContainer
-from shipwheel.containers._listing import accept_link, judge, parse_link_header, parse_s3_xml
-from shipwheel.containers._local import LocalContainer
 from shipwheel.errors import UsageError
 from shipwheel.manifest import MANIFEST, format_manifest, parse_manifest, read_manifest
 from shipwheel.simple_index import IndexFile, parse_html, parse_json, render_index
+from shipwheel.staging import Entry, Rejected, open_container, write_static_index
+from shipwheel.staging._containers._http import HttpContainer
+from shipwheel.staging._containers._listing import accept_link, judge, parse_link_header, parse_s3_xml
+from shipwheel.staging._containers._local import LocalContainer
 
 BASE = "http://127.0.0.1:8000/staging/"
 WHEEL = "numpy-2.4.6-cp312-cp312-win_amd64.whl"
@@ -240,8 +240,8 @@ def test_no_link_ever_becomes_an_unsafe_file_name(href: str) -> None:
 
 
 def test_i10_17_an_https_container_never_downgrades_to_http_even_for_allowed_hosts() -> None:
-    from shipwheel.containers._listing import accept_link, host_allowed
     from shipwheel.simple_index import Link
+    from shipwheel.staging._containers._listing import accept_link, host_allowed
 
     secure = "https://staging.example.org/rc/"
     assert host_allowed("https://cdn.example.org/x.whl", secure, ["cdn.example.org"])

@@ -450,7 +450,7 @@ def verify_release(
 def manifest_hook(
     *, gpg: str = "gpg", require_signature: bool = False, trusted: TrustedSigners | None = None
 ) -> Callable[[Path], None]:
-    """The ``verify_manifest`` hook of :func:`shipwheel.fetch.fetch`: it gets a downloaded ``SHA256SUMS`` (with
+    """The ``verify_manifest`` hook of :func:`shipwheel.staging.fetch_release`: it gets a downloaded ``SHA256SUMS`` (with
     ``SHA256SUMS.asc`` beside it when the container has one) and checks the signature when present (required
     with ``require_signature``), which must be made by a ``trusted`` key. fetch itself then checks each file
     against the manifest's hashes."""

@@ -1,6 +1,6 @@
 """``file:PATH`` targets: a folder laid out as a static PEP 503 + PEP 691 index that pip installs from.
 
-The layout and the page generator are the staging containers' (:func:`shipwheel.containers.write_static_index`): release files
+The layout and the page generator are the staging containers' (:func:`shipwheel.staging.write_static_index`): release files
 flat at the top, ``SHA256SUMS``, and ``simple/<project>/index.html`` / ``index.json``. The same rules hold as for
 a server: a file already there with the same hash is skipped, another hash is a conflict, wheels are written and
 listed before the sdist. Each copy is atomic, so a killed run leaves no partial file behind.
@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ..containers import WritableContainer, open_container, write_static_index
 from ..distfiles import DistFile, file_digests
 from ..errors import UsageError
 from ..manifest import MANIFEST, read_manifest
 from ..simple_index import IndexFile
+from ..staging import WritableContainer, open_container, write_static_index
 from ._plan import make_plan
 from ._repository import Repository
 from ._results import FileResult, PublishEvent, PublishResult

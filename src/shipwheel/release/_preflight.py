@@ -37,9 +37,9 @@ _FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
-    from ..containers import open_container
     from ..manifest import parse_manifest
     from ..publish import resolve_repository
+    from ..staging import open_container
 
     repo = resolve_repository(repository)
     if repo.kind == "file":

@@ -66,12 +66,11 @@ def build_run(ctx: Context) -> str:
 
 
 def _fetch_run(ctx: Context) -> str:
-    from ..containers import open_container
-    from ..fetch import Selection, fetch
+    from ..staging import Selection, fetch_release, open_container
 
     container = open_container(ctx.config.fetch.from_)
     try:
-        report = fetch(
+        report = fetch_release(
             container,
             Selection(project=ctx.name, version=str(ctx.version)),
             ctx.config.build.output_dir,

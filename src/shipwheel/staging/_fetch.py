@@ -24,7 +24,12 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from .._retry import RetryPolicy
+from ..distfiles import FAMILIES, DistFile
+from ..errors import ShipwheelError, UsageError
+from ..matrix import Selector
 from ._adaptive import AdaptiveLimit
+from ._containers import Container, Entry, Listing, Rejected, TransferError, read_container_manifest
 from ._download import (
     EventCallback,
     Expected,
@@ -34,11 +39,6 @@ from ._download import (
     download_file,
     no_events,
 )
-from ._retry import RetryPolicy
-from .containers import Container, Entry, Listing, Rejected, TransferError, read_container_manifest
-from .distfiles import FAMILIES, DistFile
-from .errors import ShipwheelError, UsageError
-from .matrix import Selector
 
 __all__ = [
     "FetchCancelled",
@@ -48,7 +48,7 @@ __all__ = [
     "NothingToFetchError",
     "Selection",
     "download_file",
-    "fetch",
+    "fetch_release",
     "select_entries",
 ]
 
@@ -167,7 +167,7 @@ def _expected(entry: Entry, manifest: dict[str, str]) -> Expected | str:
     return Expected(sha, entry.size, tuple(sources))
 
 
-def fetch(
+def fetch_release(
     container: Container,
     selection: Selection,
     dest: Path,
@@ -182,11 +182,11 @@ def fetch(
     """Fetch the selected files of ``container`` into ``dest`` (created if missing); see the module docstring.
 
     ``jobs`` is the most files downloaded at once; with ``adaptive`` (the default) the number starts small and
-    grows while the total throughput grows, and halves when the server pushes back (:mod:`shipwheel._adaptive`);
+    grows while the total throughput grows, and halves when the server pushes back (:mod:`shipwheel.staging._adaptive`);
     ``adaptive=False`` keeps ``jobs`` throughout.
 
     Raise :class:`NothingToFetchError` when the container has no file of the release, and
-    :class:`~shipwheel.containers.TransferError` when it cannot be listed. Failures of single files are in the
+    :class:`~shipwheel.errors.TransferError` when it cannot be listed. Failures of single files are in the
     report, not raised.
     """
     policy = policy or RetryPolicy()

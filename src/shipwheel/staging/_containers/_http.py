@@ -16,10 +16,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 from packaging.utils import canonicalize_name
 
-from .._http import OriginAuth, make_client, netrc_credentials, origin, read_body, redact
-from .._retry import is_retryable_status
-from ..errors import AuthenticationError
-from ..simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_bytes
+from ..._http import OriginAuth, make_client, netrc_credentials, origin, read_body, redact
+from ..._retry import is_retryable_status
+from ...errors import AuthenticationError
+from ...simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_bytes
 from . import Entry, Listing, Opened, TransferError
 from ._listing import host_allowed, judge, manifest_link, parse_link_header, parse_s3_xml
 

@@ -1,10 +1,10 @@
 """Safe judging of listings: which links of a page become release files; S3-style XML bucket listings and
 ``Link`` headers. HTML and PEP 691 pages are parsed by :mod:`shipwheel.simple_index`.
 
-A listed name becomes an :class:`~shipwheel.containers.Entry` only when the last segment of its URL path,
+A listed name becomes an :class:`~shipwheel.staging.Entry` only when the last segment of its URL path,
 percent-decoded, is a valid distribution filename (no ``/``, ``\\``, ``..``, no control characters), and when the
 link stays on the container's own host (or one the user allowed) over http(s). Everything else that looks like a
-release file is recorded as :class:`~shipwheel.containers.Rejected` with a reason; navigation links (sorting,
+release file is recorded as :class:`~shipwheel.staging.Rejected` with a reason; navigation links (sorting,
 parent folder) are ignored silently.
 """
 
@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 from xml.etree import ElementTree
 
-from ..distfiles import DistFile
-from ..manifest import MANIFEST
-from ..simple_index import Link, Page
+from ...distfiles import DistFile
+from ...manifest import MANIFEST
+from ...simple_index import Link, Page
 from . import Entry, Rejected
 
 __all__ = ["accept_link", "parse_link_header", "parse_s3_xml"]

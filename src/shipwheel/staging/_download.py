@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ._retry import RetryPolicy
-from .containers import Container, Entry, TransferError
-from .containers._fs import ensure_not_link, open_new_or_append, regular_size
-from .distfiles import file_digests
+from .._retry import RetryPolicy
+from ..distfiles import file_digests
+from ._containers import Container, Entry, TransferError
+from ._containers._fs import ensure_not_link, open_new_or_append, regular_size
 
 __all__ = [
     "EventCallback",

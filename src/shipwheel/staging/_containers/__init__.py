@@ -26,9 +26,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from ..distfiles import DistFile
-from ..errors import TransferError, UsageError
-from ..manifest import MANIFEST
+from ...distfiles import DistFile
+from ...errors import TransferError, UsageError
+from ...manifest import MANIFEST
 
 __all__ = [
     "MANIFEST",
@@ -204,7 +204,7 @@ def _check_http_url(url: str) -> None:
 
 
 def _redacted(url: str) -> str:
-    from .._http import redact
+    from ..._http import redact
 
     try:
         return redact(url)

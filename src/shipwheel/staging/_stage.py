@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ._retry import RetryPolicy
-from .containers import (
+from .._retry import RetryPolicy
+from ..distfiles import DistFile, collect_release_files, file_digests
+from ..errors import ConflictError, UsageError
+from ..manifest import MANIFEST, format_manifest
+from ..simple_index import IndexFile, render_index
+from ._containers import (
     Container,
     Entry,
     Listing,
@@ -25,12 +29,8 @@ from .containers import (
     is_writable,
     read_container_manifest,
 )
-from .distfiles import DistFile, collect_release_files, file_digests
-from .errors import ConflictError, UsageError
-from .manifest import MANIFEST, format_manifest
-from .simple_index import IndexFile, render_index
 
-__all__ = ["StageEvent", "StageOutcome", "StageReport", "stage", "stage_to_index"]
+__all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files", "stage_to_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class StageReport:
     total_files: int = 0
 
 
-def stage(
+def stage_files(
     paths: Sequence[Path],
     container: Container,
     *,
@@ -163,8 +163,7 @@ def stage_to_index(
     machinery, one release (project and version) at a time; files the index already has are skipped. Credentials
     come from where ``publish`` takes them (``SHIPWHEEL_USERNAME``/``SHIPWHEEL_PASSWORD``, ``~/.pypirc``,
     keyring). The release checks of ``publish`` are not run: staging is for release candidates."""
-    from .publish import publish_files
-    from .publish._results import PublishEvent
+    from ..publish import PublishEvent, publish_files
 
     emit = on_event or (lambda _e: None)
     files = collect_release_files(paths)

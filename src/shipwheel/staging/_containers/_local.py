@@ -7,8 +7,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..distfiles import DistFile
-from ..errors import UsageError
+from ...distfiles import DistFile
+from ...errors import UsageError
 from . import MANIFEST, Entry, Listing, Opened, Rejected, TransferError
 from ._fs import write_atomic
 
