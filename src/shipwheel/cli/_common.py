@@ -12,8 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from ..config import Config, load_config
-from ..config._model import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds
+from ..config import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds, Config, load_config
 from ..errors import ProjectError
 
 __all__ = [
