@@ -18,7 +18,13 @@ from fixtures.index_servers import make_release, make_sdist, make_wheel
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
 from shipwheel.errors import AuthenticationError, ConfigError, ConflictError, UsageError
-from shipwheel.publish import PublishRuleError, publish_files, resolve_credentials, resolve_repository
+from shipwheel.publish import (
+    PublishRuleError,
+    PublishSettings,
+    publish_files,
+    resolve_credentials,
+    resolve_repository,
+)
 from shipwheel.publish._journal import Journal
 from shipwheel.publish._plan import collect_files, digest_files, make_plan
 from shipwheel.publish._upload import MultipartBody, form_fields, read_core_metadata
@@ -199,10 +205,16 @@ def test_pypi_rules_up_front(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "SHIPWHEEL_PASSWORD": "pypi-fake"}
     zipped = make_sdist(tmp_path / "z", "demo", "1.0", fmt="zip")
     with pytest.raises(PublishRuleError, match=r"\.tar\.gz"):
-        publish_files([zipped], repository="pypi", verify=False, environ=env, journal_dir=tmp_path / "j")
+        publish_files(
+            [zipped],
+            PublishSettings(repository="pypi", verify=False, environ=env, journal_dir=tmp_path / "j"),
+        )
     local = make_wheel(tmp_path / "l", "demo", "1.0+local")
     with pytest.raises(PublishRuleError, match="local versions"):
-        publish_files([local], repository="testpypi", verify=False, environ=env, journal_dir=tmp_path / "j")
+        publish_files(
+            [local],
+            PublishSettings(repository="testpypi", verify=False, environ=env, journal_dir=tmp_path / "j"),
+        )
     repo = resolve_repository("pypi", environ=env)
     collected = collect_files([make_wheel(tmp_path / "o", "demo", "2.0")])
     digests = digest_files([p for p, _ in collected])
@@ -329,11 +341,15 @@ def test_i10_15_unreadable_release_file_is_one_line(tmp_path: Path) -> None:
 def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None:
     files = make_release(tmp_path / "dist", "demo-static", "1.0", wheels=1)
     target = tmp_path / "index"
-    result = publish_files(files, repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    result = publish_files(
+        files, PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    )
     assert [r.status for r in result.results] == ["uploaded", "uploaded"]
     page = json.loads((target / "simple" / "demo-static" / "index.json").read_text())
     assert {f["filename"] for f in page["files"]} == {f.name for f in files}
-    again = publish_files(files, repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    again = publish_files(
+        files, PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    )
     assert [r.status for r in again.results] == ["skipped", "skipped"]
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
@@ -345,7 +361,10 @@ def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None
         tmp_path / "other", "demo-static", "1.0", files[0].name.split("-", 2)[2][:-4], payload=b"changed"
     )
     with pytest.raises(ConflictError):
-        publish_files([other], repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+        publish_files(
+            [other],
+            PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)}),
+        )
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -375,9 +394,9 @@ def test_pypi_needs_credentials(tmp_path: Path) -> None:
     with pytest.raises(AuthenticationError, match="no credentials"):
         publish_files(
             [wheel],
-            repository="pypi",
-            verify=False,
-            environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"},
+            PublishSettings(
+                repository="pypi", verify=False, environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"}
+            ),
         )
 
 
@@ -447,3 +466,15 @@ def test_pypi_takes_one_sdist_per_release(tmp_path: Path) -> None:
         make_plan(repo, collected, digests, there)
     older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, upload_time=now)}
     assert make_plan(repo, collected, digests, older).uploads
+
+
+def test_i11_publish_settings_are_typed_frozen_and_keyword_only() -> None:
+    import dataclasses
+
+    settings = PublishSettings(repository="testpypi", jobs=2, password="secret", token="pypi-secret")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.jobs = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        PublishSettings("testpypi")  # type: ignore[misc]
+    assert "secret" not in repr(settings)
+    assert PublishSettings().repository == "pypi" and PublishSettings().verify

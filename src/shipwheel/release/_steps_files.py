@@ -184,18 +184,20 @@ def publish_observe(ctx: Context) -> str | None:
 
 
 def publish_run(ctx: Context) -> str:
-    from ..publish import publish_files
+    from ..publish import PublishSettings, publish_files
 
     opts = ctx.config.publish
     result = publish_files(
         ctx.release_files(),
-        repository=ctx.repository,
-        jobs=opts.jobs,
-        retries=opts.retries,
-        timeout=opts.timeout,
-        verify=False,  # the verify step did it on these very bytes
-        config=ctx.config,
-        environ=ctx.environ,
+        PublishSettings(
+            repository=ctx.repository,
+            jobs=opts.jobs,
+            retries=opts.retries,
+            timeout=opts.timeout,
+            verify=False,
+            config=ctx.config,
+            environ=ctx.environ,
+        ),
     )
     sent = sum(r.status == "uploaded" for r in result.results)
     ctx.state.steps["publish"].data["url"] = result.url

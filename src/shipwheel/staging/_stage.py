@@ -163,7 +163,7 @@ def stage_to_index(
     machinery, one release (project and version) at a time; files the index already has are skipped. Credentials
     come from where ``publish`` takes them (``SHIPWHEEL_USERNAME``/``SHIPWHEEL_PASSWORD``, ``~/.pypirc``,
     keyring). The release checks of ``publish`` are not run: staging is for release candidates."""
-    from ..publish import PublishEvent, publish_files
+    from ..publish import PublishEvent, PublishSettings, publish_files
 
     emit = on_event or (lambda _e: None)
     files = collect_release_files(paths)
@@ -183,11 +183,7 @@ def stage_to_index(
     for group in releases.values():
         result = publish_files(
             group,
-            repository=repository,
-            jobs=jobs,
-            retries=retries,
-            timeout=timeout,
-            verify=False,
+            PublishSettings(repository=repository, jobs=jobs, retries=retries, timeout=timeout, verify=False),
             on_event=relay,
         )
         planned = {f.filename: f for f in result.plan.files}
