@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import trustme
 
+from fixtures.defective import make_wheel
 from fixtures.hostile import HostileServer, gzip_bomb
-from fixtures.http_servers import ListingServer, make_wheel
+from fixtures.http_servers import ListingServer
 from shipwheel._retry import RetryPolicy
 from shipwheel.simple_index import parse_project_page
 from shipwheel.staging import (

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.index_servers import make_release, make_sdist, make_wheel
+from fixtures.defective import make_wheel
+from fixtures.index_servers import make_release, make_sdist
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
 from shipwheel.errors import AuthenticationError, ConfigError, ConflictError, UsageError

@@ -150,7 +150,7 @@ def test_i12_check_version_already_on_index(
 
 
 def test_i12_check_index_down_is_a_failure(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fixtures.index_servers import free_port
+    from fixtures.processes import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"
     _, checks = _codes(capsys, ["check", "1.0.0", "--json", *FAST, "-r", url, "--config-dir", str(repo)])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import make_wheel
+from fixtures.defective import make_wheel
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import collect_release_files as collect_files
 from shipwheel.distfiles import file_digests

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import ListingServer, server_process
+from fixtures.http_servers import ListingServer
+from fixtures.processes import server_process
 from shipwheel._retry import RetryPolicy
 from shipwheel.cli import main_inner
 from shipwheel.manifest import format_manifest

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import MotoS3, make_wheel
+from fixtures.defective import make_wheel
+from fixtures.http_servers import MotoS3
 from shipwheel.cli import main_inner
 from shipwheel.manifest import parse_manifest
 from shipwheel.staging import Selection, fetch_release, stage_files

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.index_servers import IndexServer, make_release, make_sdist, make_wheel, unique_project
+from fixtures.defective import make_wheel
+from fixtures.index_servers import IndexServer, make_release, make_sdist, unique_project
 from shipwheel.errors import AuthenticationError, ConflictError, RemoteError
 from shipwheel.publish import PublishRuleError, PublishSettings, Repository, publish_files
 
