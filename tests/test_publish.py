@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ from shipwheel.publish import (
 )
 from shipwheel.publish._journal import Journal
 from shipwheel.publish._plan import collect_files, digest_files, make_plan
-from shipwheel.publish._upload import MultipartBody, form_fields, read_core_metadata
+from shipwheel.publish._upload import ProgressFile, form_fields, multipart_parts, read_core_metadata
 from shipwheel.simple_index import IndexFile, parse_project_page
 
 
@@ -143,10 +144,15 @@ def test_form_fields_follow_warehouse_names(tmp_path: Path) -> None:
 def test_multipart_body_length_matches(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0", payload=b"x" * 5000)
     sent: list[int] = []
-    body = MultipartBody([("name", "demo"), ("summary", "ünïcode")], wheel, wheel.name, sent.append)
-    data = b"".join(body)
-    assert len(data) == len(body) and body.complete and sum(sent) == wheel.stat().st_size
-    assert data.endswith(f"--{body.boundary}--\r\n".encode()) and "ünïcode".encode() in data
+    with wheel.open("rb") as fh:
+        content = ProgressFile(fh, sent.append)
+        parts = multipart_parts([("name", "demo"), ("summary", "ünïcode")], content, wheel.name)
+        request = httpx.Request("POST", "http://127.0.0.1:9/legacy/", files=parts)
+        data = b"".join(request.stream)  # type: ignore[union-attr]
+    boundary = request.headers["content-type"].partition("boundary=")[2]
+    assert len(data) == int(request.headers["content-length"]) and content.complete
+    assert sum(sent) == wheel.stat().st_size
+    assert data.endswith(f"--{boundary}--\r\n".encode()) and "ünïcode".encode() in data
 
 
 # --- listings ---------------------------------------------------------------------------------------------------
@@ -444,8 +450,11 @@ def test_multipart_body_parses_back(tmp_path: Path, fields: list[tuple[str, str]
 
     target = tmp_path / "demo-1.0-py3-none-any.whl"
     target.write_bytes(payload)
-    body = MultipartBody(fields, target, target.name, attachments=[("gpg_signature", "x.asc", b"sig")])
-    raw = f"Content-Type: {body.content_type}\r\n\r\n".encode() + b"".join(body)
+    with target.open("rb") as fh:
+        parts = multipart_parts(fields, ProgressFile(fh), target.name, [("gpg_signature", "x.asc", b"sig")])
+        request = httpx.Request("POST", "http://127.0.0.1:9/legacy/", files=parts)
+        body = b"".join(request.stream)  # type: ignore[union-attr]
+    raw = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode() + body
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
     parts = list(message.iter_parts())
     texts = [(p.get_param("name", header="content-disposition"), p.get_payload(decode=True)) for p in parts]
