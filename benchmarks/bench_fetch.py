@@ -189,8 +189,8 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from _release import download_release
 
-    from shipwheel.containers import format_sha256sums
     from shipwheel.distfiles import file_digests
+    from shipwheel.manifest import format_manifest
 
     release = download_release(args.project, args.version)
     files = sorted(p for p in release.iterdir() if p.is_file() and not p.name.endswith(".part"))
@@ -205,7 +205,7 @@ def main() -> None:
         for p in files:
             os.link(p, root / p.name)
         digests = {p.name: file_digests(p)["sha256"] for p in files}
-        (root / "SHA256SUMS").write_text(format_sha256sums(digests))
+        (root / "SHA256SUMS").write_text(format_manifest(digests))
         dest = Path(tmp) / "wheelhouse"
         print(
             f"{args.project} {args.version}: {len(files)} files, {total / 1e6:.1f} MB; "

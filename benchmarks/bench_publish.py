@@ -36,7 +36,8 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from _release import download_release  # noqa: E402
 
-from fixtures.index_servers import IndexServer, free_port, start_pypiserver, stop_process  # noqa: E402
+from fixtures.index_servers import IndexServer, start_pypiserver  # noqa: E402
+from fixtures.processes import free_port, stop_process  # noqa: E402
 from shipwheel.distfiles import file_digests  # noqa: E402
 
 BIN = Path(sys.executable).parent

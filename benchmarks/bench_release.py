@@ -29,7 +29,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from fixtures.index_servers import start_pypiserver, stop_process  # noqa: E402
+from fixtures.index_servers import start_pypiserver  # noqa: E402
+from fixtures.processes import stop_process  # noqa: E402
 from fixtures.release_repo import git, make_kahan_repo  # noqa: E402
 from shipwheel.interpreters import discover  # noqa: E402
 

@@ -12,10 +12,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 pytest_plugins = [
     "fixtures.git_history",
+    "fixtures.defective",  # before index_servers, which imports its wheel factory
     "fixtures.index_servers",
     "fixtures.gpg",
     "fixtures.http_servers",
-    "fixtures.defective",
     "fixtures.smtp_server",
 ]
 

@@ -13,10 +13,9 @@ def test_public_names_resolve() -> None:
         assert getattr(shipwheel, name) is not None, name
     assert callable(shipwheel.verify_paths) and callable(shipwheel.publish_files)
     from shipwheel.build import build
-    from shipwheel.fetch import fetch
-    from shipwheel.stage import stage
+    from shipwheel.staging import fetch_release, stage_files
 
-    assert all(callable(f) for f in (build, fetch, stage))
+    assert all(callable(f) for f in (build, fetch_release, stage_files))
 
 
 def test_import_is_cheap() -> None:

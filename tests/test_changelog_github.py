@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from fixtures.git_history import GitRepo
 from fixtures.http_servers import ListingServer
+from fixtures.processes import free_port
 from shipwheel.cli import main_inner
 from shipwheel.errors import EnvironmentNotReadyError, RemoteError, UsageError
 from shipwheel.notes import fetch_titles, pull_api_url
@@ -30,9 +30,7 @@ def test_pull_api_url() -> None:
 @pytest.fixture
 def dead_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every HTTP(S) request of the process goes to a closed port on 127.0.0.1 and fails at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
         monkeypatch.setenv(name, f"http://127.0.0.1:{port}")
     for name in ("NO_PROXY", "no_proxy"):

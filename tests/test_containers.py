@@ -10,25 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipwheel.containers import (
-    Entry,
-    Rejected,
-    format_sha256sums,
-    open_container,
-    parse_sha256sums,
-)
-from shipwheel.containers._http import HttpContainer
-from shipwheel.containers._index import IndexFile, read_manifest, render_index, write_static_index
-from shipwheel.containers._listing import (
-    accept_link,
-    judge,
-    parse_html,
-    parse_json,
-    parse_link_header,
-    parse_s3_xml,
-)
-from shipwheel.containers._local import LocalContainer
 from shipwheel.errors import UsageError
+from shipwheel.manifest import MANIFEST, format_manifest, parse_manifest, read_manifest
+from shipwheel.simple_index import IndexFile, parse_html, parse_json, render_index
+from shipwheel.staging import Entry, Rejected, open_container, write_static_index
+from shipwheel.staging._containers._http import HttpContainer
+from shipwheel.staging._containers._listing import accept_link, judge, parse_link_header, parse_s3_xml
+from shipwheel.staging._containers._local import LocalContainer
 
 BASE = "http://127.0.0.1:8000/staging/"
 WHEEL = "numpy-2.4.6-cp312-cp312-win_amd64.whl"
@@ -155,17 +143,17 @@ def test_link_header_next() -> None:
 
 def test_sha256sums_round_trip_ignores_unsafe_names() -> None:
     text = f"{SHA}  {WHEEL}\n{'cd' * 32} *numpy-2.4.6.tar.gz\n{'ef' * 32}  ../../etc/passwd\nnot a line\n"
-    digests = parse_sha256sums(text)
+    digests = parse_manifest(text)
     assert digests == {WHEEL: SHA, "numpy-2.4.6.tar.gz": "cd" * 32}
-    assert parse_sha256sums(format_sha256sums(digests)) == digests
+    assert parse_manifest(format_manifest(digests)) == digests
 
 
 def test_render_index_is_pep503_and_pep691(tmp_path: Path) -> None:
     pages = render_index(
         [
-            IndexFile(WHEEL, SHA, 10),
-            IndexFile("numpy-2.4.6.tar.gz", "cd" * 32, 20),
-            IndexFile("Foo_Bar-1.0-py3-none-any.whl", "ef" * 32, 5),
+            IndexFile(WHEEL, sha256=SHA, size=10),
+            IndexFile("numpy-2.4.6.tar.gz", sha256="cd" * 32, size=20),
+            IndexFile("Foo_Bar-1.0-py3-none-any.whl", sha256="ef" * 32, size=5),
         ]
     )
     assert sorted(pages) == [
@@ -198,13 +186,16 @@ def test_write_static_index_hashes_new_files_and_keeps_the_manifest(tmp_path: Pa
     (tmp_path / "README.txt").write_text("not a release file")
     written = write_static_index(tmp_path)
     assert tmp_path / "SHA256SUMS" in written
-    manifest = read_manifest(tmp_path)
+    manifest = read_manifest(tmp_path / MANIFEST)
     assert list(manifest) == [WHEEL]
     (tmp_path / "numpy-2.4.6.tar.gz").write_bytes(b"sdist")
     write_static_index(tmp_path, project="NumPy")
-    assert sorted(read_manifest(tmp_path)) == ["numpy-2.4.6-cp312-cp312-win_amd64.whl", "numpy-2.4.6.tar.gz"]
+    assert sorted(read_manifest(tmp_path / MANIFEST)) == [
+        "numpy-2.4.6-cp312-cp312-win_amd64.whl",
+        "numpy-2.4.6.tar.gz",
+    ]
     listing = LocalContainer(tmp_path).listing()
-    assert sorted(listing.entries) == sorted(read_manifest(tmp_path))
+    assert sorted(listing.entries) == sorted(read_manifest(tmp_path / MANIFEST))
     assert listing.manifest == str(tmp_path / "SHA256SUMS")
 
 
@@ -249,7 +240,8 @@ def test_no_link_ever_becomes_an_unsafe_file_name(href: str) -> None:
 
 
 def test_i10_17_an_https_container_never_downgrades_to_http_even_for_allowed_hosts() -> None:
-    from shipwheel.containers._listing import Link, accept_link, host_allowed
+    from shipwheel.simple_index import Link
+    from shipwheel.staging._containers._listing import accept_link, host_allowed
 
     secure = "https://staging.example.org/rc/"
     assert host_allowed("https://cdn.example.org/x.whl", secure, ["cdn.example.org"])

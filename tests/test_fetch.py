@@ -14,20 +14,22 @@ import pytest
 
 from shipwheel._retry import RetryPolicy, is_retryable_status
 from shipwheel.cli import main_inner
-from shipwheel.containers import Listing, TransferError, format_sha256sums
-from shipwheel.containers._local import LocalContainer
 from shipwheel.errors import SelectorError, UsageError
-from shipwheel.fetch import (
+from shipwheel.manifest import format_manifest
+from shipwheel.matrix import Selector
+from shipwheel.staging import (
     Expected,
     FetchCancelled,
     FetchEvent,
+    Listing,
     NothingToFetchError,
     Selection,
+    TransferError,
     download_file,
-    fetch,
+    fetch_release,
     select_entries,
 )
-from shipwheel.matrix import Selector
+from shipwheel.staging._containers._local import LocalContainer
 
 NAMES = [
     "numpy-2.4.6-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl",
@@ -132,25 +134,25 @@ def test_unknown_family_and_bad_selector_are_usage_errors() -> None:
 
 
 def test_fetch_verifies_against_sha256sums_and_skips_identical_files(container: Path, tmp_path: Path) -> None:
-    (container / "SHA256SUMS").write_text(format_sha256sums(_digests(container)))
+    (container / "SHA256SUMS").write_text(format_manifest(_digests(container)))
     dest = tmp_path / "wheelhouse"
     selection = Selection(project="numpy", version="2.4.6", families=("win",), sdist=False)
-    report = fetch(LocalContainer(container), selection, dest, jobs=2)
+    report = fetch_release(LocalContainer(container), selection, dest, jobs=2)
     assert report.ok
     assert [f.status for f in report.files] == ["downloaded"] * 3
     assert all("sha256 (SHA256SUMS)" in f.verified_by for f in report.files)
     assert sorted(p.name for p in dest.iterdir()) == sorted(f.filename for f in report.files)
-    again = fetch(LocalContainer(container), selection, dest, jobs=2)
+    again = fetch_release(LocalContainer(container), selection, dest, jobs=2)
     assert [f.status for f in again.files] == ["present"] * 3
 
 
 def test_fetch_reports_a_hash_mismatch_and_leaves_nothing(container: Path, tmp_path: Path) -> None:
     digests = _digests(container)
     digests["numpy-2.4.6-cp313-cp313-win_amd64.whl"] = "0" * 64
-    (container / "SHA256SUMS").write_text(format_sha256sums(digests))
+    (container / "SHA256SUMS").write_text(format_manifest(digests))
     dest = tmp_path / "wheelhouse"
     policy = RetryPolicy(retries=2, sleep=lambda _s: None)
-    report = fetch(
+    report = fetch_release(
         LocalContainer(container),
         Selection(project="numpy", version="2.4.6", families=("win",), sdist=False),
         dest,
@@ -208,15 +210,15 @@ def test_nothing_to_fetch_names_the_versions_it_saw(container: Path, tmp_path: P
         NothingToFetchError,
         match=r"has no files of numpy 2\.4\.7; it has numpy 2\.4\.6rc1, 2\.4\.6, 2\.4\.60",
     ):
-        fetch(LocalContainer(container), Selection(project="numpy", version="2.4.7"), tmp_path / "w")
+        fetch_release(LocalContainer(container), Selection(project="numpy", version="2.4.7"), tmp_path / "w")
     with pytest.raises(NothingToFetchError, match=r"has no macosx wheels \(it has wheels for win\)"):
-        fetch(
+        fetch_release(
             LocalContainer(container),
             Selection(project="numpy_quaternion", version="2.4.6", families=("macosx",)),
             tmp_path / "w",
         )
     with pytest.raises(NothingToFetchError, match="left out by the filters"):
-        fetch(
+        fetch_release(
             LocalContainer(container),
             Selection(project="numpy_quaternion", version="2.4.6", only=Selector.parse("cp313-*")),
             tmp_path / "w",
@@ -320,7 +322,7 @@ def test_an_interrupted_download_keeps_its_part_file_and_the_next_run_resumes(tm
 
 
 def test_split_ranges_cover_the_rest_exactly() -> None:
-    from shipwheel._download import _split
+    from shipwheel.staging._download import _split
 
     assert _split(0, 10 << 20, 1) == []
     assert _split(0, 3 << 20, 4) == []  # too small to be worth more connections
@@ -386,7 +388,7 @@ def test_i9_9_a_family_the_release_has_no_wheels_for_is_an_error(linux_only: Pat
     with pytest.raises(
         NothingToFetchError, match=r"has no win wheels \(it has wheels for macosx, manylinux\)"
     ):
-        fetch(LocalContainer(linux_only), selection, tmp_path / "wh")
+        fetch_release(LocalContainer(linux_only), selection, tmp_path / "wh")
     assert not (tmp_path / "wh").exists()
     proc = subprocess.run(
         [sys.executable, "-m", "shipwheel", "fetch", "demo", "1.0", "-u", str(linux_only), "-t", "win",
@@ -400,18 +402,18 @@ def test_i9_9_a_family_the_release_has_no_wheels_for_is_an_error(linux_only: Pat
 def test_i9_9_the_sdist_alone_when_asked_for_and_pure_wheels_in_every_family(
     linux_only: Path, tmp_path: Path
 ) -> None:
-    report = fetch(
+    report = fetch_release(
         LocalContainer(linux_only),
         Selection(project="demo", version="1.0", families=("sdist",)),
         tmp_path / "a",
     )
     assert [f.filename for f in report.files] == ["demo-1.0.tar.gz"]
     (linux_only / "demo-1.0-py3-none-any.whl").write_bytes(b"pure")
-    report = fetch(
+    report = fetch_release(
         LocalContainer(linux_only),
         Selection(project="demo", version="1.0", families=("win",)),
         tmp_path / "b",
     )
     assert sorted(f.filename for f in report.files) == ["demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz"]
     both = Selection(project="demo", version="1.0", families=("manylinux", "win"))
-    assert len(fetch(LocalContainer(linux_only), both, tmp_path / "c").files) == 3
+    assert len(fetch_release(LocalContainer(linux_only), both, tmp_path / "c").files) == 3

@@ -14,8 +14,7 @@ from fixtures.hostile import HostileServer
 from fixtures.http_servers import ListingServer
 from shipwheel._adaptive import AdaptiveLimit
 from shipwheel._retry import RetryPolicy
-from shipwheel.containers import open_container
-from shipwheel.fetch import Selection, fetch
+from shipwheel.staging import Selection, fetch_release, open_container
 
 
 class FakeClock:
@@ -93,7 +92,9 @@ def test_i15_fetch_adds_connections_on_a_link_that_limits_each_one(tmp_path: Pat
             )
         container = open_container(server.url + "simple/", max_connections=32)
         try:
-            report = fetch(container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", jobs=8)
+            report = fetch_release(
+                container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", jobs=8
+            )
         finally:
             container.close()
     assert report.ok and len(report.files) == 24
@@ -114,7 +115,7 @@ def test_i15_fetch_backs_off_on_503_and_fixed_jobs_does_not(tmp_path: Path) -> N
                 server.fault(name, "503")
             container = open_container(server.url)
             try:
-                report = fetch(container, Selection(project="demo", version="1.0.0"), tmp_path / f"wh-{adaptive}",
+                report = fetch_release(container, Selection(project="demo", version="1.0.0"), tmp_path / f"wh-{adaptive}",
                                jobs=8, policy=policy, adaptive=adaptive)  # fmt: skip
             finally:
                 container.close()

@@ -14,13 +14,22 @@ from pathlib import Path
 import pytest
 import trustme
 
+from fixtures.defective import make_wheel
 from fixtures.hostile import HostileServer, gzip_bomb
-from fixtures.http_servers import ListingServer, make_wheel
+from fixtures.http_servers import ListingServer
 from shipwheel._retry import RetryPolicy
-from shipwheel.containers import TransferError, open_container, parse_project_page
-from shipwheel.containers._local import LocalContainer
-from shipwheel.fetch import Expected, NothingToFetchError, Selection, download_file, fetch
-from shipwheel.stage import stage
+from shipwheel.simple_index import parse_project_page
+from shipwheel.staging import (
+    Expected,
+    NothingToFetchError,
+    Selection,
+    TransferError,
+    download_file,
+    fetch_release,
+    open_container,
+    stage_files,
+)
+from shipwheel.staging._containers._local import LocalContainer
 
 NO_WAIT = RetryPolicy(retries=1, sleep=lambda _s: None)
 WHEEL = "demo-1.0.0-py3-none-any.whl"
@@ -48,7 +57,7 @@ def elsewhere(tmp_path: Path) -> Path:
 def _fetch(container_url: str, dest: Path) -> list[str]:
     container = open_container(container_url)
     try:
-        report = fetch(container, Selection(project="demo", version="1.0.0"), dest, policy=NO_WAIT)
+        report = fetch_release(container, Selection(project="demo", version="1.0.0"), dest, policy=NO_WAIT)
     finally:
         container.close()
     return [f.status for f in report.files]
@@ -115,7 +124,7 @@ def test_i10_1_stage_never_writes_through_links_in_the_container(tmp_path: Path,
     (target / "SHA256SUMS").symlink_to(elsewhere)
     (target / wheel.name).symlink_to(elsewhere)
     (target / "simple").symlink_to(outside, target_is_directory=True)
-    stage([wheelhouse], LocalContainer(target))
+    stage_files([wheelhouse], LocalContainer(target))
     assert elsewhere.read_bytes() == b"do not touch\n"
     assert list(outside.iterdir()) == []
     for path in (target / "SHA256SUMS", target / wheel.name, target / "simple"):
@@ -132,7 +141,7 @@ def test_i10_1_stage_replaces_a_linked_project_folder_of_the_index(tmp_path: Pat
     outside = tmp_path / "outside"
     outside.mkdir()
     (target / "simple" / "demo").symlink_to(outside, target_is_directory=True)
-    stage([wheelhouse], LocalContainer(target))
+    stage_files([wheelhouse], LocalContainer(target))
     assert list(outside.iterdir()) == []
     assert not (target / "simple" / "demo").is_symlink()
     assert (target / "simple" / "demo" / "index.json").is_file()
@@ -147,7 +156,9 @@ def test_i10_2_the_file_name_comes_from_the_url_never_the_link_text(tmp_path: Pa
         container = open_container(server.url + "staging/")
         try:
             with pytest.raises(NothingToFetchError, match="refused") as info:
-                fetch(container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT)
+                fetch_release(
+                    container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT
+                )
         finally:
             container.close()
     assert "bad-name" in str(info.value)
@@ -167,7 +178,9 @@ def test_i10_2_a_pep691_filename_never_renames_the_url(tmp_path: Path) -> None:
         container = open_container(server.url + "simple/")
         try:
             with pytest.raises(NothingToFetchError):
-                fetch(container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT)
+                fetch_release(
+                    container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT
+                )
         finally:
             container.close()
     assert not (tmp_path / "wh" / WHEEL).exists()
@@ -205,7 +218,7 @@ def test_i10_4_credentials_go_only_to_the_container_origin(
         monkeypatch.setenv("NETRC", str(netrc))
         container = open_container(url, allow_hosts=[f"127.0.0.1:{cdn.port}"])
         try:
-            report = fetch(
+            report = fetch_release(
                 container, Selection(project="demo", version="1.0.0"), tmp_path / "wh", policy=NO_WAIT
             )
         finally:

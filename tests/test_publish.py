@@ -10,19 +10,27 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures.index_servers import make_release, make_sdist, make_wheel
+from fixtures.defective import make_wheel
+from fixtures.index_servers import make_release, make_sdist
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
 from shipwheel.errors import AuthenticationError, ConfigError, ConflictError, UsageError
-from shipwheel.publish import PublishRuleError, publish_files, resolve_credentials, resolve_repository
-from shipwheel.publish._index_query import IndexFile, parse_listing
+from shipwheel.publish import (
+    PublishRuleError,
+    PublishSettings,
+    publish_files,
+    resolve_credentials,
+    resolve_repository,
+)
 from shipwheel.publish._journal import Journal
 from shipwheel.publish._plan import collect_files, digest_files, make_plan
-from shipwheel.publish._upload import MultipartBody, form_fields, read_core_metadata
+from shipwheel.publish._upload import ProgressFile, form_fields, multipart_parts, read_core_metadata
+from shipwheel.simple_index import IndexFile, parse_project_page
 
 
 def _pypirc(home: Path, text: str) -> dict[str, str]:
@@ -136,13 +144,22 @@ def test_form_fields_follow_warehouse_names(tmp_path: Path) -> None:
 def test_multipart_body_length_matches(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0", payload=b"x" * 5000)
     sent: list[int] = []
-    body = MultipartBody([("name", "demo"), ("summary", "ünïcode")], wheel, wheel.name, sent.append)
-    data = b"".join(body)
-    assert len(data) == len(body) and body.complete and sum(sent) == wheel.stat().st_size
-    assert data.endswith(f"--{body.boundary}--\r\n".encode()) and "ünïcode".encode() in data
+    with wheel.open("rb") as fh:
+        content = ProgressFile(fh, sent.append)
+        parts = multipart_parts([("name", "demo"), ("summary", "ünïcode")], content, wheel.name)
+        request = httpx.Request("POST", "http://127.0.0.1:9/legacy/", files=parts)
+        data = b"".join(request.stream)  # type: ignore[union-attr]
+    boundary = request.headers["content-type"].partition("boundary=")[2]
+    assert len(data) == int(request.headers["content-length"]) and content.complete
+    assert sum(sent) == wheel.stat().st_size
+    assert data.endswith(f"--{boundary}--\r\n".encode()) and "ünïcode".encode() in data
 
 
 # --- listings ---------------------------------------------------------------------------------------------------
+
+
+def _by_name(files: list[IndexFile]) -> dict[str, IndexFile]:
+    return {f.filename: f for f in files}
 
 
 def test_parse_listing_json_and_html() -> None:
@@ -157,8 +174,10 @@ def test_parse_listing_json_and_html() -> None:
             }
         ],
     }
-    got = parse_listing(
-        "https://idx/simple/a/", "application/vnd.pypi.simple.v1+json", json.dumps(page).encode()
+    got = _by_name(
+        parse_project_page(
+            json.dumps(page).encode(), "application/vnd.pypi.simple.v1+json", "https://idx/simple/a/"
+        )
     )
     assert got["a-1.0.tar.gz"].sha256 == "ab" * 32 and got["a-1.0.tar.gz"].url == "https://idx/a-1.0.tar.gz"
     assert got["a-1.0.tar.gz"].upload_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -166,7 +185,7 @@ def test_parse_listing_json_and_html() -> None:
         b'<a href="/packages/a-1.0-py3-none-any.whl#sha256=' + b"CD" * 32 + b'">a-1.0-py3-none-any.whl</a>'
         b'<a href="x/a-1.0.zip">a-1.0.zip</a>'
     )
-    got = parse_listing("http://h/simple/a/", "text/html", html)
+    got = _by_name(parse_project_page(html, "text/html", "http://h/simple/a/"))
     assert got["a-1.0-py3-none-any.whl"].sha256 == "cd" * 32 and got["a-1.0.zip"].sha256 is None
 
 
@@ -193,16 +212,22 @@ def test_pypi_rules_up_front(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "SHIPWHEEL_PASSWORD": "pypi-fake"}
     zipped = make_sdist(tmp_path / "z", "demo", "1.0", fmt="zip")
     with pytest.raises(PublishRuleError, match=r"\.tar\.gz"):
-        publish_files([zipped], repository="pypi", verify=False, environ=env, journal_dir=tmp_path / "j")
+        publish_files(
+            [zipped],
+            PublishSettings(repository="pypi", verify=False, environ=env, journal_dir=tmp_path / "j"),
+        )
     local = make_wheel(tmp_path / "l", "demo", "1.0+local")
     with pytest.raises(PublishRuleError, match="local versions"):
-        publish_files([local], repository="testpypi", verify=False, environ=env, journal_dir=tmp_path / "j")
+        publish_files(
+            [local],
+            PublishSettings(repository="testpypi", verify=False, environ=env, journal_dir=tmp_path / "j"),
+        )
     repo = resolve_repository("pypi", environ=env)
     collected = collect_files([make_wheel(tmp_path / "o", "demo", "2.0")])
     digests = digest_files([p for p, _ in collected])
     old = {
         "demo-2.0.tar.gz": IndexFile(
-            "demo-2.0.tar.gz", "u", "1" * 64, datetime.now(timezone.utc) - timedelta(days=20)
+            "demo-2.0.tar.gz", "u", "1" * 64, upload_time=datetime.now(timezone.utc) - timedelta(days=20)
         )
     }
     with pytest.raises(PublishRuleError, match="over 14 days ago"):
@@ -323,11 +348,15 @@ def test_i10_15_unreadable_release_file_is_one_line(tmp_path: Path) -> None:
 def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None:
     files = make_release(tmp_path / "dist", "demo-static", "1.0", wheels=1)
     target = tmp_path / "index"
-    result = publish_files(files, repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    result = publish_files(
+        files, PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    )
     assert [r.status for r in result.results] == ["uploaded", "uploaded"]
     page = json.loads((target / "simple" / "demo-static" / "index.json").read_text())
     assert {f["filename"] for f in page["files"]} == {f.name for f in files}
-    again = publish_files(files, repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    again = publish_files(
+        files, PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+    )
     assert [r.status for r in again.results] == ["skipped", "skipped"]
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
@@ -339,7 +368,10 @@ def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None
         tmp_path / "other", "demo-static", "1.0", files[0].name.split("-", 2)[2][:-4], payload=b"changed"
     )
     with pytest.raises(ConflictError):
-        publish_files([other], repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+        publish_files(
+            [other],
+            PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)}),
+        )
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -369,9 +401,9 @@ def test_pypi_needs_credentials(tmp_path: Path) -> None:
     with pytest.raises(AuthenticationError, match="no credentials"):
         publish_files(
             [wheel],
-            repository="pypi",
-            verify=False,
-            environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"},
+            PublishSettings(
+                repository="pypi", verify=False, environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"}
+            ),
         )
 
 
@@ -418,8 +450,11 @@ def test_multipart_body_parses_back(tmp_path: Path, fields: list[tuple[str, str]
 
     target = tmp_path / "demo-1.0-py3-none-any.whl"
     target.write_bytes(payload)
-    body = MultipartBody(fields, target, target.name, attachments=[("gpg_signature", "x.asc", b"sig")])
-    raw = f"Content-Type: {body.content_type}\r\n\r\n".encode() + b"".join(body)
+    with target.open("rb") as fh:
+        parts = multipart_parts(fields, ProgressFile(fh), target.name, [("gpg_signature", "x.asc", b"sig")])
+        request = httpx.Request("POST", "http://127.0.0.1:9/legacy/", files=parts)
+        body = b"".join(request.stream)  # type: ignore[union-attr]
+    raw = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode() + body
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
     parts = list(message.iter_parts())
     texts = [(p.get_param("name", header="content-disposition"), p.get_payload(decode=True)) for p in parts]
@@ -434,10 +469,22 @@ def test_pypi_takes_one_sdist_per_release(tmp_path: Path) -> None:
     collected = collect_files([make_sdist(tmp_path / "s", "markupsafe", "3.0.2")])
     digests = digest_files([p for p, _ in collected])
     now = datetime.now(timezone.utc)
-    there = {"MarkupSafe-3.0.2.tar.gz": IndexFile("MarkupSafe-3.0.2.tar.gz", "u", "1" * 64, now)}
+    there = {"MarkupSafe-3.0.2.tar.gz": IndexFile("MarkupSafe-3.0.2.tar.gz", "u", "1" * 64, upload_time=now)}
     with pytest.raises(
         PublishRuleError, match=r"one sdist per release and already has MarkupSafe-3\.0\.2\.tar\.gz"
     ):
         make_plan(repo, collected, digests, there)
-    older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, now)}
+    older = {"MarkupSafe-2.1.5.tar.gz": IndexFile("MarkupSafe-2.1.5.tar.gz", "u", "1" * 64, upload_time=now)}
     assert make_plan(repo, collected, digests, older).uploads
+
+
+def test_i11_publish_settings_are_typed_frozen_and_keyword_only() -> None:
+    import dataclasses
+
+    settings = PublishSettings(repository="testpypi", jobs=2, password="secret", token="pypi-secret")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.jobs = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        PublishSettings("testpypi")  # type: ignore[misc]
+    assert "secret" not in repr(settings)
+    assert PublishSettings().repository == "pypi" and PublishSettings().verify

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.index_servers import free_port
+from fixtures.processes import free_port
 from fixtures.release_repo import git, make_kahan_repo
 from fixtures.smtp_server import LISTS, PASSWORD, USER, Mailbox
 from shipwheel.cli import main_inner

@@ -13,7 +13,7 @@ from fixtures.release_repo import git, make_kahan_repo
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.errors import ConfigError, UsageError
-from shipwheel.publish import publish_files
+from shipwheel.publish import PublishSettings, publish_files
 from shipwheel.release import CHECKS, parse_registry, run_checks
 
 DATA = Path(__file__).parent / "data" / "release"
@@ -130,10 +130,14 @@ def test_i12_check_version_already_on_index(
     pyproject.write_text(pyproject.read_text().replace('name = "kahan"', f'name = "{name}"'))
     git(repo, "commit", "-qam", "rename")
     files = make_release(tmp_path / "dist", name, "1.0.0", wheels=1)
-    publish_files(
-        files, repository=pypiserver.upload_url, username=pypiserver.user, password=pypiserver.password,
-        verify=False, journal_dir=tmp_path / "journal",
-    )  # fmt: skip
+    settings = PublishSettings(
+        repository=pypiserver.upload_url,
+        username=pypiserver.user,
+        password=pypiserver.password,
+        verify=False,
+        journal_dir=tmp_path / "journal",
+    )
+    publish_files(files, settings)
     code, checks = _codes(
         capsys, ["check", "1.0.0", "--json", *FAST, "-r", pypiserver.upload_url, "--config-dir", str(repo)]
     )
@@ -146,7 +150,7 @@ def test_i12_check_version_already_on_index(
 
 
 def test_i12_check_index_down_is_a_failure(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from fixtures.index_servers import free_port
+    from fixtures.processes import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"
     _, checks = _codes(capsys, ["check", "1.0.0", "--json", *FAST, "-r", url, "--config-dir", str(repo)])
@@ -229,7 +233,9 @@ def test_i12_check_project_quota(
     """The project's total on the index plus the new files, against its quota (the index says every size)."""
     index = tmp_path / "index"
     old = make_release(tmp_path / "old", "kahan", "0.9.0", wheels=2)
-    publish_files(old, repository=f"file:{index}", verify=False, journal_dir=tmp_path / "journal")
+    publish_files(
+        old, PublishSettings(repository=f"file:{index}", verify=False, journal_dir=tmp_path / "journal")
+    )
     make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=2)
     argv = [
         "check",

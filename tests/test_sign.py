@@ -12,7 +12,7 @@ import pytest
 from fixtures.gpg import GpgHome, make_gpg_home
 from fixtures.index_servers import make_release
 from shipwheel.errors import VerificationError
-from shipwheel.publish import publish_files
+from shipwheel.publish import PublishSettings, publish_files
 from shipwheel.sign import (
     MANIFEST,
     TrustedSigners,
@@ -65,7 +65,10 @@ def test_unknown_key_and_publish_refuses(tmp_path: Path, gnupg_home: GpgHome) ->
     try:
         with pytest.raises(VerificationError):
             publish_files(
-                files, repository=f"file:{tmp_path / 'index'}", verify=True, environ={"HOME": str(tmp_path)}
+                files,
+                PublishSettings(
+                    repository=f"file:{tmp_path / 'index'}", verify=True, environ={"HOME": str(tmp_path)}
+                ),
             )
     finally:
         del os.environ["GNUPGHOME"]
@@ -282,12 +285,18 @@ def test_i10_7_second_key_in_the_keyring_is_refused_unless_pinned(
         config = load_config(tmp_path, overrides={"sign.trusted-keys": pins})
         index = tmp_path / f"index-{ok}"
         if ok:
-            publish_files(files, repository=f"file:{index}", config=config, environ={"HOME": str(tmp_path)})
+            publish_files(
+                files,
+                PublishSettings(repository=f"file:{index}", config=config, environ={"HOME": str(tmp_path)}),
+            )
             assert index.exists()
         else:
             with pytest.raises(VerificationError, match="not a pinned key"):
                 publish_files(
-                    files, repository=f"file:{index}", config=config, environ={"HOME": str(tmp_path)}
+                    files,
+                    PublishSettings(
+                        repository=f"file:{index}", config=config, environ={"HOME": str(tmp_path)}
+                    ),
                 )
             assert not index.exists()
     subprocess.run(

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import make_wheel
+from fixtures.defective import make_wheel
 from shipwheel.cli import main_inner
-from shipwheel.containers import parse_sha256sums
-from shipwheel.containers._local import LocalContainer
 from shipwheel.distfiles import collect_release_files as collect_files
 from shipwheel.distfiles import file_digests
 from shipwheel.errors import ConflictError, UsageError
-from shipwheel.fetch import Selection, fetch
-from shipwheel.stage import stage
+from shipwheel.manifest import parse_manifest
+from shipwheel.staging import Selection, fetch_release, stage_files
+from shipwheel.staging._containers._local import LocalContainer
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def wheelhouse(tmp_path: Path) -> Path:
 
 def test_stage_folder_writes_files_manifest_and_index(wheelhouse: Path, tmp_path: Path) -> None:
     target = tmp_path / "staging"
-    report = stage([wheelhouse], LocalContainer(target))
+    report = stage_files([wheelhouse], LocalContainer(target))
     assert [f.status for f in report.files] == ["staged"] * 3
     names = sorted(p.name for p in target.iterdir())
     assert names == [
@@ -43,23 +42,25 @@ def test_stage_folder_writes_files_manifest_and_index(wheelhouse: Path, tmp_path
         "demo_pkg-1.0rc1.tar.gz",
         "simple",
     ]
-    manifest = parse_sha256sums((target / "SHA256SUMS").read_text())
+    manifest = parse_manifest((target / "SHA256SUMS").read_text())
     assert manifest == {p.name: file_digests(p)["sha256"] for p in wheelhouse.iterdir() if p.suffix != ".log"}
     page = json.loads((target / "simple" / "demo-pkg" / "index.json").read_text())
     assert {f["filename"]: f["hashes"]["sha256"] for f in page["files"]} == manifest
     # Staging again is a no-op; another release adds to the same index.
-    again = stage([wheelhouse], LocalContainer(target))
+    again = stage_files([wheelhouse], LocalContainer(target))
     assert [f.status for f in again.files] == ["present"] * 3
     other = make_wheel(tmp_path / "other", "demo-pkg", "1.0rc2")
-    stage([other], LocalContainer(target))
+    stage_files([other], LocalContainer(target))
     page = json.loads((target / "simple" / "demo-pkg" / "index.json").read_text())
     assert page["versions"] == ["1.0rc1", "1.0rc2"] and len(page["files"]) == 4
 
 
 def test_staged_container_round_trips_through_fetch(wheelhouse: Path, tmp_path: Path) -> None:
     target = tmp_path / "staging"
-    stage([wheelhouse], LocalContainer(target))
-    report = fetch(LocalContainer(target), Selection(project="Demo.Pkg", version="1.0rc1"), tmp_path / "out")
+    stage_files([wheelhouse], LocalContainer(target))
+    report = fetch_release(
+        LocalContainer(target), Selection(project="Demo.Pkg", version="1.0rc1"), tmp_path / "out"
+    )
     assert report.ok and all("sha256 (SHA256SUMS)" in f.verified_by for f in report.files)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         p.name for p in wheelhouse.iterdir() if p.suffix != ".log"
@@ -68,7 +69,7 @@ def test_staged_container_round_trips_through_fetch(wheelhouse: Path, tmp_path: 
 
 def test_pip_installs_the_release_candidate_from_the_staged_index(wheelhouse: Path, tmp_path: Path) -> None:
     target = tmp_path / "staging"
-    stage([wheelhouse], LocalContainer(target))
+    stage_files([wheelhouse], LocalContainer(target))
     proc = subprocess.run(
         [
             sys.executable, "-m", "pip", "download", "--no-deps", "--pre", "--disable-pip-version-check",
@@ -83,20 +84,20 @@ def test_pip_installs_the_release_candidate_from_the_staged_index(wheelhouse: Pa
 
 def test_conflicting_file_is_refused_unless_overwrite(wheelhouse: Path, tmp_path: Path) -> None:
     target = tmp_path / "staging"
-    stage([wheelhouse], LocalContainer(target))
+    stage_files([wheelhouse], LocalContainer(target))
     changed = tmp_path / "changed" / "demo_pkg-1.0rc1.tar.gz"
     changed.parent.mkdir()
     changed.write_bytes(b"a different sdist under the same name")
     with pytest.raises(
         ConflictError, match=r"already holds different files named demo_pkg-1\.0rc1\.tar\.gz"
     ) as info:
-        stage([changed], LocalContainer(target))
+        stage_files([changed], LocalContainer(target))
     assert info.value.exit_code == 8
     assert (target / changed.name).read_bytes() != changed.read_bytes()
-    stage([changed], LocalContainer(target), overwrite=True)
+    stage_files([changed], LocalContainer(target), overwrite=True)
     assert (target / changed.name).read_bytes() == changed.read_bytes()
     assert (
-        parse_sha256sums((target / "SHA256SUMS").read_text())[changed.name] == file_digests(changed)["sha256"]
+        parse_manifest((target / "SHA256SUMS").read_text())[changed.name] == file_digests(changed)["sha256"]
     )
 
 

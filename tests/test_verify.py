@@ -12,7 +12,7 @@ from fixtures.defective import ElfKit, SdistSpec, WheelSpec, fat_macho, macho, p
 from shipwheel.verify import CODES, Problem, Report, Severity, verify_paths
 from shipwheel.verify._elf import ElfInfo, derive_policy, load_policies
 from shipwheel.verify._file import pypi_accepts_platform
-from shipwheel.verify._stable_abi import STABLE_ABI
+from shipwheel.verify._stable_abi import stable_abi
 
 
 def test_public_api_shape(tmp_path: Path) -> None:
@@ -97,12 +97,34 @@ def test_musllinux_policy_is_the_newest() -> None:
     assert "libc.musl-aarch64.so.1" in policies[0].whitelist
 
 
+#: Symbols and the version that added them, as CPython's Misc/stable_abi.toml gives them (checked by hand against
+#: the generated table shipwheel carried before issue 11): functions and data, old and new.
+_KNOWN_STABLE_ABI = {
+    "PyModule_Create2": (3, 2),
+    "PyCFunction_New": (3, 4),
+    "Py_EncodeLocale": (3, 7),
+    "Py_EnterRecursiveCall": (3, 9),
+    "Py_GetArgcArgv": (3, 10),
+    "_Py_IncRef": (3, 10),
+    "PyBuffer_Release": (3, 11),
+    "PyEval_GetFrameBuiltins": (3, 13),
+    "PyUnicode_EqualToUTF8AndSize": (3, 13),
+    "_Py_SetRefcnt": (3, 13),
+    "PyABIInfo_Check": (3, 15),
+    "PyModule_GetToken_DuringGC": (3, 15),
+    "PyBaseObject_Type": (3, 2),
+    "_Py_NoneStruct": (3, 2),
+    "_PyWeakref_RefType": (3, 2),
+}
+
+
 def test_stable_abi_data() -> None:
-    assert STABLE_ABI["PyModule_Create2"] == (3, 2)
-    assert "PyCode_NewEmpty" not in STABLE_ABI
-    abi3info = pytest.importorskip("abi3info")
-    names = {s.name for s in abi3info.FUNCTIONS} | {s.name for s in abi3info.DATAS}
-    assert names <= set(STABLE_ABI)
+    table = stable_abi()
+    # names AND versions: a table that lost the versions (or shifted them) fails here
+    assert {name: table.get(name) for name in _KNOWN_STABLE_ABI} == _KNOWN_STABLE_ABI
+    assert "PyCode_NewEmpty" not in table and "_PyObject_GetDictPtr" not in table
+    assert len(table) >= 968  # what CPython 3.15's stable ABI holds; a new CPython only adds
+    assert all(isinstance(v, tuple) and v >= (3, 2) for v in table.values())
 
 
 def test_grid_and_completeness_from_files(tmp_path: Path) -> None:

@@ -2,16 +2,17 @@
 
 The command line (``shipwheel …``) is a thin shell over this library. Library functions return values and raise
 :class:`~shipwheel.errors.ShipwheelError` subclasses; they never print or exit, and report progress through
-callbacks. The pipeline, one entry point per step:
+callbacks. The pipeline, one entry point per step, each named after what it does:
 
-- :func:`shipwheel.build.build` (``shipwheel build``): the sdist and one repaired, tested wheel per identifier;
+- :func:`build_release` (``shipwheel build``): the sdist and one repaired, tested wheel per identifier;
 - :func:`verify_paths` (``shipwheel verify``): release-grade checks of wheels and sdists;
-- :func:`shipwheel.stage.stage` and :func:`shipwheel.fetch.fetch` (``shipwheel stage`` / ``fetch``);
+- :func:`stage_files` and :func:`fetch_release` (``shipwheel stage`` / ``fetch``);
 - :func:`sign_files` (``shipwheel sign``) and :func:`publish_files` (``shipwheel publish``);
-- :func:`make_changelog` (``shipwheel changelog``).
+- :func:`make_changelog` (``shipwheel changelog``);
+- the release around them: :func:`run_checks` (``check``), :func:`set_version` (``version``),
+  :func:`tag_release` (``tag``), :func:`run_release` (``release``), :func:`announce` (``announce``).
 
-The entry points named here are imported on first use, so ``import shipwheel`` stays cheap. ``build``,
-``stage`` and ``fetch`` are submodules of the same name, so their functions are imported from them.
+The entry points are imported on first use, so ``import shipwheel`` stays cheap.
 """
 
 from __future__ import annotations
@@ -25,33 +26,56 @@ from .config import Config, load_config
 from .errors import ShipwheelError
 
 if TYPE_CHECKING:
+    from .build import build_release
     from .notes import make_changelog
     from .publish import publish_files
+    from .release import announce, run_checks, set_version, tag_release
+    from .release import release as run_release
     from .sign import sign_files
+    from .staging import fetch_release, stage_files
     from .verify import verify_paths
 
 __all__ = [
     "Config",
     "ShipwheelError",
     "__version__",
+    "announce",
+    "build_release",
+    "fetch_release",
     "load_config",
     "make_changelog",
     "publish_files",
+    "run_checks",
+    "run_release",
+    "set_version",
     "sign_files",
+    "stage_files",
+    "tag_release",
     "verify_paths",
 ]
 
+# name -> (module, attribute there)
 _LAZY = {
-    "make_changelog": ".notes",
-    "publish_files": ".publish",
-    "sign_files": ".sign",
-    "verify_paths": ".verify",
+    "announce": (".release", "announce"),
+    "build_release": (".build", "build_release"),
+    "fetch_release": (".staging", "fetch_release"),
+    "make_changelog": (".notes", "make_changelog"),
+    "publish_files": (".publish", "publish_files"),
+    # ``release`` is the package's name here, so the pipeline's entry point is exported as run_release.
+    "run_checks": (".release", "run_checks"),
+    "run_release": (".release", "release"),
+    "set_version": (".release", "set_version"),
+    "sign_files": (".sign", "sign_files"),
+    "stage_files": (".staging", "stage_files"),
+    "tag_release": (".release", "tag_release"),
+    "verify_paths": (".verify", "verify_paths"),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
+        module, attribute = _LAZY[name]
+        value = getattr(import_module(module, __name__), attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,7 +29,7 @@ import httpcore
 import httpx
 
 from . import __version__
-from .errors import ConfigError, RemoteError, UsageError
+from .errors import ConfigError, TransferError, UsageError
 
 __all__ = [
     "MIN_RATE",
@@ -106,17 +106,23 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def read_body(response: httpx.Response, limit: int, what: str) -> bytes:
+def read_body(response: httpx.Response, limit: int, what: str, *, hint: str = "") -> bytes:
     """The decoded body of a response opened with ``client.stream(...)``, refusing more than ``limit`` bytes as a
-    :class:`RemoteError` (exit 6). The size is counted after decompression, so a small gzip bomb stops as soon as
-    it expands past the limit; the request's deadline bounds the time."""
+    :class:`TransferError` (exit 6). The size is counted after decompression, so a small gzip bomb stops as soon as
+    it expands past the limit (httpx inflates one network chunk at a time, at most about a thousand times its
+    size); the request's deadline bounds the time. A body that does not decompress is a :class:`TransferError`
+    too, never an httpx exception."""
     body = bytearray()
-    for block in response.iter_bytes():
-        body += block
-        if len(body) > limit:
-            raise RemoteError(
-                f"{what} is larger than {limit >> 20} MiB", hint="check the URL; the server misbehaves"
-            )
+    try:
+        for block in response.iter_bytes():
+            body += block
+            if len(body) > limit:
+                raise TransferError(
+                    f"{what} is larger than {limit >> 20} MiB",
+                    hint=hint or "check the URL; the server misbehaves",
+                )
+    except httpx.DecodingError as exc:
+        raise TransferError(f"{what} is corrupt (it does not decompress)", hint="retry later") from exc
     return bytes(body)
 
 

@@ -139,11 +139,19 @@ def select(filenames: Iterable[str], project: str, version: str) -> list[DistFil
     return sorted(out, key=lambda d: (d.kind == "sdist", d.filename))
 
 
+def _hasher(algorithm: str) -> hashlib._Hash | hashlib.blake2b:
+    # PyPI's upload form wants blake2b with a 32-byte digest, which hashlib.new cannot name.
+    if algorithm == "blake2b-256":
+        return hashlib.blake2b(digest_size=32)
+    return hashlib.new(algorithm)
+
+
 def file_digests(
     path: Path, algorithms: tuple[str, ...] = ("sha256",), chunk: int = 1 << 20
 ) -> dict[str, str]:
-    """Hex digests of the file at ``path``, reading it once."""
-    hashers = {a: hashlib.new(a) for a in algorithms}
+    """Hex digests of the file at ``path``, reading it once: the one file-hashing helper (``sign``, ``stage``,
+    ``publish``, the verified download). ``algorithms`` are :mod:`hashlib` names, or ``blake2b-256``."""
+    hashers = {a: _hasher(a) for a in algorithms}
     with path.open("rb") as fh:
         while block := fh.read(chunk):
             for h in hashers.values():

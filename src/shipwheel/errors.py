@@ -120,3 +120,27 @@ EXIT_CODES: dict[int, str] = {
     130: "interrupted",
 }
 __all__ += ["EXIT_CODES"]
+
+
+class TransferError(RemoteError):
+    """Reading or writing one file or page failed; ``retryable`` says whether trying again may help (exit 6).
+
+    Here rather than in the staging package because the one simple-index parser and the HTTP plumbing, which sit
+    below staging, raise it too."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        retryable: bool = False,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+__all__ += ["TransferError"]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _subprocess
-from ._fs import read_limited, write_file
 from .distfiles import collect_release_files, file_digests
 from .errors import CommandError, ConfigError, EnvironmentNotReadyError, VerificationError
+from .manifest import MANIFEST, read_manifest, write_manifest
 
 __all__ = [
     "MANIFEST",
@@ -41,8 +41,6 @@ __all__ = [
     "verify_release_signatures",
     "verify_signatures",
 ]
-
-MANIFEST = "SHA256SUMS"
 
 # v4 keys have 40 hex digits, v5 keys 64. Short and long key ids (8/16 digits) are not accepted as pins: anyone can
 # make a key whose short id collides with a given one, and gpg would then say VALIDSIG with the impostor's print.
@@ -201,8 +199,7 @@ def sign_files(
         for name, digest in _read_manifest(existing).items():
             if (folder / name).is_file():
                 digests.setdefault(name, digest)
-    text = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
-    write_file(existing, text)  # a link planted at SHA256SUMS (or its temporary) is replaced, never followed
+    write_manifest(existing, digests)
     manifest_sig = _detach_sign(existing, gpg=gpg, key=key, env=env)
     return SignResult(tuple(signatures), existing, manifest_sig)
 
@@ -310,20 +307,9 @@ def verify_signatures(
     return good
 
 
-def _parse_manifest(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        digest, _, name = line.strip().partition(" ")
-        name = name.strip().lstrip("*")
-        if len(digest) == 64 and name:
-            out[name] = digest.lower()
-    return out
-
-
 def _read_manifest(manifest: Path) -> dict[str, str]:
     try:
-        # bounded: a SHA256SUMS of a release lists a few hundred files, not gigabytes
-        return _parse_manifest(read_limited(manifest, 64 << 20).decode("utf-8", errors="replace"))
+        return read_manifest(manifest)
     except OSError as exc:
         raise VerificationError(f"cannot read {manifest}: {exc.strerror}", hint="check the file") from exc
 
@@ -490,7 +476,7 @@ def verify_release(
 def manifest_hook(
     *, gpg: str = "gpg", require_signature: bool = False, trusted: TrustedSigners | None = None
 ) -> Callable[[Path], None]:
-    """The ``verify_manifest`` hook of :func:`shipwheel.fetch.fetch`: it gets a downloaded ``SHA256SUMS`` (with
+    """The ``verify_manifest`` hook of :func:`shipwheel.staging.fetch_release`: it gets a downloaded ``SHA256SUMS`` (with
     ``SHA256SUMS.asc`` beside it when the container has one) and checks the signature when present (required
     with ``require_signature``), which must be made by a ``trusted`` key. fetch itself then checks each file
     against the manifest's hashes."""

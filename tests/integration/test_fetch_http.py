@@ -11,11 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import ListingServer, server_process
+from fixtures.http_servers import ListingServer
+from fixtures.processes import server_process
 from shipwheel._retry import RetryPolicy
 from shipwheel.cli import main_inner
-from shipwheel.containers import TransferError, format_sha256sums, open_container
-from shipwheel.fetch import Expected, FetchEvent, NothingToFetchError, Selection, download_file, fetch
+from shipwheel.manifest import format_manifest
+from shipwheel.staging import (
+    Expected,
+    FetchEvent,
+    NothingToFetchError,
+    Selection,
+    TransferError,
+    download_file,
+    fetch_release,
+    open_container,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +46,16 @@ def served(tmp_path: Path) -> Path:
     for i, name in enumerate([*WHEELS, SDIST, "demo-1.01-py3-none-any.whl"]):
         (root / name).write_bytes(hashlib.sha256(name.encode()).digest() * (3000 + 100 * i))
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.iterdir()}
-    (root / "SHA256SUMS").write_text(format_sha256sums(digests))
+    (root / "SHA256SUMS").write_text(format_manifest(digests))
     return root
 
 
 def _fetch(url: str, dest: Path, **kwargs: object) -> tuple[list[str], dict[str, str]]:
     container = open_container(url)
     try:
-        report = fetch(container, Selection(project="demo", version="1.0"), dest, policy=NO_WAIT, **kwargs)  # type: ignore[arg-type]
+        report = fetch_release(
+            container, Selection(project="demo", version="1.0"), dest, policy=NO_WAIT, **kwargs
+        )  # type: ignore[arg-type]
     finally:
         container.close()
     return [f.status for f in report.files], {f.filename: f.error or "" for f in report.files}
@@ -53,7 +65,7 @@ def test_directory_listing_of_http_server(served: Path, tmp_path: Path) -> None:
     events: list[FetchEvent] = []
     with ListingServer(served) as server:
         container = open_container(server.url)
-        report = fetch(
+        report = fetch_release(
             container, Selection(project="demo", version="1.0"), tmp_path / "wh", on_event=events.append
         )
         container.close()
@@ -111,7 +123,9 @@ def test_hostile_listing_is_refused_link_by_link(served: Path, tmp_path: Path) -
         url = server.page("/hostile/", hostile)
         container = open_container(url)
         listing = container.listing("demo")
-        report = fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        report = fetch_release(
+            container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT
+        )
         container.close()
     reasons = {r.name: r.reason.split(":")[0] for r in listing.rejected}
     assert reasons == {
@@ -186,7 +200,9 @@ def test_paginated_listings_rel_next_json_and_s3_xml(served: Path, tmp_path: Pat
             WHEELS[2]: (digests[WHEELS[2]], None),
             SDIST: (digests[SDIST], size),
         }
-        report = fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        report = fetch_release(
+            container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT
+        )
         assert report.ok and all(f.verified_by[0] == "sha256 (index)" for f in report.files)
         container.close()
         # An S3-style XML bucket listing over plain HTTP, truncated, continued with a token.
@@ -250,7 +266,7 @@ def test_redirect_to_another_host_is_followed_only_when_allowed(served: Path, tm
         statuses, errors = _fetch(server.url, tmp_path / "refused")
         assert statuses.count("failed") == 1 and "127.0.0.1" in errors[WHEELS[0]]
         container = open_container(server.url, allow_hosts=[f"127.0.0.1:{mirror.port}"])
-        report = fetch(
+        report = fetch_release(
             container, Selection(project="demo", version="1.0"), tmp_path / "allowed", policy=NO_WAIT
         )
         container.close()
@@ -331,7 +347,9 @@ def test_files_only_on_other_hosts_give_a_message_that_says_so(served: Path, tmp
         with pytest.raises(
             NothingToFetchError, match=r"3 links were refused.*other-host: files\.example\.invalid"
         ) as info:
-            fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+            fetch_release(
+                container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT
+            )
         container.close()
     assert "--allow-host" in info.value.hint
     assert not (tmp_path / "wh").exists()
@@ -409,7 +427,9 @@ def test_a_long_paginated_listing_is_read_to_its_end(served: Path, tmp_path: Pat
             server.page(f"/long/{i}/", others + tail)
         container = open_container(server.url + "long/0/")
         listing = container.listing("demo")
-        report = fetch(container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT)
+        report = fetch_release(
+            container, Selection(project="demo", version="1.0"), tmp_path / "wh", policy=NO_WAIT
+        )
         container.close()
     assert listing.pages == pages and len(listing.entries) == pages * 100 + 1
     assert [f.filename for f in report.files] == [SDIST] and report.ok

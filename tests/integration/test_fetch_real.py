@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import server_process
+from fixtures.processes import server_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.http_servers import MotoS3, make_wheel
+from fixtures.defective import make_wheel
+from fixtures.http_servers import MotoS3
 from shipwheel.cli import main_inner
-from shipwheel.containers import parse_sha256sums
-from shipwheel.containers._s3 import S3Container
-from shipwheel.fetch import Selection, fetch
-from shipwheel.stage import stage
+from shipwheel.manifest import parse_manifest
+from shipwheel.staging import Selection, fetch_release, stage_files
+from shipwheel.staging._containers._s3 import S3Container
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def test_stage_to_s3_then_fetch_with_the_cli(
         "rc/numpy/simple/demo/index.json",
     } <= keys
     body = moto_s3.client.get_object(Bucket=bucket, Key="rc/numpy/SHA256SUMS")["Body"].read().decode()
-    assert parse_sha256sums(body) == {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    assert parse_manifest(body) == {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
     code = main_inner(
         ["fetch", "demo", "1.0", "--from", f"s3://{bucket}/rc/numpy", "--endpoint-url", moto_s3.endpoint,
@@ -70,7 +70,7 @@ def test_s3_listing_pages_and_resume(moto_s3: MotoS3, tmp_path: Path) -> None:
     for i in range(23):  # other releases, listed over many small pages
         moto_s3.client.put_object(Bucket=bucket, Key=f"demo-0.{i}-py3-none-any.whl", Body=b"x")
     files = _release(tmp_path / "wheelhouse")
-    stage(files, S3Container(bucket, "", endpoint_url=moto_s3.endpoint))
+    stage_files(files, S3Container(bucket, "", endpoint_url=moto_s3.endpoint))
     container = S3Container(bucket, "", endpoint_url=moto_s3.endpoint, page_size=5)
     listing = container.listing()
     assert listing.pages >= 6 and len(listing.entries) == 27
@@ -80,7 +80,7 @@ def test_s3_listing_pages_and_resume(moto_s3: MotoS3, tmp_path: Path) -> None:
     dest = tmp_path / "out"
     dest.mkdir()
     (dest / f"{name}.part").write_bytes(files[0].read_bytes()[:777])
-    report = fetch(container, Selection(project="demo", version="1.0"), dest)
+    report = fetch_release(container, Selection(project="demo", version="1.0"), dest)
     assert report.ok
     resumed = {f.filename: f.resumed_from for f in report.files}
     assert resumed[name] == 777
@@ -110,7 +110,7 @@ def test_endpoint_and_credentials_from_the_aws_environment_and_files(
 ) -> None:
     bucket = moto_s3.bucket("staging-env")
     files = _release(tmp_path / "wheelhouse")
-    stage(files, S3Container(bucket, "rc", endpoint_url=moto_s3.endpoint))
+    stage_files(files, S3Container(bucket, "rc", endpoint_url=moto_s3.endpoint))
     # No endpoint in the URL and no key in the environment: AWS_ENDPOINT_URL and ~/.aws/credentials.
     credentials = tmp_path / "aws-credentials"
     credentials.write_text("[release]\naws_access_key_id = testing\naws_secret_access_key = testing\n")

@@ -29,7 +29,7 @@ from fixtures.index_servers import (
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import file_digests
 from shipwheel.errors import ConflictError
-from shipwheel.publish import UploadFailedError, publish_files
+from shipwheel.publish import PublishSettings, UploadFailedError, publish_files
 from shipwheel.sign import sign_files
 
 pytestmark = pytest.mark.integration
@@ -83,10 +83,7 @@ def test_faults_are_retried_without_duplicates(pypiserver: IndexServer, tmp_path
     files = make_release(tmp_path / "dist", project, "2.0", wheels=4)
     faults = ["503", "reset", "timeout", "drop", "503"]
     with FaultProxy(pypiserver.upload_url, faults=faults, get_faults=["503", "reset"], hang=5.0) as proxy:
-        result = publish_files(
-            files, repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=3, retries=6,
-            timeout=4.0, backoff=0.05, environ=_env(pypiserver, tmp_path),
-        )  # fmt: skip
+        result = publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=3, retries=6, timeout=4.0, backoff=0.05, environ=_env(pypiserver, tmp_path)))  # fmt: skip
     assert result.ok and {r.status for r in result.results} <= {"uploaded", "skipped"}
     assert server_files_equal(pypiserver, project, files)
     # Each file reached the index exactly once, and the sdist came after every wheel.
@@ -108,18 +105,22 @@ def test_a_failing_wheel_holds_back_the_sdist(pypiserver: IndexServer, tmp_path:
     ):
         publish_files(
             files,
-            repository=proxy.url,
-            index_url=proxy.url + "simple/",
-            verify=False,
-            retries=2,
-            backoff=0.01,
-            environ=env,
+            PublishSettings(
+                repository=proxy.url,
+                index_url=proxy.url + "simple/",
+                verify=False,
+                retries=2,
+                backoff=0.01,
+                environ=env,
+            ),
         )
     statuses = {r.filename: r.status for r in info.value.result.results}
     assert statuses[files[1].name] == "failed" and statuses[files[-1].name] == "not-sent"
     assert files[-1].name not in pypiserver.files(project)
     # The next run finishes the release, sending only what is missing.
-    result = publish_files(files, repository=pypiserver.upload_url, verify=False, environ=env)
+    result = publish_files(
+        files, PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env)
+    )
     assert [r.status for r in result.results].count("uploaded") == 2
     assert server_files_equal(pypiserver, project, files)
 
@@ -166,7 +167,7 @@ def test_error_cases_are_one_line(pypiserver: IndexServer, tmp_path: Path) -> No
         assert "Traceback" not in proc.stderr and secret not in proc.stderr + proc.stdout
     assert pypiserver.files(project) == {}
     # A hash conflict: the index has another file of the same name; nothing else is sent.
-    publish_files([files[0]], repository=pypiserver.upload_url, verify=False, environ=env)
+    publish_files([files[0]], PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env))
     changed = make_wheel(
         tmp_path / "changed", project, "1.0", files[0].name.split("-", 2)[2][:-4], payload=b"other"
     )
@@ -177,7 +178,7 @@ def test_error_cases_are_one_line(pypiserver: IndexServer, tmp_path: Path) -> No
     )
     assert set(pypiserver.files(project)) == {files[0].name}
     with pytest.raises(ConflictError):
-        publish_files([changed], repository=pypiserver.upload_url, verify=False, environ=env)
+        publish_files([changed], PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env))
 
 
 def test_sigkill_at_random_moments_then_resume(pypiserver: IndexServer, tmp_path: Path) -> None:
@@ -252,10 +253,9 @@ def test_signed_release_is_checked_and_signatures_go_to_the_index(
     config = load_config(tmp_path, overrides={"sign.trusted-keys": [gnupg_home.fingerprint]})
     result = publish_files(
         files,
-        repository=pypiserver.upload_url,
-        verify=True,
-        environ=_env(pypiserver, tmp_path),
-        config=config,
+        PublishSettings(
+            repository=pypiserver.upload_url, verify=True, environ=_env(pypiserver, tmp_path), config=config
+        ),
     )
     assert result.ok and server_files_equal(pypiserver, project, files)
     # pypiserver keeps the uploaded signature beside the file.
@@ -291,7 +291,9 @@ def test_password_from_the_keyring(pypiserver: IndexServer, tmp_path: Path) -> N
             "XDG_STATE_HOME": str(tmp_path / "state"),
             "SHIPWHEEL_USERNAME": pypiserver.user,
         }
-        result = publish_files(files, repository=pypiserver.upload_url, verify=False, environ=env)
+        result = publish_files(
+            files, PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env)
+        )
         assert result.ok and server_files_equal(pypiserver, project, files)
     finally:
         keyring.set_keyring(previous)
@@ -303,10 +305,7 @@ def test_ambiguous_failure_asks_the_index_first(pypiserver: IndexServer, tmp_pat
     events: list[str] = []
     # First upload: stored, answer lost (must not be sent again); second: lost before the index (must be resent).
     with FaultProxy(pypiserver.upload_url, faults=["timeout", "lost"], hang=3.0) as proxy:
-        result = publish_files(
-            files, repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=1, timeout=1.5,
-            backoff=0.01, environ=_env(pypiserver, tmp_path), on_event=lambda e: events.append(e.kind),
-        )  # fmt: skip
+        result = publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=1, timeout=1.5, backoff=0.01, environ=_env(pypiserver, tmp_path)), on_event=lambda e: events.append(e.kind))  # fmt: skip
     assert result.ok and server_files_equal(pypiserver, project, files)
     assert sorted(proxy.uploads) == sorted(f.name for f in files)
     assert [r.attempts for r in result.results] == [1, 2] or [r.attempts for r in result.results] == [2, 1]
@@ -319,11 +318,13 @@ def test_dry_run_against_a_server_sends_and_writes_nothing(pypiserver: IndexServ
     state = tmp_path / "state"
     result = publish_files(
         files,
-        repository=pypiserver.upload_url,
-        dry_run=True,
-        verify=False,
-        environ=_env(pypiserver, tmp_path),
-        journal_dir=state,
+        PublishSettings(
+            repository=pypiserver.upload_url,
+            dry_run=True,
+            verify=False,
+            environ=_env(pypiserver, tmp_path),
+            journal_dir=state,
+        ),
     )
     assert result.dry_run and [f.action for f in result.plan.files] == ["upload"] * 3
     assert pypiserver.files(project) == {} and not state.exists()
@@ -337,9 +338,6 @@ def test_sdist_waits_for_the_index_to_list_every_wheel(pypiserver: IndexServer, 
         FaultProxy(pypiserver.upload_url, hide_file=files[0].name) as proxy,
         pytest.raises(UploadFailedError, match="sdist was not uploaded"),
     ):
-        publish_files(
-            files, repository=proxy.url, index_url=proxy.url + "simple/", verify=False, wheel_wait=0.6,
-            environ=_env(pypiserver, tmp_path), on_event=lambda e: events.append(e.kind),
-        )  # fmt: skip
+        publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", verify=False, wheel_wait=0.6, environ=_env(pypiserver, tmp_path)), on_event=lambda e: events.append(e.kind))  # fmt: skip
     assert events.count("wait") >= 2  # it asked again before giving up
     assert files[-1].name not in pypiserver.files(project) and files[0].name in pypiserver.files(project)

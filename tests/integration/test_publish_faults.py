@@ -25,9 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.index_servers import IndexServer, make_release, make_sdist, make_wheel, unique_project
+from fixtures.defective import make_wheel
+from fixtures.index_servers import IndexServer, make_release, make_sdist, unique_project
 from shipwheel.errors import AuthenticationError, ConflictError, RemoteError
-from shipwheel.publish import PublishRuleError, Repository, publish_files
+from shipwheel.publish import PublishRuleError, PublishSettings, Repository, publish_files
 
 pytestmark = pytest.mark.integration
 
@@ -212,13 +213,15 @@ def _publish(index: FakeIndex, files: list[Path], tmp_path: Path, kind: str = "p
     }
     return publish_files(
         files,
-        repository=index.repository(kind),
-        verify=False,
-        environ=env,
-        journal_dir=tmp_path / "state",
-        backoff=0.01,
-        wheel_wait=0.5,
-        **kw,  # type: ignore[arg-type]
+        PublishSettings(
+            repository=index.repository(kind),
+            verify=False,
+            environ=env,
+            journal_dir=tmp_path / "state",
+            backoff=0.01,
+            wheel_wait=0.5,
+            **kw,
+        ),
     )
 
 
@@ -290,13 +293,13 @@ def test_i10_10_gzip_bomb_page_fails_fast(index: FakeIndex, tmp_path: Path) -> N
     index.page = lambda _h: (200, {"Content-Type": JSON_TYPE, "Content-Encoding": "gzip"}, bomb)
     script = (
         "import resource, sys\nfrom pathlib import Path\n"
-        "from shipwheel.publish import Repository, publish_files\n"
+        "from shipwheel.publish import PublishSettings, Repository, publish_files\n"
         "from shipwheel.errors import RemoteError\n"
         f"repo = Repository(name='x', kind='http', upload_url={index.base + 'legacy/'!r}, "
         f"index_url={index.base + 'simple/'!r})\n"
         "try:\n"
-        f"    publish_files([Path({str(_markupsafe(tmp_path / 'dist', '3.0.4')[0])!r})], repository=repo, verify=False,\n"
-        f"                  environ={{'HOME': {str(tmp_path)!r}}}, journal_dir=Path({str(tmp_path / 's')!r}))\n"
+        f"    publish_files([Path({str(_markupsafe(tmp_path / 'dist', '3.0.4')[0])!r})], PublishSettings(repository=repo,\n"
+        f"                  verify=False, environ={{'HOME': {str(tmp_path)!r}}}, journal_dir=Path({str(tmp_path / 's')!r})))\n"
         "except RemoteError as exc:\n"
         "    print(exc.one_line())\n"
         "print('maxrss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import itertools
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from fixtures.index_servers import make_release
+from fixtures.processes import free_port
 
 from .test_publish_faults import FakeIndex, index  # noqa: F401  (the fixture)
 
@@ -73,9 +73,7 @@ def dist(tmp_path: Path) -> Path:
 
 
 def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_port()
 
 
 def _keyring_module(folder: Path) -> None:

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from fixtures.index_servers import free_port, make_release, stop_process, unique_project
+from fixtures.index_servers import make_release, unique_project
+from fixtures.processes import free_port, stop_process
 from shipwheel.distfiles import file_digests
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.gpg import GpgHome
-from fixtures.index_servers import FaultProxy, IndexServer, free_port, unique_project
+from fixtures.index_servers import FaultProxy, IndexServer, unique_project
+from fixtures.processes import free_port
 from fixtures.release_repo import git, make_kahan_repo
 from fixtures.smtp_server import LISTS, PASSWORD, USER, Mailbox
 from shipwheel.cli import main_inner

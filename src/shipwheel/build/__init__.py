@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from ._runner import BuildEvent, BuildResult, IdentifierResult, build
 
-__all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build"]
+__all__ = ["BuildEvent", "BuildResult", "IdentifierResult", "build", "build_release"]
+
+#: The step's name in :mod:`shipwheel`, where ``build`` is this package.
+build_release = build

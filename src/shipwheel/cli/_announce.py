@@ -31,9 +31,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..release import load_state
-    from ..release._announce import announce
-    from ..release._tag import repository_of
+    from ..release import announce, load_state, repository_of
 
     config = config_from_args(args)
     state = load_state(config, args.version)

@@ -29,7 +29,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..release._branch import make_branch
+    from ..release import make_branch
 
     config = config_from_args(args)
     result = make_branch(config, args.series, ref=args.ref, bump=not args.no_bump)

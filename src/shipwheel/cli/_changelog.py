@@ -12,8 +12,7 @@ from rich.text import Text
 
 from ..config import Config
 from ..errors import EnvironmentNotReadyError
-from ..notes import make_changelog, read_history, read_titles_file, render
-from ..notes._mailmap_check import check_mailmap
+from ..notes import check_mailmap, make_changelog, read_history, read_titles_file, render
 from ._common import (
     add_config_options,
     config_from_args,

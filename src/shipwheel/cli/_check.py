@@ -14,7 +14,7 @@ _STYLE = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "skipped": ("
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ..release._checks import CHECKS
+    from ..release import CHECKS
 
     codes = "\n".join(f"  {code:<22} {what}" for code, (what, _) in CHECKS.items())
     p = sub.add_parser(

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .._fs import write_file
-from ..config import Config, load_config
-from ..config._model import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds
+from ..config import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds, Config, load_config
 from ..errors import ProjectError
 
 __all__ = [

@@ -33,8 +33,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..release._docs import publish_docs
-    from ..release._version import parse_version
+    from ..release import parse_version, publish_docs
 
     config = config_from_args(args)
     opts = config.release

@@ -20,12 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from .._retry import RetryPolicy
-from ..containers import open_container
 from ..distfiles import FAMILIES
 from ..errors import UsageError
-from ..fetch import FetchEvent, FetchReport, Selection, families_from, fetch
 from ..matrix import Selector
 from ..sign import manifest_hook
+from ..staging import FetchEvent, FetchReport, Selection, families_from, fetch_release, open_container
 from ._common import (
     add_config_options,
     config_from_args,
@@ -200,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=err_console, transient=True, disable=args.json) as progress:
-            report = fetch(
+            report = fetch_release(
                 container,
                 selection,
                 config.wheelhouse,

@@ -10,8 +10,7 @@ from packaging.version import InvalidVersion, Version
 
 from .._git import Git
 from ..errors import CommandError, ProjectError, UsageError
-from ..notes import make_changelog, open_repository
-from ..notes._release_notes import release_notes
+from ..notes import make_changelog, open_repository, release_notes
 from ._common import config_from_args, status, write_text_output
 
 

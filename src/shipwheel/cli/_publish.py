@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             overrides[key] = value
     if args.no_verify:
         overrides["publish.verify"] = False
-    from ..publish import UploadFailedError, publish_files
+    from ..publish import PublishSettings, UploadFailedError, publish_files
 
     config = config_from_args(args, overrides)
     options = config.publish
@@ -246,24 +246,27 @@ def run(args: argparse.Namespace) -> int:
         with view.progress:
             result = publish_files(
                 paths,
-                repository=spec,
-                index_url=args.index_url or os.environ.get("UV_PUBLISH_CHECK_URL") or None,
-                username=args.username,
-                password=args.password,
-                token=args.token,
-                config_file=args.config_file,
-                ca_cert=args.cert,
-                client_cert=args.client_cert,
-                attestations=args.attestations,
-                jobs=max(1, options.jobs),
-                # a publish.jobs setting (pyproject.toml, SHIPWHEEL_PUBLISH_JOBS) is kept as set; -j N alone is a cap
-                fixed_jobs=args.fixed_jobs
-                or config.sources.get("publish.jobs", "default") not in {"default", "command line"},
-                retries=options.retries,
-                timeout=options.timeout,
-                verify=options.verify,
-                dry_run=args.dry_run,
-                config=config,
+                PublishSettings(
+                    repository=spec,
+                    index_url=args.index_url or os.environ.get("UV_PUBLISH_CHECK_URL") or None,
+                    username=args.username,
+                    password=args.password,
+                    token=args.token,
+                    config_file=args.config_file,
+                    ca_cert=args.cert,
+                    client_cert=args.client_cert,
+                    attestations=args.attestations,
+                    jobs=max(1, options.jobs),
+                    # a publish.jobs setting (pyproject.toml, SHIPWHEEL_PUBLISH_JOBS) is kept as set; -j N alone
+                    # is a cap
+                    fixed_jobs=args.fixed_jobs
+                    or config.sources.get("publish.jobs", "default") not in {"default", "command line"},
+                    retries=options.retries,
+                    timeout=options.timeout,
+                    verify=options.verify,
+                    dry_run=args.dry_run,
+                    config=config,
+                ),
                 on_event=view,
             )
     except UploadFailedError as exc:

@@ -185,7 +185,7 @@ def run_status(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     state = load_state(config, args.version)
     if args.html is not None:
-        from ..release._status_html import render_status_html
+        from ..release import render_status_html
         from ._common import write_text_output
 
         write_text_output(render_status_html(config, state), args.html, "--html")

@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 from rich.table import Table
 from rich.text import Text
 
-from ..containers import open_container
 from ..distfiles import DistFile
 from ..errors import UsageError
-from ..stage import StageEvent, StageReport, stage, stage_to_index
+from ..staging import StageEvent, StageReport, open_container, stage_files, stage_to_index
 from ._common import (
     add_config_options,
     config_from_args,
@@ -98,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         try:
-            report = stage(args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show)
+            report = stage_files(
+                args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show
+            )
         finally:
             container.close()
     if args.json:

@@ -89,8 +89,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..verify import CODES
-    from ..verify._report import render_html
+    from ..verify import CODES, render_html
 
     if args.list_codes:
         if args.json:

@@ -15,7 +15,13 @@ from ._files import load_defaults, read_pyproject
 from ._import import import_cibuildwheel
 from ._loader import ENV_PREFIX, env_name, load_config
 from ._model import (
+    BYTES,
+    JOBS,
+    JOBS_OR_CORES,
+    RETRIES,
     SECTIONS,
+    TIMEOUT,
+    Bounds,
     BuildOptions,
     ChangelogOptions,
     Config,
@@ -30,8 +36,14 @@ from ._model import (
 )
 
 __all__ = [
+    "BYTES",
     "ENV_PREFIX",
+    "JOBS",
+    "JOBS_OR_CORES",
+    "RETRIES",
     "SECTIONS",
+    "TIMEOUT",
+    "Bounds",
     "BuildOptions",
     "ChangelogOptions",
     "Config",

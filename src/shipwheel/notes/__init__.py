@@ -16,6 +16,7 @@ from ._changelog import Changelog, clean_title_md, clean_title_rst, github_owner
 from ._contributors import Contributor, find_contributors
 from ._github import fetch_titles, pull_api_url
 from ._history import Commit, History, open_repository, parse_range, read_history
+from ._mailmap_check import check_mailmap
 from ._pulls import PullRequest, find_pull_requests, read_titles_file
 from ._release_notes import Checksum, checksums, python_support, release_notes
 from ._text import clean_text
@@ -27,6 +28,7 @@ __all__ = [
     "Contributor",
     "History",
     "PullRequest",
+    "check_mailmap",
     "checksums",
     "clean_title_md",
     "clean_title_rst",

@@ -22,14 +22,14 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from .._http import make_client
 from .._retry import RetryPolicy
+from ..config import Config
 from ..distfiles import DistFile
 from ..errors import AuthenticationError, RemoteError, ShipwheelError, VerificationError
 from ._credentials import Credentials, auth_hint, resolve_credentials, scrub_error
@@ -55,6 +55,7 @@ __all__ = [
     "PublishEvent",
     "PublishResult",
     "PublishRuleError",
+    "PublishSettings",
     "Repository",
     "UploadFailedError",
     "publish_files",
@@ -74,7 +75,7 @@ class UploadFailedError(RemoteError):
 
 
 def _verify(
-    files: Sequence[Path], project: str, version: str, config: Any, check_signatures: bool
+    files: Sequence[Path], project: str, version: str, config: Config | None, check_signatures: bool
 ) -> tuple[str, ...]:
     """Verify the whole release (reusing the passing results ``shipwheel verify`` recorded for identical files);
     return the names of the files verified earlier."""
@@ -107,35 +108,12 @@ def _verify(
     return tuple(r.filename for r in report.files if r.verified_earlier)
 
 
-def publish_files(
-    paths: Sequence[Path],
-    *,
-    repository: str | Repository = "pypi",
-    index_url: str | None = None,
-    username: str | None = None,
-    password: str | None = None,
-    jobs: int = 8,
-    retries: int = 5,
-    timeout: float = 300.0,
-    verify: bool = True,
-    dry_run: bool = False,
-    config: Any = None,
-    environ: Mapping[str, str] | None = None,
-    journal_dir: Path | None = None,
-    on_event: Callback | None = None,
-    backoff: float = 0.5,
-    wheel_wait: float = 30.0,
-    token: str | None = None,
-    config_file: Path | None = None,
-    ca_cert: Path | None = None,
-    client_cert: Path | None = None,
-    attestations: bool | None = None,
-    fixed_jobs: bool = False,
-) -> PublishResult:
-    """Publish one release's files to ``repository``; see the module docstring for the order of steps.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishSettings:
+    """How :func:`publish_files` publishes: every option of ``shipwheel publish``, typed, with its default.
 
-    :param paths: files and/or folders holding them.
-    :param repository: ``pypi``, ``testpypi``, a ``.pypirc`` section, an http(s) URL, ``file:PATH``.
+    :param repository: ``pypi``, ``testpypi``, a ``.pypirc`` section, an http(s) URL, ``file:PATH``, or a
+        resolved :class:`Repository`; ``index_url``: its simple index when it cannot be derived.
     :param token: an API token (user ``__token__``), instead of ``username`` and ``password``.
     :param config_file: a ``.pypirc`` to read instead of ``~/.pypirc``.
     :param ca_cert: a CA bundle for the index's certificate; ``client_cert``: a PEM with certificate and key.
@@ -143,9 +121,52 @@ def publish_files(
         TestPyPI, as twine does.
     :param wheel_wait: how long to wait for an index to list every wheel before giving up on the sdist.
     :param jobs: the most wheels sent at once; the number starts small and grows while the index takes more
-        (:mod:`shipwheel._adaptive`), and halves on 429/5xx and resets; ``fixed_jobs`` keeps ``jobs`` throughout.
+        (:mod:`shipwheel._adaptive`), and halves on 429/5xx and resets; ``fixed_jobs`` keeps ``jobs``
+        throughout.
+    :param config: the project's settings, for the release checks (``verify``) run before anything is sent.
+    :param environ: the environment credentials are read from (default: ``os.environ``).
+    :param journal_dir: where the journal of a resumable publish is kept (default: the user's state folder).
+    """
+
+    repository: str | Repository = "pypi"
+    index_url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    config_file: Path | None = None
+    ca_cert: Path | None = None
+    client_cert: Path | None = None
+    attestations: bool | None = None
+    jobs: int = 8
+    fixed_jobs: bool = False
+    retries: int = 5
+    timeout: float = 300.0
+    backoff: float = 0.5
+    wheel_wait: float = 30.0
+    verify: bool = True
+    dry_run: bool = False
+    config: Config | None = None
+    environ: Mapping[str, str] | None = field(default=None, repr=False)
+    journal_dir: Path | None = None
+
+
+def publish_files(
+    paths: Sequence[Path], settings: PublishSettings | None = None, *, on_event: Callback | None = None
+) -> PublishResult:
+    """Publish one release's files (``paths``: files and/or folders holding them) as ``settings`` say; see the
+    module docstring for the order of steps. Progress goes to ``on_event``.
+
     :raises ShipwheelError: a subclass for each way a publish stops (see :mod:`shipwheel.errors`).
     """
+    s = settings or PublishSettings()
+    repository, index_url, environ, dry_run, verify, config = (
+        s.repository,
+        s.index_url,
+        s.environ,
+        s.dry_run,
+        s.verify,
+        s.config,
+    )
     started = time.monotonic()
     env = os.environ if environ is None else environ
     emit: Callback = on_event or (lambda _e: None)
@@ -156,9 +177,9 @@ def publish_files(
             repository,
             index_url=index_url,
             environ=env,
-            config_file=config_file,
-            ca_cert=ca_cert,
-            client_cert=client_cert,
+            config_file=s.config_file,
+            ca_cert=s.ca_cert,
+            client_cert=s.client_cert,
         )
     )
     files = collect_files(paths)
@@ -181,7 +202,7 @@ def publish_files(
             if verified_earlier:
                 emit(PublishEvent("plan", detail=f"verify: {len(verified_earlier)} file(s) verified earlier"))
 
-    folder = journal_dir or default_journal_dir()
+    folder = s.journal_dir or default_journal_dir()
     # A dry run writes nothing at all, not even the digest cache.
     cache = None if dry_run else folder / "digests.json"
     if repo.kind == "file":
@@ -193,24 +214,24 @@ def publish_files(
         )
         return replace(result, verified_earlier=tuple(verified_earlier))
 
-    creds = resolve_credentials(repo, username=username, password=password, token=token, environ=env)
+    creds = resolve_credentials(repo, username=s.username, password=s.password, token=s.token, environ=env)
     if creds is None and repo.kind == "pypi" and not dry_run:
         raise AuthenticationError(f"no credentials for {repo.display}", hint=auth_hint(repo, None))
     try:
-        settings = _Settings(
-            jobs,
-            retries,
-            timeout,
-            backoff,
+        run = _Run(
+            s.jobs,
+            s.retries,
+            s.timeout,
+            s.backoff,
             dry_run,
             folder,
             cache,
-            wheel_wait,
-            attestations,
+            s.wheel_wait,
+            s.attestations,
             started,
-            fixed_jobs,
+            s.fixed_jobs,
         )
-        result = _publish_http(repo, files, creds, settings, emit, check)
+        result = _publish_http(repo, files, creds, run, emit, check)
         return replace(result, verified_earlier=tuple(verified_earlier))
     except ShipwheelError as exc:
         # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
@@ -219,8 +240,8 @@ def publish_files(
 
 
 @dataclass(frozen=True, slots=True)
-class _Settings:
-    """The options of one publish to an index, as :func:`publish_files` received them."""
+class _Run:
+    """The options of one publish to an index, with what :func:`publish_files` derived from them."""
 
     jobs: int
     retries: int
@@ -239,7 +260,7 @@ def _publish_http(
     repo: Repository,
     files: list[tuple[Path, DistFile]],
     creds: Credentials | None,
-    settings: _Settings,
+    settings: _Run,
     emit: Callback,
     check: Callable[[], None],
 ) -> PublishResult:

@@ -8,7 +8,6 @@ PyPI and TestPyPI their upload rules are checked here too, so that a release is 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +19,9 @@ from typing import Literal
 from packaging.version import Version
 
 from .._fs import read_limited, write_file
-from ..distfiles import DistFile, collect_release_files
+from ..distfiles import DistFile, collect_release_files, file_digests
 from ..errors import ConflictError, UsageError, VerificationError
-from ._index_query import IndexFile
+from ..simple_index import IndexFile
 from ._repository import Repository
 from ._upload import attestations_for
 
@@ -130,26 +129,18 @@ def collect_files(inputs: Sequence[Path]) -> list[tuple[Path, DistFile]]:
 
 
 def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
     try:
-        with path.open("rb") as fh:
-            while block := fh.read(1 << 20):
-                sha.update(block)
+        return file_digests(path)["sha256"]
     except OSError as exc:
         raise VerificationError(
             f"cannot read {path.name}: {exc.strerror or type(exc).__name__}",
             hint="check the file (its permissions, the disk), or build it again",
         ) from None
-    return sha.hexdigest()
 
 
 def blake2_256(path: Path) -> str:
     """The blake2b-256 digest the upload form carries (computed only for files that are sent)."""
-    blake = hashlib.blake2b(digest_size=32)
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            blake.update(block)
-    return blake.hexdigest()
+    return file_digests(path, ("blake2b-256",))["blake2b-256"]
 
 
 def _stamp(path: Path) -> list[int]:

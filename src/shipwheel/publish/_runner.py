@@ -20,8 +20,9 @@ from .._adaptive import AdaptiveLimit
 from .._http import redact
 from .._retry import RetryPolicy
 from ..errors import AuthenticationError, ConflictError, RemoteError, ShipwheelError
+from ..simple_index import IndexFile
 from ._credentials import Credentials, auth_hint, refusal_message, scrub, scrub_error
-from ._index_query import IndexBusyError, IndexFile, IndexListing, digest_of_remote, query_project
+from ._index_query import IndexBusyError, IndexListing, digest_of_remote, query_project
 from ._journal import Journal
 from ._plan import Plan, PlannedFile, blake2_256
 from ._repository import Repository, same_origin, simple_index_candidates

@@ -1,6 +1,6 @@
 """``file:PATH`` targets: a folder laid out as a static PEP 503 + PEP 691 index that pip installs from.
 
-The layout and the page generator are the staging containers' (:mod:`shipwheel.containers._index`): release files
+The layout and the page generator are the staging containers' (:func:`shipwheel.staging.write_static_index`): release files
 flat at the top, ``SHA256SUMS``, and ``simple/<project>/index.html`` / ``index.json``. The same rules hold as for
 a server: a file already there with the same hash is skipped, another hash is a conflict, wheels are written and
 listed before the sdist. Each copy is atomic, so a killed run leaves no partial file behind.
@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ..containers._index import read_manifest, write_static_index
-from ..containers._local import LocalContainer
 from ..distfiles import DistFile, file_digests
 from ..errors import UsageError
-from ._index_query import IndexFile
+from ..manifest import MANIFEST, read_manifest
+from ..simple_index import IndexFile
+from ..staging import WritableContainer, open_container, write_static_index
 from ._plan import make_plan
 from ._repository import Repository
 from ._results import FileResult, PublishEvent, PublishResult
@@ -25,7 +25,7 @@ __all__ = ["publish_to_folder"]
 
 
 def _existing(root: Path) -> dict[str, IndexFile]:
-    manifest = read_manifest(root) if root.is_dir() else {}
+    manifest = read_manifest(root / MANIFEST) if root.is_dir() else {}
     out: dict[str, IndexFile] = {}
     if not root.is_dir():
         return out
@@ -61,7 +61,8 @@ def publish_to_folder(
     if dry_run:
         return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
     root.mkdir(parents=True, exist_ok=True)
-    container = LocalContainer(root)
+    container = open_container(str(root))
+    assert isinstance(container, WritableContainer)
     results: dict[str, FileResult] = {
         f.filename: FileResult(f.filename, "skipped", f.reason) for f in plan.skipped
     }

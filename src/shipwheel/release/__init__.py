@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._announce import Announcement, AnnounceResult, MailInDoubtError, announce, make_announcement
+    from ._branch import make_branch
     from ._checks import CHECKS, CheckReport, CheckResult
+    from ._docs import publish_docs
     from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
     from ._preflight import index_files, run_checks
     from ._scans import parse_registry, scan_deprecations
     from ._setver import VersionChange, bump, current_version, locations_of, set_version
     from ._state import STEPS, ReleaseState, StepRecord, state_path
-    from ._tag import TagConflictError, TagResult, find_tag, tag_name, tag_release, verify_tag
+    from ._status_html import render_status_html
+    from ._tag import TagConflictError, TagResult, find_tag, repository_of, tag_name, tag_release, verify_tag
     from ._version import VersionLocation, bump_version, parse_version, read_locations
 
 __all__ = [
@@ -45,10 +48,14 @@ __all__ = [
     "load_state",
     "locations_of",
     "make_announcement",
+    "make_branch",
     "parse_registry",
     "parse_version",
+    "publish_docs",
     "read_locations",
     "release",
+    "render_status_html",
+    "repository_of",
     "run_checks",
     "scan_deprecations",
     "set_version",
@@ -85,10 +92,14 @@ _LAZY = {
     "load_state": "._pipeline",
     "locations_of": "._setver",
     "make_announcement": "._announce",
+    "make_branch": "._branch",
     "parse_registry": "._scans",
     "parse_version": "._version",
+    "publish_docs": "._docs",
     "read_locations": "._version",
     "release": "._pipeline",
+    "render_status_html": "._status_html",
+    "repository_of": "._tag",
     "run_checks": "._preflight",
     "scan_deprecations": "._scans",
     "set_version": "._setver",

@@ -8,7 +8,6 @@ step through the public face of the module that owns it and returns a detail for
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from packaging.version import Version
 
 from .._git import Git
 from ..config import Config
+from ..distfiles import file_digests
 from ._state import ReleaseState
 
 __all__ = ["Context", "Step", "hashes", "never"]
@@ -67,11 +67,7 @@ class Context:
 
 def sha256_of(path: Path) -> str:
     """The sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digests(path)["sha256"]
 
 
 def hashes(files: list[Path]) -> dict[str, str]:

@@ -67,15 +67,14 @@ def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, 
 def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]]:
     """The entries of ``project`` (every version) in the container at ``url`` (a folder, a simple index, an S3
     prefix), and the sha256 of its ``SHA256SUMS``."""
-    from ..containers import open_container, parse_sha256sums
+    from ..manifest import parse_manifest
+    from ..staging import open_container
 
     container = open_container(url)
     try:
         listing = container.listing(project)
         # A static folder publishes its hashes in SHA256SUMS rather than in the links.
-        manifest = (
-            parse_sha256sums(container.read_small(listing.manifest).decode()) if listing.manifest else {}
-        )
+        manifest = parse_manifest(container.read_small(listing.manifest).decode()) if listing.manifest else {}
     finally:
         container.close()
     entries = [

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 from importlib import resources
 from pathlib import Path
 
 import jinja2
 
 from ..config import Config
-from ..distfiles import DistFile
+from ..distfiles import DistFile, file_digests
 from ._state import ReleaseState
 
 __all__ = ["render_status_html"]
@@ -34,11 +33,7 @@ def _size(n: int) -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digests(path)["sha256"]
 
 
 def render_status_html(config: Config, state: ReleaseState, *, index: bool = True) -> str:

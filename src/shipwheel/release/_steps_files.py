@@ -70,12 +70,11 @@ def build_run(ctx: Context) -> str:
 
 
 def _fetch_run(ctx: Context) -> str:
-    from ..containers import open_container
-    from ..fetch import Selection, fetch
+    from ..staging import Selection, fetch_release, open_container
 
     container = open_container(ctx.config.fetch.from_)
     try:
-        report = fetch(
+        report = fetch_release(
             container,
             Selection(project=ctx.name, version=str(ctx.version)),
             ctx.config.build.output_dir,
@@ -204,13 +203,12 @@ def stage_observe(ctx: Context) -> str | None:
 
 
 def stage_run(ctx: Context) -> str:
-    from ..containers import open_container
-    from ..stage import stage
+    from ..staging import open_container, stage_files
 
     target = staging_target(ctx)
     container = open_container(target)
     try:
-        report = stage(ctx.release_files(), container)
+        report = stage_files(ctx.release_files(), container)
     finally:
         container.close()
     sent = sum(f.status == "staged" for f in report.files)
@@ -235,18 +233,20 @@ def publish_observe(ctx: Context) -> str | None:
 
 
 def publish_run(ctx: Context) -> str:
-    from ..publish import publish_files
+    from ..publish import PublishSettings, publish_files
 
     opts = ctx.config.publish
     result = publish_files(
         ctx.release_files(),
-        repository=ctx.repository,
-        jobs=opts.jobs,
-        retries=opts.retries,
-        timeout=opts.timeout,
-        verify=False,  # the verify step did it on these very bytes
-        config=ctx.config,
-        environ=ctx.environ,
+        PublishSettings(
+            repository=ctx.repository,
+            jobs=opts.jobs,
+            retries=opts.retries,
+            timeout=opts.timeout,
+            verify=False,
+            config=ctx.config,
+            environ=ctx.environ,
+        ),
     )
     sent = sum(r.status == "uploaded" for r in result.results)
     ctx.state.steps["publish"].data["url"] = result.url

@@ -209,3 +209,14 @@ def _completeness(
         requires = config.project.requires_python or files_requires_python(results)
         return check_completeness(wheels, expected_identifiers(config.build, requires), "config")
     return check_completeness(wheels, inferred_identifiers(results), "files")
+
+
+def render_html(report: Report) -> str:
+    """The self-contained HTML page of ``report`` (``shipwheel verify --html``); the template is loaded only
+    here, so that importing :mod:`shipwheel.verify` stays cheap."""
+    from ._report import render_html as render
+
+    return render(report)
+
+
+__all__ += ["render_html"]

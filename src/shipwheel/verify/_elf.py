@@ -32,7 +32,7 @@ from typing import Any
 
 from ._elfread import parse_headers
 from ._model import FileResult
-from ._stable_abi import STABLE_ABI
+from ._stable_abi import stable_abi
 
 __all__ = [
     "ElfInfo",
@@ -376,15 +376,16 @@ def check_abi3(result: FileResult, elfs: list[ElfInfo], minimum: tuple[int, int]
         if not elf.is_extension or elf.undefined is None:
             continue
         python = [s for s in elf.undefined if s.startswith(("Py", "_Py"))]
-        outside = sorted(s for s in python if s not in STABLE_ABI)
-        newer = sorted(s for s in python if s in STABLE_ABI and STABLE_ABI[s] > minimum)
+        table = stable_abi()
+        outside = sorted(s for s in python if s not in table)
+        newer = sorted(s for s in python if s in table and table[s] > minimum)
         if outside:
             shown = ", ".join(outside[:8]) + (" …" if len(outside) > 8 else "")
             result.add(
                 "abi3-violation", f"{elf.path} uses {len(outside)} symbols outside the stable ABI: {shown}"
             )
         if newer:
-            shown = ", ".join(f"{s} ({STABLE_ABI[s][0]}.{STABLE_ABI[s][1]})" for s in newer[:8])
+            shown = ", ".join(f"{s} ({table[s][0]}.{table[s][1]})" for s in newer[:8])
             result.add(
                 "abi3-too-new",
                 f"{elf.path} uses stable-ABI symbols newer than Python {minimum[0]}.{minimum[1]}: {shown}",

@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._fs import write_atomic
-from ..distfiles import DistFile
-from ..errors import UsageError
+from ..._fs import write_atomic
+from ...distfiles import DistFile
+from ...errors import UsageError
 from . import MANIFEST, Entry, Listing, Opened, Rejected, TransferError
 
 __all__ = ["LocalContainer"]

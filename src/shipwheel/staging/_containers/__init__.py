@@ -20,15 +20,15 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from ..distfiles import DistFile
-from ..errors import RemoteError, UsageError
+from ...distfiles import DistFile
+from ...errors import TransferError, UsageError
+from ...manifest import MANIFEST
 
 __all__ = [
     "MANIFEST",
@@ -40,31 +40,7 @@ __all__ = [
     "TransferError",
     "WritableContainer",
     "open_container",
-    "parse_sha256sums",
 ]
-
-#: The checksum manifest a container publishes beside the release files (``sha256sum`` format).
-MANIFEST = "SHA256SUMS"
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class TransferError(RemoteError):
-    """Reading or writing one file failed; ``retryable`` says whether trying again may help."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str = "",
-        retryable: bool = False,
-        retry_after: float | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,26 +143,6 @@ class WritableContainer(Container, Protocol):
         ...
 
 
-def parse_sha256sums(text: str) -> dict[str, str]:
-    """``{filename: sha256}`` from ``sha256sum`` output; lines that are not ``<hex>  <name>`` are ignored, and so
-    are names that are not plain distribution filenames."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        digest, _, name = line.strip().partition(" ")
-        name = name.strip().lstrip("*")
-        if _HEX64.match(digest.lower()) and DistFile.parse(name) is not None:
-            out[name] = digest.lower()
-    return out
-
-
-def format_sha256sums(digests: dict[str, str]) -> str:
-    """The ``sha256sum`` text of ``digests``, sorted by name."""
-    return "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
-
-
-__all__ += ["format_sha256sums"]
-
-
 def open_container(
     url: str,
     *,
@@ -248,7 +204,7 @@ def _check_http_url(url: str) -> None:
 
 
 def _redacted(url: str) -> str:
-    from .._http import redact
+    from ..._http import redact
 
     try:
         return redact(url)
@@ -264,65 +220,8 @@ def is_writable(container: Container) -> bool:
 __all__ += ["is_writable"]
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectFile:
-    """One release file of a simple-index project page.
+# The manifest reader of every container, and the static index writer of a folder container (publish's ``file:``
+# targets use it); imported last because they need the names above.
+from ._index import read_container_manifest, write_static_index  # noqa: E402
 
-    ``filename`` is the last segment of ``url`` (never the link text nor a PEP 691 ``filename`` that differs
-    from it), ``sha256`` is lower-case hex or ``None``, ``upload_time`` is PEP 700's, when the page gives it.
-    """
-
-    filename: str
-    url: str
-    sha256: str | None = None
-    size: int | None = None
-    upload_time: datetime | None = None
-
-
-def parse_project_page(body: bytes, content_type: str, url: str) -> list[ProjectFile]:
-    """The release files of a PEP 691 (``content_type`` holding ``json``) or PEP 503 (HTML) project page at
-    ``url``, with the limits ``fetch`` applies: at most :data:`MAX_PAGE_BYTES` (read the body with
-    :func:`shipwheel._http.read_body` to count decompressed bytes), JSON nested too deeply for Python's parser is
-    a :class:`TransferError` (exit 6). Links whose URL does not end in a valid wheel or sdist filename are left
-    out; links to other hosts are kept (PyPI's files live on ``files.pythonhosted.org``)."""
-    from ._listing import parse_html, parse_json_bytes
-
-    if len(body) > MAX_PAGE_BYTES:
-        raise TransferError(
-            f"the page {_redacted(url)} is larger than {MAX_PAGE_BYTES >> 20} MiB", hint="check the index URL"
-        )
-    if "json" in content_type.lower():
-        page = parse_json_bytes(body, url)
-    else:
-        page = parse_html(body.decode("utf-8", "replace"), url)
-    files: dict[str, ProjectFile] = {}
-    for link in page.links:
-        name = unquote(urlsplit(link.url).path.rsplit("/", 1)[-1])
-        if DistFile.parse(name) is None:
-            continue
-        old = files.get(name)
-        if old is None or (old.sha256 is None and link.sha256 is not None):
-            files[name] = ProjectFile(name, link.url, link.sha256, link.size, _parse_time(link.upload_time))
-    return list(files.values())
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-#: Bytes of one listing or project page at most (decompressed).
-MAX_PAGE_BYTES = 64 << 20
-
-__all__ += ["MAX_PAGE_BYTES", "ProjectFile", "parse_project_page"]
-
-
-# The one PEP 503/691 page parser, public for publish (issue 11); imported last because it needs Entry above.
-from ._listing import Link, Page, accept_link, parse_html, parse_json  # noqa: E402
-
-__all__ += ["Link", "Page", "accept_link", "parse_html", "parse_json"]
+__all__ += ["read_container_manifest", "write_static_index"]

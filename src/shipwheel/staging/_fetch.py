@@ -15,8 +15,6 @@ path of the downloaded manifest (with ``SHA256SUMS.asc`` beside it when the cont
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +24,12 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from ._adaptive import AdaptiveLimit
+from .._adaptive import AdaptiveLimit
+from .._retry import RetryPolicy
+from ..distfiles import FAMILIES, DistFile
+from ..errors import ShipwheelError, UsageError
+from ..matrix import Selector
+from ._containers import Container, Entry, Listing, Rejected, TransferError, read_container_manifest
 from ._download import (
     EventCallback,
     Expected,
@@ -36,11 +39,6 @@ from ._download import (
     download_file,
     no_events,
 )
-from ._retry import RetryPolicy
-from .containers import Container, Entry, Listing, Rejected, TransferError, parse_sha256sums
-from .distfiles import FAMILIES, DistFile
-from .errors import ShipwheelError, UsageError
-from .matrix import Selector
 
 __all__ = [
     "FetchCancelled",
@@ -50,7 +48,7 @@ __all__ = [
     "NothingToFetchError",
     "Selection",
     "download_file",
-    "fetch",
+    "fetch_release",
     "select_entries",
 ]
 
@@ -169,45 +167,7 @@ def _expected(entry: Entry, manifest: dict[str, str]) -> Expected | str:
     return Expected(sha, entry.size, tuple(sources))
 
 
-def read_manifest(
-    container: Container,
-    listing: Listing,
-    policy: RetryPolicy,
-    verify_manifest: Callable[[Path], None] | None = None,
-    *,
-    require_manifest: bool = False,
-) -> dict[str, str]:
-    """The container's ``SHA256SUMS`` as ``{filename: sha256}`` (``{}`` when it has none), checked by
-    ``verify_manifest`` when given (it receives the manifest's path, with ``SHA256SUMS.asc`` beside it).
-    A container without ``SHA256SUMS`` is refused only with ``require_manifest``."""
-    if listing.manifest is None:
-        if require_manifest:
-            raise TransferError(
-                f"{container.display} has no SHA256SUMS to verify",
-                hint="stage the release with shipwheel stage, or fetch without signature verification",
-            )
-        return {}
-    data = b""
-    for attempt in policy.attempts():
-        try:
-            data = container.read_small(listing.manifest)
-        except TransferError as exc:
-            if not exc.retryable:
-                raise
-            attempt.failed(exc, retry_after=exc.retry_after)
-    if verify_manifest is not None:
-        with tempfile.TemporaryDirectory(prefix="shipwheel-manifest-") as tmp:
-            path = Path(tmp) / "SHA256SUMS"
-            path.write_bytes(data)
-            # No signature file: the hook decides whether that is acceptable.
-            with contextlib.suppress(TransferError):
-                signature = container.read_small(listing.manifest + ".asc", 1 << 20)
-                path.with_name("SHA256SUMS.asc").write_bytes(signature)
-            verify_manifest(path)
-    return parse_sha256sums(data.decode("utf-8", "replace"))
-
-
-def fetch(
+def fetch_release(
     container: Container,
     selection: Selection,
     dest: Path,
@@ -226,7 +186,7 @@ def fetch(
     ``adaptive=False`` keeps ``jobs`` throughout.
 
     Raise :class:`NothingToFetchError` when the container has no file of the release, and
-    :class:`~shipwheel.containers.TransferError` when it cannot be listed. Failures of single files are in the
+    :class:`~shipwheel.errors.TransferError` when it cannot be listed. Failures of single files are in the
     report, not raised.
     """
     policy = policy or RetryPolicy()
@@ -256,7 +216,9 @@ def fetch(
             f"{container.display} has no files of {selection.project} {selection.version}{seen}",
             hint="check the project name, the version and the container URL",
         )
-    manifest = read_manifest(container, listing, policy, verify_manifest, require_manifest=require_manifest)
+    manifest = read_container_manifest(
+        container, listing, policy, verify_manifest, require_manifest=require_manifest
+    )
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -377,4 +339,4 @@ def families_from(values: Sequence[str] | None) -> tuple[str, ...]:
     return out or ("all",)
 
 
-__all__ += ["Expected", "families_from", "read_manifest"]
+__all__ += ["Expected", "families_from"]

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..distfiles import DistFile
-from ..errors import AuthenticationError, EnvironmentNotReadyError
+from ...distfiles import DistFile
+from ...errors import AuthenticationError, EnvironmentNotReadyError
 from . import MANIFEST, Entry, Listing, Opened, TransferError
 
 __all__ = ["S3Container"]

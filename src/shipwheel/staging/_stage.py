@@ -1,7 +1,7 @@
 """``shipwheel stage``: put release files into a staging container, with a manifest and a static simple index.
 
 The container (a folder or an S3 prefix) keeps every file at its top level, a ``SHA256SUMS`` manifest of all of
-them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :mod:`shipwheel.containers._index`), so testers
+them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :func:`shipwheel.simple_index.render_index`), so testers
 can ``pip install --index-url <container>/simple/`` the release candidates. A file already staged with the same
 content is skipped; a different file under the same name is a conflict (exit 8) unless ``overwrite``.
 """
@@ -15,23 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ._retry import RetryPolicy
-from .containers import (
-    MANIFEST,
+from .._retry import RetryPolicy
+from ..distfiles import DistFile, collect_release_files, file_digests
+from ..errors import ConflictError, UsageError
+from ..manifest import MANIFEST, format_manifest
+from ..simple_index import IndexFile, render_index
+from ._containers import (
     Container,
     Entry,
     Listing,
     TransferError,
     WritableContainer,
-    format_sha256sums,
     is_writable,
+    read_container_manifest,
 )
-from .containers._index import IndexFile, render_index
-from .distfiles import DistFile, collect_release_files, file_digests
-from .errors import ConflictError, UsageError
-from .fetch import read_manifest
 
-__all__ = ["StageEvent", "StageOutcome", "StageReport", "stage", "stage_to_index"]
+__all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files", "stage_to_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +62,7 @@ class StageReport:
     total_files: int = 0
 
 
-def stage(
+def stage_files(
     paths: Sequence[Path],
     container: Container,
     *,
@@ -98,7 +97,7 @@ def stage(
         listing = Listing()
     staged = {
         n: d
-        for n, d in read_manifest(container, listing, RetryPolicy(retries=2)).items()
+        for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
         if n in listing.entries
     }
     for name in local:
@@ -141,8 +140,8 @@ def stage(
         if name not in digests:  # put there by other means: hash it once, from the container
             digests[name], sizes[name] = _hash_remote(container, entry)
     emit(StageEvent("index"))
-    container.put_bytes(MANIFEST, format_sha256sums(digests).encode(), "text/plain; charset=utf-8")
-    pages = render_index(IndexFile(n, digests[n], sizes[n] or 0) for n in sorted(digests))
+    container.put_bytes(MANIFEST, format_manifest(digests).encode(), "text/plain; charset=utf-8")
+    pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n] or 0) for n in sorted(digests))
     for rel, data in pages.items():
         ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
         container.put_bytes(rel, data, ctype)
@@ -164,8 +163,7 @@ def stage_to_index(
     machinery, one release (project and version) at a time; files the index already has are skipped. Credentials
     come from where ``publish`` takes them (``SHIPWHEEL_USERNAME``/``SHIPWHEEL_PASSWORD``, ``~/.pypirc``,
     keyring). The release checks of ``publish`` are not run: staging is for release candidates."""
-    from .publish import publish_files
-    from .publish._results import PublishEvent
+    from ..publish import PublishEvent, PublishSettings, publish_files
 
     emit = on_event or (lambda _e: None)
     files = collect_release_files(paths)
@@ -185,11 +183,7 @@ def stage_to_index(
     for group in releases.values():
         result = publish_files(
             group,
-            repository=repository,
-            jobs=jobs,
-            retries=retries,
-            timeout=timeout,
-            verify=False,
+            PublishSettings(repository=repository, jobs=jobs, retries=retries, timeout=timeout, verify=False),
             on_event=relay,
         )
         planned = {f.filename: f for f in result.plan.files}

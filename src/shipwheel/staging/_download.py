@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ._fs import ensure_not_link, open_new_or_append, regular_size
-from ._retry import RetryPolicy
-from .containers import Container, Entry, TransferError
-from .distfiles import file_digests
+from .._fs import ensure_not_link, open_new_or_append, regular_size
+from .._retry import RetryPolicy
+from ..distfiles import file_digests
+from ._containers import Container, Entry, TransferError
 
 __all__ = [
     "EventCallback",

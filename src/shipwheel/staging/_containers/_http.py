@@ -16,20 +16,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 from packaging.utils import canonicalize_name
 
-from .._http import OriginAuth, make_client, netrc_credentials, origin, redact
-from .._retry import is_retryable_status
-from ..errors import AuthenticationError
-from . import MAX_PAGE_BYTES, Entry, Listing, Opened, TransferError
-from ._listing import (
-    Page,
-    host_allowed,
-    judge,
-    manifest_link,
-    parse_html,
-    parse_json_bytes,
-    parse_link_header,
-    parse_s3_xml,
-)
+from ..._http import OriginAuth, make_client, netrc_credentials, origin, read_body, redact
+from ..._retry import is_retryable_status
+from ...errors import AuthenticationError
+from ...simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_bytes
+from . import Entry, Listing, Opened, TransferError
+from ._listing import host_allowed, judge, manifest_link, parse_link_header, parse_s3_xml
 
 __all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]
 
@@ -96,30 +88,32 @@ class HttpContainer:
         """Close pooled connections."""
         self.client.close()
 
-    # -- listing -------------------------------------------------------------------------------------------
-
-    def _get_page(self, url: str) -> tuple[Page, httpx.Response]:
+    @contextlib.contextmanager
+    def _errors(self, url: str, failure: str, hint: str) -> Iterator[None]:
+        """httpx's exceptions as :class:`TransferError`: a network failure is ``failure: <why>`` (retryable)."""
         try:
-            with self.client.stream("GET", url, headers={"Accept": _ACCEPT}) as response:
-                self._raise_for_status(response, url)
-                body = bytearray()
-                for block in response.iter_bytes():
-                    body += block
-                    if len(body) > MAX_PAGE_BYTES:
-                        raise TransferError(
-                            f"listing page {redact(url)} is larger than {MAX_PAGE_BYTES >> 20} MiB",
-                            hint="point --from at the project's own page or folder",
-                        )
+            yield
         except httpx.TooManyRedirects as exc:
             raise TransferError(f"{redact(url)} redirects too often", hint="check the container URL") from exc
         except httpx.UnsupportedProtocol as exc:
             raise _unsupported(self.display) from exc
         except httpx.TransportError as exc:
-            raise TransferError(
-                f"cannot read {redact(url)}: {exc or type(exc).__name__}",
-                hint="check the URL and the network",
-                retryable=True,
-            ) from exc
+            raise TransferError(f"{failure}: {exc or type(exc).__name__}", hint=hint, retryable=True) from exc
+
+    # -- listing -------------------------------------------------------------------------------------------
+
+    def _get_page(self, url: str) -> tuple[Page, httpx.Response]:
+        with (
+            self._errors(url, f"cannot read {redact(url)}", "check the URL and the network"),
+            self.client.stream("GET", url, headers={"Accept": _ACCEPT}) as response,
+        ):
+            self._raise_for_status(response, url)
+            body = read_body(
+                response,
+                MAX_PAGE_BYTES,
+                f"listing page {redact(url)}",
+                hint="point --from at the project's own page or folder",
+            )
         final = str(response.url)
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         head = bytes(body[:512]).lstrip()
@@ -232,41 +226,32 @@ class HttpContainer:
         headers = {}
         if offset or end is not None:
             headers["Range"] = f"bytes={offset}-{end - 1 if end is not None else ''}"
-        try:
-            with self.client.stream("GET", entry.location, headers=headers) as response:
-                if response.status_code == 416 and offset:
-                    # The partial file is not a prefix of this one (it is as long or longer): start over.
-                    response.close()
-                    with self.stream(entry, 0, end) as opened:
-                        yield opened
-                    return
-                self._raise_for_status(response, entry.location)
-                start, total = 0, None
-                length = response.headers.get("Content-Length", "")
-                if response.status_code == 206:
-                    start, total = _content_range(response.headers.get("Content-Range", ""))
-                elif length.isdigit():
-                    total = int(length)
-                if response.status_code == 206 and start != offset:
-                    raise TransferError(
-                        f"{redact(entry.location)} answered a range request with the wrong range",
-                        hint="try again; the server may not support resuming",
-                        retryable=True,
-                    )
-                ranges = response.status_code == 206 or response.headers.get("Accept-Ranges", "") == "bytes"
-                yield Opened(start, total, self._chunks(response, entry), ranges)
-        except httpx.TooManyRedirects as exc:
-            raise TransferError(
-                f"{redact(entry.location)} redirects too often", hint="check the container"
-            ) from exc
-        except httpx.UnsupportedProtocol as exc:
-            raise _unsupported(self.display) from exc
-        except httpx.TransportError as exc:
-            raise TransferError(
-                f"connection failed for {entry.filename}: {exc or type(exc).__name__}",
-                hint="check the network; run again to resume",
-                retryable=True,
-            ) from exc
+        failure, hint = f"connection failed for {entry.filename}", "check the network; run again to resume"
+        with (
+            self._errors(entry.location, failure, hint),
+            self.client.stream("GET", entry.location, headers=headers) as response,
+        ):
+            if response.status_code == 416 and offset:
+                # The partial file is not a prefix of this one (it is as long or longer): start over.
+                response.close()
+                with self.stream(entry, 0, end) as opened:
+                    yield opened
+                return
+            self._raise_for_status(response, entry.location)
+            start, total = 0, None
+            length = response.headers.get("Content-Length", "")
+            if response.status_code == 206:
+                start, total = _content_range(response.headers.get("Content-Range", ""))
+            elif length.isdigit():
+                total = int(length)
+            if response.status_code == 206 and start != offset:
+                raise TransferError(
+                    f"{redact(entry.location)} answered a range request with the wrong range",
+                    hint="try again; the server may not support resuming",
+                    retryable=True,
+                )
+            ranges = response.status_code == 206 or response.headers.get("Accept-Ranges", "") == "bytes"
+            yield Opened(start, total, self._chunks(response, entry), ranges)
 
     @staticmethod
     def _chunks(response: httpx.Response, entry: Entry) -> Iterator[bytes]:
@@ -281,23 +266,17 @@ class HttpContainer:
 
     def read_small(self, location: str, limit: int = 16 << 20) -> bytes:
         """GET a small file (the manifest)."""
-        try:
-            with self.client.stream("GET", location) as response:
-                self._raise_for_status(response, location)
-                body = bytearray()
-                for block in response.iter_raw():
-                    body += block
-                    if len(body) > limit:
-                        raise TransferError(f"{redact(location)} is too large", hint="check the container")
-                return bytes(body)
-        except httpx.UnsupportedProtocol as exc:
-            raise _unsupported(self.display) from exc
-        except httpx.TransportError as exc:
-            raise TransferError(
-                f"cannot read {redact(location)}: {exc or type(exc).__name__}",
-                hint="check the network",
-                retryable=True,
-            ) from exc
+        with (
+            self._errors(location, f"cannot read {redact(location)}", "check the network"),
+            self.client.stream("GET", location) as response,
+        ):
+            self._raise_for_status(response, location)
+            body = bytearray()
+            for block in response.iter_raw():
+                body += block
+                if len(body) > limit:
+                    raise TransferError(f"{redact(location)} is too large", hint="check the container")
+            return bytes(body)
 
 
 def _content_range(value: str) -> tuple[int, int | None]:

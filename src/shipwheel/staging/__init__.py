@@ -1,0 +1,69 @@
+"""Staging: where release files wait between the build machines and the index, and how they get there and back.
+
+- containers (:func:`open_container`): a local folder, an HTTP(S) page of links or simple index, an S3 bucket;
+  each lists release files and streams them, folders and buckets take files too;
+- :func:`stage_files` (``shipwheel stage``): put release files into a container with a ``SHA256SUMS`` manifest and a
+  static simple index (or into an index server, through ``shipwheel publish``: :func:`stage_to_index`);
+- :func:`fetch_release` (``shipwheel fetch``): every file of one project and version from a container into a
+  wheelhouse, by the verified, resumable download (:func:`download_file`).
+
+This is the package's one public face: the rest of shipwheel imports staging only from here. The modules behind
+it: ``_containers/`` (one module per kind of container, the listing judge, the static index writer),
+``_stage.py``, ``_fetch.py`` and ``_download.py`` (the number of parallel downloads is ``shipwheel._adaptive``, shared with publish).
+"""
+
+from __future__ import annotations
+
+from ..errors import TransferError
+from ._containers import (
+    Container,
+    Entry,
+    Listing,
+    Opened,
+    Rejected,
+    WritableContainer,
+    is_writable,
+    open_container,
+    read_container_manifest,
+    write_static_index,
+)
+from ._download import Expected, FetchCancelled, FetchEvent, FileOutcome, download_file
+from ._fetch import (
+    FetchReport,
+    NothingToFetchError,
+    Selection,
+    families_from,
+    fetch_release,
+    select_entries,
+)
+from ._stage import StageEvent, StageOutcome, StageReport, stage_files, stage_to_index
+
+__all__ = [
+    "Container",
+    "Entry",
+    "Expected",
+    "FetchCancelled",
+    "FetchEvent",
+    "FetchReport",
+    "FileOutcome",
+    "Listing",
+    "NothingToFetchError",
+    "Opened",
+    "Rejected",
+    "Selection",
+    "StageEvent",
+    "StageOutcome",
+    "StageReport",
+    "TransferError",
+    "WritableContainer",
+    "download_file",
+    "families_from",
+    "fetch_release",
+    "is_writable",
+    "open_container",
+    "read_container_manifest",
+    "select_entries",
+    "stage_files",
+    "stage_to_index",
+    "write_static_index",
+]

@@ -1,0 +1,116 @@
+"""The package layout (issue 11): steps meet through public faces, and no import cycle hides behind import order."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import shipwheel
+
+SRC = Path(shipwheel.__file__).parent
+
+STEPS = [
+    "build_release",
+    "verify_paths",
+    "stage_files",
+    "fetch_release",
+    "sign_files",
+    "publish_files",
+    "make_changelog",
+    "run_checks",
+    "set_version",
+    "tag_release",
+    "run_release",
+    "announce",
+]
+
+
+def _module_parts(path: Path) -> tuple[list[str], list[str]]:
+    """``(dotted parts of the module, dotted parts of the package its relative imports start from)``."""
+    parts = ["shipwheel", *path.relative_to(SRC).with_suffix("").parts]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+        return parts, parts
+    return parts, parts[:-1]
+
+
+def _private_imports(path: Path, source: str | None = None) -> list[str]:
+    """Each ``from shipwheel.A._b import ...`` (or ``from ..A import _b``) in ``path`` (or ``source`` as if it were
+    there) where ``_b`` is a private module of another package ``A`` than the one ``path`` belongs to."""
+    me, package = _module_parts(path)
+    found = []
+    text = path.read_text(encoding="utf-8") if source is None else source
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            target = package[: len(package) - node.level + 1] + (
+                node.module.split(".") if node.module else []
+            )
+        else:
+            target = (node.module or "").split(".")
+        if target[0] != "shipwheel":
+            continue
+        for dotted in [target, *([*target, alias.name] for alias in node.names)]:
+            for i in range(2, len(dotted)):
+                name = dotted[i]
+                if not name.startswith("_") or name.startswith("__"):
+                    continue
+                owner = dotted[:i]
+                module = SRC.joinpath(*owner[1:], name)
+                is_module = module.with_suffix(".py").is_file() or (module / "__init__.py").is_file()
+                hit = f"{path.relative_to(SRC.parent)}:{node.lineno} imports {'.'.join(dotted[: i + 1])}"
+                if is_module and me[: len(owner)] != owner and hit not in found:
+                    found.append(hit)
+                break
+    return found
+
+
+def test_i11_step_functions_are_exported_from_shipwheel() -> None:
+    assert set(STEPS) <= set(shipwheel.__all__)
+    for name in STEPS:
+        assert callable(getattr(shipwheel, name)), name
+
+
+def test_i11_no_package_imports_another_packages_private_module() -> None:
+    found = [hit for path in sorted(SRC.rglob("*.py")) for hit in _private_imports(path)]
+    assert found == []
+
+
+def test_i11_the_private_import_check_sees_a_reach_across() -> None:
+    # The check itself must notice the pattern it forbids, absolute or relative, and allow imports inside a package.
+    source = (
+        "from ..release._tag import repository_of\n"
+        "from shipwheel.staging import _stage\n"
+        "from ._common import Bounds\n"
+        "from .._http import redact\n"
+    )
+    hits = _private_imports(SRC / "cli" / "_probe.py", source)
+    assert [h.split(" imports ")[1] for h in hits] == ["shipwheel.release._tag", "shipwheel.staging._stage"]
+
+
+def test_i11_every_module_imports_first_in_a_fresh_interpreter() -> None:
+    """Import each module as the first shipwheel module of the interpreter: a cycle shows as an ImportError in
+    whichever module starts it, whatever order a test run happens to import them in."""
+    code = """
+import importlib, pkgutil, sys
+import shipwheel
+names = sorted(m.name for m in pkgutil.walk_packages(shipwheel.__path__, "shipwheel.") if not m.name.endswith("__main__"))
+bad = []
+for name in names:
+    for key in [k for k in sys.modules if k == "shipwheel" or k.startswith("shipwheel.")]:
+        del sys.modules[key]
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        bad.append(f"{name}: {type(exc).__name__}: {exc}")
+print(len(names))
+print("\\n".join(bad))
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    count, _, errors = proc.stdout.partition("\n")
+    assert int(count) > 100 and errors.strip() == "", errors
