@@ -126,7 +126,7 @@ def download_file(
     part = dest / f"{entry.filename}.part"
     name = entry.filename
     # Links in the wheelhouse are never followed: a linked target is not "present" (the rename replaces the
-    # link), and a linked ``.part`` is removed, never appended to (see containers._fs).
+    # link), and a linked ``.part`` is removed, never appended to (see shipwheel._fs).
     present = regular_size(target)
     if present is not None and expected.sha256 and (expected.size is None or present == expected.size):
         digest = file_digests(target)["sha256"]
