@@ -10,7 +10,7 @@ import pytest
 from fixtures.index_servers import FaultProxy, IndexServer, make_release, make_wheel, unique_project
 from shipwheel.cli import main_inner
 from shipwheel.errors import VerificationError
-from shipwheel.publish import PublishEvent, publish_files
+from shipwheel.publish import PublishEvent, PublishSettings, publish_files
 
 
 @pytest.fixture
@@ -29,7 +29,9 @@ def test_i15_2_publish_after_verify_reuses_its_results(
     assert main_inner(["verify", str(tmp_path / "dist"), "-j", "1"]) == 0  # the release manager's order
     events: list[PublishEvent] = []
     result = publish_files(
-        files, repository=pypiserver.upload_url, environ=pypiserver.env(), on_event=events.append
+        files,
+        PublishSettings(repository=pypiserver.upload_url, environ=pypiserver.env()),
+        on_event=events.append,
     )
     assert result.ok and set(result.verified_earlier) == {f.name for f in files}
     assert result.as_dict()["verified_earlier"] == list(result.verified_earlier)
@@ -49,11 +51,11 @@ def test_i15_2_publish_verifies_new_files_and_sends_nothing_unverified(
     with pytest.raises(VerificationError):
         broken = files[0].read_bytes().replace(b"WHEEL", b"WHEEX")
         files[0].write_bytes(broken)
-        publish_files(files, repository=pypiserver.upload_url, environ=pypiserver.env())
+        publish_files(files, PublishSettings(repository=pypiserver.upload_url, environ=pypiserver.env()))
     assert pypiserver.files(project) == {}
     # rebuilt: verified now (not earlier), the others reused, everything sent
     make_wheel(tmp_path / "dist", project, "1.0.0", tag, payload=b"rebuilt")
-    result = publish_files(files, repository=pypiserver.upload_url, environ=pypiserver.env())
+    result = publish_files(files, PublishSettings(repository=pypiserver.upload_url, environ=pypiserver.env()))
     assert set(result.verified_earlier) == {f.name for f in files[1:]}
     assert set(pypiserver.files(project)) == {f.name for f in files}
 
@@ -82,10 +84,15 @@ def test_i15_3_publish_uploads_back_off_on_503(
     events: list[PublishEvent] = []
     # the smallest wheel goes first, alone; then the index answers 503 three times
     with FaultProxy(pypiserver.upload_url, faults=["pass", "503", "503", "503"]) as proxy:
-        result = publish_files(
-            files, repository=proxy.url, environ=pypiserver.env(), verify=False, backoff=0.01,
-            jobs=8, fixed_jobs=fixed, on_event=events.append,
-        )  # fmt: skip
+        settings = PublishSettings(
+            repository=proxy.url,
+            environ=pypiserver.env(),
+            verify=False,
+            backoff=0.01,
+            jobs=8,
+            fixed_jobs=fixed,
+        )
+        result = publish_files(files, settings, on_event=events.append)
     assert result.ok and set(pypiserver.files(project)) == {f.name for f in files}
     seen = _connections(events)
     if fixed:
