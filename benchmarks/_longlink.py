@@ -206,6 +206,14 @@ class LongLink:
             self._error = exc
             self._ready.set()
         finally:
+            # Connections still open when the server stops: cancelled and let run their cleanup (closing both
+            # writers) before the loop closes, so no task or stream is left to be collected later, elsewhere.
+            pending = asyncio.all_tasks(self._loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
     def start(self) -> LongLink:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.release_repo import QUICKSTART_BLOCK
 from shipwheel.build import BuildEvent, build
 from shipwheel.errors import ConfigError, EnvironmentNotReadyError, ProjectError, SelectorError
 from shipwheel.interpreters import discover
@@ -48,6 +49,9 @@ def git(repo: Path, *args: str) -> str:
 
 def make_repo(path: Path, source: Path = EXAMPLE) -> Path:
     shutil.copytree(source, path, ignore=shutil.ignore_patterns("wheelhouse", "shipwheel-logs", "build"))
+    # the tests append [tool.shipwheel] keys: the example's Quickstart tables (after it) are left out of the copy
+    pyproject = path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().split(QUICKSTART_BLOCK, 1)[0].rstrip("\n") + "\n")
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "v1")
@@ -496,18 +500,20 @@ def test_i9_7_interrupt_keeps_finished_wheels_and_resumes(tmp_path: Path, cache_
     lines = [line for line in pyproject.read_text().splitlines() if not line.startswith("test-command")]
     pyproject.write_text("\n".join([*lines, f"test-command = {json.dumps(wait)}", ""]))
     git(repo, "commit", "-qam", "slow tests")
-    proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
     slow_log = tmp_path / "logs" / f"{slow}-manylinux_x86_64.log"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:  # the fast wheel is in, the slow one tests
-        if list((tmp_path / "wh").glob(f"*-{fast}-*.whl")) and "sys.version_info" in _read(slow_log):
-            break
-        time.sleep(0.2)
-    time.sleep(1)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
-    out, err = proc.communicate(timeout=120)
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:  # the pipes are closed whatever happens, so no open file outlives the test
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:  # the fast wheel is in, the slow one tests
+            if list((tmp_path / "wh").glob(f"*-{fast}-*.whl")) and "sys.version_info" in _read(slow_log):
+                break
+            time.sleep(0.2)
+        time.sleep(1)
+        if proc.poll() is not None:
+            pytest.fail(f"the build ended before it could be interrupted: {proc.communicate()[1][-3000:]}")
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     by_id = {r["identifier"]: r for r in json.loads(out)["results"]}
