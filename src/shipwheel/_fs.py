@@ -65,7 +65,9 @@ def open_new_or_append(path: Path, append: bool) -> BinaryIO:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise IsADirectoryError(f"{path} is not a regular file")
-        return os.fdopen(fd, "ab" if append else "wb")
+        fh = os.fdopen(fd, "ab" if append else "wb")
+        fh.raw.name = str(path)  # type: ignore[attr-defined]  # messages name the file, not its descriptor
+        return fh
     except BaseException:
         os.close(fd)
         raise
