@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from fixtures.chromium import chromium
 from fixtures.index_servers import make_release
 from fixtures.release_repo import make_kahan_repo
 from shipwheel.cli import main_inner
@@ -16,27 +15,8 @@ from shipwheel.errors import ShipwheelError
 
 pytestmark = [pytest.mark.integration]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
-
-def _chromium(tmp: Path, *args: str) -> str:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (.ci/run installs it)")
-    proc = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
-
-
-def test_i12_status_html_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_i12_status_html_inchromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Release files made without a build, verified and published to a static index, then a preflight that
     fails on a dirty tree: the page shows the steps, the grid and the hashes as they are."""
     repo = make_kahan_repo(tmp_path / "kahan")
@@ -56,7 +36,7 @@ def test_i12_status_html_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not re.search(r"""(src|href)\s*=|@import|url\(\s*['"]?https?:""", text)  # self-contained
     assert "<script" not in text
 
-    dom = _chromium(tmp_path, "--dump-dom", html.as_uri())
+    dom = chromium(tmp_path, "--dump-dom", html.as_uri())
     steps = dict(re.findall(r'data-step="([^"]+)" data-status="([^"]+)"', dom))
     assert steps["verify"] == steps["publish"] == "done" and steps["check"] == "failed"
     assert steps["tag"] == "pending" and 'id="verdict">failed' in dom
@@ -69,6 +49,6 @@ def test_i12_status_html_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert cells["cp311-manylinux_x86_64"] == "warning" and "missing" not in cells.values()
 
     shot = tmp_path / "shot.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", html.as_uri())
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", html.as_uri())
     blob = shot.read_bytes()
     assert blob[:8] == b"\x89PNG\r\n\x1a\n" and len(blob) > 20_000  # text, badges and coloured cells

@@ -3,37 +3,17 @@
 from __future__ import annotations
 
 import re
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
 
+from fixtures.chromium import chromium
 from fixtures.defective import SdistSpec, WheelSpec
 from shipwheel.cli import main_inner
 
 pytestmark = [pytest.mark.integration]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-def _chromium(tmp: Path, *args: str) -> str:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (.ci/run installs it)")
-    proc = subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
 
 
 def _png_pixels(path: Path) -> tuple[int, int, bytes]:
@@ -75,7 +55,7 @@ def release(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_html_report_in_chromium(release: Path) -> None:
+def test_html_report_inchromium(release: Path) -> None:
     html = release / "out" / "report.html"
     code = main_inner(
         ["verify", str(release / "dist"), "--config-dir", str(release / "proj"), "--html", str(html)]
@@ -86,7 +66,7 @@ def test_html_report_in_chromium(release: Path) -> None:
     assert not re.search(r"""(src|href)\s*=|@import|url\(\s*['"]?https?:""", text)
     assert "<script>" not in text and "&lt;script&gt;" in text
 
-    dom = _chromium(release, "--dump-dom", html.as_uri())
+    dom = chromium(release, "--dump-dom", html.as_uri())
     states = dict(re.findall(r'data-id="([^"]+)" data-state="([^"]+)"', dom))
     assert states == {
         "cp312-manylinux_x86_64": "missing",
@@ -100,7 +80,7 @@ def test_html_report_in_chromium(release: Path) -> None:
     assert len(re.findall(r'class="file-row"', dom)) == 3
 
     shot = release / "shot.png"
-    _chromium(release, f"--screenshot={shot}", "--window-size=1400,1000", html.as_uri())
+    chromium(release, f"--screenshot={shot}", "--window-size=1400,1000", html.as_uri())
     width, height, raw = _png_pixels(shot)
     assert (width, height) == (1400, 1000)
     # A blank page is one colour; the report has text, badges and coloured cells.
