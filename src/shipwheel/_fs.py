@@ -127,18 +127,23 @@ def write_atomic(
         try:
             if mode is not None:
                 os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as out:
-                for block in chunks:
-                    out.write(block)
-                if durable:
-                    out.flush()
-                    os.fsync(out.fileno())
+            _write_chunks(fd, chunks, durable)
             # rename() replaces a link at the target itself; it never writes through it.
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dfd)
             raise
+
+
+def _write_chunks(fd: int, chunks: Iterable[bytes], durable: bool) -> None:
+    """Write ``chunks`` to the new file ``fd`` and close it; ``durable`` syncs it to disk first."""
+    with os.fdopen(fd, "wb") as out:
+        for block in chunks:
+            out.write(block)
+        if durable:
+            out.flush()
+            os.fsync(out.fileno())
 
 
 def _write_atomic_paths(
@@ -153,12 +158,7 @@ def _write_atomic_paths(
     path = folder / tmp
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o644)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for block in chunks:
-                out.write(block)
-            if durable:
-                out.flush()
-                os.fsync(out.fileno())
+        _write_chunks(fd, chunks, durable)
         os.replace(path, folder / name)
     except BaseException:
         with contextlib.suppress(OSError):
