@@ -604,3 +604,23 @@ def test_i9_2_meson_python_keeps_its_release_flags_and_reads_cppflags(
     result = build(sdist, only=HAVE[-1] + "-manylinux_x86_64", overrides=options(tmp_path, cache_dir))
     assert result.ok, [(r.error, r.errors) for r in result.failed]
     assert result.results[0].tag.startswith(HAVE[-1])
+
+
+def test_extension_that_calls_no_libc_is_repaired_on_cpython_before_3_11(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """At -O3 the example's extension calls nothing in libc on CPython 3.10, and Debian's GCC links with
+    --as-needed: without libc among its NEEDED entries auditwheel stops with "couldn't detect libc" (the
+    Quickstart's cp310 wheel did). The build records libc, as the manylinux compilers do."""
+    old = [p for p in HAVE if p == "cp310"]
+    if not old:
+        pytest.skip("needs CPython 3.10")
+    repo = make_repo(tmp_path / "nolibc")
+    result = build(repo, only=f"{old[0]}-manylinux_x86_64", overrides={"cache-dir": str(cache_dir)})
+    (one,) = result.results
+    assert one.status == "ok", one.error
+    with zipfile.ZipFile(one.wheel) as zf:
+        name = next(n for n in zf.namelist() if n.startswith("kahan/_core") and n.endswith(".so"))
+        (tmp_path / "core.so").write_bytes(zf.read(name))
+    needed = subprocess.run(["readelf", "-d", str(tmp_path / "core.so")], capture_output=True, text=True)
+    assert "libc.so.6" in needed.stdout, needed.stdout

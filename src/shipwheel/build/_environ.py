@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
-__all__ = ["ccache_env", "native_env", "with_prefix_map"]
+__all__ = ["ccache_env", "native_env", "with_libc_needed", "with_prefix_map"]
 
 
 def native_env(prefix: Path) -> dict[str, str]:
@@ -60,3 +61,23 @@ def with_prefix_map(cppflags: str, work: Path) -> str:
     left unmapped rather than risk their flags.)
     """
     return (cppflags + f" -ffile-prefix-map={work}=/shipwheel").strip()
+
+
+#: Linker arguments that record libc as a dependency of every shared object, whether or not it calls libc.
+LIBC_NEEDED = "-Wl,--push-state,--no-as-needed,-lc,--pop-state"
+
+
+def with_libc_needed(ldflags: str) -> str:
+    """``LDFLAGS`` plus :data:`LIBC_NEEDED` on Linux (unchanged elsewhere).
+
+    Debian's and Ubuntu's GCC link with ``--as-needed``, so an extension that calls nothing in libc directly (at
+    -O3, a small extension of CPython < 3.11: the example's ``_core`` on 3.10) is linked without ``libc.so.6``,
+    and auditwheel then stops with "couldn't detect libc" (it finds the libc from that entry, or from the
+    extension's name on CPython >= 3.11). The manylinux images' compilers always record libc; this does the same,
+    inside ``--push-state``/``--pop-state`` so the other libraries keep the linker's own ``--as-needed``. Every
+    backend appends LDFLAGS to its link lines (setuptools to LDSHARED, meson and CMake to their link arguments),
+    so the interpreter's own link flags stay as they are.
+    """
+    if not sys.platform.startswith("linux"):
+        return ldflags
+    return (ldflags + " " + LIBC_NEEDED).strip()

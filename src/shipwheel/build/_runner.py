@@ -25,7 +25,7 @@ from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, Selector
 from ..interpreters import Interpreter, current, discover, match_identifiers
 from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
 from ._env import EnvCache
-from ._environ import ccache_env, native_env, with_prefix_map
+from ._environ import ccache_env, native_env, with_libc_needed, with_prefix_map
 from ._frontend import config_settings, parse_frontend
 from ._logscan import first_errors
 from ._repro import normalize_sdist, normalize_wheel, sdist_to_zip
@@ -123,6 +123,7 @@ class _Build:
         self.env["CPPFLAGS"] = with_prefix_map(
             self.env.get("CPPFLAGS", os.environ.get("CPPFLAGS", "")), self.work
         )
+        self.env["LDFLAGS"] = with_libc_needed(self.env.get("LDFLAGS", os.environ.get("LDFLAGS", "")))
         self.interrupted = threading.Event()
         self.journal: Journal | None = None
         # why the project's wheels must be platform wheels; None while nothing says so
