@@ -76,16 +76,18 @@ def _set_version(repo: Path, old: str, new: str) -> None:
 
 def by_hand(repo: Path, pythons: dict[tuple[int, int], Path], url: str, user: str, password: str) -> float:
     env = {**os.environ, "PIP_CACHE_DIR": str(WORK / "pip-cache"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    shutil.rmtree(WORK / "pip-cache", ignore_errors=True)
+    # pip's download cache is kept across rounds, as uv's is for shipwheel: neither side downloads twice.
     prefix = repo.parent / "prefix"
-    # CFLAGS as release scripts set them; without any, distutils links this extension without libc.so.6 and
-    # auditwheel 6 refuses it ("couldn't detect libc"), while shipwheel always sets CFLAGS (-ffile-prefix-map).
+    # The same flags as shipwheel's build: the interpreter's own CFLAGS (-O3 -DNDEBUG), and libc recorded as a
+    # dependency (Debian's GCC links --as-needed, and auditwheel refuses an extension without libc.so.6:
+    # "couldn't detect libc"; shipwheel.build appends the same argument to LDFLAGS).
     env.update(
         CPATH=str(prefix / "include"),
         LIBRARY_PATH=str(prefix / "lib"),
         LD_LIBRARY_PATH=str(prefix / "lib"),
-        CFLAGS="-O2",
+        LDFLAGS="-Wl,--push-state,--no-as-needed,-lc,--pop-state",
     )
+    env.pop("CFLAGS", None)
     tools = {v: tools_venv(p, WORK / f"tools-{v[0]}{v[1]}") for v, p in pythons.items()}
     main_tool = Path(sys.executable)
     start = time.perf_counter()
