@@ -62,6 +62,8 @@ def tools_venv(python: Path, where: Path) -> Path:
 
 def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip_cache: Path) -> float:
     env = {**os.environ, "PIP_CACHE_DIR": str(pip_cache), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    # the one link argument shipwheel's build adds on Linux (libc recorded as a dependency): same link lines
+    env["LDFLAGS"] = (env.get("LDFLAGS", "") + " -Wl,--push-state,--no-as-needed,-lc,--pop-state").strip()
     env.pop("CCACHE_DIR", None)
     src = out / "src"
     shutil.rmtree(out, ignore_errors=True)
