@@ -63,7 +63,9 @@ def tools_venv(python: Path, where: Path) -> Path:
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> None:
     proc = subprocess.run(cmd, cwd=cwd, env=env, check=False, capture_output=True, text=True)
     if proc.returncode != 0:  # a failed step says why, instead of a bare CalledProcessError
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
 
 
 def _set_version(repo: Path, old: str, new: str) -> None:
