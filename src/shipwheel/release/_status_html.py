@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from importlib import resources
-from pathlib import Path
 
 import jinja2
 
@@ -24,18 +23,6 @@ _LABELS = {
 }
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
-
-
-def _sha256(path: Path) -> str:
-    return file_digests(path)["sha256"]
-
-
 def render_status_html(config: Config, state: ReleaseState, *, index: bool = True) -> str:
     """The status page of ``state``'s release: its steps from the record, the verify grid of the release files
     in the wheelhouse (verified now, nothing changed), and each file's size, sha256 and whether the index lists
@@ -43,7 +30,7 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
     from packaging.version import Version
 
     from ..errors import ShipwheelError
-    from ..verify import verify_paths
+    from ..verify import format_size, verify_paths
 
     name = config.project.name or config.project_dir.name
     version = Version(state.version)
@@ -76,13 +63,13 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
             published = {}
     files = []
     for p in paths:
-        digest = _sha256(p)
+        digest = file_digests(p)["sha256"]
         there = p.name in published
         same = there and published[p.name] in (None, digest)
         files.append(
             {
                 "name": p.name,
-                "size": _size(p.stat().st_size),
+                "size": format_size(p.stat().st_size),
                 "sha256": digest,
                 "published": "yes" if same else "other bytes!" if there else "no",
             }

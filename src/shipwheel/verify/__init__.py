@@ -219,4 +219,11 @@ def render_html(report: Report) -> str:
     return render(report)
 
 
-__all__ += ["render_html"]
+def format_size(n: int) -> str:
+    """``n`` bytes for people (``8.1 KiB``), as the HTML pages show sizes."""
+    from ._report import format_size as fmt
+
+    return fmt(n)
+
+
+__all__ += ["format_size", "render_html"]

@@ -10,7 +10,7 @@ import jinja2
 from .. import __version__
 from ._model import Report, Severity
 
-__all__ = ["render_html"]
+__all__ = ["format_size", "render_html"]
 
 _STATE_LABEL = {
     "ok": "ok",
@@ -22,7 +22,8 @@ _STATE_LABEL = {
 }
 
 
-def _size(n: int) -> str:
+def format_size(n: int) -> str:
+    """``n`` bytes for people: ``812 B``, ``8.1 KiB``, ``1.2 GiB`` (the verify and release status pages)."""
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
@@ -37,7 +38,7 @@ def render_html(report: Report) -> str:
     env = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    env.filters["size"] = _size
+    env.filters["size"] = format_size
     rows, cols, cells = report.grid()
     by_file: dict[str, list[str]] = {}
     for p in report.problems:
