@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.pypi_sdists import pinned_sdist
 from shipwheel.build import build
 from shipwheel.errors import ConfigError
 from shipwheel.interpreters import discover
@@ -280,7 +281,6 @@ def test_i14_environment_pass_variables_reach_build_and_tests(
 # live in .github/ (not in the sdist; before-all builds every library from GitHub sources), so the test uses the
 # system's libraries (installed by .ci/run) and runs Pillow's font tests from the sources, as its script does.
 PILLOW = "12.0.0"
-SDISTS = Path(__file__).resolve().parents[1] / ".cache" / "sdists"
 _HEADERS = ("zlib.h", "jpeglib.h", "freetype2/ft2build.h", "harfbuzz/hb.h")
 
 
@@ -288,15 +288,7 @@ def test_i14_pillow_real_config_settings_and_test_extras(tmp_path: Path, cache_d
     missing = [h for h in _HEADERS if not (Path("/usr/include") / h).exists()]
     if missing:
         pytest.skip(f"Pillow's vendored raqm needs the headers {missing} (.ci/run installs them)")
-    sdist = SDISTS / f"pillow-{PILLOW}.tar.gz"
-    if not sdist.is_file():
-        SDISTS.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary=:all:",
-             f"pillow=={PILLOW}", "-d", str(SDISTS)],
-            check=True,
-            timeout=300,
-        )  # fmt: skip
+    sdist = pinned_sdist("pillow", PILLOW)
     result = run_build(
         sdist,
         tmp_path,

@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from fixtures.index_servers import IndexServer
+from fixtures.pypi_sdists import pinned_sdist
 from shipwheel.distfiles import file_digests
 from shipwheel.interpreters import discover
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CACHE = Path(__file__).resolve().parents[1] / ".cache" / "sdists"
 PINNED = {"markupsafe": "3.0.3", "msgpack": "1.1.1"}
 TESTS = {"markupsafe": "tests", "msgpack": "test"}
 # one interpreter, the newest this machine has of those the projects support
@@ -37,16 +37,7 @@ PYTHONS = sorted(
 
 def sdist(name: str) -> Path:
     """The pinned sdist of ``name``, downloaded from PyPI on first use."""
-    path = CACHE / f"{name}-{PINNED[name]}.tar.gz"
-    if not path.is_file():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary=:all:",
-             f"{name}=={PINNED[name]}", "-d", str(CACHE)],
-            check=True,
-            timeout=300,
-        )  # fmt: skip
-    return path
+    return pinned_sdist(name, PINNED[name])
 
 
 def shipwheel(*args: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -165,13 +156,7 @@ def test_real_release_publish_to_pypiserver_with_older_release(
     """The built release goes to a pypiserver that already holds the previous release of the same project (its
     real sdist from PyPI, uploaded by twine): accepted, listed with the right hashes, and pip installs it."""
     name, tmp, data = built
-    older = CACHE / f"{name}-{OLDER[name]}.tar.gz"
-    if not older.is_file():
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary=:all:",
-             f"{name}=={OLDER[name]}", "-d", str(CACHE)],
-            check=True, timeout=300,
-        )  # fmt: skip
+    older = pinned_sdist(name, OLDER[name])
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SHIPWHEEL_", "TWINE_", "UV_PUBLISH_"))},
         "HOME": str(tmp / "home"),
