@@ -20,8 +20,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .._fs import read_limited, write_atomic
 from ..distfiles import file_digests
 from ._archive import Limits
 from ._model import FileResult, Problem, Severity
@@ -124,7 +123,8 @@ class VerifyCache:
         if self._entries is None:
             self._entries = {}
             try:
-                loaded = json.loads(self.path.read_bytes())
+                # bounded: a file written by us stays near max_bytes; a larger one is not ours (OSError: ignored)
+                loaded = json.loads(read_limited(self.path, 2 * self.max_bytes))
                 entries = loaded["entries"] if loaded.get("format") == _FORMAT else {}
             except (OSError, ValueError, TypeError, KeyError, AttributeError):
                 entries = {}  # missing, unreadable or not ours: start empty
@@ -214,17 +214,6 @@ class VerifyCache:
 
     def _save(self) -> None:
         data = json.dumps({"format": _FORMAT, "entries": self._entries}, separators=(",", ":"))
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        except OSError:
-            return  # only a cache: a state folder that cannot be written costs a re-check next time
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        # atomic and synced, never through a link planted in the state folder
+        with contextlib.suppress(OSError):  # only a cache: a folder that cannot be written costs a re-check
+            write_atomic(self.path.parent, [self.path.name], [data.encode("utf-8")], durable=True)
