@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -20,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from .._fs import read_limited, write_atomic
+from ..distfiles import file_digests
 
 __all__ = ["Journal", "JournalEntry"]
 
 _FILE = "finished.json"
+#: A journal lists a few dozen identifiers; a larger file is not ours.
+_MAX_BYTES = 16 << 20
 _COMPILER_VARS = ("CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS")
 
 
@@ -39,11 +42,7 @@ class JournalEntry:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digests(path)["sha256"]
 
 
 class Journal:
@@ -67,7 +66,7 @@ class Journal:
     def load(self, output: Path) -> dict[str, JournalEntry]:
         """The identifiers an interrupted run of the same build finished, whose wheels are still in ``output``."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(read_limited(self.path, _MAX_BYTES))
             if data.get("key") != self.key:
                 return {}
             entries = {k: JournalEntry(**v) for k, v in data["finished"].items()}
@@ -87,10 +86,8 @@ class Journal:
         with self._lock:
             self._entries[identifier] = entry
             data = {"key": self.key, "finished": {k: asdict(v) for k, v in self._entries.items()}}
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            # atomic, never through a link planted in the work folder
+            write_atomic(self.path.parent, [self.path.name], [json.dumps(data, indent=1).encode("utf-8")])
 
     def clear(self) -> None:
         """The build ran to its end: the next run builds everything again."""
