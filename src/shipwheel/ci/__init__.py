@@ -22,6 +22,7 @@ from pathlib import Path
 import jinja2
 
 from .. import __version__
+from .._fs import write_file
 from ..config import Config
 from ..errors import ProjectError
 from ..matrix import expected_identifiers
@@ -212,11 +213,6 @@ def write_workflows(generated: Mapping[str, str], directory: Path) -> list[Path]
             with os.fdopen(fd, "rb") as fh:
                 if fh.read() == data:
                     continue
-        tmp = path.with_name(f".{name}.tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)  # replaces a link itself, never its target
+        write_file(path, data)  # atomic; a link planted meanwhile is replaced, never written through
         changed.append(path)
     return changed
