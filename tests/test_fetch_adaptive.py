@@ -53,7 +53,8 @@ def test_i15_stops_growing_when_the_link_is_full_and_halves_on_overload() -> Non
     limit = AdaptiveLimit(16, start=2, clock=clock)
     # The link's total: 20 MB/s at 2, 40 at 4, then no more whatever the count.
     _run_windows(limit, clock, {2: 20e6, 4: 40e6, 8: 40e6, 16: 40e6}, 10)
-    assert limit.peak == 8 and limit.limit == 8
+    # slow start stops at 8; one probe of 9 brings nothing and steps back
+    assert limit.history == [2, 4, 8, 9, 8] and limit.limit == 8
     limit.overloaded()
     assert limit.limit == 4
     limit.overloaded()
@@ -124,3 +125,32 @@ def test_i15_fetch_backs_off_on_503_and_fixed_jobs_does_not(tmp_path: Path) -> N
             assert report.connections[0] == 4 and min(report.connections) == 1, report.connections
         else:
             assert report.connections == [8]
+
+
+def test_i15_a_window_without_counted_bytes_is_not_judged() -> None:
+    """Transfers counted when they end (publish) leave windows empty: an empty window neither grows nor ends
+    slow start, and the next window with bytes in it is judged as usual."""
+    clock = FakeClock()
+    limit = AdaptiveLimit(16, start=4, window=0.5, clock=clock)
+    with contextlib.ExitStack() as busy:
+        for _slot in range(4):
+            busy.enter_context(limit.slot())
+        for _ in range(10):  # 5 s of nothing finished
+            clock.now += 0.5
+            limit.tick()
+        assert limit.history == [4]
+        limit.moved(10_000_000)
+        clock.now += 0.5
+        limit.tick()
+    assert limit.history == [4, 8]
+
+
+def test_i15_past_slow_start_it_probes_one_more_and_steps_back() -> None:
+    """Past slow start one more connection is worth about 1/n more, not 1.2x: the controller probes n + 1, keeps it
+    while the total grows by half of that share, and steps back to the last good number when it does not."""
+    clock = FakeClock()
+    limit = AdaptiveLimit(16, start=4, clock=clock)
+    # doubling 4 -> 8 gains only 15% (slow start ends); then each further connection adds 4 MB/s up to 11
+    link = {4: 40e6, 8: 46e6, 9: 50e6, 10: 54e6, 11: 58e6, 12: 58e6}
+    _run_windows(limit, clock, link, 12)
+    assert limit.history == [4, 8, 9, 10, 11, 12, 11], limit.history

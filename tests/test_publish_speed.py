@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,51 @@ def test_i15_3_publish_uploads_back_off_on_503(
         assert seen == [8]
     else:
         assert seen[0] == 4 and min(seen) < 4 and max(seen) <= 8, seen
+
+
+@pytest.mark.timeout(120)
+def test_i15_3_publish_uploads_grow_on_a_link_that_limits_each_connection(
+    pypiserver: IndexServer, tmp_path: Path, state: Path
+) -> None:
+    """Each connection carries about 1 MB/s (the proxy reads every body at that rate; a wheel takes a second):
+    more connections carry more in all, so the adaptive uploads start at 4 and grow, never above -j."""
+    project = unique_project("growpub")
+    platforms = ("manylinux_2_17_x86_64", "win_amd64", "macosx_11_0_arm64", "musllinux_1_2_x86_64")
+    files = [
+        make_wheel(tmp_path / "dist", project, "1.0.0", f"cp3{minor}-cp3{minor}-{plat}", payload=os.urandom(1 << 20))
+        for minor in range(8, 14)
+        for plat in platforms
+    ]  # fmt: skip
+    events: list[PublishEvent] = []
+    with FaultProxy(pypiserver.upload_url, read_rate=1e6) as proxy:
+        settings = PublishSettings(repository=proxy.url, environ=pypiserver.env(), verify=False, jobs=16)
+        result = publish_files(files, settings, on_event=events.append)
+    assert result.ok and set(pypiserver.files(project)) == {f.name for f in files}
+    seen = _connections(events)
+    assert seen[0] == 4 and max(seen) > 8 and max(seen) <= 16, seen
+
+
+def test_i15_3_config_publish_jobs_alone_keeps_uploads_fixed(
+    pypiserver: IndexServer,
+    tmp_path: Path,
+    state: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``publish.jobs`` set in the environment (or pyproject.toml) is kept as set; ``-j N`` alone is a cap that
+    the adaptive uploads start below (or at, when it is smaller than the start value)."""
+    for key, value in pypiserver.env().items():
+        monkeypatch.setenv(key, value)
+    base = ["publish", "-r", pypiserver.upload_url, "--no-verify", "--json"]
+    project = unique_project("fixedpub")
+    make_release(tmp_path / "a", project, "1.0.0", wheels=3)
+    monkeypatch.setenv("SHIPWHEEL_PUBLISH_JOBS", "6")
+    assert main_inner([*base, str(tmp_path / "a")]) == 0
+    assert json.loads(capsys.readouterr().out)["connections"] == [6]
+    monkeypatch.delenv("SHIPWHEEL_PUBLISH_JOBS")
+    make_release(tmp_path / "b", project, "1.0.1", wheels=3)
+    assert main_inner([*base, str(tmp_path / "b"), "-j", "6"]) == 0
+    assert json.loads(capsys.readouterr().out)["connections"][0] == 4  # -j 6 is the cap, the start stays 4
+    make_release(tmp_path / "c", project, "1.0.2", wheels=3)
+    assert main_inner([*base, str(tmp_path / "c"), "-j", "6", "--fixed-jobs"]) == 0
+    assert json.loads(capsys.readouterr().out)["connections"] == [6]

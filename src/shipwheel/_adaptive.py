@@ -2,10 +2,16 @@
 pushes back.
 
 :class:`AdaptiveLimit` is a gate that transfers pass through (:meth:`~AdaptiveLimit.slot`). It starts small and
-measures the total throughput over short windows while every slot is busy: it doubles the number of slots while
-a window is clearly faster than the best one so far (slow start), then adds one at a time with the same rule,
-and halves on a sign of overload (429/503, a reset, a timeout: :meth:`~AdaptiveLimit.overloaded`). It never goes
-above ``cap`` (``-j``) nor below one. With ``adaptive=False`` it is a plain gate of ``cap`` slots.
+measures the total throughput over short windows while every slot is busy:
+
+- slow start: it doubles the number of slots while a window is clearly (1.2x) faster than the best one so far,
+  and leaves slow start after two windows in a row without such a gain (one window of a long link is noisy);
+- then it probes: every few windows it tries one slot more, keeps it while the total grows by at least half of
+  what one more connection can add (``1/n`` at ``n`` connections: a fixed 1.2x would stop growth at five), and
+  steps back to the last good number when it does not;
+- it halves on a sign of overload (429/503, a reset, a timeout: :meth:`~AdaptiveLimit.overloaded`).
+
+It never goes above ``cap`` (``-j``) nor below one. With ``adaptive=False`` it is a plain gate of ``cap`` slots.
 
 Why not a fixed ``-j``: the right number depends on the link (per-connection limits on a long link want many
 connections; a saturated or small link wants few) and on what the server tolerates, and a release manager runs
@@ -21,8 +27,17 @@ from collections.abc import Callable, Iterator
 
 __all__ = ["AdaptiveLimit"]
 
-#: A window must be this much faster than the best one so far for the controller to keep growing.
+#: In slow start a window must be this much faster than the best one so far for the controller to double again.
 _GAIN = 1.2
+#: Windows in a row without that gain that end slow start.
+_PATIENCE = 2
+#: Past slow start, one slot more (n to n + 1) is kept when a window is faster than at n by this share of ``1/n``:
+#: one more connection adds at most ``1/n`` when each carries the same.
+_MARGIN = 0.5
+#: Past slow start, judged windows at a settled number before it tries one more.
+_REPROBE = 4
+#: A window in which nothing was counted stays open up to this many window lengths, then is dropped unjudged.
+_QUIET = 4
 
 
 class AdaptiveLimit:
@@ -54,7 +69,11 @@ class AdaptiveLimit:
         self._cond = threading.Condition()
         self._active = 0
         self._slow_start = True
+        self._stalls = 0
         self._best = 0.0
+        #: While probing: the number of slots (and its rate) the probe started from; ``None`` when settled.
+        self._base: tuple[int, float] | None = None
+        self._settled = 0
         self._since = clock()
         self._bytes = 0
         self._saturated = True
@@ -94,7 +113,7 @@ class AdaptiveLimit:
         with self._cond:
             self._slow_start = False
             self._set(max(1, self.limit // 2))
-            self._best = 0.0
+            self._best, self._base, self._settled = 0.0, None, 0
             self._restart()
 
     def tick(self) -> int:
@@ -104,19 +123,53 @@ class AdaptiveLimit:
             elapsed = now - self._since
             if not self.adaptive or elapsed < self._window:
                 return self.limit
+            if self._bytes == 0:
+                # Nothing counted yet (transfers counted when they end): keep the window open for a while; a long
+                # one with nothing in it says nothing about the link either, so it is dropped, not judged.
+                if elapsed >= _QUIET * self._window:
+                    self._restart()
+                return self.limit
             rate = self._bytes / elapsed
-            if self._saturated and self._active >= self.limit and self.limit < self.cap:
-                if rate > self._best * _GAIN:
-                    self._best = rate
-                    self._set(min(self.cap, self.limit * 2 if self._slow_start else self.limit + 1))
-                else:
-                    self._slow_start = False
-                    self._best = max(self._best, rate)
+            if self._saturated and self._active >= self.limit:
+                self._judge(rate)
             self._restart()
             return self.limit
 
+    def _judge(self, rate: float) -> None:
+        # One judged window (every slot busy) at ``self.limit`` slots, carrying ``rate`` bytes per second.
+        if self._slow_start:
+            if rate > self._best * _GAIN and self.limit < self.cap:
+                self._best, self._stalls = rate, 0
+                self._set(min(self.cap, self.limit * 2))
+            else:
+                self._stalls += 1
+                self._slow_start = self._stalls < _PATIENCE and self.limit < self.cap
+                self._best = max(self._best, rate)
+        elif self._base is not None:  # probing one slot above the base
+            slots, base_rate = self._base
+            if rate > base_rate * (1 + _MARGIN / slots):
+                self._best = max(self._best, rate)
+                self._base = (self.limit, rate) if self.limit < self.cap else None
+                self._set(min(self.cap, self.limit + 1))
+            else:
+                self._base = None
+                self._set(slots)
+            self._settled = 0
+        else:
+            self._settled += 1
+            if self._settled >= _REPROBE and self.limit < self.cap:
+                self._base, self._settled = (self.limit, rate), 0
+                self._set(self.limit + 1)
+
+    def restart(self) -> None:
+        """Start a new measurement window now (what was counted so far is dropped)."""
+        with self._cond:
+            self._restart()
+
     def _restart(self) -> None:
-        self._since, self._bytes, self._saturated = self._clock(), 0, self._active >= self.limit
+        # Saturation is judged by what the window sees (every count made while all slots were busy), not by the
+        # moment it starts: right after a change of the limit the waiting transfers take the new slots at once.
+        self._since, self._bytes, self._saturated = self._clock(), 0, True
 
     def _set(self, limit: int) -> None:
         if limit != self.limit:

@@ -310,11 +310,15 @@ def _publish_http(
         if dry_run:
             return PublishResult(plan, (), url, dry_run=True, seconds=time.monotonic() - started)
         try:
-            results = execute(run, plan, jobs, settings.wheel_wait, adaptive=not settings.fixed_jobs)
+            results, connections = execute(
+                run, plan, jobs, settings.wheel_wait, adaptive=not settings.fixed_jobs
+            )
         finally:
             if journal is not None:
                 journal.close()  # entries stay on disk for the next run until the release is complete
-    result = PublishResult(plan, tuple(results), url, seconds=time.monotonic() - started)
+    result = PublishResult(
+        plan, tuple(results), url, seconds=time.monotonic() - started, connections=tuple(connections)
+    )
     if run.fatal:
         raise run.fatal[0]
     if not result.ok:

@@ -44,6 +44,8 @@ class PublishResult:
     seconds: float = 0.0
     #: Files whose passing verify result was recorded earlier for the same bytes and settings (not checked again).
     verified_earlier: tuple[str, ...] = ()
+    #: Every number of uploads at once the adaptive limit took, in order (empty when nothing was sent over HTTP).
+    connections: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -57,6 +59,7 @@ class PublishResult:
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
             "verified_earlier": list(self.verified_earlier),
+            "connections": list(self.connections),
             "results": [
                 {"file": r.filename, "status": r.status, "detail": r.detail, "attempts": r.attempts}
                 for r in self.results
