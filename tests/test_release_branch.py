@@ -42,3 +42,7 @@ def test_i12_branch_bad_series(tmp_path: Path) -> None:
     repo = make_kahan_repo(tmp_path / "kahan")
     with pytest.raises(UsageError, match="not a release series"):
         main_inner(["branch", "1.0.0", "--config-dir", str(repo)])
+    # digits of other scripts are digits to a regex but not to a version (found by the property test)
+    with pytest.raises(UsageError, match="not a release series"):
+        main_inner(["branch", "\u0663.1", "--config-dir", str(repo)])
+    assert git(repo, "branch", "--list", "maintenance/*").strip() == ""  # and nothing was created

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import typing
 from collections.abc import Iterator, Sequence
@@ -121,10 +120,48 @@ class Git:
         entries = [e for e in out.split("\0") if e]
         return [e[3:] for e in entries if len(e) > 3]
 
-    def export(self, commit: str, subdir: str, dest: Path) -> None:
-        """Write the tree of ``commit`` below ``subdir`` (``""`` for all) into ``dest`` (``git archive``)."""
-        treeish = f"{commit}:{subdir}" if subdir else commit
-        data = self.run_bytes("archive", "--format=tar", treeish)
-        dest.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(dest, filter="data")
+    def clean_copy(self, commit: str, dest: Path) -> None:
+        """A clean checkout of ``commit`` in ``dest`` (which must not exist yet), for building from.
+
+        A clone that shares this repository's objects (``git clone --shared``: nothing is copied) and keeps its
+        history and tags, because build backends read them: setuptools-scm and meson's ``vcs_tag`` take the
+        version from ``git describe``, and meson-python makes its sdist with ``meson dist``, which needs a
+        repository (an export by ``git archive`` has none, and each of them fails there). The submodules are
+        checked out from this work tree's own submodules, never fetched from the network.
+
+        :raises ProjectError: a submodule that is not checked out here, or lacks the commit recorded.
+        """
+        self.run("clone", "-q", "--shared", "--no-checkout", str(self.root), str(dest))
+        copy = Git(dest)
+        copy.run("-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit)
+        copy._submodules_from(self.root)
+
+    def _submodules_from(self, source: Path) -> None:
+        """Check out this copy's submodules (recursively) from the submodules of the work tree ``source``."""
+        if not (self.root / ".gitmodules").is_file():
+            return
+        try:
+            listed = self.run("config", "-f", ".gitmodules", "--get-regexp", r"^submodule\..*\.path$")
+        except CommandError:  # a .gitmodules without any submodule
+            return
+        for line in listed.splitlines():
+            key, _, path = line.partition(" ")
+            name = key[len("submodule.") : -len(".path")]
+            local = source / path
+            if not (local / ".git").exists():
+                raise ProjectError(
+                    f"submodule {path} is not checked out in {source}",
+                    hint="run 'git submodule update --init --recursive' before building",
+                )
+            self.run("config", f"submodule.{name}.url", str(local))
+            try:
+                # git refuses file:// submodules unless told (CVE-2022-39253); these are the user's own.
+                self.run(
+                    "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", "--", path
+                )
+            except CommandError as exc:
+                raise ProjectError(
+                    f"cannot check out submodule {path} from {local}: {exc.message}",
+                    hint="fetch the commit the project records for it (git submodule update --init --recursive)",
+                ) from exc
+            Git(self.root / path)._submodules_from(local)

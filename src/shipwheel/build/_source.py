@@ -148,7 +148,8 @@ def prepare_source(
     """Make a private copy of the project's sources in ``dest`` (which must not exist yet).
 
     - an sdist file: extracted;
-    - a folder in a git work tree: ``git archive`` of ``ref`` (default ``HEAD``) below that folder; with no
+    - a folder in a git work tree: a clean checkout of ``ref`` (default ``HEAD``) with its history, tags and
+      submodules (:meth:`shipwheel._git.Git.clean_copy`), built from that folder in it; with no
       ``ref``, uncommitted changes under the folder are refused unless ``allow_dirty`` (they would silently be
       left out of the build; the caller may instead check with :func:`refuse_dirty` once it knows where its own
       outputs are);
@@ -195,17 +196,17 @@ def prepare_source(
     commit = git.resolve(ref or "HEAD")
     if ref is None and not allow_dirty:
         refuse_dirty(project)
-    try:
-        git.export(commit, subdir, dest)
-    except Exception as exc:  # git archive of a subdir that doesn't exist at that commit
+    git.clean_copy(commit, dest)
+    tree = dest / subdir if subdir else dest
+    if not tree.is_dir():
         raise ProjectError(
-            f"{subdir or 'the repository'} does not exist at {ref or 'HEAD'} ({commit[:12]})",
+            f"{subdir} does not exist at {ref or 'HEAD'} ({commit[:12]})",
             hint="pass a ref that contains the project",
-        ) from exc
-    if not (dest / "pyproject.toml").is_file():
+        )
+    if not (tree / "pyproject.toml").is_file():
         raise _no_pyproject(project, at=f" at {ref or 'HEAD'} ({commit[:12]})")
     return Source(
-        tree=dest,
+        tree=tree,
         project_dir=project,
         epoch=git.commit_time(commit),
         description=f"git {ref or 'HEAD'} ({commit[:12]}) of {project}",

@@ -1,7 +1,8 @@
 """What the build backend says about the release: the version in its metadata, and the sdist it makes.
 
-Both come from a clean clone of HEAD (``git clone --shared``: no copy of the objects, and the history and tags
-setuptools-scm needs are there exactly as in the repository) built in one isolated environment with pypa/build.
+Both come from a clean copy of HEAD (:meth:`shipwheel._git.Git.clean_copy`, the one ``shipwheel build`` builds
+from: the history, tags and submodules build backends read are there) built in one isolated environment with
+pypa/build.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ def inspect_backend(git: Git, subdir: str, *, sdist: bool = True) -> BackendView
     """Ask the build backend of HEAD's project in ``subdir`` for its metadata version and (``sdist``) its sdist."""
     with tempfile.TemporaryDirectory(prefix="shipwheel-check-") as tmp:
         clone = Path(tmp) / "clone"
-        git.run("clone", "-q", "--shared", "--no-checkout", str(git.root), str(clone))
-        Git(clone).run("checkout", "-q", "--detach", git.resolve("HEAD"))
+        git.clean_copy(git.resolve("HEAD"), clone)
         srcdir = clone / subdir if subdir else clone
         out = Path(tmp) / "out"
         try:

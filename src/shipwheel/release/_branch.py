@@ -14,7 +14,7 @@ from ._tag import repository_of
 
 __all__ = ["BranchResult", "make_branch"]
 
-_SERIES = re.compile(r"^(\d+)\.(\d+)$")
+_SERIES = re.compile(r"^(\d+)\.(\d+)$", re.ASCII)  # ASCII: "٣.1" is no series (Version refuses it)
 
 _SKELETON = {
     "rst": "{rule}\n{title}\n{rule}\n\nHighlights\n==========\n\n"

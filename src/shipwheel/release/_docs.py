@@ -23,7 +23,7 @@ from ..errors import ProjectError, UsageError
 __all__ = ["SWITCHER", "DocsResult", "publish_docs"]
 
 SWITCHER = "versions.json"
-_SERIES = re.compile(r"^\d+\.\d+$")
+_SERIES = re.compile(r"^\d+\.\d+$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
