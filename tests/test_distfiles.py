@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from shipwheel.distfiles import DistFile, collect_release_files, select
+from shipwheel.distfiles import (
+    DistFile,
+    collect_release_files,
+    continue_hash,
+    file_digests,
+    hash_chunks,
+    select,
+)
 from shipwheel.errors import UsageError
 
 
@@ -74,3 +82,24 @@ def test_collect_release_files(tmp_path: Path) -> None:
         with pytest.raises(UsageError, match=message):
             collect_release_files(paths)
     assert len(collect_release_files([house, other], lenient=True)) == 4
+
+
+def test_i11_3_one_stream_hashing_helper(tmp_path: Path) -> None:
+    # hash_chunks (response bodies, remote files), continue_hash (a resumed download) and file_digests agree.
+    data = bytes(range(256)) * 9000  # 2.3 MB: several 1 MiB blocks and a short last one
+    path = tmp_path / "pkg-1.0.tar.gz"
+    path.write_bytes(data)
+    want = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "blake2b-256": hashlib.blake2b(data, digest_size=32).hexdigest(),
+    }
+    chunks = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+    assert hash_chunks(chunks, ("sha256", "blake2b-256")) == (want, len(data))
+    assert hash_chunks([]) == ({"sha256": hashlib.sha256(b"").hexdigest()}, 0)
+    assert file_digests(path, ("sha256", "blake2b-256")) == want
+    # a download resumed after its first 1,000,000 bytes: the prefix hashed from disk, the rest while writing
+    path.write_bytes(data[:1_000_000])
+    hasher, size = continue_hash(path)
+    assert size == 1_000_000
+    hasher.update(data[1_000_000:])
+    assert hasher.hexdigest() == want["sha256"]

@@ -38,7 +38,9 @@ def _module_parts(path: Path) -> tuple[list[str], list[str]]:
 
 def _private_imports(path: Path, source: str | None = None) -> list[str]:
     """Each ``from shipwheel.A._b import ...`` (or ``from ..A import _b``) in ``path`` (or ``source`` as if it were
-    there) where ``_b`` is a private module of another package ``A`` than the one ``path`` belongs to."""
+    there) where ``_b`` is a private module of another package ``A`` than the one ``path`` belongs to; and each
+    ``from ..m import _name`` of a private name (not a module) from outside the home of ``m``: its package for a
+    module of a subpackage, the module itself for a top-level module or a package's ``__init__``."""
     me, package = _module_parts(path)
     found = []
     text = path.read_text(encoding="utf-8") if source is None else source
@@ -61,8 +63,14 @@ def _private_imports(path: Path, source: str | None = None) -> list[str]:
                 owner = dotted[:i]
                 module = SRC.joinpath(*owner[1:], name)
                 is_module = module.with_suffix(".py").is_file() or (module / "__init__.py").is_file()
+                if not is_module:
+                    # a private name of the module ``owner``: shared only inside a subpackage (build._runner's
+                    # names with build._schedule); a top-level module (matrix) or a package face keeps its own
+                    home = SRC.joinpath(*owner[1:])
+                    if len(owner) > 2 and not (home / "__init__.py").is_file():
+                        owner = owner[:-1]
                 hit = f"{path.relative_to(SRC.parent)}:{node.lineno} imports {'.'.join(dotted[: i + 1])}"
-                if is_module and me[: len(owner)] != owner and hit not in found:
+                if me[: len(owner)] != owner and hit not in found:
                     found.append(hit)
                 break
     return found
@@ -91,6 +99,25 @@ def test_i11_the_private_import_check_sees_a_reach_across() -> None:
     assert [h.split(" imports ")[1] for h in hits] == ["shipwheel.release._tag", "shipwheel.staging._stage"]
 
 
+def test_i11_4_the_private_import_check_sees_a_private_name() -> None:
+    # `from ..matrix import _expand_braces` slipped through a check that looked at modules only.
+    source = (
+        "from ..matrix import _expand_braces\n"
+        "from ..staging import _hidden\n"
+        "from shipwheel.build._runner import _Build\n"
+        "from ._model import _private_helper\n"
+        "from ..matrix import expand_braces\n"
+    )
+    hits = _private_imports(SRC / "config" / "_probe.py", source)
+    assert [h.split(" imports ")[1] for h in hits] == [
+        "shipwheel.matrix._expand_braces",
+        "shipwheel.staging._hidden",
+        "shipwheel.build._runner",  # the private module already
+    ]
+    # inside its own package a private name may be shared
+    assert _private_imports(SRC / "build" / "_probe.py", "from ._runner import _Build\n") == []
+
+
 def test_i11_every_module_imports_first_in_a_fresh_interpreter() -> None:
     """Import each module as the first shipwheel module of the interpreter: a cycle shows as an ImportError in
     whichever module starts it, whatever order a test run happens to import them in."""
@@ -114,3 +141,23 @@ print("\\n".join(bad))
     )
     count, _, errors = proc.stdout.partition("\n")
     assert int(count) > 100 and errors.strip() == "", errors
+
+
+def test_i11_3_streams_are_hashed_by_distfiles_only() -> None:
+    """An empty ``hashlib.sha256()`` (or ``hashlib.new(name)``) is a hasher about to be fed a stream; the package
+    has one loop for that, in ``distfiles`` (``hash_chunks``, ``continue_hash``, ``file_digests``)."""
+    # staging/_stage.py (_hash_remote) belongs to another change of issue 11 and moves to hash_chunks with it.
+    allowed = {"shipwheel/distfiles.py", "shipwheel/staging/_stage.py"}
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            owner = node.func.value
+            if not (isinstance(owner, ast.Name) and owner.id == "hashlib"):
+                continue
+            fed_later = not node.args if node.func.attr != "new" else len(node.args) < 2
+            where = path.relative_to(SRC.parent).as_posix()
+            if fed_later and not node.keywords and where not in allowed:
+                found.append(f"{where}:{node.lineno} hashlib.{node.func.attr}()")
+    assert found == []

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -28,7 +28,18 @@ from packaging.version import InvalidVersion, Version
 from .errors import UsageError
 from .matrix import Identifier, wheel_identifiers
 
-__all__ = ["FAMILIES", "DistFile", "collect_release_files", "file_digests", "is_dist_filename", "select"]
+__all__ = [
+    "FAMILIES",
+    "DistFile",
+    "Hasher",
+    "collect_release_files",
+    "continue_hash",
+    "file_digests",
+    "hash_chunks",
+    "is_dist_filename",
+    "new_hasher",
+    "select",
+]
 
 #: Platform families of the old wheel-uploader's ``-t`` option.
 FAMILIES: tuple[str, ...] = ("all", "win", "macosx", "manylinux", "musllinux", "linux")
@@ -139,11 +150,59 @@ def select(filenames: Iterable[str], project: str, version: str) -> list[DistFil
     return sorted(out, key=lambda d: (d.kind == "sdist", d.filename))
 
 
-def _hasher(algorithm: str) -> hashlib._Hash | hashlib.blake2b:
+class Hasher(Protocol):
+    """A running digest, as :mod:`hashlib` makes them: what :func:`new_hasher` and :func:`continue_hash` return."""
+
+    def update(self, data: bytes, /) -> None:
+        """Add ``data`` to what is hashed."""
+
+    def hexdigest(self) -> str:
+        """The digest of everything added so far, in lower-case hex."""
+
+
+def new_hasher(algorithm: str = "sha256") -> Hasher:
+    """A fresh hasher for ``algorithm``: a :mod:`hashlib` name, or ``blake2b-256``."""
     # PyPI's upload form wants blake2b with a 32-byte digest, which hashlib.new cannot name.
     if algorithm == "blake2b-256":
         return hashlib.blake2b(digest_size=32)
     return hashlib.new(algorithm)
+
+
+def _feed(hashers: Iterable[Hasher], chunks: Iterable[bytes]) -> int:
+    # The one hashing loop: every stream of bytes the package hashes (files, parts, response bodies) passes here.
+    size = 0
+    targets = tuple(hashers)
+    for block in chunks:
+        for h in targets:
+            h.update(block)
+        size += len(block)
+    return size
+
+
+def _blocks(path: Path, chunk: int) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            yield block
+
+
+def hash_chunks(
+    chunks: Iterable[bytes], algorithms: tuple[str, ...] = ("sha256",)
+) -> tuple[dict[str, str], int]:
+    """Hex digests of a stream of byte chunks (a response body, a remote file) and how many bytes it held.
+
+    The one stream-hashing helper: :func:`file_digests` and :func:`continue_hash` are built on the same loop.
+    """
+    hashers = {a: new_hasher(a) for a in algorithms}
+    size = _feed(hashers.values(), chunks)
+    return {a: h.hexdigest() for a, h in hashers.items()}, size
+
+
+def continue_hash(path: Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> tuple[Hasher, int]:
+    """A hasher that has read the file at ``path`` (the part of a download already on disk), and the number of
+    bytes it read: feed it with ``update`` what is appended next, so that a resumed download hashes while it
+    writes and never reads the whole file again."""
+    hasher = new_hasher(algorithm)
+    return hasher, _feed((hasher,), _blocks(path, chunk))
 
 
 def file_digests(
@@ -151,12 +210,7 @@ def file_digests(
 ) -> dict[str, str]:
     """Hex digests of the file at ``path``, reading it once: the one file-hashing helper (``sign``, ``stage``,
     ``publish``, the verified download). ``algorithms`` are :mod:`hashlib` names, or ``blake2b-256``."""
-    hashers = {a: _hasher(a) for a in algorithms}
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            for h in hashers.values():
-                h.update(block)
-    return {a: h.hexdigest() for a, h in hashers.items()}
+    return hash_chunks(_blocks(path, chunk), algorithms)[0]
 
 
 def collect_release_files(paths: Sequence[Path], *, lenient: bool = False) -> list[Path]:

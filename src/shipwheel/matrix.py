@@ -31,6 +31,7 @@ __all__ = [
     "Identifier",
     "Selector",
     "compiled_sources",
+    "expand_braces",
     "expected_identifiers",
     "identifier_platform",
     "wheel_covers",
@@ -114,8 +115,11 @@ class Identifier:
 MAX_EXPANSION = 1024
 
 
-def _expand_braces(pattern: str) -> list[str]:
-    """``cp31{2,3}-*`` -> ``["cp312-*", "cp313-*"]`` (fnmatch has no braces; nested braces are expanded too).
+def expand_braces(pattern: str) -> list[str]:
+    """Expand the ``{a,b}`` alternatives of one selector pattern into plain fnmatch patterns.
+
+    ``cp31{2,3}-*`` -> ``["cp312-*", "cp313-*"]`` (fnmatch has no braces; nested braces are expanded too). Used
+    by :class:`Selector` and by the configuration's ``[[overrides]]`` ``select``, so both read braces alike.
 
     One group at a time, innermost first, with duplicates dropped at every step (``{1,1}`` repeated is one
     pattern); more than :data:`MAX_EXPANSION` distinct patterns is a :class:`SelectorError`.
@@ -174,12 +178,12 @@ class Selector:
                     f"bad {what} {item!r}",
                     hint="write fnmatch patterns over identifiers, like cp312-* or cp31{2,3}-manylinux_x86_64",
                 )
-            if not any(fnmatch.fnmatchcase(u, p) for p in _expand_braces(item) for u in universe):
+            if not any(fnmatch.fnmatchcase(u, p) for p in expand_braces(item) for u in universe):
                 raise SelectorError(
                     f"{what} {item!r} matches no build identifier",
                     hint="identifiers look like cp312-manylinux_x86_64; run shipwheel matrix to list them",
                 )
-        return cls(tuple(items), tuple(p for item in items for p in _expand_braces(item)))
+        return cls(tuple(items), tuple(p for item in items for p in expand_braces(item)))
 
     def __bool__(self) -> bool:
         return bool(self.patterns)

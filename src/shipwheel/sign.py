@@ -204,17 +204,26 @@ def sign_files(
     return SignResult(tuple(signatures), existing, manifest_sig)
 
 
+def _pinned(trusted: TrustedSigners, *, what: str, gpg: str, env: Mapping[str, str] | None) -> TrustedSigners:
+    """``trusted`` with a ``key`` still to resolve resolved to its fingerprint; refused when it pins nothing.
+
+    Checked before gpg runs (no signature is worth checking against nothing) and on the status lines it reports.
+    """
+    if not trusted.fingerprints and not trusted.any_key and trusted.key:
+        return TrustedSigners(frozenset({_resolve_key(trusted.key, gpg=gpg, env=env)}))
+    if not trusted.fingerprints and not trusted.any_key:
+        raise VerificationError(
+            f"{what}: no signing key is pinned, and a signature is trusted only from a pinned key",
+            hint=_PIN_HINT + " (their --trust-keyring accepts any key in gpg's keyring instead)",
+        )
+    return trusted
+
+
 def _verify_one(
     signature: Path, signed: Path, *, gpg: str, env: Mapping[str, str] | None, trusted: TrustedSigners
 ) -> str:
     """Check one detached signature; return the fingerprint of the trusted key that made it."""
-    if not trusted.fingerprints and not trusted.any_key and trusted.key:
-        trusted = TrustedSigners(frozenset({_resolve_key(trusted.key, gpg=gpg, env=env)}))
-    if not trusted.fingerprints and not trusted.any_key:
-        raise VerificationError(
-            f"{signature.name}: no signing key is pinned, and a signature is trusted only from a pinned key",
-            hint=_PIN_HINT + " (their --trust-keyring accepts any key in gpg's keyring instead)",
-        )
+    trusted = _pinned(trusted, what=signature.name, gpg=gpg, env=env)
     for path in (signature, signed):
         _readable(path)  # else gpg's failure to read would be reported as a BAD signature
     try:
@@ -253,13 +262,7 @@ def signer_from_status(
 
     :raises VerificationError: no good signature, nothing pinned, or a key that is not pinned made it.
     """
-    if not trusted.fingerprints and not trusted.any_key and trusted.key:
-        trusted = TrustedSigners(frozenset({_resolve_key(trusted.key, gpg=gpg, env=env)}))
-    if not trusted.fingerprints and not trusted.any_key:
-        raise VerificationError(
-            f"{what}: no signing key is pinned, and a signature is trusted only from a pinned key",
-            hint=_PIN_HINT + " (their --trust-keyring accepts any key in gpg's keyring instead)",
-        )
+    trusted = _pinned(trusted, what=what, gpg=gpg, env=env)
     # VALIDSIG <fpr> <date> <ts> <expire> <version> <reserved> <algo> <hash> <class> [<primary fpr>]: the signing
     # (sub)key and its primary key; a pin may name either. GOODSIG alone carries only the long key id.
     signers = []

@@ -19,16 +19,19 @@ from ..errors import ProjectError
 __all__ = [
     "add_config_options",
     "add_release_paths",
+    "add_transfer_options",
     "bytes_arg",
     "config_from_args",
     "err_console",
     "jobs_arg",
+    "jobs_fixed",
     "jobs_or_cores_arg",
     "out_console",
     "print_json",
     "retries_arg",
     "status",
     "timeout_arg",
+    "transfer_overrides",
     "write_text_output",
 ]
 
@@ -99,6 +102,54 @@ def add_release_paths(parser: argparse.ArgumentParser) -> None:
         metavar="WHEELHOUSE|FILE",
         help="wheel/sdist files or folders holding them (default: the configured output-dir, ./wheelhouse)",
     )
+
+
+def add_transfer_options(parser: argparse.ArgumentParser, section: str, *, what: str) -> None:
+    """``-j/--jobs``, ``--fixed-jobs``, ``--retries`` and ``--timeout`` of the commands that move a release's files
+    over the network, adapting how many at once (fetch, publish); ``what`` names the files moved ("downloads").
+
+    No defaults here: the values and their source come from ``[tool.shipwheel.<section>]`` (see
+    :func:`transfer_overrides` and :func:`jobs_fixed`).
+    """
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=jobs_arg,
+        metavar="N",
+        help=f"most {what} at once (default: {section}.jobs); the number starts small and grows while throughput "
+        f"does ({section}.jobs set in the config keeps it fixed)",
+    )
+    parser.add_argument(
+        "--fixed-jobs", action="store_true", help=f"run exactly --jobs {what} at once instead of adapting"
+    )
+    parser.add_argument(
+        "--retries",
+        type=retries_arg,
+        metavar="N",
+        help=f"retries per file after the first try, on connection errors and 5xx (default: {section}.retries)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=timeout_arg,
+        metavar="SECONDS",
+        help=f"network timeout in seconds (default: {section}.timeout)",
+    )
+
+
+def transfer_overrides(args: argparse.Namespace, section: str) -> dict[str, Any]:
+    """The configuration overrides of the options :func:`add_transfer_options` added, those given."""
+    given = {"jobs": args.jobs, "retries": args.retries, "timeout": args.timeout}
+    return {f"{section}.{key}": value for key, value in given.items() if value is not None}
+
+
+def jobs_fixed(args: argparse.Namespace, config: Config, section: str) -> bool:
+    """Whether exactly ``<section>.jobs`` transfers run at once: ``--fixed-jobs``, or ``jobs`` set in
+    pyproject.toml or the environment, which is a setting kept as set; ``-j N`` alone is the cap of an adaptive
+    number."""
+    return bool(args.fixed_jobs) or config.sources.get(f"{section}.jobs", "default") not in {
+        "default",
+        "command line",
+    }
 
 
 def config_from_args(

@@ -27,13 +27,13 @@ from ..sign import manifest_hook
 from ..staging import FetchEvent, FetchReport, Selection, families_from, fetch_release, open_container
 from ._common import (
     add_config_options,
+    add_transfer_options,
     config_from_args,
     err_console,
-    jobs_arg,
+    jobs_fixed,
     out_console,
     print_json,
-    retries_arg,
-    timeout_arg,
+    transfer_overrides,
 )
 from ._sign import add_trust_options, signers_from
 
@@ -76,23 +76,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-sdist", action="store_true", help="leave the sdist out")
     p.add_argument("-w", "--wheelhouse", type=Path, default=None, help="target folder (default: wheelhouse)")
-    p.add_argument(
-        "-j",
-        "--jobs",
-        type=jobs_arg,
-        default=None,
-        help="most parallel downloads (default: 16); the number starts small and grows while throughput does "
-        "(jobs = N in the config keeps N throughout)",
-    )
-    p.add_argument(
-        "--fixed-jobs", action="store_true", help="run exactly --jobs downloads at once instead of adapting"
-    )
-    p.add_argument(
-        "--retries", type=retries_arg, default=None, help="retries per file after the first try (default: 5)"
-    )
-    p.add_argument(
-        "--timeout", type=timeout_arg, default=None, help="network timeout in seconds (default: 60)"
-    )
+    add_transfer_options(p, "fetch", what="downloads")
     p.add_argument(
         "--allow-host",
         dest="allow_hosts",
@@ -162,10 +146,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {
         "fetch.from": args.source,
         "fetch.wheelhouse": str(args.wheelhouse) if args.wheelhouse is not None else None,
-        "fetch.jobs": args.jobs,
-        "fetch.retries": args.retries,
-        "fetch.timeout": args.timeout,
         "fetch.allow-hosts": args.allow_hosts,
+        **transfer_overrides(args, "fetch"),
     }
     full_config = config_from_args(args, overrides)
     config = full_config.fetch
@@ -211,9 +193,7 @@ def run(args: argparse.Namespace) -> int:
                     require_signature=args.require_signature, gpg=full_config.sign.gpg, trusted=trusted
                 ),
                 require_manifest=args.require_signature,
-                # `jobs = N` in pyproject.toml or SHIPWHEEL_FETCH_JOBS is a setting, kept as today; `-j N` alone is a cap
-                adaptive=not args.fixed_jobs
-                and full_config.sources.get("fetch.jobs", "default") in {"default", "command line"},
+                adaptive=not jobs_fixed(args, full_config, "fetch"),
             )
     finally:
         container.close()

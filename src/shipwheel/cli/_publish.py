@@ -23,13 +23,13 @@ from . import _github
 from ._common import (
     add_config_options,
     add_release_paths,
+    add_transfer_options,
     config_from_args,
     err_console,
-    jobs_arg,
+    jobs_fixed,
     out_console,
     print_json,
-    retries_arg,
-    timeout_arg,
+    transfer_overrides,
 )
 
 if TYPE_CHECKING:  # the upload machinery (httpx) is imported when the command runs, not at every start-up
@@ -105,18 +105,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--skip-existing", action="store_true", help="accepted for twine: identical files are skipped"
     )
     p.add_argument("--non-interactive", action="store_true", help="accepted for twine: publish never prompts")
-    p.add_argument(
-        "-j", "--jobs", type=jobs_arg, metavar="N",
-        help="most wheels uploaded at once (default: publish.jobs); the number starts small and grows while the "
-        "index takes more (publish.jobs set in the config keeps it fixed)",
-    )  # fmt: skip
-    p.add_argument(
-        "--fixed-jobs", action="store_true", help="upload exactly --jobs wheels at once instead of adapting"
-    )
-    p.add_argument(
-        "--retries", type=retries_arg, metavar="N", help="retries per file on connection errors and 5xx"
-    )
-    p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", help="network timeout")
+    add_transfer_options(p, "publish", what="uploads")
     p.add_argument("--no-verify", action="store_true", help="upload without running shipwheel verify first")
     p.add_argument(
         "--dry-run", action="store_true", help="print the plan (skipped, uploaded, order) and change nothing"
@@ -225,14 +214,7 @@ class _ProgressView:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {}
-    for key, value in (
-        ("publish.jobs", args.jobs),
-        ("publish.retries", args.retries),
-        ("publish.timeout", args.timeout),
-    ):
-        if value is not None:
-            overrides[key] = value
+    overrides = transfer_overrides(args, "publish")
     if args.no_verify:
         overrides["publish.verify"] = False
     from ..publish import PublishSettings, UploadFailedError, publish_files
@@ -257,10 +239,7 @@ def run(args: argparse.Namespace) -> int:
                     client_cert=args.client_cert,
                     attestations=args.attestations,
                     jobs=max(1, options.jobs),
-                    # a publish.jobs setting (pyproject.toml, SHIPWHEEL_PUBLISH_JOBS) is kept as set; -j N alone
-                    # is a cap
-                    fixed_jobs=args.fixed_jobs
-                    or config.sources.get("publish.jobs", "default") not in {"default", "command line"},
+                    fixed_jobs=jobs_fixed(args, config, "publish"),
                     retries=options.retries,
                     timeout=options.timeout,
                     verify=options.verify,

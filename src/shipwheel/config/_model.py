@@ -318,11 +318,11 @@ class Config:
         """The build options of one identifier: the overrides whose ``select`` matches it applied in order."""
         import fnmatch
 
-        from ..matrix import _expand_braces  # matrix imports config: import when used
+        from ..matrix import expand_braces  # matrix imports config: import when used
 
         options = self.build
         for o in self.overrides:
-            patterns = [p for item in o.select.split() for p in _expand_braces(item)]
+            patterns = [p for item in o.select.split() for p in expand_braces(item)]
             if not any(fnmatch.fnmatchcase(identifier, p) for p in patterns):
                 continue
             changes = {}

@@ -8,13 +8,13 @@ lower-cases hashes and keeps PEP 700's ``upload-time`` (PyPI's rule on old relea
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
 
 from .._http import read_body, redact
+from ..distfiles import hash_chunks
 from ..errors import AuthenticationError, RemoteError
 from ..simple_index import ACCEPT, MAX_PAGE_BYTES, IndexFile, parse_project_page
 
@@ -87,10 +87,8 @@ def query_project(
 def digest_of_remote(client: httpx.Client, url: str, *, auth: httpx.Auth | None = None) -> str:
     """The sha256 of a file on an index whose listing gave no hash (downloads it once; the caller makes sure it
     is on the index's own host)."""
-    hasher = hashlib.sha256()
     with client.stream("GET", url, auth=auth) as response:
         if response.status_code >= 400:
             raise RemoteError(f"{redact(url)} answered HTTP {response.status_code}", hint="retry later")
-        for block in response.iter_bytes(1 << 20):
-            hasher.update(block)
-    return hasher.hexdigest()
+        digests, _size = hash_chunks(response.iter_bytes(1 << 20))
+    return digests["sha256"]

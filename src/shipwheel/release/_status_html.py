@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-from importlib import resources
 
-import jinja2
-
+from .._html import render_page
 from ..config import Config
 from ..distfiles import DistFile, file_digests
 from ._state import ReleaseState
@@ -92,11 +90,9 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
         }
         for n, r in state.steps.items()
     ]
-    template = resources.files("shipwheel.release").joinpath("status.html.j2").read_text(encoding="utf-8")
-    env = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    return env.from_string(template).render(
+    return render_page(
+        "shipwheel.release",
+        "status.html.j2",
         name=name,
         state=state,
         verdict=verdict,
@@ -108,5 +104,4 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
         labels=_LABELS,
         verify_summary=summary,
         files=files,
-        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -9,7 +9,6 @@ file of a release; anything else that downloads release files can too.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Literal
 
 from .._fs import ensure_not_link, open_new_or_append, regular_size
 from .._retry import RetryPolicy
-from ..distfiles import file_digests
+from ..distfiles import continue_hash, file_digests, new_hasher
 from ._containers import Container, Entry, TransferError
 
 __all__ = [
@@ -93,14 +92,6 @@ def no_events(_: FetchEvent) -> None:
 
 class FetchCancelled(Exception):
     """Raised in a download thread when the fetch is interrupted; the ``.part`` file stays for the next run."""
-
-
-def _hash_file(path: Path) -> tuple[hashlib._Hash, int]:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h, path.stat().st_size
 
 
 def download_file(
@@ -283,10 +274,10 @@ def _transfer(
     try:
         with container.stream(entry, offset) as opened:
             if offset and opened.start == offset:
-                h, done = _hash_file(part)
+                h, done = continue_hash(part)
                 mode, resumed = "ab", offset
             else:
-                h, done, mode, resumed = hashlib.sha256(), 0, "wb", 0
+                h, done, mode, resumed = new_hasher(), 0, "wb", 0
             if opened.total is not None and expected.size is not None and opened.total != expected.size:
                 raise TransferError(
                     f"{entry.filename}: the server sends {opened.total} bytes, the listing says {expected.size}",

@@ -13,10 +13,11 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from tarfile import DIRTYPE
 
 from ._model import FileResult
 
-__all__ = ["Limits", "iter_tar", "iter_zip", "member_path_problem"]
+__all__ = ["Limits", "iter_tar", "iter_zip", "member_name_problem"]
 
 #: Links followed while resolving one path, as Linux does (ELOOP past 40).
 _MAX_LINK_HOPS = 40
@@ -34,8 +35,13 @@ class Limits:
     max_compression_ratio: float = 200.0
 
 
-def member_path_problem(name: str) -> tuple[str, str] | None:
-    """The problem code and message for an unsafe member path, or ``None`` when it is safe."""
+def member_name_problem(name: str, seen: set[str], *, repeat_ok: bool = False) -> tuple[str, str] | None:
+    """The problem code and message for a member name that stands twice in the archive (``seen`` holds the names
+    before it; this one is added) or is an unsafe path; ``None`` when it is fine. ``repeat_ok``: a tar may name a
+    folder again. The one name check of the zip and tar loops, one call per member as the path check was."""
+    if name in seen and not repeat_ok:
+        return "archive-duplicate", f"member {name!r} appears more than once"
+    seen.add(name)
     if "\\" in name:
         return "archive-backslash", f"member {name!r} has a backslash in its path"
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
@@ -134,11 +140,7 @@ def iter_zip(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
         return
     for info in infos:
         name = info.filename
-        if name in seen:
-            result.add("archive-duplicate", f"member {name!r} appears more than once")
-            continue
-        seen.add(name)
-        if bad := member_path_problem(name):
+        if bad := member_name_problem(name, seen):
             result.add(*bad)
             continue
         mode = info.external_attr >> 16
@@ -187,11 +189,7 @@ def iter_tar(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
             while (member := tf.next()) is not None:
                 result.members += 1
                 name = member.name
-                if name in seen and not member.isdir():
-                    result.add("archive-duplicate", f"member {name!r} appears more than once")
-                    continue
-                seen.add(name)
-                if bad := member_path_problem(name):
+                if bad := member_name_problem(name, seen, repeat_ok=member.type == DIRTYPE):
                     result.add(*bad)
                     continue
                 if escape := links.escape(member):

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-from importlib import resources
-
-import jinja2
-
 from .. import __version__
+from .._html import render_page
 from ._model import Report, Severity
 
 __all__ = ["format_size", "render_html"]
@@ -34,11 +30,6 @@ def format_size(n: int) -> str:
 
 def render_html(report: Report) -> str:
     """The report as one HTML document."""
-    text = resources.files("shipwheel.verify").joinpath("report.html.j2").read_text(encoding="utf-8")
-    env = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    env.filters["size"] = format_size
     rows, cols, cells = report.grid()
     by_file: dict[str, list[str]] = {}
     for p in report.problems:
@@ -48,7 +39,10 @@ def render_html(report: Report) -> str:
         sev = by_file.get(f.filename, [])
         status = "error" if Severity.ERROR.value in sev else "warning" if sev else "ok"
         files.append({"f": f, "status": status, "count": len(sev)})
-    return env.from_string(text).render(
+    return render_page(
+        "shipwheel.verify",
+        "report.html.j2",
+        filters={"size": format_size},
         report=report,
         rows=rows,
         cols=cols,
@@ -58,6 +52,5 @@ def render_html(report: Report) -> str:
         errors=report.errors,
         warnings=report.warnings,
         total_size=sum(f.size for f in report.files),
-        generated=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         shipwheel_version=__version__,
     )
