@@ -4,17 +4,26 @@ The container (a folder or an S3 prefix) keeps every file at its top level, a ``
 them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :func:`shipwheel.simple_index.render_index`), so testers
 can ``pip install --index-url <container>/simple/`` the release candidates. A file already staged with the same
 content is skipped; a different file under the same name is a conflict (exit 8) unless ``overwrite``.
+
+Uploads run largest first, through an :class:`~shipwheel._adaptive.AdaptiveLimit`: to a bucket the number at
+once starts at 4 and grows while the total throughput grows, up to ``jobs``, and halves when S3 pushes back
+(503 SlowDown, 429, 500 InternalError, a reset or a timeout); the file that met the push-back is sent again
+(:class:`~shipwheel._retry.RetryPolicy`). A folder is a disk, not a link: a fixed few copies at once.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
+from .._adaptive import AdaptiveLimit
 from .._retry import RetryPolicy
 from ..distfiles import DistFile, collect_release_files, file_digests
 from ..errors import ConflictError, UsageError
@@ -29,6 +38,12 @@ from ._containers import (
     is_writable,
     read_container_manifest,
 )
+from ._containers._local import LocalContainer
+
+#: Copies at once into a local folder: the disk gains nothing from more.
+_LOCAL_JOBS = 4
+
+_T = TypeVar("_T")
 
 __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files", "stage_to_index"]
 
@@ -46,10 +61,17 @@ class StageOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StageEvent:
-    """Progress of :func:`stage`: ``hashing``, ``uploading`` and ``uploaded`` per file, ``index`` at the end."""
+    """Progress of :func:`stage`: ``hashing`` per file; ``planned`` (``done`` files of ``total`` bytes to send);
+    ``uploading`` (``total``: its size), ``progress`` (``done``: bytes
+    sent since the last one, negative when a part is sent again), ``retry`` (``message``: why) and ``uploaded``
+    per file; ``connections`` (``done``: uploads allowed at once now, ``total``: the cap) whenever that number
+    changes; ``index`` at the end."""
 
-    kind: Literal["hashing", "uploading", "uploaded", "index"]
+    kind: Literal["hashing", "planned", "uploading", "progress", "retry", "uploaded", "connections", "index"]
     name: str = ""
+    done: int = 0
+    total: int = 0
+    message: str = ""
 
 
 @dataclass(slots=True)
@@ -60,6 +82,14 @@ class StageReport:
     files: list[StageOutcome] = field(default_factory=list)
     index_pages: list[str] = field(default_factory=list)
     total_files: int = 0
+    #: The number of uploads at once, each value it took in order (adaptive concurrency; empty: nothing sent).
+    connections: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def bytes_uploaded(self) -> int:
+        """Bytes of the files sent by this run."""
+        return sum(f.size for f in self.files if f.status == "staged")
 
 
 def stage_files(
@@ -67,11 +97,21 @@ def stage_files(
     container: Container,
     *,
     overwrite: bool = False,
-    jobs: int = 4,
+    jobs: int = 16,
+    adaptive: bool = True,
+    policy: RetryPolicy | None = None,
     on_event: Callable[[StageEvent], None] | None = None,
 ) -> StageReport:
-    """Stage the release files named by ``paths`` into ``container``; see the module docstring."""
+    """Stage the release files named by ``paths`` into ``container``; see the module docstring.
+
+    ``jobs`` is the most uploads at once; with ``adaptive`` (the default) the number starts at 4 and adapts
+    (:mod:`shipwheel._adaptive`), ``adaptive=False`` keeps ``jobs`` throughout. ``policy`` bounds the tries of
+    each file after a transient failure. A file that finally fails raises its
+    :class:`~shipwheel.errors.TransferError`, and then no manifest or index is written.
+    """
     emit = on_event or (lambda _e: None)
+    policy = policy or RetryPolicy()
+    started = time.monotonic()
     if not is_writable(container):
         raise UsageError(
             f"cannot stage into {container.display}: it is an HTTP index or page, not a folder or bucket",
@@ -89,12 +129,7 @@ def stage_files(
             raise UsageError(
                 f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
             ) from exc
-    try:
-        listing = container.listing()
-    except TransferError as exc:
-        if exc.status != 404:
-            raise
-        listing = Listing()
+    listing = _retried(policy, container.listing, missing_ok=True) or Listing()
     staged = {
         n: d
         for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
@@ -120,15 +155,15 @@ def stage_files(
         else:
             todo.append(name)
 
-    def upload(name: str) -> StageOutcome:
-        path, digest, size = local[name]
-        emit(StageEvent("uploading", name))
-        container.put_file(path, name)
-        emit(StageEvent("uploaded", name))
-        return StageOutcome(name, "staged", size, digest)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stage") as pool:
-        report.files += list(pool.map(upload, todo))
+    if todo:
+        # A folder is a disk: a few copies at once, fixed; a bucket is a link that rewards what it rewards.
+        local_disk = isinstance(container, LocalContainer)
+        limiter = AdaptiveLimit(
+            min(jobs, _LOCAL_JOBS) if local_disk else jobs, adaptive=adaptive and not local_disk
+        )
+        todo.sort(key=lambda n: -local[n][2])  # largest first: the last upload to finish is a small one
+        report.files += _upload_all(container, todo, local, limiter, policy, emit)
+        report.connections = list(limiter.history)
     report.files.sort(key=lambda o: o.filename)
 
     # The manifest and the index cover everything in the container, not only this run's files.
@@ -140,14 +175,86 @@ def stage_files(
         if name not in digests:  # put there by other means: hash it once, from the container
             digests[name], sizes[name] = _hash_remote(container, entry)
     emit(StageEvent("index"))
-    container.put_bytes(MANIFEST, format_manifest(digests).encode(), "text/plain; charset=utf-8")
+    manifest = format_manifest(digests).encode()
+    _retried(policy, lambda: container.put_bytes(MANIFEST, manifest, "text/plain; charset=utf-8"))
     pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n] or 0) for n in sorted(digests))
     for rel, data in pages.items():
         ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
-        container.put_bytes(rel, data, ctype)
+        _retried(policy, functools.partial(container.put_bytes, rel, data, ctype))
     report.index_pages = sorted(pages)
     report.total_files = len(digests)
+    report.seconds = time.monotonic() - started
     return report
+
+
+def _upload_all(
+    container: WritableContainer,
+    todo: list[str],
+    local: dict[str, tuple[Path, str, int]],
+    limiter: AdaptiveLimit,
+    policy: RetryPolicy,
+    emit: Callable[[StageEvent], None],
+) -> list[StageOutcome]:
+    """Upload the files ``todo`` (in that order) through ``limiter``'s slots; raise the first final failure."""
+    cancel = threading.Event()
+
+    def upload(name: str) -> StageOutcome:
+        path, digest, size = local[name]
+        with limiter.slot(cancel.is_set):
+            emit(StageEvent("uploading", name, total=size))
+            for attempt in policy.attempts():
+                sent = 0
+
+                def progress(n: int) -> None:
+                    nonlocal sent
+                    sent += n
+                    limiter.moved(max(0, n))
+                    emit(StageEvent("progress", name, done=n, total=size))
+
+                try:
+                    container.put_file(path, name, progress=progress)
+                except TransferError as exc:
+                    if not exc.retryable or cancel.is_set():
+                        raise
+                    limiter.overloaded()  # 503 SlowDown, 429, 500, a reset, a timeout: fewer uploads at once
+                    emit(StageEvent("progress", name, done=-sent, total=size))
+                    emit(StageEvent("retry", name, message=str(exc)))
+                    attempt.failed(exc, retry_after=exc.retry_after)
+        emit(StageEvent("uploaded", name, total=size))
+        return StageOutcome(name, "staged", size, digest)
+
+    pool = ThreadPoolExecutor(max_workers=limiter.cap, thread_name_prefix="stage")
+    outcomes: list[StageOutcome] = []
+    emit(StageEvent("planned", done=len(todo), total=sum(local[n][2] for n in todo)))
+    emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
+    try:
+        pending: set[Future[StageOutcome]] = {pool.submit(upload, name) for name in todo}
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            before = limiter.limit
+            if limiter.tick() != before:
+                emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
+            outcomes += [fut.result() for fut in done]
+    except BaseException:
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
+
+
+def _retried(policy: RetryPolicy, call: Callable[[], _T], *, missing_ok: bool = False) -> _T | None:
+    """``call()``, tried again on transient failures; ``None`` for a 404 when ``missing_ok``."""
+    for attempt in policy.attempts():
+        try:
+            return call()
+        except TransferError as exc:
+            if missing_ok and exc.status == 404:
+                return None
+            if not exc.retryable:
+                raise
+            attempt.failed(exc, retry_after=exc.retry_after)
+    raise AssertionError("unreachable: the last attempt re-raises")
 
 
 def stage_to_index(
