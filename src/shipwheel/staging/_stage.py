@@ -43,6 +43,11 @@ from ._containers._local import LocalContainer
 #: Copies at once into a local folder: the disk gains nothing from more.
 _LOCAL_JOBS = 4
 
+#: Seconds of one throughput measurement. Longer than fetch's: an upload's bytes are counted as the socket takes
+#: them, and the socket's send buffer swallows the first few hundred KiB of each file at once, then nothing is
+#: counted while the last of them drains and the server answers; shorter windows see those waves, not the link.
+_WINDOW = 1.0
+
 _T = TypeVar("_T")
 
 __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files", "stage_to_index"]
@@ -159,7 +164,9 @@ def stage_files(
         # A folder is a disk: a few copies at once, fixed; a bucket is a link that rewards what it rewards.
         local_disk = isinstance(container, LocalContainer)
         limiter = AdaptiveLimit(
-            min(jobs, _LOCAL_JOBS) if local_disk else jobs, adaptive=adaptive and not local_disk
+            min(jobs, _LOCAL_JOBS) if local_disk else jobs,
+            adaptive=adaptive and not local_disk,
+            window=_WINDOW,
         )
         todo.sort(key=lambda n: -local[n][2])  # largest first: the last upload to finish is a small one
         report.files += _upload_all(container, todo, local, limiter, policy, emit)
@@ -195,46 +202,72 @@ def _upload_all(
     policy: RetryPolicy,
     emit: Callable[[StageEvent], None],
 ) -> list[StageOutcome]:
-    """Upload the files ``todo`` (in that order) through ``limiter``'s slots; raise the first final failure."""
+    """Upload the files ``todo`` (in that order) through ``limiter``'s slots; raise the first final failure.
+
+    A slot is a connection kept busy: the worker holding one takes the next file at once, and gives the slot
+    back only when no file is left or when the limit fell below the slots held. Were the slot given back
+    between two files, the short gap (boto3 preparing the next request) would show as an idle slot, and the
+    controller judges growth only on windows where no slot was idle.
+    """
     cancel = threading.Event()
+    lock = threading.Lock()
+    queue = list(reversed(todo))  # pop() from the end takes them in order
+    outcomes: list[StageOutcome] = []
+    holding = 0
 
-    def upload(name: str) -> StageOutcome:
+    def upload(name: str) -> None:
         path, digest, size = local[name]
-        with limiter.slot(cancel.is_set):
-            emit(StageEvent("uploading", name, total=size))
-            for attempt in policy.attempts():
-                sent = 0
+        emit(StageEvent("uploading", name, total=size))
+        for attempt in policy.attempts():
+            sent = 0
 
-                def progress(n: int) -> None:
-                    nonlocal sent
-                    sent += n
-                    limiter.moved(max(0, n))
-                    emit(StageEvent("progress", name, done=n, total=size))
+            def progress(n: int) -> None:
+                nonlocal sent
+                sent += n
+                limiter.moved(max(0, n))
+                emit(StageEvent("progress", name, done=n, total=size))
 
-                try:
-                    container.put_file(path, name, progress=progress)
-                except TransferError as exc:
-                    if not exc.retryable or cancel.is_set():
-                        raise
-                    limiter.overloaded()  # 503 SlowDown, 429, 500, a reset, a timeout: fewer uploads at once
-                    emit(StageEvent("progress", name, done=-sent, total=size))
-                    emit(StageEvent("retry", name, message=str(exc)))
-                    attempt.failed(exc, retry_after=exc.retry_after)
+            try:
+                container.put_file(path, name, progress=progress)
+            except TransferError as exc:
+                if not exc.retryable or cancel.is_set():
+                    raise
+                limiter.overloaded()  # 503 SlowDown, 429, 500, a reset, a timeout: fewer uploads at once
+                emit(StageEvent("progress", name, done=-sent, total=size))
+                emit(StageEvent("retry", name, message=str(exc)))
+                attempt.failed(exc, retry_after=exc.retry_after)
         emit(StageEvent("uploaded", name, total=size))
-        return StageOutcome(name, "staged", size, digest)
+        with lock:
+            outcomes.append(StageOutcome(name, "staged", size, digest))
+
+    def worker() -> None:
+        nonlocal holding
+        while queue and not cancel.is_set():
+            with limiter.slot(cancel.is_set):
+                with lock:
+                    holding += 1
+                while True:
+                    with lock:
+                        name = queue.pop() if queue and not cancel.is_set() else None
+                        if name is None or holding > limiter.limit:
+                            holding -= 1
+                            if name is not None:
+                                queue.append(name)  # the limit fell: another slot holder takes it
+                            break
+                    upload(name)
 
     pool = ThreadPoolExecutor(max_workers=limiter.cap, thread_name_prefix="stage")
-    outcomes: list[StageOutcome] = []
     emit(StageEvent("planned", done=len(todo), total=sum(local[n][2] for n in todo)))
     emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
     try:
-        pending: set[Future[StageOutcome]] = {pool.submit(upload, name) for name in todo}
+        pending: set[Future[None]] = {pool.submit(worker) for _ in range(min(limiter.cap, len(todo)))}
         while pending:
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             before = limiter.limit
             if limiter.tick() != before:
                 emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
-            outcomes += [fut.result() for fut in done]
+            for fut in done:
+                fut.result()
     except BaseException:
         cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)
