@@ -89,6 +89,22 @@ def test_i15_stage_shrinks_on_s3_push_back_and_sends_those_files_again(
 
 
 @pytest.mark.timeout(120)
+def test_i15_stage_shrinks_on_connection_resets_and_sends_those_files_again(
+    moto_s3: MotoS3, tmp_path: Path
+) -> None:
+    bucket = moto_s3.bucket("adaptive-reset")
+    files = _release(tmp_path / "wh", 8, 64 << 10)
+    with S3Front(moto_s3.endpoint, resets=2) as front:
+        container = S3Container(bucket, "rc", endpoint_url=front.url)
+        try:
+            report = stage_files(files, container, jobs=8, policy=RetryPolicy(retries=5, base=0.05))
+        finally:
+            container.close()
+    assert front.dropped == 2 and report.connections[:3] == [4, 2, 1], report.connections
+    _check_bucket(moto_s3, bucket, "rc", files)
+
+
+@pytest.mark.timeout(120)
 def test_i15_stage_fixed_jobs_keeps_the_number_despite_slowdown(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-fixed")
     files = _release(tmp_path / "wh", 8, 64 << 10)

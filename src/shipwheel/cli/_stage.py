@@ -98,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "no container to stage into", hint="pass --to FOLDER|s3://BUCKET/PREFIX or set stage.to"
         )
+    # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N` alone is a cap (the
+    # same rule as fetch and publish)
+    adaptive = not args.fixed_jobs and full_config.sources.get("stage.jobs", "default") in {
+        "default",
+        "command line",
+    }
     container = None
     if urlsplit(config.to).scheme not in {"http", "https"}:
         container = open_container(
@@ -112,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=config.jobs,
             retries=args.retries,
             timeout=args.timeout,
+            adaptive=adaptive,
             on_event=_Lines(),
         )
     else:
@@ -129,10 +136,7 @@ def run(args: argparse.Namespace) -> int:
                     container,
                     overwrite=args.overwrite,
                     jobs=config.jobs,
-                    # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N`
-                    # alone is a cap (the same rule as fetch and publish)
-                    adaptive=not args.fixed_jobs
-                    and full_config.sources.get("stage.jobs", "default") in {"default", "command line"},
+                    adaptive=adaptive,
                     policy=RetryPolicy(retries=args.retries),
                     on_event=_Progress(progress),
                 )

@@ -297,12 +297,14 @@ def stage_to_index(
     jobs: int = 4,
     retries: int = 5,
     timeout: float = 60.0,
+    adaptive: bool = True,
     on_event: Callable[[StageEvent], None] | None = None,
 ) -> StageReport:
     """Stage into an index server (devpi, pypiserver, a private PyPI) through ``shipwheel publish``'s upload
     machinery, one release (project and version) at a time; files the index already has are skipped. Credentials
     come from where ``publish`` takes them (``SHIPWHEEL_USERNAME``/``SHIPWHEEL_PASSWORD``, ``~/.pypirc``,
-    keyring). The release checks of ``publish`` are not run: staging is for release candidates."""
+    keyring). The release checks of ``publish`` are not run: staging is for release candidates. ``jobs`` is the cap
+    of publish's adaptive uploads, kept throughout when not ``adaptive``."""
     from ..publish import PublishEvent, PublishSettings, publish_files
 
     emit = on_event or (lambda _e: None)
@@ -323,7 +325,14 @@ def stage_to_index(
     for group in releases.values():
         result = publish_files(
             group,
-            PublishSettings(repository=repository, jobs=jobs, retries=retries, timeout=timeout, verify=False),
+            PublishSettings(
+                repository=repository,
+                jobs=jobs,
+                retries=retries,
+                timeout=timeout,
+                verify=False,
+                fixed_jobs=not adaptive,
+            ),
             on_event=relay,
         )
         planned = {f.filename: f for f in result.plan.files}
