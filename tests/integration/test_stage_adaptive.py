@@ -104,6 +104,33 @@ def test_i15_stage_shrinks_on_connection_resets_and_sends_those_files_again(
     _check_bucket(moto_s3, bucket, "rc", files)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_i15_stage_multipart_file_refused_midway_is_sent_again_whole(moto_s3: MotoS3, tmp_path: Path) -> None:
+    bucket = moto_s3.bucket("adaptive-multipart")
+    big = tmp_path / "wh" / "demo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl"
+    big.parent.mkdir()
+    big.write_bytes(os.urandom(17 << 20))  # three parts of boto3's 8 MiB
+    small = _release(tmp_path / "wh", 2, 64 << 10)
+    events: list[StageEvent] = []
+    with S3Front(moto_s3.endpoint, slowdown=1, match="partNumber=2") as front:  # a part midway is refused
+        container = S3Container(bucket, "rc", endpoint_url=front.url)
+        try:
+            report = stage_files(
+                [big, *small], container, policy=RetryPolicy(retries=3, base=0.05), on_event=events.append
+            )
+        finally:
+            container.close()
+    assert [e.name for e in events if e.kind == "retry"] == [big.name]
+    assert report.connections == [4, 2]
+    # The progress of the refused try was taken back: what was counted is each file once.
+    assert sum(e.done for e in events if e.kind == "progress" and e.name == big.name) == big.stat().st_size
+    _check_bucket(moto_s3, bucket, "rc", [big, *small])
+    assert (
+        moto_s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    )  # the refused one aborted
+
+
 @pytest.mark.timeout(120)
 def test_i15_stage_fixed_jobs_keeps_the_number_despite_slowdown(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-fixed")
