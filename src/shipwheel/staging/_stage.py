@@ -217,7 +217,6 @@ def _upload_all(
 
     def upload(name: str) -> None:
         path, digest, size = local[name]
-        emit(StageEvent("uploading", name, total=size))
         for attempt in policy.attempts():
             sent = 0
 
@@ -254,6 +253,7 @@ def _upload_all(
                             if name is not None:
                                 queue.append(name)  # the limit fell: another slot holder takes it
                             break
+                        emit(StageEvent("uploading", name, total=local[name][2]))  # in the order taken
                     upload(name)
 
     pool = ThreadPoolExecutor(max_workers=limiter.cap, thread_name_prefix="stage")
