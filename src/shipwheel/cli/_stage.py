@@ -107,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
     container = None
     if urlsplit(config.to).scheme not in {"http", "https"}:
         container = open_container(
-            config.to, endpoint_url=args.endpoint_url, timeout=args.timeout, max_connections=config.jobs
+            config.to,
+            endpoint_url=args.endpoint_url,
+            timeout=args.timeout,
+            max_connections=4 * config.jobs,  # the last files may go up in several parts at once each
         )
 
     if container is None:

@@ -182,12 +182,17 @@ def stage_files(
         if name not in digests:  # put there by other means: hash it once, from the container
             digests[name], sizes[name] = _hash_remote(container, entry)
     emit(StageEvent("index"))
-    manifest = format_manifest(digests).encode()
-    _retried(policy, lambda: container.put_bytes(MANIFEST, manifest, "text/plain; charset=utf-8"))
     pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n] or 0) for n in sorted(digests))
+    writes = [(MANIFEST, format_manifest(digests).encode(), "text/plain; charset=utf-8")]
     for rel, data in pages.items():
         ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
-        _retried(policy, functools.partial(container.put_bytes, rel, data, ctype))
+        writes.append((rel, data, ctype))
+    # Small objects, one round trip or two each: at once, not one after another (a long link's RTT each).
+    with ThreadPoolExecutor(max_workers=min(8, len(writes)), thread_name_prefix="stage-index") as pool:
+        for fut in [
+            pool.submit(_retried, policy, functools.partial(container.put_bytes, *w)) for w in writes
+        ]:
+            fut.result()
     report.index_pages = sorted(pages)
     report.total_files = len(digests)
     report.seconds = time.monotonic() - started
@@ -215,19 +220,28 @@ def _upload_all(
     outcomes: list[StageOutcome] = []
     holding = 0
 
+    def connections() -> int:
+        # As fetch splits its last files over byte ranges: when fewer files are left than slots, a large one
+        # goes up in parts at once (S3 multipart), so the tail does not crawl over one connection.
+        with lock:
+            left = len(queue)
+        return 1 if left >= limiter.limit else 2 if left else 4
+
     def upload(name: str) -> None:
         path, digest, size = local[name]
+        counting = threading.Lock()
         for attempt in policy.attempts():
             sent = 0
 
             def progress(n: int) -> None:
                 nonlocal sent
-                sent += n
+                with counting:  # parts at once report from boto3's threads
+                    sent += n
                 limiter.moved(max(0, n))
                 emit(StageEvent("progress", name, done=n, total=size))
 
             try:
-                container.put_file(path, name, progress=progress)
+                container.put_file(path, name, progress=progress, connections=connections())
             except TransferError as exc:
                 if not exc.retryable or cancel.is_set():
                     raise

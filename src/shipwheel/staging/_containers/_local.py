@@ -97,9 +97,11 @@ class LocalContainer:
             )
         return parts
 
-    def put_file(self, path: Path, name: str, progress: Callable[[int], None] | None = None) -> None:
+    def put_file(
+        self, path: Path, name: str, progress: Callable[[int], None] | None = None, connections: int = 1
+    ) -> None:
         """Copy ``path`` to ``name`` through a temporary file and an atomic rename; ``progress`` gets each chunk's
-        size as it is read."""
+        size as it is read (``connections`` is for network backends: a disk copy is one stream)."""
         parts = self._parts(name)
 
         def chunks(src: BinaryIO) -> Iterator[bytes]:

@@ -20,6 +20,8 @@ from . import MANIFEST, Entry, Listing, Opened, TransferError
 __all__ = ["S3Container"]
 
 _CHUNK = 1 << 20
+#: S3's smallest part of a multipart upload (but the last).
+_MIN_PART = 5 << 20
 _RETRYABLE_CODES = {
     "500",
     "502",
@@ -198,17 +200,27 @@ class S3Container:
         with contextlib.suppress(Exception):
             self.client.close()
 
-    def put_file(self, path: Path, name: str, progress: Callable[[int], None] | None = None) -> None:
+    def put_file(
+        self, path: Path, name: str, progress: Callable[[int], None] | None = None, connections: int = 1
+    ) -> None:
         """Upload ``path`` as ``prefix/name`` (multipart for large files; S3 makes objects appear whole).
 
-        ``progress`` receives the bytes sent as they go (negative when botocore rewinds a part to send it again).
+        ``progress`` receives the bytes sent as they go (negative when botocore rewinds a part to send it
+        again). ``connections`` above one sends a large file as that many parts at once.
         """
         from boto3.s3.transfer import TransferConfig
         from botocore.exceptions import BotoCoreError, ClientError
 
-        # No threads of boto3's own: one upload is one connection, so the caller's count of uploads at once is
-        # the count of connections (the adaptive controller's unit); parts of a large file go one after another.
-        config = TransferConfig(use_threads=False)
+        size = path.stat().st_size
+        if connections > 1 and size >= 2 * _MIN_PART:
+            part = max(_MIN_PART, -(-size // connections))
+            config = TransferConfig(
+                multipart_threshold=part, multipart_chunksize=part, max_concurrency=connections
+            )
+        else:
+            # No threads of boto3's own: one upload is one connection, so the caller's count of uploads at once
+            # is the count of connections (the adaptive controller's unit); parts go one after another.
+            config = TransferConfig(use_threads=False)
         try:
             self.client.upload_file(
                 str(path), self.bucket, self.prefix + name, Callback=progress, Config=config
