@@ -131,6 +131,23 @@ def test_i15_stage_multipart_file_refused_midway_is_sent_again_whole(moto_s3: Mo
     )  # the refused one aborted
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_i15_stage_last_large_file_goes_up_in_parts_at_once(moto_s3: MotoS3, tmp_path: Path) -> None:
+    bucket = moto_s3.bucket("adaptive-tail")
+    big = tmp_path / "wh" / "demo-1.0.0.tar.gz"
+    big.parent.mkdir()
+    big.write_bytes(os.urandom(12 << 20))
+    with S3Front(moto_s3.endpoint, conn_bps=8 << 20) as front:
+        container = S3Container(bucket, "rc", endpoint_url=front.url, max_connections=64)
+        try:
+            report = stage_files([big], container)
+        finally:
+            container.close()
+    assert front.most_in_flight >= 2 and report.connections == [4]  # one file: one slot, parts at once
+    _check_bucket(moto_s3, bucket, "rc", [big])
+
+
 @pytest.mark.timeout(120)
 def test_i15_stage_fixed_jobs_keeps_the_number_despite_slowdown(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-fixed")
