@@ -8,7 +8,8 @@ content is skipped; a different file under the same name is a conflict (exit 8) 
 Uploads run largest first, through an :class:`~shipwheel._adaptive.AdaptiveLimit`: to a bucket the number at
 once starts at 4 and grows while the total throughput grows, up to ``jobs``, and halves when S3 pushes back
 (503 SlowDown, 429, 500 InternalError, a reset or a timeout); the file that met the push-back is sent again
-(:class:`~shipwheel._retry.RetryPolicy`). A folder is a disk, not a link: a fixed few copies at once.
+(:class:`~shipwheel._retry.RetryPolicy`). When fewer files are left than slots, a large one goes up in parts at
+once. A folder is a disk, not a link: a fixed few copies at once.
 """
 
 from __future__ import annotations
