@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
+from .._retry import RetryPolicy
 from ..distfiles import DistFile
 from ..errors import UsageError
 from ..staging import StageEvent, StageReport, open_container, stage_files, stage_to_index
@@ -46,20 +57,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--overwrite", action="store_true", help="replace staged files that differ (default: refuse)"
     )
-    p.add_argument("-j", "--jobs", type=jobs_arg, default=4, help="parallel uploads (default: 4)")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=jobs_arg,
+        default=None,
+        help="most parallel uploads (default: [tool.shipwheel.stage] jobs, 16); to a bucket the number starts "
+        "at 4 and grows while throughput does, halving on 503 SlowDown/429 (jobs = N in the config keeps N "
+        "throughout); a folder gets at most 4 copies at once",
+    )
+    p.add_argument(
+        "--fixed-jobs", action="store_true", help="run exactly --jobs uploads at once instead of adapting"
+    )
     p.add_argument(
         "--timeout",
         type=timeout_arg,
         default=60.0,
         metavar="SECONDS",
-        help="network timeout for an index server (default: 60; each request also has an overall deadline)",
+        help="network timeout (default: 60; each request to an index server also has an overall deadline)",
     )
     p.add_argument(
         "--retries",
         type=retries_arg,
         default=5,
         metavar="N",
-        help="retries per file for an index server (default: 5)",
+        help="retries per file after the first try (default: 5)",
     )
     p.add_argument(
         "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
@@ -70,36 +92,57 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args, {"stage.to": args.target}).stage
+    full_config = config_from_args(args, {"stage.to": args.target, "stage.jobs": args.jobs})
+    config = full_config.stage
     if not config.to:
         raise UsageError(
             "no container to stage into", hint="pass --to FOLDER|s3://BUCKET/PREFIX or set stage.to"
         )
+    # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N` alone is a cap (the
+    # same rule as fetch and publish)
+    adaptive = not args.fixed_jobs and full_config.sources.get("stage.jobs", "default") in {
+        "default",
+        "command line",
+    }
     container = None
     if urlsplit(config.to).scheme not in {"http", "https"}:
-        container = open_container(config.to, endpoint_url=args.endpoint_url)
-
-    def show(event: StageEvent) -> None:
-        if event.kind == "uploaded":
-            err_console.print(Text(f"staged {event.name}", style="green"))
-        elif event.kind == "index":
-            err_console.print(Text("writing SHA256SUMS and the simple index", style="dim"))
+        container = open_container(
+            config.to,
+            endpoint_url=args.endpoint_url,
+            timeout=args.timeout,
+            max_connections=4 * config.jobs,  # the last files may go up in several parts at once each
+        )
 
     if container is None:
         # An index server (devpi, pypiserver): uploads through shipwheel publish's machinery.
         report = stage_to_index(
             args.files,
             config.to,
-            jobs=args.jobs,
+            jobs=config.jobs,
             retries=args.retries,
             timeout=args.timeout,
-            on_event=show,
+            adaptive=adaptive,
+            on_event=_Lines(),
         )
     else:
+        columns = (
+            TextColumn("{task.description}", style="bold"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
         try:
-            report = stage_files(
-                args.files, container, overwrite=args.overwrite, jobs=args.jobs, on_event=show
-            )
+            with Progress(*columns, console=err_console, transient=True, disable=args.json) as progress:
+                report = stage_files(
+                    args.files,
+                    container,
+                    overwrite=args.overwrite,
+                    jobs=config.jobs,
+                    adaptive=adaptive,
+                    policy=RetryPolicy(retries=args.retries),
+                    on_event=_Progress(progress),
+                )
         finally:
             container.close()
     if args.json:
@@ -112,11 +155,58 @@ def run(args: argparse.Namespace) -> int:
                 ],
                 "index_pages": report.index_pages,
                 "total_files": report.total_files,
+                "seconds": round(report.seconds, 3),
+                "bytes_uploaded": report.bytes_uploaded,
+                "connections": report.connections,
             }
         )
     else:
         _summary(report)
     return 0
+
+
+class _Lines:
+    """Renders the events of a stage into an index server: one line per file staged."""
+
+    def __call__(self, event: StageEvent) -> None:
+        if event.kind == "uploaded":
+            err_console.print(Text(f"staged {event.name}", style="green"))
+
+
+class _Progress:
+    """Renders the events of a stage into a folder or bucket: one bar for all bytes to send (its description
+    says how many uploads run at once), one per file being sent."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.total = progress.add_task("hashing", total=0, visible=False)
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, event: StageEvent) -> None:
+        with self.lock:
+            self._handle(event)
+
+    def _handle(self, event: StageEvent) -> None:
+        p = self.progress
+        if event.kind == "planned":
+            p.update(self.total, total=event.total, description=f"{event.done} files", visible=True)
+        elif event.kind == "connections":
+            p.update(self.total, description=f"{event.done} uploads at once")
+        elif event.kind == "uploading":
+            self.tasks[event.name] = p.add_task(Text(event.name).plain, total=event.total)
+        elif event.kind == "progress" and event.name in self.tasks:
+            p.advance(self.tasks[event.name], event.done)
+            p.advance(self.total, event.done)
+        elif event.kind == "retry":
+            p.console.print(Text(f"retrying {event.name}: {event.message}", style="yellow"))
+        elif event.kind == "uploaded":
+            task = self.tasks.pop(event.name, None)
+            if task is not None:
+                p.remove_task(task)
+            p.console.print(Text(f"staged {event.name}", style="green"))
+        elif event.kind == "index":
+            p.console.print(Text("writing SHA256SUMS and the simple index", style="dim"))
 
 
 def _summary(report: StageReport) -> None:
@@ -135,6 +225,10 @@ def _summary(report: StageReport) -> None:
     line = f"{staged} staged, {len(report.files) - staged} already there"
     if report.index_pages:
         line += f"; the container holds {report.total_files} files"
+    if report.connections and staged:
+        mb = report.bytes_uploaded / 1e6
+        speed = mb / report.seconds if report.seconds > 0 else 0.0
+        line += f"; {mb:.1f} MB in {report.seconds:.1f} s ({speed:.1f} MB/s), up to {max(report.connections)} at once"
     out_console.print(Text(line, style="bold"))
     if report.index_pages:
         for requirement in _requirements(report):

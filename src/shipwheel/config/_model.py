@@ -140,9 +140,10 @@ class VerifyOptions:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StageOptions:
-    """``[tool.shipwheel.stage]``: where ``shipwheel stage`` puts release candidates."""
+    """``[tool.shipwheel.stage]``: where ``shipwheel stage`` puts release candidates, and the most uploads at once."""
 
     to: str
+    jobs: int = field(metadata=_num(JOBS))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

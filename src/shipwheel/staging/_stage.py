@@ -4,17 +4,27 @@ The container (a folder or an S3 prefix) keeps every file at its top level, a ``
 them, and ``simple/`` pages (PEP 503 HTML and PEP 691 JSON, see :func:`shipwheel.simple_index.render_index`), so testers
 can ``pip install --index-url <container>/simple/`` the release candidates. A file already staged with the same
 content is skipped; a different file under the same name is a conflict (exit 8) unless ``overwrite``.
+
+Uploads run largest first, through an :class:`~shipwheel._adaptive.AdaptiveLimit`: to a bucket the number at
+once starts at 4 and grows while the total throughput grows, up to ``jobs``, and halves when S3 pushes back
+(503 SlowDown, 429, 500 InternalError, a reset or a timeout); the file that met the push-back is sent again
+(:class:`~shipwheel._retry.RetryPolicy`). When fewer files are left than slots, a large one goes up in parts at
+once. A folder is a disk, not a link: a fixed few copies at once.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
+from .._adaptive import AdaptiveLimit
 from .._retry import RetryPolicy
 from ..distfiles import DistFile, collect_release_files, file_digests
 from ..errors import ConflictError, UsageError
@@ -29,6 +39,17 @@ from ._containers import (
     is_writable,
     read_container_manifest,
 )
+from ._containers._local import LocalContainer
+
+#: Copies at once into a local folder: the disk gains nothing from more.
+_LOCAL_JOBS = 4
+
+#: Seconds of one throughput measurement. Longer than fetch's: an upload's bytes are counted as the socket takes
+#: them, and the socket's send buffer swallows the first few hundred KiB of each file at once, then nothing is
+#: counted while the last of them drains and the server answers; shorter windows see those waves, not the link.
+_WINDOW = 1.0
+
+_T = TypeVar("_T")
 
 __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files", "stage_to_index"]
 
@@ -46,10 +67,17 @@ class StageOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StageEvent:
-    """Progress of :func:`stage`: ``hashing``, ``uploading`` and ``uploaded`` per file, ``index`` at the end."""
+    """Progress of :func:`stage`: ``hashing`` per file; ``planned`` (``done`` files of ``total`` bytes to send);
+    ``uploading`` (``total``: its size), ``progress`` (``done``: bytes
+    sent since the last one, negative when a part is sent again), ``retry`` (``message``: why) and ``uploaded``
+    per file; ``connections`` (``done``: uploads allowed at once now, ``total``: the cap) whenever that number
+    changes; ``index`` at the end."""
 
-    kind: Literal["hashing", "uploading", "uploaded", "index"]
+    kind: Literal["hashing", "planned", "uploading", "progress", "retry", "uploaded", "connections", "index"]
     name: str = ""
+    done: int = 0
+    total: int = 0
+    message: str = ""
 
 
 @dataclass(slots=True)
@@ -60,6 +88,14 @@ class StageReport:
     files: list[StageOutcome] = field(default_factory=list)
     index_pages: list[str] = field(default_factory=list)
     total_files: int = 0
+    #: The number of uploads at once, each value it took in order (adaptive concurrency; empty: nothing sent).
+    connections: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def bytes_uploaded(self) -> int:
+        """Bytes of the files sent by this run."""
+        return sum(f.size for f in self.files if f.status == "staged")
 
 
 def stage_files(
@@ -67,11 +103,21 @@ def stage_files(
     container: Container,
     *,
     overwrite: bool = False,
-    jobs: int = 4,
+    jobs: int = 16,
+    adaptive: bool = True,
+    policy: RetryPolicy | None = None,
     on_event: Callable[[StageEvent], None] | None = None,
 ) -> StageReport:
-    """Stage the release files named by ``paths`` into ``container``; see the module docstring."""
+    """Stage the release files named by ``paths`` into ``container``; see the module docstring.
+
+    ``jobs`` is the most uploads at once; with ``adaptive`` (the default) the number starts at 4 and adapts
+    (:mod:`shipwheel._adaptive`), ``adaptive=False`` keeps ``jobs`` throughout. ``policy`` bounds the tries of
+    each file after a transient failure. A file that finally fails raises its
+    :class:`~shipwheel.errors.TransferError`, and then no manifest or index is written.
+    """
     emit = on_event or (lambda _e: None)
+    policy = policy or RetryPolicy()
+    started = time.monotonic()
     if not is_writable(container):
         raise UsageError(
             f"cannot stage into {container.display}: it is an HTTP index or page, not a folder or bucket",
@@ -89,12 +135,7 @@ def stage_files(
             raise UsageError(
                 f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
             ) from exc
-    try:
-        listing = container.listing()
-    except TransferError as exc:
-        if exc.status != 404:
-            raise
-        listing = Listing()
+    listing = _retried(policy, container.listing, missing_ok=True) or Listing()
     staged = {
         n: d
         for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
@@ -120,15 +161,17 @@ def stage_files(
         else:
             todo.append(name)
 
-    def upload(name: str) -> StageOutcome:
-        path, digest, size = local[name]
-        emit(StageEvent("uploading", name))
-        container.put_file(path, name)
-        emit(StageEvent("uploaded", name))
-        return StageOutcome(name, "staged", size, digest)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="stage") as pool:
-        report.files += list(pool.map(upload, todo))
+    if todo:
+        # A folder is a disk: a few copies at once, fixed; a bucket is a link that rewards what it rewards.
+        local_disk = isinstance(container, LocalContainer)
+        limiter = AdaptiveLimit(
+            min(jobs, _LOCAL_JOBS) if local_disk else jobs,
+            adaptive=adaptive and not local_disk,
+            window=_WINDOW,
+        )
+        todo.sort(key=lambda n: -local[n][2])  # largest first: the last upload to finish is a small one
+        report.files += _upload_all(container, todo, local, limiter, policy, emit)
+        report.connections = list(limiter.history)
     report.files.sort(key=lambda o: o.filename)
 
     # The manifest and the index cover everything in the container, not only this run's files.
@@ -140,14 +183,126 @@ def stage_files(
         if name not in digests:  # put there by other means: hash it once, from the container
             digests[name], sizes[name] = _hash_remote(container, entry)
     emit(StageEvent("index"))
-    container.put_bytes(MANIFEST, format_manifest(digests).encode(), "text/plain; charset=utf-8")
     pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n] or 0) for n in sorted(digests))
+    writes = [(MANIFEST, format_manifest(digests).encode(), "text/plain; charset=utf-8")]
     for rel, data in pages.items():
         ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
-        container.put_bytes(rel, data, ctype)
+        writes.append((rel, data, ctype))
+    # Small objects, one round trip or two each: at once, not one after another (a long link's RTT each).
+    with ThreadPoolExecutor(max_workers=min(8, len(writes)), thread_name_prefix="stage-index") as pool:
+        for fut in [
+            pool.submit(_retried, policy, functools.partial(container.put_bytes, *w)) for w in writes
+        ]:
+            fut.result()
     report.index_pages = sorted(pages)
     report.total_files = len(digests)
+    report.seconds = time.monotonic() - started
     return report
+
+
+def _upload_all(
+    container: WritableContainer,
+    todo: list[str],
+    local: dict[str, tuple[Path, str, int]],
+    limiter: AdaptiveLimit,
+    policy: RetryPolicy,
+    emit: Callable[[StageEvent], None],
+) -> list[StageOutcome]:
+    """Upload the files ``todo`` (in that order) through ``limiter``'s slots; raise the first final failure.
+
+    A slot is a connection kept busy: the worker holding one takes the next file at once, and gives the slot
+    back only when no file is left or when the limit fell below the slots held. Were the slot given back
+    between two files, the short gap (boto3 preparing the next request) would show as an idle slot, and the
+    controller judges growth only on windows where no slot was idle.
+    """
+    cancel = threading.Event()
+    lock = threading.Lock()
+    queue = list(reversed(todo))  # pop() from the end takes them in order
+    outcomes: list[StageOutcome] = []
+    holding = 0
+
+    def connections() -> int:
+        # As fetch splits its last files over byte ranges: when fewer files are left than slots, a large one
+        # goes up in parts at once (S3 multipart), so the tail does not crawl over one connection.
+        with lock:
+            left = len(queue)
+        return 1 if left >= limiter.limit else 2 if left else 4
+
+    def upload(name: str) -> None:
+        path, digest, size = local[name]
+        counting = threading.Lock()
+        for attempt in policy.attempts():
+            sent = 0
+
+            def progress(n: int) -> None:
+                nonlocal sent
+                with counting:  # parts at once report from boto3's threads
+                    sent += n
+                limiter.moved(max(0, n))
+                emit(StageEvent("progress", name, done=n, total=size))
+
+            try:
+                container.put_file(path, name, progress=progress, connections=connections())
+            except TransferError as exc:
+                if not exc.retryable or cancel.is_set():
+                    raise
+                limiter.overloaded()  # 503 SlowDown, 429, 500, a reset, a timeout: fewer uploads at once
+                emit(StageEvent("progress", name, done=-sent, total=size))
+                emit(StageEvent("retry", name, message=str(exc)))
+                attempt.failed(exc, retry_after=exc.retry_after)
+        emit(StageEvent("uploaded", name, total=size))
+        with lock:
+            outcomes.append(StageOutcome(name, "staged", size, digest))
+
+    def worker() -> None:
+        nonlocal holding
+        while queue and not cancel.is_set():
+            with limiter.slot(cancel.is_set):
+                with lock:
+                    holding += 1
+                while True:
+                    with lock:
+                        name = queue.pop() if queue and not cancel.is_set() else None
+                        if name is None or holding > limiter.limit:
+                            holding -= 1
+                            if name is not None:
+                                queue.append(name)  # the limit fell: another slot holder takes it
+                            break
+                        emit(StageEvent("uploading", name, total=local[name][2]))  # in the order taken
+                    upload(name)
+
+    pool = ThreadPoolExecutor(max_workers=limiter.cap, thread_name_prefix="stage")
+    emit(StageEvent("planned", done=len(todo), total=sum(local[n][2] for n in todo)))
+    emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
+    try:
+        pending: set[Future[None]] = {pool.submit(worker) for _ in range(min(limiter.cap, len(todo)))}
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            before = limiter.limit
+            if limiter.tick() != before:
+                emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
+            for fut in done:
+                fut.result()
+    except BaseException:
+        cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
+
+
+def _retried(policy: RetryPolicy, call: Callable[[], _T], *, missing_ok: bool = False) -> _T | None:
+    """``call()``, tried again on transient failures; ``None`` for a 404 when ``missing_ok``."""
+    for attempt in policy.attempts():
+        try:
+            return call()
+        except TransferError as exc:
+            if missing_ok and exc.status == 404:
+                return None
+            if not exc.retryable:
+                raise
+            attempt.failed(exc, retry_after=exc.retry_after)
+    raise AssertionError("unreachable: the last attempt re-raises")
 
 
 def stage_to_index(
@@ -157,12 +312,14 @@ def stage_to_index(
     jobs: int = 4,
     retries: int = 5,
     timeout: float = 60.0,
+    adaptive: bool = True,
     on_event: Callable[[StageEvent], None] | None = None,
 ) -> StageReport:
     """Stage into an index server (devpi, pypiserver, a private PyPI) through ``shipwheel publish``'s upload
     machinery, one release (project and version) at a time; files the index already has are skipped. Credentials
     come from where ``publish`` takes them (``SHIPWHEEL_USERNAME``/``SHIPWHEEL_PASSWORD``, ``~/.pypirc``,
-    keyring). The release checks of ``publish`` are not run: staging is for release candidates."""
+    keyring). The release checks of ``publish`` are not run: staging is for release candidates. ``jobs`` is the cap
+    of publish's adaptive uploads, kept throughout when not ``adaptive``."""
     from ..publish import PublishEvent, PublishSettings, publish_files
 
     emit = on_event or (lambda _e: None)
@@ -183,7 +340,14 @@ def stage_to_index(
     for group in releases.values():
         result = publish_files(
             group,
-            PublishSettings(repository=repository, jobs=jobs, retries=retries, timeout=timeout, verify=False),
+            PublishSettings(
+                repository=repository,
+                jobs=jobs,
+                retries=retries,
+                timeout=timeout,
+                verify=False,
+                fixed_jobs=not adaptive,
+            ),
             on_event=relay,
         )
         planned = {f.filename: f for f in result.plan.files}

@@ -17,7 +17,7 @@ containers are also writable (:class:`WritableContainer`), which ``shipwheel sta
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,8 +134,12 @@ class Container(Protocol):
 class WritableContainer(Container, Protocol):
     """A container ``shipwheel stage`` can put files into."""
 
-    def put_file(self, path: Path, name: str) -> None:
-        """Store the file at ``path`` under ``name``, atomically (readers never see half a file)."""
+    def put_file(
+        self, path: Path, name: str, progress: Callable[[int], None] | None = None, connections: int = 1
+    ) -> None:
+        """Store the file at ``path`` under ``name``, atomically (readers never see half a file); ``progress``
+        receives the bytes written as they go, from any thread (negative when a backend rewinds to send a part
+        again); ``connections``: how many parts of a large file a backend may send at once."""
         ...
 
     def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:

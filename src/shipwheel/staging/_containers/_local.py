@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ..._fs import write_atomic
 from ...distfiles import DistFile
@@ -96,11 +97,21 @@ class LocalContainer:
             )
         return parts
 
-    def put_file(self, path: Path, name: str) -> None:
-        """Copy ``path`` to ``name`` through a temporary file and an atomic rename."""
+    def put_file(
+        self, path: Path, name: str, progress: Callable[[int], None] | None = None, connections: int = 1
+    ) -> None:
+        """Copy ``path`` to ``name`` through a temporary file and an atomic rename; ``progress`` gets each chunk's
+        size as it is read (``connections`` is for network backends: a disk copy is one stream)."""
         parts = self._parts(name)
+
+        def chunks(src: BinaryIO) -> Iterator[bytes]:
+            while chunk := src.read(_CHUNK):
+                if progress is not None:
+                    progress(len(chunk))
+                yield chunk
+
         with path.open("rb") as src:
-            self._write_atomic(parts, iter(lambda: src.read(_CHUNK), b""))
+            self._write_atomic(parts, chunks(src))
 
     def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write ``data`` to ``name`` atomically."""

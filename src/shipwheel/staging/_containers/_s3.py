@@ -9,7 +9,7 @@ paginated (``list_objects_v2``); only the top level of the prefix is listed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from . import MANIFEST, Entry, Listing, Opened, TransferError
 __all__ = ["S3Container"]
 
 _CHUNK = 1 << 20
+#: S3's smallest part of a multipart upload (but the last).
+_MIN_PART = 5 << 20
 _RETRYABLE_CODES = {
     "500",
     "502",
@@ -29,6 +31,10 @@ _RETRYABLE_CODES = {
     "SlowDown",
     "ServiceUnavailable",
     "RequestTimeout",
+    "429",
+    "TooManyRequests",
+    "Throttling",
+    "ThrottlingException",
 }
 _AUTH_CODES = {"403", "401", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"}
 
@@ -65,7 +71,10 @@ class S3Container:
         self.display = f"s3://{bucket}/{self.prefix}"
         config = BotoConfig(
             max_pool_connections=max_connections,
-            retries={"max_attempts": 2, "mode": "standard"},
+            # One attempt, no retry inside botocore: shipwheel's own RetryPolicy retries every read and upload,
+            # and a 503 SlowDown that botocore retried silently would never reach the adaptive controller of
+            # stage and fetch (shipwheel._adaptive), which must halve its connections on exactly that signal.
+            retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=min(timeout, 15.0),
             read_timeout=timeout,
         )
@@ -95,7 +104,8 @@ class S3Container:
             return TransferError(
                 f"S3 error on {what} in {self.display}: {code} {error.get('Message', '')}".strip(),
                 hint="try again later" if code in _RETRYABLE_CODES else "check the s3:// URL",
-                retryable=code in _RETRYABLE_CODES or (isinstance(status, int) and status >= 500),
+                retryable=code in _RETRYABLE_CODES
+                or (isinstance(status, int) and (status >= 500 or status == 429)),
                 status=status if isinstance(status, int) else None,
             )
         if isinstance(exc, BotoCoreError):
@@ -190,12 +200,31 @@ class S3Container:
         with contextlib.suppress(Exception):
             self.client.close()
 
-    def put_file(self, path: Path, name: str) -> None:
-        """Upload ``path`` as ``prefix/name`` (multipart for large files; S3 makes objects appear whole)."""
+    def put_file(
+        self, path: Path, name: str, progress: Callable[[int], None] | None = None, connections: int = 1
+    ) -> None:
+        """Upload ``path`` as ``prefix/name`` (multipart for large files; S3 makes objects appear whole).
+
+        ``progress`` receives the bytes sent as they go (negative when botocore rewinds a part to send it
+        again). ``connections`` above one sends a large file as that many parts at once.
+        """
+        from boto3.s3.transfer import TransferConfig
         from botocore.exceptions import BotoCoreError, ClientError
 
+        size = path.stat().st_size
+        if connections > 1 and size >= 2 * _MIN_PART:
+            part = max(_MIN_PART, -(-size // connections))
+            config = TransferConfig(
+                multipart_threshold=part, multipart_chunksize=part, max_concurrency=connections
+            )
+        else:
+            # No threads of boto3's own: one upload is one connection, so the caller's count of uploads at once
+            # is the count of connections (the adaptive controller's unit); parts go one after another.
+            config = TransferConfig(use_threads=False)
         try:
-            self.client.upload_file(str(path), self.bucket, self.prefix + name)
+            self.client.upload_file(
+                str(path), self.bucket, self.prefix + name, Callback=progress, Config=config
+            )
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc, name) from exc
         except Exception as exc:  # boto3's S3UploadFailedError wraps the ClientError
