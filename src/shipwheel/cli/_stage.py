@@ -29,6 +29,7 @@ from ._common import (
     config_from_args,
     err_console,
     jobs_arg,
+    jobs_fixed,
     out_console,
     print_json,
     retries_arg,
@@ -98,12 +99,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "no container to stage into", hint="pass --to FOLDER|s3://BUCKET/PREFIX or set stage.to"
         )
-    # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N` alone is a cap (the
-    # same rule as fetch and publish)
-    adaptive = not args.fixed_jobs and full_config.sources.get("stage.jobs", "default") in {
-        "default",
-        "command line",
-    }
+    # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N` alone is a cap
+    adaptive = not jobs_fixed(args, full_config, "stage")
     container = None
     if urlsplit(config.to).scheme not in {"http", "https"}:
         container = open_container(

@@ -15,7 +15,6 @@ once. A folder is a disk, not a link: a fixed few copies at once.
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +25,7 @@ from typing import Literal, TypeVar
 
 from .._adaptive import AdaptiveLimit
 from .._retry import RetryPolicy
-from ..distfiles import DistFile, collect_release_files, file_digests
+from ..distfiles import DistFile, collect_release_files, file_digests, hash_chunks
 from ..errors import ConflictError, UsageError
 from ..manifest import MANIFEST, format_manifest
 from ..simple_index import IndexFile, render_index
@@ -364,10 +363,6 @@ def stage_to_index(
 
 
 def _hash_remote(container: Container, entry: Entry) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
     with container.stream(entry) as opened:
-        for chunk in opened.chunks:
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+        digests, size = hash_chunks(opened.chunks)
+    return digests["sha256"], size
