@@ -148,3 +148,26 @@ def test_i15_3_config_publish_jobs_alone_keeps_uploads_fixed(
     make_release(tmp_path / "c", project, "1.0.2", wheels=3)
     assert main_inner([*base, str(tmp_path / "c"), "-j", "6", "--fixed-jobs"]) == 0
     assert json.loads(capsys.readouterr().out)["connections"] == [6]
+
+
+def test_i15_upload_progress_is_reported_per_mebibyte_and_whole(tmp_path: Path) -> None:
+    """httpx reads the file 64 KiB at a time; progress (and the adaptive limit's clock) is fed per MiB and at the
+    end, so the reports add up to the file, and a rewind (httpx renders the body again on a retry) starts over."""
+    import io
+
+    from shipwheel.publish._upload import ProgressFile
+
+    data = os.urandom((3 << 20) + 12345)
+    reports: list[int] = []
+    body = ProgressFile(io.BytesIO(data), reports.append)
+    while body.read(64 << 10):
+        pass
+    assert body.complete and sum(reports) == len(data) and len(reports) == 4
+    assert all(r >= 1 << 20 for r in reports[:-1])
+    reports.clear()
+    body.seek(0)
+    body.read(64 << 10)
+    body.seek(0)  # rewound before anything was reported: nothing is counted twice
+    while body.read(64 << 10):
+        pass
+    assert sum(reports) == len(data)

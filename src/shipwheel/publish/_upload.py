@@ -171,21 +171,34 @@ class ProgressFile:
     flat memory, and was not slower (benchmarks/bench_publish.py --links loopback --tools shipwheel --repeat 2,
     numpy 2.4.6: 13.73 and 13.63 s against 13.26 and 14.21 s with the hand-written body)."""
 
+    #: Progress is reported per this many bytes (and at the end): httpx reads 64 KiB at a time, and a report per
+    #: read (a progress event, the adaptive limit's clock) cost 11% more CPU than the 1 MiB blocks of the
+    #: hand-written body did (numpy 2.4.6 over loopback, -j 8: 4.32 against 3.87 CPU-seconds).
+    REPORT_EVERY = 1 << 20
+
     def __init__(self, fh: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> None:
         self._fh = fh
         self._on_bytes = on_bytes
+        self._unreported = 0
         self.complete = False
 
     def read(self, size: int = -1) -> bytes:
         block = self._fh.read(size)
+        self._unreported += len(block)
         if not block:
             self.complete = True
-        elif self._on_bytes is not None:
-            self._on_bytes(len(block))
+        if (
+            self._on_bytes is not None
+            and self._unreported
+            and (not block or self._unreported >= self.REPORT_EVERY)
+        ):
+            self._on_bytes(self._unreported)
+            self._unreported = 0
         return block
 
     def seek(self, offset: int, whence: int = 0) -> int:
         self.complete = False  # httpx rewinds before it renders the body
+        self._unreported = 0
         return self._fh.seek(offset, whence)
 
     def tell(self) -> int:
