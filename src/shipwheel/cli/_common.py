@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.text import Text
 
 from .._fs import write_file
@@ -32,6 +40,7 @@ __all__ = [
     "status",
     "timeout_arg",
     "transfer_overrides",
+    "transfer_progress",
     "write_text_output",
 ]
 
@@ -39,6 +48,22 @@ __all__ = [
 err_console = Console(stderr=True, highlight=False)
 #: Results (tables, JSON, changelogs) go to stdout.
 out_console = Console(highlight=False)
+
+
+def transfer_progress(*, quiet: bool) -> Progress:
+    """The progress view of the commands that move a release's files (fetch, stage, publish): a bar per file and
+    one for the whole release, with bytes, throughput and time left, on stderr, gone when done; off when
+    ``quiet``. Descriptions are plain text (a file name is never read as markup)."""
+    return Progress(
+        TextColumn("{task.description}", style="bold", markup=False),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    )
 
 
 def print_json(data: Any) -> None:

@@ -8,13 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.progress import (
-    BarColumn,
-    DownloadColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -29,11 +24,11 @@ from ._common import (
     add_config_options,
     add_transfer_options,
     config_from_args,
-    err_console,
     jobs_fixed,
     out_console,
     print_json,
     transfer_overrides,
+    transfer_progress,
 )
 from ._sign import add_trust_options, signers_from
 
@@ -173,14 +168,7 @@ def run(args: argparse.Namespace) -> int:
     )
     policy = RetryPolicy(retries=config.retries)
     try:
-        columns = (
-            TextColumn("{task.description}", style="bold"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=err_console, transient=True, disable=args.json) as progress:
+        with transfer_progress(quiet=args.json) as progress:
             report = fetch_release(
                 container,
                 selection,

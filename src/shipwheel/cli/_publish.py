@@ -8,14 +8,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -30,6 +22,7 @@ from ._common import (
     out_console,
     print_json,
     transfer_overrides,
+    transfer_progress,
 )
 
 if TYPE_CHECKING:  # the upload machinery (httpx) is imported when the command runs, not at every start-up
@@ -162,16 +155,7 @@ class _ProgressView:
     """A bar per file being sent and one for the whole release, on stderr; quiet when stderr is not a terminal."""
 
     def __init__(self, quiet: bool) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description}", markup=False),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=True,
-            disable=quiet or not err_console.is_terminal,
-        )
+        self.progress = transfer_progress(quiet=quiet or not err_console.is_terminal)
         self._tasks: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.quiet = quiet

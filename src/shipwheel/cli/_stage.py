@@ -9,13 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rich.progress import (
-    BarColumn,
-    DownloadColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -34,6 +29,7 @@ from ._common import (
     print_json,
     retries_arg,
     timeout_arg,
+    transfer_progress,
 )
 
 
@@ -122,15 +118,8 @@ def run(args: argparse.Namespace) -> int:
             on_event=_Lines(),
         )
     else:
-        columns = (
-            TextColumn("{task.description}", style="bold"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
         try:
-            with Progress(*columns, console=err_console, transient=True, disable=args.json) as progress:
+            with transfer_progress(quiet=args.json) as progress:
                 report = stage_files(
                     args.files,
                     container,
