@@ -161,6 +161,12 @@ class AdaptiveLimit:
                 self._base, self._settled = (self.limit, rate), 0
                 self._set(self.limit + 1)
 
+    def connections_per_transfer(self, waiting: int) -> int:
+        """How many connections the next transfer may use when ``waiting`` transfers have not started: one while
+        they fill the slots; when fewer are left than slots, a large file goes over two (some waiting) or four
+        (none) at once, by byte ranges or multipart parts, so that the tail does not crawl over one connection."""
+        return 1 if waiting >= self.limit else 2 if waiting else 4
+
     def restart(self) -> None:
         """Start a new measurement window now (what was counted so far is dropped)."""
         with self._cond:

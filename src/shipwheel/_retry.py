@@ -19,6 +19,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal, TypeVar, overload
+
+from .errors import TransferError
+
+_T = TypeVar("_T")
 
 __all__ = ["RETRYABLE_STATUS", "Attempt", "RetryPolicy", "is_retryable_status"]
 
@@ -61,6 +66,24 @@ class RetryPolicy:
             yield attempt
             if not attempt.did_fail:
                 return
+
+    @overload
+    def run(self, call: Callable[[], _T], *, missing_ok: Literal[False] = False) -> _T: ...
+    @overload
+    def run(self, call: Callable[[], _T], *, missing_ok: Literal[True]) -> _T | None: ...
+    def run(self, call: Callable[[], _T], *, missing_ok: bool = False) -> _T | None:
+        """``call()``, tried again while it raises a retryable :class:`~shipwheel.errors.TransferError` (its
+        ``Retry-After`` honoured); ``None`` for a 404 when ``missing_ok``. The loop of every container call."""
+        for attempt in self.attempts():
+            try:
+                return call()
+            except TransferError as exc:
+                if missing_ok and exc.status == 404:
+                    return None
+                if not exc.retryable:
+                    raise
+                attempt.failed(exc, retry_after=exc.retry_after)
+        raise AssertionError("unreachable: the last attempt re-raises")
 
 
 @dataclass(slots=True)

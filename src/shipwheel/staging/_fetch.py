@@ -29,7 +29,7 @@ from .._retry import RetryPolicy
 from ..distfiles import FAMILIES, DistFile
 from ..errors import ShipwheelError, UsageError
 from ..matrix import Selector
-from ._containers import Container, Entry, Listing, Rejected, TransferError, read_container_manifest
+from ._containers import Container, Entry, Listing, Rejected, read_container_manifest
 from ._download import (
     EventCallback,
     Expected,
@@ -191,7 +191,7 @@ def fetch_release(
     """
     policy = policy or RetryPolicy()
     started = time.monotonic()
-    listing = _list_with_retries(container, selection.project, policy)
+    listing = policy.run(lambda: container.listing(selection.project))
     entries, filtered, others = select_entries(listing, selection)
     # Only the refused links that name the project matter to whoever fetches it (an index root lists others).
     refused = [r for r in listing.rejected if r.mentions(selection.project)]
@@ -241,7 +241,7 @@ def fetch_release(
         # Split files over several connections only at the end, when fewer files than slots remain.
         with lock:
             unstarted = len(entries) - started_files
-        return 1 if unstarted >= limiter.limit else 2 if unstarted else 4
+        return limiter.connections_per_transfer(unstarted)
 
     def relay(event: FetchEvent) -> None:
         if event.kind == "progress":
@@ -320,17 +320,6 @@ def _check_wheels_kept(listing: Listing, selection: Selection, kept: list[Entry]
         if has
         else "pass -t sdist to fetch the sdist alone",
     )
-
-
-def _list_with_retries(container: Container, project: str, policy: RetryPolicy) -> Listing:
-    for attempt in policy.attempts():
-        try:
-            return container.listing(project)
-        except TransferError as exc:
-            if not exc.retryable:
-                raise
-            attempt.failed(exc, retry_after=exc.retry_after)
-    raise AssertionError("unreachable: the last attempt re-raises")
 
 
 def families_from(values: Sequence[str] | None) -> tuple[str, ...]:

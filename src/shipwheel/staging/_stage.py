@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 from .._adaptive import AdaptiveLimit
 from .._retry import RetryPolicy
@@ -48,7 +48,6 @@ _LOCAL_JOBS = 4
 #: counted while the last of them drains and the server answers; shorter windows see those waves, not the link.
 _WINDOW = 1.0
 
-_T = TypeVar("_T")
 
 __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files", "stage_to_index"]
 
@@ -134,7 +133,7 @@ def stage_files(
             raise UsageError(
                 f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
             ) from exc
-    listing = _retried(policy, container.listing, missing_ok=True) or Listing()
+    listing = policy.run(container.listing, missing_ok=True) or Listing()
     staged = {
         n: d
         for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
@@ -189,9 +188,7 @@ def stage_files(
         writes.append((rel, data, ctype))
     # Small objects, one round trip or two each: at once, not one after another (a long link's RTT each).
     with ThreadPoolExecutor(max_workers=min(8, len(writes)), thread_name_prefix="stage-index") as pool:
-        for fut in [
-            pool.submit(_retried, policy, functools.partial(container.put_bytes, *w)) for w in writes
-        ]:
+        for fut in [pool.submit(policy.run, functools.partial(container.put_bytes, *w)) for w in writes]:
             fut.result()
     report.index_pages = sorted(pages)
     report.total_files = len(digests)
@@ -221,11 +218,10 @@ def _upload_all(
     holding = 0
 
     def connections() -> int:
-        # As fetch splits its last files over byte ranges: when fewer files are left than slots, a large one
-        # goes up in parts at once (S3 multipart), so the tail does not crawl over one connection.
+        # As fetch splits its last files over byte ranges, a large one goes up in parts at once (S3 multipart).
         with lock:
             left = len(queue)
-        return 1 if left >= limiter.limit else 2 if left else 4
+        return limiter.connections_per_transfer(left)
 
     def upload(name: str) -> None:
         path, digest, size = local[name]
@@ -288,20 +284,6 @@ def _upload_all(
         raise
     pool.shutdown(wait=True)
     return outcomes
-
-
-def _retried(policy: RetryPolicy, call: Callable[[], _T], *, missing_ok: bool = False) -> _T | None:
-    """``call()``, tried again on transient failures; ``None`` for a 404 when ``missing_ok``."""
-    for attempt in policy.attempts():
-        try:
-            return call()
-        except TransferError as exc:
-            if missing_ok and exc.status == 404:
-                return None
-            if not exc.retryable:
-                raise
-            attempt.failed(exc, retry_after=exc.retry_after)
-    raise AssertionError("unreachable: the last attempt re-raises")
 
 
 def stage_to_index(

@@ -87,14 +87,8 @@ def read_container_manifest(
                 hint="stage the release with shipwheel stage, or fetch without signature verification",
             )
         return {}
-    data = b""
-    for attempt in policy.attempts():
-        try:
-            data = container.read_small(listing.manifest)
-        except TransferError as exc:
-            if not exc.retryable:
-                raise
-            attempt.failed(exc, retry_after=exc.retry_after)
+    manifest = listing.manifest
+    data = policy.run(lambda: container.read_small(manifest))
     if verify_manifest is not None:
         with tempfile.TemporaryDirectory(prefix="shipwheel-manifest-") as tmp:
             path = Path(tmp) / MANIFEST
