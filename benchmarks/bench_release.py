@@ -82,7 +82,7 @@ def by_hand(repo: Path, pythons: dict[tuple[int, int], Path], url: str, user: st
     prefix = repo.parent / "prefix"
     # The same flags as shipwheel's build: the interpreter's own CFLAGS (-O3 -DNDEBUG), and libc recorded as a
     # dependency (Debian's GCC links --as-needed, and auditwheel refuses an extension without libc.so.6:
-    # "couldn't detect libc"; shipwheel.build appends the same argument to LDFLAGS).
+    # "couldn't detect libc"; shipwheel.builder appends the same argument to LDFLAGS).
     env.update(
         CPATH=str(prefix / "include"),
         LIBRARY_PATH=str(prefix / "lib"),

@@ -12,7 +12,7 @@ def test_public_names_resolve() -> None:
     for name in shipwheel.__all__:
         assert getattr(shipwheel, name) is not None, name
     assert callable(shipwheel.verify_paths) and callable(shipwheel.publish_files)
-    from shipwheel.build import build
+    from shipwheel.builder import build
     from shipwheel.staging import fetch_release, stage_files
 
     assert all(callable(f) for f in (build, fetch_release, stage_files))

@@ -6,8 +6,8 @@ import io
 import tarfile
 from pathlib import Path
 
-from shipwheel.build._logscan import first_errors
-from shipwheel.build._resume import Journal
+from shipwheel.builder._logscan import first_errors
+from shipwheel.builder._resume import Journal
 from shipwheel.matrix import compiled_sources
 
 

@@ -18,7 +18,6 @@ from shipwheel.ci import PINS, WORKFLOW_FILE, check_workflows, github_workflows,
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.errors import ConfigError, ProjectError
-from shipwheel.matrix import expected_identifiers
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "kahan"
 BIN = Path(sys.executable).parent
@@ -179,7 +178,7 @@ def test_i13_1_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: 
     config = load_config(project)
     found = _cibuildwheel_identifiers(project, _workflow(project), tmp_path)
     for platform in ("linux", "macos", "windows"):
-        expected = {str(i) for i in expected_identifiers(config) if i.os == platform}
+        expected = {str(i) for i in config.identifiers() if i.os == platform}
         assert found.get(platform, set()) == expected, platform
     if which == "free-threaded":
         assert "cp314t-manylinux_aarch64" in found["linux"]

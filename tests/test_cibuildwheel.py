@@ -20,7 +20,6 @@ from fixtures.pinned_tools import pinned_tool
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.errors import ConfigError
-from shipwheel.matrix import expected_identifiers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -175,7 +174,7 @@ def test_i14_precedence_shipwheel_over_cibw_env_over_cibw_table(tmp_path: Path) 
     assert config.sources["before-all"] == "[tool.cibuildwheel]"
     assert config.for_identifier("cp312-manylinux_x86_64").before_all == "make linux"
     # the issue's example: cibuildwheel's skip leaves musllinux out of the matrix
-    assert not [i for i in expected_identifiers(config) if "musllinux" in str(i)]
+    assert not [i for i in config.identifiers() if "musllinux" in str(i)]
 
     (folder / "pyproject.toml").write_text(
         (folder / "pyproject.toml")
@@ -185,7 +184,7 @@ def test_i14_precedence_shipwheel_over_cibw_env_over_cibw_table(tmp_path: Path) 
     )
     config = load_config(folder, environ={"CIBW_TEST_COMMAND": "from-cibw-env", "CIBW_BUILD": "cp313-*"})
     assert config.build.test_command == "mine" and config.sources["test-command"] == "pyproject.toml"
-    assert {str(i).split("-")[0] for i in expected_identifiers(config)} == {"cp313"}
+    assert {str(i).split("-")[0] for i in config.identifiers()} == {"cp313"}
     config = load_config(folder, environ={"SHIPWHEEL_TEST_COMMAND": "env-wins"})
     assert config.build.test_command == "env-wins"
 
@@ -252,8 +251,8 @@ def test_i14_import_cibuildwheel_round_trip(
     (moved / "pyproject.toml").write_text("[project]\n" + "\n".join(lines) + "\n" + table, encoding="utf-8")
     before, after = load_config(folder, environ={}), load_config(moved, environ={})
     assert not after.warnings and not after.ci_only
-    assert expected_identifiers(before) == expected_identifiers(after)
-    for ident in expected_identifiers(before):
+    assert before.identifiers() == after.identifiers()
+    for ident in before.identifiers():
         ours, theirs = before.for_identifier(str(ident)), after.for_identifier(str(ident))
         assert ours == dataclasses.replace(theirs, output_dir=ours.output_dir, log_dir=ours.log_dir), ident
 
@@ -289,7 +288,7 @@ def test_i14_shipwheel_accepts_cibuildwheel_shaped_tables(tmp_path: Path) -> Non
 def test_i14_build_runs_the_cibuildwheel_steps(tmp_path: Path) -> None:
     """A project whose test steps live in [tool.cibuildwheel] only: {package}, test-sources, before-test, the
     string environment with $VAR, an override with inherit, all run by shipwheel build."""
-    from shipwheel.build import build
+    from shipwheel.builder import build
     from shipwheel.interpreters import discover
 
     example = Path(__file__).resolve().parents[1] / "examples" / "kahan"
@@ -394,7 +393,7 @@ def _real_sdist(name: str, url: str) -> Path:
 def test_i14_real_sdist_runs_its_cibuildwheel_test_command(tmp_path: Path) -> None:
     """numexpr 2.14.1 from PyPI, no [tool.shipwheel]: shipwheel build runs cibuildwheel's test-command with the
     test-groups requirements, and the project's own suite passes against the repaired wheel."""
-    from shipwheel.build import build
+    from shipwheel.builder import build
     from shipwheel.interpreters import discover
 
     have = sorted(
@@ -502,7 +501,7 @@ def test_i14_any_archs_is_a_matrix_or_one_config_error(
     )
     try:
         config = load_config(tmp_path, environ={"CIBW_ARCHS_MACOS": " ".join(env)} if env else {})
-        expected_identifiers(config)
+        config.identifiers()
     except ConfigError as exc:
         assert "unknown architecture" in exc.message
 

@@ -214,13 +214,13 @@ def test_pypi_rules_up_front(tmp_path: Path) -> None:
     with pytest.raises(PublishRuleError, match=r"\.tar\.gz"):
         publish_files(
             [zipped],
-            PublishSettings(repository="pypi", verify=False, environ=env, journal_dir=tmp_path / "j"),
+            PublishSettings(repository="pypi", environ=env, journal_dir=tmp_path / "j"),
         )
     local = make_wheel(tmp_path / "l", "demo", "1.0+local")
     with pytest.raises(PublishRuleError, match="local versions"):
         publish_files(
             [local],
-            PublishSettings(repository="testpypi", verify=False, environ=env, journal_dir=tmp_path / "j"),
+            PublishSettings(repository="testpypi", environ=env, journal_dir=tmp_path / "j"),
         )
     repo = resolve_repository("pypi", environ=env)
     collected = collect_files([make_wheel(tmp_path / "o", "demo", "2.0")])
@@ -349,13 +349,13 @@ def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None
     files = make_release(tmp_path / "dist", "demo-static", "1.0", wheels=1)
     target = tmp_path / "index"
     result = publish_files(
-        files, PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+        files, PublishSettings(repository=f"file:{target}", environ={"HOME": str(tmp_path)})
     )
     assert [r.status for r in result.results] == ["uploaded", "uploaded"]
     page = json.loads((target / "simple" / "demo-static" / "index.json").read_text())
     assert {f["filename"] for f in page["files"]} == {f.name for f in files}
     again = publish_files(
-        files, PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)})
+        files, PublishSettings(repository=f"file:{target}", environ={"HOME": str(tmp_path)})
     )
     assert [r.status for r in again.results] == ["skipped", "skipped"]
     venv = tmp_path / "venv"
@@ -370,7 +370,7 @@ def test_file_target_is_a_static_index_pip_installs_from(tmp_path: Path) -> None
     with pytest.raises(ConflictError):
         publish_files(
             [other],
-            PublishSettings(repository=f"file:{target}", verify=False, environ={"HOME": str(tmp_path)}),
+            PublishSettings(repository=f"file:{target}", environ={"HOME": str(tmp_path)}),
         )
 
 
@@ -401,9 +401,7 @@ def test_pypi_needs_credentials(tmp_path: Path) -> None:
     with pytest.raises(AuthenticationError, match="no credentials"):
         publish_files(
             [wheel],
-            PublishSettings(
-                repository="pypi", verify=False, environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"}
-            ),
+            PublishSettings(repository="pypi", environ={"HOME": str(tmp_path), "SHIPWHEEL_NO_KEYRING": "1"}),
         )
 
 
@@ -487,4 +485,4 @@ def test_i11_publish_settings_are_typed_frozen_and_keyword_only() -> None:
     with pytest.raises(TypeError):
         PublishSettings("testpypi")  # type: ignore[misc]
     assert "secret" not in repr(settings)
-    assert PublishSettings().repository == "pypi" and PublishSettings().verify
+    assert PublishSettings().repository == "pypi" and PublishSettings().check is None

@@ -12,6 +12,7 @@ from fixtures.index_servers import FaultProxy, IndexServer, make_release, make_w
 from shipwheel.cli import main_inner
 from shipwheel.errors import VerificationError
 from shipwheel.publish import PublishEvent, PublishSettings, publish_files
+from shipwheel.release import publish_check
 
 
 @pytest.fixture
@@ -31,7 +32,9 @@ def test_i15_2_publish_after_verify_reuses_its_results(
     events: list[PublishEvent] = []
     result = publish_files(
         files,
-        PublishSettings(repository=pypiserver.upload_url, environ=pypiserver.env()),
+        PublishSettings(
+            repository=pypiserver.upload_url, environ=pypiserver.env(), check=publish_check(None)
+        ),
         on_event=events.append,
     )
     assert result.ok and set(result.verified_earlier) == {f.name for f in files}
@@ -52,11 +55,21 @@ def test_i15_2_publish_verifies_new_files_and_sends_nothing_unverified(
     with pytest.raises(VerificationError):
         broken = files[0].read_bytes().replace(b"WHEEL", b"WHEEX")
         files[0].write_bytes(broken)
-        publish_files(files, PublishSettings(repository=pypiserver.upload_url, environ=pypiserver.env()))
+        publish_files(
+            files,
+            PublishSettings(
+                repository=pypiserver.upload_url, environ=pypiserver.env(), check=publish_check(None)
+            ),
+        )
     assert pypiserver.files(project) == {}
     # rebuilt: verified now (not earlier), the others reused, everything sent
     make_wheel(tmp_path / "dist", project, "1.0.0", tag, payload=b"rebuilt")
-    result = publish_files(files, PublishSettings(repository=pypiserver.upload_url, environ=pypiserver.env()))
+    result = publish_files(
+        files,
+        PublishSettings(
+            repository=pypiserver.upload_url, environ=pypiserver.env(), check=publish_check(None)
+        ),
+    )
     assert set(result.verified_earlier) == {f.name for f in files[1:]}
     assert set(pypiserver.files(project)) == {f.name for f in files}
 
@@ -88,7 +101,6 @@ def test_i15_3_publish_uploads_back_off_on_503(
         settings = PublishSettings(
             repository=proxy.url,
             environ=pypiserver.env(),
-            verify=False,
             backoff=0.01,
             jobs=8,
             fixed_jobs=fixed,
@@ -117,7 +129,7 @@ def test_i15_3_publish_uploads_grow_on_a_link_that_limits_each_connection(
     ]  # fmt: skip
     events: list[PublishEvent] = []
     with FaultProxy(pypiserver.upload_url, read_rate=1e6) as proxy:
-        settings = PublishSettings(repository=proxy.url, environ=pypiserver.env(), verify=False, jobs=16)
+        settings = PublishSettings(repository=proxy.url, environ=pypiserver.env(), jobs=16)
         result = publish_files(files, settings, on_event=events.append)
     assert result.ok and set(pypiserver.files(project)) == {f.name for f in files}
     seen = _connections(events)

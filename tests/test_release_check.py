@@ -134,7 +134,6 @@ def test_i12_check_version_already_on_index(
         repository=pypiserver.upload_url,
         username=pypiserver.user,
         password=pypiserver.password,
-        verify=False,
         journal_dir=tmp_path / "journal",
     )
     publish_files(files, settings)
@@ -233,9 +232,7 @@ def test_i12_check_project_quota(
     """The project's total on the index plus the new files, against its quota (the index says every size)."""
     index = tmp_path / "index"
     old = make_release(tmp_path / "old", "kahan", "0.9.0", wheels=2)
-    publish_files(
-        old, PublishSettings(repository=f"file:{index}", verify=False, journal_dir=tmp_path / "journal")
-    )
+    publish_files(old, PublishSettings(repository=f"file:{index}", journal_dir=tmp_path / "journal"))
     make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=2)
     argv = [
         "check",

@@ -8,7 +8,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from shipwheel.build._repro import normalize_sdist, normalize_wheel, sdist_to_zip
+from shipwheel.builder._repro import normalize_sdist, normalize_wheel, sdist_to_zip
 
 MEMBERS = {
     "pkg/__init__.py": b"x = 1\n",

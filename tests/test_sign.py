@@ -13,6 +13,7 @@ from fixtures.gpg import GpgHome, make_gpg_home
 from fixtures.index_servers import make_release
 from shipwheel.errors import VerificationError
 from shipwheel.publish import PublishSettings, publish_files
+from shipwheel.release import publish_check
 from shipwheel.sign import (
     MANIFEST,
     TrustedSigners,
@@ -67,7 +68,9 @@ def test_unknown_key_and_publish_refuses(tmp_path: Path, gnupg_home: GpgHome) ->
             publish_files(
                 files,
                 PublishSettings(
-                    repository=f"file:{tmp_path / 'index'}", verify=True, environ={"HOME": str(tmp_path)}
+                    repository=f"file:{tmp_path / 'index'}",
+                    check=publish_check(None),
+                    environ={"HOME": str(tmp_path)},
                 ),
             )
     finally:
@@ -280,6 +283,7 @@ def test_i10_7_second_key_in_the_keyring_is_refused_unless_pinned(
     )
     # publish checks the signatures present against sign.trusted-keys
     from shipwheel.config import load_config
+    from shipwheel.release import publish_check
 
     for pins, ok in (([manager.fingerprint], False), ([other.fingerprint], True)):
         config = load_config(tmp_path, overrides={"sign.trusted-keys": pins})
@@ -287,7 +291,9 @@ def test_i10_7_second_key_in_the_keyring_is_refused_unless_pinned(
         if ok:
             publish_files(
                 files,
-                PublishSettings(repository=f"file:{index}", config=config, environ={"HOME": str(tmp_path)}),
+                PublishSettings(
+                    repository=f"file:{index}", check=publish_check(config), environ={"HOME": str(tmp_path)}
+                ),
             )
             assert index.exists()
         else:
@@ -295,7 +301,9 @@ def test_i10_7_second_key_in_the_keyring_is_refused_unless_pinned(
                 publish_files(
                     files,
                     PublishSettings(
-                        repository=f"file:{index}", config=config, environ={"HOME": str(tmp_path)}
+                        repository=f"file:{index}",
+                        check=publish_check(config),
+                        environ={"HOME": str(tmp_path)},
                     ),
                 )
             assert not index.exists()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixtures.defective import ElfKit, SdistSpec, WheelSpec, fat_macho, macho, pe
-from shipwheel.verify import CODES, Problem, Report, Severity, verify_paths
+from shipwheel.verify import CODES, Problem, Report, Severity, matrix_grid, report_json, verify_paths
 from shipwheel.verify._elf import ElfInfo, derive_policy, load_policies
 from shipwheel.verify._file import pypi_accepts_platform
 from shipwheel.verify._stable_abi import stable_abi
@@ -30,7 +30,7 @@ def test_public_api_shape(tmp_path: Path) -> None:
         and len(f.sha256) == 64
         and f.size > 0
     )
-    data = report.to_json()
+    data = report_json(report)
     assert data["ok"] is False and data["errors"] == 1
     assert data["problems"][0]["code"] == "version-local"
     assert {"filename", "size", "sha256", "kind", "identifiers", "derived_platform"} <= set(data["files"][0])
@@ -141,7 +141,7 @@ def test_grid_and_completeness_from_files(tmp_path: Path) -> None:
     assert comp.missing == ["cp313-win_arm64"]
     # inferred from the files: a hole is a warning, not an error
     assert [p.code for p in report.warnings] == ["matrix-missing"] and report.ok()
-    rows, cols, cells = report.grid()
+    rows, cols, cells = matrix_grid(report)
     assert rows == ["cp312", "cp313"] and cols == ["win_amd64", "win_arm64"]
     assert cells[("cp313", "win_arm64")].state == "missing"
     assert cells[("cp312", "win_amd64")].state == "ok"

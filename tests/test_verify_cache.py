@@ -78,7 +78,7 @@ def test_i15_2_changed_size_limit_verified_again(tmp_path: Path) -> None:
 def test_i15_2_new_shipwheel_version_verified_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
-    monkeypatch.setattr(shipwheel, "__version__", "99.0")
+    monkeypatch.setattr(shipwheel._version, "__version__", "99.0")
     assert _earlier(verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))) == set()
 
 

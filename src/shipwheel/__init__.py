@@ -4,7 +4,7 @@ The command line (``shipwheel …``) is a thin shell over this library. Library 
 :class:`~shipwheel.errors.ShipwheelError` subclasses; they never print or exit, and report progress through
 callbacks. The pipeline, one entry point per step, each named after what it does:
 
-- :func:`build_release` (``shipwheel build``): the sdist and one repaired, tested wheel per identifier;
+- :func:`build` (``shipwheel build``; also exported as :func:`build_release`): the sdist and one repaired, tested wheel per identifier;
 - :func:`verify_paths` (``shipwheel verify``): release-grade checks of wheels and sdists;
 - :func:`stage_files` and :func:`fetch_release` (``shipwheel stage`` / ``fetch``);
 - :func:`sign_files` (``shipwheel sign``) and :func:`publish_files` (``shipwheel publish``);
@@ -20,13 +20,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0.dev0"
-
+from ._version import __version__
 from .config import Config, load_config
 from .errors import ShipwheelError
 
 if TYPE_CHECKING:
-    from .build import build_release
+    from .builder import build, build_release
     from .notes import make_changelog
     from .publish import publish_files
     from .release import announce, run_checks, set_version, tag_release
@@ -40,6 +39,7 @@ __all__ = [
     "ShipwheelError",
     "__version__",
     "announce",
+    "build",
     "build_release",
     "fetch_release",
     "load_config",
@@ -57,7 +57,8 @@ __all__ = [
 # name -> (module, attribute there)
 _LAZY = {
     "announce": (".release", "announce"),
-    "build_release": (".build", "build_release"),
+    "build": (".builder", "build"),
+    "build_release": (".builder", "build_release"),
     "fetch_release": (".staging", "fetch_release"),
     "make_changelog": (".notes", "make_changelog"),
     "publish_files": (".publish", "publish_files"),

@@ -83,9 +83,11 @@ def _subdir(parent: int, name: str) -> int:
             return os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=parent)
         except OSError as exc:
             # ELOOP (a link) or ENOTDIR (a file): replace it; anything else is a real error.
-            if exc.errno not in {errno.ELOOP, errno.ENOTDIR}:
+            if exc.errno not in {errno.ELOOP, errno.ENOTDIR, errno.ENOENT}:
                 raise
-            os.unlink(name, dir_fd=parent)
+            # another writer of the same tree (stage writes index pages at once) may have replaced it already
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=parent)
     raise OSError(f"{name} keeps being replaced while shipwheel writes into it")
 
 

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpcore
 import httpx
 
-from . import __version__
+from ._version import __version__
 from .errors import ConfigError, TransferError, UsageError
 
 __all__ = [

@@ -21,7 +21,6 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from .config import BuildOptions, Config
 from .errors import SelectorError
 
 __all__ = [
@@ -206,20 +205,22 @@ def python_versions(requires_python: SpecifierSet | None) -> list[tuple[int, int
 
 
 def expected_identifiers(
-    config: Config | BuildOptions, requires_python: SpecifierSet | None = None
+    *,
+    platforms: Sequence[str],
+    build: Sequence[str] = ("*",),
+    skip: Sequence[str] = (),
+    free_threaded: bool = False,
+    requires_python: SpecifierSet | None = None,
 ) -> list[Identifier]:
     """The identifiers a release of the project ships, sorted.
 
-    Versions from ``requires-python``; platforms from ``platforms``; free-threaded builds when ``free-threaded``
-    is on; then kept by ``build`` and dropped by ``skip``.
+    Versions from ``requires_python``; ``platforms`` in their order; free-threaded builds when ``free_threaded``;
+    then kept by the ``build`` selector and dropped by ``skip``. The caller passes the values (the configuration's
+    ``BuildOptions.identifiers`` does), so this module knows nothing of where they came from.
     """
-    if isinstance(config, Config):
-        options, requires_python = config.build, config.project.requires_python
-    else:
-        options = config
-    build = Selector.parse(options.build, what="build selector")
-    skip = Selector.parse(options.skip, what="skip selector")
-    for platform in options.platforms:
+    build_selector = Selector.parse(build, what="build selector")
+    skip_selector = Selector.parse(skip, what="skip selector")
+    for platform in platforms:
         if platform not in ALL_PLATFORMS:
             raise SelectorError(
                 f"unknown platform {platform!r} in 'platforms'",
@@ -228,17 +229,15 @@ def expected_identifiers(
     versions = python_versions(requires_python)
     out: list[Identifier] = []
     for major, minor in versions:
-        variants = [False] + (
-            [True] if options.free_threaded and (major, minor) in FREE_THREADED_VERSIONS else []
-        )
+        variants = [False] + ([True] if free_threaded and (major, minor) in FREE_THREADED_VERSIONS else [])
         for ft in variants:
-            for platform in options.platforms:
+            for platform in platforms:
                 if ((major, minor), platform) in NO_RELEASE:
                     continue
                 ident = Identifier(minor=minor, free_threaded=ft, platform=platform, major=major)
-                if build.matches(ident) and not skip.matches(ident):
+                if build_selector.matches(ident) and not skip_selector.matches(ident):
                     out.append(ident)
-    return sorted(out, key=lambda i: (i.minor, i.free_threaded, options.platforms.index(i.platform)))
+    return sorted(out, key=lambda i: (i.minor, i.free_threaded, list(platforms).index(i.platform)))
 
 
 def identifier_platform(platform_tag: str) -> str | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.release_repo import QUICKSTART_BLOCK
-from shipwheel.build import BuildEvent, build
+from shipwheel.builder import BuildEvent, build
 from shipwheel.errors import ConfigError, EnvironmentNotReadyError, ProjectError, SelectorError
 from shipwheel.interpreters import discover
 from shipwheel.verify import verify_paths

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.pypi_sdists import pinned_sdist
-from shipwheel.build import build
+from shipwheel.builder import build
 from shipwheel.errors import ConfigError
 from shipwheel.interpreters import discover
 
@@ -337,7 +337,7 @@ def test_i14_environment_pass_passes_what_builds_otherwise_drop(
 )
 def test_i14_delocate_archs_placeholder_of_macos_identifiers(identifier: str, archs: str) -> None:
     # numpy's macOS repair-wheel-command: delocate-wheel --require-archs {delocate_archs} -w {dest_dir} -v {wheel}
-    from shipwheel.build._runner import _delocate_archs
+    from shipwheel.builder._runner import _delocate_archs
     from shipwheel.matrix import Identifier
 
     assert _delocate_archs(Identifier.parse(identifier)) == archs

@@ -83,7 +83,7 @@ def test_faults_are_retried_without_duplicates(pypiserver: IndexServer, tmp_path
     files = make_release(tmp_path / "dist", project, "2.0", wheels=4)
     faults = ["503", "reset", "timeout", "drop", "503"]
     with FaultProxy(pypiserver.upload_url, faults=faults, get_faults=["503", "reset"], hang=5.0) as proxy:
-        result = publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=3, retries=6, timeout=4.0, backoff=0.05, environ=_env(pypiserver, tmp_path)))  # fmt: skip
+        result = publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", jobs=3, retries=6, timeout=4.0, backoff=0.05, environ=_env(pypiserver, tmp_path)))  # fmt: skip
     assert result.ok and {r.status for r in result.results} <= {"uploaded", "skipped"}
     assert server_files_equal(pypiserver, project, files)
     # Each file reached the index exactly once, and the sdist came after every wheel.
@@ -108,7 +108,6 @@ def test_a_failing_wheel_holds_back_the_sdist(pypiserver: IndexServer, tmp_path:
             PublishSettings(
                 repository=proxy.url,
                 index_url=proxy.url + "simple/",
-                verify=False,
                 retries=2,
                 backoff=0.01,
                 environ=env,
@@ -118,9 +117,7 @@ def test_a_failing_wheel_holds_back_the_sdist(pypiserver: IndexServer, tmp_path:
     assert statuses[files[1].name] == "failed" and statuses[files[-1].name] == "not-sent"
     assert files[-1].name not in pypiserver.files(project)
     # The next run finishes the release, sending only what is missing.
-    result = publish_files(
-        files, PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env)
-    )
+    result = publish_files(files, PublishSettings(repository=pypiserver.upload_url, environ=env))
     assert [r.status for r in result.results].count("uploaded") == 2
     assert server_files_equal(pypiserver, project, files)
 
@@ -167,7 +164,7 @@ def test_error_cases_are_one_line(pypiserver: IndexServer, tmp_path: Path) -> No
         assert "Traceback" not in proc.stderr and secret not in proc.stderr + proc.stdout
     assert pypiserver.files(project) == {}
     # A hash conflict: the index has another file of the same name; nothing else is sent.
-    publish_files([files[0]], PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env))
+    publish_files([files[0]], PublishSettings(repository=pypiserver.upload_url, environ=env))
     changed = make_wheel(
         tmp_path / "changed", project, "1.0", files[0].name.split("-", 2)[2][:-4], payload=b"other"
     )
@@ -178,7 +175,7 @@ def test_error_cases_are_one_line(pypiserver: IndexServer, tmp_path: Path) -> No
     )
     assert set(pypiserver.files(project)) == {files[0].name}
     with pytest.raises(ConflictError):
-        publish_files([changed], PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env))
+        publish_files([changed], PublishSettings(repository=pypiserver.upload_url, environ=env))
 
 
 def test_sigkill_at_random_moments_then_resume(pypiserver: IndexServer, tmp_path: Path) -> None:
@@ -249,12 +246,13 @@ def test_signed_release_is_checked_and_signatures_go_to_the_index(
     monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
     sign_files([tmp_path / "dist"])
     from shipwheel.config import load_config  # the signer must be pinned (issue 10 item 7)
+    from shipwheel.release import publish_check
 
     config = load_config(tmp_path, overrides={"sign.trusted-keys": [gnupg_home.fingerprint]})
     result = publish_files(
         files,
         PublishSettings(
-            repository=pypiserver.upload_url, verify=True, environ=_env(pypiserver, tmp_path), config=config
+            repository=pypiserver.upload_url, environ=_env(pypiserver, tmp_path), check=publish_check(config)
         ),
     )
     assert result.ok and server_files_equal(pypiserver, project, files)
@@ -291,9 +289,7 @@ def test_password_from_the_keyring(pypiserver: IndexServer, tmp_path: Path) -> N
             "XDG_STATE_HOME": str(tmp_path / "state"),
             "SHIPWHEEL_USERNAME": pypiserver.user,
         }
-        result = publish_files(
-            files, PublishSettings(repository=pypiserver.upload_url, verify=False, environ=env)
-        )
+        result = publish_files(files, PublishSettings(repository=pypiserver.upload_url, environ=env))
         assert result.ok and server_files_equal(pypiserver, project, files)
     finally:
         keyring.set_keyring(previous)
@@ -305,7 +301,7 @@ def test_ambiguous_failure_asks_the_index_first(pypiserver: IndexServer, tmp_pat
     events: list[str] = []
     # First upload: stored, answer lost (must not be sent again); second: lost before the index (must be resent).
     with FaultProxy(pypiserver.upload_url, faults=["timeout", "lost"], hang=3.0) as proxy:
-        result = publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", verify=False, jobs=1, timeout=1.5, backoff=0.01, environ=_env(pypiserver, tmp_path)), on_event=lambda e: events.append(e.kind))  # fmt: skip
+        result = publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", jobs=1, timeout=1.5, backoff=0.01, environ=_env(pypiserver, tmp_path)), on_event=lambda e: events.append(e.kind))  # fmt: skip
     assert result.ok and server_files_equal(pypiserver, project, files)
     assert sorted(proxy.uploads) == sorted(f.name for f in files)
     assert [r.attempts for r in result.results] == [1, 2] or [r.attempts for r in result.results] == [2, 1]
@@ -321,7 +317,6 @@ def test_dry_run_against_a_server_sends_and_writes_nothing(pypiserver: IndexServ
         PublishSettings(
             repository=pypiserver.upload_url,
             dry_run=True,
-            verify=False,
             environ=_env(pypiserver, tmp_path),
             journal_dir=state,
         ),
@@ -338,6 +333,6 @@ def test_sdist_waits_for_the_index_to_list_every_wheel(pypiserver: IndexServer, 
         FaultProxy(pypiserver.upload_url, hide_file=files[0].name) as proxy,
         pytest.raises(UploadFailedError, match="sdist was not uploaded"),
     ):
-        publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", verify=False, wheel_wait=0.6, environ=_env(pypiserver, tmp_path)), on_event=lambda e: events.append(e.kind))  # fmt: skip
+        publish_files(files, PublishSettings(repository=proxy.url, index_url=proxy.url + "simple/", wheel_wait=0.6, environ=_env(pypiserver, tmp_path)), on_event=lambda e: events.append(e.kind))  # fmt: skip
     assert events.count("wait") >= 2  # it asked again before giving up
     assert files[-1].name not in pypiserver.files(project) and files[0].name in pypiserver.files(project)

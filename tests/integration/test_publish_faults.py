@@ -215,7 +215,6 @@ def _publish(index: FakeIndex, files: list[Path], tmp_path: Path, kind: str = "p
         files,
         PublishSettings(
             repository=index.repository(kind),
-            verify=False,
             environ=env,
             journal_dir=tmp_path / "state",
             backoff=0.01,
@@ -299,7 +298,7 @@ def test_i10_10_gzip_bomb_page_fails_fast(index: FakeIndex, tmp_path: Path) -> N
         f"index_url={index.base + 'simple/'!r})\n"
         "try:\n"
         f"    publish_files([Path({str(_markupsafe(tmp_path / 'dist', '3.0.4')[0])!r})], PublishSettings(repository=repo,\n"
-        f"                  verify=False, environ={{'HOME': {str(tmp_path)!r}}}, journal_dir=Path({str(tmp_path / 's')!r})))\n"
+        f"                  environ={{'HOME': {str(tmp_path)!r}}}, journal_dir=Path({str(tmp_path / 's')!r})))\n"
         "except RemoteError as exc:\n"
         "    print(exc.one_line())\n"
         "print('maxrss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"

@@ -21,11 +21,10 @@ from pathlib import Path
 
 import jinja2
 
-from .. import __version__
 from .._fs import write_file
+from .._version import __version__
 from ..config import Config
 from ..errors import ProjectError
-from ..matrix import expected_identifiers
 from ._cibuildwheel import PREFIX, Runner, cibuildwheel_environment, runners_for
 from ._pins import PINS, Pin
 
@@ -98,7 +97,7 @@ def github_workflows(config: Config) -> dict[str, str]:
     or no pinned cibuildwheel builds, or when a configured value would be read as a GitHub expression.
     """
     options = config.build
-    identifiers = expected_identifiers(config)
+    identifiers = config.identifiers()
     runners = runners_for(identifiers)
     platforms = sorted({r.platform for r in runners}, key=["linux", "macos", "windows"].index)
     cibw = cibuildwheel_environment(options, identifiers, platforms)

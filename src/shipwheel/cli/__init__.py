@@ -19,7 +19,7 @@ from typing import NoReturn
 from rich.logging import RichHandler
 from rich.markup import escape
 
-from .. import __version__
+from .._version import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError, UsageError
 from . import (
     _build,

@@ -19,7 +19,7 @@ from . import _github
 from ._common import err_console, jobs_or_cores_arg, out_console, print_json
 
 if TYPE_CHECKING:  # the build machinery is imported when the command runs, not for every command's start-up
-    from ..build import BuildEvent, BuildResult, IdentifierResult
+    from ..builder import BuildEvent, BuildResult, IdentifierResult
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -116,7 +116,7 @@ class _View:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..build import build
+    from ..builder import build
 
     overrides = {
         "jobs": args.jobs,

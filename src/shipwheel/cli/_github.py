@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..build import BuildResult
+    from ..builder import BuildResult
     from ..publish import PublishResult
     from ..verify import Report
 
@@ -98,6 +98,8 @@ def verify_finished(report: Report, *, strict: bool) -> None:
     """Annotate every verify problem on its file, and add the matrix grid and the problems to the summary."""
     if not enabled():
         return
+    from ..verify import matrix_grid
+
     paths = {f.filename: f.path for f in report.files}
     for p in report.problems:
         kind = "error" if p.severity.value == "error" or strict else "warning"
@@ -110,7 +112,7 @@ def verify_finished(report: Report, *, strict: bool) -> None:
         f"### shipwheel verify: {name}\n",
         f"{len(report.files)} files, {len(report.errors)} errors, {len(report.warnings)} warnings: {verdict}\n",
     ]
-    rows, cols, cells = report.grid()
+    rows, cols, cells = matrix_grid(report)
     if rows:
         parts.append(
             _table(("python", *cols), ([row, *(_MARK[cells[(row, c)].state] for c in cols)] for row in rows))

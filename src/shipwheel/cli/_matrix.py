@@ -13,7 +13,7 @@ from rich.text import Text
 from ..config import Config
 from ..errors import ProjectError
 from ..interpreters import discover, match_identifiers
-from ..matrix import Selector, expected_identifiers
+from ..matrix import Selector
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -57,7 +57,7 @@ def _config(args: argparse.Namespace, overrides: dict[str, Any]) -> Config:
 def run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"build": args.only} if args.only else {}
     config = _config(args, overrides)
-    identifiers = expected_identifiers(config)
+    identifiers = config.identifiers()
     if args.platform:
         identifiers = [i for i in identifiers if i.os == args.platform]
     if args.print_build_identifiers:

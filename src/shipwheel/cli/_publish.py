@@ -202,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_verify:
         overrides["publish.verify"] = False
     from ..publish import PublishSettings, UploadFailedError, publish_files
+    from ..release import publish_check
 
     config = config_from_args(args, overrides)
     options = config.publish
@@ -226,9 +227,8 @@ def run(args: argparse.Namespace) -> int:
                     fixed_jobs=jobs_fixed(args, config, "publish"),
                     retries=options.retries,
                     timeout=options.timeout,
-                    verify=options.verify,
+                    check=publish_check(config) if options.verify else None,
                     dry_run=args.dry_run,
-                    config=config,
                 ),
                 on_event=view,
             )

@@ -18,7 +18,8 @@ from rich.text import Text
 from .._retry import RetryPolicy
 from ..distfiles import DistFile
 from ..errors import UsageError
-from ..staging import StageEvent, StageReport, open_container, stage_files, stage_to_index
+from ..publish import stage_to_index
+from ..staging import StageEvent, StageReport, open_container, stage_files
 from ._common import (
     add_config_options,
     config_from_args,

@@ -89,7 +89,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..verify import CODES, render_html
+    from ..verify import CODES, render_html, report_json
 
     if args.list_codes:
         if args.json:
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise _html_error(args.html, exc) from exc
     if args.json:
-        print_json(report.to_json())
+        print_json(report_json(report))
     else:
         render(report, strict=strict)
         if args.html is not None:
@@ -202,7 +202,9 @@ def _shown(text: str) -> str:
 
 def render(report: Report, *, strict: bool = False) -> None:
     """The terminal summary: headline, matrix grid, other files, problems."""
-    rows, cols, cells = report.grid()
+    from ..verify import matrix_grid
+
+    rows, cols, cells = matrix_grid(report)
     title = Text()
     title.append(_shown(f"{report.project or 'release'} {report.version or ''}".strip()), style="bold")
     title.append(f": {len(report.files)} files, ")

@@ -12,6 +12,7 @@ comes from the environment or the command line.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from ..matrix import Identifier, expand_braces, expected_identifiers
 from ._cibuildwheel import Override
 
 __all__ = [
@@ -125,6 +127,16 @@ class BuildOptions:
     output_dir: Path = field(metadata=_PATH)
     cache_dir: Path = field(metadata=_PATH)
     log_dir: Path = field(metadata=_PATH)
+
+    def identifiers(self, requires_python: SpecifierSet | None) -> list[Identifier]:
+        """The identifiers these options select for a project that admits ``requires_python``, sorted."""
+        return expected_identifiers(
+            platforms=self.platforms,
+            build=self.build,
+            skip=self.skip,
+            free_threaded=self.free_threaded,
+            requires_python=requires_python,
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -296,6 +308,10 @@ class Config:
     #: how the file the ``[tool.*]`` tables came from is shown (never a temporary path)
     pyproject_label: str = ""
 
+    def identifiers(self) -> list[Identifier]:
+        """The identifiers a release of the project ships: the build options over ``requires-python``."""
+        return self.build.identifiers(self.project.requires_python)
+
     def test_requirements(self, options: BuildOptions | None = None) -> tuple[str, ...]:
         """What the tests of a wheel need: ``test-requires`` and the requirements of ``test-groups``."""
         import dependency_groups
@@ -317,10 +333,6 @@ class Config:
 
     def for_identifier(self, identifier: str) -> BuildOptions:
         """The build options of one identifier: the overrides whose ``select`` matches it applied in order."""
-        import fnmatch
-
-        from ..matrix import expand_braces  # matrix imports config: import when used
-
         options = self.build
         for o in self.overrides:
             patterns = [p for item in o.select.split() for p in expand_braces(item)]

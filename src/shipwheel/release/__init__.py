@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._docs import publish_docs
     from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
     from ._preflight import index_files, run_checks
+    from ._publish_check import publish_check
     from ._scans import parse_registry, scan_deprecations
     from ._setver import VersionChange, bump, current_version, locations_of, set_version
     from ._state import STEPS, ReleaseState, StepRecord, state_path
@@ -51,6 +52,7 @@ __all__ = [
     "make_branch",
     "parse_registry",
     "parse_version",
+    "publish_check",
     "publish_docs",
     "read_locations",
     "release",
@@ -95,6 +97,7 @@ _LAZY = {
     "make_branch": "._branch",
     "parse_registry": "._scans",
     "parse_version": "._version",
+    "publish_check": "._publish_check",
     "publish_docs": "._docs",
     "read_locations": "._version",
     "release": "._pipeline",

@@ -28,7 +28,7 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
     from packaging.version import Version
 
     from ..errors import ShipwheelError
-    from ..verify import format_size, verify_paths
+    from ..verify import format_size, matrix_grid, verify_paths
 
     name = config.project.name or config.project_dir.name
     version = Version(state.version)
@@ -48,7 +48,7 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
         report = verify_paths(
             paths, config=config, project=name, version=state.version, check_completeness=not narrowed
         )
-        rows, cols, grid_cells = report.grid()
+        rows, cols, grid_cells = matrix_grid(report)
         cells = dict(grid_cells)
         summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {len(paths)} file(s)"
     published: dict[str, str | None] = {}

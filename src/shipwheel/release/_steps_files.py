@@ -48,7 +48,7 @@ def build_observe(ctx: Context) -> str | None:
 def build_run(ctx: Context) -> str:
     if ctx.config.fetch.from_:
         return _fetch_run(ctx)
-    from ..build import build
+    from ..builder import build
 
     overrides = {"output-dir": str(ctx.config.build.output_dir)}
     result = build(
@@ -243,8 +243,6 @@ def publish_run(ctx: Context) -> str:
             jobs=opts.jobs,
             retries=opts.retries,
             timeout=opts.timeout,
-            verify=False,
-            config=ctx.config,
             environ=ctx.environ,
         ),
     )

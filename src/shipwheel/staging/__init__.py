@@ -3,7 +3,7 @@
 - containers (:func:`open_container`): a local folder, an HTTP(S) page of links or simple index, an S3 bucket;
   each lists release files and streams them, folders and buckets take files too;
 - :func:`stage_files` (``shipwheel stage``): put release files into a container with a ``SHA256SUMS`` manifest and a
-  static simple index (or into an index server, through ``shipwheel publish``: :func:`stage_to_index`);
+  static simple index (an index server is staged to by publish: :func:`shipwheel.publish.stage_to_index`);
 - :func:`fetch_release` (``shipwheel fetch``): every file of one project and version from a container into a
   wheelhouse, by the verified, resumable download (:func:`download_file`).
 
@@ -36,7 +36,7 @@ from ._fetch import (
     fetch_release,
     select_entries,
 )
-from ._stage import StageEvent, StageOutcome, StageReport, stage_files, stage_to_index
+from ._stage import StageEvent, StageOutcome, StageReport, stage_files
 
 __all__ = [
     "Container",
@@ -64,6 +64,5 @@ __all__ = [
     "read_container_manifest",
     "select_entries",
     "stage_files",
-    "stage_to_index",
     "write_static_index",
 ]

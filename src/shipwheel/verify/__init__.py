@@ -29,6 +29,7 @@ from ._completeness import (
     release_checks,
 )
 from ._file import check_file
+from ._grid import matrix_grid, report_json
 from ._model import (
     CODES,
     Completeness,
@@ -51,6 +52,8 @@ __all__ = [
     "Report",
     "Severity",
     "VerifyCache",
+    "matrix_grid",
+    "report_json",
     "verify_paths",
 ]
 
@@ -204,10 +207,8 @@ def _completeness(
         # matrix; without one, the packaged default platforms say nothing about this project
         and any(source != "default" for key, source in config.sources.items() if "." not in key)
     ):
-        from ..matrix import expected_identifiers
-
         requires = config.project.requires_python or files_requires_python(results)
-        return check_completeness(wheels, expected_identifiers(config.build, requires), "config")
+        return check_completeness(wheels, config.build.identifiers(requires), "config")
     return check_completeness(wheels, inferred_identifiers(results), "files")
 
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .. import _version
 from .._fs import read_limited, write_atomic
 from ..distfiles import file_digests
 from ._archive import Limits
@@ -60,9 +61,7 @@ def _tool_version(name: str) -> str:
 def fingerprint(limits: Limits, ignored: Iterable[str], version: str | None = None) -> str:
     """A digest of every input of a file's verify result other than its bytes and name."""
     if version is None:
-        import shipwheel
-
-        version = shipwheel.__version__
+        version = _version.__version__  # read when called: a test can stand in for a new release
     data = {
         "format": _FORMAT,
         "shipwheel": version,

@@ -11,7 +11,6 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..distfiles import DistFile
-from ..errors import SelectorError
 from ..matrix import (
     ALL_PLATFORMS,
     FREE_THREADED_VERSIONS,
@@ -20,16 +19,14 @@ from ..matrix import (
     python_versions,
     wheel_covers,
 )
-from ._model import Completeness, FileResult, GridCell, Problem, Severity, make_problem
+from ._model import Completeness, FileResult, Problem, Severity, make_problem
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ._model import Report
 
 __all__ = [
     "check_completeness",
     "files_requires_python",
-    "grid",
     "inferred_identifiers",
     "pure_completeness",
     "release_checks",
@@ -277,50 +274,5 @@ def pure_completeness(
     ), problems
 
 
-def _identifiers(texts: list[str]) -> set[Identifier]:
-    # a pure release lists tags (py3-none-any), not identifiers: the grid has no cell for them
-    out = set()
-    for text in texts:
-        try:
-            out.add(Identifier.parse(text))
-        except SelectorError:
-            continue
-    return out
-
-
 def _exact(tags: frozenset[object], ident: Identifier) -> bool:
     return any(str(t).startswith(f"cp{ident.major}{ident.minor}-{ident.python}-") for t in tags)
-
-
-def grid(report: Report) -> tuple[list[str], list[str], dict[tuple[str, str], GridCell]]:
-    """Rows (``cp312``, ``cp313t``), columns (platforms) and cells of the matrix grid of ``report``.
-
-    A cell is ``ok`` (a wheel covers it, no problem), ``warning`` or ``problem`` (its wheel has warnings or
-    errors), ``missing`` (expected, absent), ``extra`` (present, not expected) or ``none``.
-    """
-    comp = report.completeness
-    expected = _identifiers(comp.expected)
-    present = _identifiers(comp.present)
-    idents = expected | present
-    rows = [i.python for i in sorted({Identifier(i.minor, i.free_threaded, "win32") for i in idents})]
-    cols = [p for p in ALL_PLATFORMS if any(i.platform == p for i in idents)]
-    parsed = [(f, DistFile.parse(f.filename)) for f in report.files if f.kind == "wheel"]
-    severity: dict[str, set[Severity]] = defaultdict(set)
-    for p in report.problems:
-        severity[p.file].add(p.severity)
-    cells: dict[tuple[str, str], GridCell] = {}
-    for row in rows:
-        for col in cols:
-            ident = Identifier.parse(f"{row}-{col}")
-            covering = tuple(f.filename for f, d in parsed if d is not None and wheel_covers(d.tags, ident))
-            if covering:
-                sev = set().union(*(severity[n] for n in covering))
-                state = "problem" if Severity.ERROR in sev else "warning" if sev else "ok"
-                if comp.status == "checked" and ident not in expected:
-                    state = "extra"
-            elif ident in expected and comp.status == "checked":
-                state = "missing"
-            else:
-                state = "none"
-            cells[(row, col)] = GridCell(row, col, state, covering)
-    return rows, cols, cells

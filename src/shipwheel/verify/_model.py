@@ -241,36 +241,6 @@ class Report:
         """The problems of one file."""
         return [p for p in self.problems if p.file == filename]
 
-    def grid(self) -> tuple[list[str], list[str], dict[tuple[str, str], GridCell]]:
-        """Rows (Python ``cp312``, ``cp313t``), columns (platforms) and the cells of the matrix grid."""
-        from ._completeness import grid
-
-        return grid(self)
-
-    def to_json(self) -> dict[str, Any]:
-        """The whole report as a JSON-ready dict."""
-        rows, cols, cells = self.grid()
-        return {
-            "project": self.project,
-            "version": self.version,
-            "ok": self.ok(),
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
-            "elapsed": round(self.elapsed, 3),
-            "files": [f.to_json() for f in self.files],
-            "problems": [p.to_json() for p in self.problems],
-            "completeness": self.completeness.to_json(),
-            "grid": {
-                "pythons": rows,
-                "platforms": cols,
-                "cells": [
-                    {"python": c.python, "platform": c.platform, "state": c.state, "files": list(c.files)}
-                    for c in cells.values()
-                ],
-            },
-            "ignored": list(self.ignored),
-        }
-
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     """Errors first, then by file and code."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .. import __version__
 from .._html import render_page
+from .._version import __version__
+from ._grid import matrix_grid
 from ._model import Report, Severity
 
 __all__ = ["format_size", "render_html"]
@@ -30,7 +31,7 @@ def format_size(n: int) -> str:
 
 def render_html(report: Report) -> str:
     """The report as one HTML document."""
-    rows, cols, cells = report.grid()
+    rows, cols, cells = matrix_grid(report)
     by_file: dict[str, list[str]] = {}
     for p in report.problems:
         by_file.setdefault(p.file, []).append(p.severity.value)

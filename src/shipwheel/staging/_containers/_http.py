@@ -20,7 +20,7 @@ from ..._http import OriginAuth, make_client, netrc_credentials, origin, read_bo
 from ..._retry import is_retryable_status
 from ...errors import AuthenticationError
 from ...simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_bytes
-from . import Entry, Listing, Opened, TransferError
+from ._base import Entry, Listing, Opened, TransferError
 from ._listing import host_allowed, judge, manifest_link, parse_link_header, parse_s3_xml
 
 __all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]

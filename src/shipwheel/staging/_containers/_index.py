@@ -27,7 +27,7 @@ from ..._retry import RetryPolicy
 from ...distfiles import DistFile, file_digests
 from ...manifest import MANIFEST, format_manifest, parse_manifest, read_manifest
 from ...simple_index import IndexFile, render_index
-from . import Container, Listing, TransferError
+from ._base import Container, Listing, TransferError
 
 __all__ = ["read_container_manifest", "write_static_index"]
 

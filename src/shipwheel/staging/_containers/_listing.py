@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 from ...distfiles import DistFile
 from ...manifest import MANIFEST
 from ...simple_index import Link, Page
-from . import Entry, Rejected
+from ._base import Entry, Rejected
 
 __all__ = ["accept_link", "parse_link_header", "parse_s3_xml"]
 

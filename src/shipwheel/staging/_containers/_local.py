@@ -11,7 +11,7 @@ from typing import BinaryIO
 from ..._fs import write_atomic
 from ...distfiles import DistFile
 from ...errors import UsageError
-from . import MANIFEST, Entry, Listing, Opened, Rejected, TransferError
+from ._base import MANIFEST, Entry, Listing, Opened, Rejected, TransferError
 
 __all__ = ["LocalContainer"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...distfiles import DistFile
 from ...errors import AuthenticationError, EnvironmentNotReadyError
-from . import MANIFEST, Entry, Listing, Opened, TransferError
+from ._base import MANIFEST, Entry, Listing, Opened, TransferError
 
 __all__ = ["S3Container"]
 

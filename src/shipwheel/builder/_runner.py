@@ -23,7 +23,7 @@ from ..config import Config, expand_environment, load_config
 from ..distfiles import DistFile
 from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError, ShipwheelError
 from ..interpreters import Interpreter, current, discover, match_identifiers
-from ..matrix import Identifier, Selector, compiled_sources, expected_identifiers
+from ..matrix import Identifier, Selector, compiled_sources
 from ._env import EnvCache
 from ._environ import ccache_env, native_env, with_libc_needed, with_prefix_map
 from ._frontend import config_settings, parse_frontend
@@ -69,7 +69,7 @@ def _project_lock(path: Path) -> Iterator[None]:
 
 
 def _select(config: Config, only: str | None) -> list[Identifier]:
-    expected = expected_identifiers(config)
+    expected = config.identifiers()
     if not only:
         return expected
     selector = Selector.parse(only, what="--only selector")

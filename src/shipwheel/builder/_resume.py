@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from .._fs import read_limited, write_atomic
+from .._version import __version__
 from ..distfiles import file_digests
 
 __all__ = ["Journal", "JournalEntry"]

@@ -24,8 +24,8 @@ from typing import IO
 
 from build.env import IsolatedEnv
 
-from .. import __version__
 from .._subprocess import run
+from .._version import __version__
 from ..interpreters import Interpreter
 
 __all__ = ["MAX_AGE", "CachedEnv", "EnvCache", "find_uv"]

@@ -4,10 +4,11 @@ with the first wheel, then the rest in parallel; catch the wheels that lost thei
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..config import Config
 from ..interpreters import Interpreter
@@ -16,10 +17,33 @@ from ._results import BuildEvent, IdentifierResult
 from ._resume import Journal
 from ._steps import is_platform_wheel, wheel_tag
 
-if TYPE_CHECKING:
-    from ._runner import _Build
+__all__ = ["BuildRun", "build_wheels"]
 
-__all__ = ["build_wheels"]
+
+class BuildRun(Protocol):
+    """What the scheduler needs of one build: where things go, how to report, and how to run identifiers."""
+
+    config: Config
+    work: Path
+    env: dict[str, str]
+    output: Path
+    logs: Path
+    journal: Journal | None
+    platform_reason: str | None
+    interrupted: threading.Event
+    emit: Callable[[BuildEvent], None]
+
+    def expect_platform_wheels(self, sdist: Path) -> None:
+        """Set ``platform_reason`` when the configuration or the sdist already says the wheels are platform's."""
+        ...
+
+    def before_all(self) -> None:
+        """Run the project's ``before-all`` once, before the first wheel."""
+        ...
+
+    def run_all(self, todo: list[tuple[Identifier, Interpreter]], sdist: Path) -> list[IdentifierResult]:
+        """Build ``todo`` in parallel and return one result per identifier."""
+        ...
 
 
 def _journal_options(config: Config) -> dict[str, Any]:
@@ -51,7 +75,7 @@ def _lost_extensions(results: list[IdentifierResult]) -> list[IdentifierResult]:
 
 
 def build_wheels(
-    state: _Build, buildable: Mapping[Identifier, Interpreter], sdist: Path
+    state: BuildRun, buildable: Mapping[Identifier, Interpreter], sdist: Path
 ) -> tuple[list[IdentifierResult], bool]:
     """The wheels of every buildable identifier (those an interrupted run finished are taken over), and whether
     the project turned out pure (then one result stands for all)."""
