@@ -177,7 +177,7 @@ def _render(report: Any) -> None:
         table.add_column(column, justify="right" if right else "left", overflow="fold")
     shown = ""
     for c in report.cells:
-        name = f"{c.project} {c.version}" if c.project != shown else ""
+        name = f"{c.project} {c.version}".strip() if c.project != shown else ""
         shown = c.project
         ran = c.status in {"passed", "regressed"}
         table.add_row(
@@ -193,7 +193,9 @@ def _render(report: Any) -> None:
     for cell in report.cells:
         if cell.status not in {"passed", "regressed"}:
             out_console.print(
-                Text(f"{cell.status}: {cell.project} {cell.version} on {cell.interpreter}: {cell.detail}"),
+                Text(
+                    f"{cell.status}: {f'{cell.project} {cell.version}'.strip()} on {cell.interpreter}: {cell.detail}"
+                ),
                 style=_STYLE.get(cell.status, ""),
                 soft_wrap=True,
             )

@@ -171,11 +171,21 @@ def _make_env(runner: Runner, job: CellJob, path: Path, project_req: str, log: I
     return ()
 
 
+def _error_line(lines: Sequence[str]) -> str:
+    """uv's error as one line: from its last ``error:`` line on, joined (uv wraps its messages)."""
+    starts = [i for i, line in enumerate(lines) if line.lstrip().startswith(("error:", "\u00d7"))]
+    text = " ".join(" ".join(line.split()) for line in lines[starts[-1] if starts else -1 :])
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
 def _test_environ(runner: Runner, env: Path, junit: Path) -> dict[str, str]:
     environ = {k: v for k, v in runner.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
     environ["VIRTUAL_ENV"] = str(env)
     environ["PATH"] = os.pathsep.join([str(env / "bin"), environ.get("PATH", "")])
-    options = shlex.join(["--junitxml", str(junit), "-o", "junit_family=xunit1"])
+    # a module that no longer imports is one failure among the others' results, not the end of the run
+    options = shlex.join(
+        ["--junitxml", str(junit), "-o", "junit_family=xunit1", "--continue-on-collection-errors"]
+    )
     environ["PYTEST_ADDOPTS"] = f"{environ.get('PYTEST_ADDOPTS', '')} {options}".strip()
     environ["PYTHONDONTWRITEBYTECODE"] = "1"
     return environ
@@ -250,11 +260,11 @@ def _cell(
     broken = _make_env(runner, job, candidate_env, str(job.wheel), log)
     if broken:
         if not base_req:
-            return cell("not-installable", detail=broken[-1])
+            return cell("not-installable", detail=_error_line(broken))
         progress("installing the previous release")
         log.write(f"# the same with {base_req}\n")
         if _make_env(runner, job, job.work / "baseline", base_req, log):
-            return cell("not-installable", detail=f"{broken[-1]} (with {job.baseline} too)")
+            return cell("not-installable", detail=f"{_error_line(broken)} (with {job.baseline} too)")
         failure = TestFailure(INSTALL_ID, broken, f"{job.baseline} installs")
         return cell("regressed", regressions=(failure,), failed=1, detail="the candidate does not install")
     try:

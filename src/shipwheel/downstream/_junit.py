@@ -62,6 +62,8 @@ def _test_id(case: ElementTree.Element) -> str:
     name = case.get("name", "")
     classname = case.get("classname", "")
     file = (case.get("file") or "").replace("\\", "/")
+    if file and not classname:
+        return _SITE.sub("", file)  # a module that did not import: pytest's ``name`` is its dotted path
     if file:
         file = _SITE.sub("", file)
         module = file.removesuffix(".py").replace("/", ".")

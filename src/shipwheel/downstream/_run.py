@@ -221,19 +221,19 @@ def run_downstream(
         jobs_: list[CellJob] = []
         logs = config.build.log_dir / "downstream" / wanted
         for project in chosen:
+            picked = Selector.parse(project.select, what="select")
+            # the entry's own select leaves interpreters out (not reported)
+            here = [i for i in interpreters if i.identifier is not None and picked.matches(i.identifier)]
             try:
                 release = resolve_release(index, project, root / "sdists")
             except ShipwheelError as exc:
                 emit(DownstreamEvent("resolved", project.name, detail=exc.one_line()))
-                cells += [
-                    _cell(project.name, "?", i, "not-installable", exc.one_line()) for i in interpreters
-                ]
+                cells += [_cell(project.name, "", i, "not-installable", exc.one_line()) for i in here]
                 continue
             emit(DownstreamEvent("resolved", project.name, detail=release.version))
             sources = unpack_sdist(release.sdist, work / "sources" / project.name) if release.sdist else None
-            picked = Selector.parse(project.select, what="select")
-            for interp in interpreters:
-                why = _why_not(release, picked, interp, wheels)
+            for interp in here:
+                why = _why_not(release, interp, wheels)
                 if isinstance(why, str):
                     cells.append(_cell(release.name, release.version, interp, "skipped", why))
                     continue
@@ -268,10 +268,8 @@ def run_downstream(
     )
 
 
-def _why_not(release: Release, picked: Selector, interp: Interpreter, wheels: list[Path]) -> str | Path:
+def _why_not(release: Release, interp: Interpreter, wheels: list[Path]) -> str | Path:
     """The candidate's wheel for ``interp``, or why the cell is skipped."""
-    if interp.identifier is None or not picked.matches(interp.identifier):
-        return "not selected (the entry's select)"
     if not admits(release.requires_python, interp):
         return f"{release.name} {release.version} requires Python {release.requires_python}"
     wheel = pick_wheel(wheels, interp)

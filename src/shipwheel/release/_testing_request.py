@@ -82,7 +82,9 @@ def _downstream_lines(report: dict[str, Any]) -> list[str]:
             passed = sum(c["passed"] for c in ran)
             regressions = sum(len(c["regressions"]) for c in ran)
             known = sum(len(c["known_failures"]) for c in ran)
-            said = f"{passed} tests passed, {regressions or 'no'} regression(s)"
+            said = f"{passed} tests passed, " + (
+                f"{regressions} regression(s)" if regressions else "no regression"
+            )
             if known:
                 said += f", {known} known failure(s) (failing with {report.get('baseline')} too)"
             lines.append(f"{project} on CPython {pythons}: {said}")
