@@ -151,7 +151,7 @@ def test_a_candidate_that_hangs_where_the_previous_release_finishes_is_a_regress
     run_json: RunJson,
 ) -> None:
     command = "python -c \"import dscore, time; time.sleep(300 if dscore.greet() == 'hello!' else 0)\""
-    entry = f"{DSUSER}test-command = {json.dumps(command)}\ntimeout = 3\n"
+    entry = f"{DSUSER}test-command = {json.dumps(command)}\ntimeout = 8\n"
     project = make_project(tmp_path / "dscore", "dscore", "1.1rc1", entry, cache=shared_cache)
     dscore_candidate(project.wheelhouse, changed=True)
     code, report = run_json(project, downstream_index, one_python(interpreters))
@@ -159,7 +159,7 @@ def test_a_candidate_that_hangs_where_the_previous_release_finishes_is_a_regress
     (cell,) = report["cells"]
     assert [f["id"] for f in cell["regressions"]] == ["(test command)"]
     failure = cell["regressions"][0]
-    assert failure["lines"][0] == "did not finish within 3 s (the project's timeout)"
+    assert failure["lines"][0] == "did not finish within 8 s (the project's timeout)"
     assert failure["baseline"] == "passed"  # the same command finished with dscore 1.0
 
 

@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 
 from .._subprocess import Finished, run_stoppable
 from ..config import DownstreamProject
+from ..errors import ShipwheelError
 from ..interpreters import Interpreter
 from ._compare import classify
 from ._junit import COMMAND_ID, INSTALL_ID, MAX_LINES, TestResult, counts, failure_lines, read_junit
@@ -246,6 +247,10 @@ def run_cell(runner: Runner, job: CellJob, progress: Callable[[str], None]) -> C
             return _cell(runner, job, log, progress, cell)
         except _Stopped:
             return cell("unfinished", detail="the run's deadline came first")
+        except (ShipwheelError, OSError) as exc:  # this cell only: the others still run
+            what = exc.one_line() if isinstance(exc, ShipwheelError) else str(exc)
+            log.write(f"# stopped: {what}\n")
+            return cell("not-installable", detail=f"could not be tested: {what}")
         finally:
             shutil.rmtree(job.work, ignore_errors=True)
 
