@@ -347,7 +347,7 @@ def test_i14_schema_per_identifier_tables_take_the_build_keys() -> None:
     full = schema()
     # the sub-tables of the steps ([tool.shipwheel.verify] ...): every table with its own properties
     sections = {k for k, v in full["properties"].items() if v.get("type") == "object" and "properties" in v}
-    per = {"linux", "macos", "windows", "overrides"}
+    per = {"linux", "macos", "windows", "overrides", "downstream"}
     build = {k: v for k, v in full["properties"].items() if k not in sections | per}
     assert full["definitions"]["per-identifier"]["properties"] == build
     items = dict(full["properties"]["overrides"]["items"]["properties"])

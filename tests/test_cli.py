@@ -64,6 +64,8 @@ NUMERIC_OPTIONS: list[tuple[str, str, str]] = [
     ("publish {e} -r file:{d} --no-verify", "-j", "2"),
     ("publish {e} -r file:{d} --no-verify", "--retries", "1"),
     ("publish {e} -r file:{d} --no-verify", "--timeout", "5"),
+    ("downstream 1.0 --config-dir {e}", "-j", "2"),
+    ("downstream 1.0 --config-dir {e}", "--deadline", "5"),
 ]
 
 BAD_NUMBERS = ["-1", "-3", "nan", "inf", "-inf", "1e999", "x", "", "99999999999999999999999", "1.5"]
@@ -115,8 +117,8 @@ def test_i10_13_numeric_options_use_the_validating_types() -> None:
 def test_i10_13_bad_numbers_exit_2_one_line(
     folders: dict[str, str], prefix: str, option: str, good: str, bad: str
 ) -> None:
-    if option == "--timeout" and bad == "1.5":
-        bad = "0"  # 1.5 s is a good timeout; whole-number options refuse it
+    if option in {"--timeout", "--deadline"} and bad == "1.5":
+        bad = "0"  # 1.5 s is a good timeout or deadline; whole-number options refuse it
     # --opt=VALUE, so that "-1" is never taken for an option
     long = {"-j": "--jobs"}.get(option, option)
     argv = [*prefix.format(**folders).split(), f"{long}={bad}"]
@@ -256,6 +258,10 @@ test_i10_property_fetch = _property(
 test_i10_property_publish = _property(
     lambda f, x: ["publish", f["e"], "-r", f"file:{f['d']}", "--no-verify", "--config-dir", f["e"], *x],
     ["--jobs", "--retries", "--timeout"],
+)
+# no [[tool.shipwheel.downstream]] in any table: the command ends before it tests anything
+test_i10_property_downstream = _property(
+    lambda f, x: ["downstream", "1.0", "--config-dir", f["e"], *x], ["--jobs", "--deadline"]
 )
 test_i10_property_sign = _property(lambda f, x: ["sign", f["e"], "--config-dir", f["e"], *x], [])
 test_i10_property_changelog = _property(

@@ -117,7 +117,7 @@ def test_schema_accepts_the_defaults_and_matches_the_dataclasses() -> None:
     for section, cls in SECTIONS.items():
         keys = {toml_key(f) for f in dataclasses.fields(cls)}
         table = props if not section else props[section]["properties"]
-        per_identifier = {"linux", "macos", "windows", "overrides"}
+        per_identifier = {"linux", "macos", "windows", "overrides", "downstream"}
         declared = set(table) - (set(SECTIONS) | per_identifier if not section else set())
         assert declared == keys, f"schema and dataclass differ in [{section or 'top'}]"
         assert keys == set(defaults if not section else defaults[section]) - (

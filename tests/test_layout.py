@@ -39,6 +39,7 @@ STEPS = [
     "build",
     "build_release",
     "verify_paths",
+    "run_downstream",
     "stage_files",
     "fetch_release",
     "sign_files",

@@ -6,6 +6,7 @@ callbacks. The pipeline, one entry point per step, each named after what it does
 
 - :func:`build` (``shipwheel build``; also exported as :func:`build_release`): the sdist and one repaired, tested wheel per identifier;
 - :func:`verify_paths` (``shipwheel verify``): release-grade checks of wheels and sdists;
+- :func:`run_downstream` (``shipwheel downstream``): the downstream projects' test suites against a candidate;
 - :func:`stage_files` and :func:`fetch_release` (``shipwheel stage`` / ``fetch``);
 - :func:`sign_files` (``shipwheel sign``) and :func:`publish_files` (``shipwheel publish``);
 - :func:`make_changelog` (``shipwheel changelog``);
@@ -26,6 +27,7 @@ from .errors import ShipwheelError
 
 if TYPE_CHECKING:
     from .builder import build, build_release
+    from .downstream import run_downstream
     from .notes import make_changelog
     from .publish import publish_files
     from .release import announce, run_checks, set_version, tag_release
@@ -46,6 +48,7 @@ __all__ = [
     "make_changelog",
     "publish_files",
     "run_checks",
+    "run_downstream",
     "run_release",
     "set_version",
     "sign_files",
@@ -64,6 +67,7 @@ _LAZY = {
     "publish_files": (".publish", "publish_files"),
     # ``release`` is the package's name here, so the pipeline's entry point is exported as run_release.
     "run_checks": (".release", "run_checks"),
+    "run_downstream": (".downstream", "run_downstream"),
     "run_release": (".release", "release"),
     "set_version": (".release", "set_version"),
     "sign_files": (".sign", "sign_files"),

@@ -6,14 +6,17 @@ keeps the tail of that output (and the log file's path) for the error message.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -187,3 +190,71 @@ def _run_bounded(
         return io.TextIOWrapper(io.BytesIO(bytes(buf)), errors="replace").read()
 
     return subprocess.CompletedProcess(args, proc.returncode, text(buffers[0]), text(buffers[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """How :func:`run_stoppable` ended: the exit code, or why it was stopped (the whole process group killed)."""
+
+    returncode: int | None
+    timed_out: bool = False
+    cancelled: bool = False
+
+
+def run_stoppable(
+    cmd: Sequence[str | os.PathLike[str]] | str,
+    *,
+    logfile: IO[str],
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    shell: bool = False,
+    timeout: float | None = None,
+    cancel: threading.Event | None = None,
+) -> Finished:
+    """Run ``cmd`` in a process group of its own, its output appended to ``logfile``, and return how it ended.
+
+    Unlike :func:`run`, a non-zero exit is an answer, not an error (a test command that finds failures), and the
+    command can be stopped: when ``timeout`` passes or ``cancel`` is set, the whole group is killed (a shell's
+    children and a test runner's workers too, which ``subprocess.run``'s timeout leaves running).
+    """
+    shown = cmd if isinstance(cmd, str) else format_command(cmd)
+    args: str | list[str] = cmd if isinstance(cmd, str) else [str(c) for c in cmd]
+    log.debug("$ %s", shown)
+    logfile.write(f"$ {shown}\n")
+    logfile.flush()
+    try:
+        proc = subprocess.Popen(
+            args, cwd=cwd, env=dict(env) if env is not None else None, shell=shell,
+            stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    except FileNotFoundError as exc:
+        program = args if isinstance(args, str) else args[0]
+        raise EnvironmentNotReadyError(
+            f"program {program!r} not found", hint=f"install {Path(program).name} or put it on PATH"
+        ) from exc
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                code = proc.wait(0.1)
+                return Finished(code)
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel is not None and cancel.is_set():
+                return Finished(None, cancelled=True)
+            if deadline is not None and time.monotonic() > deadline:
+                return Finished(None, timed_out=True)
+    finally:
+        # also after a normal exit: what the command left running in its group (a server a test started) goes too
+        _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Kill every process of ``proc``'s group (its own session), then reap ``proc``."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+
+
+__all__ += ["Finished", "run_stoppable"]

@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from ._cibuildwheel import Override, expand_environment
+from ._downstream import IN_RELEASE, DownstreamProject
 from ._files import load_defaults, read_pyproject
 from ._import import import_cibuildwheel
 from ._loader import ENV_PREFIX, env_name, load_config
@@ -38,6 +39,7 @@ from ._model import (
 __all__ = [
     "BYTES",
     "ENV_PREFIX",
+    "IN_RELEASE",
     "JOBS",
     "JOBS_OR_CORES",
     "RETRIES",
@@ -47,6 +49,7 @@ __all__ = [
     "BuildOptions",
     "ChangelogOptions",
     "Config",
+    "DownstreamProject",
     "FetchOptions",
     "NotesOptions",
     "Override",

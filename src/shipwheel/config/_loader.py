@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import ConfigError, ProjectError
 from ._cibuildwheel import OS_SELECT, Override, read_cibuildwheel
+from ._downstream import read_downstream
 from ._files import load_defaults, read_pyproject, read_sdist_pyproject, read_toml
 from ._model import SECTIONS, BuildOptions, Config, ProjectInfo, toml_key
 
@@ -246,7 +247,9 @@ def load_config(
             raise ConfigError(
                 f"{_where(section)} must be a table", hint=f"write it as a {_where(section)} section"
             )
-        allowed = known + ([s for s in SECTIONS if s] + list(_PER_IDENTIFIER) if not section else [])
+        allowed = known + (
+            [s for s in SECTIONS if s] + [*_PER_IDENTIFIER, "downstream"] if not section else []
+        )
         for key in user_table:
             if key not in allowed:
                 raise ConfigError(f"unknown key '{key}' in {_where(section)}", hint=_suggest(key, allowed))
@@ -294,6 +297,7 @@ def load_config(
         warnings=tuple(cibw.notes),
         ci_only=tuple(cibw.ci_only),
         pyproject_label=tool_label if pyproject is not None or config_dir is not None else "",
+        downstream=read_downstream(user, tool_label),
         **built,
     )
 

@@ -24,6 +24,7 @@ from packaging.specifiers import SpecifierSet
 
 from ..matrix import Identifier, expand_braces, expected_identifiers
 from ._cibuildwheel import Override
+from ._downstream import DownstreamProject
 
 __all__ = [
     "BYTES",
@@ -307,6 +308,8 @@ class Config:
     ci_only: tuple[str, ...] = ()
     #: how the file the ``[tool.*]`` tables came from is shown (never a temporary path)
     pyproject_label: str = ""
+    #: ``[[tool.shipwheel.downstream]]``: the projects whose test suites test this one's candidates
+    downstream: tuple[DownstreamProject, ...] = ()
 
     def identifiers(self) -> list[Identifier]:
         """The identifiers a release of the project ships: the build options over ``requires-python``."""

@@ -67,11 +67,18 @@ def _highlights(config: Config, version: Version) -> str:
 
 
 def make_announcement(
-    config: Config, version: str, *, git: Git, ref: str | None = None, repository: str | None = None
+    config: Config,
+    version: str,
+    *,
+    git: Git,
+    ref: str | None = None,
+    repository: str | None = None,
+    state: ReleaseState | None = None,
 ) -> Announcement:
     """Gather the announcement of ``version``: highlights (the notes' first paragraph), contributors and pull
     requests since the previous tag (:func:`shipwheel.notes.make_changelog`), links, and the checksums of the
-    release files in the wheelhouse."""
+    release files in the wheelhouse. A pre-release's is a request for testing: how to install the candidate,
+    what the downstream projects' tests found (from ``state``'s ``downstream`` step) and whom to tell."""
     from ..notes import checksums, make_changelog
     from ..publish import resolve_repository
     from ._preflight import configured_repository
@@ -98,6 +105,16 @@ def make_announcement(
     kind = "pre-release" if wanted.is_prerelease else "release"
     subject = f"ANN: {name} {version} released"
     intro = f"On behalf of the {name} team, I am pleased to announce the {kind} of {name} {version}."
+    testing: tuple[list[str], list[str]] = ([], [])
+    if wanted.is_prerelease:
+        from ._testing_request import testing_request
+
+        subject = f"Request for testing: {name} {version}"
+        intro = (
+            f"On behalf of the {name} team, I am pleased to announce the pre-release {name} {version}, and to ask "
+            "you to test it with your projects before the final release."
+        )
+        testing = testing_request(config, name, version, state=state, repository=repository)
     new = sum(p.first_time for p in people)
     counts = (
         f"A total of {len(people)} people contributed to this release, {new} of them for the first time "
@@ -112,6 +129,8 @@ def make_announcement(
     if highlights:
         text += [highlights, ""]
         md += [highlights, ""]
+    text += testing[0]
+    md += testing[1]
     text += [counts, ""]
     md += [counts, ""]
     if people:
@@ -254,7 +273,7 @@ def announce(
     twice: a record that says sent returns at once, one in doubt raises :class:`MailInDoubtError` unless
     ``force``.
     """
-    ann = make_announcement(config, version, git=git, repository=state.repository or None)
+    ann = make_announcement(config, version, git=git, repository=state.repository or None, state=state)
     text_file, md_file = write_announcement(ann, state.path.parent, version)
     data = state.steps["announce"].data
     data.update(file=str(text_file), markdown=str(md_file))

@@ -19,7 +19,7 @@ __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
 
 #: Every step the pipeline knows, in the order it runs them.
 STEPS = (
-    "check", "notes", "version", "tag", "build", "verify", "sign", "stage", "publish", "docs", "announce", "bump",
+    "check", "notes", "version", "tag", "build", "verify", "downstream", "sign", "stage", "publish", "docs", "announce", "bump",
 )  # fmt: skip
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]

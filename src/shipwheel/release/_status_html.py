@@ -1,4 +1,5 @@
-"""``shipwheel status --html``: one page with the steps of a release, the verify grid and the files' hashes."""
+"""``shipwheel status --html``: one page with the steps of a release, the verify grid, the downstream projects'
+tests (from the record of the ``downstream`` step) and the files' hashes."""
 
 from __future__ import annotations
 
@@ -104,4 +105,5 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
         labels=_LABELS,
         verify_summary=summary,
         files=files,
+        downstream=state.steps["downstream"].data.get("report"),
     )

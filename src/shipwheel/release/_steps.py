@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _steps_downstream as d
 from . import _steps_files as f
 from . import _steps_git as g
 from ._context import Context, Step, never
@@ -17,6 +18,7 @@ STEP_IMPLS: dict[str, Step] = {
         Step("tag", never, g.tag_observe, g.tag_run),
         Step("build", never, f.build_observe, f.build_run),
         Step("verify", never, f.verify_observe, f.verify_run),
+        Step("downstream", d.downstream_skip, d.downstream_observe, d.downstream_run),
         Step("sign", f.sign_skip, f.sign_observe, f.sign_run),
         Step("stage", f.stage_skip, f.stage_observe, f.stage_run),
         Step("publish", never, f.publish_observe, f.publish_run),

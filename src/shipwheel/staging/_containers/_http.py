@@ -185,7 +185,9 @@ class HttpContainer:
                 return first
         listing = Listing()
         if not self._walk(self.url, listing):
-            raise TransferError(f"{self.display} does not exist (HTTP 404)", hint="check the container URL")
+            raise TransferError(
+                f"{self.display} does not exist (HTTP 404)", hint="check the container URL", status=404
+            )
         wanted = canonicalize_name(project) if project is not None else None
         if (
             sub is not None
