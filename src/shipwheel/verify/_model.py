@@ -53,6 +53,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "archive-too-large": (E, "the archive unpacks to more than verify.max-uncompressed-size; check its content"),
     "archive-encrypted": (E, "rebuild without encryption: installers cannot read encrypted members"),
     "archive-backslash": (E, "rebuild with '/' as the path separator in member names"),
+    "archive-control-character": (E, "rename the file: a control character in a member name forges lines in RECORD, logs and terminals"),
+    "archive-name-encoding": (E, "rebuild with UTF-8 member names: installers cannot tell what a name of other bytes means"),
+    "archive-path-too-deep": (E, "flatten the folder tree: file systems and installers refuse paths that deep or that long"),
     # wheel contents
     "dist-info-missing": (E, "rebuild the wheel: it has no {name}-{version}.dist-info folder"),
     "dist-info-multiple": (E, "rebuild the wheel with exactly one .dist-info folder"),
