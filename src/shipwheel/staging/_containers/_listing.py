@@ -13,12 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
-from xml.etree import ElementTree
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused_etree
+
+from ..._http import redact
 from ...distfiles import DistFile
 from ...manifest import MANIFEST
 from ...simple_index import Link, Page
-from ._base import Entry, Rejected
+from ._base import Entry, Rejected, TransferError
 
 __all__ = ["accept_link", "parse_link_header", "parse_s3_xml"]
 
@@ -27,13 +31,24 @@ _DIST_SUFFIX = re.compile(r"\.(whl|tar\.gz|zip)$", re.IGNORECASE)
 
 def parse_s3_xml(text: str, page_url: str) -> Page:
     """Keys of an S3 ``ListBucketResult`` (v1 or v2) served over plain HTTP; a truncated result continues with
-    ``continuation-token`` (v2) or ``marker`` (v1)."""
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:  # S3 never sends a DTD; entities only serve attacks
-        return Page([], None, "s3-xml")
+    ``continuation-token`` (v2) or ``marker`` (v1).
+
+    The page comes from a server nobody vouched for: it is parsed with defusedxml, which refuses DTDs, entity
+    declarations (the billion laughs, quadratic blow-up) and external references before expanding anything. A page
+    that is refused or does not parse is a :class:`TransferError`: a listing that cannot be read lists nothing.
+    """
+    redacted = redact(page_url)
     try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError:
-        return Page([], None, "s3-xml")
+        root = defused_etree.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:  # S3 never sends a DTD or entities; they only serve attacks
+        raise TransferError(
+            f"the S3 listing {redacted} was refused: {type(exc).__name__} (S3 never sends one)",
+            hint="point --from at the bucket's real endpoint",
+        ) from exc
+    except ParseError as exc:
+        raise TransferError(
+            f"the S3 listing {redacted} is not valid XML: {exc}", hint="check the container URL"
+        ) from exc
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     split = urlsplit(page_url)
     bucket_url = f"{split.scheme}://{split.netloc}{split.path}"
