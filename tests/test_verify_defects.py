@@ -159,7 +159,7 @@ DEFECTS: dict[str, Build] = {
     "archive-backslash": _one(WheelSpec(raw=[(zip_info("demo\\evil.py"), b"x")])),
     "archive-link": _one(WheelSpec(raw=[(zip_info("demo/link", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")])),
     "archive-duplicate": _one(WheelSpec(raw=[(zip_info("demo/__init__.py"), b"VALUE = 2\n")])),
-    "archive-compression-ratio": _one(WheelSpec(raw=[(zip_info("demo/zeros.bin"), b"\0" * (8 << 20))])),
+    "archive-compression-ratio": _one(WheelSpec(raw=[(zip_info("demo/zeros.bin"), b"\0" * (32 << 20))])),
     "archive-encrypted": _encrypted,
     "archive-special-file": _one(SdistSpec(extra=[(_fifo(), None)])),
     "dist-info-missing": _one(WheelSpec(dist_info="demo-1.0.info")),
@@ -200,8 +200,12 @@ DEFECTS: dict[str, Build] = {
     ),
     "metadata-inconsistent": _many(
         WheelSpec(),
-        WheelSpec(tags="py3-none-win_amd64", files={**PURE, "demo/x.pyd": b"MZ"}),
-        SdistSpec(pkg_info=metadata_text(requires_python=">=3.8")),
+        WheelSpec(
+            tags="py3-none-win_amd64",
+            files={**PURE, "demo/x.pyd": b"MZ"},
+            metadata=metadata_text(requires_python=">=3.8"),
+        ),
+        SdistSpec(),
     ),
     "platform-tag-unsupported": _one(
         WheelSpec(tags="py3-none-linux_x86_64", files={**PURE, "demo/x.so": b"\0"})

@@ -29,13 +29,15 @@ from ._completeness import (
     release_checks,
 )
 from ._file import check_file
-from ._grid import matrix_grid, report_json
+from ._grid import REPORT_SCHEMA, matrix_grid, report_json
 from ._model import (
     CODES,
+    RELEASE_FIELDS,
     Completeness,
     FileResult,
     GridCell,
     Problem,
+    ProblemGroup,
     Report,
     Severity,
     make_problem,
@@ -44,11 +46,14 @@ from ._model import (
 
 __all__ = [
     "CODES",
+    "RELEASE_FIELDS",
+    "REPORT_SCHEMA",
     "Completeness",
     "FileResult",
     "GridCell",
     "Limits",
     "Problem",
+    "ProblemGroup",
     "Report",
     "Severity",
     "VerifyCache",
@@ -212,12 +217,12 @@ def _completeness(
     return check_completeness(wheels, inferred_identifiers(results), "files")
 
 
-def render_html(report: Report) -> str:
-    """The self-contained HTML page of ``report`` (``shipwheel verify --html``); the template is loaded only
-    here, so that importing :mod:`shipwheel.verify` stays cheap."""
+def render_html(report: Report, *, strict: bool = False) -> str:
+    """The self-contained HTML page of ``report`` (``shipwheel verify --html``), its verdict with or without
+    ``strict``; the template is loaded only here, so that importing :mod:`shipwheel.verify` stays cheap."""
     from ._report import render_html as render
 
-    return render(report)
+    return render(report, strict=strict)
 
 
 def format_size(n: int) -> str:

@@ -40,8 +40,10 @@ def _short(name: str) -> str:
 #: Links followed while resolving one path, as Linux does (ELOOP past 40).
 _MAX_LINK_HOPS = 40
 
-#: Members smaller than this are never called bombs, whatever their ratio (a file of zeros compresses well).
-_RATIO_MIN_SIZE = 1 << 20
+#: Members smaller than this are never called bombs, whatever their ratio: they unpack to little whatever it is,
+#: and real ones compress very well (Pillow 13's wheels graft a 2 MiB libXau, mostly the zero padding of its
+#: page-aligned segments, that expands 224 times).
+_RATIO_MIN_SIZE = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
