@@ -101,6 +101,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "readme-invalid": (E, "fix the README markup (PyPI would reject or mangle it); run `python -m readme_renderer README` to see where"),
     "readme-missing": (W, "add `readme = \"README.md\"` to [project] so that PyPI shows a description"),
     "readme-content-type-missing": (W, "set the readme's content type ([project] readme = \"README.md\" does it); PyPI assumes reStructuredText"),
+    "module-version-mismatch": (W, "regenerate the version file from the release's version (or read it with importlib.metadata.version), then rebuild"),
+    "grafted-library-licence": (W, "add the bundled library's licence to the wheel (license-files, or the file your before-all writes into the project) and rebuild"),
     "metadata-inconsistent": (W, "build every file from the same commit and configuration: these fields decide what installers install, and must not differ between the files of one release"),
     # platform
     "platform-tag-unsupported": (E, "repair the wheel with auditwheel (linux) or delocate (macOS) so it gets a tag PyPI accepts"),
