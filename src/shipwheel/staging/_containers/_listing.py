@@ -116,9 +116,25 @@ def host_allowed(url: str, container_url: str, allow_hosts: Sequence[str]) -> bo
     return host in allowed or f"{host}:{port}" in allowed or "*" in allowed
 
 
-def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> Entry | Rejected | None:
+def index_file_host(link: Link, container_url: str) -> bool:
+    """Whether an index page's link may be followed to a host of its own: the index (PyPI, TestPyPI, a devpi) was
+    reached over HTTPS, the file is served over HTTPS, and the page pins its sha256, which the download is checked
+    against. That is PyPI's own arrangement (``pypi.org/simple/`` -> ``files.pythonhosted.org``); a page that only
+    looks like a listing, or a link without a hash, gets no such trust."""
+    return (
+        urlsplit(container_url).scheme == "https"
+        and urlsplit(link.url).scheme == "https"
+        and bool(urlsplit(link.url).hostname)
+        and link.sha256 is not None
+    )
+
+
+def accept_link(
+    link: Link, container_url: str, allow_hosts: Sequence[str], *, index_page: bool = False
+) -> Entry | Rejected | None:
     """Judge one link: an :class:`Entry`, a :class:`Rejected` (looks like a release file but is unsafe), or
-    ``None`` (navigation, other files)."""
+    ``None`` (navigation, other files). ``index_page``: the page is a simple index's (PEP 691 JSON, or PEP 503
+    HTML that declares ``pypi:repository-version``), whose file host is allowed by :func:`index_file_host`."""
     parts = urlsplit(link.url)
     raw_segment = parts.path.rsplit("/", 1)[-1]
     name = unquote(raw_segment)
@@ -137,21 +153,24 @@ def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> E
         return Rejected(
             label, "bad-name: not a valid wheel or sdist filename (or holds a path part)", link.url
         )
-    if not host_allowed(link.url, container_url, allow_hosts):
+    if not host_allowed(link.url, container_url, allow_hosts) and not (
+        index_page and index_file_host(link, container_url)
+    ):
         if parts.scheme == "http" and urlsplit(container_url).scheme == "https":
             return Rejected(label, "insecure: an http:// link on an https:// container", link.url)
-        return Rejected(label, f"other-host: {parts.hostname} (allow it with --allow-host)", link.url)
+        why = " without a sha256 on the index page" if index_page and link.sha256 is None else ""
+        return Rejected(label, f"other-host: {parts.hostname}{why} (allow it with --allow-host)", link.url)
     return Entry(dist, link.url, link.size, link.sha256)
 
 
 def judge(
-    links: Iterable[Link], container_url: str, allow_hosts: Sequence[str]
+    links: Iterable[Link], container_url: str, allow_hosts: Sequence[str], *, index_page: bool = False
 ) -> tuple[list[Entry], list[Rejected]]:
     """:func:`accept_link` over ``links``."""
     entries: list[Entry] = []
     rejected: list[Rejected] = []
     for link in links:
-        verdict = accept_link(link, container_url, allow_hosts)
+        verdict = accept_link(link, container_url, allow_hosts, index_page=index_page)
         if isinstance(verdict, Entry):
             entries.append(verdict)
         elif isinstance(verdict, Rejected):
@@ -169,4 +188,4 @@ def manifest_link(links: Iterable[Link], container_url: str) -> str | None:
     return None
 
 
-__all__ += ["host_allowed", "judge", "manifest_link"]
+__all__ += ["host_allowed", "index_file_host", "judge", "manifest_link"]
