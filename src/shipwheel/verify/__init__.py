@@ -43,6 +43,7 @@ from ._model import (
     make_problem,
     sort_problems,
 )
+from ._sdist_rules import SdistOmissions, sdist_omissions
 
 __all__ = [
     "CODES",
@@ -55,10 +56,12 @@ __all__ = [
     "Problem",
     "ProblemGroup",
     "Report",
+    "SdistOmissions",
     "Severity",
     "VerifyCache",
     "matrix_grid",
     "report_json",
+    "sdist_omissions",
     "verify_paths",
 ]
 
