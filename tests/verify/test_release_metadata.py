@@ -94,3 +94,20 @@ def test_sdist_static_fields_must_match_the_wheels(tmp_path: Path) -> None:
     sdist = SdistSpec(pkg_info=static).build(tmp_path / "static")
     found = _inconsistent([*wheels, sdist])
     assert [(f, m.split(":")[0]) for f, m in found] == [(sdist.name, "requires-python differs")]
+
+
+def test_expected_identifiers_replace_the_inferred_matrix(tmp_path: Path) -> None:
+    """What release passes as its recorded selection: a selected identifier with no wheel is an error."""
+    import pytest
+
+    from shipwheel.errors import UsageError
+
+    paths = _wheels(tmp_path, "", "")  # cp312 win_amd64 and win_arm64
+    report = verify_paths(paths, jobs=1, expected=["cp312-win_amd64", "cp312-win_arm64", "cp313-win_amd64"])
+    assert report.completeness.source == "selection"
+    assert report.completeness.missing == ["cp313-win_amd64"]
+    assert [(p.code, p.severity.value) for p in report.errors] == [("matrix-missing", "error")]
+    exact = verify_paths(paths, jobs=1, expected=["cp312-win_amd64", "cp312-win_arm64"])
+    assert exact.ok(strict=True) and exact.completeness.missing == []
+    with pytest.raises(UsageError, match="cp3x"):
+        verify_paths(paths, jobs=1, expected=["cp3x-win_amd64"])

@@ -238,7 +238,9 @@ def render(report: Report, *, strict: bool = False) -> None:
             )
         )
     if comp.status == "checked":
-        source = "configuration" if comp.source == "config" else "files (requires-python x platforms present)"
+        source = {"config": "configuration", "selection": "recorded selection"}.get(
+            comp.source, "files (requires-python x platforms present)"
+        )
         out_console.print(
             Text(
                 f"matrix from the {source}: {len(comp.expected)} expected, {len(comp.missing)} missing",

@@ -18,7 +18,8 @@ from packaging.utils import canonicalize_name
 
 from ..config import Config
 from ..distfiles import collect_release_files
-from ..errors import ConfigError
+from ..errors import ConfigError, SelectorError, UsageError
+from ..matrix import Identifier
 from ._archive import Limits
 from ._cache import VerifyCache, fingerprint
 from ._completeness import (
@@ -27,6 +28,9 @@ from ._completeness import (
     inferred_identifiers,
     pure_completeness,
     release_checks,
+)
+from ._completeness import (
+    check_completeness as check_completeness_of,
 )
 from ._file import check_file
 from ._grid import REPORT_SCHEMA, matrix_grid, report_json
@@ -113,6 +117,7 @@ def verify_paths(
     progress: Callable[[str], None] | None = None,
     check_completeness: bool = True,
     cache: VerifyCache | None = None,
+    expected: Sequence[str] | None = None,
 ) -> Report:
     """Check the release files at ``paths`` (files or folders) and return the report; never raises for bad
     content, only for paths that do not exist (:class:`~shipwheel.errors.UsageError`).
@@ -125,6 +130,10 @@ def verify_paths(
     :param check_completeness: compare the wheels with the expected build identifiers.
     :param cache: reuse the results it recorded for the same bytes and settings, and record the files that pass
         (:class:`VerifyCache`; ``VerifyCache()`` is the one in the state folder). Release-level checks always run.
+    :param expected: the build identifiers the wheels must cover (``["cp312-manylinux_x86_64", ...]``, a
+        recorded ``--select``), in place of the configuration's matrix or the one inferred from the files: a
+        missing one is a ``matrix-missing`` error, the report's completeness source is ``"selection"``.
+    :raises UsageError: an ``expected`` identifier does not parse.
     """
     started = time.perf_counter()
     ignored = tuple(config.verify.ignore) if config is not None else ()
@@ -174,9 +183,13 @@ def verify_paths(
         problems.append(
             make_problem("release-no-files", "", f"no wheel or sdist in {', '.join(map(str, paths))}")
         )
-    completeness, matrix_problems = _completeness(
-        results, config, found_project, found_version, check_completeness
-    )
+    if expected is not None and check_completeness:
+        wheels = [r for r in results if r.kind == "wheel"]
+        completeness, matrix_problems = check_completeness_of(wheels, _parse_expected(expected), "selection")
+    else:
+        completeness, matrix_problems = _completeness(
+            results, config, found_project, found_version, check_completeness
+        )
     problems += matrix_problems
     if ignored:
         problems = [p for p in problems if p.code not in ignored]
@@ -191,6 +204,13 @@ def verify_paths(
         ignored=ignored,
         elapsed=time.perf_counter() - started,
     )
+
+
+def _parse_expected(expected: Sequence[str]) -> list[Identifier]:
+    try:
+        return [Identifier.parse(i) for i in expected]
+    except SelectorError as exc:
+        raise UsageError(str(exc), hint="expected identifiers look like cp312-manylinux_x86_64") from exc
 
 
 def _completeness(
