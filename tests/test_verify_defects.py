@@ -327,7 +327,12 @@ def test_valid_compiled_wheels(elf_kit: ElfKit, tmp_path: Path) -> None:
         WheelSpec(tags="cp313-cp313-manylinux_2_28_x86_64", files={**PURE, so: elf_kit.new_glibc}),
         WheelSpec(
             tags="cp311-cp311-manylinux_2_17_x86_64",
-            files={**PURE, so: elf_kit.external_rpath, "demo.libs/libfoo.so.1": elf_kit.libfoo},
+            files={
+                **PURE,
+                so: elf_kit.external_rpath,
+                "demo.libs/libfoo.so.1": elf_kit.libfoo,
+                "demo-1.0.dist-info/licenses/LICENSE.libfoo.txt": b"libfoo: MIT\n",  # a grafted library's terms
+            },
         ),
         WheelSpec(
             tags="cp314-abi3-manylinux_2_17_x86_64", files={**PURE, "demo/_a.abi3.so": elf_kit.abi3_new}
@@ -417,6 +422,7 @@ def test_valid_macos_and_windows_binaries(tmp_path: Path) -> None:
                     "arm64", (11, 0), ("/usr/lib/libSystem.B.dylib", "@loader_path/.dylibs/libomp.dylib")
                 ),
                 "demo/.dylibs/libomp.dylib": macho("arm64", (11, 0)),
+                "demo-1.0.dist-info/licenses/LICENSE.openmp.txt": b"LLVM OpenMP: Apache-2.0 WITH LLVM-exception\n",
             },
         ),
         WheelSpec(tags="cp312-cp312-win_amd64", files={**PURE, "demo/_x.pyd": pe(0x8664)}),
