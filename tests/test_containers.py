@@ -15,7 +15,7 @@ from shipwheel.manifest import MANIFEST, format_manifest, parse_manifest, read_m
 from shipwheel.simple_index import IndexFile, parse_html, parse_json, render_index
 from shipwheel.staging import Entry, Rejected, open_container, write_static_index
 from shipwheel.staging._containers._http import HttpContainer
-from shipwheel.staging._containers._listing import accept_link, judge, parse_link_header, parse_s3_xml
+from shipwheel.staging._containers._listing import accept_link, judge, parse_link_header
 from shipwheel.staging._containers._local import LocalContainer
 
 BASE = "http://127.0.0.1:8000/staging/"
@@ -115,23 +115,6 @@ def test_pep691_json_files_hashes_sizes_and_next() -> None:
     ]
     assert [(r.name, r.reason.split(":")[0]) for r in rejected] == [("../../etc/passwd.whl", "bad-name")]
     assert parse_json(["not", "an", "object"], BASE).links == []
-
-
-def test_s3_xml_listing_with_continuation_token() -> None:
-    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-    <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
-      <Name>staging</Name><Prefix>rc/</Prefix><IsTruncated>true</IsTruncated>
-      <NextContinuationToken>tok+en/1</NextContinuationToken>
-      <Contents><Key>rc/{WHEEL}</Key><Size>1234</Size></Contents>
-      <Contents><Key>rc/SHA256SUMS</Key><Size>80</Size></Contents>
-    </ListBucketResult>"""
-    page = parse_s3_xml(xml, "http://127.0.0.1:9000/staging?list-type=2&prefix=rc/")
-    assert page.links[0].url == f"http://127.0.0.1:9000/staging/rc/{WHEEL}"
-    assert page.links[0].size == 1234
-    assert page.next_url == (
-        "http://127.0.0.1:9000/staging?list-type=2&prefix=rc%2F&continuation-token=tok%2Ben%2F1"
-    )
-    assert parse_s3_xml('<!DOCTYPE x [<!ENTITY a "b">]><ListBucketResult/>', BASE).links == []
 
 
 def test_link_header_next() -> None:

@@ -62,17 +62,27 @@ def test_i12_check_good_release_passes(repo: Path, capsys: pytest.CaptureFixture
         "pypi-headroom",
     }  # fmt: skip
     assert checks["sdist-complete"]["message"].startswith("kahan-1.0.0.tar.gz")  # type: ignore[union-attr]
-    # a tracked file the sdist leaves out (MANIFEST.in does not name it)
+    # a tracked file the sdist leaves out (MANIFEST.in does not name it): the project's rules leave it out, which
+    # is reported, not fatal
     (repo / "tools").mkdir()
     (repo / "tools" / "release.sh").write_text("echo\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "tools")
-    code, checks = _codes(
-        capsys, ["check", "1.0.0", "--json", "--skip", "index-free", "--config-dir", str(repo)]
-    )
+    argv = ["check", "1.0.0", "--json", "--skip", "index-free", "--config-dir", str(repo)]
+    code, checks = _codes(capsys, argv)
+    assert checks["sdist-complete"]["status"] == "pass"
+    assert "1 tracked file(s) are left out by them" in checks["sdist-complete"]["message"]  # type: ignore[operator]
+    assert checks["sdist-complete"]["details"] == ["tools/release.sh"]
+    # a [tool.check-manifest] table asks for the strict check: then it fails, as check-manifest would
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write("\n[tool.check-manifest]\n")
+    git(repo, "commit", "-qam", "check-manifest")
+    code, checks = _codes(capsys, argv)
     assert code == 1
     assert checks["sdist-complete"]["status"] == "fail"
-    assert checks["sdist-complete"]["details"] == ["tools/release.sh"]
+    assert checks["sdist-complete"]["details"] == [
+        "tools/release.sh ([tool.check-manifest]: the project asks for every tracked file)"
+    ]
 
 
 def test_i12_check_each_failure_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

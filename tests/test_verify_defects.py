@@ -159,7 +159,7 @@ DEFECTS: dict[str, Build] = {
     "archive-backslash": _one(WheelSpec(raw=[(zip_info("demo\\evil.py"), b"x")])),
     "archive-link": _one(WheelSpec(raw=[(zip_info("demo/link", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")])),
     "archive-duplicate": _one(WheelSpec(raw=[(zip_info("demo/__init__.py"), b"VALUE = 2\n")])),
-    "archive-compression-ratio": _one(WheelSpec(raw=[(zip_info("demo/zeros.bin"), b"\0" * (8 << 20))])),
+    "archive-compression-ratio": _one(WheelSpec(raw=[(zip_info("demo/zeros.bin"), b"\0" * (32 << 20))])),
     "archive-encrypted": _encrypted,
     "archive-special-file": _one(SdistSpec(extra=[(_fifo(), None)])),
     "dist-info-missing": _one(WheelSpec(dist_info="demo-1.0.info")),
@@ -200,8 +200,12 @@ DEFECTS: dict[str, Build] = {
     ),
     "metadata-inconsistent": _many(
         WheelSpec(),
-        WheelSpec(tags="py3-none-win_amd64", files={**PURE, "demo/x.pyd": b"MZ"}),
-        SdistSpec(pkg_info=metadata_text(requires_python=">=3.8")),
+        WheelSpec(
+            tags="py3-none-win_amd64",
+            files={**PURE, "demo/x.pyd": b"MZ"},
+            metadata=metadata_text(requires_python=">=3.8"),
+        ),
+        SdistSpec(),
     ),
     "platform-tag-unsupported": _one(
         WheelSpec(tags="py3-none-linux_x86_64", files={**PURE, "demo/x.so": b"\0"})
@@ -323,7 +327,12 @@ def test_valid_compiled_wheels(elf_kit: ElfKit, tmp_path: Path) -> None:
         WheelSpec(tags="cp313-cp313-manylinux_2_28_x86_64", files={**PURE, so: elf_kit.new_glibc}),
         WheelSpec(
             tags="cp311-cp311-manylinux_2_17_x86_64",
-            files={**PURE, so: elf_kit.external_rpath, "demo.libs/libfoo.so.1": elf_kit.libfoo},
+            files={
+                **PURE,
+                so: elf_kit.external_rpath,
+                "demo.libs/libfoo.so.1": elf_kit.libfoo,
+                "demo-1.0.dist-info/licenses/LICENSE.libfoo.txt": b"libfoo: MIT\n",  # a grafted library's terms
+            },
         ),
         WheelSpec(
             tags="cp314-abi3-manylinux_2_17_x86_64", files={**PURE, "demo/_a.abi3.so": elf_kit.abi3_new}
@@ -413,6 +422,7 @@ def test_valid_macos_and_windows_binaries(tmp_path: Path) -> None:
                     "arm64", (11, 0), ("/usr/lib/libSystem.B.dylib", "@loader_path/.dylibs/libomp.dylib")
                 ),
                 "demo/.dylibs/libomp.dylib": macho("arm64", (11, 0)),
+                "demo-1.0.dist-info/licenses/LICENSE.openmp.txt": b"LLVM OpenMP: Apache-2.0 WITH LLVM-exception\n",
             },
         ),
         WheelSpec(tags="cp312-cp312-win_amd64", files={**PURE, "demo/_x.pyd": pe(0x8664)}),

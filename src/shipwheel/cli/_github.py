@@ -95,16 +95,24 @@ def build_finished(result: BuildResult) -> None:
 
 
 def verify_finished(report: Report, *, strict: bool) -> None:
-    """Annotate every verify problem on its file, and add the matrix grid and the problems to the summary."""
+    """Annotate each group of verify problems (one code and cause) on its first file, and add the matrix grid and
+    the groups to the summary."""
     if not enabled():
         return
     from ..verify import matrix_grid
 
     paths = {f.filename: f.path for f in report.files}
-    for p in report.problems:
-        kind = "error" if p.severity.value == "error" or strict else "warning"
+    groups = report.groups
+    # One annotation per code and cause, on its first file, naming the others: GitHub shows ten per step, and a
+    # problem that 40 wheels share would fill them all.
+    for g in groups:
+        kind = "error" if g.severity.value == "error" or strict else "warning"
+        first = g.files[0] if g.files else ""
+        others = (
+            f" (and {len(g.files) - 1} other file(s): {', '.join(g.files[1:])})" if len(g.files) > 1 else ""
+        )
         _emit(
-            _command(kind, f"{p.message}; fix: {p.fix}", file=paths.get(p.file, p.file or ""), title=p.code)
+            _command(kind, f"{g.message}{others}; fix: {g.fix}", file=paths.get(first, first), title=g.code)
         )
     verdict = "ready to publish" if report.ok(strict) else "**NOT ready to publish**"
     name = f"{report.project or 'release'} {report.version or ''}".strip()
@@ -117,13 +125,13 @@ def verify_finished(report: Report, *, strict: bool) -> None:
         parts.append(
             _table(("python", *cols), ([row, *(_MARK[cells[(row, c)].state] for c in cols)] for row in rows))
         )
-    if report.problems:
+    if groups:
         parts.append(
             _table(
-                ("severity", "code", "file", "problem", "fix"),
+                ("severity", "code", "files", "problem", "fix"),
                 (
-                    (p.severity.value, f"`{p.code}`", p.file or "(release)", p.message, p.fix)
-                    for p in report.problems
+                    (g.severity.value, f"`{g.code}`", ", ".join(g.files) or "(release)", g.message, g.fix)
+                    for g in groups
                 ),
             )
         )

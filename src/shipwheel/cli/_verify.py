@@ -30,7 +30,10 @@ from ._common import (
 )
 
 if TYPE_CHECKING:  # the checks (and jinja2) are imported when the command runs, not at every start-up
-    from ..verify import Report
+    from ..verify import ProblemGroup, Report
+
+#: The files a problem group names one per line in the terminal; past this, the rest are counted.
+_FILES_LISTED = 12
 
 _CELL = {
     "ok": ("✓", "bold green"),
@@ -136,18 +139,24 @@ def run(args: argparse.Namespace) -> int:
     strict = config.verify.strict
     if args.html is not None:
         try:
-            write_file(args.html, render_html(report))  # a link there is replaced
+            write_file(args.html, render_html(report, strict=strict))  # a link there is replaced
         except OSError as exc:
             raise _html_error(args.html, exc) from exc
-    if args.json:
-        print_json(report_json(report))
-    else:
-        render(report, strict=strict)
-        if args.html is not None:
-            err_console.print(Text(f"HTML report written to {args.html}"))
+    if not args.json:
+        if getattr(args, "quiet", False):
+            render_quiet(report, strict=strict)
+        else:
+            render(report, strict=strict)
+            if args.html is not None:
+                err_console.print(Text(f"HTML report written to {args.html}"))
     _github.verify_finished(report, strict=strict)
     provenance_ok = _provenance.check(args, collect_release_files(paths, lenient=True))
-    return 0 if report.ok(strict) and provenance_ok else 1
+    ok = report.ok(strict) and provenance_ok
+    if args.json:
+        data = report_json(report, strict=strict)
+        data["ok"] = ok  # the exit code's verdict, the provenance check included
+        print_json(data)
+    return 0 if ok else 1
 
 
 def _html_error(path: Path, exc: OSError) -> UsageError:
@@ -229,7 +238,9 @@ def render(report: Report, *, strict: bool = False) -> None:
             )
         )
     if comp.status == "checked":
-        source = "configuration" if comp.source == "config" else "files (requires-python x platforms present)"
+        source = {"config": "configuration", "selection": "recorded selection"}.get(
+            comp.source, "files (requires-python x platforms present)"
+        )
         out_console.print(
             Text(
                 f"matrix from the {source}: {len(comp.expected)} expected, {len(comp.missing)} missing",
@@ -258,18 +269,42 @@ def render(report: Report, *, strict: bool = False) -> None:
             Text(f"{f.kind:6} {_shown(f.filename)}  ", style="dim")
             + (Text("ok", style="green") if not n else Text(f"{n} problems", style="red"))
         )
-    if report.problems:
+    groups = report.groups
+    if groups:
         out_console.print(Text("\nproblems", style="bold"))
-    for p in report.problems:
-        line = Text()
-        line.append(
-            f"{p.severity.value:7}", style="bold red" if p.severity.value == "error" else "bold yellow"
-        )
-        line.append(f" {p.code}", style="bold")
-        line.append(f"  {_shown(p.file) or '(release)'}", style="cyan")
-        out_console.print(line)
-        out_console.print(Text(f"        {_shown(p.message)}"))
-        out_console.print(Text(f"        fix: {p.fix}", style="dim"))
+    for group in groups:
+        _print_group(group)
+    _print_verdict(report, strict)
+
+
+def _print_group(group: ProblemGroup) -> None:
+    """One block per code and cause: the files that have it listed once, not one block per file."""
+    line = Text()
+    line.append(
+        f"{group.severity.value:7}", style="bold red" if group.severity.value == "error" else "bold yellow"
+    )
+    line.append(f" {group.code}", style="bold")
+    if len(group.files) <= 1:
+        line.append(f"  {_shown(group.files[0]) if group.files else '(release)'}", style="cyan")
+    else:
+        line.append(f"  {len(group.files)} files", style="cyan")
+    out_console.print(line)
+    out_console.print(Text(f"        {_shown(group.message)}"))
+    if len(group.files) > 1:
+        shown = group.files if len(group.files) <= _FILES_LISTED else group.files[: _FILES_LISTED - 1]
+        for name in shown:
+            out_console.print(Text(f"          {_shown(name)}", style="cyan"))
+        if len(shown) < len(group.files):
+            out_console.print(
+                Text(
+                    f"          … and {len(group.files) - len(shown)} more (--json lists them all)",
+                    style="cyan",
+                )
+            )
+    out_console.print(Text(f"        fix: {group.fix}", style="dim"))
+
+
+def _print_verdict(report: Report, strict: bool) -> None:
     verdict = report.ok(strict)
     out_console.print(
         Text(
@@ -280,3 +315,11 @@ def render(report: Report, *, strict: bool = False) -> None:
             style="bold green" if verdict else "bold red",
         )
     )
+
+
+def render_quiet(report: Report, *, strict: bool = False) -> None:
+    """``-q``: the error groups (and, with ``--strict``, the warning groups that fail it) and the verdict line."""
+    for group in report.groups:
+        if group.severity.value == "error" or strict:
+            _print_group(group)
+    _print_verdict(report, strict)

@@ -18,7 +18,7 @@ from .. import _subprocess
 from .._git import Git
 from ..config import Config
 from ..errors import ShipwheelError
-from ._backend import BackendView, inspect_backend, missing_from_sdist
+from ._backend import BackendView, inspect_backend
 from ._checks import CHECKS, CheckReport, CheckResult, failed, passed, skipped
 from ._scans import check_api_registry, check_deprecations
 from ._setver import locations_of
@@ -222,10 +222,21 @@ def _sdist(config: Config, view: BackendView | None, tracked: list[str], subdir:
     inside = [
         t[len(subdir) + 1 :] if subdir else t for t in tracked if not subdir or t.startswith(subdir + "/")
     ]
-    missing = missing_from_sdist(inside, view.sdist_members, config.release.sdist_ignore)
-    if missing:
+    from ..verify import sdist_omissions
+
+    omitted = sdist_omissions(config.project_dir, inside, view.sdist_members, config.release.sdist_ignore)
+    if omitted.lost:
         return failed(
-            "sdist-complete", f"{view.sdist_name} lacks {len(missing)} tracked file(s)", tuple(missing)
+            "sdist-complete",
+            f"{view.sdist_name} lacks {len(omitted.lost)} tracked file(s) the project's rules ship",
+            tuple(f"{p} ({omitted.why[p]})" for p in omitted.lost),
+        )
+    if omitted.left_out:
+        return passed(
+            "sdist-complete",
+            f"{view.sdist_name} holds every file the project's rules ship; {len(omitted.left_out)} tracked "
+            "file(s) are left out by them (a [tool.check-manifest] table makes that an error)",
+            tuple(omitted.left_out),
         )
     return passed("sdist-complete", f"{view.sdist_name} holds every tracked file ({len(inside)})")
 

@@ -117,30 +117,41 @@ def verify_run(ctx: Context) -> str:
             f"verify found {len(problems)} problem(s), e.g. {first.file}: {first.message} [{first.code}]",
             hint=f"run 'shipwheel verify {ctx.config.build.output_dir}', fix the build and run release again",
         )
-    missing = _sdist_missing(ctx, files)
-    if missing:
+    lost, left_out = _sdist_missing(ctx, files)
+    if lost:
         raise VerificationError(
-            f"the sdist lacks {len(missing)} git-tracked file(s), e.g. {missing[0]} [sdist-complete]",
+            f"the sdist lacks {len(lost)} git-tracked file(s) the project's rules ship, e.g. {lost[0]} "
+            "[sdist-complete]",
             hint="include them (MANIFEST.in, the backend's sdist settings) or list them in release.sdist-ignore; "
             f"'shipwheel check {ctx.version}' lists them all",
         )
     ctx.state.steps["verify"].data["files"] = hashes(files)
+    if left_out:
+        return (
+            f"{len(files)} file(s) verified; the sdist holds every file the project's rules ship "
+            f"({len(left_out)} tracked file(s) left out by them, e.g. {left_out[0]})"
+        )
     return f"{len(files)} file(s) verified; the sdist holds every tracked file"
 
 
-def _sdist_missing(ctx: Context, files: list[Path]) -> list[str]:
-    """Tracked files of the project the built sdist lacks (the preflight's ``sdist-complete``, on the real sdist)."""
-    from ._backend import missing_from_sdist, sdist_members
+def _sdist_missing(ctx: Context, files: list[Path]) -> tuple[list[str], list[str]]:
+    """Tracked files of the project the built sdist lacks (the preflight's ``sdist-complete``, on the real sdist):
+    those the project's rules ship (fatal) and those they leave out (reported)."""
+    from ..verify import sdist_omissions
+    from ._backend import sdist_members
 
     sdists = [f for f in files if f.name.endswith(".tar.gz")]
     if not sdists:
-        return []
+        return [], []
     subdir = ctx.config.project_dir.relative_to(ctx.git.root.resolve()).as_posix()
     ref = ctx.tag if ctx.tagged() else "HEAD"
     tracked = [t for t in ctx.git.run("ls-tree", "-r", "-z", "--name-only", ref).split("\0") if t]
     if subdir != ".":
         tracked = [t[len(subdir) + 1 :] for t in tracked if t.startswith(subdir + "/")]
-    return missing_from_sdist(tracked, sdist_members(sdists[0]), ctx.config.release.sdist_ignore)
+    omitted = sdist_omissions(
+        ctx.config.project_dir, tracked, sdist_members(sdists[0]), ctx.config.release.sdist_ignore
+    )
+    return omitted.lost, omitted.left_out
 
 
 def sign_skip(ctx: Context) -> str | None:

@@ -15,6 +15,7 @@ path of the downloaded manifest (with ``SHA256SUMS.asc`` beside it when the cont
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .._adaptive import AdaptiveLimit
@@ -151,6 +153,19 @@ def select_entries(listing: Listing, selection: Selection) -> tuple[list[Entry],
     return keep, filtered, [str(v) for v in sorted(others)]
 
 
+def _other_version(rejected: Rejected, selection: Selection) -> bool:
+    """Whether a refused link's name reads ``<project>-<another version>…``."""
+    name = rejected.name.lower()
+    for prefix in {selection.project.lower(), canonicalize_name(selection.project).replace("-", "_")}:
+        if name.startswith(prefix + "-"):
+            head = re.split(r"-(?=[a-z]{2}\d|py\d)|\.tar\.gz$|\.zip$|\.whl$", name[len(prefix) + 1 :])[0]
+            try:
+                return Version(head) != Version(selection.version)
+            except InvalidVersion:
+                return False
+    return False
+
+
 def _expected(entry: Entry, manifest: dict[str, str]) -> Expected | str:
     sources: list[str] = []
     sha = entry.sha256
@@ -193,8 +208,11 @@ def fetch_release(
     started = time.monotonic()
     listing = policy.run(lambda: container.listing(selection.project))
     entries, filtered, others = select_entries(listing, selection)
-    # Only the refused links that name the project matter to whoever fetches it (an index root lists others).
-    refused = [r for r in listing.rejected if r.mentions(selection.project)]
+    # Only the refused links that name the project matter to whoever fetches it (an index root lists others), and
+    # not those of its other versions (PyPI's page of numexpr lists 2.4-rc1 under a name no longer valid).
+    refused = [
+        r for r in listing.rejected if r.mentions(selection.project) and not _other_version(r, selection)
+    ]
     report = FetchReport(container.display, selection.project, selection.version, dest, rejected=refused)
     report.skipped = filtered
     _check_wheels_kept(listing, selection, entries, container.display)

@@ -18,7 +18,8 @@ from packaging.utils import canonicalize_name
 
 from ..config import Config
 from ..distfiles import collect_release_files
-from ..errors import ConfigError
+from ..errors import ConfigError, SelectorError, UsageError
+from ..matrix import Identifier
 from ._archive import Limits
 from ._cache import VerifyCache, fingerprint
 from ._completeness import (
@@ -28,32 +29,43 @@ from ._completeness import (
     pure_completeness,
     release_checks,
 )
+from ._completeness import (
+    check_completeness as check_completeness_of,
+)
 from ._file import check_file
-from ._grid import matrix_grid, report_json
+from ._grid import REPORT_SCHEMA, matrix_grid, report_json
 from ._model import (
     CODES,
+    RELEASE_FIELDS,
     Completeness,
     FileResult,
     GridCell,
     Problem,
+    ProblemGroup,
     Report,
     Severity,
     make_problem,
     sort_problems,
 )
+from ._sdist_rules import SdistOmissions, sdist_omissions
 
 __all__ = [
     "CODES",
+    "RELEASE_FIELDS",
+    "REPORT_SCHEMA",
     "Completeness",
     "FileResult",
     "GridCell",
     "Limits",
     "Problem",
+    "ProblemGroup",
     "Report",
+    "SdistOmissions",
     "Severity",
     "VerifyCache",
     "matrix_grid",
     "report_json",
+    "sdist_omissions",
     "verify_paths",
 ]
 
@@ -105,6 +117,7 @@ def verify_paths(
     progress: Callable[[str], None] | None = None,
     check_completeness: bool = True,
     cache: VerifyCache | None = None,
+    expected: Sequence[str] | None = None,
 ) -> Report:
     """Check the release files at ``paths`` (files or folders) and return the report; never raises for bad
     content, only for paths that do not exist (:class:`~shipwheel.errors.UsageError`).
@@ -117,6 +130,10 @@ def verify_paths(
     :param check_completeness: compare the wheels with the expected build identifiers.
     :param cache: reuse the results it recorded for the same bytes and settings, and record the files that pass
         (:class:`VerifyCache`; ``VerifyCache()`` is the one in the state folder). Release-level checks always run.
+    :param expected: the build identifiers the wheels must cover (``["cp312-manylinux_x86_64", ...]``, a
+        recorded ``--select``), in place of the configuration's matrix or the one inferred from the files: a
+        missing one is a ``matrix-missing`` error, the report's completeness source is ``"selection"``.
+    :raises UsageError: an ``expected`` identifier does not parse.
     """
     started = time.perf_counter()
     ignored = tuple(config.verify.ignore) if config is not None else ()
@@ -166,9 +183,13 @@ def verify_paths(
         problems.append(
             make_problem("release-no-files", "", f"no wheel or sdist in {', '.join(map(str, paths))}")
         )
-    completeness, matrix_problems = _completeness(
-        results, config, found_project, found_version, check_completeness
-    )
+    if expected is not None and check_completeness:
+        wheels = [r for r in results if r.kind == "wheel"]
+        completeness, matrix_problems = check_completeness_of(wheels, _parse_expected(expected), "selection")
+    else:
+        completeness, matrix_problems = _completeness(
+            results, config, found_project, found_version, check_completeness
+        )
     problems += matrix_problems
     if ignored:
         problems = [p for p in problems if p.code not in ignored]
@@ -183,6 +204,13 @@ def verify_paths(
         ignored=ignored,
         elapsed=time.perf_counter() - started,
     )
+
+
+def _parse_expected(expected: Sequence[str]) -> list[Identifier]:
+    try:
+        return [Identifier.parse(i) for i in expected]
+    except SelectorError as exc:
+        raise UsageError(str(exc), hint="expected identifiers look like cp312-manylinux_x86_64") from exc
 
 
 def _completeness(
@@ -212,12 +240,12 @@ def _completeness(
     return check_completeness(wheels, inferred_identifiers(results), "files")
 
 
-def render_html(report: Report) -> str:
-    """The self-contained HTML page of ``report`` (``shipwheel verify --html``); the template is loaded only
-    here, so that importing :mod:`shipwheel.verify` stays cheap."""
+def render_html(report: Report, *, strict: bool = False) -> str:
+    """The self-contained HTML page of ``report`` (``shipwheel verify --html``), its verdict with or without
+    ``strict``; the template is loaded only here, so that importing :mod:`shipwheel.verify` stays cheap."""
     from ._report import render_html as render
 
-    return render(report)
+    return render(report, strict=strict)
 
 
 def format_size(n: int) -> str:

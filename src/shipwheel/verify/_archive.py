@@ -7,6 +7,7 @@ checks, so that the wheel and sdist checks hash and parse it without a second pa
 from __future__ import annotations
 
 import io
+import re
 import stat
 import tarfile
 import zipfile
@@ -17,13 +18,32 @@ from tarfile import DIRTYPE
 
 from ._model import FileResult
 
-__all__ = ["Limits", "iter_tar", "iter_zip", "member_name_problem"]
+__all__ = ["MAX_DEPTH", "Limits", "iter_tar", "iter_zip", "member_name_problem"]
+
+#: Folder levels of a member at most. Real releases stay far below (about 15 for the deepest data trees); a
+#: member thousands of levels deep is made to break extractors and the tools that walk the tree afterwards.
+MAX_DEPTH = 64
+#: One path component, and a whole path, at most (in UTF-8 bytes): Linux's NAME_MAX and PATH_MAX less the NUL.
+_NAME_MAX = 255
+_PATH_MAX = 4095
+#: C0 and C1 controls and DEL (a newline in a name forges RECORD rows and terminal lines), and the bidi controls
+#: that show a name other than it is.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _short(name: str) -> str:
+    """A member name for a message: quoted, and cut when it is very long (the name may be 4 KiB of ``d/``)."""
+    return repr(name) if len(name) <= 120 else repr(name[:60]) + f" … ({len(name):,} characters)"
+
 
 #: Links followed while resolving one path, as Linux does (ELOOP past 40).
 _MAX_LINK_HOPS = 40
 
-#: Members smaller than this are never called bombs, whatever their ratio (a file of zeros compresses well).
-_RATIO_MIN_SIZE = 1 << 20
+#: Members smaller than this are never called bombs, whatever their ratio: they unpack to little whatever it is,
+#: and real ones compress very well (Pillow 13's wheels graft a 2 MiB libXau, mostly the zero padding of its
+#: page-aligned segments, that expands 224 times).
+_RATIO_MIN_SIZE = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +58,37 @@ class Limits:
 def member_name_problem(name: str, seen: set[str], *, repeat_ok: bool = False) -> tuple[str, str] | None:
     """The problem code and message for a member name that stands twice in the archive (``seen`` holds the names
     before it; this one is added) or is an unsafe path; ``None`` when it is fine. ``repeat_ok``: a tar may name a
-    folder again. The one name check of the zip and tar loops, one call per member as the path check was."""
+    folder again.
+
+    The one rule set of member names, for wheels (zip) and sdists (tar) alike: a name is refused when it holds a
+    control character, is not valid UTF-8, is deeper or longer than a file system takes, or leaves the install
+    folder. A name that cannot be judged is refused, never passed.
+    """
     if name in seen and not repeat_ok:
-        return "archive-duplicate", f"member {name!r} appears more than once"
+        return "archive-duplicate", f"member {_short(name)} appears more than once"
     seen.add(name)
+    if _SURROGATE.search(name):  # tarfile decodes bytes that are not UTF-8 as lone surrogates
+        return "archive-name-encoding", f"member {_short(name)} has a name that is not valid UTF-8"
+    if _CONTROL.search(name):
+        return "archive-control-character", f"member {_short(name)} has a control character in its name"
+    parts = name.rstrip("/").split("/")
+    if len(parts) > MAX_DEPTH:
+        return (
+            "archive-path-too-deep",
+            f"member {_short(name)} is {len(parts):,} levels deep (at most {MAX_DEPTH})",
+        )
+    longest = max(len(p.encode("utf-8", "surrogatepass")) for p in parts)
+    if longest > _NAME_MAX or len(name.encode("utf-8", "surrogatepass")) > _PATH_MAX:
+        return (
+            "archive-path-too-deep",
+            f"member {_short(name)} has a name of {len(name):,} characters, longer than file systems take",
+        )
     if "\\" in name:
-        return "archive-backslash", f"member {name!r} has a backslash in its path"
+        return "archive-backslash", f"member {_short(name)} has a backslash in its path"
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "archive-absolute-path", f"member {name!r} has an absolute path"
+        return "archive-absolute-path", f"member {_short(name)} has an absolute path"
     if ".." in name.split("/"):
-        return "archive-path-traversal", f"member {name!r} escapes the install folder with '..'"
+        return "archive-path-traversal", f"member {_short(name)} escapes the install folder with '..'"
     return None
 
 
@@ -146,6 +187,11 @@ def iter_zip(data: bytes, result: FileResult, limits: Limits) -> Iterator[tuple[
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             result.add("archive-link", f"member {name!r} is a symbolic link")
+            continue
+        if info.create_system == 3 and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+            # Unix modes are only meant when the zip says it was made on Unix; a FIFO or device as a member is
+            # refused as it is in an sdist.
+            result.add("archive-special-file", f"member {name!r} is a device, fifo or other special file")
             continue
         if info.is_dir():
             continue

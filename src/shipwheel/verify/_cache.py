@@ -103,6 +103,11 @@ def _from_record(record: Any, path: str, filename: str, sha256: str) -> FileResu
         isinstance(v, list) and all(isinstance(s, str) for s in v) for v in lists
     ):
         return None
+    fields = result.release_fields
+    if not isinstance(fields, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in fields.items()
+    ):
+        return None
     if not all(isinstance(getattr(p, a), str) for p in problems for a in ("code", "file", "message", "fix")):
         return None
     return result

@@ -19,7 +19,7 @@ from ..matrix import (
     python_versions,
     wheel_covers,
 )
-from ._model import Completeness, FileResult, Problem, Severity, make_problem
+from ._model import RELEASE_FIELDS, Completeness, FileResult, Problem, Severity, make_problem
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_completeness",
     "files_requires_python",
+    "inconsistent_metadata",
     "inferred_identifiers",
     "pure_completeness",
     "release_checks",
@@ -105,22 +106,45 @@ def release_checks(
         and f.version
         and Version(f.version) == want_version
     ]
-    odd: dict[str, str] = {}
-    for attr, what in (
-        ("metadata_digest", "requires-python, summary or license"),
-        ("deps_digest", "dependencies"),
-    ):
-        digests = Counter(getattr(f, attr) for f in same if getattr(f, attr))
-        if len(digests) > 1:
-            common = digests.most_common(1)[0][0]
-            for f in same:
-                if getattr(f, attr) and getattr(f, attr) != common:
-                    odd.setdefault(f.filename, what)
-    problems.extend(
-        make_problem("metadata-inconsistent", name, f"its metadata ({what}) differs from most other files'")
-        for name, what in sorted(odd.items())
-    )
+    problems += inconsistent_metadata(same)
     return want_project, (str(want_version) if want_version else None), problems
+
+
+def _shown(field: str, value: str) -> str:
+    if not value:
+        return "none" if field in ("dependencies", "extras") else "(not set)"
+    return ", ".join(repr(v) for v in value.split("\n"))
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def inconsistent_metadata(files: list[FileResult]) -> list[Problem]:
+    """``metadata-inconsistent`` for every file whose value of one of :data:`RELEASE_FIELDS` differs from the
+    value most files of the release have; the message names the field, both values and the other files, and is
+    the same for every file with the same odd value (so that a report groups them)."""
+    problems: list[Problem] = []
+    for field in RELEASE_FIELDS:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for f in files:
+            if field in f.release_fields:
+                groups[f.release_fields[field]].append(f.filename)
+        if len(groups) < 2:
+            continue
+        # The value most files have is taken for the release's; a tie goes to the value wheels have.
+        common = max(
+            groups, key=lambda v: (len(groups[v]), not all(n.endswith(".tar.gz") for n in groups[v]))
+        )
+        for value, names in sorted(groups.items()):
+            if value == common:
+                continue
+            message = (
+                f"{field} differs: {_shown(field, value)} in {len(names)} file(s), "
+                f"{_shown(field, common)} in the {len(groups[common])} other(s) ({_some(sorted(groups[common]))})"
+            )
+            problems.extend(make_problem("metadata-inconsistent", n, message) for n in sorted(names))
+    return problems
 
 
 def files_requires_python(files: list[FileResult]) -> SpecifierSet | None:
@@ -143,13 +167,19 @@ def inferred_identifiers(files: list[FileResult]) -> list[Identifier]:
     spec = files_requires_python(files)
     lo = min(i.minor for i in present)
     hi = max(i.minor for i in present)
-    versions = [v for v in python_versions(spec) if lo <= v[1] <= hi]
+    # The versions present count even when this shipwheel does not know them yet (a release with cp315 wheels
+    # made before shipwheel learnt of 3.15 has them on purpose).
+    versions = sorted(
+        {v for v in python_versions(spec) if lo <= v[1] <= hi} | {(i.major, i.minor) for i in present}
+    )
     free = {i.minor for i in present if i.free_threaded}
+    newest_known = max(FREE_THREADED_VERSIONS)
     platforms = sorted({i.platform for i in present}, key=ALL_PLATFORMS.index)
     out: list[Identifier] = []
     for major, minor in versions:
         for ft in (False, True):
-            if ft and ((major, minor) not in FREE_THREADED_VERSIONS or minor not in free):
+            known = (major, minor) in FREE_THREADED_VERSIONS or (major, minor) > newest_known
+            if ft and (not known or minor not in free):
                 continue
             out.extend(Identifier(minor=minor, free_threaded=ft, platform=p, major=major) for p in platforms)
     return out

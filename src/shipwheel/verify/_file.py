@@ -43,7 +43,7 @@ _MACOS_ARCHES = {
 
 
 def pypi_accepts_platform(tag: str) -> bool:
-    """Whether PyPI takes wheels with platform tag ``tag`` (its upload rules, as of 2025)."""
+    """Whether PyPI takes wheels with platform tag ``tag`` (its upload rules, as of 2026)."""
     if tag in _ALLOWED:
         return True
     if m := re.match(r"^macosx_(\d+)_(\d+)_(.+)$", tag):
@@ -53,6 +53,8 @@ def pypi_accepts_platform(tag: str) -> bool:
     if m := re.match(r"^musllinux_(\d+)_(\d+)_(.+)$", tag):
         return m[3] in _JOINT_ARCHES
     if re.match(r"^ios_\d+_\d+_(arm64|x86_64)_(iphoneos|iphonesimulator)$", tag):
+        return True
+    if re.match(r"^pyemscripten_\d+_\d+_wasm32$", tag):  # PEP 783 (pandas 3.1 ships one)
         return True
     return bool(re.match(r"^android_\d+_(arm64_v8a|x86_64|armeabi_v7a|x86)$", tag))
 

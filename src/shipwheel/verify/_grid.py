@@ -11,7 +11,11 @@ from ..errors import SelectorError
 from ..matrix import ALL_PLATFORMS, Identifier, wheel_covers
 from ._model import GridCell, Report, Severity
 
-__all__ = ["matrix_grid", "report_json"]
+__all__ = ["REPORT_SCHEMA", "matrix_grid", "report_json"]
+
+#: The version of the ``--json`` document. 2: ``ok`` is the verdict of the exit code (``--strict`` counts
+#: warnings), ``strict`` and ``groups`` (the problems by code and cause) were added.
+REPORT_SCHEMA = 2
 
 Grid = tuple[list[str], list[str], dict[tuple[str, str], GridCell]]
 
@@ -61,18 +65,22 @@ def matrix_grid(report: Report) -> Grid:
     return rows, cols, cells
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    """The whole report as a JSON-ready dict (``shipwheel verify --json``)."""
+def report_json(report: Report, *, strict: bool = False) -> dict[str, Any]:
+    """The whole report as a JSON-ready dict (``shipwheel verify --json``); ``ok`` is the verdict with or without
+    ``strict``, the one ``shipwheel verify`` exits with."""
     rows, cols, cells = matrix_grid(report)
     return {
+        "schema": REPORT_SCHEMA,
         "project": report.project,
         "version": report.version,
-        "ok": report.ok(),
+        "ok": report.ok(strict),
+        "strict": strict,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
         "elapsed": round(report.elapsed, 3),
         "files": [f.to_json() for f in report.files],
         "problems": [p.to_json() for p in report.problems],
+        "groups": [g.to_json() for g in report.groups],
         "completeness": report.completeness.to_json(),
         "grid": {
             "pythons": rows,

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hashlib
 import io
 from dataclasses import dataclass
 
-from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, parse_email
+from packaging.metadata import ExceptionGroup, InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ._model import FileResult
+from ._model import RELEASE_FIELDS, FileResult
 
-__all__ = ["MetadataSummary", "check_metadata", "render_readme"]
+__all__ = ["MetadataSummary", "check_metadata", "release_fields", "render_readme"]
+
+#: Core metadata field names (as ``Dynamic`` lists them, lowercase) behind each of :data:`RELEASE_FIELDS`.
+_DYNAMIC_NAMES = {
+    "requires-python": "requires-python",
+    "dependencies": "requires-dist",
+    "extras": "provides-extra",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +129,50 @@ def check_metadata(
         why = render_readme(description, content_type or "text/x-rst")
         if why is not None:
             result.add("readme-invalid", f"{where}: the README does not render on PyPI: {why}")
-    # Fields that must agree across all files of one release. Dependencies are compared between wheels only: an
-    # sdist may leave them to the build (Dynamic: Requires-Dist).
-    key = "\n".join(
-        f"{k}={raw.get(k)!r}" for k in ("name", "version", "requires_python", "summary", "license")
-    )
-    result.metadata_digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    if result.kind == "wheel":
-        result.deps_digest = hashlib.sha256(repr(raw.get("requires_dist")).encode()).hexdigest()[:16]
+    result.release_fields = release_fields(raw, is_sdist=result.kind == "sdist")
     return summary
+
+
+def _requirement(text: str) -> str:
+    try:
+        return str(Requirement(text))
+    except InvalidRequirement:  # reported as metadata-invalid; compared as written
+        return " ".join(text.split())
+
+
+def _specifiers(text: str) -> str:
+    try:
+        return str(SpecifierSet(text))
+    except InvalidSpecifier:
+        return " ".join(text.split())
+
+
+def release_fields(raw: RawMetadata, *, is_sdist: bool) -> dict[str, str]:
+    """The fields of :data:`RELEASE_FIELDS` that this metadata fixes, normalized so that two files that mean the
+    same compare equal (``>=3.10,<4`` and ``<4, >=3.10``; requirements and extras in any order or spelling).
+
+    An sdist fixes a field only from Metadata-Version 2.2 on and when the field is not listed in ``Dynamic``
+    (PEP 643): before that, or for a dynamic field, the build decides it and a wheel may differ.
+    """
+    version = raw.get("version")
+    with contextlib.suppress(InvalidVersion):  # an invalid version is reported as metadata-invalid
+        version = str(Version(version)) if version else version
+    values = {
+        "name": canonicalize_name(raw.get("name") or ""),
+        "version": version or "",
+        "requires-python": _specifiers(raw.get("requires_python") or ""),
+        "dependencies": "\n".join(sorted({_requirement(r) for r in raw.get("requires_dist") or []})),
+        "extras": "\n".join(sorted({canonicalize_name(e) for e in raw.get("provides_extra") or []})),
+    }
+    if not is_sdist:
+        return values
+    try:
+        static = Version(raw.get("metadata_version") or "0") >= Version("2.2")
+    except InvalidVersion:
+        static = False
+    dynamic = {d.strip().lower() for d in raw.get("dynamic") or []}
+    return {
+        key: values[key]
+        for key in RELEASE_FIELDS
+        if key in ("name", "version") or (static and _DYNAMIC_NAMES[key] not in dynamic)
+    }

@@ -7,7 +7,23 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["CODES", "Completeness", "FileResult", "GridCell", "Problem", "Report", "Severity", "make_problem"]
+__all__ = [
+    "CODES",
+    "RELEASE_FIELDS",
+    "Completeness",
+    "FileResult",
+    "GridCell",
+    "Problem",
+    "ProblemGroup",
+    "Report",
+    "Severity",
+    "group_problems",
+    "make_problem",
+]
+
+#: The core metadata fields every file of one release must agree on: they decide what an installer installs,
+#: whichever file it picks. Others (the licence text a platform's wheel bundles, the summary) may differ.
+RELEASE_FIELDS = ("name", "version", "requires-python", "dependencies", "extras")
 
 
 class Severity(str, enum.Enum):
@@ -53,6 +69,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "archive-too-large": (E, "the archive unpacks to more than verify.max-uncompressed-size; check its content"),
     "archive-encrypted": (E, "rebuild without encryption: installers cannot read encrypted members"),
     "archive-backslash": (E, "rebuild with '/' as the path separator in member names"),
+    "archive-control-character": (E, "rename the file: a control character in a member name forges lines in RECORD, logs and terminals"),
+    "archive-name-encoding": (E, "rebuild with UTF-8 member names: installers cannot tell what a name of other bytes means"),
+    "archive-path-too-deep": (E, "flatten the folder tree: file systems and installers refuse paths that deep or that long"),
     # wheel contents
     "dist-info-missing": (E, "rebuild the wheel: it has no {name}-{version}.dist-info folder"),
     "dist-info-multiple": (E, "rebuild the wheel with exactly one .dist-info folder"),
@@ -82,7 +101,9 @@ CODES: dict[str, tuple[Severity, str]] = {
     "readme-invalid": (E, "fix the README markup (PyPI would reject or mangle it); run `python -m readme_renderer README` to see where"),
     "readme-missing": (W, "add `readme = \"README.md\"` to [project] so that PyPI shows a description"),
     "readme-content-type-missing": (W, "set the readme's content type ([project] readme = \"README.md\" does it); PyPI assumes reStructuredText"),
-    "metadata-inconsistent": (W, "rebuild every file from the same commit: their metadata differs"),
+    "module-version-mismatch": (W, "regenerate the version file from the release's version (or read it with importlib.metadata.version), then rebuild"),
+    "grafted-library-licence": (W, "add the bundled library's licence to the wheel (license-files, or the file your before-all writes into the project) and rebuild"),
+    "metadata-inconsistent": (W, "build every file from the same commit and configuration: these fields decide what installers install, and must not differ between the files of one release"),
     # platform
     "platform-tag-unsupported": (E, "repair the wheel with auditwheel (linux) or delocate (macOS) so it gets a tag PyPI accepts"),
     "entry-points-invalid": (E, "fix entry_points.txt (from [project.scripts] / [project.entry-points]): installers refuse a wheel whose entry points do not parse"),
@@ -157,10 +178,10 @@ class FileResult:
     uncompressed_size: int = 0
     requires_python: str | None = None
     metadata_version: str | None = None
-    #: A digest of the metadata fields that must agree across the files of a release.
-    metadata_digest: str | None = None
-    #: A digest of the wheel's Requires-Dist (wheels only: an sdist may leave dependencies to the build).
-    deps_digest: str | None = None
+    #: The metadata fields that must agree across the files of a release (:data:`RELEASE_FIELDS`), normalized:
+    #: only those the file fixes (an sdist leaves fields marked ``Dynamic``, or all but name and version before
+    #: Metadata-Version 2.2, to the build).
+    release_fields: dict[str, str] = field(default_factory=dict)
     #: For Linux wheels: the most compatible manylinux/musllinux tag the compiled code satisfies.
     derived_platform: str | None = None
     elf_files: int = 0
@@ -176,8 +197,7 @@ class FileResult:
         """A JSON-ready dict (problems are listed in the report, not here)."""
         data = asdict(self)
         data.pop("problems")
-        data.pop("metadata_digest")
-        data.pop("deps_digest")
+        data.pop("release_fields")
         data["errors"] = sum(p.severity is Severity.ERROR for p in self.problems)
         data["warnings"] = sum(p.severity is Severity.WARNING for p in self.problems)
         return data
@@ -237,9 +257,50 @@ class Report:
         """No errors (and, when ``strict``, no warnings either)."""
         return not self.errors and not (strict and self.warnings)
 
+    @property
+    def groups(self) -> list[ProblemGroup]:
+        """The problems grouped by code and cause (:func:`group_problems`), errors first."""
+        return group_problems(self.problems)
+
     def problems_of(self, filename: str) -> list[Problem]:
         """The problems of one file."""
         return [p for p in self.problems if p.file == filename]
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemGroup:
+    """The problems of one code and one cause (the same message and fix) across the files that have it: a
+    release's 40 wheels with the same missing field are one group, shown once with the files listed."""
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str
+    files: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "fix": self.fix,
+            "files": list(self.files),
+        }
+
+
+def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
+    """``problems`` grouped by code and cause, in the order of each group's first problem (errors first when
+    ``problems`` are sorted); a release-wide problem (no file) has an empty ``files``."""
+    groups: dict[tuple[Severity, str, str, str], list[str]] = {}
+    for p in problems:
+        files = groups.setdefault((p.severity, p.code, p.message, p.fix), [])
+        if p.file and p.file not in files:
+            files.append(p.file)
+    return [
+        ProblemGroup(code, sev, message, fix, tuple(files))
+        for (sev, code, message, fix), files in groups.items()
+    ]
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:

@@ -29,8 +29,8 @@ def format_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def render_html(report: Report) -> str:
-    """The report as one HTML document."""
+def render_html(report: Report, *, strict: bool = False) -> str:
+    """The report as one HTML document: the problems grouped by code and cause, each group's files listed."""
     rows, cols, cells = matrix_grid(report)
     by_file: dict[str, list[str]] = {}
     for p in report.problems:
@@ -52,6 +52,9 @@ def render_html(report: Report) -> str:
         files=files,
         errors=report.errors,
         warnings=report.warnings,
+        groups=report.groups,
+        ok=report.ok(strict),
+        strict=strict,
         total_size=sum(f.size for f in report.files),
         shipwheel_version=__version__,
     )

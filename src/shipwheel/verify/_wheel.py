@@ -18,6 +18,13 @@ from packaging.version import InvalidVersion, Version
 
 from ..distfiles import DistFile
 from ._archive import Limits, iter_zip
+from ._claims import (
+    MAX_TEXT,
+    check_grafted_licences,
+    check_module_versions,
+    is_licence_file,
+    is_version_module,
+)
 from ._elf import ELF_MAGIC, ElfInfo, audit_linux_wheel, check_abi3, read_elf, resolve_bundled
 from ._metadata import check_metadata
 from ._model import FileResult
@@ -142,8 +149,15 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
     machos: dict[str, list[MachO]] = {}
     pes: dict[str, str] = {}
     names: list[str] = []
+    modules: dict[str, bytes] = {}
+    licences: dict[str, bytes] = {}
     for name, content in iter_zip(data, result, limits):
         names.append(name)
+        if len(content) <= MAX_TEXT:
+            if is_version_module(name):
+                modules[name] = content
+            elif is_licence_file(name):
+                licences[name] = content
         digests[name] = (_b64(hashlib.sha256(content).digest()), len(content))
         base = name.rsplit("/", 1)[-1]
         if (
@@ -207,6 +221,13 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
             "wheel-no-binary",
             f"the wheel is tagged {', '.join(sorted(platforms))} but holds no compiled code",
         )
+    check_module_versions(result, modules, dist.version)
+    needs: dict[str, list[str]] = {}
+    for elf in elfs:
+        needs.setdefault(elf.path.rsplit("/", 1)[-1], []).extend(elf.needed)
+    for path, slices in machos.items():
+        needs.setdefault(path.rsplit("/", 1)[-1], []).extend(d for m in slices for d in m.dylibs)
+    check_grafted_licences(result, names, licences, metadata, needs, dist.name)
     result.elf_files = len(elfs)
     if is_linux:
         resolve_bundled(elfs, set(names))

@@ -10,6 +10,7 @@ times and only to the container's host (or an allowed one).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -27,6 +28,9 @@ __all__ = ["MAX_PAGES", "MAX_PAGE_BYTES", "HttpContainer"]
 
 #: Pages of one listing at most (a loop or an endless listing stops here with an error).
 MAX_PAGES = 2000
+
+#: PEP 629's declaration, which index software (PyPI, devpi, pypiserver) puts in its PEP 503 pages.
+_REPOSITORY_VERSION = re.compile(rb"<meta\s+name=[\"']pypi:repository-version[\"']", re.IGNORECASE)
 
 _ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -56,6 +60,8 @@ class HttpContainer:
         auth = OriginAuth(self.url, *creds) if creds else None
         self.display = self.url
         self.allow_hosts = tuple(allow_hosts)
+        #: ``(host, port)`` of the HTTPS file hosts an index page linked with hashes (:func:`index_file_host`).
+        self.index_hosts: set[tuple[str, int | None]] = set()
         self.client = make_client(
             timeout=timeout,
             max_connections=max_connections,
@@ -68,6 +74,8 @@ class HttpContainer:
 
     def _check_host(self, request: httpx.Request) -> None:
         if host_allowed(str(request.url), self.url, self.allow_hosts):
+            return
+        if request.url.scheme == "https" and (request.url.host, request.url.port or 443) in self.index_hosts:
             return
         if request.url.scheme not in {"http", "https"}:
             raise _unsupported(self.display)
@@ -102,7 +110,9 @@ class HttpContainer:
 
     # -- listing -------------------------------------------------------------------------------------------
 
-    def _get_page(self, url: str) -> tuple[Page, httpx.Response]:
+    def _get_page(self, url: str) -> tuple[Page, httpx.Response, bool]:
+        """The page at ``url``, the response, and whether the page is a simple index's (PEP 691 content type, or
+        PEP 503/629 HTML declaring ``pypi:repository-version``)."""
         with (
             self._errors(url, f"cannot read {redact(url)}", "check the URL and the network"),
             self.client.stream("GET", url, headers={"Accept": _ACCEPT}) as response,
@@ -127,7 +137,10 @@ class HttpContainer:
             page = parse_html(_decode(bytes(body), response), final)
         if page.next_url is None and "link" in response.headers:
             page.next_url = parse_link_header(response.headers["link"], final)
-        return page, response
+        index = ctype.startswith("application/vnd.pypi.simple.") or (
+            page.kind == "html" and _REPOSITORY_VERSION.search(bytes(body[:8192])) is not None
+        )
+        return page, response, index
 
     def _walk(self, start: str, listing: Listing) -> bool:
         """Read ``start`` and the pages after it into ``listing``; whether the first page existed."""
@@ -143,15 +156,18 @@ class HttpContainer:
                 )
             seen.add(url)
             try:
-                page, _ = self._get_page(url)
+                page, _, index = self._get_page(url)
             except TransferError as exc:
                 if len(seen) == 1 and exc.status == 404:
                     return False
                 raise
             listing.pages += 1
-            entries, rejected = judge(page.links, self.url, self.allow_hosts)
+            entries, rejected = judge(page.links, self.url, self.allow_hosts, index_page=index)
             for entry in entries:
                 listing.add(entry)
+                there = urlsplit(entry.location)
+                if index and not host_allowed(entry.location, self.url, self.allow_hosts) and there.hostname:
+                    self.index_hosts.add((there.hostname.lower(), there.port or 443))
             listing.rejected += rejected
             listing.manifest = listing.manifest or manifest_link(page.links, self.url)
             if page.next_url is not None and not host_allowed(page.next_url, self.url, self.allow_hosts):

@@ -13,12 +13,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
-from xml.etree import ElementTree
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused_etree
+
+from ..._http import redact
 from ...distfiles import DistFile
 from ...manifest import MANIFEST
 from ...simple_index import Link, Page
-from ._base import Entry, Rejected
+from ._base import Entry, Rejected, TransferError
 
 __all__ = ["accept_link", "parse_link_header", "parse_s3_xml"]
 
@@ -27,13 +31,24 @@ _DIST_SUFFIX = re.compile(r"\.(whl|tar\.gz|zip)$", re.IGNORECASE)
 
 def parse_s3_xml(text: str, page_url: str) -> Page:
     """Keys of an S3 ``ListBucketResult`` (v1 or v2) served over plain HTTP; a truncated result continues with
-    ``continuation-token`` (v2) or ``marker`` (v1)."""
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:  # S3 never sends a DTD; entities only serve attacks
-        return Page([], None, "s3-xml")
+    ``continuation-token`` (v2) or ``marker`` (v1).
+
+    The page comes from a server nobody vouched for: it is parsed with defusedxml, which refuses DTDs, entity
+    declarations (the billion laughs, quadratic blow-up) and external references before expanding anything. A page
+    that is refused or does not parse is a :class:`TransferError`: a listing that cannot be read lists nothing.
+    """
+    redacted = redact(page_url)
     try:
-        root = ElementTree.fromstring(text)
-    except ElementTree.ParseError:
-        return Page([], None, "s3-xml")
+        root = defused_etree.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:  # S3 never sends a DTD or entities; they only serve attacks
+        raise TransferError(
+            f"the S3 listing {redacted} was refused: {type(exc).__name__} (S3 never sends one)",
+            hint="point --from at the bucket's real endpoint",
+        ) from exc
+    except ParseError as exc:
+        raise TransferError(
+            f"the S3 listing {redacted} is not valid XML: {exc}", hint="check the container URL"
+        ) from exc
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     split = urlsplit(page_url)
     bucket_url = f"{split.scheme}://{split.netloc}{split.path}"
@@ -101,9 +116,25 @@ def host_allowed(url: str, container_url: str, allow_hosts: Sequence[str]) -> bo
     return host in allowed or f"{host}:{port}" in allowed or "*" in allowed
 
 
-def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> Entry | Rejected | None:
+def index_file_host(link: Link, container_url: str) -> bool:
+    """Whether an index page's link may be followed to a host of its own: the index (PyPI, TestPyPI, a devpi) was
+    reached over HTTPS, the file is served over HTTPS, and the page pins its sha256, which the download is checked
+    against. That is PyPI's own arrangement (``pypi.org/simple/`` -> ``files.pythonhosted.org``); a page that only
+    looks like a listing, or a link without a hash, gets no such trust."""
+    return (
+        urlsplit(container_url).scheme == "https"
+        and urlsplit(link.url).scheme == "https"
+        and bool(urlsplit(link.url).hostname)
+        and link.sha256 is not None
+    )
+
+
+def accept_link(
+    link: Link, container_url: str, allow_hosts: Sequence[str], *, index_page: bool = False
+) -> Entry | Rejected | None:
     """Judge one link: an :class:`Entry`, a :class:`Rejected` (looks like a release file but is unsafe), or
-    ``None`` (navigation, other files)."""
+    ``None`` (navigation, other files). ``index_page``: the page is a simple index's (PEP 691 JSON, or PEP 503
+    HTML that declares ``pypi:repository-version``), whose file host is allowed by :func:`index_file_host`."""
     parts = urlsplit(link.url)
     raw_segment = parts.path.rsplit("/", 1)[-1]
     name = unquote(raw_segment)
@@ -122,21 +153,24 @@ def accept_link(link: Link, container_url: str, allow_hosts: Sequence[str]) -> E
         return Rejected(
             label, "bad-name: not a valid wheel or sdist filename (or holds a path part)", link.url
         )
-    if not host_allowed(link.url, container_url, allow_hosts):
+    if not host_allowed(link.url, container_url, allow_hosts) and not (
+        index_page and index_file_host(link, container_url)
+    ):
         if parts.scheme == "http" and urlsplit(container_url).scheme == "https":
             return Rejected(label, "insecure: an http:// link on an https:// container", link.url)
-        return Rejected(label, f"other-host: {parts.hostname} (allow it with --allow-host)", link.url)
+        why = " without a sha256 on the index page" if index_page and link.sha256 is None else ""
+        return Rejected(label, f"other-host: {parts.hostname}{why} (allow it with --allow-host)", link.url)
     return Entry(dist, link.url, link.size, link.sha256)
 
 
 def judge(
-    links: Iterable[Link], container_url: str, allow_hosts: Sequence[str]
+    links: Iterable[Link], container_url: str, allow_hosts: Sequence[str], *, index_page: bool = False
 ) -> tuple[list[Entry], list[Rejected]]:
     """:func:`accept_link` over ``links``."""
     entries: list[Entry] = []
     rejected: list[Rejected] = []
     for link in links:
-        verdict = accept_link(link, container_url, allow_hosts)
+        verdict = accept_link(link, container_url, allow_hosts, index_page=index_page)
         if isinstance(verdict, Entry):
             entries.append(verdict)
         elif isinstance(verdict, Rejected):
@@ -154,4 +188,4 @@ def manifest_link(links: Iterable[Link], container_url: str) -> str | None:
     return None
 
 
-__all__ += ["host_allowed", "judge", "manifest_link"]
+__all__ += ["host_allowed", "index_file_host", "judge", "manifest_link"]
