@@ -8,11 +8,9 @@ pypa/build.
 from __future__ import annotations
 
 import email.parser
-import fnmatch
 import logging
 import tarfile
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -22,7 +20,7 @@ from pyproject_hooks import quiet_subprocess_runner
 
 from .._git import Git
 
-__all__ = ["BackendView", "inspect_backend", "missing_from_sdist", "sdist_members"]
+__all__ = ["BackendView", "inspect_backend", "sdist_members"]
 
 log = logging.getLogger("shipwheel")
 
@@ -85,22 +83,3 @@ def sdist_members(sdist: Path) -> tuple[str, ...]:
         names = [m.name for m in tar.getmembers() if m.isfile()]
     # Strip the top folder (name-version/).
     return tuple(sorted(str(PurePosixPath(*PurePosixPath(n).parts[1:])) for n in names if "/" in n))
-
-
-_GENERATED = ("PKG-INFO",)
-
-
-def missing_from_sdist(tracked: Sequence[str], members: Sequence[str], ignore: Sequence[str]) -> list[str]:
-    """Tracked files (relative to the project) the sdist lacks, leaving out dotfiles and ``ignore`` patterns
-    (fnmatch on the path and on the file name) — the same defaults check-manifest uses for git metadata."""
-    have = set(members)
-    missing = []
-    for path in tracked:
-        parts = PurePosixPath(path).parts
-        if any(p.startswith(".") for p in parts) or path in _GENERATED:
-            continue
-        if any(fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(parts[-1], pat) for pat in ignore):
-            continue
-        if path not in have:
-            missing.append(path)
-    return missing
