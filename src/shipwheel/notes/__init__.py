@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import CommandError, UsageError
 from ._changelog import Changelog, clean_title_md, clean_title_rst, github_owner, pr_url_from_remote, render
 from ._contributors import Contributor, find_contributors
-from ._github import fetch_titles, pull_api_url
+from ._github import GithubPull, fetch_pulls, fetch_titles, pull_api_url
 from ._history import Commit, History, open_repository, parse_range, read_history
 from ._mailmap_check import check_mailmap
 from ._pulls import PullRequest, find_pull_requests, read_titles_file
@@ -26,6 +26,7 @@ __all__ = [
     "Checksum",
     "Commit",
     "Contributor",
+    "GithubPull",
     "History",
     "PullRequest",
     "check_mailmap",
@@ -33,6 +34,7 @@ __all__ = [
     "clean_title_md",
     "clean_title_rst",
     "default_pr_url",
+    "fetch_pulls",
     "fetch_titles",
     "find_contributors",
     "find_pull_requests",
@@ -65,6 +67,7 @@ def make_changelog(
     mailmap_from: str | None = None,
     pr_url: str | None = None,
     bots: Iterable[str] = (),
+    detect_bots: bool = True,
     titles: Mapping[int, str] | None = None,
     github_token: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -73,8 +76,12 @@ def make_changelog(
     """The contributors and pull requests of ``revision_range`` (``A..B``) in the repository at ``repo``.
 
     :param pr_url: link template with ``{number}`` (default: from the ``origin`` remote on GitHub).
+    :param bots: names left out of the contributors.
+    :param detect_bots: also leave out GitHub's bot accounts and names that say "bot" (see :mod:`._bots`);
+        off for NumPy's exact lists.
     :param titles: titles that replace those found in git.
-    :param github_token: when given, the current titles are asked from the GitHub API (off by default).
+    :param github_token: when given, the current titles, and which pull requests bot accounts opened, are asked
+        from the GitHub API (off by default).
     """
     url = pr_url or default_pr_url(repo)
     if url is not None and "{number}" not in url:
@@ -83,7 +90,6 @@ def make_changelog(
             hint="pass it as https://github.com/OWNER/REPO/pull/{number}",
         )
     hist = history or read_history(repo, revision_range, mailmap_from=mailmap_from, progress=progress)
-    contributors = find_contributors(hist, bots=bots)
     pulls = find_pull_requests(hist, owner=github_owner(url) if url else None)
     if pulls and url is None:
         raise UsageError(
@@ -91,8 +97,12 @@ def make_changelog(
             hint="pass --pr-url https://github.com/OWNER/REPO/pull/{number} or set changelog.pr-url",
         )
     merged_titles: dict[int, str] = {}
+    bot_logins: set[str] = set()
     if github_token and pulls and url is not None:
-        merged_titles.update(fetch_titles(url, (p.number for p in pulls), github_token, progress=progress))
+        found = fetch_pulls(url, (p.number for p in pulls), github_token, progress=progress)
+        merged_titles.update({n: g.title for n, g in found.items() if g.title})
+        bot_logins = {g.login.lower() for g in found.values() if g.bot}
+    contributors = find_contributors(hist, bots=bots, detect_bots=detect_bots, bot_logins=bot_logins)
     merged_titles.update(titles or {})
     if merged_titles:
         pulls = [
