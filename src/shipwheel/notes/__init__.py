@@ -3,7 +3,10 @@
 :func:`make_changelog` reads a release range with a few git processes and returns a :class:`Changelog`;
 :func:`render` writes it as reStructuredText (byte-compatible with NumPy's ``tools/changelog.py``) or Markdown.
 :func:`check_mailmap` lists identities that look unmapped. :func:`release_notes` renders towncrier fragments,
-the changelog and a checksums table into one document.
+the changelog and a checksums table into one document. :func:`find_towncrier` reads a project's towncrier setup
+as towncrier does, :func:`render_section` renders a release's section as ``towncrier build`` does, and
+:func:`notes_target` / :func:`prepare_notes` say where the release's notes go and what that file becomes
+(the release's ``notes`` step writes it and removes the fragments it used).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from ._contributors import Contributor, find_contributors
 from ._github import GithubPull, fetch_pulls, fetch_titles, pull_api_url
 from ._history import Commit, History, open_repository, parse_range, read_history
 from ._mailmap_check import check_mailmap
+from ._newsfile import NotesTarget, NotesUpdate, insert_section, notes_present, notes_target, prepare_notes
 from ._pulls import PullRequest, find_pull_requests, read_titles_file
 from ._release_notes import Checksum, checksums, python_support, release_notes
 from ._text import clean_text
+from ._towncrier import Section, Towncrier, find_towncrier, render_section
 
 __all__ = [
     "Changelog",
@@ -28,7 +33,11 @@ __all__ = [
     "Contributor",
     "GithubPull",
     "History",
+    "NotesTarget",
+    "NotesUpdate",
     "PullRequest",
+    "Section",
+    "Towncrier",
     "check_mailmap",
     "checksums",
     "clean_title_md",
@@ -38,15 +47,21 @@ __all__ = [
     "fetch_titles",
     "find_contributors",
     "find_pull_requests",
+    "find_towncrier",
+    "insert_section",
     "make_changelog",
+    "notes_present",
+    "notes_target",
     "open_repository",
     "parse_range",
+    "prepare_notes",
     "pull_api_url",
     "python_support",
     "read_history",
     "read_titles_file",
     "release_notes",
     "render",
+    "render_section",
 ]
 
 
