@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fixtures.mirrors import clone_at
+from fixtures.mirrors import clone_at, mirror_of
 from shipwheel.cli import main_inner
 
 
@@ -192,3 +192,58 @@ def test_notes_step_killed_anywhere_then_run_again_writes_the_release_once(tmp_p
         assert _git(clone, "rev-parse", "HEAD^{tree}").strip() == expected_tree
         assert _git(clone, "rev-list", "--count", f"{parent}..HEAD").strip() == "1"
         assert _git(clone, "status", "--porcelain").strip() == ""
+
+
+#: REL: Prepare for the NumPy 2.4.0rc1 release (writes 2.4.0-notes.rst by hand, removes 55 fragments)
+NUMPY_RC = "784dbbed44c632c866c4bda33be488891c16b049"
+
+
+def _numpy_tree(dest: Path) -> Path:
+    """NumPy's towncrier layout just before 2.4.0rc1 (pyproject.toml, doc/release, doc/source/release) as a git
+    repository of its own: the whole NumPy checkout is not needed for the notes."""
+    mirror = mirror_of("numpy/numpy", NUMPY_RC)
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(mirror), "archive", f"{NUMPY_RC}^", "pyproject.toml", "doc/release",
+         "doc/source/release"], capture_output=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True, timeout=120)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A")):
+        _git(dest, *args)
+    _git(
+        dest, "-c", "user.name=RM", "-c", "user.email=rm@example.invalid", "commit", "-q", "-m", "NumPy tree"
+    )
+    _git(dest, "config", "user.name", "Release Manager")
+    _git(dest, "config", "user.email", "rm@example.invalid")
+    return dest
+
+
+@pytest.mark.slow
+def test_numpys_layout_writes_towncriers_file_and_takes_the_release_fragments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NumPy ([tool.towncrier] with single_file = false, its own template, all_bullets = false, underlines "~="):
+    the step writes doc/source/release/notes-towncrier.rst as `towncrier build --yes` does, and removes the
+    fragments NumPy's own 2.4.0rc1 release commit removed (it wrote 2.4.0-notes.rst by hand from that file)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764547200")
+    ours = _numpy_tree(tmp_path / "ours")
+    head = _git(ours, "rev-parse", "HEAD").strip()
+    assert main_inner(["release", "2.4.0rc1", "--only", "notes", "--config-dir", str(ours)]) == 0
+    removed = set(_git(ours, "diff", "--name-only", "--diff-filter=D", head, "HEAD").split())
+    mirror = mirror_of("numpy/numpy", NUMPY_RC)
+    released = set(_git(mirror, "diff", "--name-only", "--diff-filter=D", f"{NUMPY_RC}^", NUMPY_RC, "--",
+                        "doc/release/upcoming_changes").split())  # fmt: skip
+    # NumPy's maintainers also deleted 29129.enhancement.rst by hand: "enhancement" is not one of NumPy's types,
+    # so towncrier neither renders nor removes it (the self-check below agrees).
+    misnamed = "doc/release/upcoming_changes/29129.enhancement.rst"
+    assert len(released) == 55 and removed == released - {misnamed}
+    theirs = _numpy_tree(tmp_path / "theirs")
+    from towncrier._shell import cli
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(theirs)
+        result = CliRunner().invoke(cli, ["build", "--yes", "--version", "2.4.0rc1"])
+    assert result.exit_code == 0, result.output
+    assert _git(ours, "rev-parse", "HEAD^{tree}").strip() == _git(theirs, "write-tree").strip()
+    notes = (ours / "doc/source/release/notes-towncrier.rst").read_text(encoding="utf-8")
+    assert "\nDeprecations\n============\n" in notes and "(`gh-" in notes
