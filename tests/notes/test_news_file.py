@@ -221,3 +221,22 @@ def test_check_reads_towncrier_toml_for_notes_and_fragments(tmp_path: Path) -> N
         r.code: r for r in run_checks(config, VERSION, skip=("version-backend", "sdist-complete")).results
     }
     assert after["notes-present"].status == "pass" and after["fragments-left"].status == "pass"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("1.2.0 (2026-01-01)", True),
+        ("## [1.2.0](https://o/1.2.0) - 2026-01-01", True),
+        ("Release v1.2.0", True),
+        ("frob 1.2.0.", True),
+        ("1.2.0rc1", False),
+        ("11.2.0", False),
+        ("1.2.0.1", False),
+        ("rev1.2.0", False),
+    ],
+)
+def test_a_file_names_the_version_only_as_a_version(text: str, named: bool) -> None:
+    from shipwheel.notes._newsfile import names_version
+
+    assert names_version(text, "1.2.0") is named

@@ -69,8 +69,9 @@ def _read(path: Path) -> str | None:
 
 
 def names_version(text: str, version: str) -> bool:
-    """Whether ``text`` mentions ``version`` as a version (``1.0`` is not in ``1.0.1`` nor in ``11.0``)."""
-    return re.search(rf"(?<![\w.]){re.escape(version)}(?![\w]|\.\w)", text) is not None
+    """Whether ``text`` mentions ``version`` as a version, ``v1.0`` too (``1.0`` is not in ``1.0.1``, ``11.0`` or
+    ``1.0rc1``)."""
+    return re.search(rf"(?<![\w.])[vV]?{re.escape(version)}(?!\w|\.\w)", text) is not None
 
 
 def _news_path(tc: Towncrier, version: str, date: str) -> Path:
