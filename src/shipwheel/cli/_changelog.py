@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         mailmap_from=args.mailmap_from,
         pr_url=opts.pr_url or None,
         bots=opts.bots,
+        detect_bots=opts.detect_bots,
         titles=titles,
         github_token=token,
         progress=status,
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 def run_mailmap_check(args: argparse.Namespace) -> int:
     config = _config(args)
     history = read_history(args.repo, args.range, mailmap_from=args.mailmap_from, progress=status)
-    findings = check_mailmap(history, bots=config.changelog.bots)
+    findings = check_mailmap(history, bots=config.changelog.bots, detect_bots=config.changelog.detect_bots)
     if args.json:
         print_json(
             [

@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                 mailmap_from=args.mailmap_from,
                 pr_url=config.changelog.pr_url or None,
                 bots=config.changelog.bots,
+                detect_bots=config.changelog.detect_bots,
                 progress=status,
             )
     text = release_notes(

@@ -198,6 +198,8 @@ class ChangelogOptions:
 
     pr_url: str
     bots: tuple[str, ...]
+    #: also leave out GitHub's bot accounts (``[bot]`` names and addresses) and names ending in " bot" / "-bot"
+    detect_bots: bool
     titles_file: str
     format: str
 

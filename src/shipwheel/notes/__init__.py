@@ -3,7 +3,10 @@
 :func:`make_changelog` reads a release range with a few git processes and returns a :class:`Changelog`;
 :func:`render` writes it as reStructuredText (byte-compatible with NumPy's ``tools/changelog.py``) or Markdown.
 :func:`check_mailmap` lists identities that look unmapped. :func:`release_notes` renders towncrier fragments,
-the changelog and a checksums table into one document.
+the changelog and a checksums table into one document. :func:`find_towncrier` reads a project's towncrier setup
+as towncrier does, :func:`render_section` renders a release's section as ``towncrier build`` does, and
+:func:`notes_target` / :func:`prepare_notes` say where the release's notes go and what that file becomes
+(the release's ``notes`` step writes it and removes the fragments it used).
 """
 
 from __future__ import annotations
@@ -14,37 +17,51 @@ from pathlib import Path
 from ..errors import CommandError, UsageError
 from ._changelog import Changelog, clean_title_md, clean_title_rst, github_owner, pr_url_from_remote, render
 from ._contributors import Contributor, find_contributors
-from ._github import fetch_titles, pull_api_url
+from ._github import GithubPull, fetch_pulls, fetch_titles, pull_api_url
 from ._history import Commit, History, open_repository, parse_range, read_history
 from ._mailmap_check import check_mailmap
+from ._newsfile import NotesTarget, NotesUpdate, insert_section, notes_present, notes_target, prepare_notes
 from ._pulls import PullRequest, find_pull_requests, read_titles_file
 from ._release_notes import Checksum, checksums, python_support, release_notes
 from ._text import clean_text
+from ._towncrier import Section, Towncrier, find_towncrier, render_section
 
 __all__ = [
     "Changelog",
     "Checksum",
     "Commit",
     "Contributor",
+    "GithubPull",
     "History",
+    "NotesTarget",
+    "NotesUpdate",
     "PullRequest",
+    "Section",
+    "Towncrier",
     "check_mailmap",
     "checksums",
     "clean_title_md",
     "clean_title_rst",
     "default_pr_url",
+    "fetch_pulls",
     "fetch_titles",
     "find_contributors",
     "find_pull_requests",
+    "find_towncrier",
+    "insert_section",
     "make_changelog",
+    "notes_present",
+    "notes_target",
     "open_repository",
     "parse_range",
+    "prepare_notes",
     "pull_api_url",
     "python_support",
     "read_history",
     "read_titles_file",
     "release_notes",
     "render",
+    "render_section",
 ]
 
 
@@ -65,6 +82,7 @@ def make_changelog(
     mailmap_from: str | None = None,
     pr_url: str | None = None,
     bots: Iterable[str] = (),
+    detect_bots: bool = True,
     titles: Mapping[int, str] | None = None,
     github_token: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -73,8 +91,12 @@ def make_changelog(
     """The contributors and pull requests of ``revision_range`` (``A..B``) in the repository at ``repo``.
 
     :param pr_url: link template with ``{number}`` (default: from the ``origin`` remote on GitHub).
+    :param bots: names left out of the contributors.
+    :param detect_bots: also leave out GitHub's bot accounts and names that say "bot" (see :mod:`._bots`);
+        off for NumPy's exact lists.
     :param titles: titles that replace those found in git.
-    :param github_token: when given, the current titles are asked from the GitHub API (off by default).
+    :param github_token: when given, the current titles, and which pull requests bot accounts opened, are asked
+        from the GitHub API (off by default).
     """
     url = pr_url or default_pr_url(repo)
     if url is not None and "{number}" not in url:
@@ -83,7 +105,6 @@ def make_changelog(
             hint="pass it as https://github.com/OWNER/REPO/pull/{number}",
         )
     hist = history or read_history(repo, revision_range, mailmap_from=mailmap_from, progress=progress)
-    contributors = find_contributors(hist, bots=bots)
     pulls = find_pull_requests(hist, owner=github_owner(url) if url else None)
     if pulls and url is None:
         raise UsageError(
@@ -91,8 +112,12 @@ def make_changelog(
             hint="pass --pr-url https://github.com/OWNER/REPO/pull/{number} or set changelog.pr-url",
         )
     merged_titles: dict[int, str] = {}
+    bot_logins: set[str] = set()
     if github_token and pulls and url is not None:
-        merged_titles.update(fetch_titles(url, (p.number for p in pulls), github_token, progress=progress))
+        found = fetch_pulls(url, (p.number for p in pulls), github_token, progress=progress)
+        merged_titles.update({n: g.title for n, g in found.items() if g.title})
+        bot_logins = {g.login.lower() for g in found.values() if g.bot}
+    contributors = find_contributors(hist, bots=bots, detect_bots=detect_bots, bot_logins=bot_logins)
     merged_titles.update(titles or {})
     if merged_titles:
         pulls = [

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._bots import is_bot
 from ._history import History
 
 __all__ = ["MailmapFinding", "check_mailmap"]
@@ -57,12 +58,14 @@ def _identities(history: History) -> Counter[tuple[str, str]]:
     return seen
 
 
-def _is_bot(name: str, email: str) -> bool:
-    return name.lower().endswith(("[bot]", "-bot", " bot")) or "[bot]@" in email.lower()
+def check_mailmap(
+    history: History, *, bots: Iterable[str] = (), detect_bots: bool = False
+) -> list[MailmapFinding]:
+    """Every identity of ``history`` that looks unmapped, sorted by code and identity.
 
-
-def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[MailmapFinding]:
-    """Every identity of ``history`` that looks unmapped, sorted by code and identity."""
+    A bot is never a mapping problem; one that the changelog would list (not in ``bots``, and ``detect_bots``
+    off) is reported as ``bot``.
+    """
     known_bots = set(bots)
     idents = _identities(history)
     findings: list[MailmapFinding] = []
@@ -70,8 +73,8 @@ def check_mailmap(history: History, *, bots: Iterable[str] = ()) -> list[Mailmap
     by_name: defaultdict[str, Counter[str]] = defaultdict(Counter)
     placeholder_emails: list[tuple[str, str]] = []
     for (name, email), n in idents.items():
-        if name in known_bots or _is_bot(name, email):
-            if name not in known_bots:
+        if name in known_bots or is_bot(name, (email,)):
+            if name not in known_bots and not detect_bots:
                 findings.append(
                     MailmapFinding(
                         "bot",

@@ -9,12 +9,17 @@ A backport squashed onto a maintenance branch reads ``title (#A) (#B)``: like Nu
 only the last number, ``#B``, is the pull request; its title is ``title`` (the backport's own title, as
 GitHub's squash subject is the title plus `` (#B)``). Titles are made printable (:func:`._text.clean_text`).
 
-Merges are counted only on the *project's lines*: the first-parent line of the release, and the first-parent
-lines brought in by merges that are not pull requests (a maintenance branch merged back, a ``git pull``) or by
-pull requests whose branch belongs to the project itself. Inside the branch of a pull request from a fork, a
-``Merge pull request #1`` is the fork's own pull request #1 and is left out; one whose number is more than half
-the enclosing pull request's is the project's (a branch made from a maintenance branch brings its merges), and
-the line it sits on counts from there.
+The history is walked as NumPy's script walks it: squash and rebase merges (``title (#N)``) only on the
+first-parent line of the release (its ``git log --no-merges --first-parent A..B``), so a squash commit that a
+plain merge brings in is not counted (NumPy 2.4.6: ``(#31456) (#31460)`` merged the squash commit of #31456 onto
+the maintenance branch, and its changelog lists neither); GitHub and homu merge commits wherever they are in the
+range (its ``git log --merges A..B``), but only on the *project's lines*: the first-parent line of the release,
+and the first-parent lines brought in by merges that are not pull requests (a maintenance branch merged back, a
+``git pull``) or by pull requests whose branch belongs to the project itself. Inside the branch of a pull
+request from a fork, a ``Merge pull request #1`` is the fork's own pull request #1 and is left out (NumPy's
+published changelogs leave them out by hand); one whose number is more than half the enclosing pull request's
+is the project's (a branch made from a maintenance branch brings its merges), and the line it sits on counts
+from there.
 """
 
 from __future__ import annotations
@@ -129,6 +134,18 @@ def project_lines(history: History, owner: str | None) -> tuple[set[str], dict[s
     return lines, merges
 
 
+def first_parent_line(history: History) -> set[str]:
+    """The commits of ``git log --first-parent START..END``: the release line itself."""
+    line: set[str] = set()
+    sha: str | None = history.end_commit
+    by_sha = history.by_sha
+    while sha is not None and sha in by_sha and sha not in line:
+        line.add(sha)
+        parents = by_sha[sha].parents
+        sha = parents[0] if parents else None
+    return line
+
+
 def _first_line(text: str) -> str:
     # git's lines end at a line feed only; a CR or U+2028 inside is part of the line (clean_text handles it).
     for line in text.split("\n"):
@@ -160,6 +177,7 @@ def find_pull_requests(
     :param titles: titles that replace those found in git (edited after the merge).
     """
     lines, merges = project_lines(history, owner)
+    first_parent = first_parent_line(history)
     found: dict[int, PullRequest] = {}
     for commit in history.commits:
         sha = commit.sha
@@ -172,6 +190,8 @@ def find_pull_requests(
             title = _first_line(commit.body) or _first_commit_subject(history, commit, lines)
             kind = "homu" if _HOMU_MERGE.search(commit.subject) else "merge"
         else:
+            if sha not in first_parent:
+                continue  # NumPy's script looks for squash merges with git log --first-parent only
             # The pattern needs a closing parenthesis at the end: test that first, it is much cheaper.
             m = _SQUASH.match(commit.subject) if commit.subject.endswith(")") else None
             if m is None:

@@ -15,19 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from .._fs import read_limited
 from ..config import read_pyproject
 from ..distfiles import DistFile, file_digests, is_dist_filename, select
-from ..errors import ConfigError, ProjectError, UsageError
+from ..errors import ProjectError, UsageError
 from ._changelog import Changelog, render
+from ._news import News, render_news
 from ._rst import check_rst
-from ._towncrier import News, render_news
-
-if TYPE_CHECKING:
-    import jinja2
+from ._sandbox import ProjectTemplate, compile_project_template
 
 __all__ = ["Checksum", "checksums", "python_support", "release_notes"]
 
@@ -141,25 +140,23 @@ def _levels(fragments: str) -> tuple[str, str]:
     return h2, next(c for c in "-~^\"'" if c != h2)
 
 
-def _load_template(fmt: str, template: Path | None) -> jinja2.Template:
-    import jinja2  # only the notes need it
-
-    env = jinja2.Environment(
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False
+def _load_template(fmt: str, template: Path | None) -> ProjectTemplate:
+    """The notes template: the project's (``notes.template`` / ``--template``, run in the sandbox), else ours."""
+    options: dict[str, Any] = {"trim_blocks": True, "lstrip_blocks": True, "keep_trailing_newline": True}
+    if template is None:
+        name = f"notes.{fmt}.j2"
+        text = resources.files("shipwheel.notes").joinpath(name).read_text(encoding="utf-8")
+        return compile_project_template(text, f"shipwheel:{name}", hint="report this bug", **options)
+    try:
+        text = read_limited(template, 1 << 20).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(
+            f"cannot read the notes template {template}: {getattr(exc, 'strerror', None) or exc}",
+            hint="check notes.template",
+        ) from None
+    return compile_project_template(
+        text, str(template), hint="fix the notes template (notes.template)", **options
     )
-    if template is not None:
-        try:
-            return env.from_string(template.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ProjectError(
-                f"cannot read the notes template {template}: {exc.strerror}", hint="check notes.template"
-            ) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(
-                f"{template}:{exc.lineno}: {exc.message}", hint="fix the Jinja2 syntax of the template"
-            ) from None
-    text = resources.files("shipwheel.notes").joinpath(f"notes.{fmt}.j2").read_text(encoding="utf-8")
-    return env.from_string(text)
 
 
 def release_notes(
@@ -214,16 +211,18 @@ def release_notes(
                 f"\n{heading}\n{'=' * len(heading)}\n", f"\n{heading}\n{h2 * len(heading)}\n"
             )
     text = _load_template(fmt, template).render(
-        title=f"{name} {version} Release Notes",
-        name=name,
-        version=version,
-        fragments=marker if fragments else "",
-        sections=news.sections,
-        python=python_support(pyproject, [c.name for c in sums]),
-        changelog=changelog_text,
-        checksums=sums,
-        h2=h2,
-        h3=h3,
+        dict(
+            title=f"{name} {version} Release Notes",
+            name=name,
+            version=version,
+            fragments=marker if fragments else "",
+            sections=news.sections,
+            python=python_support(pyproject, [c.name for c in sums]),
+            changelog=changelog_text,
+            checksums=sums,
+            h2=h2,
+            h3=h3,
+        )
     )
     text = re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
     text = text.replace(marker, fragments)

@@ -1,284 +1,490 @@
-"""News fragments through towncrier's own configuration, fragment finder, renderer and template.
+"""A project's towncrier setup as towncrier reads it, and its news section as ``towncrier build`` renders it.
 
-towncrier's ``[tool.towncrier]`` (or ``towncrier.toml``) says where the fragments are, which types exist, how
-issues are linked, whether every fragment is a bullet (``all_bullets``), the heading characters (``underlines``),
-the title (``title_format``), the line width (``wrap``) and the ``template``. Two layouts:
+towncrier has no public Python API, only its command line. Its configuration reader (``towncrier.toml``, else
+``[tool.towncrier]`` of pyproject.toml, with towncrier's defaults for every key left out) and its fragment
+finder are used through its modules, within the range of towncrier releases pyproject.toml allows; the tests run
+the lowest and the newest of that range against their own ``towncrier build --draft``. Its renderer is not used:
+it compiles the project's template in a plain jinja environment, where a template runs any code it likes. The
+same steps run here (:func:`render_fragments` follows ``towncrier._builder.render_fragments`` and
+``towncrier.build`` line by line) with the template in the sandbox of :mod:`._sandbox`.
 
-- the project names its own ``template`` (NumPy does): the fragments are rendered exactly as
-  ``towncrier build --draft --version VERSION`` renders them, with that template and every one of those settings,
-  and the release notes carry that text as it is;
-- otherwise, the fragments of each release-notes section are rendered as a list with towncrier's renderer and the
-  project's settings (``fragments.*.j2`` here, one per ``all_bullets`` choice), so that the notes template can put
-  them under the headings release guides ask for.
+Nothing of the project is imported: towncrier imports the ``package`` to find a project name when the
+configuration has none (here: incremental's name from ``_version.py``, else ``package.title()``, which is what
+that import gives), and imports any package a ``template = "pkg:resource"`` names (here: only towncrier's own
+templates are taken from a package).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
+import sys
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..config import read_pyproject
+from .._fs import read_limited
 from ..errors import ConfigError, ProjectError
+from ._sandbox import compile_project_template
 
-__all__ = ["SECTION_TYPES", "FragmentSection", "News", "render_news"]
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-#: Release-notes section -> the towncrier types (fragment directory names) it gathers, in NumPy's and towncrier's
-#: usual spellings. Types not named here go to "Other changes".
-SECTION_TYPES: Mapping[str, tuple[str, ...]] = {
-    "Highlights": ("highlight", "highlights"),
-    "New features": ("feature", "features", "new_feature", "new_function", "enhancement"),
-    "Deprecations and expired deprecations": (
-        "deprecation",
-        "deprecations",
-        "expired",
-        "expired_deprecation",
-        "removal",
-    ),
-    "Compatibility notes": ("compatibility", "breaking", "incompatible"),
-}
-OTHER = "Other changes"
+__all__ = ["Section", "Towncrier", "find_towncrier", "render_fragments", "render_section"]
+
+#: Fragments, templates and configuration files are small; anything larger is refused, never read whole.
+MAX_FILE = 1 << 20
+_RESOURCE = re.compile(r"[-\w.]+:[-\w.]+$")  # towncrier's own test for "package:resource" templates
+_HINT = "fix [tool.towncrier] (or towncrier.toml); check it with `towncrier build --draft`"
 
 
 @dataclass(frozen=True, slots=True)
-class FragmentSection:
-    """One release-notes section: its title and, per towncrier type with fragments, the type's name and text."""
+class Towncrier:
+    """The towncrier setup of a project: where it was found, its settings, and the fragments it would use."""
 
-    title: str
-    parts: Sequence[tuple[str, str]]
+    root: Path
+    """The folder of the configuration file: towncrier's base folder for ``filename`` and ``directory``."""
+    config_file: Path
+    fragments: tuple[Path, ...]
+    """The fragment files ``towncrier build`` would render and remove, as absolute paths."""
+    folders: tuple[Path, ...]
+    """The folders towncrier reads fragments from (one per section)."""
+    template_name: str
+    """The template as configured (a path relative to ``root``, or ``towncrier:default.rst``)."""
+    config: Any = field(repr=False)
+    """towncrier's own ``Config`` (its attributes are towncrier's configuration keys)."""
+    parsed: Any = field(repr=False)
+    """The fragments as towncrier's ``split_fragments`` returns them."""
+    template_text: str = field(repr=False)
 
+    @property
+    def filename(self) -> str:
+        """The news file as configured (with ``{version}`` placeholders when ``single_file`` is false)."""
+        return str(self.config.filename)
 
-@dataclass(frozen=True, slots=True)
-class News:
-    """The news fragments of a release, rendered.
+    @property
+    def single_file(self) -> bool:
+        return bool(self.config.single_file)
 
-    ``text`` is towncrier's own rendering with the project's template (empty when the project has none); otherwise
-    ``sections`` holds the fragments grouped under the release-notes headings. ``files`` are the fragment files
-    with their text, so that a problem in the rendered document can be traced to one of them.
-    """
+    @property
+    def start_string(self) -> str:
+        return str(self.config.start_string)
 
-    text: str = ""
-    sections: Sequence[FragmentSection] = ()
-    files: Sequence[tuple[Path, str]] = ()
-    #: why the project's own template was not used (a Markdown template for rst output, or the reverse)
-    note: str = ""
+    @property
+    def markdown(self) -> bool:
+        """Whether towncrier renders the template as Markdown (its test: the template's file name)."""
+        return self.template_name.lower().endswith(".md")
 
+    @property
+    def own_template(self) -> bool:
+        """Whether the project names its own template rather than towncrier's default."""
+        return not self.template_name.startswith("towncrier:default.")
 
-def _packaged(name: str) -> str:
-    return resources.files("shipwheel.notes").joinpath(name).read_text(encoding="utf-8")
-
-
-def _project_template(config: Any) -> tuple[str, str] | None:
-    """The project's own template text and its format (``rst`` or ``md``); ``None`` for towncrier's default.
-
-    towncrier renders a template as Markdown when its name ends in ``.md``; a template named otherwise
-    (``template.jinja``) is taken to be written in the format of the news file (``filename``).
-    """
-    tmpl = config.template
-    if isinstance(tmpl, tuple):
-        package, resource = tmpl
-        if package == "towncrier.templates" and resource in ("default.rst", "default.md"):
-            return None
-        text = resources.files(package).joinpath(resource).read_text(encoding="utf-8")
-        ext = os.path.splitext(resource)[1]
-    else:
+    def project_name(self) -> str:
+        """The name towncrier puts in ``versiondata`` and ``title_format`` (see the module docstring)."""
+        config = self.config
+        if config.name:
+            return str(config.name)
+        if not config.package:
+            return ""
+        version_py = self.root / str(config.package_dir) / str(config.package) / "_version.py"
         try:
-            text = Path(tmpl).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_limited(version_py, MAX_FILE).decode("utf-8", errors="replace")
+        except OSError:
+            text = ""
+        # incremental's Version("Twisted", 24, 3, 0): towncrier reads its ``package``.
+        m = re.search(r"""\bVersion\(\s*["']([^"']+)["']\s*,\s*\d""", text)
+        return m.group(1) if m else str(config.package).title()
+
+    def news_file(self, name: str, version: str, date: str) -> str:
+        """The news file ``towncrier build`` writes for ``version``, relative to :attr:`root`."""
+        if self.single_file:
+            return self.filename
+        try:
+            return self.filename.format(name=name, version=version, project_date=date)
+        except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(
-                f"towncrier: cannot read the template {tmpl} ({exc})", hint="fix [tool.towncrier] template"
+                f"towncrier: filename {self.filename!r} is not a valid template ({type(exc).__name__}: {exc})",
+                hint="use only {name}, {version} and {project_date} in filename",
             ) from None
-        ext = os.path.splitext(tmpl)[1]
-    if ext.lower() not in (".md", ".rst"):
-        ext = os.path.splitext(str(config.filename))[1]
-    return text, ("md" if ext.lower() == ".md" else "rst")
 
 
-def _draft(
-    config: Any, template: str, markdown: bool, fragments: Any, name: str, version: str, date: str
-) -> str:
-    """What ``towncrier build --draft`` prints after its progress lines (towncrier's ``build.__main``)."""
-    from towncrier._builder import render_fragments
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One release's news as ``towncrier build`` makes it: ``content`` is what ``--draft`` prints (without the
+    final line feed ``click.echo`` adds); ``top_line`` is the title towncrier checks for before writing
+    (empty when the template renders the title)."""
 
-    # towncrier renders the title in the template only when title_format is "" (its default).
-    render_title = config.title_format == ""
-    md_header_level = 1
-    if markdown:
-        if config.title_format:
-            m = re.search(r"^#+(?=\s)", config.title_format, re.MULTILINE)
-            md_header_level = len(m[0]) if m else 0
-        else:
-            md_header_level = 1 if render_title else 0
-    rendered: str = render_fragments(
-        template,
-        config.issue_format,
-        fragments,
-        config.types,
-        config.underlines[1:],
-        config.wrap,
-        {"name": name, "version": version, "date": date},
-        top_underline=config.underlines[0],
-        all_bullets=config.all_bullets,
-        render_title=render_title,
-        md_header_level=md_header_level,
-    )
-    if config.title_format:
-        top = config.title_format.format(name=name, version=version, project_date=date)
-        parts = [top] if markdown else [top, config.underlines[0] * len(top)]
-        return "\n".join([*parts, rendered])
-    return rendered
+    content: str
+    top_line: str
+    name: str
+    date: str
 
 
-_ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1+")
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = tomllib.loads(read_limited(path, 4 * MAX_FILE).decode("utf-8"))
+    except OSError as exc:
+        raise ProjectError(f"cannot read {path}: {exc.strerror}", hint="check the file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="fix the syntax error") from None
+    return data
 
 
-def _rst_titles_as_markdown(text: str) -> str:
-    """reStructuredText section titles of a fragment as ``####`` Markdown headings.
+def _work_tree_top(folder: Path) -> Path:
+    """The top of the git work tree holding ``folder`` (the folder with ``.git``), else ``folder`` itself."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
 
-    Left as they are, a title underlined with ``---`` is a level-2 heading in Markdown (setext), above the
-    section it sits in; the rest of the fragment reads well enough as Markdown.
+
+def _config_file(project_dir: Path, top: Path | None) -> tuple[Path, dict[str, Any]] | None:
+    """The file towncrier takes its configuration from, searching from ``project_dir`` up to ``top``.
+
+    towncrier stops at the first folder with a ``towncrier.toml`` or a ``pyproject.toml``; a pyproject.toml
+    without ``[tool.towncrier]`` there means the project does not use towncrier (it would get all defaults).
     """
-    lines = text.split("\n")
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        below = lines[i + 1] if i + 1 < len(lines) else ""
-        above = out[-1] if out else ""
-        if (
-            line.strip()
-            and not line[0].isspace()
-            and not _ADORNMENT.fullmatch(line.rstrip())
-            and _ADORNMENT.fullmatch(below.rstrip())
-            and len(below.rstrip()) >= len(line.rstrip())
-        ):
-            if above and _ADORNMENT.fullmatch(above.rstrip()) and above[0] == below[0]:
-                out.pop()  # its overline
-            out.append(f"#### {line.strip()}")
-            if i + 2 < len(lines) and lines[i + 2].strip():
-                out.append("")
-            i += 2
-            continue
-        out.append(line)
-        i += 1
-    return "\n".join(out)
-
-
-def _grouped(
-    config: Any, fragments: Any, name: str, version: str, fmt: str, md_from_rst: bool = False
-) -> list[FragmentSection]:
-    """The fragments under the release-notes headings, each type rendered with the project's settings."""
-    from towncrier._builder import render_fragments
-
-    # Fragments of the release itself are in the unnamed section; towncrier's sub-sections are merged into it.
-    merged: dict[str, dict[str, Any]] = {}
-    for _section, by_type in fragments.items():
-        for category, texts in by_type.items():
-            if md_from_rst:
-                texts = {_rst_titles_as_markdown(text): issues for text, issues in texts.items()}
-            merged.setdefault(category, {}).update(texts)
-    template = _packaged(f"fragments{'' if config.all_bullets else '-nobullets'}.{fmt}.j2")
-    sections: dict[str, list[tuple[str, str]]] = {title: [] for title in [*SECTION_TYPES, OTHER]}
-    where = {t: title for title, types in SECTION_TYPES.items() for t in types}
-    for category, definition in config.types.items():
-        if not merged.get(category):
-            continue
-        text = render_fragments(
-            template,
-            config.issue_format,
-            {"": {category: merged[category]}},
-            {category: definition},
-            config.underlines[1:],
-            config.wrap,
-            {"name": name, "version": version, "date": ""},
-            top_underline=config.underlines[0],
-            all_bullets=config.all_bullets,
-            render_title=False,
-        )
-        sections[where.get(category, OTHER)].append((str(definition["name"]), text.strip("\n") + "\n"))
-    return [FragmentSection(title, tuple(parts)) for title, parts in sections.items() if parts]
+    here = project_dir.resolve()
+    stop = top.resolve() if top is not None else _work_tree_top(here)
+    while True:
+        for name in ("towncrier.toml", "pyproject.toml"):
+            path = here / name
+            if path.is_file():
+                data = _read_toml(path)
+                tool = data.get("tool")
+                table = tool.get("towncrier") if isinstance(tool, dict) else None
+                if name == "towncrier.toml" or table is not None:
+                    if table is not None and not isinstance(table, dict):
+                        raise ConfigError(f"[tool.towncrier] in {path} is not a table", hint=_HINT)
+                    return path, table or {}
+                return None
+        if here == stop or here.parent == here or stop not in here.parents:
+            return None
+        here = here.parent
 
 
 @contextmanager
-def _towncrier_errors(project_dir: Path, template: str | None = None) -> Iterator[None]:
-    """towncrier's and the template's failures as one-line errors."""
+def _towncrier_errors(where: Path) -> Iterator[None]:
+    """towncrier's failures as one-line errors: it validates few settings and raises what it meets."""
     from click import ClickException
 
     try:
         yield
     except ClickException as exc:
-        raise ConfigError(
-            f"towncrier: {exc.format_message()}", hint="fix [tool.towncrier] or the fragment file names"
-        ) from None
+        raise ConfigError(f"towncrier: {' '.join(exc.format_message().split())}", hint=_HINT) from None
     except OSError as exc:
         raise ProjectError(
-            f"towncrier: cannot read {exc.filename or project_dir}: {exc.strerror}",
-            hint="check the fragment files' permissions",
+            f"towncrier: cannot read {exc.filename or where}: {exc.strerror}",
+            hint="check the fragment files and their permissions",
         ) from None
-    except Exception as exc:
-        if template is not None:  # jinja2 raises many types from a project's template
-            raise ConfigError(
-                f"towncrier: the template {template} fails: {type(exc).__name__}: {exc}",
-                hint="check it with `towncrier build --draft`",
-            ) from None
-        if not isinstance(exc, (TypeError, KeyError, ValueError, AttributeError, IndexError)):
-            raise
-        # towncrier validates few of its settings: a misshapen one fails while it is read or used.
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
         raise ConfigError(
-            f"towncrier: invalid [tool.towncrier] in {project_dir} ({type(exc).__name__}: {exc})",
+            f"towncrier: invalid configuration in {where} ({type(exc).__name__}: {exc})",
             hint="compare it with towncrier's documented configuration",
         ) from None
 
 
-def render_news(project_dir: Path, version: str, fmt: str, *, name: str = "") -> News | None:
-    """The fragments of ``project_dir`` rendered for ``version``; ``None`` without towncrier configuration.
+def _check_template_setting(table: Mapping[str, Any], where: Path) -> None:
+    template = table.get("template", "towncrier:default")
+    if isinstance(template, str) and _RESOURCE.match(template):
+        package = template.split(":", 1)[0]
+        if package not in ("towncrier", "towncrier.templates"):
+            raise ConfigError(
+                f"towncrier: template {template!r} in {where} names the package {package!r}: shipwheel does not "
+                "import a package to find a template (it would run that package's code)",
+                hint="point template at a file of the project (a path), or use one of towncrier's templates",
+            )
 
-    :param fmt: ``rst`` or ``md``; the project's template is used when it is written for that format.
-    :param name: the project name when towncrier's configuration has none.
-    :raises ConfigError: towncrier's configuration is invalid or a fragment name does not parse.
-    :raises ProjectError: a fragment file cannot be read.
+
+def _fragment_folders(config: Any, root: Path) -> tuple[Path, ...]:
+    from towncrier._builder import FragmentsPath
+
+    folders = FragmentsPath(str(root), config)
+    return tuple(Path(folders(section_dir)) for section_dir in config.sections.values())
+
+
+def _check_fragment_folders(folders: tuple[Path, ...], root: Path) -> None:
+    """Refuse what towncrier would block on or read without end: a FIFO, a device, a huge file, a link out of
+    the project, in the folders it reads fragments from."""
+    top = root.resolve()
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot list the fragments in {folder}: {exc.strerror}", hint="check it"
+            ) from None
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                info = path.stat()
+            except OSError:
+                raise ProjectError(f"the fragment {path} is a broken link", hint="remove it") from None
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                raise ProjectError(f"the fragment {path} is not a regular file", hint="remove it")
+            if entry.is_symlink() and top not in path.resolve().parents:
+                raise ProjectError(f"the fragment {path} is a link out of the project", hint="remove it")
+            if info.st_size > MAX_FILE:
+                raise ProjectError(
+                    f"the fragment {path} has {info.st_size:,} bytes (at most {MAX_FILE:,})",
+                    hint="shorten it",
+                )
+
+
+def _validate(config: Any, where: Path) -> None:
+    """The settings used while rendering have the types towncrier's code needs (it checks only booleans, and
+    fails later with a traceback on, say, ``underlines = 0``)."""
+
+    def bad(key: str, wanted: str) -> ConfigError:
+        value = getattr(config, key)
+        return ConfigError(
+            f"towncrier: {key} = {value!r} in {where} is not {wanted}",
+            hint="compare it with towncrier's docs",
+        )
+
+    for key in (
+        "filename",
+        "start_string",
+        "name",
+        "package",
+        "package_dir",
+        "orphan_prefix",
+        "issue_pattern",
+    ):
+        if not isinstance(getattr(config, key), str):
+            raise bad(key, "a string")
+    if not config.start_string:
+        raise bad("start_string", "a non-empty string")
+    if config.directory is not None and not isinstance(config.directory, str):
+        raise bad("directory", "a string")
+    if config.issue_format is not None and not isinstance(config.issue_format, str):
+        raise bad("issue_format", "a string")
+    if config.title_format is not False and not isinstance(config.title_format, str):
+        raise bad("title_format", "a string or false")
+    underlines = config.underlines
+    if (
+        not isinstance(underlines, (str, list, tuple))
+        or not underlines
+        or not all(isinstance(u, str) for u in underlines)
+    ):
+        raise bad("underlines", "a non-empty string or list of strings")
+    if not isinstance(config.wrap, int):  # a bool is an int
+        raise bad("wrap", "true, false or a width")
+    if config.ignore is not None and not (
+        isinstance(config.ignore, list) and all(isinstance(i, str) for i in config.ignore)
+    ):
+        raise bad("ignore", "a list of strings")
+    for directory, definition in config.types.items():
+        if not isinstance(directory, str) or not isinstance(definition.get("name"), str):
+            raise ConfigError(f"towncrier: the type {directory!r} in {where} has no name", hint=_HINT)
+    for section_dir in config.sections.values():
+        if not isinstance(section_dir, str):
+            raise bad("sections", "a list of tables with a path")
+
+
+def _template(config: Any, root: Path) -> tuple[str, str]:
+    """The template's name (as configured) and its text."""
+    tmpl = config.template
+    if isinstance(tmpl, tuple):
+        package, resource = tmpl
+        text = resources.files(package).joinpath(resource).read_text(encoding="utf-8")
+        return f"towncrier:{resource}", text
+    path = Path(tmpl)
+    shown = os.path.relpath(path, root) if path.is_absolute() else str(path)
+    try:
+        return shown, read_limited(path, MAX_FILE).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"towncrier: cannot read the template {shown} ({exc})", hint=_HINT) from None
+
+
+def find_towncrier(project_dir: Path, *, top: Path | None = None) -> Towncrier | None:
+    """The towncrier setup of the project in ``project_dir``; ``None`` when it does not use towncrier.
+
+    :param top: the highest folder to look in; default: the top of the git work tree holding ``project_dir``
+        (``project_dir`` alone outside git). towncrier itself looks up to the file system's root.
+    :raises ConfigError: the configuration is invalid, or a fragment name does not parse (with ``ignore`` set).
+    :raises ProjectError: a fragment cannot be read, or is not a regular file of the project.
     """
+    found = _config_file(project_dir, top)
+    if found is None:
+        return None
+    config_file, table = found
+    root = config_file.parent
+    _check_template_setting(table, config_file)
     from towncrier._builder import find_fragments, split_fragments
     from towncrier._settings.load import load_config
+
+    with _towncrier_errors(config_file):
+        config = load_config(str(root))
+        if config is None:  # pragma: no cover - the file was just found
+            return None
+        _validate(config, config_file)
+        name, text = _template(config, root)
+        folders = _fragment_folders(config, root)
+        _check_fragment_folders(folders, root)
+        contents, files = find_fragments(str(root), config, strict=config.ignore is not None)
+        parsed = split_fragments(contents, config.types, all_bullets=config.all_bullets)
+    return Towncrier(
+        root=root,
+        config_file=config_file,
+        fragments=tuple(Path(path) for path, _category in files),
+        folders=folders,
+        template_name=name,
+        config=config,
+        parsed=parsed,
+        template_text=text,
+    )
+
+
+def render_fragments(
+    template: str,
+    template_name: str,
+    issue_format: str | None,
+    fragments: Mapping[str, Mapping[str, Mapping[str, Sequence[str]]]],
+    definitions: Mapping[str, Mapping[str, Any]],
+    underlines: Sequence[str],
+    wrap: bool | int,
+    versiondata: Mapping[str, str],
+    top_underline: str = "=",
+    all_bullets: bool = False,
+    render_title: bool = True,
+    md_header_level: int = 1,
+) -> str:
+    """``towncrier._builder.render_fragments`` with the template in the sandbox; same arguments, same text."""
+    from towncrier._builder import (
+        append_newlines_if_trailing_code_block,
+        bullet_key,
+        entry_key,
+        issue_key,
+        render_issue,
+    )
+
+    jinja_template = compile_project_template(
+        template, template_name, hint="fix the towncrier template; check it with `towncrier build --draft`",
+        trim_blocks=True,
+    )  # fmt: skip
+    data: dict[str, dict[str, dict[str, list[str]]]] = {}
+    issues_by_category: dict[str, dict[str, list[str]]] = {}
+    for section_name, section_value in fragments.items():
+        data[section_name] = {}
+        issues_by_category[section_name] = {}
+        for category_name, category_value in section_value.items():
+            category_issues: set[str] = set()
+            entries = []
+            for text, issues in category_value.items():
+                entries.append((text, sorted(issues, key=issue_key)))
+                category_issues.update(issues)
+            entries.sort(key=entry_key)
+            if not all_bullets:
+                entries.sort(key=bullet_key)
+            categories = {}
+            for text, issues in entries:
+                text = append_newlines_if_trailing_code_block(text)
+                categories[text] = [render_issue(issue_format, i) for i in issues]
+            data[section_name][category_name] = categories
+            issues_by_category[section_name][category_name] = [
+                render_issue(issue_format, i) for i in sorted(category_issues, key=issue_key)
+            ]
+
+    def get_indent(text: str) -> str:
+        if all_bullets or text[:2] == "- " or text[:2] == "* ":
+            return "  "
+        if text[:3] == "#. ":
+            return "   "
+        return ""
+
+    res = jinja_template.render(
+        {
+            "render_title": render_title,
+            "sections": data,
+            "definitions": definitions,
+            "underlines": underlines,
+            "versiondata": versiondata,
+            "top_underline": top_underline,
+            "get_indent": get_indent,
+            "issues_by_category": issues_by_category,
+            "header_prefix": "#" * md_header_level,
+        }
+    )
+    done = []
+    for line in res.split("\n"):
+        if wrap is False:
+            done.append(line)
+            continue
+        width = 79 if wrap is True else wrap
+        if width <= 0:
+            width = 79
+        done.append(
+            textwrap.fill(
+                line,
+                width=width,
+                subsequent_indent=get_indent(line),
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(done)
+
+
+def build_date() -> str:
+    """towncrier's date of a build, as ``YYYY-MM-DD`` (from ``SOURCE_DATE_EPOCH`` where towncrier honours it)."""
     from towncrier.build import _get_date
 
-    pyproject = read_pyproject(project_dir) or {}
-    if not (project_dir / "towncrier.toml").is_file() and "towncrier" not in (pyproject.get("tool") or {}):
-        return None
-    with _towncrier_errors(project_dir):
-        config = load_config(str(project_dir))
-        if config is None:
-            return None
-        own = _project_template(config)
-        contents, files = find_fragments(str(project_dir), config, strict=config.ignore is not None)
-        fragments = split_fragments(contents, config.types, all_bullets=config.all_bullets)
-        texts = tuple(
-            (Path(path), Path(path).read_text(encoding="utf-8", errors="replace"))
-            for path, _category in files
+    try:
+        return str(_get_date()).strip()
+    except (ValueError, OverflowError, OSError):
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH')!r} is not a time in seconds",
+            hint="set it to an integer, or unset it",
+        ) from None
+
+
+def render_section(
+    tc: Towncrier, version: str, *, name: str | None = None, date: str | None = None
+) -> Section:
+    """The news of ``version`` exactly as ``towncrier build --version VERSION`` renders it (``--draft`` prints
+    :attr:`Section.content`)."""
+    config = tc.config
+    project = tc.project_name() if name is None else name
+    day = build_date() if date is None else date
+    render_title = config.title_format == ""
+    md_header_level = 1
+    if tc.markdown:
+        if config.title_format:
+            m = re.search(r"^#+(?=\s)", config.title_format, re.MULTILINE)
+            md_header_level = len(m[0]) if m else 0
+        else:
+            md_header_level = 1 if render_title else 0
+    with _towncrier_errors(tc.config_file):
+        rendered = render_fragments(
+            tc.template_text,
+            tc.template_name,
+            config.issue_format,
+            tc.parsed,
+            config.types,
+            config.underlines[1:],
+            config.wrap,
+            {"name": project, "version": version, "date": day},
+            top_underline=config.underlines[0],
+            all_bullets=config.all_bullets,
+            render_title=render_title,
+            md_header_level=md_header_level,
         )
-    project = str(config.name or config.package or name)
-    if own is not None and own[1] == fmt:
-        # towncrier's own test for Markdown: the template's file name.
-        template_name = str(config.template[1] if isinstance(config.template, tuple) else config.template)
-        with _towncrier_errors(project_dir, template=template_name):
-            text = _draft(
-                config,
-                own[0],
-                template_name.lower().endswith(".md"),
-                fragments,
-                project,
-                version,
-                _get_date().strip(),
-            )
-        return News(text=text, files=texts)
-    note = f"the towncrier template is {own[1]}, not {fmt}: packaged layout used" if own else ""
-    # Fragments are written for the news file's format; Markdown notes from rst fragments get Markdown headings.
-    md_from_rst = fmt == "md" and not str(config.filename).lower().endswith(".md")
-    with _towncrier_errors(project_dir):
-        sections = _grouped(config, fragments, project, version, fmt, md_from_rst)
-    return News(sections=sections, files=texts, note=note)
+        top_line = ""
+        if config.title_format:
+            top_line = config.title_format.format(name=project, version=version, project_date=day)
+            parts = [top_line] if tc.markdown else [top_line, config.underlines[0] * len(top_line)]
+            rendered = "\n".join([*parts, rendered])
+    return Section(content=rendered, top_line=top_line, name=project, date=day)

@@ -6,7 +6,6 @@ when an earlier one failed, so one run lists everything to fix.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -25,14 +24,7 @@ from ._setver import locations_of
 from ._tag import repository_of
 from ._version import parse_version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
-
 __all__ = ["index_files", "index_total_size", "run_checks"]
-
-_FRAGMENT_KEEP = ("readme", "template", ".gitignore", ".gitkeep", ".keep")
 
 
 def configured_repository(config: Config) -> str:
@@ -163,35 +155,49 @@ def _index(config: Config, repository: str | None, version: Version) -> CheckRes
     return passed("index-free", f"{name} {version} is not on {spec}")
 
 
-def _notes(config: Config, version: Version) -> CheckResult:
-    if not config.release.notes_file:
-        return skipped("notes-present", "no release.notes-file configured")
-    rel = config.release.notes_file.format(version=version)
-    path = config.project_dir / rel
-    if not path.is_file():
-        return failed("notes-present", f"{rel} does not exist")
-    if str(version) not in path.read_text(encoding="utf-8", errors="replace"):
-        return failed("notes-present", f"{rel} does not name {version}", fix=f"write {version} in its title")
-    return passed("notes-present", f"{rel} names {version}")
+def _notes(config: Config, version: Version, top: Path) -> CheckResult:
+    """The notes target as the release's ``notes`` step sees it (``notes.notes_target``): ``release.notes-file``,
+    else towncrier's news file, its configuration read wherever towncrier reads it."""
+    from ..notes import notes_present, notes_target
+
+    configured = config.release.notes_file
+    rel = Path(configured.format(version=version)) if configured else None
+    target = notes_target(config.project_dir, str(version), notes_file=rel, top=top)
+    if target is None:
+        return skipped("notes-present", "no release.notes-file configured and no towncrier configuration")
+    shown = _shown(target.path, top)
+    if notes_present(target, str(version)):
+        return passed("notes-present", f"{shown} names {version}")
+    if target.insert and target.towncrier is not None:
+        count = len(target.towncrier.fragments)
+        return failed(
+            "notes-present",
+            f"{shown} has no section for {version} yet ({count} fragment(s) to render)",
+            fix=f"run: shipwheel release {version} --only notes (towncrier build --version {version} does the same)",
+        )
+    if not target.path.exists():
+        return failed("notes-present", f"{shown} does not exist")
+    return failed("notes-present", f"{shown} does not name {version}", fix=f"write {version} in its title")
 
 
-def _fragments(config: Config) -> CheckResult:
-    path = config.project_dir / "pyproject.toml"
+def _shown(path: Path, top: Path) -> str:
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("towncrier")
-    except (OSError, tomllib.TOMLDecodeError):
-        table = None
-    if not isinstance(table, dict) or not table.get("directory"):
-        return skipped("fragments-left", "no [tool.towncrier] directory configured")
-    folder = config.project_dir / str(table["directory"])
-    left = sorted(
-        p.relative_to(config.project_dir).as_posix()
-        for p in (folder.rglob("*") if folder.is_dir() else [])
-        if p.is_file() and not p.name.lower().startswith(_FRAGMENT_KEEP)
-    )
+        return path.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _fragments(config: Config, top: Path) -> CheckResult:
+    """The fragment files towncrier would render (its own finder, its own configuration)."""
+    from ..notes import find_towncrier
+
+    tc = find_towncrier(config.project_dir, top=top)
+    if tc is None:
+        return skipped("fragments-left", "no towncrier configuration (towncrier.toml or [tool.towncrier])")
+    left = sorted(_shown(p, top) for p in tc.fragments)
     if left:
-        return failed("fragments-left", f"{len(left)} fragment(s) in {table['directory']}", tuple(left))
-    return passed("fragments-left", f"no fragments in {table['directory']}")
+        return failed("fragments-left", f"{len(left)} fragment(s) left for towncrier", tuple(left))
+    return passed("fragments-left", "no towncrier fragments left")
 
 
 def _docs(config: Config) -> CheckResult:
@@ -322,8 +328,8 @@ def run_checks(
         ("version-files", lambda: _locations(config, wanted)),
         ("version-backend", lambda: _backend_version(view, wanted)),
         ("index-free", lambda: _index(config, repository, wanted)),
-        ("notes-present", lambda: _notes(config, wanted)),
-        ("fragments-left", lambda: _fragments(config)),
+        ("notes-present", lambda: _notes(config, wanted, git.root)),
+        ("fragments-left", lambda: _fragments(config, git.root)),
         ("deprecations-expired", lambda: check_deprecations(config, config.project_dir, in_project, wanted)),
         ("api-registry", lambda: check_api_registry(config, config.project_dir)),
         ("docs-build", lambda: _docs(config)),

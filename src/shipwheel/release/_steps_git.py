@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._fs import write_inside
 from ..errors import ProjectError, VerificationError
 from ._context import Context
+
+if TYPE_CHECKING:
+    from ..notes import NotesTarget
 
 __all__ = [
     "bump_observe",
@@ -55,39 +60,99 @@ def check_run(ctx: Context) -> str:
 
 
 # --- notes -------------------------------------------------------------------------------------------------------
+# Where the notes go is the notes package's to say (``notes_target``): ``release.notes-file`` when set, else
+# towncrier's news file; a towncrier news file gets the release's section inserted as ``towncrier build`` does and
+# loses the fragments it used, in the same commit.
 
 
-def _notes_path(ctx: Context) -> Path:
-    return ctx.config.project_dir / ctx.config.release.notes_file.format(version=ctx.version)
+def _notes_target(ctx: Context) -> NotesTarget | None:
+    from ..notes import notes_target
+
+    configured = ctx.config.release.notes_file
+    rel = Path(configured.format(version=ctx.version)) if configured else None
+    return notes_target(ctx.config.project_dir, str(ctx.version), notes_file=rel, top=ctx.git.root)
+
+
+def _inside(ctx: Context, path: Path) -> str:
+    """``path`` relative to the work tree's top; a link is named as itself (multidict's fragments are links)."""
+    root = ctx.git.root.resolve()
+    try:
+        return (path.parent.resolve() / path.name).relative_to(root).as_posix()
+    except ValueError:
+        raise ProjectError(
+            f"the notes file {path} is outside the git repository {root}",
+            hint="set release.notes-file inside it",
+        ) from None
+
+
+def _tracked(ctx: Context, rels: list[str]) -> list[str]:
+    if not rels:
+        return []
+    return [t for t in ctx.git.run("ls-files", "-z", "--", *rels).split("\0") if t]
+
+
+def _removed_before(ctx: Context, target: NotesTarget) -> list[str]:
+    """Fragments an interrupted run already removed (``git rm`` done, or killed half-way), not yet committed:
+    committed files of the fragment folders that are gone from the index or the work tree."""
+    if target.towncrier is None:
+        return []
+    folders = [_inside(ctx, f) for f in target.towncrier.folders if f.is_dir()]
+    if not folders:
+        return []
+    out = ctx.git.run("diff", "HEAD", "--name-only", "--diff-filter=D", "-z", "--", *folders)
+    gone = [p for p in out.split("\0") if p]
+    if gone:
+        ctx.git.run("rm", "-q", "--cached", "--ignore-unmatch", "--", *gone)
+    return gone
 
 
 def notes_skip(ctx: Context) -> str | None:
-    return None if ctx.config.release.notes_file else "no release.notes-file configured"
+    if ctx.config.release.notes_file or _notes_target(ctx) is not None:
+        return None
+    return "no release.notes-file configured and no towncrier configuration"
 
 
 def notes_observe(ctx: Context) -> str | None:
+    from ..notes import notes_present
+
     if ctx.tagged():
         return f"{ctx.tag} exists"
-    path = _notes_path(ctx)
-    rel = str(path.relative_to(ctx.git.root))
-    if path.is_file() and str(ctx.version) in path.read_text(encoding="utf-8", errors="replace"):
-        tracked = ctx.git.run("ls-files", "--", rel).strip()
-        if tracked and not ctx.git.dirty_paths([rel]):
-            return f"{rel} is committed"
-    return None
+    target = _notes_target(ctx)
+    if target is None or not notes_present(target, str(ctx.version)):
+        return None
+    rel = _inside(ctx, target.path)
+    if not _tracked(ctx, [rel]) or ctx.git.dirty_paths([rel]):
+        return None
+    if target.insert and target.towncrier is not None and target.towncrier.fragments:
+        # A news file that holds the release while the fragments are still there: the step was interrupted
+        # (or the section was written by hand); the fragments go now, as towncrier build removes them.
+        return None
+    return f"{rel} is committed"
 
 
 def notes_run(ctx: Context) -> str:
-    path = _notes_path(ctx)
-    rel = str(path.relative_to(ctx.git.root))
-    if not (path.is_file() and str(ctx.version) in path.read_text(encoding="utf-8", errors="replace")):
-        from ..notes import release_notes
+    from ..notes import prepare_notes
 
-        text = release_notes(ctx.config.project_dir, str(ctx.version), fmt=ctx.config.notes.format)
-        write_inside(ctx.git.root, rel, text)  # never through a link in the work tree
+    target = _notes_target(ctx)
+    if target is None:  # pragma: no cover - notes_skip said otherwise
+        raise ProjectError("nowhere to write the notes", hint="set release.notes-file")
+    update = prepare_notes(target, str(ctx.version), fmt=ctx.config.notes.format, progress=ctx.progress)
+    rel = _inside(ctx, target.path)
+    if update.text is not None:
+        write_inside(ctx.git.root, rel, update.text)  # never through a link in the work tree
+    fragments = [_inside(ctx, f) for f in update.fragments if os.path.lexists(f)]
+    tracked = _tracked(ctx, fragments)
+    if tracked:
+        ctx.git.run("rm", "-q", "--force", "--", *tracked)
+    for untracked in sorted(set(fragments) - set(tracked)):  # as towncrier build: never in git, just deleted
+        (ctx.git.root / untracked).unlink()
     ctx.git.run("add", "--", rel)
-    ctx.git.run("commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", rel)
-    return f"committed {rel}"
+    paths = list(dict.fromkeys([rel, *tracked, *_removed_before(ctx, target)]))
+    if not ctx.git.dirty_paths(paths):
+        return f"{rel} was committed already"
+    ctx.git.run("commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", *paths)
+    removed = f", {len(fragments)} fragment(s) removed" if fragments else ""
+    return f"committed {rel}{removed}"
 
 
 # --- version and tag ---------------------------------------------------------------------------------------------

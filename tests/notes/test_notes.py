@@ -24,8 +24,8 @@ from shipwheel.cli import main_inner
 from shipwheel.errors import ConfigError, ProjectError, ShipwheelError
 from shipwheel.notes import checksums, make_changelog, python_support, release_notes
 
-DATA = Path(__file__).parent / "data" / "changelog"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent.parent / "data" / "changelog"
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 PYPROJECT = """\
 [project]
@@ -196,9 +196,9 @@ def test_notes_outside_git_have_no_changelog(
     assert b"no changelog" in capsysbinary.readouterr().err
 
 
-# --- issue 9 item 4: the project's own towncrier settings and template -----------------------------------------
+# --- the project's own towncrier settings and template ---------------------------------------------------------
 
-NUMPY = Path(__file__).parent / "data" / "numpy_towncrier"
+NUMPY = Path(__file__).resolve().parent.parent / "data" / "numpy_towncrier"
 
 #: Fragments in NumPy's style (see doc/release/upcoming_changes/README.rst in NumPy): section titles, nested
 #: lists, code blocks (one at the very end), Sphinx roles and directives, an orphan.
@@ -274,7 +274,7 @@ def _docutils_problems(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("extra", [{}, NUMPY_STYLE], ids=["numpy-sdist-fragments", "numpy-style-fragments"])
-def test_i9_4_numpy_towncrier_setup_renders_like_towncrier_draft(
+def test_numpy_towncrier_setup_renders_like_towncrier_draft(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
 ) -> None:
     """NumPy's real [tool.towncrier], template.rst and fragments: the same text as `towncrier build --draft`."""
@@ -291,7 +291,7 @@ def test_i9_4_numpy_towncrier_setup_renders_like_towncrier_draft(
         assert "(`gh-27000 <https://github.com/numpy/numpy/pull/27000>`__)" in notes
 
 
-def test_i9_4_template_all_bullets_false_underlines_title_format_wrap(
+def test_template_all_bullets_false_underlines_title_format_wrap(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A template of the project's, all_bullets = false, its underlines, title_format, issue_format and wrap."""
@@ -327,7 +327,7 @@ MD_TEMPLATE = """\
 """
 
 
-def test_i9_4_markdown_template_for_md_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_markdown_template_for_md_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A project's Markdown template is used for `--format md`, as towncrier renders it."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1717200000")
     project = _numpy_project(tmp_path, {"5.feature.md": "Faster **sums**:\n\n- one\n  - nested\n"})
@@ -348,7 +348,7 @@ def test_i9_4_markdown_template_for_md_output(tmp_path: Path, monkeypatch: pytes
     )
 
 
-def test_i9_4_numpy_setup_with_md_output_keeps_fragments_whole(tmp_path: Path) -> None:
+def test_numpy_setup_with_md_output_keeps_fragments_whole(tmp_path: Path) -> None:
     """NumPy's template is rst: `--format md` uses the packaged layout, all_bullets = false honoured, titles kept."""
     messages: list[str] = []
     notes = release_notes(_numpy_project(tmp_path), "2.0.0", fmt="md", progress=messages.append)
@@ -357,11 +357,11 @@ def test_i9_4_numpy_setup_with_md_output_keeps_fragments_whole(tmp_path: Path) -
     assert notes.startswith("## New features\n\n#### Array API v2022.12 support in ``numpy.array_api``\n\n- ")
     assert "#### ``np.demo.kahan`` gains an ``axis`` argument\n\nThe new argument" in notes
     assert not re.search(r"^(-{3,}|={3,})$", notes, re.M)
-    assert "\n\n(`gh-23789 <https://github.com/numpy/numpy/pull/23789>`__)\n" in notes
+    assert "\n\n([gh-23789](https://github.com/numpy/numpy/pull/23789))\n" in notes
     assert "\n- ``np.demo" not in notes and "\n- Array API" not in notes
 
 
-def test_i9_4_invalid_rst_is_an_error_naming_the_fragment(tmp_path: Path) -> None:
+def test_invalid_rst_is_an_error_naming_the_fragment(tmp_path: Path) -> None:
     """Without a template, a titled fragment in a bullet is invalid rst: exit 4, one line naming the fragment."""
     project = tmp_path / "proj"
     news = project / "news"
@@ -383,7 +383,7 @@ def test_i9_4_invalid_rst_is_an_error_naming_the_fragment(tmp_path: Path) -> Non
     assert "1.feature.rst" not in errors[0]
 
 
-def test_i9_notes_default_range_skips_the_release_candidates(
+def test_notes_default_range_skips_the_release_candidates(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
     """NumPy's tags: `notes 2.3.0` on v2.3.0 starts at v2.3.0.dev0, not at v2.3.0rc1 (what describe finds)."""
@@ -406,7 +406,7 @@ def test_i9_notes_default_range_skips_the_release_candidates(
     assert [int(n) for n in re.findall(r"^\* `#(\d+)", out, re.M)] == [2, 3, 4]
 
 
-def test_i9_4_docutils_warnings_are_shown_not_fatal(tmp_path: Path) -> None:
+def test_docutils_warnings_are_shown_not_fatal(tmp_path: Path) -> None:
     """A real NumPy title (2.3.0, #28972) gives NumPy's own changelog an open inline literal: a warning only."""
     repo = GitRepo(tmp_path / "r")
     repo.commit("start", files={"pyproject.toml": '[project]\nname = "r"\n'})
@@ -421,7 +421,7 @@ def test_i9_4_docutils_warnings_are_shown_not_fatal(tmp_path: Path) -> None:
     ]
 
 
-def test_i9_4_invalid_rst_from_the_notes_template_blames_the_template(tmp_path: Path) -> None:
+def test_invalid_rst_from_the_notes_template_blames_the_template(tmp_path: Path) -> None:
     """A heading level clash after the last fragment is the template's fault, not the last fragment's."""
     project = _numpy_project(tmp_path)
     template = tmp_path / "notes.rst.j2"
@@ -432,7 +432,7 @@ def test_i9_4_invalid_rst_from_the_notes_template_blames_the_template(tmp_path: 
     assert "template" in exc.value.hint
 
 
-def test_i9_4_broken_project_template_is_a_config_error(tmp_path: Path) -> None:
+def test_broken_project_template_is_a_config_error(tmp_path: Path) -> None:
     project = _numpy_project(tmp_path, {})
     (project / "doc" / "release" / "upcoming_changes" / "template.rst").write_text(
         "{% for x in sections.items() %}{{ x.nope() }}{% endfor %}\n", encoding="utf-8"
@@ -460,7 +460,7 @@ _TOML_VALUE = st.one_of(
     table=st.dictionaries(st.sampled_from(TOWNCRIER_KEYS), _TOML_VALUE, max_size=3),
     fmt=st.sampled_from(["rst", "md"]),
 )
-def test_i10_malformed_towncrier_tables_never_give_a_traceback(
+def test_malformed_towncrier_tables_never_give_a_traceback(
     tmp_path: Path, table: dict[str, object], fmt: str
 ) -> None:
     """Random [tool.towncrier] values: the notes come out or fail with a shipwheel error, never a traceback."""

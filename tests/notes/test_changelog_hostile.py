@@ -53,7 +53,7 @@ def backports(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
     return repo
 
 
-def test_i9_10_backport_subject_yields_only_the_last_number(backports: GitRepo) -> None:
+def test_backport_subject_yields_only_the_last_number(backports: GitRepo) -> None:
     """NumPy's pattern on `git log --oneline --no-merges --first-parent` finds #B only; so does shipwheel."""
     log = backports.git("log", "--oneline", "--no-merges", "--first-parent", "v2.0.0..v2.0.1")
     numpy_numbers = sorted(int(m[1]) for m in re.findall(NUMPY_SQUASH, log, re.M))
@@ -72,20 +72,20 @@ def test_i9_10_backport_subject_yields_only_the_last_number(backports: GitRepo) 
 
 
 @pytest.mark.parametrize("command", ["changelog", "mailmap-check"])
-def test_i9_10_reversed_range_is_an_error_with_a_hint(backports: GitRepo, command: str) -> None:
+def test_reversed_range_is_an_error_with_a_hint(backports: GitRepo, command: str) -> None:
     line = _one_line_error(_cli(backports.path, command, "v2.0.1..v2.0.0"), 2)
     assert "reversed" in line and "v2.0.0..v2.0.1" in line
     # An empty range that is not reversed stays an empty changelog.
     assert _cli(backports.path, "changelog", "v2.0.1..v2.0.1", "--pr-url", URL).returncode == 0
 
 
-def test_i9_10_notes_with_a_reversed_range(backports: GitRepo) -> None:
+def test_notes_with_a_reversed_range(backports: GitRepo) -> None:
     line = _one_line_error(_cli(backports.path, "notes", "2.0.1", "--range", "v2.0.1..v2.0.0"), 2)
     assert "reversed" in line
 
 
 @pytest.mark.parametrize("version", ["not a version", "2.0.1-final-final", "1..2", "v"])
-def test_i9_10_notes_refuses_a_version_that_does_not_parse(backports: GitRepo, version: str) -> None:
+def test_notes_refuses_a_version_that_does_not_parse(backports: GitRepo, version: str) -> None:
     line = _one_line_error(_cli(backports.path, "notes", version, "--range", "none"), 2)
     assert "PEP 440" in line
 
@@ -103,7 +103,7 @@ def test_i9_10_notes_refuses_a_version_that_does_not_parse(backports: GitRepo, v
         ("{", "not valid JSON"),
     ],
 )
-def test_i10_14_titles_file_hostile_json_is_one_line(
+def test_titles_file_hostile_json_is_one_line(
     backports: GitRepo, tmp_path: Path, content: str, why: str
 ) -> None:
     titles = tmp_path / "titles.json"
@@ -148,7 +148,7 @@ def _raw_controls(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("fmt", ["rst", "md", "json"])
-def test_i10_16_control_characters_never_reach_the_output_raw(hostile: GitRepo, fmt: str) -> None:
+def test_control_characters_never_reach_the_output_raw(hostile: GitRepo, fmt: str) -> None:
     args = ["--json"] if fmt == "json" else ["--format", fmt]
     proc = _cli(hostile.path, "changelog", "v1..v2", "--pr-url", URL, *args)
     assert proc.returncode == 0, proc.stderr
@@ -157,7 +157,7 @@ def test_i10_16_control_characters_never_reach_the_output_raw(hostile: GitRepo, 
     assert _raw_controls(proc.stderr) == []
 
 
-def test_i10_16_control_characters_never_split_one_person(hostile: GitRepo) -> None:
+def test_control_characters_never_split_one_person(hostile: GitRepo) -> None:
     proc = _cli(hostile.path, "changelog", "v1..v2", "--pr-url", URL, "--json")
     assert proc.returncode == 0, proc.stderr
     people = {c["name"]: c["commits"] for c in json.loads(proc.stdout)["contributors"]}
@@ -178,14 +178,14 @@ def test_i10_16_control_characters_never_split_one_person(hostile: GitRepo) -> N
     )
 
 
-def test_i10_16_mailmap_check_shows_no_raw_control_characters(hostile: GitRepo) -> None:
+def test_mailmap_check_shows_no_raw_control_characters(hostile: GitRepo) -> None:
     for args in (["--json"], []):
         proc = _cli(hostile.path, "mailmap-check", "v1..v2", *args)
         assert proc.returncode in (0, 1), proc.stderr
         assert _raw_controls(proc.stdout) == [] and _raw_controls(proc.stderr) == []
 
 
-def test_i10_16_titles_file_with_line_separators_inside_titles(backports: GitRepo, tmp_path: Path) -> None:
+def test_titles_file_with_line_separators_inside_titles(backports: GitRepo, tmp_path: Path) -> None:
     """Only a line feed ends a line of a titles file; U+2028 or U+0085 inside a title is cleaned, not a line."""
     titles = tmp_path / "titles.txt"
     titles.write_bytes("26512: BUG: fixed\u2028the thing\r\n26513: two\u0085backports\u202e\n".encode())

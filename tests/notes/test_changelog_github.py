@@ -69,7 +69,7 @@ def test_asked_without_token(changelog_repo: GitRepo, monkeypatch: pytest.Monkey
         (b'["title"]', "no title"),
     ],
 )
-def test_i10_14_hostile_api_answers_are_one_line(tmp_path: Path, body: bytes, why: str) -> None:
+def test_hostile_api_answers_are_one_line(tmp_path: Path, body: bytes, why: str) -> None:
     """An API (or a proxy in front of it) answering garbage: a RemoteError, never a traceback."""
     with ListingServer(tmp_path) as server:
         server.page("/api/repos/o/r/pulls/7", body, ctype="application/json")

@@ -126,7 +126,7 @@ def _plain_repo(tmp_path: Path) -> Path:
     return path
 
 
-def test_i9_mailmap_check_accepts_numpys_bang_handles(tmp_path: Path) -> None:
+def test_mailmap_check_accepts_numpys_bang_handles(tmp_path: Path) -> None:
     """NumPy's .mailmap maps handle-only people to `!handle` (real lines, numpy 2.4.0rc1 sdist): no finding."""
     repo = GitRepo(tmp_path / "r")
     repo.commit(
@@ -143,7 +143,7 @@ def test_i9_mailmap_check_accepts_numpys_bang_handles(tmp_path: Path) -> None:
     assert [(f.code, f.identity) for f in findings] == [("placeholder", "root <root@localhost>")]
 
 
-def test_i9_mailmap_check_placeholder_address_of_a_real_name(tmp_path: Path) -> None:
+def test_mailmap_check_placeholder_address_of_a_real_name(tmp_path: Path) -> None:
     """NumPy's history has real names with a laptop's `.local` address: the proposal maps the address only."""
     repo = GitRepo(tmp_path / "r")
     repo.commit("start")
