@@ -92,7 +92,11 @@ def make_announcement(
     changelog = None
     if start is not None:
         changelog = make_changelog(
-            git.root, f"{start}..{end}", pr_url=config.changelog.pr_url or None, bots=config.changelog.bots
+            git.root,
+            f"{start}..{end}",
+            pr_url=config.changelog.pr_url or None,
+            bots=config.changelog.bots,
+            detect_bots=config.changelog.detect_bots,
         )
     people = list(changelog.contributors) if changelog else []
     pulls = list(changelog.pull_requests) if changelog else []
