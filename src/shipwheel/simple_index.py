@@ -217,6 +217,25 @@ def _parse_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+def _check_project_json(data: Any, url: str) -> None:
+    """Fail closed: a JSON answer is a PEP 691 project page (``files``, a list of objects each with a string
+    ``filename`` and ``url`` and a ``hashes`` object), or it is refused. A check that reads "no file of this
+    version" from a page it could not understand would pass when it cannot decide."""
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise _not_an_index(url, "the JSON page is not a PEP 691 project page: no files list")
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict) or not isinstance(meta.get("api-version", ""), str):
+        raise _not_an_index(url, "the JSON page's meta is not PEP 691's")
+    for item in data["files"]:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("filename"), str)
+            and isinstance(item.get("url"), str)
+            and isinstance(item.get("hashes", {}), dict)
+        ):
+            raise _not_an_index(url, "a file of the JSON page lacks its filename, url or hashes")
+
+
 def parse_project_page(body: bytes, content_type: str, url: str) -> list[IndexFile]:
     """The release files of a PEP 691 (``content_type`` holding ``json``) or PEP 503 (HTML) project page at
     ``url`` (the URL the page was finally read from), one per file name (the link that publishes a hash wins).
@@ -233,8 +252,7 @@ def parse_project_page(body: bytes, content_type: str, url: str) -> list[IndexFi
         )
     if "json" in content_type.lower():
         data = _load_json(body, url, strict=True)
-        if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
-            raise _not_an_index(url, "the JSON page is not a PEP 691 project page")
+        _check_project_json(data, url)
         page = parse_json(data, url)
     else:
         page = parse_html(body.decode("utf-8", "replace"), url)

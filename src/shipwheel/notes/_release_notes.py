@@ -10,7 +10,7 @@ wheelhouse. ``notes.rst.j2`` and ``notes.md.j2`` are the templates; a project ca
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import SpecifierSet
 
+from .._fs import read_text
 from ..config import read_pyproject
 from ..distfiles import DistFile, file_digests, is_dist_filename, select
 from ..errors import ConfigError, ProjectError, UsageError
@@ -143,23 +144,58 @@ def _levels(fragments: str) -> tuple[str, str]:
 
 def _load_template(fmt: str, template: Path | None) -> jinja2.Template:
     import jinja2  # only the notes need it
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = jinja2.Environment(
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False
-    )
     if template is not None:
+        # A project's template is a project's code only as far as Jinja goes: sandboxed (no attribute of
+        # Python's internals, no call that changes anything), read through the one bounded reader.
+        env: jinja2.Environment = ImmutableSandboxedEnvironment(
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False
+        )
         try:
-            return env.from_string(template.read_text(encoding="utf-8"))
-        except OSError as exc:
+            return env.from_string(read_text(template))
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
             raise ProjectError(
-                f"cannot read the notes template {template}: {exc.strerror}", hint="check notes.template"
+                f"cannot read the notes template {template}: {why}", hint="check notes.template"
             ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(
                 f"{template}:{exc.lineno}: {exc.message}", hint="fix the Jinja2 syntax of the template"
             ) from None
+    env = jinja2.Environment(
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False
+    )
     text = resources.files("shipwheel.notes").joinpath(f"notes.{fmt}.j2").read_text(encoding="utf-8")
     return env.from_string(text)
+
+
+def _render(template: jinja2.Template, where: Path | None, **values: Any) -> str:
+    """Render ``template``; any error of a project's template (``{{ 1/0 }}``, an undefined name used as a
+    function, an attribute the sandbox refuses) is one line naming the template, never a traceback."""
+    try:
+        return template.render(**values)
+    except Exception as exc:  # a template's code can raise anything; none of it is shipwheel's bug
+        if where is None:
+            raise
+        line = next(
+            (
+                tb.tb_lineno
+                for tb in _frames(exc.__traceback__)
+                if tb.tb_frame.f_code.co_filename == "<template>"
+            ),
+            None,
+        )
+        raise ConfigError(
+            f"{where}{f':{line}' if line else ''}: {type(exc).__name__}: {exc}".splitlines()[0],
+            hint="fix the template (notes.template)",
+        ) from None
+
+
+def _frames(tb: Any) -> Iterator[Any]:
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
 
 
 def release_notes(
@@ -213,7 +249,9 @@ def release_notes(
             changelog_text = changelog_text.replace(
                 f"\n{heading}\n{'=' * len(heading)}\n", f"\n{heading}\n{h2 * len(heading)}\n"
             )
-    text = _load_template(fmt, template).render(
+    text = _render(
+        _load_template(fmt, template),
+        template,
         title=f"{name} {version} Release Notes",
         name=name,
         version=version,
