@@ -12,9 +12,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._http import redact_text
+from ._terminal import visible
 from .errors import CommandError, EnvironmentNotReadyError, ProjectError
 
-__all__ = ["NETWORK_DEADLINE", "NETWORK_VERBS", "Git", "find_repository"]
+__all__ = ["NETWORK_DEADLINE", "NETWORK_VERBS", "Git", "find_repository", "message"]
 
 
 def find_repository(path: Path) -> Path | None:
@@ -43,6 +45,15 @@ def _verb(args: Sequence[str]) -> str:
         elif not arg.startswith("-"):
             return arg
     return "command"
+
+
+def message(template: str, **values: object) -> str:
+    """A commit or tag message: ``template`` (``str.format`` fields) with each value on one line, its control
+    characters written as escapes (a project name holding CR/LF never adds a line, such as a forged trailer),
+    and no secret in the result (:func:`shipwheel._http.redact_text`). The escaper of every message shipwheel
+    gives git."""
+    fields = {key: visible(str(value), lines=False) for key, value in values.items()}
+    return redact_text(template.format(**fields))
 
 
 #: git commands that talk to another machine: they run with an overall deadline (:data:`NETWORK_DEADLINE`).

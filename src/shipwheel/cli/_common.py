@@ -109,7 +109,7 @@ class _Console(Console):
     @property
     def size(self) -> ConsoleDimensions:
         found = super().size
-        if self._width is None and not self.is_terminal:
+        if not self.is_terminal:  # COLUMNS too is for a terminal: piped output keeps its lines whole
             return ConsoleDimensions(_UNWRAPPED, found.height)
         return found
 

@@ -86,7 +86,8 @@ def make_announcement(
     from ._tag import find_tag, tag_name
 
     wanted = Version(version)
-    name = config.project.name or config.project_dir.name
+    # one line, whatever the name holds: it is in the subject and starts lines of the body
+    name = visible(config.project.name or config.project_dir.name, lines=False)
     tag = tag_name(config, version)
     end = ref or (tag if find_tag(git, tag) else "HEAD")
     start = _previous_tag(git, end)

@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from .._fs import copy_tree, plan_tree_copy, write_inside
 from .._git import Git, find_repository
-from .._terminal import visible
+from .._git import message as git_message
 from ..errors import ProjectError, UsageError
 
 __all__ = ["SWITCHER", "DocsResult", "publish_docs"]
@@ -40,7 +40,7 @@ class DocsResult:
 
 def docs_commit_message(project: str, version: str) -> str:
     """The message of the docs commit, which is also how a later run finds that it was made."""
-    return f"Docs for {visible(project, lines=False)} {visible(version, lines=False)}"
+    return git_message("Docs for {project} {version}", project=project, version=version)
 
 
 def find_docs_commit(repo: Path, project: str, version: str) -> str | None:

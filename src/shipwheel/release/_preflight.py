@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .. import _subprocess
+from .._fs import read_text
 from .._git import Git
 from ..config import Config
 from ..errors import ShipwheelError
@@ -45,7 +46,7 @@ def configured_repository(config: Config) -> str:
     return target if path.is_absolute() else f"file:{config.project_dir / path}"
 
 
-def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
+def _index_entries(repository: str, project: str, timeout: float = 60.0) -> tuple[list[Any], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
     from ..publish import resolve_repository
@@ -61,16 +62,17 @@ def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, 
         url = repo.upload_url.rstrip("/")[: -len("legacy")] + "simple/"
     else:
         url = repo.upload_url.rstrip("/") + "/simple/"
-    return container_entries(url, project)
+    return container_entries(url, project, timeout=timeout)
 
 
-def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]]:
+def container_entries(url: str, project: str, *, timeout: float = 60.0) -> tuple[list[Any], dict[str, str]]:
     """The entries of ``project`` (every version) in the container at ``url`` (a folder, a simple index, an S3
     prefix), and the sha256 of its ``SHA256SUMS``."""
     from ..manifest import parse_manifest
     from ..staging import open_container
 
-    container = open_container(url)
+    # the request deadline follows the timeout (publish.timeout for the preflight): a dripping index is given up on
+    container = open_container(url, timeout=timeout)
     try:
         listing = container.listing(project)
         # A static folder publishes its hashes in SHA256SUMS rather than in the links.
@@ -83,17 +85,19 @@ def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]
     return entries, manifest
 
 
-def index_files(repository: str, project: str, version: str) -> dict[str, str | None]:
+def index_files(
+    repository: str, project: str, version: str, *, timeout: float = 60.0
+) -> dict[str, str | None]:
     """``{filename: sha256 or None}`` of the files of ``project`` ``version`` the index behind ``repository``
     (a name, URL or ``file:PATH`` as publish takes them) lists, asked through the containers of fetch."""
     want = Version(version)
-    entries, manifest = _index_entries(repository, project)
+    entries, manifest = _index_entries(repository, project, timeout)
     return {e.filename: e.sha256 or manifest.get(e.filename) for e in entries if e.dist.version == want}
 
 
-def index_total_size(repository: str, project: str) -> int | None:
+def index_total_size(repository: str, project: str, *, timeout: float = 60.0) -> int | None:
     """The bytes the index holds for ``project``, all versions; ``None`` when it does not say every size."""
-    entries, _ = _index_entries(repository, project)
+    entries, _ = _index_entries(repository, project, timeout)
     if any(e.size is None for e in entries):
         return None
     return sum(int(e.size) for e in entries)
@@ -153,7 +157,7 @@ def _index(config: Config, repository: str | None, version: Version) -> CheckRes
     if not name:
         return skipped("index-free", "the project has no [project] name")
     try:
-        present = index_files(spec, name, str(version))
+        present = index_files(spec, name, str(version), timeout=config.publish.timeout)
     except ShipwheelError as exc:
         return failed(
             "index-free", f"cannot ask {spec}: {exc.message}", fix=exc.hint or "check -r/--repository"
@@ -170,7 +174,11 @@ def _notes(config: Config, version: Version) -> CheckResult:
     path = config.project_dir / rel
     if not path.is_file():
         return failed("notes-present", f"{rel} does not exist")
-    if str(version) not in path.read_text(encoding="utf-8", errors="replace"):
+    try:
+        notes = read_text(path, errors="replace")
+    except OSError as exc:
+        return failed("notes-present", f"cannot read {rel}: {exc.strerror}", fix="make it a regular file")
+    if str(version) not in notes:
         return failed("notes-present", f"{rel} does not name {version}", fix=f"write {version} in its title")
     return passed("notes-present", f"{rel} names {version}")
 
@@ -178,8 +186,8 @@ def _notes(config: Config, version: Version) -> CheckResult:
 def _fragments(config: Config) -> CheckResult:
     path = config.project_dir / "pyproject.toml"
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {}).get("towncrier")
-    except (OSError, tomllib.TOMLDecodeError):
+        table = tomllib.loads(read_text(path)).get("tool", {}).get("towncrier")
+    except (OSError, ValueError):
         table = None
     if not isinstance(table, dict) or not table.get("directory"):
         return skipped("fragments-left", "no [tool.towncrier] directory configured")
@@ -259,7 +267,9 @@ def _headroom(
     name = config.project.name
     if quota and name:
         try:
-            held = index_total_size(repository or configured_repository(config), name)
+            held = index_total_size(
+                repository or configured_repository(config), name, timeout=config.publish.timeout
+            )
         except ShipwheelError:
             held = None  # the index-free check reports an index it cannot ask
         if held is not None:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from .. import _subprocess
 from .._git import Git, find_repository
-from .._http import redact_text
-from .._terminal import visible
+from .._git import message as git_message
 from ..config import Config
 from ..errors import CommandError, ConfigError, EnvironmentNotReadyError, ProjectError, VerificationError
 from ..sign import signer_from_status, trusted_signers
@@ -41,10 +40,10 @@ def tag_message(template: str, project: str, version: str) -> str:
     """The message of a release tag: ``template`` (``tag-message``) with each value on one line, its control
     characters written as escapes (a project name holding CR/LF never starts a second line of the message), and
     no secret in it; it always names ``version``."""
-    message = template.format(project=visible(project, lines=False), version=visible(version, lines=False))
-    if version not in message:
-        message = f"{message} ({version})"  # the message must name the version, whatever the template says
-    return redact_text(message)
+    text = git_message(template, project=project, version=version)
+    if version not in text:
+        text = f"{text} ({version})"  # the message must name the version, whatever the template says
+    return text
 
 
 def repository_of(config: Config) -> Git:
