@@ -151,7 +151,7 @@ def argv_for(command: tuple[str, ...], scratch: Path, slot: Slot | None = None, 
                 skip = True
                 continue
             kept.append(word)
-        fast = kept + [f"{slot.option}={value}"]
+        fast = [*kept, f"{slot.option}={value}"]
     # sub-commands take their options after the last command word; positionals were added in order
     return [*argv, *fast]
 
@@ -231,9 +231,12 @@ class FifoWatch:
         while not self._stop.is_set():
             for path in self.paths:
                 with contextlib.suppress(OSError):
-                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-                    self.opened.add(path)
-                    os.close(fd)  # the reader sees the end of the file and goes on
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+                    try:
+                        if stat.S_ISFIFO(os.fstat(fd).st_mode):  # not a file the command wrote in its place
+                            self.opened.add(path)
+                    finally:
+                        os.close(fd)  # the reader sees the end of the file and goes on
             time.sleep(0.01)
 
     def __enter__(self) -> FifoWatch:

@@ -39,7 +39,11 @@ __all__ = [
     "cibuildwheel_environment",
     "github_workflows",
     "runners_for",
+    "shell_word",
     "write_workflows",
+    "yaml_block",
+    "yaml_key",
+    "yaml_value",
 ]
 
 #: The file name of the generated workflow; PyPI's trusted publisher must name it.
