@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from .._fs import read_text, write_inside
 from .._git import Git
-from .._http import redact_text
+from .._http import redact_text, register_secret
 from .._terminal import visible
 from ..config import Config
 from ..errors import AuthenticationError, ConfigError, ProjectError, RemoteError, ShipwheelError
@@ -178,6 +178,7 @@ def send_announcement(
     :raises AuthenticationError: the relay refused the login.
     :raises RemoteError: the relay could not be reached, or refused the mail.
     """
+    register_secret(password)  # hidden in every message and record, however the caller got it
     opts = config.release
     sender = _address(opts.announce_from, "announce-from")
     for address in opts.announce_to:
