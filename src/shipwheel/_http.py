@@ -142,6 +142,7 @@ _QUERY_SECRET = re.compile(
     r"(?i)([?&](?:[a-z0-9_.-]*(?:token|password|passwd|secret|signature|credential|api_?key))=)[^&\s#\"'<>]+"
 )
 REDACTED = "***"
+_NOT_SECRET_SUFFIXES = ("_FILE", "_PATH", "_SOCK", "_DIR", "_URL_FILE", "AUTHORITY")
 
 
 def register_secret(value: str | None, *, username: str | None = None) -> None:
@@ -166,8 +167,11 @@ def register_environment_secrets(environ: typing.Mapping[str, str] | None = None
     """Register the values of the environment variables named like secrets (``*TOKEN*``, ``*PASSWORD*``,
     ``*SECRET*`` ...): whatever step reads them, their values are hidden at every sink."""
     for name, value in (os.environ if environ is None else environ).items():
-        if _SECRET_NAMES.search(name):
-            register_secret(value)
+        if not _SECRET_NAMES.search(name) or name.upper().endswith(_NOT_SECRET_SUFFIXES):
+            continue  # SSH_AUTH_SOCK, GITHUB_TOKEN_FILE: where a secret is, not the secret
+        if value.isalpha() and value.islower() and len(value) < 16:
+            continue  # "enabled", "always": a setting, and hiding the word everywhere would garble messages
+        register_secret(value)
 
 
 def redact_text(text: str) -> str:
