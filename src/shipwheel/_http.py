@@ -129,7 +129,9 @@ _SECRET_PATTERN: re.Pattern[str] | None = None
 _MIN_SECRET = 6
 #: Environment variables whose values are secrets wherever they are shown (``GITHUB_TOKEN``,
 #: ``SHIPWHEEL_PASSWORD``, ``TWINE_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``, ``SHIPWHEEL_SMTP_PASSWORD`` ...).
-_SECRET_NAMES = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|CREDENTIAL|AUTH", re.IGNORECASE)
+_SECRET_NAMES = re.compile(
+    r"TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|AUTHORIZATION", re.IGNORECASE
+)  # not a bare AUTH: GIT_AUTHOR_EMAIL is no secret
 # scheme://user:password@host (and scheme://token@host): the userinfo of any URL in any text
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@\"'<>]*@")
 # Authorization: Basic ..., Bearer ..., token ...; headers quoted as Python reprs or JSON too
