@@ -1,4 +1,5 @@
-"""Writing into a folder without ever following a symbolic link planted inside it.
+"""Files: the one bounded reader of regular files (:func:`read_limited`), the one safe tree copy
+(:func:`copy_tree`), and writing into a folder without ever following a symbolic link planted inside it.
 
 A wheelhouse or a staging folder may hold links someone else put there (``x.whl.part -> ~/.bashrc``,
 ``simple -> /etc``). Whatever the folder holds, shipwheel only writes into files it created itself: a link in
@@ -17,14 +18,18 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 __all__ = [
+    "TEXT_LIMIT",
+    "copy_tree",
     "ensure_not_link",
     "open_new_or_append",
+    "plan_tree_copy",
     "read_limited",
+    "read_text",
     "regular_size",
     "write_atomic",
     "write_file",
@@ -199,12 +204,135 @@ def write_inside(root: Path, relative: str | Path, data: bytes | str, *, durable
     return target
 
 
-def read_limited(path: Path, limit: int) -> bytes:
-    """The bytes of ``path``, read at most ``limit`` of them: a file larger than that (or one without end, such
-    as ``/dev/zero`` or a pipe) raises :class:`OSError` (``EFBIG``) instead of filling the memory, so callers
-    that already turn an unreadable file into a one-line error handle it too."""
-    with open(path, "rb") as fh:
+#: The most a text file a user or a checkout supplies (a record, a template, a fragment, a workflow, a config)
+#: is read up to: far more than any real one, far less than the memory.
+TEXT_LIMIT = 16 << 20
+
+
+def _refuse_special(path: Path | str, mode: int) -> None:
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a folder"
+        if stat.S_ISDIR(mode)
+        else "not a regular file"
+    )
+    raise OSError(errno.EINVAL, f"is {kind}, not a regular file", str(path))
+
+
+def read_limited(path: Path | str, limit: int = TEXT_LIMIT) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them: the one reader of every file a user or
+    a checkout supplies.
+
+    A FIFO, a device or a socket (or a link to one) is refused *before* it is opened (opening a FIFO blocks
+    until someone writes to it, reading ``/dev/zero`` never ends); the file is opened non-blocking and checked
+    again on its descriptor, so one swapped in between the check and the open is refused too. A file larger than
+    ``limit`` raises :class:`OSError` (``EFBIG``). Every refusal is an :class:`OSError` naming the file, so
+    callers that already turn an unreadable file into a one-line error handle these too."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        _refuse_special(path, st.st_mode)
+    fd = os.open(path, os.O_RDONLY | _BINARY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            _refuse_special(path, mode)
         data = fh.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than the limit of {limit:,} bytes", str(path))
     return data
+
+
+def read_text(path: Path | str, limit: int = TEXT_LIMIT, *, errors: str = "strict") -> str:
+    """:func:`read_limited`, decoded as UTF-8 (``errors`` as for :meth:`bytes.decode`; a file that does not
+    decode raises :class:`UnicodeDecodeError`, a :class:`ValueError`)."""
+    return read_limited(path, limit).decode("utf-8", errors)
+
+
+# -- the one safe tree copy ---------------------------------------------------------------------------------
+
+
+def _inside(root: str, folder: str, target: str) -> bool:
+    """Whether the link ``target`` found in ``folder`` (both under ``root``) points inside ``root``."""
+    if os.path.isabs(target):
+        return False
+    resolved = os.path.normpath(os.path.join(folder, target))
+    return resolved == root or resolved.startswith(root + os.sep)
+
+
+def plan_tree_copy(
+    source: Path, *, ignore: Callable[[str], bool] | None = None
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    """The folders, regular files and links (``(relative path, link target)``) of the tree ``source``, checked
+    before anything is copied: a link that leaves ``source`` (absolute, or through ``..``, directly or through
+    another link), a FIFO, a device or a socket raises :class:`OSError` naming it. ``ignore`` gets each
+    relative path and drops it (and everything under it)."""
+    root = os.path.realpath(source)
+    if not os.path.isdir(root):
+        raise OSError(errno.ENOTDIR, "is not a folder", str(source))
+    folders: list[str] = []
+    files: list[str] = []
+    links: list[tuple[str, str]] = []
+    stack = [""]
+    while stack:
+        relative = stack.pop()
+        with os.scandir(os.path.join(root, relative) if relative else root) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                rel = os.path.join(relative, entry.name) if relative else entry.name
+                if ignore is not None and ignore(rel):
+                    continue
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISLNK(mode):
+                    target = os.readlink(entry.path)
+                    # the link, and every link it leads through, must stay inside the tree
+                    if not _inside(root, os.path.dirname(entry.path), target) or not _inside(
+                        root, root, os.path.relpath(os.path.realpath(entry.path), root)
+                    ):
+                        raise OSError(
+                            errno.EXDEV, f"is a link to {target}, outside {source}", str(source / rel)
+                        )
+                    links.append((rel, target))
+                elif stat.S_ISDIR(mode):
+                    folders.append(rel)
+                    stack.append(rel)
+                elif stat.S_ISREG(mode):
+                    files.append(rel)
+                else:
+                    _refuse_special(source / rel, mode)
+    return sorted(folders), files, links
+
+
+def copy_tree(source: Path, dest: Path, *, ignore: Callable[[str], bool] | None = None) -> list[str]:
+    """Copy the tree ``source`` into the new or empty folder ``dest``: the one safe tree copy.
+
+    The whole tree is checked first (:func:`plan_tree_copy`), so a tree with a link leaving it or a special file
+    copies nothing. Links inside the tree are kept as links; regular files are read through descriptors that do
+    not follow links (one swapped in after the check is refused) and written without following any link in
+    ``dest``. Returns the relative paths of the files and links copied."""
+    folders, files, links = plan_tree_copy(source, ignore=ignore)
+    root = os.path.realpath(source)
+    dest.mkdir(parents=True, exist_ok=True)
+    for rel in folders:
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+    for rel in files:
+        fd = os.open(
+            os.path.join(root, rel), os.O_RDONLY | _BINARY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)
+        )
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                _refuse_special(source / rel, st.st_mode)
+            write_atomic(
+                dest, Path(rel).parts, iter(lambda: fh.read(1 << 20), b""), mode=stat.S_IMODE(st.st_mode)
+            )
+    for rel, target in links:
+        at = dest / rel
+        ensure_not_link(at)
+        if at.exists():
+            raise OSError(errno.EEXIST, "exists and is not a link", str(at))
+        at.symlink_to(target)
+    return sorted([*files, *(rel for rel, _ in links)])

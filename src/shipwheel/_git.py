@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -11,9 +12,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._http import redact_text
+from ._terminal import visible
 from .errors import CommandError, EnvironmentNotReadyError, ProjectError
 
-__all__ = ["Git", "find_repository"]
+__all__ = ["NETWORK_DEADLINE", "NETWORK_VERBS", "Git", "find_repository", "message"]
 
 
 def find_repository(path: Path) -> Path | None:
@@ -44,6 +47,23 @@ def _verb(args: Sequence[str]) -> str:
     return "command"
 
 
+def message(template: str, **values: object) -> str:
+    """A commit or tag message: ``template`` (``str.format`` fields) with each value on one line, its control
+    characters written as escapes (a project name holding CR/LF never adds a line, such as a forged trailer),
+    and no secret in the result (:func:`shipwheel._http.redact_text`). The escaper of every message shipwheel
+    gives git."""
+    fields = {key: visible(str(value), lines=False) for key, value in values.items()}
+    return redact_text(template.format(**fields))
+
+
+#: git commands that talk to another machine: they run with an overall deadline (:data:`NETWORK_DEADLINE`).
+NETWORK_VERBS = frozenset({"push", "fetch", "pull", "ls-remote", "clone", "remote"})
+#: Seconds a git command over the network may take in all.
+NETWORK_DEADLINE = 600.0
+#: git gives up on an HTTP transfer slower than this many bytes per second for this many seconds.
+LOW_SPEED = (1000, 60)
+
+
 @dataclass(frozen=True, slots=True)
 class Git:
     """Git commands run in one repository (a work tree or a bare git directory)."""
@@ -62,12 +82,33 @@ class Git:
 
     def run_bytes(self, *args: str, input: bytes | None = None) -> bytes:
         """Like :meth:`run`, returning raw bytes (for archives and binary-safe logs)."""
-        proc = subprocess.run(
-            ["git", "-C", str(self.root), *args],
-            input=input,
-            capture_output=True,
-            check=False,
-        )
+        verb = _verb(args)
+        options: list[str] = []
+        env = None
+        timeout = None
+        if verb in NETWORK_VERBS:
+            # Over the network git gets an overall deadline, a floor on its speed, and no prompt for a password
+            # (a prompt nobody answers is a hang); the repository's own remotes are used as configured.
+            options = ["-c", f"http.lowSpeedLimit={LOW_SPEED[0]}", "-c", f"http.lowSpeedTime={LOW_SPEED[1]}"]
+            env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+            env.setdefault(
+                "GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15"
+            )
+            timeout = NETWORK_DEADLINE
+        try:
+            proc = subprocess.run(
+                ["git", *options, "-C", str(self.root), *args],
+                input=input,
+                capture_output=True,
+                check=False,
+                env=env,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise CommandError(
+                f"git {verb} did not finish within {NETWORK_DEADLINE:.0f} s",
+                hint="check the network and the remote, then run the same command again",
+            ) from None
         if proc.returncode != 0:
             msg = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
             raise CommandError(

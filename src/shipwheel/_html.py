@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from ._http import redact_text
+
 __all__ = ["render_page"]
 
 
@@ -30,4 +32,5 @@ def render_page(
     )
     env.filters.update(filters or {})
     generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return env.from_string(text).render(generated=generated, **values)
+    # secrets removed from the page as from every other sink (a repository URL with its password in a record)
+    return redact_text(env.from_string(text).render(generated=generated, **values))

@@ -35,6 +35,7 @@ __all__ = [
     "parse_html",
     "parse_json",
     "parse_json_bytes",
+    "parse_json_page",
     "parse_project_page",
     "render_index",
 ]
@@ -217,6 +218,43 @@ def _parse_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
+def _check_json_page(data: Any, url: str, *, project: bool) -> None:
+    """Fail closed: a JSON answer is a PEP 691 page, or it is refused. A project page has ``files``, a list of
+    objects each with a string ``filename`` and ``url`` and a ``hashes`` object; an index root (``project``
+    false) may have ``projects`` instead. A check that reads "no file of this version" from a page it could not
+    understand would pass when it cannot decide."""
+    if not isinstance(data, dict):
+        raise _not_an_index(url, "the JSON page is not a PEP 691 page: not an object")
+    meta = data.get("meta", {})
+    if not isinstance(meta, dict) or not isinstance(meta.get("api-version", ""), str):
+        raise _not_an_index(url, "the JSON page's meta is not PEP 691's")
+    if not project and "files" not in data:
+        projects = data.get("projects")
+        if isinstance(projects, list) and all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) for p in projects
+        ):
+            return
+        raise _not_an_index(url, "the JSON page is not a PEP 691 page: no files nor projects list")
+    if not isinstance(data.get("files"), list):
+        raise _not_an_index(url, "the JSON page is not a PEP 691 project page: no files list")
+    for item in data["files"]:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("filename"), str)
+            and isinstance(item.get("url"), str)
+            and isinstance(item.get("hashes", {}), dict)
+        ):
+            raise _not_an_index(url, "a file of the JSON page lacks its filename, url or hashes")
+
+
+def parse_json_page(body: bytes, page_url: str) -> Page:
+    """:func:`parse_json` of a page that says it is JSON (its content type), failing closed: JSON that does not
+    parse, is nested too deeply or is not a PEP 691 page is a :class:`TransferError`, never an empty page."""
+    data = _load_json(body, page_url, strict=True)
+    _check_json_page(data, page_url, project=False)
+    return parse_json(data, page_url)
+
+
 def parse_project_page(body: bytes, content_type: str, url: str) -> list[IndexFile]:
     """The release files of a PEP 691 (``content_type`` holding ``json``) or PEP 503 (HTML) project page at
     ``url`` (the URL the page was finally read from), one per file name (the link that publishes a hash wins).
@@ -233,8 +271,7 @@ def parse_project_page(body: bytes, content_type: str, url: str) -> list[IndexFi
         )
     if "json" in content_type.lower():
         data = _load_json(body, url, strict=True)
-        if not isinstance(data, dict) or not isinstance(data.get("files", []), list):
-            raise _not_an_index(url, "the JSON page is not a PEP 691 project page")
+        _check_json_page(data, url, project=True)
         page = parse_json(data, url)
     else:
         page = parse_html(body.decode("utf-8", "replace"), url)

@@ -13,6 +13,7 @@ import difflib
 import errno
 import json
 import os
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,10 +22,10 @@ from pathlib import Path
 
 import jinja2
 
-from .._fs import write_file
+from .._fs import read_text, write_file
 from .._version import __version__
 from ..config import Config
-from ..errors import ProjectError
+from ..errors import ConfigError, ProjectError
 from ._cibuildwheel import PREFIX, Runner, cibuildwheel_environment, runners_for
 from ._pins import PINS, Pin
 
@@ -38,7 +39,11 @@ __all__ = [
     "cibuildwheel_environment",
     "github_workflows",
     "runners_for",
+    "shell_word",
     "write_workflows",
+    "yaml_block",
+    "yaml_key",
+    "yaml_value",
 ]
 
 #: The file name of the generated workflow; PyPI's trusted publisher must name it.
@@ -58,10 +63,59 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,  # YAML, not HTML: values are quoted by the filters below
     )
-    # A JSON string is a valid YAML double-quoted scalar: every value gets one, whatever characters it holds.
-    env.filters["yaml"] = lambda value: json.dumps(str(value), ensure_ascii=False)
-    env.filters["shquote"] = lambda value: shlex.quote(str(value))
+    env.filters["yaml"] = yaml_value
+    env.filters["yaml_key"] = yaml_key
+    env.filters["shquote"] = shell_word
+    env.filters["yaml_block"] = yaml_block
     return env
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+
+
+def _no_expression(text: str, what: str) -> str:
+    # GitHub evaluates ${{ }} everywhere in a workflow, keys and values alike, and YAML has no escape for it.
+    if "${{" in text:
+        raise ConfigError(
+            f"{what} {text!r} contains '${{{{', which GitHub Actions would evaluate as an expression",
+            hint="write it without '${{' (an environment variable is read as $NAME)",
+        )
+    return text
+
+
+def yaml_value(value: object) -> str:
+    """The YAML escaper of every value written into a workflow: a double-quoted scalar (a JSON string is one,
+    whatever characters it holds); a value holding a GitHub expression (``${{``) is refused."""
+    return json.dumps(_no_expression(str(value), "the value"), ensure_ascii=False)
+
+
+def yaml_key(key: object) -> str:
+    """The YAML escaper of every key written into a workflow: an environment variable's name, nothing else (a
+    key holding ``:``, a line break or ``${{`` would write YAML or an expression of its own)."""
+    text = str(key)
+    if not _ENV_NAME.fullmatch(text):
+        raise ConfigError(
+            f"the environment variable name {_no_expression(text, 'the environment variable name')!r} is not a "
+            "valid name",
+            hint="use letters, digits and _ only, not starting with a digit",
+        )
+    return text
+
+
+def shell_word(value: object) -> str:
+    """One shell word inside a YAML block scalar (``run: |``): quoted for the shell, refused when it holds a
+    line break (which would end the block and start YAML of its own) or a GitHub expression."""
+    text = _no_expression(str(value), "the value")
+    if "\n" in text or "\r" in text:
+        raise ConfigError(f"the value {text!r} holds a line break", hint="write it on one line")
+    return shlex.quote(text)
+
+
+def yaml_block(value: object, indent: int) -> str:
+    """Lines of a command inside a YAML block scalar, every line indented by ``indent`` spaces past the first
+    (a line that is not indented would end the block); a GitHub expression is refused."""
+    lines = _no_expression(str(value), "the command").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return ("\n" + " " * indent).join(lines)
 
 
 def _sdist_env(config: Config, uses_prefix: bool) -> dict[str, str]:
@@ -150,10 +204,16 @@ def check_workflows(generated: Mapping[str, str], directory: Path) -> list[Drift
     drifts: list[Drift] = []
     for name, text in generated.items():
         path = directory / name
+        if path.is_symlink():  # fail closed: a link is a drift of its own, never read (nor shown) through
+            drifts.append(Drift(path, f"{path} is a symbolic link, not the workflow file\n"))
+            continue
         try:
-            committed = path.read_text(encoding="utf-8")
+            committed = read_text(path, errors="replace")
         except FileNotFoundError:
             committed, missing = "", True
+        except OSError as exc:  # a FIFO, a device, a folder, a huge file: never opened or read whole
+            drifts.append(Drift(path, f"{path} cannot be read: {exc.strerror}\n"))
+            continue
         else:
             missing = False
         if committed != text:

@@ -17,8 +17,9 @@ from types import ModuleType
 from typing import NoReturn
 
 from rich.logging import RichHandler
-from rich.markup import escape
+from rich.text import Text
 
+from .._http import register_environment_secrets
 from .._version import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError, UsageError
 from . import (
@@ -151,6 +152,8 @@ def _setup_logging(debug: bool, verbose: bool, quiet: bool = False) -> None:
 
 def main_inner(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, return its exit code. Exceptions propagate."""
+    # the values of GITHUB_TOKEN, SHIPWHEEL_PASSWORD, AWS_SECRET_ACCESS_KEY ... are hidden at every sink
+    register_environment_secrets()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -174,18 +177,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = main_inner(argv)
     except ShipwheelError as exc:
         err_console.quiet = False  # -q keeps errors
-        if debug:
-            traceback.print_exc()
-        err_console.print(
-            f"[bold red]error:[/] {escape(exc.one_line())}", markup=True, soft_wrap=True, highlight=False
-        )
+        if debug:  # through the console too: a traceback holds the same secrets and names as the message
+            err_console.print(Text(traceback.format_exc().rstrip("\n")), soft_wrap=True)
+        err_console.print(Text.assemble(("error:", "bold red"), " ", exc.one_line()), soft_wrap=True)
         if isinstance(exc, CommandError) and exc.output and debug:
             err_console.print(exc.output, markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.quiet = False
         err_console.print(
-            "[bold red]error:[/] interrupted; run the same command again to resume", markup=True
+            Text.assemble(("error:", "bold red"), " interrupted; run the same command again to resume")
         )
         sys.exit(130)
     except BrokenPipeError:

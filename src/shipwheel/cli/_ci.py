@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_config_options, config_from_args, err_console, status
+from rich.text import Text
+
+from ._common import add_config_options, config_from_args, emit, err_console, status
 
 _DEFAULT_DIR = Path(".github/workflows")
 
@@ -58,11 +59,10 @@ def run_github(args: argparse.Namespace) -> int:
         drifts = check_workflows(generated, directory)
         for drift in drifts:
             what = "is missing" if drift.missing else "differs from what [tool.shipwheel] generates"
-            err_console.print(f"[bold red]drift:[/] {drift.path} {what}", highlight=False)
-            sys.stdout.write(drift.diff)
-        sys.stdout.flush()
+            err_console.print(Text.assemble(("drift:", "bold red"), f" {drift.path} {what}"))
+            emit(drift.diff)
         if drifts:
-            err_console.print("run: shipwheel ci github --write", highlight=False)
+            err_console.print(Text("run: shipwheel ci github --write"))
             return 1
         status(f"{len(generated)} workflow(s) in {directory} match the configuration")
         return 0
@@ -74,6 +74,5 @@ def run_github(args: argparse.Namespace) -> int:
             status(f"{directory} is up to date")
         return 0
     for text in generated.values():
-        sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.flush()
+        emit(text)
     return 0

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderableType
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -21,6 +21,8 @@ from rich.progress import (
 from rich.text import Text
 
 from .._fs import write_file
+from .._http import redact_data, redact_text
+from .._terminal import visible
 from ..config import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds, Config, load_config
 from ..errors import ProjectError
 
@@ -30,12 +32,14 @@ __all__ = [
     "add_transfer_options",
     "bytes_arg",
     "config_from_args",
+    "emit",
     "err_console",
     "jobs_arg",
     "jobs_fixed",
     "jobs_or_cores_arg",
     "out_console",
     "print_json",
+    "printable",
     "retries_arg",
     "status",
     "timeout_arg",
@@ -44,10 +48,80 @@ __all__ = [
     "write_text_output",
 ]
 
+
+def printable(text: str, *, lines: bool = True) -> str:
+    """``text`` as it may be shown: secrets removed (``_http.redact_text``) and control characters made visible
+    (``_terminal.visible``; ``lines=False`` escapes newlines and tabs too). The one function every string the
+    command line prints goes through: the consoles below apply it to every string and :class:`~rich.text.Text`
+    they render, :func:`print_json` and :func:`write_text_output` to what they write."""
+    return visible(redact_text(text), lines=lines)
+
+
+def _printable_text(text: Text) -> Text:
+    """``text`` through :func:`printable`, keeping shipwheel's own styles (spans) where only control characters
+    change; a secret found drops the inner styles rather than risk keeping a piece of it."""
+    plain = text.plain
+    redacted = redact_text(plain)
+    if redacted != plain:
+        return Text(
+            visible(redacted),
+            style=text.style,
+            justify=text.justify,
+            overflow=text.overflow,
+            no_wrap=text.no_wrap,
+            end=text.end,
+        )
+    if visible(plain) == plain:
+        return text
+    cuts = sorted({offset for span in text.spans for offset in (span.start, span.end)} - {0, len(plain)})
+    out = Text(
+        style=text.style, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap, end=text.end
+    )
+    for piece in text.divide(cuts):
+        styles = [span.style for span in piece.spans if span.start == 0 and span.end == len(piece.plain)]
+        out.append(visible(piece.plain), style=styles[-1] if styles else None)
+    return out
+
+
+#: Output that is not a terminal is never wrapped, nor cut with "…": a wheel name or a URL is copied from a log
+#: or a piped table as it is. Wider than any line shipwheel prints.
+_UNWRAPPED = 1 << 15
+
+
+class _Console(Console):
+    """A rich console that prints only :func:`printable` text: no string is ever read as rich markup or emoji
+    codes (shipwheel styles its own words with :class:`~rich.text.Text` styles), secrets are removed and control
+    characters are made visible in every string and ``Text`` it renders, tables and log lines included; and when
+    its output is not a terminal, lines are as long as they are."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs.update(markup=False, emoji=False, highlight=False)
+        return super().render_str(printable(text), **kwargs)
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Any:
+        if isinstance(renderable, Text):
+            renderable = _printable_text(renderable)
+        elif isinstance(renderable, str):
+            renderable = self.render_str(renderable)
+        segments: Any = super().render(renderable, options)
+        return segments
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        found = super().size
+        if not self.is_terminal:  # COLUMNS too is for a terminal: piped output keeps its lines whole
+            return ConsoleDimensions(_UNWRAPPED, found.height)
+        return found
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
 #: Status, progress and errors go to stderr so that stdout can be piped.
-err_console = Console(stderr=True, highlight=False)
+err_console: Console = _Console(stderr=True, highlight=False, markup=False, emoji=False)
 #: Results (tables, JSON, changelogs) go to stdout.
-out_console = Console(highlight=False)
+out_console: Console = _Console(highlight=False, markup=False, emoji=False)
 
 
 def transfer_progress(*, quiet: bool) -> Progress:
@@ -67,8 +141,10 @@ def transfer_progress(*, quiet: bool) -> Progress:
 
 
 def print_json(data: Any) -> None:
-    """Write ``data`` as JSON on stdout, one document, nothing else."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    """Write ``data`` as JSON on stdout, one document, nothing else; secrets removed from every string (control
+    characters are escaped by JSON itself)."""
+    text = json.dumps(redact_data(json.loads(json.dumps(data, default=str))), indent=2, sort_keys=False)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
@@ -193,14 +269,26 @@ def status(message: str) -> None:
     err_console.print(Text(message, style="dim"))
 
 
+def emit(text: str, *, stderr: bool = False) -> None:
+    """Write ``text`` as it is (no wrapping, no styling) through :func:`printable`, as UTF-8 bytes, to stdout (or
+    stderr): a generated document, a diff, a list of identifiers, a build log folded into a CI group."""
+    stream = sys.stderr if stderr else sys.stdout
+    data = printable(text).encode("utf-8")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+    else:  # a stream without bytes (a test's capture): the same text
+        stream.write(data.decode("utf-8"))
+    stream.flush()
+
+
 def write_text_output(text: str, output: Path | None, option: str = "-o") -> None:
     """Write a generated document to ``output`` (UTF-8, ``\n`` line ends), or as UTF-8 bytes to stdout.
 
     Bytes, not the console: the document must be UTF-8 whatever the locale, and never wrapped.
     """
     if output is None:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
+        emit(text)
         return
     try:
         write_file(output, text)  # a link at OUTPUT is replaced, never written through

@@ -8,8 +8,9 @@ completions never drift from the options.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+from ._common import emit
 
 __all__ = ["register"]
 
@@ -31,6 +32,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from argcomplete.shell_integration import shellcode
 
-    sys.stdout.write(shellcode(["shipwheel"], shell=args.shell))
-    sys.stdout.flush()
+    emit(shellcode(["shipwheel"], shell=args.shell))
     return 0

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ._common import emit
 
 if TYPE_CHECKING:
     from ..builder import BuildResult
@@ -63,8 +64,7 @@ def _append_summary(markdown: str) -> None:
 
 
 def _emit(text: str) -> None:
-    sys.stderr.write(text)
-    sys.stderr.flush()
+    emit(text, stderr=True)
 
 
 def build_finished(result: BuildResult) -> None:

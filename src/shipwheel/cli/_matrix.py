@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from ..config import Config
 from ..errors import ProjectError
 from ..interpreters import discover, match_identifiers
 from ..matrix import Selector
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import add_config_options, config_from_args, emit, err_console, out_console, print_json
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.platform:
         identifiers = [i for i in identifiers if i.os == args.platform]
     if args.print_build_identifiers:
-        sys.stdout.write("".join(f"{i}\n" for i in identifiers))
+        emit("".join(f"{i}\n" for i in identifiers))
         return 0
     interpreters = discover(config.build.interpreters)
     ok, missing = match_identifiers(identifiers, interpreters)

@@ -132,7 +132,8 @@ def run_release(args: argparse.Namespace) -> int:
         )
         return 0
     title = f"{'plan of' if outcome.dry_run else 'release'} {outcome.version} -> {outcome.repository}"
-    table = Table(title=title)
+    out_console.print(Text(title, style="italic"), soft_wrap=True)  # a line of its own: a URL is never cut
+    table = Table()
     table.add_column("step", no_wrap=True)
     table.add_column("outcome", no_wrap=True)
     table.add_column("detail")
@@ -166,7 +167,11 @@ def _status_table(config: Any, version: str) -> None:
     from ..release import load_state
 
     state = load_state(config, version)
-    table = Table(title=f"release {state.version} -> {state.repository or '?'}")
+    # the title on a line of its own: a long index URL is never wrapped into the table's width nor cut
+    out_console.print(
+        Text(f"release {state.version} -> {state.repository or '?'}", style="italic"), soft_wrap=True
+    )
+    table = Table()
     table.add_column("step", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("when", no_wrap=True)

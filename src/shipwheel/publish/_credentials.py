@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from .._http import register_secret
 from ..errors import ShipwheelError
 from ._repository import Repository
 
@@ -48,6 +49,10 @@ class Credentials:
     username: str
     password: str = field(repr=False)
     source: str = ""
+
+    def __post_init__(self) -> None:
+        # wherever it came from (.pypirc, the keyring, a variable), the password is hidden at every sink
+        register_secret(self.password, username=self.username)
 
     def __str__(self) -> str:
         return f"{self.username} (password from {self.source})"

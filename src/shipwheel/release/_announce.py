@@ -16,10 +16,12 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from .._fs import write_inside
+from .._fs import read_text, write_inside
 from .._git import Git
+from .._http import redact_text, register_secret
+from .._terminal import visible
 from ..config import Config
-from ..errors import AuthenticationError, ConfigError, RemoteError, ShipwheelError
+from ..errors import AuthenticationError, ConfigError, ProjectError, RemoteError, ShipwheelError
 from ._state import ReleaseState
 
 __all__ = [
@@ -61,7 +63,13 @@ def _highlights(config: Config, version: Version) -> str:
     path = config.project_dir / config.release.notes_file.format(version=version)
     if not path.is_file():
         return ""
-    paragraphs = [p.strip() for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    try:
+        notes = read_text(path, errors="replace")
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot read the release notes {path}: {exc.strerror}", hint="make it a regular file"
+        ) from None
+    paragraphs = [p.strip() for p in notes.split("\n\n") if p.strip()]
     body = [p for p in paragraphs if not set(p.splitlines()[-1]) <= set("=-~^#*") and not p.startswith("#")]
     return body[0] if body else ""
 
@@ -85,7 +93,8 @@ def make_announcement(
     from ._tag import find_tag, tag_name
 
     wanted = Version(version)
-    name = config.project.name or config.project_dir.name
+    # one line, whatever the name holds: it is in the subject and starts lines of the body
+    name = visible(config.project.name or config.project_dir.name, lines=False)
     tag = tag_name(config, version)
     end = ref or (tag if find_tag(git, tag) else "HEAD")
     start = _previous_tag(git, end)
@@ -107,7 +116,7 @@ def make_announcement(
         page = ""
     highlights = _highlights(config, wanted)
     kind = "pre-release" if wanted.is_prerelease else "release"
-    subject = f"ANN: {name} {version} released"
+    subject = mail_header(f"ANN: {name} {version} released")
     intro = f"On behalf of the {name} team, I am pleased to announce the {kind} of {name} {version}."
     testing: tuple[list[str], list[str]] = ([], [])
     if wanted.is_prerelease:
@@ -160,6 +169,23 @@ def make_announcement(
     return Announcement(subject, "\n".join(text), "\n".join(md), len(people), len(pulls))
 
 
+def mail_header(value: str) -> str:
+    """``value`` as a mail header may hold it: one line, its control characters written as escapes, so that a
+    CR/LF in a project name or a version never starts a header of its own (a forged ``Bcc:``)."""
+    return visible(value, lines=False)
+
+
+def _address(value: str, key: str) -> str:
+    """A configured address, refused (not escaped) when it holds a control character: an address with a line
+    break in it is a header injection, not a typo to send anyway."""
+    if visible(value, lines=False) != value:
+        raise ConfigError(
+            f"release.{key} {visible(value, lines=False)!r} holds a line break or a control character",
+            hint='write one address per entry, as "Name <address>"',
+        )
+    return value
+
+
 def send_announcement(
     config: Config,
     announcement: Announcement,
@@ -175,8 +201,11 @@ def send_announcement(
     :raises AuthenticationError: the relay refused the login.
     :raises RemoteError: the relay could not be reached, or refused the mail.
     """
+    register_secret(password)  # hidden in every message and record, however the caller got it
     opts = config.release
-    sender = opts.announce_from
+    sender = _address(opts.announce_from, "announce-from")
+    for address in opts.announce_to:
+        _address(address, "announce-to")
     if not sender or not parseaddr(sender)[1]:
         raise ConfigError("release.announce-from is not set", hint='set it to "Name <address>"')
     if not opts.announce_to:
@@ -188,7 +217,7 @@ def send_announcement(
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = sender  # the lists are Bcc: replies go to the sender, not to every list
-    msg["Subject"] = announcement.subject
+    msg["Subject"] = mail_header(announcement.subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id or new_message_id(config)
     msg.set_content(announcement.text)
@@ -245,8 +274,9 @@ def write_announcement(announcement: Announcement, folder: Path, version: str) -
     md = folder / f"{version}-github-release.md"
     # .shipwheel/releases/ inside the project: links planted there are replaced, never written through.
     root = folder.parents[1]
-    write_inside(root, text.relative_to(root), f"Subject: {announcement.subject}\n\n{announcement.text}")
-    write_inside(root, md.relative_to(root), announcement.markdown)
+    subject = mail_header(announcement.subject)
+    write_inside(root, text.relative_to(root), redact_text(f"Subject: {subject}\n\n{announcement.text}"))
+    write_inside(root, md.relative_to(root), redact_text(announcement.markdown))
     return text, md
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from .._fs import write_inside
+from .._fs import copy_tree, plan_tree_copy, write_inside
 from .._git import Git, find_repository
+from .._git import message as git_message
 from ..errors import ProjectError, UsageError
 
 __all__ = ["SWITCHER", "DocsResult", "publish_docs"]
@@ -39,7 +40,7 @@ class DocsResult:
 
 def docs_commit_message(project: str, version: str) -> str:
     """The message of the docs commit, which is also how a later run finds that it was made."""
-    return f"Docs for {project} {version}"
+    return git_message("Docs for {project} {version}", project=project, version=version)
 
 
 def find_docs_commit(repo: Path, project: str, version: str) -> str | None:
@@ -69,6 +70,11 @@ def _switcher(repo: Path, stable: str | None, base_url: str) -> list[dict[str, o
             entry["preferred"] = True
         entries.append(entry)
     return entries
+
+
+def _ignored(relative: str) -> bool:
+    """Sphinx's build leftovers, not part of the published HTML."""
+    return os.path.basename(relative) in {".doctrees", ".buildinfo", "_sources"}
 
 
 def publish_docs(
@@ -103,11 +109,24 @@ def publish_docs(
         )
     series = f"{wanted.major}.{wanted.minor}"
     dest = repo / series
+    try:  # the whole tree is checked before the old copy goes: a link out of it or a FIFO copies nothing
+        plan_tree_copy(built, ignore=_ignored)
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot copy the docs from {built}: {exc.filename} {exc.strerror}",
+            hint="the built HTML may hold links only to files inside it, and no pipes, sockets or devices",
+        ) from None
     if dest.is_symlink() or dest.is_file():
         dest.unlink()
     elif dest.is_dir():
         shutil.rmtree(dest)
-    shutil.copytree(built, dest, ignore=shutil.ignore_patterns(".doctrees", ".buildinfo", "_sources"))
+    try:
+        copy_tree(built, dest, ignore=_ignored)
+    except OSError as exc:  # the tree changed after the check: what was copied is not committed
+        raise ProjectError(
+            f"cannot copy the docs from {built}: {exc.filename} {exc.strerror}",
+            hint="build the docs again and pass the finished HTML folder",
+        ) from None
     stable_link = repo / "stable"
     current = os.readlink(stable_link) if stable_link.is_symlink() else None
     final = not (wanted.is_prerelease or wanted.is_devrelease)

@@ -37,7 +37,7 @@ def configured_repository(config: Config) -> str:
     return target if path.is_absolute() else f"file:{config.project_dir / path}"
 
 
-def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, str]]:
+def _index_entries(repository: str, project: str, timeout: float = 60.0) -> tuple[list[Any], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
     from ..publish import resolve_repository
@@ -53,16 +53,17 @@ def _index_entries(repository: str, project: str) -> tuple[list[Any], dict[str, 
         url = repo.upload_url.rstrip("/")[: -len("legacy")] + "simple/"
     else:
         url = repo.upload_url.rstrip("/") + "/simple/"
-    return container_entries(url, project)
+    return container_entries(url, project, timeout=timeout)
 
 
-def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]]:
+def container_entries(url: str, project: str, *, timeout: float = 60.0) -> tuple[list[Any], dict[str, str]]:
     """The entries of ``project`` (every version) in the container at ``url`` (a folder, a simple index, an S3
     prefix), and the sha256 of its ``SHA256SUMS``."""
     from ..manifest import parse_manifest
     from ..staging import open_container
 
-    container = open_container(url)
+    # the request deadline follows the timeout (publish.timeout for the preflight): a dripping index is given up on
+    container = open_container(url, timeout=timeout)
     try:
         listing = container.listing(project)
         # A static folder publishes its hashes in SHA256SUMS rather than in the links.
@@ -75,17 +76,19 @@ def container_entries(url: str, project: str) -> tuple[list[Any], dict[str, str]
     return entries, manifest
 
 
-def index_files(repository: str, project: str, version: str) -> dict[str, str | None]:
+def index_files(
+    repository: str, project: str, version: str, *, timeout: float = 60.0
+) -> dict[str, str | None]:
     """``{filename: sha256 or None}`` of the files of ``project`` ``version`` the index behind ``repository``
     (a name, URL or ``file:PATH`` as publish takes them) lists, asked through the containers of fetch."""
     want = Version(version)
-    entries, manifest = _index_entries(repository, project)
+    entries, manifest = _index_entries(repository, project, timeout)
     return {e.filename: e.sha256 or manifest.get(e.filename) for e in entries if e.dist.version == want}
 
 
-def index_total_size(repository: str, project: str) -> int | None:
+def index_total_size(repository: str, project: str, *, timeout: float = 60.0) -> int | None:
     """The bytes the index holds for ``project``, all versions; ``None`` when it does not say every size."""
-    entries, _ = _index_entries(repository, project)
+    entries, _ = _index_entries(repository, project, timeout)
     if any(e.size is None for e in entries):
         return None
     return sum(int(e.size) for e in entries)
@@ -145,7 +148,7 @@ def _index(config: Config, repository: str | None, version: Version) -> CheckRes
     if not name:
         return skipped("index-free", "the project has no [project] name")
     try:
-        present = index_files(spec, name, str(version))
+        present = index_files(spec, name, str(version), timeout=config.publish.timeout)
     except ShipwheelError as exc:
         return failed(
             "index-free", f"cannot ask {spec}: {exc.message}", fix=exc.hint or "check -r/--repository"
@@ -276,7 +279,9 @@ def _headroom(
     name = config.project.name
     if quota and name:
         try:
-            held = index_total_size(repository or configured_repository(config), name)
+            held = index_total_size(
+                repository or configured_repository(config), name, timeout=config.publish.timeout
+            )
         except ShipwheelError:
             held = None  # the index-free check reports an index it cannot ask
         if held is not None:

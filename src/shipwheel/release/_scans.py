@@ -9,6 +9,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from .. import _subprocess
+from .._fs import read_text
 from ..config import Config
 from ..errors import ConfigError, ShipwheelError
 from ._checks import CheckResult, failed, passed, skipped
@@ -42,9 +43,7 @@ def scan_deprecations(
     for rel in files:
         path = root / rel
         try:
-            if path.stat().st_size > _MAX_SCAN_BYTES:
-                continue
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path, _MAX_SCAN_BYTES)  # a FIFO, a device, a huge file: refused, never read
         except (OSError, UnicodeDecodeError):
             continue  # binary or unreadable: nothing to scan
         for regex in regexes:
@@ -124,7 +123,7 @@ def check_api_registry(config: Config, root: Path) -> CheckResult:
     declared = _api_version(opts.api_version)
     registry_path = root / opts.api_registry
     try:
-        registry = parse_registry(registry_path.read_text(encoding="utf-8"))
+        registry = parse_registry(read_text(registry_path, errors="replace"))
     except OSError as exc:
         return failed("api-registry", f"cannot read {opts.api_registry}: {exc.strerror}")
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from .._git import Git, find_repository
+from .._git import message as git_message
 from ..config import Config
 from ..errors import ProjectError
 from ._version import VersionLocation, bump_version, find_locations, write_version
@@ -79,7 +80,7 @@ def set_version(
         template = message or (
             config.release.bump_message if version.is_devrelease else config.release.commit_message
         )
-        text = template.format(version=version, project=config.project.name or "")
+        text = git_message(template, version=version, project=config.project.name or "")
         paths = [str(p.relative_to(git.root)) for p in changed]
         git.run("add", "--", *paths)
         git.run("commit", "-q", "--no-verify", "-m", text, "--", *paths)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._fs import read_limited, write_inside
+from .._http import redact_data
 
 __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
 
@@ -98,4 +99,6 @@ class ReleaseState:
         """Write the record atomically: a crash leaves the old record or the new one, never half of one."""
         # .shipwheel/releases/ inside the project: a link planted there is replaced, never written through.
         root = self.path.parents[2]
-        write_inside(root, self.path.relative_to(root), json.dumps(self.as_dict(), indent=2), durable=True)
+        # no secret is ever written into the record (a repository URL with a password, an echoed header)
+        record = json.dumps(redact_data(self.as_dict()), indent=2)
+        write_inside(root, self.path.relative_to(root), record, durable=True)

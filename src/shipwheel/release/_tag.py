@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import _subprocess
 from .._git import Git, find_repository
+from .._git import message as git_message
 from ..config import Config
 from ..errors import CommandError, ConfigError, EnvironmentNotReadyError, ProjectError, VerificationError
 from ..sign import signer_from_status, trusted_signers
@@ -33,6 +34,16 @@ class TagResult:
 def tag_name(config: Config, version: str) -> str:
     """The tag name of ``version`` (``tag-format``, default ``v{version}``)."""
     return config.release.tag_format.format(version=version)
+
+
+def tag_message(template: str, project: str, version: str) -> str:
+    """The message of a release tag: ``template`` (``tag-message``) with each value on one line, its control
+    characters written as escapes (a project name holding CR/LF never starts a second line of the message), and
+    no secret in it; it always names ``version``."""
+    text = git_message(template, project=project, version=version)
+    if version not in text:
+        text = f"{text} ({version})"  # the message must name the version, whatever the template says
+    return text
 
 
 def repository_of(config: Config) -> Git:
@@ -126,9 +137,7 @@ def tag_release(config: Config, version: str, *, ref: str = "HEAD", key: str | N
         verified = verify_tag(config, git, name, key=key) if signed else False
         return TagResult(name, commit, False, signed, verified)
     project = config.project.name or Path(git.root).name
-    message = config.release.tag_message.format(project=project, version=version)
-    if version not in message:
-        message = f"{message} ({version})"  # the message must name the version, whatever the template says
+    message = tag_message(config.release.tag_message, project, version)
     args = ["tag", "-a", "-m", message]
     if key:
         args = [*_gpg_args(config), "tag", "-s", "-u", key, "-m", message]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from .._fs import write_file
+from .._fs import read_text, write_file
 from ..errors import ConfigError, ProjectError, UsageError
 
 __all__ = [
@@ -109,7 +109,12 @@ class VersionLocation:
 
     def _text(self) -> str:
         try:
-            return self.path.read_text(encoding="utf-8")
+            return read_text(self.path)  # a FIFO or a device is refused before it is opened
+        except UnicodeDecodeError:
+            raise ProjectError(
+                f"cannot read version file {self.path}: it is not UTF-8 text",
+                hint="fix release.version-files in [tool.shipwheel.release]",
+            ) from None
         except OSError as exc:
             raise ProjectError(
                 f"cannot read version file {self.path}: {exc.strerror}",

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from ..._http import OriginAuth, make_client, netrc_credentials, origin, read_body, redact
 from ..._retry import is_retryable_status
 from ...errors import AuthenticationError
-from ...simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_bytes
+from ...simple_index import MAX_PAGE_BYTES, Page, parse_html, parse_json_page
 from ._base import Entry, Listing, Opened, TransferError
 from ._listing import host_allowed, judge, manifest_link, parse_link_header, parse_s3_xml
 
@@ -127,8 +127,8 @@ class HttpContainer:
         final = str(response.url)
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         head = bytes(body[:512]).lstrip()
-        if "json" in ctype:
-            page = parse_json_bytes(bytes(body), final)
+        if "json" in ctype:  # a page that says it is JSON is PEP 691's, or refused: never read as empty
+            page = parse_json_page(bytes(body), final)
         elif ("xml" in ctype and b"ListBucketResult" in body[:4096]) or (
             head.startswith(b"<?xml") and b"ListBucketResult" in body[:4096]
         ):

@@ -39,8 +39,11 @@ def _error(argv: list[str]) -> ShipwheelError:
 
 @needs_dev_zero
 def test_invariant_c_read_limited_stops_at_the_limit(tmp_path: Path) -> None:
-    with pytest.raises(OSError, match="larger than the limit"):
+    with pytest.raises(OSError, match="is a device"):  # refused before it is opened: never read at all
         read_limited(ZERO, 1 << 20)
+    huge = _huge(tmp_path / "huge", 3 << 20)
+    with pytest.raises(OSError, match="larger than the limit"):
+        read_limited(huge, 1 << 20)
     small = tmp_path / "small"
     small.write_bytes(b"x" * 10)
     assert read_limited(small, 10) == b"x" * 10
@@ -70,6 +73,10 @@ def test_invariant_c_titles_file_is_bounded(tmp_path: Path, suffix: str) -> None
     titles.symlink_to(ZERO)
     from shipwheel.notes._pulls import read_titles_file
 
+    with pytest.raises(ShipwheelError, match="is a device"):
+        read_titles_file(titles)
+    titles.unlink()
+    _huge(titles, 80 << 20)
     with pytest.raises(ShipwheelError, match="larger than the limit"):
         read_titles_file(titles)
 
