@@ -35,7 +35,8 @@ class Source:
     """The sources of one build.
 
     ``tree`` is a private copy (never the user's working tree); ``sdist`` is set when the input was an sdist;
-    ``epoch`` is the ``SOURCE_DATE_EPOCH`` of the build (the commit time for a git ref).
+    ``epoch`` is the ``SOURCE_DATE_EPOCH`` of the build (the commit time for a git ref); ``check_dirty``: the
+    build refuses uncommitted changes of ``project_dir`` (its ``HEAD`` was checked out without a ``--ref``).
     """
 
     tree: Path
@@ -44,6 +45,7 @@ class Source:
     description: str
     commit: str | None = None
     sdist: Path | None = None
+    check_dirty: bool = False
 
 
 def _epoch_from_env() -> int | None:
