@@ -335,7 +335,7 @@ def test_environment_pass_passes_what_builds_otherwise_drop(
 )
 def test_delocate_archs_placeholder_of_macos_identifiers(identifier: str, archs: str) -> None:
     # numpy's macOS repair-wheel-command: delocate-wheel --require-archs {delocate_archs} -w {dest_dir} -v {wheel}
-    from shipwheel.builder._runner import _delocate_archs
+    from shipwheel.builder._phases import _delocate_archs
     from shipwheel.matrix import Identifier
 
     assert _delocate_archs(Identifier.parse(identifier)) == archs

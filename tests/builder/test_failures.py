@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,11 +26,9 @@ def _project(path: Path, backend: str, files: dict[str, str]) -> Path:
 
 
 def _errors(project: Path, tmp_path: Path) -> list[str]:
-    subprocess.run(["git", "init", "-q", str(project)], check=True)
     result = build_project(
         project,
         only=f"{HAVE[-1]}-manylinux_x86_64",
-        allow_dirty=True,
         overrides={"output-dir": str(tmp_path / "wh"), "cache-dir": str(tmp_path / "cache")},
     )
     assert [r.status for r in result.results] == ["failed"]

@@ -46,6 +46,9 @@ class Prepared:
     frontend: Frontend
     settings: Mapping[str, str | list[str]]
     backend: str
+    #: the scripts folder of the before-build environment (what before-build installed with pip), first on the
+    #: PATH of the repair command too, as in cibuildwheel's build environment; None without before-build
+    tools: Path | None = None
 
 
 def _backend(srcdir: Path) -> str:
@@ -67,20 +70,21 @@ def _overlay(tree: Path, files: Sequence[str], srcdir: Path) -> None:
         shutil.copy2(tree / rel, dest, follow_symlinks=False)
 
 
-def _before_build(ic: IdentifierContext, srcdir: Path, log: IO[str]) -> None:
+def _with_path(env: Mapping[str, str], folder: Path) -> dict[str, str]:
+    return {**env, "PATH": f"{folder}{os.pathsep}{env.get('PATH', os.environ.get('PATH', ''))}"}
+
+
+def _before_build(ic: IdentifierContext, srcdir: Path, log: IO[str]) -> Path:
     """cibuildwheel's ``before-build``, in a fresh virtual environment of the identifier's interpreter (with
-    pip) whose ``python`` and ``pip`` come first on PATH."""
+    pip) whose ``python`` and ``pip`` come first on PATH; that environment's scripts folder."""
     cache = ic.build.cache
     venv = ic.root / "before-build-venv"
     cache.create(ic.interpreter.path, venv, log=log, seed=True)
     bindir = Path(CachedEnv(venv).python_executable).parent
-    env = {
-        **ic.env,
-        "VIRTUAL_ENV": str(venv),
-        "PATH": f"{bindir}{os.pathsep}{ic.env.get('PATH', os.environ.get('PATH', ''))}",
-    }
+    env = {**_with_path(ic.env, bindir), "VIRTUAL_ENV": str(venv)}
     command = expand(ic.options.before_build, {**ic.build.placeholders, "python": ic.interpreter.path})
     run_shell(command, cwd=srcdir, env=env, log=log, what="before-build")
+    return bindir
 
 
 def environment(ic: IdentifierContext, sdist: Path, overlay: Sequence[str], log: IO[str]) -> Prepared:
@@ -89,8 +93,11 @@ def environment(ic: IdentifierContext, sdist: Path, overlay: Sequence[str], log:
     ctx = ic.build
     srcdir = ctx.step(ic.name, "unpack", lambda: extract_sdist(sdist, ic.root / "src"))
     _overlay(ctx.source.tree, overlay, srcdir)
-    if ic.options.before_build:
+    tools = (
         ctx.step(ic.name, "before-build", lambda: _before_build(ic, srcdir, log))
+        if ic.options.before_build
+        else None
+    )
     frontend = parse_frontend(ic.options.build_frontend)
     settings = config_settings(ic.options.config_settings, frontend)
 
@@ -102,7 +109,7 @@ def environment(ic: IdentifierContext, sdist: Path, overlay: Sequence[str], log:
         )
 
     build_env, reused = ctx.step(ic.name, "environment", make)
-    return Prepared(srcdir, build_env, reused, frontend, settings, _backend(srcdir))
+    return Prepared(srcdir, build_env, reused, frontend, settings, _backend(srcdir), tools)
 
 
 def jobs_env(jobs: int) -> dict[str, str]:
@@ -164,10 +171,12 @@ def _delocate_archs(ident: Identifier) -> str:
     return "x86_64,arm64" if arch == "universal2" else arch
 
 
-def repair(ic: IdentifierContext, wheel: Path, log: IO[str]) -> tuple[Path, bool]:
+def repair(ic: IdentifierContext, wheel: Path, log: IO[str], tools: Path | None = None) -> tuple[Path, bool]:
     """The repaired wheel (cibuildwheel's ``repair-wheel-command``, else auditwheel on Linux) and whether a
-    repair ran; pure wheels and ``--no-repair`` are kept as built."""
+    repair ran; pure wheels and ``--no-repair`` are kept as built. ``tools``: the before-build environment's
+    scripts, first on the command's PATH."""
     opts, ctx = ic.options, ic.build
+    env = _with_path(ic.env, tools) if tools is not None else ic.env
     # opts.repair: --no-repair wins over every per-identifier value (the loader drops theirs)
     if not (opts.repair and is_platform_wheel(wheel)):
         return wheel, False
@@ -178,13 +187,13 @@ def repair(ic: IdentifierContext, wheel: Path, log: IO[str]) -> tuple[Path, bool
 
         def run_command() -> Path:
             return repair_with_command(
-                command, wheel, outdir, placeholders=placeholders, cwd=ctx.source.tree, env=ic.env, log=log
+                command, wheel, outdir, placeholders=placeholders, cwd=ctx.source.tree, env=env, log=log
             )
 
         return ctx.step(ic.name, "repair", run_command), True
     if ic.identifier.os != "linux":
         return wheel, False
-    return ctx.step(ic.name, "repair", lambda: repair_wheel(wheel, outdir, env=ic.env, log=log)), True
+    return ctx.step(ic.name, "repair", lambda: repair_wheel(wheel, outdir, env=env, log=log)), True
 
 
 def test(ic: IdentifierContext, wheel: Path, log: IO[str]) -> bool:
@@ -226,27 +235,29 @@ def _snapshot(tree: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def before_all(ctx: BuildContext, identifiers: Sequence[Identifier]) -> tuple[str, ...]:
+def before_all(ctx: BuildContext, identifiers: Sequence[IdentifierContext]) -> tuple[str, ...]:
     """Run each distinct ``before-all`` of ``identifiers`` (the top-level one, or a platform table's) once, in
-    the project's tree, with ``{prefix}`` empty; the files it wrote into the tree (relative paths), which every
-    identifier's build gets, as cibuildwheel builds from the tree before-all ran in."""
+    the project's tree, with the environment of the first identifier it is for, and ``{prefix}`` empty; the
+    files it wrote into the tree (relative paths), which every identifier's build gets, as cibuildwheel builds
+    from the tree before-all ran in."""
     shutil.rmtree(ctx.prefix, ignore_errors=True)
     ctx.prefix.mkdir(parents=True)
-    commands = list(dict.fromkeys(ctx.config.for_identifier(str(i)).before_all for i in identifiers))
-    commands = [c for c in commands if c]
+    commands: dict[str, Mapping[str, str]] = {}
+    for ic in identifiers:
+        if ic.options.before_all:
+            commands.setdefault(ic.options.before_all, ic.env)
     if not commands:
         return ()
     tree = ctx.source.tree
     before = _snapshot(tree)
-    env = {**ctx.env, **jobs_env(ctx.cores)}
     with ctx.log("before-all") as log:
-        for command in commands:
-            ctx.step(
-                "before-all",
-                "before-all",
-                lambda command=command: run_shell(  # type: ignore[misc]
-                    expand(command, ctx.placeholders), cwd=tree, env=env, log=log, what="before-all"
-                ),
-            )
+        for command, env in commands.items():
+            shell = expand(command, ctx.placeholders)
+            run_env = {**env, **jobs_env(ctx.cores)}
+
+            def run_it(shell: str = shell, run_env: Mapping[str, str] = run_env) -> None:
+                run_shell(shell, cwd=tree, env=run_env, log=log, what="before-all")
+
+            ctx.step("before-all", "before-all", run_it)
     after = _snapshot(tree)
     return tuple(sorted(rel for rel, stat in after.items() if before.get(rel) != stat))

@@ -128,7 +128,7 @@ def _phases(run: _Run, ic: IdentifierContext, log: IO[str], clock: _Clock) -> tu
             hint="read the compiler's output in the log and fix the extension's build",
         )
     with clock.phase("repair"):
-        wheel, repaired = repair(ic, wheel, log)
+        wheel, repaired = repair(ic, wheel, log, prepared.tools)
         normalize_wheel(wheel, run.ctx.source.epoch)
     with run.budget.hold(compile=False), clock.phase("test"):
         tested = test(ic, wheel, log)
@@ -335,7 +335,7 @@ def build_wheels(
             todo.append((ident, interp))
             ctx.emit(BuildEvent(str(ident), "wait", "queued"))
     reason = _platform_reason(ctx, sdist, resumed)
-    overlay = before_all(ctx, [o for o, _ in todo]) if todo else ()
+    overlay = before_all(ctx, [identifier_context(ctx, i, p) for i, p in todo]) if todo else ()
     todo = _longest_first(ctx, todo)
     slots = ctx.options.jobs or ctx.cores + 1
 

@@ -51,7 +51,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--jobs",
         type=jobs_or_cores_arg,
         default=None,
-        help="parallel builds (default: number of cores)",
+        help="identifiers compiling or testing at once (default: cores + 1; each compile gets its share of the cores)",
     )
     p.add_argument(
         "-o", "--output-dir", type=Path, default=None, help="wheelhouse folder (default: wheelhouse)"
