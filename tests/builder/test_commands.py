@@ -30,7 +30,7 @@ def platform_table_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     pyproject = repo / "pyproject.toml"
     text = re.sub(r"(?m)^before-all = .*\n", "", pyproject.read_text())
     text += (
-        'before-build = "command -v python pip && pip --version"\n\n'
+        'before-build = "command -v python && command -v pip && pip --version"\n\n'
         "[tool.cibuildwheel.linux]\n"
         'before-all = "make -C native install PREFIX={prefix} && echo bundled by before-all > LICENSE.bundled"\n'
     )

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 import pytest
 
-from builder.test_build import HAVE
+from builder.test_build import HAVE, git
 from fixtures.builds import build_project
+from shipwheel.errors import CommandError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -22,6 +24,10 @@ def _project(path: Path, backend: str, files: dict[str, str]) -> Path:
     )
     for name, text in files.items():
         (path / name).write_text(text)
+    # meson-python's sdist is `meson dist`, which needs a repository
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "v1")
     return path
 
 
@@ -50,16 +56,29 @@ def test_cmake_error_is_in_the_summary(tmp_path: Path) -> None:
     assert "libzmq not found: build it first" in errors[0]
 
 
+MISSING_DEPENDENCY = {"meson.build": "project('failing', 'c')\ndep = dependency('zmq-not-installed-here')\n"}
+
+
 def test_meson_error_is_in_the_summary(tmp_path: Path) -> None:
-    project = _project(
-        tmp_path / "meson",
-        "mesonpy",
-        {"meson.build": "project('failing', 'c')\ndep = dependency('zmq-not-installed-here')\n"},
-    )
-    errors = _errors(project, tmp_path)
+    """From an sdist (meson configures only for the wheel): the identifier's summary has meson's error."""
+    project = _project(tmp_path / "failing-1.0", "mesonpy", MISSING_DEPENDENCY)
+    sdist = tmp_path / "failing-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        for name in ("pyproject.toml", "meson.build"):
+            tar.add(project / name, arcname=f"failing-1.0/{name}")
+    errors = _errors(sdist, tmp_path)
     assert any("meson.build:2:" in e and "ERROR" in e and "zmq-not-installed-here" in e for e in errors), (
         errors
     )
+
+
+def test_a_failed_sdist_names_meson_s_error(tmp_path: Path) -> None:
+    """meson-python's sdist configures the project: its error is in the one-line message, not only the log."""
+    project = _project(tmp_path / "meson", "mesonpy", MISSING_DEPENDENCY)
+    with pytest.raises(CommandError, match=r"failed to build the sdist .*zmq-not-installed-here.*; see "):
+        build_project(
+            project, overrides={"output-dir": str(tmp_path / "wh"), "cache-dir": str(tmp_path / "c")}
+        )
 
 
 def test_ninja_compile_error_is_in_the_summary(tmp_path: Path) -> None:

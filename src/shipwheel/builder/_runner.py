@@ -14,11 +14,12 @@ from pathlib import Path
 from .._fs import open_new_or_append
 from ..config import Config
 from ..distfiles import DistFile
-from ..errors import BuildError, ConfigError, EnvironmentNotReadyError, SelectorError
+from ..errors import BuildError, CommandError, ConfigError, EnvironmentNotReadyError, SelectorError
 from ..interpreters import Interpreter, Unbuildable, current, discover, match_identifiers
 from ..matrix import Identifier, Selector
 from ._context import BuildContext, make_context, work_folder
 from ._frontend import config_settings, parse_frontend
+from ._logscan import first_errors
 from ._repro import normalize_sdist, sdist_to_zip
 from ._results import BuildEvent, BuildResult, IdentifierResult
 from ._resume import BuildRecord, journal_path, read_record
@@ -148,7 +149,19 @@ def _sdist(ctx: BuildContext) -> Path:
             os.replace(built, final)
             return final
 
-        return ctx.step("sdist", "sdist", make)
+        try:
+            return ctx.step("sdist", "sdist", make)
+        except CommandError as exc:
+            raise _with_first_error(exc, ctx.logs / "sdist.log") from None
+
+
+def _with_first_error(exc: CommandError, log: Path) -> CommandError:
+    """The error with the log's first error line in its message (meson configures the project for its sdist)."""
+    lines = first_errors(log, limit=1)
+    if not lines:
+        return exc
+    head, sep, tail = exc.message.partition("; see ")
+    return CommandError(f"{head}: {lines[0]}{sep}{tail}", hint=exc.hint, output=exc.output, log=exc.log)
 
 
 def _build(
