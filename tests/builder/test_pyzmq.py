@@ -7,8 +7,9 @@ Nothing reaches the network: the script's downloads (curl from github.com and do
 urllib from raw.githubusercontent.com) go through a CONNECT proxy on 127.0.0.1 to an HTTPS server on
 127.0.0.1 (a throwaway CA) serving archives made here from the projects' own git repositories at the released
 tags (libzmq's made as its maintainers make the release tarball: ``git archive`` then ``./autogen.sh``). The
-script installs into ``ZMQ_PREFIX=/usr/local`` (a container's in cibuildwheel): the build runs in a private mount
-namespace where /usr/local is an overlay, so the machine's own is never written.
+script installs into ``ZMQ_PREFIX=/usr/local`` (a container's in cibuildwheel) and runs ldconfig: the build runs
+in a private mount namespace where /usr/local is an overlay and /etc/ld.so.cache a copy, so the machine's own are
+never written.
 """
 
 from __future__ import annotations
@@ -175,7 +176,12 @@ def pyzmq_build(downloads: dict[str, str], tmp_path_factory: pytest.TempPathFact
     work.mkdir()
     sdist = pinned_sdist("pyzmq", "27.3.0")
     only = " ".join(f"{p}-manylinux_x86_64" for p in wanted)
-    mount = f"mount -t overlay overlay -o lowerdir=/usr/local,upperdir={upper},workdir={work} /usr/local"
+    # the script's ldconfig writes /etc/ld.so.cache: a private copy of it too
+    shutil.copy2("/etc/ld.so.cache", root / "ld.so.cache")
+    mount = (
+        f"mount -t overlay overlay -o lowerdir=/usr/local,upperdir={upper},workdir={work} /usr/local && "
+        f"mount --bind {root / 'ld.so.cache'} /etc/ld.so.cache"
+    )
     command = [
         "unshare", "--mount", "--propagation", "private", "--", "sh", "-c", f'{mount} && exec "$@"', "sh",
         sys.executable, "-m", "shipwheel", "build", str(sdist), "--json", "--only", only,
