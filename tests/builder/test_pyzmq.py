@@ -113,6 +113,12 @@ class _Proxy(threading.Thread):
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
+        try:
+            self._tunnel(client)
+        except OSError:
+            client.close()
+
+    def _tunnel(self, client: socket.socket) -> None:
         head = b""
         while b"\r\n\r\n" not in head and len(head) < 65536:
             chunk = client.recv(4096)
@@ -160,6 +166,7 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "REQUESTS_CA_BUNDLE": str(bundle), "PIP_CERT": str(bundle),
     }  # fmt: skip
     server.shutdown()
+    server.server_close()
     proxy.server.close()
 
 
