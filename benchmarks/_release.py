@@ -37,8 +37,11 @@ class _Links(html.parser.HTMLParser):
             self._href = None
 
 
-def download_release(project: str, version: str, dest: Path | None = None) -> Path:
-    """Every file of ``project`` ``version`` on PyPI, in ``dest`` (default ``benchmarks/.cache/P-V``)."""
+def download_release(
+    project: str, version: str, dest: Path | None = None, *, sdist_only: bool = False
+) -> Path:
+    """Every file of ``project`` ``version`` on PyPI (only the sdist with ``sdist_only``), in ``dest`` (default
+    ``benchmarks/.cache/P-V``)."""
     dest = dest or CACHE / f"{project}-{version}"
     dest.mkdir(parents=True, exist_ok=True)
     with httpx.Client(timeout=120, follow_redirects=True, limits=httpx.Limits(max_connections=8)) as client:
@@ -48,6 +51,8 @@ def download_release(project: str, version: str, dest: Path | None = None) -> Pa
         parser.feed(page.text)
         hrefs = dict(parser.links)
         files = select(hrefs, project, version)
+        if sdist_only:
+            files = [f for f in files if f.filename.endswith(".tar.gz")]
         if not files:
             raise SystemExit(f"no files of {project} {version} on PyPI")
 

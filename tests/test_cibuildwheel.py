@@ -288,7 +288,7 @@ def test_i14_shipwheel_accepts_cibuildwheel_shaped_tables(tmp_path: Path) -> Non
 def test_i14_build_runs_the_cibuildwheel_steps(tmp_path: Path) -> None:
     """A project whose test steps live in [tool.cibuildwheel] only: {package}, test-sources, before-test, the
     string environment with $VAR, an override with inherit, all run by shipwheel build."""
-    from shipwheel.builder import build
+    from fixtures.builds import build_project as build
     from shipwheel.interpreters import discover
 
     example = Path(__file__).resolve().parents[1] / "examples" / "kahan"
@@ -393,7 +393,7 @@ def _real_sdist(name: str, url: str) -> Path:
 def test_i14_real_sdist_runs_its_cibuildwheel_test_command(tmp_path: Path) -> None:
     """numexpr 2.14.1 from PyPI, no [tool.shipwheel]: shipwheel build runs cibuildwheel's test-command with the
     test-groups requirements, and the project's own suite passes against the repaired wheel."""
-    from shipwheel.builder import build
+    from fixtures.builds import build_project as build
     from shipwheel.interpreters import discover
 
     have = sorted(

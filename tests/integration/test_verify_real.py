@@ -126,7 +126,7 @@ def test_wheels_built_from_the_example(tmp_path: Path) -> None:
     """``shipwheel build examples/kahan`` for one identifier, then verify with the example's own matrix: the
     built wheel and the sdist are clean, its tag agrees with auditwheel, and only the identifiers not built here
     are reported missing."""
-    from shipwheel.builder import build
+    from fixtures.builds import build_project as build
     from shipwheel.interpreters import discover
 
     have = sorted({i.version[:2] for i in discover() if i.version[:2] >= (3, 10) and not i.free_threaded})

@@ -1,14 +1,13 @@
-"""The environment of the build steps: the native prefix, ccache, and the path mapping of the compilers."""
+"""The environment of the build steps: the native prefix and the path mapping of the compilers (the compiler
+cache is ``_ccache``)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
 import sys
 from pathlib import Path
 
-__all__ = ["ccache_env", "native_env", "with_libc_needed", "with_prefix_map"]
+__all__ = ["native_env", "with_libc_needed", "with_prefix_map"]
 
 
 def native_env(prefix: Path) -> dict[str, str]:
@@ -24,27 +23,6 @@ def native_env(prefix: Path) -> dict[str, str]:
         "LD_LIBRARY_PATH": prepend("LD_LIBRARY_PATH", prefix / "lib"),
         "PKG_CONFIG_PATH": prepend("PKG_CONFIG_PATH", prefix / "lib" / "pkgconfig"),
         "CMAKE_PREFIX_PATH": prepend("CMAKE_PREFIX_PATH", prefix),
-    }
-
-
-def ccache_env(cache_dir: Path, work: Path) -> dict[str, str]:
-    """Route cc/gcc/g++/clang through ccache (its masquerade mode) when ccache is installed."""
-    ccache = shutil.which("ccache")
-    if ccache is None:
-        return {}
-    shims = cache_dir / "ccache-bin"
-    shims.mkdir(parents=True, exist_ok=True)
-    for name in ("cc", "gcc", "c++", "g++", "clang", "clang++"):
-        link = shims / name
-        if not link.is_symlink():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(ccache)
-    return {
-        "PATH": f"{shims}{os.pathsep}{os.environ.get('PATH', '')}",
-        "CCACHE_DIR": os.environ.get("CCACHE_DIR", str(cache_dir / "ccache")),
-        "CCACHE_BASEDIR": str(work),
-        "CCACHE_NOHASHDIR": "1",
-        "CCACHE_COMPILERCHECK": "content",
     }
 
 

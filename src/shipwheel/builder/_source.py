@@ -35,7 +35,8 @@ class Source:
     """The sources of one build.
 
     ``tree`` is a private copy (never the user's working tree); ``sdist`` is set when the input was an sdist;
-    ``epoch`` is the ``SOURCE_DATE_EPOCH`` of the build (the commit time for a git ref).
+    ``epoch`` is the ``SOURCE_DATE_EPOCH`` of the build (the commit time for a git ref); ``check_dirty``: the
+    build refuses uncommitted changes of ``project_dir`` (its ``HEAD`` was checked out without a ``--ref``).
     """
 
     tree: Path
@@ -44,6 +45,7 @@ class Source:
     description: str
     commit: str | None = None
     sdist: Path | None = None
+    check_dirty: bool = False
 
 
 def _epoch_from_env() -> int | None:
@@ -159,38 +161,11 @@ def prepare_source(
     if not project.exists():
         raise ProjectError(f"{project} does not exist", hint="pass a project folder or an sdist file")
     if project.is_file():
-        if not project.name.endswith((".tar.gz", ".zip")):
-            raise ProjectError(
-                f"{project} is neither a folder nor an sdist", hint="pass a project folder or a .tar.gz sdist"
-            )
-        if ref is not None:
-            raise ProjectError(
-                "--ref applies to a git project folder, not to an sdist", hint="leave out --ref"
-            )
-        sdist = project.resolve()
-        tree = extract_sdist(sdist, dest)
-        return Source(
-            tree=tree,
-            project_dir=Path.cwd(),
-            epoch=_sdist_epoch(sdist),
-            description=f"sdist {sdist.name}",
-            sdist=sdist,
-        )
-
+        return _from_sdist(project, ref=ref, dest=dest)
     project = project.resolve()
     repo = find_repository(project)
     if repo is None:
-        if ref is not None:
-            raise ProjectError(
-                f"--ref {ref} needs a git repository, and {project} is not in one", hint="leave out --ref"
-            )
-        if not (project / "pyproject.toml").is_file():
-            raise _no_pyproject(project)
-        shutil.copytree(project, dest, ignore=_COPY_IGNORE, symlinks=True)
-        env = _epoch_from_env()
-        epoch = env if env is not None else _newest_mtime(dest)
-        return Source(tree=dest, project_dir=project, epoch=epoch, description=f"folder {project}")
-
+        return _from_folder(project, ref=ref, dest=dest)
     git = Git(repo)
     subdir = project.relative_to(repo.resolve()).as_posix() if project != repo.resolve() else ""
     commit = git.resolve(ref or "HEAD")
@@ -212,6 +187,37 @@ def prepare_source(
         description=f"git {ref or 'HEAD'} ({commit[:12]}) of {project}",
         commit=commit,
     )
+
+
+def _from_sdist(project: Path, *, ref: str | None, dest: Path) -> Source:
+    if not project.name.endswith((".tar.gz", ".zip")):
+        raise ProjectError(
+            f"{project} is neither a folder nor an sdist", hint="pass a project folder or a .tar.gz sdist"
+        )
+    if ref is not None:
+        raise ProjectError("--ref applies to a git project folder, not to an sdist", hint="leave out --ref")
+    sdist = project.resolve()
+    tree = extract_sdist(sdist, dest)
+    return Source(
+        tree=tree,
+        project_dir=Path.cwd(),
+        epoch=_sdist_epoch(sdist),
+        description=f"sdist {sdist.name}",
+        sdist=sdist,
+    )
+
+
+def _from_folder(project: Path, *, ref: str | None, dest: Path) -> Source:
+    if ref is not None:
+        raise ProjectError(
+            f"--ref {ref} needs a git repository, and {project} is not in one", hint="leave out --ref"
+        )
+    if not (project / "pyproject.toml").is_file():
+        raise _no_pyproject(project)
+    shutil.copytree(project, dest, ignore=_COPY_IGNORE, symlinks=True)
+    env = _epoch_from_env()
+    epoch = env if env is not None else _newest_mtime(dest)
+    return Source(tree=dest, project_dir=project, epoch=epoch, description=f"folder {project}")
 
 
 def _no_pyproject(project: Path, at: str = "") -> ProjectError:

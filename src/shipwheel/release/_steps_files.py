@@ -48,16 +48,15 @@ def build_observe(ctx: Context) -> str | None:
 def build_run(ctx: Context) -> str:
     if ctx.config.fetch.from_:
         return _fetch_run(ctx)
-    from ..builder import build
+    from ..builder import build, checkout
 
-    overrides = {"output-dir": str(ctx.config.build.output_dir)}
-    result = build(
-        ctx.config.project_dir,
-        ref=ctx.tag if ctx.tagged() else None,
-        only=ctx.select,
-        overrides=overrides,
-        on_event=lambda e: ctx.progress(f"build {e.target}: {e.step} {e.status}"),
-    )
+    with checkout(ctx.config.project_dir, ref=ctx.tag if ctx.tagged() else None) as source:
+        result = build(
+            source,
+            ctx.config,
+            only=ctx.select,
+            on_event=lambda e: ctx.progress(f"build {e.target}: {e.step} {e.status}"),
+        )
     if not result.ok:
         first = result.failed[0]
         raise BuildError(
@@ -65,7 +64,8 @@ def build_run(ctx: Context) -> str:
             hint=f"read the logs in {result.log_dir}, fix the build and run release again",
         )
     files = ctx.release_files()
-    ctx.state.steps["build"].data["files"] = hashes(files)
+    built = dict(result.files)  # hashed by the build as each file was finished
+    ctx.state.steps["build"].data["files"] = {**hashes([f for f in files if f.name not in built]), **built}
     return f"built {len(files)} file(s) into {ctx.config.build.output_dir}"
 
 

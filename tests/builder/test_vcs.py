@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shipwheel.builder import build
+from fixtures.builds import build_project as build
 from shipwheel.errors import ProjectError
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

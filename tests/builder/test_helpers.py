@@ -7,11 +7,11 @@ import tarfile
 from pathlib import Path
 
 from shipwheel.builder._logscan import first_errors
-from shipwheel.builder._resume import Journal
+from shipwheel.builder._resume import Journal, journal_path, read_record
 from shipwheel.matrix import compiled_sources
 
 
-def test_i9_7_first_errors_prefers_the_compilers_own_lines(tmp_path: Path) -> None:
+def test_first_errors_prefers_the_compilers_own_lines(tmp_path: Path) -> None:
     log = tmp_path / "cp312.log"
     log.write_text(
         "$ python -m build\nrunning build_ext\nsrc/x.c: In function 'f':\n"
@@ -37,7 +37,7 @@ def _sdist(path: Path, names: list[str]) -> Path:
     return path
 
 
-def test_i9_3_compiled_sources_of_an_sdist(tmp_path: Path) -> None:
+def test_compiled_sources_of_an_sdist(tmp_path: Path) -> None:
     sdist = _sdist(
         tmp_path / "a-1.tar.gz",
         ["a-1/pyproject.toml", "a-1/src/a/_speedups.c", "a-1/src/a/x.pyx", "a-1/tests/fixture.c", "a-1/a.h"],
@@ -49,7 +49,7 @@ def test_i9_3_compiled_sources_of_an_sdist(tmp_path: Path) -> None:
     assert compiled_sources(tmp_path / "bad.tar.gz") == []
 
 
-def test_i9_7_journal_takes_over_only_unchanged_wheels_of_the_same_build(tmp_path: Path) -> None:
+def test_journal_takes_over_only_unchanged_wheels_of_the_same_build(tmp_path: Path) -> None:
     sdist = _sdist(tmp_path / "a-1.tar.gz", ["a-1/pyproject.toml"])
     out = tmp_path / "wh"
     out.mkdir()
@@ -61,10 +61,32 @@ def test_i9_7_journal_takes_over_only_unchanged_wheels_of_the_same_build(tmp_pat
     journal.add("cp313-manylinux_x86_64", two, "CPython 3.13.0 at /py", repaired=True, tested=False)
     two.write_bytes(b"changed")
     again = Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": ""})
-    assert set(again.load(out)) == {"cp312-manylinux_x86_64"}  # the changed wheel is built again
+    selection = ["cp312-manylinux_x86_64", "cp313-manylinux_x86_64"]
+    assert set(again.load(out, selection)) == {"cp312-manylinux_x86_64"}  # the changed wheel is built again
     other = Journal(tmp_path / "work", sdist, {"test_command": "pytest -x"}, {"CFLAGS": ""})
-    assert other.load(out) == {}  # other options: nothing is taken over
+    assert other.load(out, selection) == {}  # other options: nothing is taken over
     flags = Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": "-O0"})
-    assert flags.load(out) == {}
-    again.clear()
-    assert Journal(tmp_path / "work", sdist, {"test_command": "pytest"}, {"CFLAGS": ""}).load(out) == {}
+    assert flags.load(out, selection) == {}
+
+
+def test_journal_records_each_wheel_hash_at_once_and_names_what_is_missing(tmp_path: Path) -> None:
+    """The record the release step reads: the selection, the sdist and each finished wheel with its sha256,
+    on disk as soon as each is added; a wheel missing or changed in the wheelhouse is missing."""
+    out = tmp_path / "wh"
+    out.mkdir()
+    sdist = _sdist(out / "a-1.tar.gz", ["a-1/pyproject.toml"])
+    one = out / "a-1-cp312-cp312-linux_x86_64.whl"
+    one.write_bytes(b"one")
+    journal = Journal(tmp_path / "work", sdist, {}, {})
+    journal.load(out, ["cp312-manylinux_x86_64", "cp313-manylinux_x86_64"])
+    record = read_record(journal_path(tmp_path / "work"))
+    assert record is not None and record.selection == ("cp312-manylinux_x86_64", "cp313-manylinux_x86_64")
+    assert record.missing(out) == ["cp312-manylinux_x86_64", "cp313-manylinux_x86_64"]
+    sha = journal.add("cp312-manylinux_x86_64", one, "CPython 3.12.1 at /py", repaired=True, tested=True)
+    record = read_record(journal_path(tmp_path / "work"))
+    assert record is not None and record.files[one.name] == sha and sdist.name in record.files
+    assert record.missing(out) == ["cp313-manylinux_x86_64"]
+    one.write_bytes(b"other bytes")
+    assert record.missing(out) == ["cp312-manylinux_x86_64", "cp313-manylinux_x86_64"]
+    sdist.unlink()
+    assert record.missing(out)[0] == "sdist"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.builds import build_project as build
 from fixtures.pypi_sdists import pinned_sdist
-from shipwheel.builder import build
 from shipwheel.errors import ConfigError
 from shipwheel.interpreters import discover
 
@@ -101,7 +101,7 @@ def log_of(tmp_path: Path) -> str:
     return (tmp_path / "logs" / f"{ONLY}.log").read_text()
 
 
-def test_i14_config_settings_reach_the_backend_with_repeated_keys(
+def test_config_settings_reach_the_backend_with_repeated_keys(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:
     repo = project(tmp_path / "p", 'config-settings = "setup-args=-Da=1 setup-args=-Db=2 build-dir=build"')
@@ -110,7 +110,7 @@ def test_i14_config_settings_reach_the_backend_with_repeated_keys(
     assert json.loads(record.read_text()) == {"setup-args": ["-Da=1", "-Db=2"], "build-dir": "build"}
 
 
-def test_i14_config_settings_table_form_and_frontend_c_args(
+def test_config_settings_table_form_and_frontend_c_args(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:
     repo = project(
@@ -122,7 +122,7 @@ def test_i14_config_settings_table_form_and_frontend_c_args(
     assert json.loads(record.read_text()) == {"setup-args": ["-Da=1", "-Db=2"], "extra": "yes"}
 
 
-def test_i14_pip_frontend_builds_with_pip_wheel(tmp_path: Path, cache_dir: Path, record: Path) -> None:
+def test_pip_frontend_builds_with_pip_wheel(tmp_path: Path, cache_dir: Path, record: Path) -> None:
     repo = project(
         tmp_path / "p",
         'build-frontend = "pip; args: --no-cache-dir"\nconfig-settings = "setup-args=-Da setup-args=-Db"',
@@ -142,7 +142,7 @@ def test_i14_pip_frontend_builds_with_pip_wheel(tmp_path: Path, cache_dir: Path,
         ('"build; args: --no-isolation"', "the argument '--no-isolation' has no meaning"),
     ],
 )
-def test_i14_unsupported_frontend_is_a_config_error(
+def test_unsupported_frontend_is_a_config_error(
     tmp_path: Path, cache_dir: Path, frontend: str, message: str
 ) -> None:
     repo = project(tmp_path / "p", f"build-frontend = {frontend}")
@@ -151,9 +151,7 @@ def test_i14_unsupported_frontend_is_a_config_error(
     assert not (tmp_path / "wh").exists()  # refused before any work
 
 
-def test_i14_repair_wheel_command_gets_wheel_and_dest_dir(
-    tmp_path: Path, cache_dir: Path, record: Path
-) -> None:
+def test_repair_wheel_command_gets_wheel_and_dest_dir(tmp_path: Path, cache_dir: Path, record: Path) -> None:
     marker = tmp_path / "repaired-by.txt"
     repo = project(
         tmp_path / "p",
@@ -167,7 +165,7 @@ def test_i14_repair_wheel_command_gets_wheel_and_dest_dir(
     assert "auditwheel" not in log_of(tmp_path)
 
 
-def test_i14_empty_repair_wheel_command_keeps_the_wheel_as_built(
+def test_empty_repair_wheel_command_keeps_the_wheel_as_built(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:
     repo = project(
@@ -180,7 +178,7 @@ def test_i14_empty_repair_wheel_command_keeps_the_wheel_as_built(
     assert not result.results[0].repaired and result.results[0].tag.endswith("-linux_x86_64")
 
 
-def test_i14_repair_wheel_command_of_a_platform_table_repairs_again(
+def test_repair_wheel_command_of_a_platform_table_repairs_again(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:
     # the empty command below the [tool.cibuildwheel.linux] one: the linux wheels are repaired by the command
@@ -199,7 +197,7 @@ def test_i14_repair_wheel_command_of_a_platform_table_repairs_again(
     assert result.ok and not result.results[0].repaired and not marker.exists()
 
 
-def test_i14_unsupported_frontend_is_one_line_exit_3(tmp_path: Path) -> None:
+def test_unsupported_frontend_is_one_line_exit_3(tmp_path: Path) -> None:
     repo = project(tmp_path / "p", 'build-frontend = "hatch"')
     proc = subprocess.run(
         [
@@ -226,7 +224,7 @@ def test_i14_unsupported_frontend_is_one_line_exit_3(tmp_path: Path) -> None:
     )
 
 
-def test_i14_repair_wheel_command_that_leaves_no_wheel_fails(
+def test_repair_wheel_command_that_leaves_no_wheel_fails(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:
     repo = project(tmp_path / "p", 'repair-wheel-command = "true"')
@@ -235,7 +233,7 @@ def test_i14_repair_wheel_command_that_leaves_no_wheel_fails(
     assert "repair-wheel-command left 0 wheels in {dest_dir}" in result.results[0].error
 
 
-def test_i14_test_extras_are_installed_with_the_wheel(tmp_path: Path, cache_dir: Path, record: Path) -> None:
+def test_test_extras_are_installed_with_the_wheel(tmp_path: Path, cache_dir: Path, record: Path) -> None:
     repo = project(
         tmp_path / "p",
         'test-extras = "test"\ntest-command = "python -c \'import iniconfig, tiny._ext\'"',
@@ -247,7 +245,7 @@ def test_i14_test_extras_are_installed_with_the_wheel(tmp_path: Path, cache_dir:
     assert "tiny[test] @ file://" in log_of(tmp_path)
 
 
-def test_i14_before_test_pip_install_works_in_the_test_venv(
+def test_before_test_pip_install_works_in_the_test_venv(
     tmp_path: Path, cache_dir: Path, record: Path
 ) -> None:
     # numpy's: before-test = "pip install -r {project}/requirements/test_requirements.txt"
@@ -261,7 +259,7 @@ def test_i14_before_test_pip_install_works_in_the_test_venv(
     assert result.results[0].tested
 
 
-def test_i14_environment_pass_variables_reach_build_and_tests(
+def test_environment_pass_variables_reach_build_and_tests(
     tmp_path: Path, cache_dir: Path, record: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SW_PASSED", "from the caller")
@@ -284,7 +282,7 @@ PILLOW = "12.0.0"
 _HEADERS = ("zlib.h", "jpeglib.h", "freetype2/ft2build.h", "harfbuzz/hb.h")
 
 
-def test_i14_pillow_real_config_settings_and_test_extras(tmp_path: Path, cache_dir: Path) -> None:
+def test_pillow_real_config_settings_and_test_extras(tmp_path: Path, cache_dir: Path) -> None:
     missing = [h for h in _HEADERS if not (Path("/usr/include") / h).exists()]
     if missing:
         pytest.skip(f"Pillow's vendored raqm needs the headers {missing} (.ci/run installs them)")
@@ -310,7 +308,7 @@ def test_i14_pillow_real_config_settings_and_test_extras(tmp_path: Path, cache_d
     assert "pillow[tests] @ file://" in log  # test-extras: pytest came from Pillow's "tests" extra
 
 
-def test_i14_environment_pass_passes_what_builds_otherwise_drop(
+def test_environment_pass_passes_what_builds_otherwise_drop(
     tmp_path: Path, cache_dir: Path, record: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # PYTHONPATH is kept out of the build and test environments unless environment-pass names it
@@ -335,9 +333,9 @@ def test_i14_environment_pass_passes_what_builds_otherwise_drop(
         ("cp312-macosx_universal2", "x86_64,arm64"),
     ],
 )
-def test_i14_delocate_archs_placeholder_of_macos_identifiers(identifier: str, archs: str) -> None:
+def test_delocate_archs_placeholder_of_macos_identifiers(identifier: str, archs: str) -> None:
     # numpy's macOS repair-wheel-command: delocate-wheel --require-archs {delocate_archs} -w {dest_dir} -v {wheel}
-    from shipwheel.builder._runner import _delocate_archs
+    from shipwheel.builder._phases import _delocate_archs
     from shipwheel.matrix import Identifier
 
     assert _delocate_archs(Identifier.parse(identifier)) == archs

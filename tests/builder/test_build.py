@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.builds import build_project as build
 from fixtures.release_repo import QUICKSTART_BLOCK
-from shipwheel.builder import BuildEvent, build
+from shipwheel.builder import BuildEvent
 from shipwheel.errors import ConfigError, EnvironmentNotReadyError, ProjectError, SelectorError
 from shipwheel.interpreters import discover
 from shipwheel.verify import verify_paths
@@ -123,7 +124,7 @@ def interpreter_cflags(python: str) -> list[str]:
     return out.split()
 
 
-def test_i9_2_compile_lines_carry_the_interpreters_optimisation(
+def test_compile_lines_carry_the_interpreters_optimisation(
     example_build: tuple[Path, object, list[BuildEvent]],
 ) -> None:
     """The interpreter's own flags (-O3, -DNDEBUG …), as in a plain pip wheel, plus the path mapping."""
@@ -139,7 +140,7 @@ def test_i9_2_compile_lines_carry_the_interpreters_optimisation(
             assert any(w.startswith("-ffile-prefix-map=") and w.endswith("=/shipwheel") for w in words), line
 
 
-def test_i9_2_user_cflags_are_kept(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_cflags_are_kept(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = make_repo(tmp_path / "userflags")
     monkeypatch.setenv("CFLAGS", "-DSHIPWHEEL_USER_CFLAG=1 -O2")
     monkeypatch.setenv("CPPFLAGS", "-DSHIPWHEEL_USER_CPPFLAG=1")
@@ -418,7 +419,7 @@ def options(tmp_path: Path, cache_dir: Path, **more: object) -> dict[str, object
     }
 
 
-def test_i9_3_lost_extension_is_a_failure(tmp_path: Path, cache_dir: Path) -> None:
+def test_lost_extension_is_a_failure(tmp_path: Path, cache_dir: Path) -> None:
     if len(HAVE) < 2:
         pytest.skip("needs two interpreters")
     repo = speedy_project(tmp_path / "speedy", extension="#error deliberately broken\n")
@@ -432,7 +433,7 @@ def test_i9_3_lost_extension_is_a_failure(tmp_path: Path, cache_dir: Path) -> No
     assert not list((tmp_path / "wh").glob("*.whl"))  # a lost extension never reaches the wheelhouse
 
 
-def test_i9_3_pure_project_is_built_once(tmp_path: Path, cache_dir: Path) -> None:
+def test_pure_project_is_built_once(tmp_path: Path, cache_dir: Path) -> None:
     if len(HAVE) < 2:
         pytest.skip("needs two interpreters")
     repo = speedy_project(tmp_path / "pure", extension=None)
@@ -462,7 +463,7 @@ def test_i9_3_pure_project_is_built_once(tmp_path: Path, cache_dir: Path) -> Non
     assert any("only pure wheels" in p.message and "_speedups.c" in p.message for p in report.problems)
 
 
-def test_i9_5_second_build_ignores_its_own_outputs(tmp_path: Path, cache_dir: Path) -> None:
+def test_second_build_ignores_its_own_outputs(tmp_path: Path, cache_dir: Path) -> None:
     repo = make_repo(tmp_path / "twice")
     one = HAVE[-1] + "-manylinux_x86_64"
     overrides = {"cache-dir": str(cache_dir), "test-command": ""}
@@ -479,7 +480,7 @@ def test_i9_5_second_build_ignores_its_own_outputs(tmp_path: Path, cache_dir: Pa
         build(repo, only=one, overrides=overrides)
 
 
-def test_i9_7_interrupt_keeps_finished_wheels_and_resumes(tmp_path: Path, cache_dir: Path) -> None:
+def test_interrupt_keeps_finished_wheels_and_resumes(tmp_path: Path, cache_dir: Path) -> None:
     if len(HAVE) < 2:
         pytest.skip("needs two interpreters")
     repo = make_repo(tmp_path / "interrupt")
@@ -538,7 +539,7 @@ def _read(path: Path) -> str:
         return ""
 
 
-def test_i10_3_sdist_path_10000_levels_deep_is_a_problem_report(tmp_path: Path) -> None:
+def test_sdist_path_10000_levels_deep_is_a_problem_report(tmp_path: Path) -> None:
     sdist = tmp_path / "deep-1.0.tar.gz"
     with tarfile.open(sdist, "w:gz", format=tarfile.PAX_FORMAT) as tar:
         for name, data in (
@@ -554,7 +555,7 @@ def test_i10_3_sdist_path_10000_levels_deep_is_a_problem_report(tmp_path: Path) 
     assert proc.stderr.startswith("error: deep-1.0.tar.gz holds a path 10001 levels deep")
 
 
-def test_i9_7_summary_shows_the_compiler_error_and_untested_wheels(tmp_path: Path, cache_dir: Path) -> None:
+def test_summary_shows_the_compiler_error_and_untested_wheels(tmp_path: Path, cache_dir: Path) -> None:
     broken = speedy_project(tmp_path / "broken", extension="#error deliberately broken\n")
     common = ["--cache-dir", str(cache_dir), "--log-dir", str(tmp_path / "logs"), "--only", HAVE[-1] + "-*"]
     proc = run_cli("build", str(broken), "-o", str(tmp_path / "wh1"), *common)
@@ -582,7 +583,7 @@ PyMODINIT_FUNC PyInit__demo(void) { return PyModule_Create(&m); }
 """
 
 
-def test_i9_2_meson_python_keeps_its_release_flags_and_reads_cppflags(
+def test_meson_python_keeps_its_release_flags_and_reads_cppflags(
     tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """meson-python's own release build (-O, NDEBUG) is untouched, and CPPFLAGS (where shipwheel appends the path
