@@ -362,7 +362,10 @@ def test_i9_6_matrix_of_an_sdist_with_config_dir(tmp_path: Path, capsys: pytest.
     sdist = _sdist(tmp_path, '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.13"\n')
     checkout = write_pyproject(tmp_path / "checkout", "[tool.shipwheel]\nplatforms = ['win_amd64']\n")
     assert main_inner(["matrix", str(sdist), "--config-dir", str(checkout), "--print-build-identifiers"]) == 0
-    assert capsys.readouterr().out.split() == ["cp313-win_amd64", "cp314-win_amd64"]
+    # the release: cibuildwheel 4.x's CPython versions, its free-threaded builds on by default
+    assert capsys.readouterr().out.split() == [
+        "cp313-win_amd64", "cp314-win_amd64", "cp314t-win_amd64", "cp315-win_amd64", "cp315t-win_amd64",
+    ]  # fmt: skip
 
 
 def test_i14_import_cibuildwheel_without_cibuildwheel_configuration(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ def test_expected_matrix_from_requires_python(tmp_path) -> None:  # type: ignore
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\nrequires-python = ">=3.11,<3.14"\n'
         '[tool.shipwheel]\nplatforms = ["manylinux_x86_64", "win_amd64"]\nfree-threaded = true\nskip = "*-win_amd64"\n'
+        '[tool.shipwheel.ci]\ncibuildwheel-version = "3.4.1"\n'
     )
     ids = [str(i) for i in load_config(tmp_path, environ={}).identifiers()]
     assert ids == [
