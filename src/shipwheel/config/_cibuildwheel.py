@@ -14,6 +14,7 @@ documented interface, and the tests compare the result with the real cibuildwhee
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -144,8 +145,10 @@ def translate(key: str, value: Raw, where: str, line: CibuildwheelLine, notes: l
             raise ConfigError(f"{where} {value!r} does not parse: {exc}", hint="check the quotes") from None
     if key == "test-extras" and isinstance(value, str):
         return list[Raw](v for v in value.replace(",", " ").split() if v)
-    if key in {"test-requires", "test-sources"} and isinstance(value, str) and line.name.startswith("4"):
-        return list[Raw](_shlex_words(value, where))
+    if key in {"test-requires", "test-sources"} and line.name.startswith("4"):
+        return list[Raw](_shlex_words(value, where)) if isinstance(value, str) else value
+    if key == "test-requires":  # 3.x joins a list with spaces and splits the text again
+        return list[Raw](" ".join(map(str, value)).split() if isinstance(value, list) else str(value).split())
     if key == "build-frontend" and isinstance(value, dict):
         args = value.get("args", [])
         name = str(value.get("name", "default"))
@@ -210,11 +213,29 @@ def _keys(
             out.ci_only.append(f"{where} {key}")
 
 
+def inherit_rules(text: str) -> dict[str, str]:
+    """cibuildwheel 4's string form of ``inherit`` (and ``CIBW_INHERIT``): ``before-build; before-test: append;
+    test-command: prepend`` (a name without a rule appends)."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";")
+    lexer.commenters = ""
+    lexer.whitespace_split = True
+    rules: dict[str, str] = {}
+    for is_sep, group in itertools.groupby(lexer, lambda x: x == ";"):
+        words = list(group)
+        if is_sep or not words:
+            continue
+        name, sep, rule = words[0].partition(":")
+        if sep:
+            rules[name] = rule or (words[1] if len(words) > 1 else "")
+        else:
+            rules.update(dict.fromkeys(words, "append"))
+    return rules
+
+
 def _inherit(table: Mapping[str, Raw], where: str) -> dict[str, str]:
     raw = table.get("inherit", {})
     if isinstance(raw, str):
-        words = raw.split()
-        raw = {w.partition("=")[0]: (w.partition("=")[2] or "append") for w in words}
+        raw = dict[str, Raw](inherit_rules(raw))
     if not isinstance(raw, dict) or not {str(v) for v in raw.values()} <= {"none", "append", "prepend"}:
         raise ConfigError(
             f"'inherit' in {where} must be a table of none/append/prepend",

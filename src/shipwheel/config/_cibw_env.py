@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from ._cibuildwheel import CI_ONLY, MAPPED, CibwReading, known, translate
+from ._cibuildwheel import CI_ONLY, MAPPED, CibwReading, inherit_rules, known, translate
 from ._lines import CibuildwheelLine
 from ._model import CIBW_ENABLE, SPECS
 from ._shipwheel import OS_SELECT, setting
@@ -40,14 +40,10 @@ def _global_only(key: str, line: CibuildwheelLine) -> bool:
 
 
 def _inherit_rules(env: Mapping[str, EnvValue], line: CibuildwheelLine) -> dict[str, str]:
-    """4.x's ``CIBW_INHERIT``: ``test-command=append repair-wheel-command-linux=prepend`` (no rule: append)."""
+    """4.x's ``CIBW_INHERIT``: ``test-command; repair-wheel-command-linux: prepend`` (no rule: append)."""
     if not line.table_inherit or "CIBW_INHERIT" not in env:
         return {}
-    rules = {}
-    for word in env["CIBW_INHERIT"][0].split():
-        name, _, rule = word.partition("=")
-        rules[name] = rule or "append"
-    return rules
+    return inherit_rules(env["CIBW_INHERIT"][0])
 
 
 def read_env(
