@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError
 
-__all__ = ["ARCHS", "Host", "host_platforms", "release_platforms"]
+__all__ = ["ARCHS", "Host", "host_platforms", "release_platforms", "runner_host"]
 
 #: Every architecture cibuildwheel knows per system (``Architecture.all_archs``).
 ARCHS: dict[str, tuple[str, ...]] = {
@@ -53,6 +53,21 @@ class Host:
             "windows" if sys.platform.startswith("win") else "macos" if sys.platform == "darwin" else "linux"
         )
         return cls(system, _platform.machine())
+
+
+def runner_host(label: str | None) -> Host | None:
+    """The machine of a GitHub-hosted runner label (``ubuntu-24.04-arm``, ``windows-latest``, ``macos-15-intel``);
+    None for a label that names no hosted runner (self-hosted, an expression)."""
+    name = (label or "").lower()
+    arm = "arm" in name.replace("macos", "")
+    if name.startswith("ubuntu"):
+        return Host("linux", "aarch64" if arm else "x86_64")
+    if name.startswith("windows"):
+        return Host("windows", "ARM64" if arm else "AMD64")
+    if name.startswith("macos"):
+        old = re.match(r"macos-1[0-3]\b", name) is not None
+        return Host("macos", "x86_64" if "intel" in name or old else "arm64")
+    return None
 
 
 def platforms_of(arch: str, os_name: str) -> list[str]:

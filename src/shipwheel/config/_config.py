@@ -38,6 +38,16 @@ JsonValue = str | int | float | bool | None | list[str] | dict[str, str]
 _OSES = ("linux", "macos", "windows")
 
 
+@dataclass(frozen=True, slots=True)
+class JobMatrix:
+    """One combination of one cibuildwheel job of the project's workflows: every level as that job sees it
+    (its ``CIBW_*``), and the runner's machine (None: unknown, read for the whole release)."""
+
+    levels: tuple[Level, ...]
+    host: Host | None
+    origin: str
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Config:
     """The resolved configuration of one project.
@@ -64,9 +74,9 @@ class Config:
     sources: Mapping[str, str]
     #: every level of every source, lowest first: what :meth:`for_identifier` folds
     levels: tuple[Level, ...] = ()
-    #: the same levels once per cibuildwheel job of the project's workflows whose matrix variables differ
-    #: (its ``CIBW_BUILD``, ``CIBW_ARCHS_LINUX`` ...): the release is the union of their matrices
-    variants: tuple[tuple[Level, ...], ...] = ()
+    #: the levels once per combination of every cibuildwheel job of the project's workflows, with its runner:
+    #: the release is the union of what cibuildwheel builds in each
+    variants: tuple[JobMatrix, ...] = ()
     #: the cibuildwheel line the configuration is read with, and why
     cibuildwheel: LineChoice = field(default_factory=lambda: LineChoice(LINES[0], "default"))
     #: problems worth a warning on every command (a key that is not understood ...), one line each
@@ -82,8 +92,10 @@ class Config:
     @property
     def configures_build(self) -> bool:
         """Whether any build setting comes from the project or the user (not only from the defaults)."""
-        return any(not _is_default(o) for k, o in self.sources.items() if "." not in k) or any(
-            lv.tool != "default" and (lv.os or lv.select) for lv in self.levels
+        return (
+            any(not _is_default(o) for k, o in self.sources.items() if "." not in k)
+            or any(lv.tool != "default" and (lv.os or lv.select) for lv in self.levels)
+            or bool(self.variants)
         )
 
     def identifiers(self, requires_python: SpecifierSet | None = None) -> list[Identifier]:
@@ -92,10 +104,10 @@ class Config:
         dropped by ``skip``; the union over the project's cibuildwheel jobs when its workflows set matrix
         variables per job."""
         found: set[Identifier] = set()
-        for levels in self.variants or (self.levels,):
-            for os_name in _OSES:
-                platforms = self._platforms(levels, os_name, None)
-                found.update(self._select(levels, os_name, platforms, requires_python))
+        for job in self.variants or (JobMatrix(self.levels, None, ""),):
+            for os_name in _OSES if job.host is None else (job.host.system,):
+                platforms = self._platforms(job.levels, os_name, job.host)
+                found.update(self._select(job.levels, os_name, platforms, requires_python))
         order = list(self.build.platforms)
         return sorted(found, key=lambda i: (i.minor, i.free_threaded, _index(order, i.platform)))
 

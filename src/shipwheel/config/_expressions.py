@@ -165,11 +165,13 @@ class _Parser:
             if low not in _FUNCTIONS:
                 raise Unknown(f"{name}()")
             return _FUNCTIONS[low](*args)
-        value: object = self.context
         path = name
         if name not in self.context:
-            raise Unknown(name)
-        value = self.context[name]
+            while self.take(".") and self.pos < len(self.tokens):
+                path += f".{self.tokens[self.pos][1]}"
+                self.pos += 1
+            raise Unknown(path)
+        value: object = self.context[name]
         while self.take("."):
             key = self.tokens[self.pos][1] if self.pos < len(self.tokens) else ""
             self.pos += 1

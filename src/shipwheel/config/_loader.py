@@ -12,11 +12,11 @@ from types import MappingProxyType
 from packaging.utils import canonicalize_name
 
 from ..errors import ConfigError, ProjectError, SelectorError
-from ._archs import release_platforms
+from ._archs import release_platforms, runner_host
 from ._cascade import resolve
 from ._cibuildwheel import CibwReading, dependency_versions, line_defaults, read_table
 from ._cibw_env import EnvValue, read_env
-from ._config import Config
+from ._config import Config, JobMatrix
 from ._files import load_defaults, read_pyproject, read_sdist_member, read_sdist_pyproject, read_toml
 from ._lines import CibuildwheelLine, LineChoice, choose_line
 from ._metadata import project_info
@@ -307,18 +307,18 @@ def _archs_platforms(levels: Sequence[Level], line: CibuildwheelLine) -> list[Le
     return [Level(origin, "cibuildwheel", MappingProxyType(values))]
 
 
-def _variants(sources: _Sources, line: CibuildwheelLine) -> tuple[tuple[Level, ...], ...]:
-    """The levels once per cibuildwheel job combination of the workflows whose variables differ from the
-    common ones (the release is the union of their matrices)."""
-    common = sources.workflows.common()
-    variants = [v for job in sources.workflows.jobs for v in job.variants]
-    if not any(set(v.items()) - set(common.items()) for v in variants):
-        return ()
+def _variants(sources: _Sources, line: CibuildwheelLine) -> tuple[JobMatrix, ...]:
+    """The levels once per combination of every cibuildwheel job of the project's workflows, with the runner
+    it builds on: the release is the union of what cibuildwheel builds there."""
     own = {k: (v, f"env {k}") for k, v in sources.environ.items() if k.startswith("CIBW_")}
-    return tuple(
-        tuple(_levels(sources, line, _read_cibuildwheel(sources, line, {**variant, **own})))
-        for variant in variants
-    )
+    out = []
+    for job in sources.workflows.jobs:
+        for variant in job.variants:
+            reading = _read_cibuildwheel(sources, line, {**variant.env, **own})
+            host = runner_host(variant.runner)
+            origin = f"{job.workflow} (job {job.job}{f', {variant.runner}' if variant.runner else ''})"
+            out.append(JobMatrix(tuple(_levels(sources, line, reading)), host, origin))
+    return tuple(out)
 
 
 def _sections(levels: Sequence[Level]) -> tuple[dict[str, Section], dict[str, str]]:
@@ -402,7 +402,7 @@ def _config(
     sections: Mapping[str, Section],
     origins: Mapping[str, str],
     levels: Sequence[Level],
-    variants: tuple[tuple[Level, ...], ...],
+    variants: tuple[JobMatrix, ...],
     choice: LineChoice,
     info: ProjectInfo,
     reading: CibwReading,

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from .._fs import read_limited
 from ._expressions import Unknown, substitute
 
-__all__ = ["CibwJob", "Workflows", "read_workflows"]
+__all__ = ["CibwJob", "CibwVariant", "Workflows", "read_workflows"]
 
 _MAX = 1024 * 1024
 _ACTION = re.compile(r"^pypa/cibuildwheel@(?P<ref>\S+)")
@@ -33,14 +34,21 @@ _HEREDOC = re.compile(r"^(CIBW_[A-Z0-9_]+)<<(\S+)$")
 
 
 @dataclass(frozen=True, slots=True)
+class CibwVariant:
+    """One combination of a cibuildwheel job's matrix: the ``CIBW_*`` its cibuildwheel step sees (name ->
+    (value, where)) and the runner label it runs on (None: an expression shipwheel cannot evaluate)."""
+
+    env: Mapping[str, tuple[str, str]]
+    runner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CibwJob:
-    """One job that runs cibuildwheel: its variables for each combination of its matrix (name -> (value,
-    where)), and the runners it runs on."""
+    """One job that runs cibuildwheel (or calls a reusable workflow that does), once per matrix combination."""
 
     workflow: str
     job: str
-    variants: tuple[Mapping[str, tuple[str, str]], ...]
-    runs_on: tuple[str, ...] = ()
+    variants: tuple[CibwVariant, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,7 @@ class Workflows:
 
     def common(self) -> dict[str, tuple[str, str]]:
         """The variables every variant of every job sets to the same value (they apply to every identifier)."""
-        variants = [v for job in self.jobs for v in job.variants]
+        variants = [v.env for job in self.jobs for v in job.variants]
         if not variants:
             return {}
         names = set.intersection(*(set(v) for v in variants))
@@ -95,6 +103,8 @@ class _Reader:
     def jobs(self) -> list[CibwJob]:
         out = []
         for rel, doc in self.files.items():
+            if _called_only(doc):
+                continue  # its jobs run where a workflow calls it, with the caller's inputs
             jobs = doc.get("jobs")
             for name, job in jobs.items() if isinstance(jobs, dict) else []:
                 if isinstance(job, dict):
@@ -103,15 +113,14 @@ class _Reader:
         return out
 
     def _cibw_steps(self, rel: str, job: Mapping[str, object]) -> list[Mapping[str, object]]:
-        steps = job.get("steps")
-        found: list[Mapping[str, object]] = []
-        for step in steps if isinstance(steps, list) else []:
-            if not isinstance(step, dict):
-                continue
-            uses, run = str(step.get("uses", "")), str(step.get("run", ""))
-            if _ACTION.match(uses) or re.search(r"(^|[\s/])cibuildwheel(\s|$)", run):
-                self._pin(rel, uses, run)
-                found.append(step)
+        """The steps that run cibuildwheel for Linux, macOS or Windows wheels (Pyodide, iOS and Android jobs
+        build nothing shipwheel ships), their pins noted."""
+        doc = self.files.get(rel, {})
+        found = [
+            step for step in _steps(job) if _is_cibuildwheel(step) and not _other_platform(doc, job, step)
+        ]
+        for step in found:
+            self._pin(rel, str(step.get("uses", "")), str(step.get("run", "")))
         return found
 
     def _pin(self, rel: str, uses: str, run: str) -> None:
@@ -135,32 +144,66 @@ class _Reader:
         self, rel: str, doc: Mapping[str, object], name: str, job: Mapping[str, object]
     ) -> CibwJob | None:
         where = f"{rel} (job {name})"
-        steps = self._cibw_steps(rel, job)
-        blobs: dict[str, str] = {}
         uses = str(job.get("uses", ""))
-        if not steps and uses.startswith("./"):
-            called = self.files.get(uses.removeprefix("./"))
-            if called is None or not any(self._cibw_steps(uses.removeprefix("./"), j) for j in _jobs(called)):
-                return None
-            doc = called  # the called workflow's own env applies; the caller hands variables in its inputs
-            blobs = _github_env(job.get("with"))
-        elif not steps:
+        called_rel = uses.removeprefix("./") if uses.startswith("./") else None
+        called = self.files.get(called_rel) if called_rel else None
+        if called_rel is None:
+            runners = [(doc, job)] if self._cibw_steps(rel, job) else []
+        else:
+            runners = (
+                [(called, j) for j in _jobs(called) if self._cibw_steps(called_rel, j)] if called else []
+            )
+        if not runners:
             return None
-        envs = [_env(doc.get("env")), _env(job.get("env"))]
-        combos = _matrix(job.get("strategy"), where, self.notes)
         variants = []
-        for combo in combos:
-            context = {"matrix": combo, "inputs": _strings(job.get("with"))}
-            variant: dict[str, tuple[str, str]] = {}
-            for step in steps or [{}]:
-                for source in [*envs, _env(step.get("env")) if isinstance(step, dict) else {}, blobs]:
-                    for var, text in source.items():
-                        value = self._value(text, context, f"{where}: {var}")
-                        if value is not None:
-                            variant[var] = (value, f"{where}: {var}")
-            variants.append(variant)
-        runs_on = tuple(_runs_on(job.get("runs-on"), combos))
-        return CibwJob(rel, name, tuple(variants), runs_on)
+        for combo in _matrix(job.get("strategy"), where, self.notes):
+            inputs: dict[str, object] = {}
+            if called is not None:
+                given = {k: _try(v, {"matrix": combo}) for k, v in _strings(job.get("with")).items()}
+                inputs = {**_input_defaults(called), **{k: v for k, v in given.items() if v is not None}}
+            blobs = self._github_env(job.get("with"), {"matrix": combo}, where) if called is not None else {}
+            for run_doc, run_job in runners:
+                context = {"matrix": combo if called is None else {}, "inputs": inputs}
+                variants.append(self._variant(where, run_doc, run_job, context, blobs))
+        return CibwJob(rel, name, tuple(variants))
+
+    def _variant(
+        self,
+        where: str,
+        doc: Mapping[str, object],
+        job: Mapping[str, object],
+        context: Mapping[str, object],
+        blobs: Mapping[str, str],
+    ) -> CibwVariant:
+        """One combination: the variables its cibuildwheel step sees, and the runner it runs on."""
+        env: dict[str, tuple[str, str]] = {}
+        steps = [_env(step.get("env")) for step in _steps(job) if _is_cibuildwheel(step)]
+        workflow = where.split(" (job ", 1)[0]
+        sources = [
+            (_env(doc.get("env")), workflow),
+            (_env(job.get("env")), where),
+            (steps[0] if steps else {}, where),
+        ]
+        for source, place in [*sources, (blobs, f"{where} input")]:
+            for var, text in source.items():
+                done = source is blobs  # GitHub substituted the caller's inputs already
+                value = text if done else self._value(text, context, f"{place}: {var}")
+                if value is not None:
+                    env[var] = (value, f"{place}: {var}")
+        runs_on = job.get("runs-on")
+        runner = _try(runs_on, context) if isinstance(runs_on, str) else None
+        return CibwVariant(MappingProxyType(env), runner)
+
+    def _github_env(self, inputs: object, context: Mapping[str, object], where: str) -> dict[str, str]:
+        """``KEY=VALUE`` lines and ``KEY<<EOF`` blocks for ``$GITHUB_ENV`` in a reusable workflow's inputs,
+        after GitHub substituted the expressions in them."""
+        out: dict[str, str] = {}
+        for name, text in _strings(inputs).items():
+            if "CIBW_" not in text:
+                continue
+            value = self._value(text, context, f"{where}: input {name}")
+            out |= _github_env_lines(value) if value is not None else {}
+        return out
 
     def _value(self, text: str, context: Mapping[str, object], where: str) -> str | None:
         try:
@@ -170,6 +213,47 @@ class _Reader:
             if note not in self.notes:
                 self.notes.append(note)
             return None
+
+
+def _try(text: str, context: Mapping[str, object]) -> str | None:
+    try:
+        return substitute(text, context)
+    except Unknown:
+        return None
+
+
+def _steps(job: Mapping[str, object]) -> list[Mapping[str, object]]:
+    steps = job.get("steps")
+    return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _is_cibuildwheel(step: Mapping[str, object]) -> bool:
+    uses, run = str(step.get("uses", "")), str(step.get("run", ""))
+    return bool(_ACTION.match(uses) or re.search(r"(^|[\s/])cibuildwheel(\s|$)", run))
+
+
+def _other_platform(doc: Mapping[str, object], job: Mapping[str, object], step: Mapping[str, object]) -> bool:
+    """Whether a cibuildwheel step builds for Pyodide, iOS or Android (``CIBW_PLATFORM``, ``--platform``)."""
+    others = ("pyodide", "ios", "android")
+    platform = {**_env(doc.get("env")), **_env(job.get("env")), **_env(step.get("env"))}.get(
+        "CIBW_PLATFORM", ""
+    )
+    run = str(step.get("run", ""))
+    return platform.strip() in others or any(
+        f"--platform {o}" in run or f"--platform={o}" in run for o in others
+    )
+
+
+def _input_defaults(doc: Mapping[str, object]) -> dict[str, object]:
+    """The defaults of a reusable workflow's ``on.workflow_call.inputs``."""
+    on = doc.get("on", doc.get(True))  # type: ignore[call-overload]  # YAML 1.1 reads a bare `on` as true
+    call = on.get("workflow_call") if isinstance(on, dict) else None
+    inputs = call.get("inputs") if isinstance(call, dict) else None
+    if not isinstance(inputs, dict):
+        return {}
+    return {
+        str(k): _text(v.get("default")) for k, v in inputs.items() if isinstance(v, dict) and "default" in v
+    }
 
 
 def _jobs(doc: Mapping[str, object]) -> list[Mapping[str, object]]:
@@ -193,10 +277,17 @@ def _strings(raw: object) -> dict[str, str]:
     return {str(k): _text(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
-def _github_env(inputs: object) -> dict[str, str]:
-    """``KEY=VALUE`` lines and ``KEY<<EOF`` blocks for ``$GITHUB_ENV`` in a reusable workflow's inputs."""
+def _called_only(doc: Mapping[str, object]) -> bool:
+    """Whether a workflow runs only when another calls it (``on: workflow_call``)."""
+    on = doc.get("on", doc.get(True))  # type: ignore[call-overload]  # YAML 1.1 reads a bare `on` as true
+    triggers = [on] if isinstance(on, str) else list(on) if isinstance(on, list | dict) else []
+    return triggers == ["workflow_call"]
+
+
+def _github_env_lines(text: str) -> dict[str, str]:
+    """The ``CIBW_*`` of ``KEY=VALUE`` lines and ``KEY<<EOF`` blocks (the ``$GITHUB_ENV`` file format)."""
     out: dict[str, str] = {}
-    for text in _strings(inputs).values():
+    if True:
         lines = iter(text.splitlines())
         for line in lines:
             m, h = _ENV_LINE.match(line.strip()), _HEREDOC.match(line.strip())
@@ -235,14 +326,3 @@ def _matrix(strategy: object, where: str, notes: list[str]) -> list[dict[str, st
         if not matching:
             combos.append(entry)
     return combos or [{}]
-
-
-def _runs_on(raw: object, combos: Sequence[Mapping[str, str]]) -> list[str]:
-    labels: list[str] = []
-    for combo in combos:
-        for text in raw if isinstance(raw, list) else [raw]:
-            try:
-                labels.append(substitute(_text(text), {"matrix": combo}))
-            except Unknown:
-                continue
-    return list(dict.fromkeys(labels))
