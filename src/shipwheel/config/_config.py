@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -252,5 +252,5 @@ def _index(order: Sequence[str], item: str) -> int:
 
 
 def _build_options(values: Mapping[str, Value]) -> BuildOptions:
-    make: type[BuildOptions] = BuildOptions
-    return make(**values)  # type: ignore[arg-type]  # each value was checked against its field's kind
+    make: Callable[..., BuildOptions] = BuildOptions  # each value was checked against its field's kind
+    return make(**values)

@@ -74,6 +74,13 @@ def _string(value: Result) -> str:
     return value
 
 
+def _number(value: Result) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _truthy(value: Result) -> bool:
     return value not in (None, False, "", 0.0)
 
@@ -127,10 +134,10 @@ class _Parser:
                 if op in {"==", "!="}:
                     return _equal(value, right) == (op == "==")
                 a, b = (value, right) if op in {"<", "<="} else (right, value)
-                try:
-                    return float(a) < float(b) if op in {"<", ">"} else float(a) <= float(b)  # type: ignore[arg-type]
-                except (TypeError, ValueError):
+                x, y = _number(a), _number(b)
+                if x is None or y is None:
                     return False
+                return x < y if op in {"<", ">"} else x <= y
         return value
 
     def unary(self) -> Result:

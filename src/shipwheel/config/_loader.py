@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
@@ -20,7 +22,23 @@ from ._config import Config, JobMatrix
 from ._files import load_defaults, read_pyproject, read_sdist_member, read_sdist_pyproject, read_toml
 from ._lines import CibuildwheelLine, LineChoice, choose_line
 from ._metadata import project_info
-from ._model import CIBW_ARCHS, SECTIONS, SPECS, ProjectInfo, Section
+from ._model import (
+    CIBW_ARCHS,
+    SECTIONS,
+    SPECS,
+    BuildOptions,
+    ChangelogOptions,
+    CiOptions,
+    FetchOptions,
+    NotesOptions,
+    ProjectInfo,
+    PublishOptions,
+    ReleaseOptions,
+    Section,
+    SignOptions,
+    StageOptions,
+    VerifyOptions,
+)
 from ._shipwheel import (
     ENV_PREFIX,
     Where,
@@ -67,7 +85,7 @@ class _Files:
     pkg_info: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class _Sources:
     """Every source as read, before the merge."""
 
@@ -82,6 +100,18 @@ class _Sources:
     @property
     def tool(self) -> dict[str, Raw]:
         return subtable(self.files.tool_source or {}, "tool", "[tool]")
+
+    @functools.cached_property
+    def defaults(self) -> Level:
+        """The packaged defaults."""
+        return default_level(load_defaults(), self.files.base)
+
+    @functools.cached_property
+    def shipwheel(self) -> tuple[Level, ...]:
+        """``[tool.shipwheel]`` and its per-identifier tables, ``SHIPWHEEL_*``, the command line."""
+        user = subtable(self.tool, "shipwheel", "[tool.shipwheel]")
+        own = shipwheel_levels(user, Where(self.files.base, self.files.tool_label))
+        return (*own, env_level(self.environ, self.cwd), cli_level(self.cli, self.cwd))
 
     @property
     def cibw_env(self) -> dict[str, EnvValue]:
@@ -276,17 +306,8 @@ def _output_dir(value: str, origin: str, cwd: Path) -> Level:
 
 def _levels(sources: _Sources, line: CibuildwheelLine, reading: CibwReading) -> list[Level]:
     """Every level, in ``PRECEDENCE`` order."""
-    files = sources.files
-    user = subtable(sources.tool, "shipwheel", "[tool.shipwheel]")
-    defaults = default_level(load_defaults(), files.base)
-    cibuildwheel = [defaults, *line_defaults(line), *reading.levels]
-    return [
-        *cibuildwheel,
-        *_archs_platforms(cibuildwheel, line),
-        *shipwheel_levels(user, Where(files.base, files.tool_label)),
-        env_level(sources.environ, sources.cwd),
-        cli_level(sources.cli, sources.cwd),
-    ]
+    cibuildwheel = [sources.defaults, *line_defaults(line), *reading.levels]
+    return [*cibuildwheel, *_archs_platforms(cibuildwheel, line), *sources.shipwheel]
 
 
 def _archs_platforms(levels: Sequence[Level], line: CibuildwheelLine) -> list[Level]:
@@ -423,5 +444,23 @@ def _config(
         remarks=tuple([*reading.remarks(), *sources.workflows.notes]),
         ci_only=tuple(dict.fromkeys(reading.ci_only)),
         pyproject_label=files.tool_label if files.tool_source is not None else "",
-        **{(s or "build"): v for s, v in sections.items()},  # type: ignore[arg-type]
+        build=_section(sections, "", BuildOptions),
+        verify=_section(sections, "verify", VerifyOptions),
+        stage=_section(sections, "stage", StageOptions),
+        fetch=_section(sections, "fetch", FetchOptions),
+        publish=_section(sections, "publish", PublishOptions),
+        sign=_section(sections, "sign", SignOptions),
+        changelog=_section(sections, "changelog", ChangelogOptions),
+        notes=_section(sections, "notes", NotesOptions),
+        release=_section(sections, "release", ReleaseOptions),
+        ci=_section(sections, "ci", CiOptions),
     )
+
+
+_S = TypeVar("_S", bound=Section)
+
+
+def _section(sections: Mapping[str, Section], name: str, cls: type[_S]) -> _S:
+    found = sections[name]
+    assert isinstance(found, cls)
+    return found

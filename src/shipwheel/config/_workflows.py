@@ -83,7 +83,9 @@ def read_workflows(folder: Path) -> Workflows:
         rel = path.relative_to(folder).as_posix()
         try:
             texts[rel] = read_limited(path, _MAX).decode("utf-8")
-            loaded = yaml.safe_load(texts[rel])
+            if "cibuildwheel" not in texts[rel] and "./.github/workflows/" not in texts[rel]:
+                continue  # no cibuildwheel job, and calls none
+            loaded = yaml.load(texts[rel], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             notes.append(f"{rel} is not read: {str(exc).splitlines()[0]}")
             continue
@@ -246,7 +248,7 @@ def _other_platform(doc: Mapping[str, object], job: Mapping[str, object], step: 
 
 def _input_defaults(doc: Mapping[str, object]) -> dict[str, object]:
     """The defaults of a reusable workflow's ``on.workflow_call.inputs``."""
-    on = doc.get("on", doc.get(True))  # type: ignore[call-overload]  # YAML 1.1 reads a bare `on` as true
+    on = _on(doc)
     call = on.get("workflow_call") if isinstance(on, dict) else None
     inputs = call.get("inputs") if isinstance(call, dict) else None
     if not isinstance(inputs, dict):
@@ -277,9 +279,14 @@ def _strings(raw: object) -> dict[str, str]:
     return {str(k): _text(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
+def _on(doc: Mapping[str, object]) -> object:
+    """A workflow's triggers (YAML 1.1 reads a bare ``on`` key as ``true``)."""
+    return next((value for key, value in doc.items() if key in ("on", True)), None)
+
+
 def _called_only(doc: Mapping[str, object]) -> bool:
     """Whether a workflow runs only when another calls it (``on: workflow_call``)."""
-    on = doc.get("on", doc.get(True))  # type: ignore[call-overload]  # YAML 1.1 reads a bare `on` as true
+    on = _on(doc)
     triggers = [on] if isinstance(on, str) else list(on) if isinstance(on, list | dict) else []
     return triggers == ["workflow_call"]
 
