@@ -130,14 +130,16 @@ def check_type(key: str, value: Raw, where: str) -> None:
     )
 
 
-def translate(key: str, value: Raw, where: str, line: CibuildwheelLine, notes: list[str]) -> Raw:
+def translate(key: str, value: Raw, where: str, line: CibuildwheelLine, out: CibwReading) -> Raw:
     """A cibuildwheel value as the raw value of its shipwheel key."""
     check_type(key, value, where)
     if isinstance(value, list):
         words = [str(v) for v in value]
         value = " && ".join(words) if key in _COMMANDS else " ".join(words) if key == "archs" else value
     if key == "environment":
-        return environment_table(value, where, notes)
+        return environment_table(value, where, out.notes)
+    if key in {"build", "skip", "test-skip"}:
+        return _selectors(value, where, out.info)
     if key == "config-settings" and isinstance(value, str):
         try:
             return list[Raw](shlex.split(value))
@@ -154,6 +156,25 @@ def translate(key: str, value: Raw, where: str, line: CibuildwheelLine, notes: l
         name = str(value.get("name", "default"))
         return f"{name}; args: {shlex.join(map(str, args))}" if isinstance(args, list) and args else name
     return value
+
+
+def _selectors(value: Raw, where: str, notes: list[str]) -> list[Raw]:
+    """cibuildwheel's selectors: any fnmatch pattern is valid to cibuildwheel, so one that matches no
+    identifier of any line (an old ``cp36-*``) is left out with a note instead of refused."""
+    from ..errors import SelectorError
+    from ..matrix import Selector
+
+    items = value if isinstance(value, list) else [value]
+    words = [w for item in items for w in str(item).split()]
+    kept: list[Raw] = []
+    for word in words:
+        try:
+            Selector.parse(word)
+        except SelectorError:
+            notes.append(f"{where}: selector {word!r} matches no identifier cibuildwheel builds today")
+            continue
+        kept.append(word)
+    return kept
 
 
 def _shlex_words(value: str, where: str) -> list[str]:
@@ -259,9 +280,7 @@ def table_level(
         if key not in MAPPED:
             continue
         target = MAPPED[key]
-        translated = translate(
-            key, raw, where if key in {"archs", "enable"} else f"{where} {key}", line, out.notes
-        )
+        translated = translate(key, raw, where if key in {"archs", "enable"} else f"{where} {key}", line, out)
         if target == CIBW_ARCHS and not translated:
             continue  # cibuildwheel ignores an empty archs
         found = setting(SPECS[target], translated, f"'{key}' from {where}", where, base)

@@ -64,7 +64,7 @@ def read_env(
             text, origin = env[var]
             if key == "archs" and not text.strip():
                 continue  # cibuildwheel ignores an empty archs
-            raw = translate(key, text, origin.removeprefix("env "), line, out.notes)
+            raw = translate(key, text, origin.removeprefix("env "), line, out)
             found = setting(SPECS[target], raw, origin.removeprefix("env "), origin, base, from_env=True)
             rule = rules.get(
                 f"{key}-{os_name}" if os_name else key, "append" if target == CIBW_ENABLE else "none"

@@ -366,14 +366,15 @@ def _check(levels: Sequence[Level], origins: Mapping[str, str], sources: _Source
     from ..matrix import ALL_PLATFORMS, Selector
 
     for key in ("build", "skip", "test-skip"):
-        found = resolve(levels, key, "list")
-        assert found is not None
-        try:
-            Selector.parse(found.value if isinstance(found.value, tuple) else (), what=f"{key} selector")
-        except SelectorError as exc:
-            if origins[key] == "command line":
-                raise
-            raise ConfigError(f"{exc.message} (from {origins[key]})", hint=exc.hint) from None
+        for os_name in (None, "linux", "macos", "windows"):  # a platform table's selectors too
+            found = resolve(levels, key, "list", os=os_name)
+            assert found is not None
+            try:
+                Selector.parse(found.value if isinstance(found.value, tuple) else (), what=f"{key} selector")
+            except SelectorError as exc:
+                if found.origin == "command line":
+                    raise
+                raise ConfigError(f"{exc.message} (from {found.origin})", hint=exc.hint) from None
     platforms = resolve(levels, "platforms", "list")
     for platform in platforms.value if platforms is not None and isinstance(platforms.value, tuple) else ():
         if platform not in ALL_PLATFORMS:

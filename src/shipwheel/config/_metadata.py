@@ -9,13 +9,6 @@ folder's name is never taken for the project's name.
 
 from __future__ import annotations
 
-import ast
-import configparser
-import email.parser
-import hashlib
-import json
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -24,7 +17,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import InvalidName, canonicalize_name
 
 from .._fs import read_limited
-from ..errors import ConfigError
+from .._git import Git, find_repository
+from ..errors import ConfigError, ShipwheelError
 from ._model import ProjectInfo
 from ._shipwheel import subtable
 from ._values import Raw, short
@@ -163,6 +157,8 @@ def _needs_backend(name: str | None, requires: str | None, folder: Path, *, decl
 
 def read_pkg_info(text: str) -> tuple[str | None, str | None, str | None]:
     """Name, version and requires-python of core metadata (``PKG-INFO``, ``METADATA``)."""
+    import email.parser
+
     message = email.parser.Parser().parsestr(text, headersonly=True)
     return message.get("Name"), message.get("Version"), message.get("Requires-Python")
 
@@ -170,6 +166,8 @@ def read_pkg_info(text: str) -> tuple[str | None, str | None, str | None]:
 def _setup_cfg(folder: Path) -> Meta:
     """``setup.cfg``'s ``[metadata]`` name and version and ``[options]`` python_requires (setuptools'
     declarative configuration); a version it cannot read statically stays unknown."""
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(read_limited(folder / "setup.cfg", _MAX).decode("utf-8"), "setup.cfg")
@@ -221,6 +219,8 @@ def _attr(dotted: str, folder: Path, package_dir: str) -> str | None:
 
 
 def _literal(path: Path, attribute: str) -> str | None:
+    import ast
+
     try:
         tree = ast.parse(read_limited(path, _MAX).decode("utf-8"))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
@@ -243,21 +243,20 @@ def _literal(path: Path, attribute: str) -> str | None:
 
 def _digest(folder: Path) -> str:
     """What the backend's answer depends on: the build files' contents and the commit checked out."""
-    h = hashlib.sha256()
+    import hashlib
+
+    parts = []
     for name in _BUILD_FILES:
         path = folder / name
-        h.update(name.encode() + b"\0" + (read_limited(path, _MAX) if path.is_file() else b"-") + b"\0")
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        head = ""
-    h.update(head.encode())
+        parts.append(name.encode() + b"\0" + (read_limited(path, _MAX) if path.is_file() else b"-") + b"\0")
+    head = ""
+    top = find_repository(folder)
+    if top is not None:
+        try:
+            head = Git(top).resolve("HEAD")
+        except ShipwheelError:  # a repository without a commit yet
+            head = ""
+    h = hashlib.sha256(b"".join([*parts, head.encode()]))
     return h.hexdigest()[:32]
 
 
@@ -265,6 +264,7 @@ def backend_metadata(folder: Path, cache: Path) -> Meta | None:
     """Name, version and requires-python as the project's build backend reports them
     (``prepare_metadata_for_build_wheel`` in an isolated environment), cached in ``cache/metadata``; None (with
     the reason logged) when the backend cannot say."""
+    import json
     import logging
 
     entry = cache / "metadata" / f"{_digest(folder)}.json"
@@ -288,6 +288,8 @@ def backend_metadata(folder: Path, cache: Path) -> Meta | None:
 
 
 def _ask_backend(folder: Path) -> tuple[str | None, str | None, str | None]:
+    import tempfile
+
     from build import ProjectBuilder
     from build.env import DefaultIsolatedEnv
     from pyproject_hooks import quiet_subprocess_runner
