@@ -431,7 +431,7 @@ def _config(
     warnings: Sequence[str],
     sources: _Sources,
 ) -> Config:
-    return Config(
+    config = Config(
         project_dir=files.project_dir,
         pyproject=files.project_dir / "pyproject.toml"
         if files.pyproject is not None and not files.is_sdist
@@ -456,6 +456,21 @@ def _config(
         release=_section(sections, "release", ReleaseOptions),
         ci=_section(sections, "ci", CiOptions),
     )
+    return _with_release_platforms(config) if variants else config
+
+
+def _with_release_platforms(config: Config) -> Config:
+    """With cibuildwheel jobs in the workflows, ``platforms`` is what they build together, from the workflows
+    (unless shipwheel's own ``platforms`` is set)."""
+    import dataclasses
+
+    if config.explain()["platforms"].tool == "shipwheel":
+        return config
+    platforms = tuple(dict.fromkeys(i.platform for i in config.identifiers()))
+    jobs = sorted({job.origin.split(" (job ", 1)[0] for job in config.variants})
+    sources = {**config.sources, "platforms": ", ".join(jobs)}
+    build = dataclasses.replace(config.build, platforms=platforms)
+    return dataclasses.replace(config, build=build, sources=MappingProxyType(sources))
 
 
 _S = TypeVar("_S", bound=Section)
