@@ -186,10 +186,9 @@ class Config:
             values[f.name] = resolved[key].value
         command = resolved["repair-wheel-command"]
         if resolved["repair"].tool != "shipwheel":
-            # cibuildwheel's empty command keeps the wheel as built; its default (implicit) repairs it
-            values["repair"] = (
-                bool(command.value) or command.implicit is not None or command.origin == "default"
-            )
+            # an empty command set in cibuildwheel's configuration keeps the wheel as built (its platform default,
+            # and shipwheel's own empty command, repair it)
+            values["repair"] = not (command.tool == "cibuildwheel" and command.value == "")
         return _build_options(values)
 
     def before_all(self, os_name: str) -> str:
