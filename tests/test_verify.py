@@ -158,6 +158,7 @@ def test_abi3_wheel_covers_later_versions(tmp_path: Path) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "pyproject.toml").write_text(
         '[project]\nname = "demo"\nrequires-python = ">=3.12"\n[tool.shipwheel]\nplatforms = ["win_amd64"]\n'
+        "free-threaded = false\n"  # an abi3 wheel covers no free-threaded interpreter
     )
     from shipwheel.config import load_config
 

@@ -108,7 +108,8 @@ def test_matrix_from_the_current_folder(
 ) -> None:
     """The cwd's [tool.shipwheel] is used for completeness when its project is the files' project."""
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "Demo"\nrequires-python = ">=3.13"\n\n[tool.shipwheel]\nplatforms = ["win_amd64", "win_arm64"]\n'
+        '[project]\nname = "Demo"\nrequires-python = ">=3.13,<3.15"\n\n[tool.shipwheel]\nplatforms = ["win_amd64", "win_arm64"]\n'
+        "free-threaded = false\n"
     )
     WheelSpec(tags="cp313-cp313-win_amd64", files={"demo/__init__.py": b"", "demo/_x.pyd": b"MZ"}).build(
         tmp_path / "wheelhouse"

@@ -27,6 +27,7 @@ __all__ = [
     "ALL_PLATFORMS",
     "CPYTHON_VERSIONS",
     "FREE_THREADED_VERSIONS",
+    "OTHER_IDENTIFIERS",
     "Identifier",
     "Selector",
     "compiled_sources",
@@ -37,13 +38,16 @@ __all__ = [
     "wheel_identifiers",
 ]
 
-#: CPython feature versions shipwheel knows how to build for, oldest first.
-CPYTHON_VERSIONS: tuple[tuple[int, int], ...] = ((3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14))
+#: CPython feature versions shipwheel knows, oldest first: the union of what the supported cibuildwheel lines
+#: build (3.x: 3.8 to 3.14, 4.x: 3.9 to 3.15). A project's matrix uses its line's own list.
+CPYTHON_VERSIONS: tuple[tuple[int, int], ...] = (
+    (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15),
+)  # fmt: skip
 #: (version, platform) pairs no CPython release exists for: python.org's Windows ARM64 builds start at 3.9
 #: (cibuildwheel lists no cp38-win_arm64 either).
 NO_RELEASE: frozenset[tuple[tuple[int, int], str]] = frozenset({((3, 8), "win_arm64")})
 #: Versions that have a free-threaded build (the ``t`` ABI suffix).
-FREE_THREADED_VERSIONS: tuple[tuple[int, int], ...] = ((3, 13), (3, 14))
+FREE_THREADED_VERSIONS: tuple[tuple[int, int], ...] = ((3, 13), (3, 14), (3, 15))
 #: Every platform part of an identifier that shipwheel knows.
 ALL_PLATFORMS: tuple[str, ...] = (
     "manylinux_x86_64", "manylinux_i686", "manylinux_aarch64", "manylinux_ppc64le", "manylinux_s390x",
@@ -158,6 +162,26 @@ def _universe() -> list[Identifier]:
     return ids
 
 
+#: Identifiers cibuildwheel builds that are no CPython wheel shipwheel builds (PyPy, GraalPy, Pyodide, Android,
+#: iOS; from the build-platforms.toml of cibuildwheel 3.3 and 4.3). A selector naming them (cibuildwheel's
+#: common ``skip = "pp*"``) is valid and matches no identifier of a shipwheel matrix.
+OTHER_IDENTIFIERS: tuple[str, ...] = tuple(
+    [
+        f"{python}-{platform}"
+        for python in ("pp38", "pp39", "pp310", "pp311", "pp312", "gp311_242", "gp312_250", "gp313_253")
+        for platform in ("manylinux_x86_64", "manylinux_i686", "manylinux_aarch64", "macosx_x86_64",
+                         "macosx_arm64", "win_amd64")
+    ]
+    + [f"cp31{m}-pyodide_wasm32" for m in range(2, 6)]
+    + [
+        f"cp31{m}-{platform}"
+        for m in range(3, 6)
+        for platform in ("android_arm64_v8a", "android_x86_64", "ios_arm64_iphoneos",
+                         "ios_arm64_iphonesimulator", "ios_x86_64_iphonesimulator")
+    ]
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Selector:
     """Space-separated fnmatch patterns over identifiers, with ``{a,b}`` alternatives (cibuildwheel's syntax)."""
@@ -170,7 +194,7 @@ class Selector:
         """Parse a selector string or list; raise :class:`SelectorError` on syntax errors and on patterns that
         can match no identifier at all (a typo such as ``cp3.12-*``)."""
         items = text.split() if isinstance(text, str) else [p for item in text for p in item.split()]
-        universe = [str(i) for i in _universe()]
+        universe = [str(i) for i in _universe()] + list(OTHER_IDENTIFIERS)
         for item in items:
             if not _SELECTOR_CHARS.match(item) or item.count("{") != item.count("}"):
                 raise SelectorError(
@@ -193,15 +217,14 @@ class Selector:
         return any(fnmatch.fnmatchcase(text, p) for p in self.expanded)
 
 
-def python_versions(requires_python: SpecifierSet | None) -> list[tuple[int, int]]:
-    """The known CPython feature versions that ``requires-python`` admits (``3.x.99`` must be allowed)."""
+def python_versions(
+    requires_python: SpecifierSet | None, versions: Sequence[tuple[int, int]] = CPYTHON_VERSIONS
+) -> list[tuple[int, int]]:
+    """The CPython feature versions of ``versions`` that ``requires-python`` admits (``3.x.99`` must be
+    allowed, as cibuildwheel checks)."""
     if requires_python is None:
-        return list(CPYTHON_VERSIONS)
-    return [
-        v
-        for v in CPYTHON_VERSIONS
-        if requires_python.contains(Version(f"{v[0]}.{v[1]}.99"), prereleases=True)
-    ]
+        return list(versions)
+    return [v for v in versions if requires_python.contains(Version(f"{v[0]}.{v[1]}.99"), prereleases=True)]
 
 
 def expected_identifiers(
@@ -211,12 +234,15 @@ def expected_identifiers(
     skip: Sequence[str] = (),
     free_threaded: bool = False,
     requires_python: SpecifierSet | None = None,
+    versions: Sequence[tuple[int, int]] = CPYTHON_VERSIONS,
+    free_threaded_versions: Sequence[tuple[int, int]] = FREE_THREADED_VERSIONS,
 ) -> list[Identifier]:
     """The identifiers a release of the project ships, sorted.
 
-    Versions from ``requires_python``; ``platforms`` in their order; free-threaded builds when ``free_threaded``;
-    then kept by the ``build`` selector and dropped by ``skip``. The caller passes the values (the configuration's
-    ``BuildOptions.identifiers`` does), so this module knows nothing of where they came from.
+    ``versions`` (the CPython versions the cibuildwheel line builds) that ``requires_python`` admits;
+    ``platforms`` in their order; the free-threaded builds of ``free_threaded_versions`` when ``free_threaded``;
+    then kept by the ``build`` selector and dropped by ``skip``. The caller passes the values (the configuration
+    does), so this module knows nothing of where they came from.
     """
     build_selector = Selector.parse(build, what="build selector")
     skip_selector = Selector.parse(skip, what="skip selector")
@@ -226,10 +252,9 @@ def expected_identifiers(
                 f"unknown platform {platform!r} in 'platforms'",
                 hint="use platform parts like manylinux_x86_64, musllinux_aarch64, macosx_arm64, win_amd64",
             )
-    versions = python_versions(requires_python)
     out: list[Identifier] = []
-    for major, minor in versions:
-        variants = [False] + ([True] if free_threaded and (major, minor) in FREE_THREADED_VERSIONS else [])
+    for major, minor in python_versions(requires_python, versions):
+        variants = [False] + ([True] if free_threaded and (major, minor) in free_threaded_versions else [])
         for ft in variants:
             for platform in platforms:
                 if ((major, minor), platform) in NO_RELEASE:

@@ -40,7 +40,8 @@ PINS: dict[str, Pin] = {
 }
 
 #: The interpreters the pinned cibuildwheel builds (``cibuildwheel --print-build-identifiers`` of v4.2.0 with
-#: every arch): it dropped cp38 and cp313t. The test extra pins the same cibuildwheel, and a test compares.
+#: every arch): it dropped cp38 and cp313t and builds cp315 and cp315t by default (its build-platforms.toml;
+#: only cp316 waits for ``cpython-prerelease``). A test compares with the test extra's cibuildwheel.
 CIBUILDWHEEL_PYTHONS: frozenset[str] = frozenset(
-    {"cp39", "cp310", "cp311", "cp312", "cp313", "cp314", "cp314t"}
+    {"cp39", "cp310", "cp311", "cp312", "cp313", "cp314", "cp314t", "cp315", "cp315t"}
 )

@@ -1,4 +1,4 @@
-"""``shipwheel config``: the resolved configuration and where each value came from."""
+"""``shipwheel config``: the resolved configuration, and per identifier which value wins and where it came from."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from ..config import import_cibuildwheel
+from ..config import PRECEDENCE, Config, JsonValue, Resolved, import_cibuildwheel, jsonable
 from ..errors import ProjectError
+from ..matrix import Identifier
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
 
 
@@ -19,15 +20,22 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "config",
         parents=[common],
         help="show the resolved configuration and where each value came from",
-        description="Show the resolved [tool.shipwheel] configuration. Precedence, highest first: command line > "
-        "SHIPWHEEL_* environment > [tool.shipwheel] > CIBW_* environment > [tool.cibuildwheel] > packaged "
-        "defaults.",
+        description="Show the resolved configuration and where each value came from. Precedence, lowest first: "
+        + " < ".join(PRECEDENCE)
+        + "; each table's platform tables and overrides apply per identifier.",
     )
     p.add_argument(
         "project", nargs="?", type=Path, default=None, help="project folder or sdist file (default: .)"
     )
     add_config_options(p)
     p.add_argument("--json", action="store_true", help="print JSON: {key: {value, source}}")
+    p.add_argument(
+        "--identifier",
+        metavar="ID",
+        type=_identifier,
+        help="the values one identifier gets (cp312-manylinux_x86_64): which value wins, where it came from, "
+        "what it replaced",
+    )
     p.add_argument(
         "--import-cibuildwheel",
         action="store_true",
@@ -36,73 +44,145 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
+def _identifier(text: str) -> str:
+    return str(Identifier.parse(text))
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, project_dir=args.project)
     if config.ci_only:
+        used = ", ".join(config.ci_only)
         err_console.print(
-            Text(
-                f"used by cibuildwheel's CI runs only (accepted, no effect here): {', '.join(config.ci_only)}"
-            ),
-            style="dim",
-            soft_wrap=True,
+            Text(f"used by cibuildwheel's CI runs only (accepted, no effect here): {used}"), style="dim"
         )
+    for remark in config.remarks:
+        err_console.print(Text(f"note: {remark}"), style="dim")
     if args.import_cibuildwheel:
-        if not any(s.startswith(("[tool.cibuildwheel", "env CIBW_")) for s in config.sources.values()):
+        if not any(
+            s.startswith(("[tool.cibuildwheel", "env CIBW_", ".github/")) for s in config.sources.values()
+        ) and not [lv for lv in config.levels if lv.tool == "cibuildwheel"]:
             raise ProjectError(
                 f"{config.project_dir} has no cibuildwheel configuration ([tool.cibuildwheel] or CIBW_*)",
                 hint="run it in a project that builds with cibuildwheel",
             )
         out_console.file.write(import_cibuildwheel(config))
         return 0
-    values = config.as_dict()
-    shown_dir = str(config.project_dir)
     if args.json:
-        print_json(
-            {
-                "project_dir": shown_dir,
-                "pyproject": config.pyproject_label or None,
-                "values": {k: {"value": v, "source": config.sources[k]} for k, v in values.items()},
-                "overrides": [
-                    {"select": o.select, "source": o.origin, "values": _jsonable(o.values)}
-                    for o in config.overrides
-                ],
-                "warnings": list(config.warnings),
-                "ci_only": list(config.ci_only),
-            }
-        )
+        print_json(_json(config, args.identifier))
         return 0
-    table = Table(title=f"shipwheel configuration of {shown_dir}", title_justify="left")
-    table.add_column("key", style="bold")
-    table.add_column("value", overflow="fold")
-    table.add_column("source")
-    for key, value in values.items():
-        source = config.sources[key]
-        style = "dim" if source == "default" else "green"
-        table.add_row(Text(key), Text(_show(value)), Text(source), style=style)
-    out_console.print(table)
-    if config.overrides:
-        per = Table(title="per identifier", title_justify="left")
-        for col in ("select", "key", "value", "source"):
-            per.add_column(col, overflow="fold")
-        for o in config.overrides:
-            for name, value in _jsonable(o.values).items():
-                per.add_row(Text(o.select), Text(name.replace("_", "-")), Text(_show(value)), Text(o.origin))
-        out_console.print(per)
+    line = config.cibuildwheel
+    err_console.print(Text(f"cibuildwheel rules: {line.line.name} ({line.reason})"), style="dim")
+    if args.identifier:
+        out_console.print(_identifier_table(config, args.identifier))
+        return 0
+    out_console.print(_values_table(config))
+    scoped = _scoped_table(config)
+    if scoped.row_count:
+        out_console.print(scoped)
     return 0
 
 
-def _jsonable(values: Any) -> dict[str, Any]:
-    out = {}
-    for name, value in values.items():
-        if isinstance(value, tuple):
-            value = list(value)
-        elif hasattr(value, "items"):
-            value = dict(value)
-        out[name.replace("_", "-")] = value
-    return out
+def _values_table(config: Config) -> Table:
+    table = Table(title=f"shipwheel configuration of {config.project_dir}", title_justify="left")
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_column("source")
+    for key, value in config.as_dict().items():
+        source = config.sources[key]
+        style = "dim" if source == "default" else "green"
+        table.add_row(Text(key), Text(_show(value)), Text(source), style=style)
+    return table
 
 
-def _show(value: Any) -> str:
+def _scoped_table(config: Config) -> Table:
+    """Every platform table and override, with the identifiers it is for (``config --identifier`` tells which
+    of them wins for one identifier)."""
+    per = Table(
+        title="per platform and identifier (config --identifier ID: which wins)", title_justify="left"
+    )
+    for col in ("for", "key", "value", "source"):
+        per.add_column(col, overflow="fold")
+    for level in config.levels:
+        if level.os is None and level.select is None:
+            continue
+        scope = level.select or f"{level.os} identifiers"
+        for key, setting in level.values.items():
+            mode = f" (inherit {setting.inherit})" if setting.inherit != "none" else ""
+            per.add_row(
+                Text(scope), Text(key), Text(_show(jsonable(setting.value)) + mode), Text(setting.origin)
+            )
+    return per
+
+
+def _identifier_table(config: Config, identifier: str) -> Table:
+    table = Table(title=f"{identifier}: the values it is built with", title_justify="left")
+    for col in ("key", "value", "from", "replaced"):
+        table.add_column(col, overflow="fold")
+    for key, found in config.explain(identifier).items():
+        style = "dim" if found.origin == "default" else "green"
+        table.add_row(
+            Text(key), Text(_shown(found)), Text(found.origin), Text(", ".join(found.replaced)), style=style
+        )
+    return table
+
+
+def _shown(found: Resolved) -> str:
+    text = _show(jsonable(found.value))
+    if found.value == "" and found.implicit:
+        text += f"  (the default: {found.implicit})"
+    return text
+
+
+def _json(config: Config, identifier: str | None) -> dict[str, Any]:
+    choice = config.cibuildwheel
+    data: dict[str, Any] = {
+        "project_dir": str(config.project_dir),
+        "pyproject": config.pyproject_label or None,
+        "project": {
+            "name": config.project.name,
+            "version": config.project.version,
+            "requires_python": str(config.project.requires_python)
+            if config.project.requires_python
+            else None,
+            "source": config.project.source or None,
+        },
+        "cibuildwheel": {
+            "line": choice.line.name,
+            "version": choice.pinned or choice.line.newest,
+            "reason": choice.reason,
+            "rejected": list(choice.rejected),
+        },
+        "values": {k: {"value": v, "source": config.sources[k]} for k, v in config.as_dict().items()},
+        "overrides": [
+            {
+                "select": level.select,
+                "os": level.os,
+                "source": level.origin,
+                "values": {k: jsonable(s.value) for k, s in level.values.items()},
+                "inherit": {k: s.inherit for k, s in level.values.items() if s.inherit != "none"},
+            }
+            for level in config.levels
+            if level.os is not None or level.select is not None
+        ],
+        "warnings": list(config.warnings),
+        "notes": list(config.remarks),
+        "ci_only": list(config.ci_only),
+    }
+    if identifier:
+        data["identifier"] = identifier
+        data["for_identifier"] = {
+            key: {
+                "value": jsonable(found.value),
+                "source": found.origin,
+                "replaced": list(found.replaced),
+                **({"default": found.implicit} if found.value == "" and found.implicit else {}),
+            }
+            for key, found in config.explain(identifier).items()
+        }
+    return data
+
+
+def _show(value: JsonValue) -> str:
     if isinstance(value, list):
         return " ".join(value) if value else "[]"
     if isinstance(value, dict):

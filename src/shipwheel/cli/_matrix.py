@@ -32,12 +32,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--platform",
         choices=("linux", "macos", "windows"),
-        help="only the identifiers of this operating system (as cibuildwheel --platform)",
+        help="only the identifiers of this operating system; with --print-build-identifiers, exactly what the "
+        "project's cibuildwheel prints for --platform on this machine (its archs as this host reads them)",
     )
     p.add_argument(
         "--print-build-identifiers",
         action="store_true",
-        help="print only the identifiers, one a line (as cibuildwheel --print-build-identifiers)",
+        help="print only the identifiers, one a line (as cibuildwheel --print-build-identifiers); without "
+        "--platform: the whole release",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--interpreters", action="store_true", help="also list every interpreter found")
@@ -56,8 +58,11 @@ def _config(args: argparse.Namespace, overrides: dict[str, Any]) -> Config:
 def run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"build": args.only} if args.only else {}
     config = _config(args, overrides)
-    identifiers = config.identifiers()
-    if args.platform:
+    if args.print_build_identifiers and args.platform:
+        identifiers = config.cibuildwheel_identifiers(args.platform)
+    else:
+        identifiers = config.identifiers()
+    if args.platform and not args.print_build_identifiers:
         identifiers = [i for i in identifiers if i.os == args.platform]
     if args.print_build_identifiers:
         emit("".join(f"{i}\n" for i in identifiers))

@@ -1,7 +1,9 @@
-"""Configuration of shipwheel: ``[tool.shipwheel]`` read into typed frozen dataclasses.
+"""Configuration of shipwheel: every source read into typed frozen dataclasses, per identifier.
 
-Precedence, highest first: command line > ``SHIPWHEEL_*`` environment > ``[tool.shipwheel]`` > ``CIBW_*``
-environment > ``[tool.cibuildwheel]`` > packaged defaults.
+Precedence, lowest first (written once, in ``_loader.PRECEDENCE``): packaged defaults < the project's cibuildwheel
+line's defaults < ``[tool.cibuildwheel]`` < ``CIBW_*`` (the project's workflows, then the environment) <
+``[tool.shipwheel]`` < ``SHIPWHEEL_*`` environment < command line. Each table's platform tables and overrides
+apply per identifier, as cibuildwheel applies its own.
 """
 
 from __future__ import annotations
@@ -10,22 +12,29 @@ import json
 from importlib import resources
 from typing import Any
 
-from ._cibuildwheel import Override, expand_environment
+from ._archs import Host
+from ._cascade import Resolved
+from ._cibuildwheel import expand_environment
+from ._config import Config, JsonValue, jsonable
 from ._downstream import IN_RELEASE, DownstreamProject
 from ._files import load_defaults, read_pyproject
 from ._import import import_cibuildwheel
-from ._loader import ENV_PREFIX, env_name, load_config
+from ._lines import LINES, CibuildwheelLine, LineChoice, line_for_version
+from ._loader import ENV_PREFIX, PRECEDENCE, env_name, load_config
+from ._metadata import backend_metadata, validate_name
 from ._model import (
     BYTES,
     JOBS,
     JOBS_OR_CORES,
+    PORT,
+    RELEASE_STEPS,
     RETRIES,
     SECTIONS,
     TIMEOUT,
     Bounds,
     BuildOptions,
     ChangelogOptions,
-    Config,
+    CiOptions,
     FetchOptions,
     NotesOptions,
     ProjectInfo,
@@ -35,6 +44,8 @@ from ._model import (
     StageOptions,
     VerifyOptions,
 )
+from ._templates import TEMPLATES, check_template
+from ._workflows import CibwJob, Workflows, read_workflows
 
 __all__ = [
     "BYTES",
@@ -42,31 +53,49 @@ __all__ = [
     "IN_RELEASE",
     "JOBS",
     "JOBS_OR_CORES",
+    "LINES",
+    "PORT",
+    "PRECEDENCE",
+    "RELEASE_STEPS",
     "RETRIES",
     "SECTIONS",
+    "TEMPLATES",
     "TIMEOUT",
     "Bounds",
     "BuildOptions",
     "ChangelogOptions",
+    "CiOptions",
+    "CibuildwheelLine",
+    "CibwJob",
     "Config",
     "DownstreamProject",
     "FetchOptions",
+    "Host",
+    "JsonValue",
+    "LineChoice",
     "NotesOptions",
-    "Override",
     "ProjectInfo",
     "PublishOptions",
     "ReleaseOptions",
+    "Resolved",
     "SignOptions",
     "StageOptions",
     "VerifyOptions",
+    "Workflows",
+    "backend_metadata",
+    "check_template",
     "env_name",
     "expand_environment",
     "import_cibuildwheel",
+    "jsonable",
+    "line_for_version",
     "load_config",
     "load_defaults",
     "read_pyproject",
+    "read_workflows",
     "schema",
     "tool_schema",
+    "validate_name",
 ]
 
 

@@ -1,185 +1,203 @@
 """cibuildwheel's configuration as a source below ``[tool.shipwheel]``: ``[tool.cibuildwheel]`` and ``CIBW_*``.
 
 A project that releases with cibuildwheel gets the same matrix and the same build steps from shipwheel with no new
-configuration. Each cibuildwheel option is read with cibuildwheel's meaning (its documentation and
-``cibuildwheel/options.py``, version 3.3) and turned into the shipwheel key that means the same:
-
-- lists joined as cibuildwheel joins them (``&&`` for commands, spaces for selectors);
-- ``archs`` per operating system into ``platforms`` (``auto``/``native`` mean shipwheel's default platforms of
-  that system, so that the matrix does not depend on the machine it is computed on);
-- ``enable``: free-threaded 3.14 is built by default as in cibuildwheel 3, 3.13t only with
-  ``cpython-freethreading``; PyPy and GraalPy groups are noted (shipwheel builds CPython only);
-- per-platform tables (``[tool.cibuildwheel.linux]``), ``[[tool.cibuildwheel.overrides]]`` and platform variables
-  (``CIBW_TEST_COMMAND_LINUX``) become per-identifier :class:`Override` objects, in cibuildwheel's order.
+configuration. Each option is read with the meaning the project's cibuildwheel line gives it (``_lines``) and
+turned into the shipwheel key that means the same, in cibuildwheel's order of levels: its defaults, the table,
+the platform table, the ``[[overrides]]``, ``CIBW_X``, ``CIBW_X_<PLATFORM>`` (the last two from the
+environment and from the project's own workflows). Lists are joined as cibuildwheel joins them (``&&`` for
+commands); ``archs`` and ``enable`` stay cibuildwheel's own keys, read per system into the matrix.
 
 This is hand-written rather than calling cibuildwheel because cibuildwheel has no public Python API for its
 options (``options.py`` changes between releases) and needs Python 3.11; the configuration format is the stable,
-documented interface.
+documented interface, and the tests compare the result with the real cibuildwheel of each line.
 """
 
 from __future__ import annotations
 
-import os
-import re
+import itertools
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from types import MappingProxyType
 
-__all__ = ["OS_SELECT", "CibwSource", "Override", "expand_environment", "read_cibuildwheel"]
+from ..errors import ConfigError
+from ._lines import CibuildwheelLine
+from ._model import CIBW_ARCHS, CIBW_ENABLE, SPECS
+from ._shipwheel import OS_SELECT, setting
+from ._values import Level, Raw, Setting, short
 
-#: The identifiers of each operating system, as a selector.
-OS_SELECT: Mapping[str, str] = {
-    "linux": "*-manylinux_* *-musllinux_*",
-    "macos": "*-macosx_*",
-    "windows": "*-win32 *-win_*",
-}
+__all__ = [
+    "OS_SELECT",
+    "CibwReading",
+    "expand_environment",
+    "line_defaults",
+    "parse_environment",
+    "read_table",
+]
+
 _OSES = tuple(OS_SELECT)
-
-#: cibuildwheel option -> (shipwheel key, how a TOML list is joined: a separator, or None to keep a list)
-_MAPPED: Mapping[str, tuple[str, str | None]] = {
-    "build": ("build", None),
-    "skip": ("skip", None),
-    "test-skip": ("test-skip", None),
-    "before-all": ("before-all", " && "),
-    "before-build": ("before-build", " && "),
-    "before-test": ("before-test", " && "),
-    "test-command": ("test-command", " && "),
-    "repair-wheel-command": ("repair-wheel-command", " && "),
-    "test-requires": ("test-requires", None),
-    "test-groups": ("test-groups", None),
-    "test-sources": ("test-sources", None),
-    "test-extras": ("test-extras", None),
-    "environment": ("environment", None),
-    "environment-pass": ("environment-pass", None),
-    "build-frontend": ("build-frontend", None),
-    "config-settings": ("config-settings", None),
-}
-#: Read for the whole run, never per identifier (cibuildwheel reads them without the platform variable).
-_GLOBAL_ONLY = frozenset({"build", "skip", "test-skip", "enable", "build-frontend"})
-#: Understood, but only meaningful inside cibuildwheel's own runs (containers, its tool pins, its verbosity).
-_CI_ONLY = frozenset(
+_OTHER_PLATFORMS = ("pyodide", "ios", "android")
+#: cibuildwheel option -> shipwheel key; ``archs`` and ``enable`` keep cibuildwheel's meaning.
+MAPPED: Mapping[str, str] = MappingProxyType(
     {
-        "container-engine",
-        "build-verbosity",
-        "xbuild-tools",
-        "xbuild-files",
-        "pyodide-version",
-        "test-runtime",
-        "audit-requires",
-        "audit-command",
+        **{k: k for k in (
+            "build", "skip", "test-skip", "before-all", "before-build", "before-test", "test-command",
+            "repair-wheel-command", "test-requires", "test-groups", "test-sources", "test-extras", "environment",
+            "environment-pass", "build-frontend", "config-settings",
+        )},
+        "archs": CIBW_ARCHS,
+        "enable": CIBW_ENABLE,
     }
-)
-_IMAGE_SUFFIX = "-image"
-#: Environment-only variables of cibuildwheel (no TOML key).
-_ENV_ONLY = frozenset(
-    {"PLATFORM", "OUTPUT_DIR", "ALLOW_EMPTY", "DEBUG_KEEP_CONTAINER", "DEBUG_TRACEBACK", "CACHE_PATH", "ONLY"}
-)
-_LINUX_ARCHS = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "riscv64")
-_WIN_ARCHS = {"AMD64": "win_amd64", "x86": "win32", "ARM64": "win_arm64"}
-_MAC_ARCHS = ("x86_64", "arm64", "universal2")
-_32BIT = {"i686", "armv7l", "x86"}
-_OTHER_ARCHS = frozenset(
-    {"wasm32", "arm64_v8a", "arm64_iphoneos", "arm64_iphonesimulator", "x86_64_iphonesimulator"}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """Values that apply to the identifiers ``select`` matches (a per-platform table, an ``[[overrides]]`` entry
-    or a platform variable such as ``CIBW_TEST_COMMAND_LINUX``), keyed by shipwheel key, raw (not coerced)."""
-
-    select: str
-    values: Mapping[str, Any]
-    origin: str
-    #: shipwheel key -> "append" or "prepend" (cibuildwheel's ``inherit``): join with the value below
-    inherit: Mapping[str, str] = field(default_factory=dict)
+)  # fmt: skip
+#: Commands: a TOML list is joined with ``&&``.
+_COMMANDS = frozenset({"before-all", "before-build", "before-test", "test-command", "repair-wheel-command"})
+#: Understood, used only inside cibuildwheel's own runs (containers, its tool pins, its verbosity).
+CI_ONLY = frozenset(
+    {"container-engine", "build-verbosity", "xbuild-tools", "xbuild-files", "pyodide-version", "test-runtime",
+     "audit-requires", "audit-command", "test-environment"}
+)  # fmt: skip
+#: keys whose value may also be a table (cibuildwheel's schema)
+_TABLES = frozenset({"environment", "config-settings", "build-frontend", "dependency-versions", "xbuild-files",
+                     "test-runtime", "container-engine", "test-environment"})  # fmt: skip
 
 
 @dataclass(slots=True)
-class CibwSource:
-    """What cibuildwheel's configuration says, translated: ``values`` (shipwheel key -> (raw value, origin)),
-    per-identifier ``overrides``, and ``notes`` (warnings naming keys that are not understood or not used)."""
+class CibwReading:
+    """What cibuildwheel's configuration says: the levels in cibuildwheel's order, the keys used only in its CI
+    runs, notes (keys not used), and what the line rejects (its own error would stop cibuildwheel)."""
 
-    present: bool = False
-    values: dict[str, tuple[Any, str]] = field(default_factory=dict)
-    overrides: list[Override] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    levels: list[Level] = field(default_factory=list)
     ci_only: list[str] = field(default_factory=list)
+    #: worth a warning on every command: keys or variables that are not understood
+    notes: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    unknown_groups: list[str] = field(default_factory=list)
+    #: told by ``shipwheel config`` only: settings that are normal for a project and have no effect here
+    info: list[str] = field(default_factory=list)
+
+    def check_groups(self, line: CibuildwheelLine) -> None:
+        """``enable`` groups the line does not know (cibuildwheel stops on them), and the groups of other
+        interpreters (their identifiers are no wheel shipwheel builds)."""
+        for level in self.levels:
+            found = level.values.get(CIBW_ENABLE)
+            if found is None or not isinstance(found.value, tuple):
+                continue
+            groups, unknown = line.enabled_groups(found.value)
+            self.unknown_groups += [f"{level.origin}: unknown enable group '{g}'" for g in unknown]
+            for group in sorted(groups - {"cpython-freethreading", "cpython-prerelease"}):
+                self.info.append(f"enable '{group}' ({level.origin}): shipwheel builds CPython wheels only")
+
+    def notes_for_warning(self) -> list[str]:
+        """What every command warns about."""
+        return list(dict.fromkeys([*self.notes, *self.unknown_groups]))
+
+    def remarks(self) -> list[str]:
+        """What ``shipwheel config`` tells."""
+        return list(dict.fromkeys(self.info))
 
 
-def _env_var(key: str, os_name: str | None = None) -> str:
-    var = "CIBW_" + key.upper().replace("-", "_")
-    return f"{var}_{os_name.upper()}" if os_name else var
+def line_defaults(line: CibuildwheelLine) -> list[Level]:
+    """The line's own defaults: free-threaded builds on, and each platform's repair command (empty: shipwheel
+    repairs as that command does; an ``inherit`` joins to the command itself)."""
+    origin = f"{line} default"
+    levels = [Level(origin, "default", MappingProxyType({"free-threaded": Setting(True, origin)}))]
+    for os_name, command in line.repair_defaults.items():
+        values = {"repair-wheel-command": Setting("", origin, implicit=command or None)}
+        levels.append(Level(origin, "default", MappingProxyType(values), os=os_name))
+    return levels
 
 
-#: keys whose value may also be a table (cibuildwheel's schema), and what the table's values may be
-_TABLES = {
-    "environment": (str,),
-    "config-settings": (str, list),
-    "build-frontend": (str, list),
-    "dependency-versions": (str,),
-}
-
-
-def _check_type(key: str, value: Any, where: str) -> None:
+def check_type(key: str, value: Raw, where: str) -> None:
     """cibuildwheel's schema: a string, a list of strings, or (for some keys) a table; anything else is refused
-    with cibuildwheel's own meaning of the key named, never a traceback."""
-    from ..errors import ConfigError
-
-    if isinstance(value, str):
+    naming the key, never a traceback."""
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
         return
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return
-    if isinstance(value, dict) and key in _TABLES:
-        kinds = _TABLES[key]
-        if all(
-            isinstance(v, kinds) and (not isinstance(v, list) or all(isinstance(i, str) for i in v))
+    if (
+        isinstance(value, dict)
+        and key in _TABLES
+        and all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
             for v in value.values()
-        ):
-            return
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        )
+    ):
+        return
     table = " or a table of strings" if key in _TABLES else ""
     name = where if where.endswith(key) else f"'{key}' in {where}"
     raise ConfigError(
-        f"{name} must be a string or a list of strings{table}, got {shown}",
+        f"{name} must be a string or a list of strings{table}, got {short(value)}",
         hint="see cibuildwheel's documentation of the option",
     )
 
 
-def _translate(key: str, value: Any, where: str, notes: list[str]) -> tuple[str, Any] | None:
-    """A cibuildwheel (key, value) as the shipwheel (key, raw value), or None when it has no shipwheel key."""
-    _check_type(key, value, where)
-    target, sep = _MAPPED[key]
-    if key == "environment" and ("$(" in str(value) or "`" in str(value)):
+def translate(key: str, value: Raw, where: str, line: CibuildwheelLine, out: CibwReading) -> Raw:
+    """A cibuildwheel value as the raw value of its shipwheel key."""
+    check_type(key, value, where)
+    if isinstance(value, list):
+        words = [str(v) for v in value]
+        value = " && ".join(words) if key in _COMMANDS else " ".join(words) if key == "archs" else value
+    if key == "environment":
+        return environment_table(value, where, out.notes)
+    if key in {"build", "skip", "test-skip"}:
+        return _selectors(value, where, out.info)
+    if key == "config-settings" and isinstance(value, str):
+        try:
+            return list[Raw](shlex.split(value))
+        except ValueError as exc:
+            raise ConfigError(f"{where} {value!r} does not parse: {exc}", hint="check the quotes") from None
+    if key == "test-extras" and isinstance(value, str):
+        return list[Raw](v for v in value.replace(",", " ").split() if v)
+    if key in {"test-requires", "test-sources"} and line.name.startswith("4"):
+        return list[Raw](_shlex_words(value, where)) if isinstance(value, str) else value
+    if key == "test-requires":  # 3.x joins a list with spaces and splits the text again
+        return list[Raw](" ".join(map(str, value)).split() if isinstance(value, list) else str(value).split())
+    if key == "build-frontend" and isinstance(value, dict):
+        args = value.get("args", [])
+        name = str(value.get("name", "default"))
+        return f"{name}; args: {shlex.join(map(str, args))}" if isinstance(args, list) and args else name
+    return value
+
+
+def _selectors(value: Raw, where: str, notes: list[str]) -> list[Raw]:
+    """cibuildwheel's selectors: any fnmatch pattern is valid to cibuildwheel, so one that matches no
+    identifier of any line (an old ``cp36-*``) is left out with a note instead of refused."""
+    from ..errors import SelectorError
+    from ..matrix import Selector
+
+    items = value if isinstance(value, list) else [value]
+    words = [w for item in items for w in str(item).split()]
+    kept: list[Raw] = []
+    for word in words:
+        try:
+            Selector.parse(word)
+        except SelectorError:
+            notes.append(f"{where}: selector {word!r} matches no identifier cibuildwheel builds today")
+            continue
+        kept.append(word)
+    return kept
+
+
+def _shlex_words(value: str, where: str) -> list[str]:
+    try:
+        return shlex.split(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where} {value!r} does not parse: {exc}", hint="check the quotes") from None
+
+
+def environment_table(value: Raw, where: str, notes: list[str]) -> dict[str, Raw]:
+    """``environment`` as a table of assignments (``$VAR`` kept: expanded when the build runs)."""
+    if "$(" in str(value) or "`" in str(value):
         notes.append(
             f"{where}: command substitution ($(...)) is not run by shipwheel; the value is used as written"
         )
-    if isinstance(value, list) and sep is not None:
-        value = sep.join(str(v) for v in value)
-    if key == "environment" and isinstance(value, str):
-        value = parse_environment(value, where)
-    elif key == "config-settings" and isinstance(value, str):
-        try:
-            value = shlex.split(value)  # KEY=VALUE items; a key may repeat
-        except ValueError as exc:
-            from ..errors import ConfigError
-
-            raise ConfigError(f"{where} {value!r} does not parse: {exc}", hint="check the quotes") from None
-    elif key == "test-extras" and isinstance(value, str):
-        value = [v for v in value.replace(",", " ").split() if v]
-    elif key == "build-frontend" and isinstance(value, dict):
-        args = value.get("args", [])  # kept in cibuildwheel's string form, which the build parses
-        name = str(value.get("name", "default"))
-        value = f"{name}; args: {shlex.join(args)}" if args else name
-    return target, value
+    if isinstance(value, dict):
+        return dict(value)
+    return dict(parse_environment(str(value), where))
 
 
 def parse_environment(text: str, where: str) -> dict[str, str]:
     """cibuildwheel's string form of ``environment``: ``A=1 B="two words" C=$A/x``; ``$VAR`` references stay in
-    the values and are expanded when the build runs (:func:`shipwheel.config.expand_environment`)."""
-    from ..errors import ConfigError
-
+    the values and are expanded when the build runs (:func:`expand_environment`)."""
     out: dict[str, str] = {}
     try:
         words = shlex.split(text)
@@ -197,291 +215,161 @@ def parse_environment(text: str, where: str) -> dict[str, str]:
     return out
 
 
-def _archs_to_platforms(archs: str, os_name: str, defaults: tuple[str, ...]) -> list[str]:
-    """cibuildwheel's ``archs`` for one operating system as shipwheel platforms."""
-    from ..errors import ConfigError
-
-    own_defaults = [p for p in defaults if _os_of(p) == os_name]
-    if os_name == "linux":
-        every = [f"{lib}_{a}" for lib in ("manylinux", "musllinux") for a in _LINUX_ARCHS]
-    elif os_name == "macos":
-        every = [f"macosx_{a}" for a in _MAC_ARCHS]
-    else:
-        every = list(_WIN_ARCHS.values())
-    out: list[str] = []
-    for word in archs.replace(",", " ").split():
-        if word in {"auto", "native", "auto64"}:
-            out += own_defaults
-        elif word == "all":
-            out += every
-        elif word == "auto32":
-            out += [p for p in every if p.rsplit("_", 1)[-1] in _32BIT or p == "win32"]
-        elif word in _OTHER_ARCHS:
-            continue  # Pyodide, iOS and Android architectures: no wheel shipwheel builds
-        elif word in _WIN_ARCHS:
-            out += [_WIN_ARCHS[word]] if os_name == "windows" else []
-        elif word in _LINUX_ARCHS or word in _MAC_ARCHS:
-            # the names are per system: macOS arm64 is not Windows ARM64, nor Linux aarch64
-            out += [p for p in every if os_name != "windows" and p.split("_", 1)[-1] == word]
-        else:
-            raise ConfigError(
-                f"'archs' of cibuildwheel: unknown architecture {word!r}",
-                hint="use auto, native, all, auto64, auto32 or x86_64, i686, aarch64, arm64, universal2, AMD64, x86, ARM64",
-            )
-    return list(dict.fromkeys(out))
+def known(key: str, line: CibuildwheelLine) -> bool:
+    """Whether ``key`` is an option of ``line``."""
+    return key in line.options
 
 
-def _os_of(platform: str) -> str:
-    if platform.startswith(("manylinux", "musllinux")):
-        return "linux"
-    return "macos" if platform.startswith("macosx") else "windows"
-
-
-def _known(key: str) -> bool:
-    return (
-        key in _MAPPED
-        or key in {"archs", "enable", "dependency-versions"}
-        or key in _CI_ONLY
-        or key.endswith(_IMAGE_SUFFIX)
-    )
-
-
-def _check_keys(table: Mapping[str, Any], where: str, src: CibwSource, *, allow: frozenset[str]) -> None:
+def _keys(
+    table: Mapping[str, Raw], where: str, line: CibuildwheelLine, out: CibwReading, extra: set[str]
+) -> None:
+    """Options the line does not know are what cibuildwheel stops on ("Option 'x' not supported")."""
     for key in table:
-        if key in allow:
+        if key in extra:
             continue
-        if not _known(key):
-            src.notes.append(f"{where}: '{key}' is not understood by shipwheel and is ignored")
-        elif key in _CI_ONLY or key.endswith(_IMAGE_SUFFIX):
-            src.ci_only.append(f"{where} {key}")
+        if not known(key, line):
+            out.rejected.append(f"{where}: unknown option '{key}'")
+            out.notes.append(f"{where}: '{key}' is not understood by shipwheel and is ignored")
+        elif key in CI_ONLY or key.endswith("-image"):
+            out.ci_only.append(f"{where} {key}")
 
 
-def read_cibuildwheel(
-    pyproject: Mapping[str, Any] | None, environ: Mapping[str, str], default_platforms: tuple[str, ...]
-) -> CibwSource:
-    """Read ``[tool.cibuildwheel]`` of ``pyproject`` and the ``CIBW_*`` variables of ``environ``.
+def inherit_rules(text: str) -> dict[str, str]:
+    """cibuildwheel 4's string form of ``inherit`` (and ``CIBW_INHERIT``): ``before-build; before-test: append;
+    test-command: prepend`` (a name without a rule appends)."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";")
+    lexer.commenters = ""
+    lexer.whitespace_split = True
+    rules: dict[str, str] = {}
+    for is_sep, group in itertools.groupby(lexer, lambda x: x == ";"):
+        words = list(group)
+        if is_sep or not words:
+            continue
+        name, sep, rule = words[0].partition(":")
+        if sep:
+            rules[name] = rule or (words[1] if len(words) > 1 else "")
+        else:
+            rules.update(dict.fromkeys(words, "append"))
+    return rules
 
-    :raises ConfigError: values cibuildwheel itself would refuse (an unknown architecture, a bad environment).
-    """
-    from ..errors import ConfigError
 
-    tool = (pyproject or {}).get("tool")
-    table = tool.get("cibuildwheel") if isinstance(tool, dict) else None
-    if table is not None and not isinstance(table, dict):
+def _inherit(table: Mapping[str, Raw], where: str) -> dict[str, str]:
+    raw = table.get("inherit", {})
+    if isinstance(raw, str):
+        raw = dict[str, Raw](inherit_rules(raw))
+    if not isinstance(raw, dict) or not {str(v) for v in raw.values()} <= {"none", "append", "prepend"}:
+        raise ConfigError(
+            f"'inherit' in {where} must be a table of none/append/prepend",
+            hint='write inherit.test-command = "append"',
+        )
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def table_level(
+    table: Mapping[str, Raw],
+    where: str,
+    line: CibuildwheelLine,
+    out: CibwReading,
+    base: Path,
+    **scope: str | None,
+) -> Level:
+    """One table of cibuildwheel's (the top table, a platform table or an override) as a level."""
+    inherit = _inherit(table, where) if "inherit" in table else {}
+    values: dict[str, Setting] = {}
+    for key, raw in table.items():
+        if key not in MAPPED:
+            continue
+        target = MAPPED[key]
+        translated = translate(key, raw, where if key in {"archs", "enable"} else f"{where} {key}", line, out)
+        if target == CIBW_ARCHS and not translated:
+            continue  # cibuildwheel ignores an empty archs
+        found = setting(SPECS[target], translated, f"'{key}' from {where}", where, base)
+        values[target] = Setting(found.value, where, inherit.get(key, "none"))
+    return Level(where, "cibuildwheel", MappingProxyType(values), **scope)
+
+
+def read_table(tool_table: Raw, line: CibuildwheelLine, base: Path) -> CibwReading:
+    """``[tool.cibuildwheel]``: the table, its platform tables and its overrides, in cibuildwheel's order."""
+    out = CibwReading()
+    if tool_table is None:
+        return out
+    if not isinstance(tool_table, dict):
         raise ConfigError(
             "[tool.cibuildwheel] must be a table", hint="write it as a [tool.cibuildwheel] section"
         )
-    table = table or {}
-    env = {k: v for k, v in environ.items() if k.startswith("CIBW_")}
-    src = CibwSource(present=bool(table) or bool(env))
-    if not src.present:
-        return src
-    base_where = "[tool.cibuildwheel]"
-    _check_keys(table, base_where, src, allow=frozenset({*_OSES, "overrides", "pyodide", "ios", "android"}))
-    for name in ("pyodide", "ios", "android"):
-        if name in table:
-            src.ci_only.append(f"[tool.cibuildwheel.{name}]")
-
-    # cibuildwheel's order, lowest first: table, platform table, [[overrides]], CIBW_X, CIBW_X_<PLATFORM>.
-    env_general = {k for k in _MAPPED if _env_var(k) in env}
-    for key, value in table.items():
-        if key in _MAPPED:
-            translated = _translate(key, value, f"{base_where} {key}", src.notes)
-            if translated:
-                src.values[translated[0]] = (translated[1], base_where)
+    top = "[tool.cibuildwheel]"
+    inherit = {"inherit"} if line.table_inherit else set()
+    _keys(tool_table, top, line, out, {*_OSES, *_OTHER_PLATFORMS, "overrides", *inherit})
+    out.ci_only += [f"[tool.cibuildwheel.{n}]" for n in _OTHER_PLATFORMS if n in tool_table]
+    out.levels.append(table_level(tool_table, top, line, out, base))
     for os_name in _OSES:
-        sub = table.get(os_name)
+        sub = tool_table.get(os_name)
         if sub is None:
             continue
         where = f"[tool.cibuildwheel.{os_name}]"
         if not isinstance(sub, dict):
             raise ConfigError(f"{where} must be a table", hint=f"write it as a {where} section")
-        _check_keys(sub, where, src, allow=frozenset())
-        values = {}
-        for key, value in sub.items():
-            if key in _MAPPED and key not in env_general:
-                if key in _GLOBAL_ONLY:
-                    src.notes.append(f"{where}: '{key}' applies to the whole run in shipwheel")
-                translated = _translate(key, value, f"{where} {key}", src.notes)
-                if translated:
-                    values[translated[0]] = translated[1]
-        if values:
-            src.overrides.append(Override(OS_SELECT[os_name], values, where))
-    overrides = table.get("overrides", [])
+        _keys(sub, where, line, out, inherit)
+        out.levels.append(table_level(sub, where, line, out, base, os=os_name))
+    out.levels += _overrides(tool_table.get("overrides", []), line, out, base)
+    return out
+
+
+def _overrides(overrides: Raw, line: CibuildwheelLine, out: CibwReading, base: Path) -> list[Level]:
     if not isinstance(overrides, list) or not all(isinstance(o, dict) for o in overrides):
         raise ConfigError(
             "[[tool.cibuildwheel.overrides]] must be an array of tables", hint="see cibuildwheel's docs"
         )
+    levels = []
     for index, entry in enumerate(overrides):
+        assert isinstance(entry, dict)
         where = f"[[tool.cibuildwheel.overrides]] #{index + 1}"
         select = entry.get("select")
         if isinstance(select, list):
-            select = " ".join(select)
+            select = " ".join(map(str, select))
         if not isinstance(select, str) or not select:
             raise ConfigError(
                 f"{where} has no 'select'", hint='add select = "cp312-*" (the identifiers it applies to)'
             )
-        inherit_raw = entry.get("inherit", {})
-        _check_keys(entry, where, src, allow=frozenset({"select", "inherit"}))
-        values, inherit = {}, {}
-        for key, value in entry.items():
-            if key in _MAPPED and key not in env_general:
-                translated = _translate(key, value, f"{where} {key}", src.notes)
-                if translated:
-                    values[translated[0]] = translated[1]
-                    mode = inherit_raw.get(key, "none") if isinstance(inherit_raw, dict) else "none"
-                    if mode in {"append", "prepend"}:
-                        inherit[translated[0]] = mode
-        if values:
-            src.overrides.append(Override(select, values, where, inherit))
-
-    for key in _MAPPED:
-        var = _env_var(key)
-        if var in env:
-            translated = _translate(key, env[var], var, src.notes)
-            if translated:
-                src.values[translated[0]] = (translated[1], f"env {var}")
-    for os_name in _OSES:
-        values = {}
-        for key in _MAPPED.keys() - _GLOBAL_ONLY:
-            var = _env_var(key, os_name)
-            if var in env:
-                translated = _translate(key, env[var], var, src.notes)
-                if translated:
-                    values[translated[0]] = translated[1]
-        if values:
-            src.overrides.append(Override(OS_SELECT[os_name], values, f"env CIBW_*_{os_name.upper()}"))
-
-    _no_repair_command(src)
-    _matrix(table, env, src, default_platforms)
-    _dependency_versions(table, env, src)
-    for var in env:
-        name = var[len("CIBW_") :]
-        base = name.rsplit("_", 1)[0] if name.rsplit("_", 1)[-1] in {"LINUX", "MACOS", "WINDOWS"} else name
-        key = base.lower().replace("_", "-")
-        if name in _ENV_ONLY:
-            if name == "OUTPUT_DIR":
-                src.values["output-dir"] = (env[var], f"env {var}")
-            else:
-                src.ci_only.append(var)
-        elif not _known(key) and not any(key == k.replace("-", "_").lower() for k in _MAPPED):
-            src.notes.append(f"{var} is not understood by shipwheel and is ignored")
-        elif key in _CI_ONLY or key.endswith(_IMAGE_SUFFIX):
-            src.ci_only.append(var)
-    return src
+        _keys(entry, where, line, out, {"select", "inherit"})
+        levels.append(table_level(entry, where, line, out, base, select=select))
+    return levels
 
 
-def _no_repair_command(src: CibwSource) -> None:
-    """cibuildwheel's empty ``repair-wheel-command`` keeps the wheel as built (its Linux default is auditwheel
-    only when the key is not set): shipwheel's ``repair = false``. A per-identifier command turns repair back on
-    for the identifiers it selects."""
-    import dataclasses
-
-    command = src.values.get("repair-wheel-command")
-    if command is not None and command[0] == "":
-        src.values["repair"] = (False, command[1])
-    for index, o in enumerate(src.overrides):
-        if "repair-wheel-command" in o.values:
-            values = {**o.values, "repair": o.values["repair-wheel-command"] != ""}
-            src.overrides[index] = dataclasses.replace(o, values=values)
-
-
-def _matrix(
-    table: Mapping[str, Any], env: Mapping[str, str], src: CibwSource, defaults: tuple[str, ...]
-) -> None:
-    """``archs`` into ``platforms``, ``enable`` into ``free-threaded`` and ``skip``; selectors shipwheel can't
-    match (PyPy, GraalPy, Pyodide, CPython it does not know) are left out with a note."""
-    platforms: list[str] = []
-    origin = ""
-    for os_name in _OSES:
-        sub = table.get(os_name) or {}
-        candidates = [
-            (env.get(_env_var("archs", os_name)), f"env {_env_var('archs', os_name)}"),
-            (env.get(_env_var("archs")), "env CIBW_ARCHS"),
-            (sub.get("archs"), f"[tool.cibuildwheel.{os_name}]"),
-            (table.get("archs"), "[tool.cibuildwheel]"),
-        ]
-        archs, where = next(((a, w) for a, w in candidates if a), ("auto", ""))
-        _check_type("archs", archs, where or "[tool.cibuildwheel]")
-        if isinstance(archs, list):
-            archs = " ".join(str(a) for a in archs)
-        platforms += _archs_to_platforms(str(archs), os_name, defaults)
-        origin = origin or where
-    if origin:
-        src.values["platforms"] = (platforms, origin)
-
-    enable_raw = [table.get("enable", []), env.get("CIBW_ENABLE", "")]  # the variable adds to the table
-    _check_type("enable", enable_raw[0], "[tool.cibuildwheel]")
-    groups: set[str] = set()
-    for item in enable_raw:
-        groups |= set(item.split() if isinstance(item, str) else [str(g) for g in item])
-    if "all" in groups:
-        groups |= {"cpython-freethreading", "cpython-prerelease", "pypy", "pypy-eol", "graalpy"}
-    for group in sorted(groups - {"all", "cpython-freethreading"}):
-        src.notes.append(
-            f"enable '{group}' has no effect: shipwheel builds the released CPython versions only"
-        )
-    src.values.setdefault("free-threaded", (True, "cibuildwheel's default (cp314t)"))
-    skip_raw, skip_origin = src.values.get("skip", ("", "cibuildwheel's default"))
-    skip = _selectors(skip_raw, "skip", src)
-    if "cpython-freethreading" not in groups:
-        skip.append("cp313t-*")  # cibuildwheel 3 builds 3.13t only when enabled
-    src.values["skip"] = (skip, skip_origin)
-    if "build" in src.values:
-        build_raw, build_origin = src.values["build"]
-        src.values["build"] = (_selectors(build_raw, "build", src), build_origin)
-    if "test-skip" in src.values:
-        raw, where = src.values["test-skip"]
-        src.values["test-skip"] = (_selectors(raw, "test-skip", src), where)
-
-
-def _selectors(raw: Any, what: str, src: CibwSource) -> list[str]:
-    from ..errors import SelectorError
-    from ..matrix import Selector  # matrix imports config: import when used
-
-    items = raw.split() if isinstance(raw, str) else [str(p) for item in raw for p in str(item).split()]
-    kept = []
-    for item in items:
-        try:
-            Selector.parse(item)
-        except SelectorError:
-            src.notes.append(
-                f"{what} selector {item!r} matches no CPython identifier shipwheel builds; left out"
-            )
-            continue
-        kept.append(item)
-    return kept
-
-
-def _dependency_versions(table: Mapping[str, Any], env: Mapping[str, str], src: CibwSource) -> None:
+def dependency_versions(
+    value: Raw, where: str, out: CibwReading, base: Path, *, from_env: bool = False
+) -> list[Level]:
     """``pinned``/``latest`` pin cibuildwheel's own tools (CI only); a constraints file constrains the build
     environments (``PIP_CONSTRAINT``, ``UV_CONSTRAINT``), which is where it applies in shipwheel."""
-    value = env.get("CIBW_DEPENDENCY_VERSIONS") or table.get("dependency-versions")
     if not value:
-        return
-    _check_type("dependency-versions", value, "[tool.cibuildwheel]")
+        return []
+    check_type("dependency-versions", value, where)
     if isinstance(value, dict):
         value = value.get("file", "")
-    value = str(value).removeprefix("file:")
-    if value in {"pinned", "latest"} or value.startswith("packages:"):
-        src.ci_only.append(f"dependency-versions = {value!r}")
-        return
-    raw, origin = src.values.get("environment", ({}, "[tool.cibuildwheel]"))
+    text = str(value).removeprefix("file:")
+    if text in {"pinned", "latest"} or text.startswith("packages:"):
+        out.ci_only.append(f"dependency-versions = {text!r}")
+        return []
     # relative to where cibuildwheel runs: the working folder for the variable, the project for the table
-    if "CIBW_DEPENDENCY_VERSIONS" in env:
-        path = os.path.abspath(value)
-    else:
-        path = value if os.path.isabs(value) else "{project}/" + value
-    src.values["environment"] = ({**dict(raw), "PIP_CONSTRAINT": path, "UV_CONSTRAINT": path}, origin)
-
-
-_VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+    path = (
+        str(Path(text).absolute()) if from_env else text if Path(text).is_absolute() else "{project}/" + text
+    )
+    origin = f"{where} dependency-versions" if not from_env else where
+    values = {
+        "environment": Setting(
+            MappingProxyType({"PIP_CONSTRAINT": path, "UV_CONSTRAINT": path}), origin, "append"
+        )
+    }
+    return [Level(origin, "cibuildwheel", MappingProxyType(values))]
 
 
 def expand_environment(assignments: Mapping[str, str], base: Mapping[str, str]) -> dict[str, str]:
     """Evaluate ``environment`` as cibuildwheel does: in order, each ``$VAR`` / ``${VAR}`` replaced by the value
     set just before, else the one in ``base`` (the build's environment), else the empty string. Returns only
     the assigned variables. ``$(...)`` command substitution is left as written."""
+    import re
+
+    pattern = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
     out: dict[str, str] = {}
 
     def lookup(m: re.Match[str]) -> str:
@@ -489,5 +377,5 @@ def expand_environment(assignments: Mapping[str, str], base: Mapping[str, str]) 
         return out.get(name, base.get(name, ""))
 
     for name, value in assignments.items():
-        out[name] = _VAR.sub(lookup, value)
+        out[name] = pattern.sub(lookup, value)
     return out

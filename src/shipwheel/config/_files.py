@@ -18,7 +18,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["load_defaults", "parse_toml", "read_pyproject", "read_sdist_pyproject", "read_toml"]
+__all__ = [
+    "load_defaults",
+    "parse_toml",
+    "read_pyproject",
+    "read_sdist_member",
+    "read_sdist_pyproject",
+    "read_toml",
+]
 
 
 def read_toml(path: Path, label: str | None = None) -> dict[str, Any]:
@@ -54,33 +61,52 @@ def parse_toml(data: bytes, shown: str) -> dict[str, Any]:
 _MAX_PYPROJECT = 4 * 1024 * 1024
 
 
-def read_sdist_pyproject(sdist: Path, label: str | None = None) -> dict[str, Any]:
-    """The parsed ``TOP/pyproject.toml`` of an sdist, read from the archive without extracting anything."""
-    shown = label or f"{sdist.name}:pyproject.toml"
+def read_sdist_member(sdist: Path, member: str, label: str | None = None) -> str | None:
+    """The text of ``TOP/member`` of an sdist (``.tar.gz`` or ``.zip``), read without extracting anything;
+    None when the sdist has no such member."""
+    data = _sdist_member(sdist, member, label)
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def _sdist_member(sdist: Path, member: str, label: str | None) -> bytes | None:
     hint = "pass an sdist built by a PEP 517 backend (python -m build --sdist)"
+    suffix = "/" + member
     try:
         if sdist.name.endswith(".zip"):
             with zipfile.ZipFile(sdist) as zf:
-                names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith("/pyproject.toml")]
-                if len(names) != 1 or zf.getinfo(names[0]).file_size > _MAX_PYPROJECT:
-                    raise ProjectError(f"{sdist.name} has no single top-level pyproject.toml", hint=hint)
-                data = zf.read(names[0])
-        else:
-            with tarfile.open(sdist, "r:*") as tar:
-                members = [
-                    m
-                    for m in tar.getmembers()
-                    if m.isfile()
-                    and m.name.strip("./").count("/") == 1
-                    and m.name.endswith("/pyproject.toml")
-                ]
-                if len(members) != 1 or members[0].size > _MAX_PYPROJECT:
-                    raise ProjectError(f"{sdist.name} has no single top-level pyproject.toml", hint=hint)
-                fh = tar.extractfile(members[0])
-                data = fh.read() if fh is not None else b""
+                names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(suffix)]
+                if not names:
+                    return None
+                if len(names) > 1 or zf.getinfo(names[0]).file_size > _MAX_PYPROJECT:
+                    raise ProjectError(f"{sdist.name} has no single top-level {member}", hint=hint)
+                return zf.read(names[0])
+        with tarfile.open(sdist, "r:*") as tar:
+            members = [
+                m for m in tar.getmembers()
+                if m.isfile() and m.name.strip("./").count("/") == 1 and m.name.endswith(suffix)
+            ]  # fmt: skip
+            if not members:
+                return None
+            if len(members) > 1 or members[0].size > _MAX_PYPROJECT:
+                raise ProjectError(f"{sdist.name} has no single top-level {member}", hint=hint)
+            fh = tar.extractfile(members[0])
+            return fh.read() if fh is not None else b""
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ProjectError(f"{sdist.name} is not a readable sdist: {exc}", hint=hint) from None
-    return parse_toml(data, shown)
+
+
+def read_sdist_pyproject(sdist: Path, label: str | None = None) -> dict[str, Any] | None:
+    """The parsed ``TOP/pyproject.toml`` of an sdist (None: a setup.py-only sdist), read from the archive
+    without extracting anything."""
+    data = _sdist_member(sdist, "pyproject.toml", label)
+    if data is None:
+        if read_sdist_member(sdist, "PKG-INFO") is None:
+            raise ProjectError(
+                f"{sdist.name} has no top-level pyproject.toml or PKG-INFO",
+                hint="pass an sdist built by a PEP 517 backend (python -m build --sdist)",
+            )
+        return None
+    return parse_toml(data, label or f"{sdist.name}:pyproject.toml")
 
 
 def load_defaults() -> dict[str, Any]:

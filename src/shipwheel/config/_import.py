@@ -4,47 +4,56 @@ cibuildwheel configuration means, for a project that wants to move."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import tomli_w
 
-from ._cibuildwheel import OS_SELECT
-from ._model import Config
+from ._config import Config, JsonValue, jsonable
+from ._lines import LINES
+from ._model import CIBW_ARCHS, CIBW_ENABLE
+from ._values import Setting
 
 __all__ = ["import_cibuildwheel"]
 
-_CIBW = ("[tool.cibuildwheel", "[[tool.cibuildwheel", "env CIBW_", "cibuildwheel")
+_CIBW = ("[tool.cibuildwheel", "[[tool.cibuildwheel", "env CIBW_", "CIBW_", ".github/")
+Table = dict[str, "JsonValue | Table | list[Table]"]
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+def _entry(values: Mapping[str, Setting]) -> Table:
+    return {key: jsonable(s.value) for key, s in values.items() if key not in (CIBW_ARCHS, CIBW_ENABLE)}
 
 
 def import_cibuildwheel(config: Config) -> str:
     """The TOML text of a ``[tool.shipwheel]`` table (with ``[tool.shipwheel.linux]``-style tables and
     ``[[tool.shipwheel.overrides]]``) holding every value that came from cibuildwheel's configuration."""
     values = config.as_dict()
-    table: dict[str, Any] = {
-        key: _plain(values[key]) for key, source in config.sources.items() if source.startswith(_CIBW)
-    }
-    per_os = {selector: name for name, selector in OS_SELECT.items()}
-    overrides: list[dict[str, Any]] = []
-    for o in config.overrides:
-        if not o.origin.startswith(_CIBW):
+    table: Table = {key: values[key] for key, source in config.sources.items() if source.startswith(_CIBW)}
+    overrides: list[Table] = []
+    for level in config.levels:
+        if level.tool != "cibuildwheel" or (level.os is None and level.select is None):
             continue
-        entry = {name.replace("_", "-"): _plain(v) for name, v in o.values.items()}
-        if o.select in per_os and not o.inherit:
-            table.setdefault(per_os[o.select], {}).update(entry)
+        entry = _entry(level.values)
+        if not entry:
+            continue
+        inherit = {k: s.inherit for k, s in level.values.items() if s.inherit != "none"}
+        if level.os is not None and not inherit:
+            sub = table.get(level.os)
+            table[level.os] = {**(sub if isinstance(sub, dict) else {}), **entry}
         else:
-            extra = {"inherit": dict(o.inherit)} if o.inherit else {}
-            overrides.append({"select": o.select, **entry, **extra})
+            select = level.select or {"linux": "*-manylinux_* *-musllinux_*", "macos": "*-macosx_*"}.get(
+                level.os or "", "*-win32 *-win_*"
+            )
+            overrides.append({"select": select, **entry, **({"inherit": dict(inherit)} if inherit else {})})
     if overrides:
-        table["overrides"] = overrides
-    header = "# [tool.shipwheel] equivalent to this project's cibuildwheel configuration (shipwheel config --import-cibuildwheel)\n"
+        table["overrides"] = list(overrides)
+    line = config.cibuildwheel.line
+    if any(i.free_threaded and (3, i.minor) in line.free_threaded_enabled for i in config.identifiers()):
+        table["free-threaded"] = True
+    if line != LINES[0]:
+        table["ci"] = {"cibuildwheel-version": line.newest}
+    header = (
+        "# [tool.shipwheel] equivalent to this project's cibuildwheel configuration "
+        "(shipwheel config --import-cibuildwheel)\n"
+    )
     if config.ci_only:
         header += "# left out, used by cibuildwheel's CI runs only: " + ", ".join(config.ci_only) + "\n"
     for warning in config.warnings:

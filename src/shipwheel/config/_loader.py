@@ -1,174 +1,130 @@
-"""Load the configuration: packaged defaults < pyproject.toml < ``SHIPWHEEL_*`` environment < command line."""
+"""Load the configuration: one reader per source, and one merge in the precedence written once (``PRECEDENCE``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
+import functools
 import logging
 import os
-import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TypeVar
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from ..errors import ConfigError, ProjectError
-from ._cibuildwheel import OS_SELECT, Override, read_cibuildwheel
+from ..errors import ConfigError, ProjectError, SelectorError
+from ._archs import release_platforms, runner_host
+from ._cascade import resolve
+from ._cibuildwheel import CibwReading, dependency_versions, line_defaults, read_table
+from ._cibw_env import EnvValue, read_env
+from ._config import Config, JobMatrix
 from ._downstream import read_downstream
-from ._files import load_defaults, read_pyproject, read_sdist_pyproject, read_toml
-from ._model import SECTIONS, BuildOptions, Config, ProjectInfo, toml_key
+from ._files import load_defaults, read_pyproject, read_sdist_member, read_sdist_pyproject, read_toml
+from ._lines import CibuildwheelLine, LineChoice, choose_line
+from ._metadata import project_info
+from ._model import (
+    CIBW_ARCHS,
+    SECTIONS,
+    SPECS,
+    BuildOptions,
+    ChangelogOptions,
+    CiOptions,
+    FetchOptions,
+    NotesOptions,
+    ProjectInfo,
+    PublishOptions,
+    ReleaseOptions,
+    Section,
+    SignOptions,
+    StageOptions,
+    VerifyOptions,
+)
+from ._shipwheel import (
+    ENV_PREFIX,
+    Where,
+    cli_level,
+    default_level,
+    env_level,
+    env_name,
+    shipwheel_levels,
+    subtable,
+)
+from ._templates import TEMPLATES, check_template
+from ._values import Level, Raw, Setting, Value
+from ._workflows import Workflows, read_workflows
 
-__all__ = ["ENV_PREFIX", "env_name", "load_config"]
+__all__ = ["ENV_PREFIX", "PRECEDENCE", "env_name", "load_config"]
 
-ENV_PREFIX = "SHIPWHEEL_"
 # Warnings about the configuration go through the package's logger: every command that loads it shows them.
 log = logging.getLogger("shipwheel")
 
-_DEFAULT = "default"
-_PYPROJECT = "pyproject.toml"
-_CLI = "command line"
-#: sources that are cibuildwheel's configuration
-_CIBW_ORIGINS = ("[tool.cibuildwheel", "env CIBW_", "cibuildwheel")
+#: The sources, lowest first; within each, its own levels in its own order (a table, its platform tables, its
+#: overrides; ``CIBW_X`` then ``CIBW_X_<PLATFORM>``). The only place the precedence is written.
+PRECEDENCE = (
+    "default",  # shipwheel's packaged defaults.toml
+    "cibuildwheel default",  # the project's cibuildwheel line: free-threaded builds, each platform's repair
+    "[tool.cibuildwheel]",
+    "CIBW_* variables",  # from the project's workflows, then the environment (which wins per variable)
+    "[tool.shipwheel]",
+    "SHIPWHEEL_* environment",
+    "command line",
+)
 
 
-def env_name(section: str, key: str) -> str:
-    """The environment variable that overrides ``key`` of ``section`` (``""`` for the top level)."""
-    parts = [section, key] if section else [key]
-    return ENV_PREFIX + "_".join(p.replace("-", "_").upper() for p in parts)
+@dataclass(frozen=True, slots=True)
+class _Files:
+    """The files the configuration comes from: ``[project]``'s and the ``[tool.*]`` tables' (``--config-dir``)."""
+
+    project_dir: Path
+    is_sdist: bool
+    pyproject: dict[str, Raw] | None
+    tool_source: dict[str, Raw] | None
+    tool_label: str
+    base: Path
+    checkout: Path | None
+    pkg_info: str | None = None
 
 
-def _where(section: str) -> str:
-    return f"[tool.shipwheel.{section}]" if section else "[tool.shipwheel]"
+@dataclass
+class _Sources:
+    """Every source as read, before the merge."""
 
+    files: _Files
+    environ: Mapping[str, str]
+    cli: Mapping[str, Raw]
+    workflows: Workflows
+    cwd: Path = field(default_factory=Path.cwd)
+    #: cibuildwheel 4 reads architecture names in any case
+    choice_any_case: bool = True
 
-def _suggest(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
-    return "known keys: " + ", ".join(sorted(known))
+    @property
+    def tool(self) -> dict[str, Raw]:
+        return subtable(self.files.tool_source or {}, "tool", "[tool]")
 
+    @functools.cached_property
+    def defaults(self) -> Level:
+        """The packaged defaults."""
+        return default_level(load_defaults(), self.files.base)
 
-def _coerce(value: Any, hint_type: Any, *, what: str, from_env: bool) -> Any:
-    """Turn a TOML or environment value into the field's type, or raise a ConfigError naming ``what``."""
-    origin = typing.get_origin(hint_type)
-    if hint_type is bool:
-        if from_env:
-            low = str(value).strip().lower()
-            if low in {"1", "true", "yes", "on"}:
-                return True
-            if low in {"0", "false", "no", "off", ""}:
-                return False
-        elif isinstance(value, bool):
-            return value
-        raise ConfigError(f"{what} must be true or false, got {value!r}", hint="set it to true or false")
-    if hint_type is int or hint_type is float:
-        noun, fix = ("an integer", "a whole number") if hint_type is int else ("a number", "a number")
-        if isinstance(value, bool):
-            pass
-        elif isinstance(value, int) or (hint_type is float and isinstance(value, float)):
-            return hint_type(value)
-        elif from_env and isinstance(value, str):
-            try:
-                return hint_type(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{what} must be {noun}, got {value!r}", hint=f"set it to {fix}")
-    if hint_type is str or hint_type is Path:
-        if not isinstance(value, str):
-            raise ConfigError(f"{what} must be a string, got {value!r}", hint="quote the value")
-        return value
-    if origin is tuple:
-        if isinstance(value, str):
-            return tuple(value.split())
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        raise ConfigError(
-            f"{what} must be a list of strings, got {value!r}",
-            hint='write it as ["a", "b"] or as one space-separated string',
-        )
-    if origin is Mapping or origin is dict:
-        if from_env and isinstance(value, str):
-            pairs = {}
-            for item in value.split():
-                name, sep, val = item.partition("=")
-                if not sep or not name:
-                    raise ConfigError(
-                        f"{what} must be KEY=VALUE pairs, got {item!r}", hint="write NAME=value NAME2=value2"
-                    )
-                pairs[name] = val
-            return MappingProxyType(pairs)
-        if isinstance(value, dict) and all(isinstance(v, str | int | float | bool) for v in value.values()):
-            return MappingProxyType({str(k): _env_str(v) for k, v in value.items()})
-        raise ConfigError(
-            f"{what} must be a table of strings, got {value!r}", hint='write it as {NAME = "value"}'
-        )
-    raise TypeError(f"unsupported config field type {hint_type!r}")  # a bug in _model, not a user error
+    @functools.cached_property
+    def shipwheel(self) -> tuple[Level, ...]:
+        """``[tool.shipwheel]`` and its per-identifier tables, ``SHIPWHEEL_*``, the command line."""
+        user = subtable(self.tool, "shipwheel", "[tool.shipwheel]")
+        own = shipwheel_levels(user, Where(self.files.base, self.files.tool_label))
+        return (*own, env_level(self.environ, self.cwd), cli_level(self.cli, self.cwd))
 
-
-def _env_str(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
-
-
-def _subtable(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    """``parent[key]`` when it is a table, ``{}`` when absent; anything else is a ConfigError naming ``where``."""
-    value = parent.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ConfigError(
-            f"{where} in pyproject.toml must be a table, got {type(value).__name__} {_short(value)}",
-            hint=f"write it as a {where} section",
-        )
-    return value
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _project_info(pyproject: Mapping[str, Any] | None) -> ProjectInfo:
-    table = _subtable(pyproject or {}, "project", "[project]")
-    for key in ("name", "version", "requires-python"):
-        if key in table and not isinstance(table[key], str):
-            raise ConfigError(
-                f"[project] {key} must be a string, got {_short(table[key])}", hint="quote the value"
-            )
-    dynamic = table.get("dynamic", [])
-    if not isinstance(dynamic, list) or not all(isinstance(d, str) for d in dynamic):
-        raise ConfigError(
-            f"[project] dynamic must be a list of field names, got {_short(dynamic)}",
-            hint='write it like dynamic = ["version"]',
-        )
-    requires = table.get("requires-python")
-    spec: SpecifierSet | None = None
-    if requires is not None:
-        try:
-            spec = SpecifierSet(requires)
-        except InvalidSpecifier as exc:
-            raise ConfigError(
-                f"[project] requires-python {requires!r} is not a valid version specifier",
-                hint="write it like '>=3.10'",
-            ) from exc
-    groups = _subtable(pyproject or {}, "dependency-groups", "[dependency-groups]")
-    return ProjectInfo(
-        name=table.get("name"),
-        version=table.get("version"),
-        requires_python=spec,
-        dynamic=tuple(dynamic),
-        dependency_groups=MappingProxyType(dict(groups)),
-    )
+    @property
+    def cibw_env(self) -> dict[str, EnvValue]:
+        """``CIBW_*`` from every cibuildwheel job of the workflows (where they agree), then the environment."""
+        own = {k: (v, f"env {k}") for k, v in self.environ.items() if k.startswith("CIBW_")}
+        return {**self.workflows.common(), **own}
 
 
 def load_config(
     project_dir: Path | str = ".",
     *,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Raw] | None = None,
     environ: Mapping[str, str] | None = None,
     require_pyproject: bool = False,
     paths_relative_to: Path | str | None = None,
@@ -183,255 +139,346 @@ def load_config(
         ``os.environ``).
     :param require_pyproject: raise :class:`ProjectError` when the folder has no pyproject.toml.
     :param paths_relative_to: the folder relative paths from pyproject.toml and the defaults are resolved against
-        (default: ``project_dir``, or the working folder for an sdist); ``shipwheel build`` reads the
-        configuration of an exported commit but writes next to the user's own project folder.
-    :param config_dir: take ``[tool.shipwheel]`` and ``[tool.cibuildwheel]`` from this folder's pyproject.toml
-        (a checkout, for an sdist made elsewhere); ``[project]`` still comes from ``project_dir``.
-    :param label: how the project's pyproject.toml is named in messages and sources (default
-        ``pyproject.toml``, or ``NAME.tar.gz:pyproject.toml`` for an sdist) — never a temporary path.
+        (default: ``project_dir``, or the working folder for an sdist).
+    :param config_dir: take ``[tool.shipwheel]``, ``[tool.cibuildwheel]`` and the workflows from this checkout
+        (for an sdist made elsewhere); ``[project]`` still comes from ``project_dir``.
+    :param label: how the project's pyproject.toml is named in messages and sources — never a temporary path.
     :raises ConfigError: unknown keys (with a suggestion) or values of the wrong type.
     """
-    given = Path(project_dir).expanduser()
-    environ = os.environ if environ is None else environ
+    files = _files(Path(project_dir).expanduser(), config_dir, label, paths_relative_to, require_pyproject)
+    sources = _Sources(
+        files,
+        os.environ if environ is None else environ,
+        {k: v for k, v in (overrides or {}).items() if v is not None},
+        read_workflows(files.checkout) if files.checkout is not None else Workflows(),
+    )
+    choice = _line(sources)
+    sources.choice_any_case = choice.line.table_inherit
+    reading = _read_cibuildwheel(sources, choice.line, sources.cibw_env)
+    levels = _levels(sources, choice.line, reading)
+    sections, origins = _sections(levels)
+    build = sections[""]
+    cache = getattr(build, "cache_dir", None)
+    info = project_info(
+        files.pyproject,
+        None if files.is_sdist else files.project_dir,
+        pkg_info=files.pkg_info,
+        cache=cache if isinstance(cache, Path) else None,
+    )
+    info = _requires_python(info, sources.cibw_env)
+    _check(levels, origins, sources)
+    warnings = [*reading.notes_for_warning(), *_rejections(choice)]
+    for warning in warnings:
+        log.warning("%s", warning)
+    return _config(
+        files,
+        sections,
+        origins,
+        levels,
+        _variants(sources, choice.line),
+        choice,
+        info,
+        reading,
+        warnings,
+        sources,
+    )
+
+
+def _files(
+    given: Path, config_dir: Path | str | None, label: str | None, relative: Path | str | None, required: bool
+) -> _Files:
+    """Read ``[project]``'s file (a folder's pyproject.toml, or an sdist's) and the ``[tool.*]`` tables' one."""
     if given.is_file():
         project_dir = given.resolve()
         label = label or f"{given.name}:pyproject.toml"
-        pyproject: dict[str, Any] | None = read_sdist_pyproject(project_dir, label)
-        path_base = Path(paths_relative_to or Path.cwd()).resolve()
+        pyproject = read_sdist_pyproject(project_dir, label)
+        pkg_info = read_sdist_member(project_dir, "PKG-INFO")
+        base, checkout = Path(relative or Path.cwd()).resolve(), None
     else:
-        project_dir = given.resolve()
+        project_dir, pkg_info = given.resolve(), None
         pyproject = read_pyproject(project_dir, label)
-        path_base = Path(paths_relative_to).resolve() if paths_relative_to is not None else project_dir
-    if pyproject is None and require_pyproject:
+        base = Path(relative).resolve() if relative is not None else project_dir
+        checkout = project_dir
+        if pyproject is None and (project_dir / "PKG-INFO").is_file():
+            pkg_info = (project_dir / "PKG-INFO").read_text(encoding="utf-8", errors="replace")
+    if pyproject is None and required and not (project_dir / "setup.py").is_file():
         raise ProjectError(
             f"no pyproject.toml in {project_dir}",
             hint="run shipwheel in the project's folder or pass the folder (or an sdist) as PROJECT",
         )
-    project_info = _project_info(pyproject)
-    tool_source, tool_label = pyproject, label or _PYPROJECT
-    if config_dir is not None:
-        config_path = Path(config_dir).expanduser().resolve() / "pyproject.toml"
-        tool_label = str(config_path)
-        if not config_path.is_file():
-            raise ProjectError(
-                f"no pyproject.toml in {config_path.parent}",
-                hint="pass the folder of a checkout as --config-dir",
-            )
-        tool_source = read_toml(config_path)
-        path_base = config_path.parent if paths_relative_to is None else path_base
-        other_name = _subtable(tool_source or {}, "project", "[project]").get("name")
-        if (
-            isinstance(other_name, str)
-            and project_info.name
-            and canonicalize_name(other_name) != canonicalize_name(project_info.name)
-        ):
-            raise ConfigError(
-                f"--config-dir {config_path.parent} is the configuration of {other_name}, "
-                f"not of {project_info.name}",
-                hint="pass the checkout of the project the sdist belongs to",
-            )
-    defaults = load_defaults()
-    user = _subtable(_subtable(tool_source or {}, "tool", "[tool]"), "shipwheel", "[tool.shipwheel]")
-    cibw = read_cibuildwheel(tool_source, environ, tuple(defaults["platforms"]))
-    cli = {k: v for k, v in (overrides or {}).items() if v is not None}
-
-    sources: dict[str, str] = {}
-    built: dict[str, Any] = {}
-    for section, cls in SECTIONS.items():
-        fields = dataclasses.fields(cls)
-        hints = typing.get_type_hints(cls)
-        known = [toml_key(f) for f in fields]
-        default_table = defaults if not section else defaults[section]
-        user_table = user if not section else user.get(section, {})
-        if not isinstance(user_table, dict):
-            raise ConfigError(
-                f"{_where(section)} must be a table", hint=f"write it as a {_where(section)} section"
-            )
-        allowed = known + (
-            [s for s in SECTIONS if s] + [*_PER_IDENTIFIER, "downstream"] if not section else []
-        )
-        for key in user_table:
-            if key not in allowed:
-                raise ConfigError(f"unknown key '{key}' in {_where(section)}", hint=_suggest(key, allowed))
-        values: dict[str, Any] = {}
-        for f in fields:
-            key = toml_key(f)
-            dotted = f"{section}.{key}" if section else key
-            var = env_name(section, key)
-            in_file = False
-            if dotted in cli:
-                raw, origin, from_env = cli[dotted], _CLI, isinstance(cli[dotted], str)
-            elif var in environ:
-                raw, origin, from_env = environ[var], f"env {var}", True
-            elif key in user_table:
-                raw, origin, from_env, in_file = user_table[key], tool_label, False, True
-            elif not section and key in cibw.values:
-                raw, origin = cibw.values[key]
-                from_env, in_file = origin.startswith("env"), not origin.startswith("env")
-            else:
-                raw, origin, from_env, in_file = default_table[key], _DEFAULT, False, True
-            what = (
-                var
-                if origin == f"env {var}"
-                else f"the option for {dotted}"
-                if origin == _CLI
-                else f"'{key}' in {_where(section)}"
-                if origin == tool_label
-                else f"'{key}' from {origin}"
-            )
-            values[f.name] = _value(f, hints[f.name], raw, what, from_env, in_file, path_base)
-            sources[dotted] = origin
-        built[section or "build"] = cls(**values)
-    _check_selectors(built["build"], sources)
-    for note in cibw.notes:
-        log.warning("%s", note)
-    unknown_cli = set(cli) - set(sources)
-    if unknown_cli:  # a bug in a command's option wiring, not a user error
-        raise KeyError(f"unknown override keys {sorted(unknown_cli)}")
-    return Config(
-        project_dir=project_dir,
-        pyproject=project_dir / "pyproject.toml" if pyproject is not None and not given.is_file() else None,
-        project=project_info,
-        sources=MappingProxyType(sources),
-        overrides=_overrides([*cibw.overrides, *_own_overrides(user, tool_label)], sources, path_base),
-        warnings=tuple(cibw.notes),
-        ci_only=tuple(cibw.ci_only),
-        pyproject_label=tool_label if pyproject is not None or config_dir is not None else "",
-        downstream=read_downstream(user, tool_label),
-        **built,
+    files = _Files(
+        project_dir,
+        given.is_file(),
+        pyproject,
+        pyproject,
+        label or "pyproject.toml",
+        base,
+        checkout,
+        pkg_info,
+    )
+    return (
+        files
+        if config_dir is None
+        else _with_config_dir(files, Path(config_dir).expanduser().resolve(), relative)
     )
 
 
-def _check_selectors(options: BuildOptions, sources: Mapping[str, str]) -> None:
-    """``build``, ``skip``, ``test-skip`` and ``platforms`` that no identifier can match are a configuration error
-    (exit 3) when they come from a file or a variable; from the command line they stay usage errors (exit 2)."""
-    from ..errors import SelectorError
-    from ..matrix import ALL_PLATFORMS, Selector  # matrix imports config: import when used
+def _with_config_dir(files: _Files, folder: Path, relative: Path | str | None) -> _Files:
+    path = folder / "pyproject.toml"
+    if not path.is_file():
+        raise ProjectError(
+            f"no pyproject.toml in {folder}", hint="pass the folder of a checkout as --config-dir"
+        )
+    tool_source = read_toml(path)
+    other = subtable(tool_source, "project", "[project]").get("name")
+    mine = subtable(files.pyproject or {}, "project", "[project]").get("name")
+    if (
+        isinstance(other, str)
+        and isinstance(mine, str)
+        and canonicalize_name(other) != canonicalize_name(mine)
+    ):
+        raise ConfigError(
+            f"--config-dir {folder} is the configuration of {other}, not of {mine}",
+            hint="pass the checkout of the project the sdist belongs to",
+        )
+    base = folder if relative is None else files.base
+    return _Files(
+        files.project_dir,
+        files.is_sdist,
+        files.pyproject,
+        tool_source,
+        str(path),
+        base,
+        folder,
+        files.pkg_info,
+    )
 
-    for key in ("build", "skip", "test-skip"):
+
+def _configured_version(sources: _Sources) -> tuple[str, str] | None:
+    """``ci.cibuildwheel-version`` from the command line, ``SHIPWHEEL_CI_CIBUILDWHEEL_VERSION`` or the file."""
+    var = env_name("ci", "cibuildwheel-version")
+    table = subtable(subtable(sources.tool, "shipwheel", "[tool.shipwheel]"), "ci", "[tool.shipwheel.ci]")
+    for value, where in (
+        (sources.cli.get("ci.cibuildwheel-version"), "--cibuildwheel-version"),
+        (sources.environ.get(var), var),
+        (table.get("cibuildwheel-version"), "ci.cibuildwheel-version"),
+    ):
+        if isinstance(value, str) and value:
+            return value, where
+    return None
+
+
+def _line(sources: _Sources) -> LineChoice:
+    def rejects(line: CibuildwheelLine) -> list[str]:
         try:
-            Selector.parse(getattr(options, key.replace("-", "_")), what=f"{key} selector")
-        except SelectorError as exc:
-            if sources[key] == _CLI:
-                raise
-            raise ConfigError(f"{exc.message} (from {sources[key]})", hint=exc.hint) from None
-    for platform in options.platforms:
-        if platform not in ALL_PLATFORMS:
-            raise ConfigError(
-                f"unknown platform {platform!r} in 'platforms' (from {sources['platforms']})",
-                hint="use platform parts like manylinux_x86_64, musllinux_aarch64, macosx_arm64, win_amd64",
-            )
+            reading = _read_cibuildwheel(sources, line, sources.cibw_env)
+        except (ConfigError, SelectorError) as exc:
+            return [exc.message]
+        return reading.rejected + reading.unknown_groups
+
+    return choose_line(_configured_version(sources), sources.workflows.pins, rejects)
 
 
-def _value(
-    f: dataclasses.Field[Any], hint_type: Any, raw: Any, what: str, from_env: bool, in_file: bool, base: Path
-) -> Any:
-    """One field's value: coerced to its type, paths resolved, numbers checked against their bounds."""
-    if f.metadata.get("pairs") and isinstance(raw, dict):
-        # a table of config settings: KEY = "value" or KEY = ["v1", "v2"] (the key repeated)
-        raw = [f"{k}={v}" for k, vs in raw.items() for v in (vs if isinstance(vs, list) else [vs])]
-    if f.metadata.get("path"):
-        value = _coerce(raw, str, what=what, from_env=from_env)
-        return _resolve_path(value, toml_key(f), base, relative_to_project=in_file)
-    value = _coerce(raw, hint_type, what=what, from_env=from_env and isinstance(raw, str))
-    bounds = f.metadata.get("bounds")
-    if bounds is not None and not bounds.check(value):
-        raise ConfigError(
-            f"{what} must be {bounds.describe(hint_type)}, got {_short(raw)}",
-            hint="set it to a value in that range",
+def _read_cibuildwheel(sources: _Sources, line: CibuildwheelLine, env: Mapping[str, EnvValue]) -> CibwReading:
+    """``[tool.cibuildwheel]`` then the ``CIBW_*`` variables, read with ``line``'s rules."""
+    reading = read_table(sources.tool.get("cibuildwheel"), line, sources.files.base)
+    reading.levels += read_env(env, line, sources.cwd, reading)
+    table = sources.tool.get("cibuildwheel")
+    pinned = env.get("CIBW_DEPENDENCY_VERSIONS")
+    if pinned is not None:
+        reading.levels += dependency_versions(pinned[0], pinned[1], reading, sources.cwd, from_env=True)
+    elif isinstance(table, dict):
+        reading.levels += dependency_versions(
+            table.get("dependency-versions"), "[tool.cibuildwheel]", reading, sources.files.base
         )
-    return value
+    if "CIBW_OUTPUT_DIR" in env:
+        value, origin = env["CIBW_OUTPUT_DIR"]
+        reading.levels.append(_output_dir(value, origin, sources.cwd))
+    reading.check_groups(line)
+    return reading
 
 
-#: per-identifier tables of [tool.shipwheel], with cibuildwheel's meaning
-_PER_IDENTIFIER = {**OS_SELECT, "overrides": ""}
+def _output_dir(value: str, origin: str, cwd: Path) -> Level:
+    from ._shipwheel import setting
+
+    found = setting(SPECS["output-dir"], value, origin, origin, cwd, from_env=True)
+    return Level(origin, "cibuildwheel", MappingProxyType({"output-dir": found}))
 
 
-def _own_overrides(user: Mapping[str, Any], label: str) -> list[Override]:
-    """``[tool.shipwheel.linux]`` (``macos``, ``windows``) and ``[[tool.shipwheel.overrides]]`` with ``select``:
-    the same per-identifier tables as cibuildwheel's, so that its configuration can be moved as it is."""
-    known = [toml_key(f) for f in dataclasses.fields(BuildOptions)]
-    found: list[Override] = []
-    entries: list[tuple[str, str, Any]] = [
-        (f"[tool.shipwheel.{n}]", OS_SELECT[n], user.get(n)) for n in OS_SELECT
-    ]
-    overrides = user.get("overrides", [])
-    if not isinstance(overrides, list):
-        raise ConfigError(
-            "'overrides' in [tool.shipwheel] must be an array of tables",
-            hint="write [[tool.shipwheel.overrides]]",
-        )
-    for index, entry in enumerate(overrides):
-        select = entry.get("select") if isinstance(entry, dict) else None
-        select = " ".join(map(str, select)) if isinstance(select, list) else select
-        where = f"[[tool.shipwheel.overrides]] #{index + 1}"
-        if not isinstance(select, str) or not select:
-            raise ConfigError(
-                f"{where} has no 'select'", hint='add select = "cp312-*" (the identifiers it applies to)'
-            )
-        entries.append((where, select, entry))
-    for where, select, table in entries:
-        if table is None:
-            continue
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where} must be a table", hint=f"write it as a {where} section")
-        inherit = table.get("inherit", {})
-        if not isinstance(inherit, dict) or not set(map(str, inherit.values())) <= {
-            "none",
-            "append",
-            "prepend",
-        }:
-            raise ConfigError(
-                f"'inherit' in {where} must be a table of none/append/prepend",
-                hint='write inherit.test-command = "append"',
-            )
-        values = {}
-        for key, value in table.items():
-            if key in {"select", "inherit"}:
-                continue
-            if key not in known:
-                raise ConfigError(f"unknown key '{key}' in {where}", hint=_suggest(key, known))
-            values[key] = value
-        shown = where if label == _PYPROJECT else f"{where} of {label}"
-        found.append(Override(select, values, shown, dict(inherit)))
-    return found
+def _levels(sources: _Sources, line: CibuildwheelLine, reading: CibwReading) -> list[Level]:
+    """Every level, in ``PRECEDENCE`` order."""
+    cibuildwheel = [sources.defaults, *line_defaults(line), *reading.levels]
+    return [*cibuildwheel, *_archs_platforms(cibuildwheel, line), *sources.shipwheel]
 
 
-def _overrides(found: list[Override], sources: Mapping[str, str], base: Path) -> tuple[Override, ...]:
-    """Per-identifier values, coerced now (a bad value fails at load, not mid-build). cibuildwheel's keep only
-    keys no shipwheel source (command line, SHIPWHEEL_*, [tool.shipwheel]) has set; shipwheel's own
-    (``[tool.shipwheel.linux]``, ``[[tool.shipwheel.overrides]]``) yield only to the command line and
-    SHIPWHEEL_*."""
-    fields = {toml_key(f): f for f in dataclasses.fields(BuildOptions)}
-    hints = typing.get_type_hints(BuildOptions)
+def _archs_platforms(levels: Sequence[Level], line: CibuildwheelLine) -> list[Level]:
+    """cibuildwheel's ``archs`` as the ``platforms`` of the whole release (what ``config`` shows and what the
+    steps read as "configured for platform wheels"); none when no level sets ``archs``."""
+    default = resolve(levels, "platforms", "list")
+    assert default is not None and isinstance(default.value, tuple)
+    platforms: list[str] = []
+    origin = ""
+    for os_name in ("linux", "macos", "windows"):
+        archs = resolve(levels, CIBW_ARCHS, "str", os=os_name)
+        words = str(archs.value) if archs is not None else "auto"
+        platforms += release_platforms(words, os_name, default.value, any_case=line.table_inherit)
+        origin = origin or (archs.origin if archs is not None else "")
+    if not origin:
+        return []
+    values = {"platforms": Setting(tuple(platforms), origin)}
+    return [Level(origin, "cibuildwheel", MappingProxyType(values))]
+
+
+def _variants(sources: _Sources, line: CibuildwheelLine) -> tuple[JobMatrix, ...]:
+    """The levels once per combination of every cibuildwheel job of the project's workflows, with the runner
+    it builds on: the release is the union of what cibuildwheel builds there."""
+    own = {k: (v, f"env {k}") for k, v in sources.environ.items() if k.startswith("CIBW_")}
     out = []
-    for o in found:
-        values = {}
-        own = o.origin.startswith(("[tool.shipwheel", "[[tool.shipwheel"))
-        for key, raw in o.values.items():
-            origin = sources[key]
-            if origin == _CLI or origin.startswith("env SHIPWHEEL_"):
-                continue
-            if not own and origin != _DEFAULT and not origin.startswith(_CIBW_ORIGINS):
-                continue
-            f = fields[key]
-            what = f"'{key}' in {o.origin}"
-            values[f.name] = _value(f, hints[f.name], raw, what, o.origin.startswith("env"), True, base)
-        if values:
-            out.append(
-                Override(o.select, MappingProxyType(values), o.origin, MappingProxyType(dict(o.inherit)))
-            )
+    for job in sources.workflows.jobs:
+        for variant in job.variants:
+            reading = _read_cibuildwheel(sources, line, {**variant.env, **own})
+            host = runner_host(variant.runner)
+            origin = f"{job.workflow} (job {job.job}{f', {variant.runner}' if variant.runner else ''})"
+            out.append(JobMatrix(tuple(_levels(sources, line, reading)), host, origin))
     return tuple(out)
 
 
-def _resolve_path(value: str, key: str, project_dir: Path, *, relative_to_project: bool) -> Path:
-    if not value:
-        if key == "cache-dir":
-            import platformdirs
+def _sections(levels: Sequence[Level]) -> tuple[dict[str, Section], dict[str, str]]:
+    """The unscoped value of every key, as the section dataclasses, and where each came from."""
+    values: dict[str, dict[str, Value]] = {s: {} for s in SECTIONS}
+    origins: dict[str, str] = {}
+    for key, spec in SPECS.items():
+        if spec.section == "cibuildwheel":
+            continue
+        found = resolve(levels, key, spec.kind)
+        assert found is not None, key  # the packaged defaults set every key
+        values[spec.section][spec.name] = found.value
+        origins[key] = found.origin
+    return {s: _make(SECTIONS[s], v) for s, v in values.items()}, origins
 
-            return Path(platformdirs.user_cache_dir("shipwheel"))
-        return project_dir if relative_to_project else Path.cwd()
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = (project_dir if relative_to_project else Path.cwd()) / path
-    return path
+
+def _make(cls: type[Section], values: Mapping[str, Value]) -> Section:
+    make: Callable[..., Section] = cls
+    return make(**values)
+
+
+def _check(levels: Sequence[Level], origins: Mapping[str, str], sources: _Sources) -> None:
+    """What must hold of the resolved values: selectors that can match, known platforms, sound templates."""
+    from ..matrix import ALL_PLATFORMS, Selector
+
+    for key in ("build", "skip", "test-skip"):
+        for os_name in (None, "linux", "macos", "windows"):  # a platform table's selectors too
+            found = resolve(levels, key, "list", os=os_name)
+            assert found is not None
+            try:
+                Selector.parse(found.value if isinstance(found.value, tuple) else (), what=f"{key} selector")
+            except SelectorError as exc:
+                if found.origin == "command line":
+                    raise
+                raise ConfigError(f"{exc.message} (from {found.origin})", hint=exc.hint) from None
+    platforms = resolve(levels, "platforms", "list")
+    for platform in platforms.value if platforms is not None and isinstance(platforms.value, tuple) else ():
+        if platform not in ALL_PLATFORMS:
+            raise ConfigError(
+                f"unknown platform {platform!r} in 'platforms' (from {origins['platforms']})",
+                hint="use platform parts like manylinux_x86_64, musllinux_aarch64, macosx_arm64, win_amd64",
+            )
+    for os_name in ("linux", "macos", "windows"):  # an unknown architecture fails at load, not mid-release
+        archs = resolve(levels, CIBW_ARCHS, "str", os=os_name)
+        if archs is not None:
+            release_platforms(str(archs.value), os_name, (), any_case=sources.choice_any_case)
+    for key in TEMPLATES:
+        found = resolve(levels, key, "str")
+        if found is not None and isinstance(found.value, str):
+            check_template(key, found.value, found.origin)
+
+
+def _requires_python(info: ProjectInfo, env: Mapping[str, EnvValue]) -> ProjectInfo:
+    """cibuildwheel's ``CIBW_PROJECT_REQUIRES_PYTHON`` stands for the project's own requires-python."""
+    import dataclasses
+
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if "CIBW_PROJECT_REQUIRES_PYTHON" not in env or not env["CIBW_PROJECT_REQUIRES_PYTHON"][0].strip():
+        return info
+    text, origin = env["CIBW_PROJECT_REQUIRES_PYTHON"]
+    try:
+        return dataclasses.replace(info, requires_python=SpecifierSet(text))
+    except InvalidSpecifier:
+        raise ConfigError(
+            f"{origin.removeprefix('env ')} {text!r} is not a version specifier",
+            hint="write it like '>=3.10'",
+        ) from None
+
+
+def _rejections(choice: LineChoice) -> list[str]:
+    if not choice.rejected:
+        return []
+    why = choice.reason
+    return [
+        f"cibuildwheel {choice.pinned or choice.line.newest} ({why}) refuses: {'; '.join(choice.rejected)}"
+    ]
+
+
+def _config(
+    files: _Files,
+    sections: Mapping[str, Section],
+    origins: Mapping[str, str],
+    levels: Sequence[Level],
+    variants: tuple[JobMatrix, ...],
+    choice: LineChoice,
+    info: ProjectInfo,
+    reading: CibwReading,
+    warnings: Sequence[str],
+    sources: _Sources,
+) -> Config:
+    config = Config(
+        project_dir=files.project_dir,
+        pyproject=files.project_dir / "pyproject.toml"
+        if files.pyproject is not None and not files.is_sdist
+        else None,
+        project=info,
+        sources=MappingProxyType(dict(origins)),
+        levels=tuple(levels),
+        variants=variants,
+        cibuildwheel=choice,
+        warnings=tuple(warnings),
+        remarks=tuple([*reading.remarks(), *sources.workflows.notes]),
+        ci_only=tuple(dict.fromkeys(reading.ci_only)),
+        pyproject_label=files.tool_label if files.tool_source is not None else "",
+        build=_section(sections, "", BuildOptions),
+        verify=_section(sections, "verify", VerifyOptions),
+        stage=_section(sections, "stage", StageOptions),
+        fetch=_section(sections, "fetch", FetchOptions),
+        publish=_section(sections, "publish", PublishOptions),
+        sign=_section(sections, "sign", SignOptions),
+        changelog=_section(sections, "changelog", ChangelogOptions),
+        notes=_section(sections, "notes", NotesOptions),
+        release=_section(sections, "release", ReleaseOptions),
+        ci=_section(sections, "ci", CiOptions),
+        downstream=read_downstream(subtable(sources.tool, "shipwheel", "[tool.shipwheel]"), files.tool_label),
+    )
+    return _with_release_platforms(config) if variants else config
+
+
+def _with_release_platforms(config: Config) -> Config:
+    """With cibuildwheel jobs in the workflows, ``platforms`` is what they build together, from the workflows
+    (unless shipwheel's own ``platforms`` is set)."""
+    import dataclasses
+
+    if config.explain()["platforms"].tool == "shipwheel":
+        return config
+    platforms = tuple(dict.fromkeys(i.platform for i in config.identifiers()))
+    jobs = sorted({job.origin.split(" (job ", 1)[0] for job in config.variants})
+    sources = {**config.sources, "platforms": ", ".join(jobs)}
+    build = dataclasses.replace(config.build, platforms=platforms)
+    return dataclasses.replace(config, build=build, sources=MappingProxyType(sources))
+
+
+_S = TypeVar("_S", bound=Section)
+
+
+def _section(sections: Mapping[str, Section], name: str, cls: type[_S]) -> _S:
+    found = sections[name]
+    assert isinstance(found, cls)
+    return found

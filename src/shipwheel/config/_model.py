@@ -12,72 +12,45 @@ comes from the environment or the command line.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-from ..matrix import Identifier, expand_braces, expected_identifiers
-from ._cibuildwheel import Override
-from ._downstream import DownstreamProject
+from ._values import Bounds, Spec, specs_of
 
 __all__ = [
     "BYTES",
+    "CIBW_ARCHS",
+    "CIBW_ENABLE",
     "JOBS",
     "JOBS_OR_CORES",
+    "PORT",
     "RATIO",
+    "RELEASE_STEPS",
     "RETRIES",
     "SECTIONS",
+    "SPECS",
     "TIMEOUT",
     "Bounds",
     "BuildOptions",
     "ChangelogOptions",
-    "Config",
+    "CiOptions",
     "FetchOptions",
     "NotesOptions",
     "ProjectInfo",
     "PublishOptions",
     "ReleaseOptions",
     "SignOptions",
+    "Spec",
     "StageOptions",
     "VerifyOptions",
+    "toml_key",
 ]
 
 _PATH = MappingProxyType({"path": True})
-
-
-@dataclass(frozen=True, slots=True)
-class Bounds:
-    """The range a numeric option must lie in; the config loader and the command line both check it.
-
-    Upper ends exist because a huge count or timeout is never meant and breaks the layer below (thread pools,
-    ``socket.settimeout``, back-off arithmetic) with an error that names none of the user's input.
-    """
-
-    low: float
-    high: float
-    #: the value must be greater than ``low``, not equal to it (a timeout of 0 is not a timeout)
-    above: bool = False
-
-    def check(self, value: float) -> bool:
-        """Whether ``value`` lies in the range (never for NaN or infinity)."""
-        if not math.isfinite(value) or value > self.high:
-            return False
-        return value > self.low if self.above else value >= self.low
-
-    def describe(self, kind: type) -> str:
-        """``a whole number from 1 to 1024`` / ``a number of seconds above 0 and at most 86400``."""
-        noun = "a whole number" if kind is int else "a number"
-        high = f"{self.high:g}" if self.high < 1e15 else f"{int(self.high)}"
-        if self.above:
-            return f"{noun} above {self.low:g} and at most {high}"
-        return f"{noun} from {self.low:g} to {high}"
-
 
 #: Parallel workers where 0 means one per core (build, verify).
 JOBS_OR_CORES = Bounds(0, 1024)
@@ -91,9 +64,19 @@ TIMEOUT = Bounds(0, 86400, above=True)
 BYTES = Bounds(1, 2**62)
 #: Compression ratios.
 RATIO = Bounds(0, 1e9, above=True)
+#: TCP ports.
+PORT = Bounds(1, 65535)
+#: Byte quotas where 0 means not checked.
+QUOTA = Bounds(0, 2**62)
+
+#: Every step ``shipwheel release`` knows, in the order it runs them: the one list the configuration's
+#: ``release.steps`` is checked against and the release pipeline runs (a new step is added here).
+RELEASE_STEPS: tuple[str, ...] = (
+    "check", "notes", "version", "tag", "build", "verify", "downstream", "sign", "stage", "publish", "docs", "announce", "bump",
+)  # fmt: skip
 
 
-def _num(bounds: Bounds) -> Mapping[str, Any]:
+def _num(bounds: Bounds) -> Mapping[str, Bounds]:
     return MappingProxyType({"bounds": bounds})
 
 
@@ -129,16 +112,6 @@ class BuildOptions:
     cache_dir: Path = field(metadata=_PATH)
     log_dir: Path = field(metadata=_PATH)
 
-    def identifiers(self, requires_python: SpecifierSet | None) -> list[Identifier]:
-        """The identifiers these options select for a project that admits ``requires_python``, sorted."""
-        return expected_identifiers(
-            platforms=self.platforms,
-            build=self.build,
-            skip=self.skip,
-            free_threaded=self.free_threaded,
-            requires_python=requires_python,
-        )
-
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class VerifyOptions:
@@ -163,7 +136,7 @@ class StageOptions:
 class FetchOptions:
     """``[tool.shipwheel.fetch]``: where ``shipwheel fetch`` takes the release files from."""
 
-    from_: str = field(metadata={"key": "from"})
+    from_: str
     wheelhouse: Path = field(metadata=_PATH)
     jobs: int = field(metadata=_num(JOBS))
     retries: int = field(metadata=_num(RETRIES))
@@ -231,11 +204,11 @@ class ReleaseOptions:
     api_version: str
     docs_command: str
     sdist_ignore: tuple[str, ...]
-    project_quota: int
+    project_quota: int = field(metadata=_num(QUOTA))
     announce_from: str
     announce_to: tuple[str, ...]
     smtp_host: str
-    smtp_port: int
+    smtp_port: int = field(metadata=_num(PORT))
     smtp_starttls: bool
     smtp_user: str
     smtp_ca_file: str
@@ -247,8 +220,30 @@ class ReleaseOptions:
     complete_matrix: bool
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CiOptions:
+    """``[tool.shipwheel.ci]``: the CI workflows ``shipwheel ci`` writes."""
+
+    #: the cibuildwheel release the workflows pin and whose rules the configuration is read with; empty: the
+    #: version the project's own workflows pin, else the newest line that accepts the configuration
+    cibuildwheel_version: str
+
+
+Section = (
+    BuildOptions
+    | VerifyOptions
+    | StageOptions
+    | FetchOptions
+    | PublishOptions
+    | SignOptions
+    | ChangelogOptions
+    | NotesOptions
+    | ReleaseOptions
+    | CiOptions
+)
+
 #: TOML sub-table name (``""`` for the top level) -> dataclass.
-SECTIONS: Mapping[str, type[Any]] = MappingProxyType(
+SECTIONS: Mapping[str, type[Section]] = MappingProxyType(
     {
         "": BuildOptions,
         "verify": VerifyOptions,
@@ -259,123 +254,47 @@ SECTIONS: Mapping[str, type[Any]] = MappingProxyType(
         "changelog": ChangelogOptions,
         "notes": NotesOptions,
         "release": ReleaseOptions,
+        "ci": CiOptions,
     }
 )
 
 
-def toml_key(f: dataclasses.Field[Any]) -> str:
-    """The TOML key of a dataclass field (``test_command`` -> ``test-command``)."""
-    key: str = f.metadata.get("key", f.name.replace("_", "-"))
-    return key
+def toml_key(f: dataclasses.Field[object]) -> str:
+    """The TOML key of a dataclass field (``test_command`` -> ``test-command``, ``from_`` -> ``from``)."""
+    return f.name.removesuffix("_").replace("_", "-")
+
+
+def _all_specs() -> Mapping[str, Spec]:
+    specs: dict[str, Spec] = {}
+    choices = {"steps": RELEASE_STEPS}
+    for section, cls in SECTIONS.items():
+        for spec in specs_of(section, cls, choices if section == "release" else None):
+            specs[spec.key] = spec
+    # cibuildwheel's own matrix keys: read per system and turned into platforms and free-threaded versions
+    specs[CIBW_ARCHS] = Spec("cibuildwheel", "archs", "str")
+    specs[CIBW_ENABLE] = Spec("cibuildwheel", "enable", "list")
+    return MappingProxyType(specs)
+
+
+CIBW_ARCHS = "cibuildwheel.archs"
+CIBW_ENABLE = "cibuildwheel.enable"
+#: Every configuration key, by dotted TOML key (``test-command``, ``verify.max-file-size``).
+SPECS: Mapping[str, Spec] = _all_specs()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ProjectInfo:
-    """What the ``[project]`` table says about the project being released."""
+    """What the project's metadata says: from ``[project]``, else ``setup.cfg``, an sdist's ``PKG-INFO`` or the
+    build backend (``source`` says which)."""
 
     name: str | None
     version: str | None
     requires_python: SpecifierSet | None
     dynamic: tuple[str, ...] = ()
-    #: the ``[dependency-groups]`` table (PEP 735), as written
-    dependency_groups: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Config:
-    """The resolved configuration of one project.
-
-    ``sources`` maps every dotted key (``test-command``, ``verify.max-file-size``) to where its value came from:
-    ``default``, ``pyproject.toml``, ``env SHIPWHEEL_…`` or ``command line``.
-    """
-
-    project_dir: Path
-    pyproject: Path | None
-    project: ProjectInfo
-    build: BuildOptions
-    verify: VerifyOptions
-    stage: StageOptions
-    fetch: FetchOptions
-    publish: PublishOptions
-    sign: SignOptions
-    changelog: ChangelogOptions
-    notes: NotesOptions
-    release: ReleaseOptions
-    sources: Mapping[str, str]
-    #: cibuildwheel's per-identifier values (platform tables, ``[[overrides]]``, ``CIBW_*_LINUX``), in order
-    overrides: tuple[Override, ...] = ()
-    #: warnings about the configuration (a cibuildwheel key shipwheel does not understand …), one line each
-    warnings: tuple[str, ...] = ()
-    #: cibuildwheel settings that only its own CI runs use (container images, its tool pins)
-    ci_only: tuple[str, ...] = ()
-    #: how the file the ``[tool.*]`` tables came from is shown (never a temporary path)
-    pyproject_label: str = ""
-    #: ``[[tool.shipwheel.downstream]]``: the projects whose test suites test this one's candidates
-    downstream: tuple[DownstreamProject, ...] = ()
-
-    def identifiers(self) -> list[Identifier]:
-        """The identifiers a release of the project ships: the build options over ``requires-python``."""
-        return self.build.identifiers(self.project.requires_python)
-
-    def test_requirements(self, options: BuildOptions | None = None) -> tuple[str, ...]:
-        """What the tests of a wheel need: ``test-requires`` and the requirements of ``test-groups``."""
-        import dependency_groups
-        from packaging.requirements import InvalidRequirement
-
-        from ..errors import ConfigError
-
-        options = options or self.build
-        if not options.test_groups:
-            return options.test_requires
-        try:
-            grouped = dependency_groups.resolve(self.project.dependency_groups, *options.test_groups)
-        except (LookupError, ValueError, TypeError, InvalidRequirement) as exc:
-            raise ConfigError(
-                f"test-groups {' '.join(options.test_groups)}: {exc}",
-                hint="name groups of the project's [dependency-groups] table",
-            ) from None
-        return (*options.test_requires, *grouped)
-
-    def for_identifier(self, identifier: str) -> BuildOptions:
-        """The build options of one identifier: the overrides whose ``select`` matches it applied in order."""
-        options = self.build
-        for o in self.overrides:
-            patterns = [p for item in o.select.split() for p in expand_braces(item)]
-            if not any(fnmatch.fnmatchcase(identifier, p) for p in patterns):
-                continue
-            changes = {}
-            for name, value in o.values.items():
-                mode = o.inherit.get(name.replace("_", "-"), "none")
-                old = getattr(options, name)
-                if mode != "none":
-                    value = _inherit(old, value, prepend=mode == "prepend")
-                changes[name] = value
-            options = dataclasses.replace(options, **changes)
-        return options
-
-    def as_dict(self) -> dict[str, Any]:
-        """The resolved values as a JSON-ready dict keyed by dotted TOML key."""
-        out: dict[str, Any] = {}
-        for section, cls in SECTIONS.items():
-            obj = getattr(self, section or "build")
-            for f in dataclasses.fields(cls):
-                key = f"{section}.{toml_key(f)}" if section else toml_key(f)
-                value = getattr(obj, f.name)
-                if isinstance(value, Path):
-                    value = str(value)
-                elif isinstance(value, tuple):
-                    value = list(value)
-                elif isinstance(value, Mapping):
-                    value = dict(value)
-                out[key] = value
-        return out
-
-
-def _inherit(old: Any, new: Any, *, prepend: bool) -> Any:
-    """cibuildwheel's ``inherit``: a command joined with ``&&``, lists concatenated, tables merged."""
-    first, second = (new, old) if prepend else (old, new)
-    if isinstance(new, str):
-        return " && ".join(v for v in (first, second) if v)
-    if isinstance(new, tuple):
-        return (*first, *second)
-    return MappingProxyType({**first, **second})
+    #: the ``[dependency-groups]`` table (PEP 735): group -> requirements and ``{include-group = NAME}`` tables
+    dependency_groups: Mapping[str, tuple[str | Mapping[str, str], ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    #: where name, version and requires-python came from (``[project]``, ``setup.cfg``, ``PKG-INFO``, ``the
+    #: build backend's metadata``)
+    source: str = "[project]"

@@ -15,13 +15,13 @@ from typing import Any, Literal
 
 from .._fs import read_limited, write_inside
 from .._http import redact_data
+from ..config import RELEASE_STEPS
 
 __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
 
-#: Every step the pipeline knows, in the order it runs them.
-STEPS = (
-    "check", "notes", "version", "tag", "build", "verify", "downstream", "sign", "stage", "publish", "docs", "announce", "bump",
-)  # fmt: skip
+#: Every step the pipeline knows, in the order it runs them (one list, kept with the configuration that checks
+#: ``release.steps`` against it).
+STEPS = RELEASE_STEPS
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
 

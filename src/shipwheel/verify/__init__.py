@@ -233,10 +233,10 @@ def _completeness(
         and canonicalize_name(config.project.name) == project
         # a [tool.shipwheel] table (or SHIPWHEEL_* variables) with build settings: the project uses shipwheel's
         # matrix; without one, the packaged default platforms say nothing about this project
-        and any(source != "default" for key, source in config.sources.items() if "." not in key)
+        and config.configures_build
     ):
         requires = config.project.requires_python or files_requires_python(results)
-        return check_completeness(wheels, config.build.identifiers(requires), "config")
+        return check_completeness(wheels, config.identifiers(requires), "config")
     return check_completeness(wheels, inferred_identifiers(results), "files")
 
 
