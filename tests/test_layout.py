@@ -28,7 +28,18 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vocabulary", ("distfiles", "matrix", "interpreters", "manifest", "simple_index")),
     (
         "plumbing",
-        ("_http", "_retry", "_subprocess", "_git", "_fs", "_adaptive", "_html", "_terminal", "_version"),
+        (
+            "_http",
+            "_redact",
+            "_retry",
+            "_subprocess",
+            "_git",
+            "_fs",
+            "_adaptive",
+            "_html",
+            "_terminal",
+            "_version",
+        ),
     ),
     ("errors", ("errors",)),
 )

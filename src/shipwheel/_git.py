@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._http import redact_text
+from ._redact import redact_text
 from ._terminal import visible
 from .errors import CommandError, EnvironmentNotReadyError, ProjectError
 

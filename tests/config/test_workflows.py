@@ -104,3 +104,28 @@ def test_the_environment_wins_over_the_workflows(tmp_path: Path) -> None:
         "cp312-manylinux_x86_64", "cp312-musllinux_x86_64", "cp312-manylinux_aarch64", "cp312-musllinux_aarch64",
     }  # fmt: skip
     assert any("CIBW_SKIP depends on secrets.SKIP" in r for r in config.remarks)
+
+
+def test_an_include_only_matrix_of_objects_is_one_job_per_entry() -> None:
+    """pyzmq 27.3.0's wheel job: ``matrix.include`` only, each entry with a ``cibw`` object read as
+    ``${{ matrix.cibw.build || '*' }}``, and an Android entry that ships nothing on PyPI. Every CPython wheel
+    pyzmq released is selected; the rest are the 3.13+ identifiers its cp312 abi3 wheels serve (cibuildwheel
+    reuses an abi3 wheel for the later Pythons instead of building them)."""
+    import tarfile
+
+    from fixtures.pypi_sdists import pinned_sdist
+
+    sdist = pinned_sdist("pyzmq", "27.3.0")
+    with tarfile.open(sdist) as tar:
+        top = tar.getnames()[0].split("/")[0]
+    folder = Path(CACHE.parent / "pyzmq-27.3.0-tree")
+    if not (folder / top / "pyproject.toml").is_file():
+        with tarfile.open(sdist) as tar:
+            tar.extractall(folder, filter="data")
+    config = load_config(folder / top, environ={})
+    ours = {str(i) for i in config.identifiers()}
+    theirs = {i for i in _released_identifiers("pyzmq", "27.3.0") if i.startswith("cp")}
+    assert theirs <= ours
+    assert {i.split("-")[0] for i in ours - theirs} <= {"cp313", "cp314", "cp315"}
+    assert not any("matrix.cibw" in r for r in config.remarks)  # every entry's values were read
+    assert len(config.variants) == 13  # 14 entries; the Android one builds nothing shipwheel ships

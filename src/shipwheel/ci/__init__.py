@@ -252,6 +252,12 @@ def write_workflows(generated: Mapping[str, str], directory: Path) -> list[Path]
     """Write the ``generated`` workflows into ``directory`` (created), never through a symbolic link; return the
     files that changed."""
     _refuse_symlinks(directory)
+    for folder in (directory, *directory.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ProjectError(
+                f"{folder} is a file, not a folder for workflows",
+                hint="pass a folder with -o (default .github/workflows)",
+            )
     directory.mkdir(parents=True, exist_ok=True)
     changed: list[Path] = []
     for name, text in generated.items():

@@ -183,9 +183,8 @@ class _Parser:
             key = self.tokens[self.pos][1] if self.pos < len(self.tokens) else ""
             self.pos += 1
             path += f".{key}"
-            if not isinstance(value, Mapping) or key not in value:
-                raise Unknown(path)
-            value = value[key]
+            # a property the object lacks is null, as in GitHub's expressions (``matrix.cibw.build || '*'``)
+            value = value.get(key) if isinstance(value, Mapping) else None
         if isinstance(value, Mapping):
             raise Unknown(path)
         return value if isinstance(value, str | float | bool) or value is None else str(value)

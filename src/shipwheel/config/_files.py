@@ -3,6 +3,7 @@ packaged defaults. Errors name the file as the user knows it, never a temporary 
 
 from __future__ import annotations
 
+import os
 import sys
 import tarfile
 import zipfile
@@ -120,6 +121,8 @@ def read_pyproject(project_dir: Path, label: str | None = None) -> dict[str, Any
     """The parsed pyproject.toml of ``project_dir``, or ``None`` when there is none; ``label`` names it in
     errors instead of its path (a temporary export)."""
     path = project_dir / "pyproject.toml"
-    if not path.is_file():
-        return None
+    if not os.path.lexists(path):
+        return (
+            None  # anything else there (a FIFO, a dangling link, a folder) is read and refused: never skipped
+        )
     return read_toml(path, label)

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
+from .._fs import read_text
 from ..errors import ConfigError, ProjectError, SelectorError
 from ._archs import release_platforms, runner_host
 from ._cascade import resolve
@@ -200,7 +201,7 @@ def _files(
         base = Path(relative).resolve() if relative is not None else project_dir
         checkout = project_dir
         if pyproject is None and (project_dir / "PKG-INFO").is_file():
-            pkg_info = (project_dir / "PKG-INFO").read_text(encoding="utf-8", errors="replace")
+            pkg_info = _read_pkg_info(project_dir / "PKG-INFO")
     if pyproject is None and required and not (project_dir / "setup.py").is_file():
         raise ProjectError(
             f"no pyproject.toml in {project_dir}",
@@ -482,3 +483,12 @@ def _section(sections: Mapping[str, Section], name: str, cls: type[_S]) -> _S:
     found = sections[name]
     assert isinstance(found, cls)
     return found
+
+
+def _read_pkg_info(path: Path) -> str:
+    try:
+        return read_text(path, errors="replace")
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot read {path}: {exc.strerror}", hint="check the file and its permissions"
+        ) from exc

@@ -166,7 +166,9 @@ class _Reader:
             blobs = self._github_env(job.get("with"), {"matrix": combo}, where) if called is not None else {}
             for run_doc, run_job in runners:
                 context = {"matrix": combo if called is None else {}, "inputs": inputs}
-                variants.append(self._variant(where, run_doc, run_job, context, blobs))
+                variant = self._variant(where, run_doc, run_job, context, blobs)
+                if variant.env.get("CIBW_PLATFORM", ("",))[0].strip() not in _OTHER_PLATFORMS:
+                    variants.append(variant)  # a matrix entry for Pyodide, iOS or Android ships nothing here
         return CibwJob(rel, name, tuple(variants))
 
     def _variant(
@@ -234,9 +236,12 @@ def _is_cibuildwheel(step: Mapping[str, object]) -> bool:
     return bool(_ACTION.match(uses) or re.search(r"(^|[\s/])cibuildwheel(\s|$)", run))
 
 
+_OTHER_PLATFORMS = ("pyodide", "ios", "android")
+
+
 def _other_platform(doc: Mapping[str, object], job: Mapping[str, object], step: Mapping[str, object]) -> bool:
     """Whether a cibuildwheel step builds for Pyodide, iOS or Android (``CIBW_PLATFORM``, ``--platform``)."""
-    others = ("pyodide", "ios", "android")
+    others = _OTHER_PLATFORMS
     platform = {**_env(doc.get("env")), **_env(job.get("env")), **_env(step.get("env"))}.get(
         "CIBW_PLATFORM", ""
     )
@@ -307,8 +312,9 @@ def _github_env_lines(text: str) -> dict[str, str]:
     return out
 
 
-def _matrix(strategy: object, where: str, notes: list[str]) -> list[dict[str, str]]:
-    """The combinations of a job's ``strategy.matrix`` (GitHub's product, ``exclude`` and ``include``)."""
+def _matrix(strategy: object, where: str, notes: list[str]) -> list[dict[str, object]]:
+    """The combinations of a job's ``strategy.matrix`` (GitHub's product, ``exclude`` and ``include``); values
+    that are objects stay objects (``matrix.cibw.build``)."""
     matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
     if not isinstance(matrix, dict):
         return [{}]
@@ -316,20 +322,44 @@ def _matrix(strategy: object, where: str, notes: list[str]) -> list[dict[str, st
     if any(not isinstance(v, list) for v in axes.values()):
         notes.append(f"{where}: its matrix is computed by an expression; read without it")
         return [{}]
-    combos = [
-        dict(zip(axes, (_text(v) for v in values), strict=True))
-        for values in itertools.product(*axes.values())
-    ]
+    combos: list[dict[str, object]] = (
+        [
+            dict(zip(axes, (_value_of(v) for v in values), strict=True))
+            for values in itertools.product(*axes.values())
+        ]
+        if axes
+        else []  # an include-only matrix: each entry is a job of its own
+    )
     for rule in matrix.get("exclude") or []:
         if isinstance(rule, dict):
-            combos = [c for c in combos if not all(c.get(str(k)) == _text(v) for k, v in rule.items())]
+            combos = [
+                c for c in combos if not all(_covers(c.get(str(k)), _value_of(v)) for k, v in rule.items())
+            ]
+    original = [dict(c) for c in combos]  # an include never changes these; added values it may replace
     for extra in matrix.get("include") or []:
         if not isinstance(extra, dict):
             continue
-        entry = {str(k): _text(v) for k, v in extra.items()}
-        matching = [c for c in combos if all(c.get(k) == v for k, v in entry.items() if k in axes)]
-        for c in matching:
-            c.update({k: v for k, v in entry.items() if k not in axes})
+        entry = {str(k): _value_of(v) for k, v in extra.items()}
+        # added to every original combination whose original values it keeps; else a combination of its own
+        matching = [
+            i for i, first in enumerate(original) if all(first.get(k, v) == v for k, v in entry.items())
+        ]
+        for i in matching:
+            combos[i].update(entry)
         if not matching:
             combos.append(entry)
     return combos or [{}]
+
+
+def _value_of(value: object) -> object:
+    """A matrix value as an expression sees it: objects stay objects, scalars become text."""
+    if isinstance(value, dict):
+        return {str(k): _value_of(v) for k, v in value.items()}
+    return _text(value)
+
+
+def _covers(value: object, rule: object) -> bool:
+    """Whether an ``exclude`` rule's value matches a combination's (an object rule matches by its keys)."""
+    if isinstance(rule, dict) and isinstance(value, dict):
+        return all(_covers(value.get(k), v) for k, v in rule.items())
+    return value == rule
