@@ -15,6 +15,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .._subprocess import find_uv
 from ..config import Config, DownstreamProject
 from ..errors import ConfigError, EnvironmentNotReadyError, ProjectError, ShipwheelError, UsageError
 from ..interpreters import Interpreter, discover
@@ -76,13 +77,7 @@ def default_deadline(environ: Mapping[str, str]) -> float:
 
 
 def _find_uv() -> str:
-    # As the builder finds it (a step does not import another step): beside this Python, else on PATH.
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
+    found = find_uv()
     if not found:
         raise EnvironmentNotReadyError(
             "uv is not installed",
