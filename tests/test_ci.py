@@ -78,7 +78,7 @@ def _workflow(project: Path) -> str:
 
 
 @pytest.mark.parametrize("which", ["example", "free-threaded", "macos-only"])
-def test_i13_1_workflow_lints_clean_and_pins_every_action(
+def test_workflow_lints_clean_and_pins_every_action(
     which: str, ft_project: Path, mac_project: Path, tmp_path: Path
 ) -> None:
     project = {"example": EXAMPLE, "free-threaded": ft_project, "macos-only": mac_project}[which]
@@ -113,7 +113,7 @@ def test_i13_1_workflow_lints_clean_and_pins_every_action(
         assert comment == f" # {pinned[ref]}"
 
 
-def test_i13_1_least_privilege_and_no_injection(ft_project: Path) -> None:
+def test_least_privilege_and_no_injection(ft_project: Path) -> None:
     doc: dict[str, Any] = yaml.safe_load(_workflow(ft_project))
     assert doc["permissions"] == {}
     jobs = doc["jobs"]
@@ -174,7 +174,7 @@ def _cibuildwheel_identifiers(project: Path, text: str, tmp_path: Path) -> dict[
 
 
 @pytest.mark.parametrize("which", ["example", "free-threaded"])
-def test_i13_1_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: Path, tmp_path: Path) -> None:
+def test_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: Path, tmp_path: Path) -> None:
     project = EXAMPLE if which == "example" else ft_project
     config = load_config(project)
     found = _cibuildwheel_identifiers(project, _workflow(project), tmp_path)
@@ -186,7 +186,7 @@ def test_i13_1_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: 
         assert "cp312-musllinux_aarch64" not in found["linux"]
 
 
-def test_i13_1_matrix_the_pinned_cibuildwheel_cannot_build_is_refused(ft_project: Path) -> None:
+def test_matrix_the_pinned_cibuildwheel_cannot_build_is_refused(ft_project: Path) -> None:
     text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
     # read with cibuildwheel 3.4's rules, the matrix holds cp313t, which the 4.x the workflow pins cannot build
     (ft_project / "pyproject.toml").write_text(
@@ -198,7 +198,7 @@ def test_i13_1_matrix_the_pinned_cibuildwheel_cannot_build_is_refused(ft_project
         github_workflows(load_config(ft_project))
 
 
-def test_i13_1_expression_in_a_configured_value_is_refused(ft_project: Path) -> None:
+def test_expression_in_a_configured_value_is_refused(ft_project: Path) -> None:
     text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
     (ft_project / "pyproject.toml").write_text(
         text.replace('"pytest {project}/tests -x"', '"pytest ${{ github.token }}"'), encoding="utf-8"
@@ -207,7 +207,7 @@ def test_i13_1_expression_in_a_configured_value_is_refused(ft_project: Path) -> 
         github_workflows(load_config(ft_project))
 
 
-def test_i13_1_check_detects_a_hand_edit(
+def test_check_detects_a_hand_edit(
     ft_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "workflows"
@@ -225,7 +225,7 @@ def test_i13_1_check_detects_a_hand_edit(
     assert sorted(p.name for p in out.iterdir()) == [WORKFLOW_FILE]
 
 
-def test_i13_1_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Path) -> None:
+def test_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Path) -> None:
     generated = github_workflows(load_config(ft_project))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -241,7 +241,7 @@ def test_i13_1_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Pa
     assert check_workflows(generated, real) != []
 
 
-def test_i13_1_templates_are_package_data() -> None:
+def test_templates_are_package_data() -> None:
     # setuptools ships what package-data names: the template must match its pattern
     pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
     assert '"ci/templates/*.j2"' in pyproject
@@ -309,7 +309,7 @@ def _run_tag_check(
         ("v2.0.1", "testpypi", "tag", False, "tag v2.0.1 does not name the sdist's version 2.0.0"),
     ],
 )
-def test_i13_1_tag_check_job_runs_for_real(
+def test_tag_check_job_runs_for_real(
     ref: str, target: str, built: str, ok: bool, message: str, ft_project: Path, tmp_path: Path
 ) -> None:
     """The tag-check step's shell, as the workflow holds it, run by bash in a real git repository."""
@@ -340,7 +340,7 @@ def test_i13_1_tag_check_job_runs_for_real(
         ("release-1.0", "1.0.0", False),  # not a version at all: refused, not a crash
     ],
 )
-def test_i13_tag_check_compares_pep440_normalized_versions(
+def test_tag_check_compares_pep440_normalized_versions(
     tag: str, sdist_version: str, ok: bool, ft_project: Path, tmp_path: Path
 ) -> None:
     """The tag names the sdist's version when both are the same PEP 440 version, whatever their spelling."""
