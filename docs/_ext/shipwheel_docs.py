@@ -197,6 +197,8 @@ class ConfigReference(SphinxDirective):
             ref = spec.get("$ref", "")
             kind = _type_text(spec, definitions, ref.rsplit("/", 1)[-1] if ref else "")
             description = spec.get("description") or _resolve(spec, definitions).get("description", "")
+            if not description:
+                logger.warning("%s %s has no description in config/schema.json", table, key)
             meaning = nodes.paragraph(text=description)
             meaning += nodes.emphasis(text=f" ({kind})")
             by_table.setdefault(table, []).append([cell, [_literal(_default_text(default))], [meaning]])
