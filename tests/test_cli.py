@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _documented_exit_codes() -> set[int]:
-    text = REPO.joinpath("README.md").read_text(encoding="utf-8")
-    table = text.split("## Exit codes", 1)[1]
+    text = REPO.joinpath("docs", "exit-codes.md").read_text(encoding="utf-8")
+    table = text.split("# Exit codes", 1)[1]
     return {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
 
 
