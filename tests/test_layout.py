@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "_http",
             "_redact",
+            "_records",
             "_retry",
             "_subprocess",
             "_git",
