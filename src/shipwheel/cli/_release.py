@@ -154,7 +154,9 @@ def _where(config: Any, outcome: Any) -> None:
         lines.append(("staging", outcome.staging))
     lines.append(("index", outcome.index_url or outcome.repository))
     if outcome.index_url:
-        name = config.project.name or config.project_dir.name
+        from ..release import project_name
+
+        name = project_name(config)
         lines.append(
             ("install", f"python3 -m pip install --index-url {outcome.index_url} {name}=={outcome.version}")
         )

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ._announce import Announcement, AnnounceResult, MailInDoubtError, announce, make_announcement
     from ._branch import make_branch
     from ._checks import CHECKS, CheckReport, CheckResult
+    from ._context import project_name
     from ._docs import publish_docs
     from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
     from ._preflight import index_files, run_checks
@@ -52,6 +53,7 @@ __all__ = [
     "make_branch",
     "parse_registry",
     "parse_version",
+    "project_name",
     "publish_check",
     "publish_docs",
     "read_locations",
@@ -97,6 +99,7 @@ _LAZY = {
     "make_branch": "._branch",
     "parse_registry": "._scans",
     "parse_version": "._version",
+    "project_name": "._context",
     "publish_check": "._publish_check",
     "publish_docs": "._docs",
     "read_locations": "._version",

@@ -89,12 +89,13 @@ def make_announcement(
     what the downstream projects' tests found (from ``state``'s ``downstream`` step) and whom to tell."""
     from ..notes import checksums, make_changelog
     from ..publish import resolve_repository
+    from ._context import project_name
     from ._preflight import configured_repository
     from ._tag import find_tag, tag_name
 
     wanted = Version(version)
     # one line, whatever the name holds: it is in the subject and starts lines of the body
-    name = visible(config.project.name or config.project_dir.name, lines=False)
+    name = visible(project_name(config), lines=False)
     tag = tag_name(config, version)
     end = ref or (tag if find_tag(git, tag) else "HEAD")
     start = _previous_tag(git, end)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .. import _subprocess
 from .._git import Git, find_repository
@@ -11,6 +10,7 @@ from .._git import message as git_message
 from ..config import Config
 from ..errors import CommandError, ConfigError, EnvironmentNotReadyError, ProjectError, VerificationError
 from ..sign import signer_from_status, trusted_signers
+from ._context import project_name
 from ._version import parse_version
 
 __all__ = ["TagConflictError", "TagResult", "find_tag", "tag_name", "tag_release", "tag_signer", "verify_tag"]
@@ -136,7 +136,7 @@ def tag_release(config: Config, version: str, *, ref: str = "HEAD", key: str | N
         signed = _is_signed(git, name)
         verified = verify_tag(config, git, name, key=key) if signed else False
         return TagResult(name, commit, False, signed, verified)
-    project = config.project.name or Path(git.root).name
+    project = project_name(config)
     message = tag_message(config.release.tag_message, project, version)
     args = ["tag", "-a", "-m", message]
     if key:
