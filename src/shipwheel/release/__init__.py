@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from ._announce import Announcement, AnnounceResult, MailInDoubtError, announce, make_announcement
     from ._branch import make_branch
     from ._checks import CHECKS, CheckReport, CheckResult
-    from ._context import project_name
     from ._docs import publish_docs
+    from ._names import project_name
     from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
     from ._preflight import index_files, run_checks
     from ._publish_check import publish_check
@@ -99,7 +99,7 @@ _LAZY = {
     "make_branch": "._branch",
     "parse_registry": "._scans",
     "parse_version": "._version",
-    "project_name": "._context",
+    "project_name": "._names",
     "publish_check": "._publish_check",
     "publish_docs": "._docs",
     "read_locations": "._version",

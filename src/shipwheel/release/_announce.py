@@ -90,7 +90,7 @@ def make_announcement(
     what the downstream projects' tests found (from ``state``'s ``downstream`` step) and whom to tell."""
     from ..notes import checksums, make_changelog
     from ..publish import resolve_repository
-    from ._context import project_name
+    from ._names import project_name
     from ._preflight import configured_repository
     from ._tag import find_tag, tag_name
 

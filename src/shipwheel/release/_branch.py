@@ -10,7 +10,7 @@ from packaging.version import Version
 from .._fs import write_inside
 from ..config import Config
 from ..errors import CommandError, UsageError
-from ._context import project_name
+from ._names import project_name
 from ._tag import repository_of
 
 __all__ = ["BranchResult", "make_branch"]

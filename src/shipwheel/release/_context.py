@@ -17,25 +17,10 @@ from packaging.version import Version
 from .._git import Git
 from ..config import Config
 from ..distfiles import file_digests
-from ..errors import ConfigError
+from ._names import project_name
 from ._state import ReleaseState
 
 __all__ = ["Context", "Step", "hashes", "never", "project_name"]
-
-
-def project_name(config: Config) -> str:
-    """The project's name as its metadata says it (``[project]``, ``setup.cfg``, ``PKG-INFO`` or the build
-    backend's answer); never the folder's name, which is often not the project's (a clone named ``repo``).
-
-    :raises ConfigError: no metadata names the project.
-    """
-    name = config.project.name
-    if not name:
-        raise ConfigError(
-            f"the project in {config.project_dir} has no name in its metadata",
-            hint="set name in the [project] table of pyproject.toml (or [metadata] name in setup.cfg)",
-        )
-    return name
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ import datetime as _dt
 from .._html import render_page
 from ..config import Config
 from ..distfiles import DistFile, file_digests
-from ._context import project_name
+from ._names import project_name
 from ._state import ReleaseState
 
 __all__ = ["render_status_html"]

@@ -10,7 +10,7 @@ from .._git import message as git_message
 from ..config import Config
 from ..errors import CommandError, ConfigError, EnvironmentNotReadyError, ProjectError, VerificationError
 from ..sign import signer_from_status, trusted_signers
-from ._context import project_name
+from ._names import project_name
 from ._tag_ssh import ssh_mode, ssh_sign_args, ssh_tag_signer
 from ._version import parse_version
 
