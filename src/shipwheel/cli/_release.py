@@ -161,6 +161,11 @@ def _where(config: Any, outcome: Any) -> None:
             ("install", f"python3 -m pip install --index-url {outcome.index_url} {name}=={outcome.version}")
         )
     lines.append(("record", str(outcome.state_file)))
+    if not any(s.step == "push" and s.outcome in {"ran", "done"} for s in outcome.steps):
+        from ..release import push_commands
+
+        # nothing is pushed unless the push step is listed: the exact commands, one line each, to copy
+        lines += [("push", line) for line in push_commands(config, outcome.version)]
     for label, value in lines:
         out_console.print(Text(f"{label + ':':<12}{value}"), soft_wrap=True)
 

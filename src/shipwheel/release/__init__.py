@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
     from ._preflight import index_files, run_checks
     from ._publish_check import publish_check
+    from ._push import push_commands
     from ._scans import parse_registry, scan_deprecations
     from ._setver import VersionChange, bump, current_version, locations_of, set_version
     from ._state import STEPS, ReleaseState, StepRecord, state_path
@@ -56,6 +57,7 @@ __all__ = [
     "project_name",
     "publish_check",
     "publish_docs",
+    "push_commands",
     "read_locations",
     "release",
     "render_status_html",
@@ -102,6 +104,7 @@ _LAZY = {
     "project_name": "._names",
     "publish_check": "._publish_check",
     "publish_docs": "._docs",
+    "push_commands": "._push",
     "read_locations": "._version",
     "release": "._pipeline",
     "render_status_html": "._status_html",
