@@ -40,7 +40,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Run the configured steps (release.steps) of releasing VERSION. Before each step the real "
         "state is asked (the tag exists and verifies, the files are on the index with the same sha256, the "
         "version is committed), so running the same command again after a failure finishes the release and "
-        "never repeats a step that took effect. The record is .shipwheel/releases/VERSION.json.",
+        "never repeats a step that took effect. The record is .shipwheel/releases/VERSION.json. It ends with the "
+        "git push commands of the branch and the tag; the push step (not in the default release.steps) runs them.",
     )
     p.add_argument("version", metavar="VERSION", help="the version to release")
     p.add_argument("-r", "--repository", help="the index (default: publish.repository)")
