@@ -97,3 +97,34 @@ def test_main_checked_out_in_another_work_tree_is_left_alone(
     detail = _release(repo, "1.0.1", capsys)["notes"]
     assert f"main is checked out in {tmp_path / 'main-tree'}" in detail and "git cherry-pick -x" in detail
     assert git(repo, "rev-parse", "main").strip() == main_before
+
+
+def test_multidict_news_file_section_is_merged_into_master(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """multidict just before 6.7.1 (towncrier, CHANGES.rst): released from maintenance/6.7.x while master added to
+    the end of CHANGES.rst; master gets the 6.7.1 section and keeps its own edit."""
+    from fixtures.mirrors import clone_at
+
+    commit = "39d3c322f6a9e824beee9b6f178e3166205f0f59"  # the 6.7.1 release commit
+    repo = clone_at("aio-libs/multidict", commit, tmp_path / "multidict", branch="master")
+    git(repo, "reset", "-q", "--hard", f"{commit}^")
+    later = git(repo, "tag", "--no-merged", "HEAD").split()  # v6.7.1 and later did not exist yet
+    for i in range(0, len(later), 200):
+        git(repo, "tag", "-d", *later[i : i + 200])
+    git(repo, "branch", "maintenance/6.7.x")
+    edit = "\n.. an edit made on master, at the end of the file\n"
+    with (repo / "CHANGES.rst").open("a") as fh:
+        fh.write(edit)
+    git(repo, "commit", "-qam", "DOC: an edit on master")
+    master_before = git(repo, "rev-parse", "master").strip()
+    git(repo, "switch", "-q", "maintenance/6.7.x")
+    assert main_inner(["release", "6.7.1", "--only", "notes", "--json", "--config-dir", str(repo)]) == 0
+    detail = {s["step"]: s["detail"] for s in json.loads(capsys.readouterr().out)["steps"]}["notes"]
+    assert "forward-ported to master" in detail
+    assert git(repo, "rev-parse", "master^").strip() == master_before
+    on_master = git(repo, "show", "master:CHANGES.rst")
+    released = (repo / "CHANGES.rst").read_text()
+    assert on_master == released + edit  # the 6.7.1 section, as on the maintenance branch, and master's edit
+    # only the notes file moves: master's tree differs from its parent in CHANGES.rst alone
+    assert git(repo, "diff", "--name-only", "master^", "master").split() == ["CHANGES.rst"]
