@@ -38,6 +38,10 @@ def test_tag_ends_with_the_push_commands_of_the_branch_and_the_tag(
     assert git(repo, "ls-remote", "origin").strip() == ""  # shown, not run
 
 
+def test_no_push_commands_before_the_release_is_tagged(repo: Path) -> None:
+    assert push_commands(load_config(repo), "1.0.0") == []
+
+
 def test_the_push_commands_follow_the_branch_upstream(repo: Path, tmp_path: Path) -> None:
     subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "fork.git")], check=True)
     git(repo, "remote", "add", "upstream", str(tmp_path / "fork.git"))

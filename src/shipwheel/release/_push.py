@@ -143,7 +143,10 @@ def push_release(git: Git, plan: PushPlan) -> None:
 
 
 def push_commands(config: Config, version: str) -> list[str]:
-    """The shell lines that push release ``version`` (its branch and tag), for ``release`` and ``tag`` to show."""
-    from ._tag import repository_of, tag_name
+    """The shell lines that push release ``version`` (its branch and tag), for ``release`` and ``tag`` to show;
+    none while the release has no tag here (a release run without the tag step has nothing to push)."""
+    from ._tag import find_tag, repository_of, tag_name
 
-    return push_plan(repository_of(config), tag_name(config, version)).lines()
+    git = repository_of(config)
+    name = tag_name(config, version)
+    return push_plan(git, name).lines() if find_tag(git, name) is not None else []
