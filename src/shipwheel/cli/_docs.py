@@ -33,7 +33,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..release import parse_version, publish_docs
+    from ..release import parse_version, project_name, publish_docs
 
     config = config_from_args(args)
     opts = config.release
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "no built docs or no docs repository given", hint="pass --from DIR and --to DOCS_REPO"
         )
-    name = config.project.name or config.project_dir.name
+    name = project_name(config)
     result = publish_docs(
         name, str(parse_version(args.version)), built=built, repo=repo, base_url=args.url or opts.docs_url,
         push=args.push,

@@ -40,7 +40,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Run the configured steps (release.steps) of releasing VERSION. Before each step the real "
         "state is asked (the tag exists and verifies, the files are on the index with the same sha256, the "
         "version is committed), so running the same command again after a failure finishes the release and "
-        "never repeats a step that took effect. The record is .shipwheel/releases/VERSION.json.",
+        "never repeats a step that took effect. The record is .shipwheel/releases/VERSION.json. It ends with the "
+        "git push commands of the branch and the tag; the push step (not in the default release.steps) runs them.",
     )
     p.add_argument("version", metavar="VERSION", help="the version to release")
     p.add_argument("-r", "--repository", help="the index (default: publish.repository)")
@@ -154,11 +155,18 @@ def _where(config: Any, outcome: Any) -> None:
         lines.append(("staging", outcome.staging))
     lines.append(("index", outcome.index_url or outcome.repository))
     if outcome.index_url:
-        name = config.project.name or config.project_dir.name
+        from ..release import project_name
+
+        name = project_name(config)
         lines.append(
             ("install", f"python3 -m pip install --index-url {outcome.index_url} {name}=={outcome.version}")
         )
     lines.append(("record", str(outcome.state_file)))
+    if not any(s.step == "push" and s.outcome in {"ran", "done"} for s in outcome.steps):
+        from ..release import push_commands
+
+        # nothing is pushed unless the push step is listed: the exact commands, one line each, to copy
+        lines += [("push", line) for line in push_commands(config, outcome.version)]
     for label, value in lines:
         out_console.print(Text(f"{label + ':':<12}{value}"), soft_wrap=True)
 

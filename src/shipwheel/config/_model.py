@@ -73,6 +73,7 @@ QUOTA = Bounds(0, 2**62)
 #: ``release.steps`` is checked against and the release pipeline runs (a new step is added here).
 RELEASE_STEPS: tuple[str, ...] = (
     "check", "notes", "version", "tag", "build", "verify", "downstream", "sign", "stage", "publish", "docs", "announce", "bump",
+    "push",  # not in the default release.steps: pushing is the release manager's call
 )  # fmt: skip
 
 

@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from ._branch import make_branch
     from ._checks import CHECKS, CheckReport, CheckResult
     from ._docs import publish_docs
+    from ._names import project_name
     from ._pipeline import ReleaseEvent, ReleaseOutcome, StepOutcome, load_state, release
     from ._preflight import index_files, run_checks
     from ._publish_check import publish_check
+    from ._push import push_commands
     from ._scans import parse_registry, scan_deprecations
     from ._setver import VersionChange, bump, current_version, locations_of, set_version
     from ._state import STEPS, ReleaseState, StepRecord, state_path
@@ -52,8 +54,10 @@ __all__ = [
     "make_branch",
     "parse_registry",
     "parse_version",
+    "project_name",
     "publish_check",
     "publish_docs",
+    "push_commands",
     "read_locations",
     "release",
     "render_status_html",
@@ -97,8 +101,10 @@ _LAZY = {
     "make_branch": "._branch",
     "parse_registry": "._scans",
     "parse_version": "._version",
+    "project_name": "._names",
     "publish_check": "._publish_check",
     "publish_docs": "._docs",
+    "push_commands": "._push",
     "read_locations": "._version",
     "release": "._pipeline",
     "render_status_html": "._status_html",

@@ -22,6 +22,7 @@ from .._http import redact_text, register_secret
 from .._terminal import visible
 from ..config import Config
 from ..errors import AuthenticationError, ConfigError, ProjectError, RemoteError, ShipwheelError
+from ._smtp import BoundedSMTP, SmtpInDoubt, SmtpRefused, deliver
 from ._state import ReleaseState
 
 __all__ = [
@@ -89,12 +90,13 @@ def make_announcement(
     what the downstream projects' tests found (from ``state``'s ``downstream`` step) and whom to tell."""
     from ..notes import checksums, make_changelog
     from ..publish import resolve_repository
+    from ._names import project_name
     from ._preflight import configured_repository
     from ._tag import find_tag, tag_name
 
     wanted = Version(version)
     # one line, whatever the name holds: it is in the subject and starts lines of the body
-    name = visible(config.project.name or config.project_dir.name, lines=False)
+    name = visible(project_name(config), lines=False)
     tag = tag_name(config, version)
     end = ref or (tag if find_tag(git, tag) else "HEAD")
     start = _previous_tag(git, end)
@@ -226,39 +228,44 @@ def send_announcement(
     if opts.smtp_starttls:
         cafile = str(config.project_dir / opts.smtp_ca_file) if opts.smtp_ca_file else None
         context = ssl.create_default_context(cafile=cafile)
-    handed_over = False
+    relay = f"{opts.smtp_host}:{opts.smtp_port}"
     try:
-        with smtplib.SMTP(opts.smtp_host, opts.smtp_port, timeout=timeout) as smtp:
+        with BoundedSMTP(opts.smtp_host, opts.smtp_port, timeout=timeout) as smtp:
             smtp.ehlo()
             if context is not None:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if opts.smtp_user:
                 smtp.login(opts.smtp_user, password or "")
-            handed_over = True
-            refused = smtp.send_message(msg, from_addr=parseaddr(sender)[1], to_addrs=recipients)
+            deliver(smtp, msg, parseaddr(sender)[1], recipients)
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthenticationError(
             f"the SMTP relay {opts.smtp_host} refused the login of {opts.smtp_user}: {exc.smtp_code}",
             hint="check release.smtp-user and SHIPWHEEL_SMTP_PASSWORD",
         ) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        if handed_over and not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
-            # The message may have been accepted before the connection broke: the caller keeps it in doubt.
-            raise MailInDoubtError(
-                f"the connection to {opts.smtp_host} broke while sending {msg['Message-ID']}: {exc}",
-                hint=f"look for Message-ID {msg['Message-ID']} in the list archive; if it is not there, "
-                "run announce again with --force",
-            ) from None
+    except SmtpInDoubt as exc:
+        # The whole message reached the relay, which may have queued it before the connection broke.
+        raise MailInDoubtError(
+            f"the connection to {relay} broke after the announcement {msg['Message-ID']} was handed over: {exc}",
+            hint=f"look for Message-ID {msg['Message-ID']} in the list archive; if it is not there, "
+            "run announce again with --force",
+        ) from None
+    except SmtpRefused as exc:
+        later = 400 <= exc.code < 500
         raise RemoteError(
-            f"could not send the announcement through {opts.smtp_host}:{opts.smtp_port}: {exc}",
+            f"the SMTP relay {relay} refused the announcement at {exc.command}: {exc.code} {exc.reply}",
+            hint=(
+                "a temporary refusal: nothing was sent; run the same command again later"
+                if later
+                else "nothing was sent; check release.announce-from, release.announce-to and the relay's "
+                "rules, then run the same command again"
+            ),
+        ) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise RemoteError(
+            f"could not send the announcement through {relay}: {redact_text(str(exc))}",
             hint="check the relay and run the same command again (nothing was sent)",
         ) from None
-    if refused:
-        raise RemoteError(
-            f"the relay refused {', '.join(sorted(refused))}",
-            hint="check those addresses in release.announce-to",
-        )
     return str(msg["Message-ID"])
 
 

@@ -10,6 +10,7 @@ from packaging.version import Version
 from .._fs import write_inside
 from ..config import Config
 from ..errors import CommandError, UsageError
+from ._names import project_name
 from ._tag import repository_of
 
 __all__ = ["BranchResult", "make_branch"]
@@ -59,7 +60,7 @@ def make_branch(config: Config, series: str, *, ref: str = "HEAD", bump: bool = 
         git.run("branch", "--", name, commit)
         created = True
     nxt = Version(f"{m.group(1)}.{int(m.group(2)) + 1}.0")
-    project = config.project.name or config.project_dir.name
+    project = project_name(config)
     commits: list[str] = []
     notes_rel = None
     if config.release.notes_file:

@@ -17,9 +17,10 @@ from packaging.version import Version
 from .._git import Git
 from ..config import Config
 from ..distfiles import file_digests
+from ._names import project_name
 from ._state import ReleaseState
 
-__all__ = ["Context", "Step", "hashes", "never"]
+__all__ = ["Context", "Step", "hashes", "never", "project_name"]
 
 
 @dataclass(slots=True)
@@ -37,7 +38,7 @@ class Context:
 
     @property
     def name(self) -> str:
-        return self.config.project.name or self.config.project_dir.name
+        return project_name(self.config)
 
     @property
     def tag(self) -> str:

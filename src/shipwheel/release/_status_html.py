@@ -8,6 +8,7 @@ import datetime as _dt
 from .._html import render_page
 from ..config import Config
 from ..distfiles import DistFile, file_digests
+from ._names import project_name
 from ._state import ReleaseState
 
 __all__ = ["render_status_html"]
@@ -31,7 +32,7 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
     from ..errors import ShipwheelError
     from ..verify import format_size, matrix_grid, verify_paths
 
-    name = config.project.name or config.project_dir.name
+    name = project_name(config)
     version = Version(state.version)
     folder = config.build.output_dir
     paths = sorted(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import _steps_downstream as d
 from . import _steps_files as f
 from . import _steps_git as g
+from . import _steps_push as p
 from ._context import Context, Step, never
 
 __all__ = ["STEP_IMPLS", "Context", "Step"]
@@ -25,5 +26,6 @@ STEP_IMPLS: dict[str, Step] = {
         Step("docs", f.docs_skip, f.docs_observe, f.docs_run),
         Step("announce", never, f.announce_observe, f.announce_run),
         Step("bump", never, g.bump_observe, g.bump_run),
+        Step("push", never, p.push_observe, p.push_run),
     )
 }

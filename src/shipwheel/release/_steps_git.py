@@ -127,7 +127,48 @@ def notes_observe(ctx: Context) -> str | None:
         # A news file that holds the release while the fragments are still there: the step was interrupted
         # (or the section was written by hand); the fragments go now, as towncrier build removes them.
         return None
+    if _forward_pending(ctx, rel):
+        return None  # committed on the maintenance branch, not yet on main
     return f"{rel} is committed"
+
+
+# A final release on a maintenance branch forward-ports its notes to the main branch (NumPy's release guide), as a
+# local commit there; a conflict leaves main as it was, says what to do, and is not tried again.
+
+
+def _forward_plan(ctx: Context, rel: str) -> tuple[str, str] | None:
+    """``(main branch, notes commit)`` when the notes of this release are to be forward-ported."""
+    from ._forward import main_branch, maintenance_release
+
+    if maintenance_release(ctx.config, ctx.git, ctx.version) is None:
+        return None
+    target = main_branch(ctx.git)
+    source = ctx.git.run("log", "-1", "--format=%H", "HEAD", "--", rel).strip()
+    return (target, source) if target and source else None
+
+
+def _forward_pending(ctx: Context, rel: str) -> bool:
+    from ._forward import file_at
+
+    plan = _forward_plan(ctx, rel)
+    if plan is None or ctx.state.steps["notes"].data.get("forward_port_todo"):
+        return False
+    target, source = plan
+    return file_at(ctx.git, target, rel) != file_at(ctx.git, source, rel)
+
+
+def _forward(ctx: Context, rel: str) -> str:
+    from ._forward import forward_port
+
+    plan = _forward_plan(ctx, rel)
+    if plan is None:
+        return ""
+    result = forward_port(ctx.git, [rel], plan[1], target=plan[0], version=str(ctx.version))
+    if result.todo:
+        ctx.state.steps["notes"].data["forward_port_todo"] = result.todo
+    elif result.commit:
+        ctx.state.steps["notes"].data["forward_port"] = result.commit
+    return f"; {result.detail}"
 
 
 def notes_run(ctx: Context) -> str:
@@ -149,10 +190,10 @@ def notes_run(ctx: Context) -> str:
     ctx.git.run("add", "--", rel)
     paths = list(dict.fromkeys([rel, *tracked, *_removed_before(ctx, target)]))
     if not ctx.git.dirty_paths(paths):
-        return f"{rel} was committed already"
+        return f"{rel} was committed already" + _forward(ctx, rel)
     ctx.git.run("commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", *paths)
     removed = f", {len(fragments)} fragment(s) removed" if fragments else ""
-    return f"committed {rel}{removed}"
+    return f"committed {rel}{removed}" + _forward(ctx, rel)
 
 
 # --- version and tag ---------------------------------------------------------------------------------------------

@@ -1,9 +1,8 @@
-"""``shipwheel tag``: one annotated (and, with a key, GPG-signed) tag per release, made once."""
+"""``shipwheel tag``: one annotated (and, with a key, GPG- or SSH-signed) tag per release, made once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .. import _subprocess
 from .._git import Git, find_repository
@@ -11,6 +10,8 @@ from .._git import message as git_message
 from ..config import Config
 from ..errors import CommandError, ConfigError, EnvironmentNotReadyError, ProjectError, VerificationError
 from ..sign import signer_from_status, trusted_signers
+from ._names import project_name
+from ._tag_ssh import ssh_mode, ssh_sign_args, ssh_tag_signer
 from ._version import parse_version
 
 __all__ = ["TagConflictError", "TagResult", "find_tag", "tag_name", "tag_release", "tag_signer", "verify_tag"]
@@ -73,12 +74,16 @@ def tag_signer(config: Config, git: Git, name: str, *, key: str | None = None) -
     signature (gpg's ``VALIDSIG``) by one of the keys ``sign`` trusts (``sign.trusted-keys``, else ``key`` or
     ``sign.key`` resolved to its fingerprint); any other key in the keyring is refused.
 
+    An SSH-signed tag (git's ``gpg.format=ssh``, or an SSH ``key``) is checked the same way against the pinned
+    SSH keys (:func:`ssh_tag_signer`); its signer is the key's ``SHA256:`` fingerprint.
+
     :raises VerificationError: unsigned, a bad signature, nothing pinned, or a key that is not pinned.
     """
+    key = key if key is not None else config.sign.key
+    if _is_ssh_signed(git, name) or ssh_mode(config, git, key):
+        return ssh_tag_signer(config, git, name, key=key)
     gpg = config.sign.gpg or "gpg"
-    trusted = trusted_signers(
-        config.sign.trusted_keys, key=key if key is not None else config.sign.key, gpg=gpg, resolve=False
-    )
+    trusted = trusted_signers(config.sign.trusted_keys, key=key, gpg=gpg, resolve=False)
     try:
         proc = _subprocess.run(
             ["git", "-C", str(git.root), *_gpg_args(config), "verify-tag", "--raw", "--", name],
@@ -104,6 +109,13 @@ def verify_tag(config: Config, git: Git, name: str, *, key: str | None = None) -
 def _is_signed(git: Git, name: str) -> bool:
     body = git.run("cat-file", "tag", f"refs/tags/{name}")
     return "-----BEGIN PGP SIGNATURE-----" in body or "-----BEGIN SSH SIGNATURE-----" in body
+
+
+def _is_ssh_signed(git: Git, name: str) -> bool:
+    try:
+        return "-----BEGIN SSH SIGNATURE-----" in git.run("cat-file", "tag", f"refs/tags/{name}")
+    except CommandError:
+        return False
 
 
 def tag_release(config: Config, version: str, *, ref: str = "HEAD", key: str | None = None) -> TagResult:
@@ -136,18 +148,25 @@ def tag_release(config: Config, version: str, *, ref: str = "HEAD", key: str | N
         signed = _is_signed(git, name)
         verified = verify_tag(config, git, name, key=key) if signed else False
         return TagResult(name, commit, False, signed, verified)
-    project = config.project.name or Path(git.root).name
+    project = project_name(config)
     message = tag_message(config.release.tag_message, project, version)
+    ssh = bool(key) and ssh_mode(config, git, key)
     args = ["tag", "-a", "-m", message]
     if key:
-        args = [*_gpg_args(config), "tag", "-s", "-u", key, "-m", message]
+        signing = ssh_sign_args(config, key) if ssh else [*_gpg_args(config), "tag", "-s", "-u", key]
+        args = [*signing, "-m", message]
     try:
         git.run(*args, "--", name, commit)
     except CommandError as exc:
         if key:
             raise EnvironmentNotReadyError(
                 f"could not sign tag {name} with key {key}: {exc.message}",
-                hint="check the key (gpg --list-secret-keys) and GNUPGHOME, or unset sign.key for an unsigned tag",
+                hint=(
+                    "check the SSH key (its private half beside it, or in ssh-agent)"
+                    if ssh
+                    else "check the key (gpg --list-secret-keys) and GNUPGHOME"
+                )
+                + ", or unset sign.key for an unsigned tag",
             ) from exc
         raise
     verified = False
