@@ -23,7 +23,7 @@ from fixtures.release_repo import git, make_kahan_repo
 from shipwheel._git import Git
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
-from shipwheel.errors import RemoteError
+from shipwheel.errors import ConfigError, RemoteError
 from shipwheel.release import MailInDoubtError, make_announcement
 from shipwheel.release._announce import send_announcement
 
@@ -204,3 +204,45 @@ def test_a_relay_that_never_finishes_its_reply_is_given_up_on(
     finally:
         stop.set()
     assert not isinstance(info.value, MailInDoubtError) and said in info.value.message
+
+
+@pytest.fixture
+def plain_relay() -> Iterator[Relay]:
+    """A relay with login and no TLS at all (as on a trusted internal network)."""
+    box = Relay(free_port(), Path("/nonexistent"))
+    controller = Controller(
+        box, hostname="127.0.0.1", port=box.port, authenticator=_authenticator, auth_require_tls=False,
+        ready_timeout=30,
+    )  # fmt: skip
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_a_login_without_tls_needs_an_explicit_opt_in(
+    tmp_path: Path, plain_relay: Relay, monkeypatch: pytest.MonkeyPatch, opt_in: bool
+) -> None:
+    repo = make_kahan_repo(tmp_path / "kahan")
+    with (repo / "pyproject.toml").open("a") as fh:
+        fh.write(
+            "\n[tool.shipwheel.release]\n"
+            'announce-from = "Release Manager <rm@kahan.invalid>"\n'
+            f"announce-to = {json.dumps(LISTS)}\n"
+            f'smtp-host = "127.0.0.1"\nsmtp-port = {plain_relay.port}\nsmtp-user = "{USER}"\n'
+            f"smtp-starttls = false\nsmtp-plain-login = {str(opt_in).lower()}\n"
+        )
+    git(repo, "commit", "-qam", "configure")
+    git(repo, "tag", "-a", "-m", "kahan 1.0.0", "v1.0.0")
+    monkeypatch.setenv("SHIPWHEEL_SMTP_PASSWORD", PASSWORD)
+    argv = [*ARGV, "--config-dir", str(repo)]
+    if opt_in:
+        assert main_inner(argv) == 0
+        assert len(plain_relay.mails) == 1
+        return
+    with pytest.raises(ConfigError) as info:
+        main_inner(argv)
+    assert "in clear" in info.value.message and "smtp-plain-login" in (info.value.hint or "")
+    assert plain_relay.seen == 0 and plain_relay.mails == []  # refused before the password was sent

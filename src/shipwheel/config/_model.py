@@ -212,6 +212,7 @@ class ReleaseOptions:
     smtp_port: int = field(metadata=_num(PORT))
     smtp_starttls: bool
     smtp_user: str
+    smtp_plain_login: bool
     smtp_ca_file: str
     docs_dir: str
     docs_repo: str

@@ -216,6 +216,11 @@ def send_announcement(
         )
     if not opts.smtp_host:
         raise ConfigError("release.smtp-host is not set", hint="set the SMTP relay, or leave --send off")
+    if opts.smtp_user and not opts.smtp_starttls and not opts.smtp_plain_login:
+        raise ConfigError(
+            "release.smtp-user is set but smtp-starttls is false: the password would cross the network in clear",
+            hint="set smtp-starttls = true, or smtp-plain-login = true for a relay on a network you trust",
+        )
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = sender  # the lists are Bcc: replies go to the sender, not to every list
