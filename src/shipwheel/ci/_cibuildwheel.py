@@ -13,12 +13,11 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..config import BuildOptions
+from ..config import CibuildwheelLine, Config
 from ..errors import ConfigError
 from ..matrix import Identifier
-from ._pins import CIBUILDWHEEL_PYTHONS, PINS
 
-__all__ = ["PREFIX", "Runner", "cibuildwheel_environment", "runners_for"]
+__all__ = ["PREFIX", "Runner", "carried", "cibuildwheel_environment", "enable_groups", "runners_for"]
 
 #: Where ``{prefix}`` (shipwheel's native prefix, built by before-all) lives on each cibuildwheel platform.
 #: On Linux it is inside the build container.
@@ -31,36 +30,48 @@ PREFIX: Mapping[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Runner:
-    """One wheel job: a native GitHub-hosted runner and the cibuildwheel archs it builds."""
+    """One wheel job: a GitHub-hosted runner, the cibuildwheel platform and archs it builds, the identifiers
+    that are its share of the release (its ``CIBW_BUILD``), and the arch QEMU emulates for it (or "")."""
 
     name: str
     image: str
     platform: str
     archs: tuple[str, ...]
+    identifiers: tuple[str, ...] = ()
+    qemu: str = ""
 
 
-# (job name, runner image, cibuildwheel platform); each builds its own machine's arch natively.
-_RUNNERS: tuple[tuple[str, str, str], ...] = (
-    ("linux-x86_64", "ubuntu-latest", "linux"),
-    ("linux-aarch64", "ubuntu-24.04-arm", "linux"),
+# (job name, runner image, cibuildwheel platform, emulated arch); each builds its own machine's arch natively,
+# but for the Linux archs no GitHub-hosted runner has, which run under QEMU on ubuntu-latest.
+_RUNNERS: tuple[tuple[str, str, str, str], ...] = (
+    ("linux-x86_64", "ubuntu-latest", "linux", ""),
+    ("linux-aarch64", "ubuntu-24.04-arm", "linux", ""),
+    ("linux-ppc64le", "ubuntu-latest", "linux", "ppc64le"),
+    ("linux-s390x", "ubuntu-latest", "linux", "s390x"),
+    ("linux-riscv64", "ubuntu-latest", "linux", "riscv64"),
     # GitHub retired macos-13, the last Intel image of the plain names; macos-15-intel replaces it.
-    ("macos-x86_64", "macos-15-intel", "macos"),
-    ("macos-arm64", "macos-14", "macos"),
-    ("windows-amd64", "windows-latest", "windows"),
-    ("windows-arm64", "windows-11-arm", "windows"),
+    ("macos-x86_64", "macos-15-intel", "macos", ""),
+    ("macos-arm64", "macos-14", "macos", ""),
+    ("windows-amd64", "windows-latest", "windows", ""),
+    ("windows-arm64", "windows-11-arm", "windows", ""),
 )
 
 # identifier platform -> (job name, cibuildwheel arch). i686, armv7l, universal2 and win32 run natively on
-# their 64-bit neighbour; ppc64le, s390x and riscv64 have no GitHub-hosted runner.
+# their 64-bit neighbour.
 _PLATFORM_JOB: Mapping[str, tuple[str, str]] = {
-    "manylinux_x86_64": ("linux-x86_64", "x86_64"),
-    "musllinux_x86_64": ("linux-x86_64", "x86_64"),
-    "manylinux_i686": ("linux-x86_64", "i686"),
-    "musllinux_i686": ("linux-x86_64", "i686"),
-    "manylinux_aarch64": ("linux-aarch64", "aarch64"),
-    "musllinux_aarch64": ("linux-aarch64", "aarch64"),
-    "manylinux_armv7l": ("linux-aarch64", "armv7l"),
-    "musllinux_armv7l": ("linux-aarch64", "armv7l"),
+    **{
+        f"{libc}_{arch}": (job, arch)
+        for libc in ("manylinux", "musllinux")
+        for arch, job in (
+            ("x86_64", "linux-x86_64"),
+            ("i686", "linux-x86_64"),
+            ("aarch64", "linux-aarch64"),
+            ("armv7l", "linux-aarch64"),
+            ("ppc64le", "linux-ppc64le"),
+            ("s390x", "linux-s390x"),
+            ("riscv64", "linux-riscv64"),
+        )
+    },
     "macosx_x86_64": ("macos-x86_64", "x86_64"),
     "macosx_arm64": ("macos-arm64", "arm64"),
     "macosx_universal2": ("macos-arm64", "universal2"),
@@ -71,29 +82,33 @@ _PLATFORM_JOB: Mapping[str, tuple[str, str]] = {
 
 
 def runners_for(identifiers: Sequence[Identifier]) -> list[Runner]:
-    """The wheel jobs ``identifiers`` need, in a fixed order; raise :class:`ConfigError` for identifiers no
-    hosted runner or no pinned cibuildwheel can build."""
-    version = PINS["cibuildwheel"].version
+    """The wheel jobs ``identifiers`` need, in a fixed order, each with its share of ``identifiers``; raise
+    :class:`ConfigError` for a platform no hosted runner builds."""
     archs: dict[str, list[str]] = {}
+    shares: dict[str, list[str]] = {}
     for ident in identifiers:
-        if ident.python not in CIBUILDWHEEL_PYTHONS:
-            raise ConfigError(
-                f"cibuildwheel {version} (the version the workflow pins) cannot build {ident}",
-                hint=f'skip it in [tool.shipwheel] (skip = "{ident.python}-*") or raise requires-python',
-            )
         if ident.platform not in _PLATFORM_JOB:
             raise ConfigError(
-                f"no GitHub-hosted runner builds {ident.platform} natively",
+                f"no GitHub-hosted runner builds {ident.platform}",
                 hint=f"remove {ident.platform} from platforms, or build it with shipwheel build elsewhere",
             )
         job, arch = _PLATFORM_JOB[ident.platform]
         if arch not in archs.setdefault(job, []):
             archs[job].append(arch)
+        shares.setdefault(job, []).append(str(ident))
     return [
-        Runner(name, image, platform, tuple(archs[name]))
-        for name, image, platform in _RUNNERS
+        Runner(name, image, platform, tuple(archs[name]), tuple(shares[name]), qemu)
+        for name, image, platform, qemu in _RUNNERS
         if name in archs
     ]
+
+
+def enable_groups(line: CibuildwheelLine, identifiers: Sequence[Identifier]) -> tuple[str, ...]:
+    """The cibuildwheel ``enable`` groups ``line`` needs to build ``identifiers`` (free-threaded versions it
+    builds only on request), set as ``CIBW_ENABLE`` above whatever the project enables."""
+    if any(i.free_threaded and (3, i.minor) in line.free_threaded_enabled for i in identifiers):
+        return ("cpython-freethreading",)
+    return ()
 
 
 def _check(key: str, value: str) -> str:
@@ -130,11 +145,19 @@ def _per_platform(name: str, values: Mapping[str, str], default: str = "") -> di
     return {f"{name}_{platform.upper()}": value for platform, value in values.items() if value != default}
 
 
-def cibuildwheel_environment(
-    options: BuildOptions, identifiers: Sequence[Identifier], platforms: Sequence[str]
-) -> dict[str, str]:
-    """The ``CIBW_*`` variables that make cibuildwheel build exactly ``identifiers`` the way
-    ``shipwheel build`` does, on the cibuildwheel ``platforms`` given (``linux``, ``macos``, ``windows``)."""
+def carried(config: Config, key: str) -> bool:
+    """Whether the workflow sets build key ``key`` for cibuildwheel: shipwheel's own settings and the ``CIBW_*``
+    of the project's workflows (which the generated workflow replaces) are carried; what cibuildwheel's defaults
+    and the sdist's own ``[tool.cibuildwheel]`` say, it reads itself, overrides and platform tables included."""
+    source = config.sources.get(key, "default")
+    return not (source == "default" or source.endswith(" default") or source.lstrip("[").startswith("tool.cibuildwheel"))
+
+
+def cibuildwheel_environment(config: Config, platforms: Sequence[str]) -> dict[str, str]:
+    """The ``CIBW_*`` variables shared by every wheel job: the build steps shipwheel's configuration adds to
+    what the sdist's ``[tool.cibuildwheel]`` says, on the cibuildwheel ``platforms`` given (``linux``,
+    ``macos``, ``windows``). Each job's identifiers and archs are its own (``CIBW_BUILD``, ``CIBW_ARCHS``)."""
+    options = config.build
     for key, value in (
         ("before-all", options.before_all),
         ("before-build", options.before_build),
@@ -152,26 +175,33 @@ def cibuildwheel_environment(
             *options.environment.values(),
         )
     )
-    env: dict[str, str] = {"CIBW_BUILD": " ".join(str(i) for i in identifiers)}
-    env |= _per_platform("CIBW_BEFORE_ALL", {p: _expand(options.before_all, p) for p in platforms})
+    env: dict[str, str] = {}
+    groups = enable_groups(config.cibuildwheel.line, config.identifiers())
+    if groups:
+        env["CIBW_ENABLE"] = " ".join(groups)
+    if carried(config, "before-all"):
+        env |= _per_platform("CIBW_BEFORE_ALL", {p: _expand(options.before_all, p) for p in platforms})
     before_build = {p: _expand(options.before_build, p) for p in platforms}
     if uses_prefix and options.repair and "windows" in platforms:
         # delvewheel finds the prefix's DLLs only through --add-path; it must be in the build environment.
         before_build["windows"] = " && ".join(
             c for c in ("python -m pip install delvewheel", before_build["windows"]) if c
         )
-    env |= _per_platform("CIBW_BEFORE_BUILD", before_build)
-    environment = {}
-    for p in platforms:
-        values = {**(_prefix_env(p) if uses_prefix else {}), **options.environment}
-        environment[p] = " ".join(f"{k}={shlex.quote(_expand(v, p))}" for k, v in values.items())
-    env |= _per_platform("CIBW_ENVIRONMENT", environment)
-    if options.test_requires:
+    if carried(config, "before-build") or before_build.get("windows", "") != _expand(options.before_build, "windows"):
+        env |= _per_platform("CIBW_BEFORE_BUILD", before_build)
+    if carried(config, "environment") or uses_prefix:
+        environment = {}
+        for p in platforms:
+            values = {**(_prefix_env(p) if uses_prefix else {}), **options.environment}
+            environment[p] = " ".join(f"{k}={shlex.quote(_expand(v, p))}" for k, v in values.items())
+        env |= _per_platform("CIBW_ENVIRONMENT", environment)
+    if options.test_requires and carried(config, "test-requires"):
         env["CIBW_TEST_REQUIRES"] = " ".join(options.test_requires)
-    env |= _per_platform("CIBW_TEST_COMMAND", {p: _expand(options.test_command, p) for p in platforms})
-    if not options.repair:
+    if carried(config, "test-command"):
+        env |= _per_platform("CIBW_TEST_COMMAND", {p: _expand(options.test_command, p) for p in platforms})
+    if not options.repair and carried(config, "repair"):
         env["CIBW_REPAIR_WHEEL_COMMAND"] = ""
-    elif uses_prefix and "windows" in platforms:
+    elif uses_prefix and options.repair and "windows" in platforms:
         env["CIBW_REPAIR_WHEEL_COMMAND_WINDOWS"] = (
             f"delvewheel repair --add-path {PREFIX['windows']}/bin -w {{dest_dir}} -v {{wheel}}"
         )
