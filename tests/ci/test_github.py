@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
-from shipwheel.ci import PINS, WORKFLOW_FILE, check_workflows, github_workflows, write_workflows
+from shipwheel.ci import CIBUILDWHEEL, PINS, WORKFLOW_FILE, check_workflows, github_workflows, write_workflows
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.errors import ConfigError, ProjectError
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "kahan"
+from fixtures.pinned_tools import pinned_tool
+from ci.workflow_jobs import job_environments
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kahan"
 BIN = Path(sys.executable).parent
 
 # Free-threaded builds, skips, aarch64, every runner (Intel macOS and windows-11-arm included), values with
@@ -78,7 +81,7 @@ def _workflow(project: Path) -> str:
 
 
 @pytest.mark.parametrize("which", ["example", "free-threaded", "macos-only"])
-def test_i13_1_workflow_lints_clean_and_pins_every_action(
+def test_workflow_lints_clean_and_pins_every_action(
     which: str, ft_project: Path, mac_project: Path, tmp_path: Path
 ) -> None:
     project = {"example": EXAMPLE, "free-threaded": ft_project, "macos-only": mac_project}[which]
@@ -108,37 +111,41 @@ def test_i13_1_workflow_lints_clean_and_pins_every_action(
         # the newest CPython of the project's cibuildwheel line (4.x: 3.15)
         assert "shipwheel build dist/*.tar.gz --only cp315-manylinux_x86_64 " in text
     pinned = {f"{pin.action}@{pin.sha}": pin.version for pin in PINS.values()}
+    pinned |= {f"pypa/cibuildwheel@{sha}": f"v{version}" for version, sha in CIBUILDWHEEL.items()}
     for ref, comment in uses:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", ref), ref
         assert comment == f" # {pinned[ref]}"
 
 
-def test_i13_1_least_privilege_and_no_injection(ft_project: Path) -> None:
+def test_least_privilege_and_no_injection(ft_project: Path) -> None:
     doc: dict[str, Any] = yaml.safe_load(_workflow(ft_project))
     assert doc["permissions"] == {}
     jobs = doc["jobs"]
-    assert set(jobs) == {"sdist", "wheels", "tag-check", "release", "publish", "stage"}
+    # no stage.to: no staging job, and no staging target offered
+    assert set(jobs) == {"sdist", "wheels", "tag-check", "release", "publish", "github-release"}
     for name, job in jobs.items():
         perms = job["permissions"]
         assert ("id-token" in perms) == (name == "publish"), name
+        assert ("write" in perms.values()) == (name in {"publish", "github-release"}), name
         assert set(perms.values()) <= {"read", "write"}
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), (name, step)
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
+    assert jobs["github-release"]["permissions"] == {"contents": "write"}
     publish = jobs["publish"]
     assert publish["permissions"] == {"id-token": "write"}
-    assert publish["environment"]["name"] == "${{ inputs.target }}"
+    assert publish["environment"]["name"] == "${{ needs.tag-check.outputs.target }}"
     steps = [s for s in publish["steps"] if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
     assert [s["with"]["packages-dir"] for s in steps] == ["wheels/", "sdist/"]
-    assert all(s["with"]["attestations"] is True for s in steps)
+    assert all(s["with"]["attestations"] is True and s["with"]["skip-existing"] is True for s in steps)
+    assert "shipwheel publish --dry-run --json" in publish["steps"][-1]["run"]
     release = jobs["release"]
     download = next(s for s in release["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
     assert download["with"]["merge-multiple"] is True
     assert "shipwheel verify --strict" in release["steps"][-1]["run"]
-    assert "shipwheel stage dist" in jobs["stage"]["steps"][-1]["run"]
     inputs = doc[True]["workflow_dispatch"]["inputs"]  # YAML 1.1 reads the key `on` as True
-    assert inputs["target"]["options"] == ["none", "testpypi", "pypi", "staging"]
+    assert inputs["target"]["options"] == ["none", "testpypi", "pypi"]
     runners = {r["name"]: r["runner"] for r in jobs["wheels"]["strategy"]["matrix"]["include"]}
     assert runners == {
         "linux-x86_64": "ubuntu-latest",
@@ -150,34 +157,33 @@ def test_i13_1_least_privilege_and_no_injection(ft_project: Path) -> None:
     }
 
 
-def _cibuildwheel_identifiers(project: Path, text: str, tmp_path: Path) -> dict[str, set[str]]:
-    """Run the pinned cibuildwheel with each wheel job's environment, as the workflow would; per platform."""
-    doc: dict[str, Any] = yaml.safe_load(text)
-    wheels = doc["jobs"]["wheels"]
-    base = {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
+def _cibuildwheel_identifiers(project: Path, text: str) -> dict[str, set[str]]:
+    """Run the pinned cibuildwheel with each wheel job's environment, as the workflow would; per platform.
+    Each job prints exactly its own share (its CIBW_BUILD)."""
+    version = re.search(r"pypa/cibuildwheel@[0-9a-f]{40} # v(\S+)", text)
+    assert version is not None
+    exe = pinned_tool("cibuildwheel", version[1])
     found: dict[str, set[str]] = {}
-    platforms = {"ubuntu": "linux", "macos": "macos", "windows": "windows"}
-    for runner in wheels["strategy"]["matrix"]["include"]:
-        env = {**base, **wheels["env"], "CIBW_ARCHS": runner["archs"]}
-        platform = platforms[runner["runner"].split("-")[0]]
+    for job in job_environments(text):
         out = subprocess.run(
-            [BIN / "cibuildwheel", "--print-build-identifiers", "--platform", platform],
+            [exe, "--print-build-identifiers", "--platform", job.platform],
             cwd=project,
-            env=env,
+            env=job.env,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert out.returncode == 0, out.stderr
-        found.setdefault(platform, set()).update(out.stdout.split())
+        assert sorted(out.stdout.split()) == sorted(job.share), job.name
+        found.setdefault(job.platform, set()).update(out.stdout.split())
     return found
 
 
 @pytest.mark.parametrize("which", ["example", "free-threaded"])
-def test_i13_1_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: Path, tmp_path: Path) -> None:
+def test_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: Path) -> None:
     project = EXAMPLE if which == "example" else ft_project
     config = load_config(project)
-    found = _cibuildwheel_identifiers(project, _workflow(project), tmp_path)
+    found = _cibuildwheel_identifiers(project, _workflow(project))
     for platform in ("linux", "macos", "windows"):
         expected = {str(i) for i in config.identifiers() if i.os == platform}
         assert found.get(platform, set()) == expected, platform
@@ -186,19 +192,33 @@ def test_i13_1_cibuildwheel_builds_the_shipwheel_matrix(which: str, ft_project: 
         assert "cp312-musllinux_aarch64" not in found["linux"]
 
 
-def test_i13_1_matrix_the_pinned_cibuildwheel_cannot_build_is_refused(ft_project: Path) -> None:
+def test_configured_cibuildwheel_release_is_pinned_with_its_rules(ft_project: Path) -> None:
     text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
-    # read with cibuildwheel 3.4's rules, the matrix holds cp313t, which the 4.x the workflow pins cannot build
+    # read with cibuildwheel 3.4's rules the matrix holds cp313t, which 3.4 builds only when enabled
     (ft_project / "pyproject.toml").write_text(
         text.replace('skip = "cp313t-* ', 'skip = "')
         + '[tool.shipwheel.ci]\ncibuildwheel-version = "3.4.1"\n',
         encoding="utf-8",
     )
-    with pytest.raises(ConfigError, match="cannot build cp313t-"):
+    workflow = _workflow(ft_project)
+    assert f"pypa/cibuildwheel@{CIBUILDWHEEL['3.4.1']} # v3.4.1\n" in workflow
+    assert "# cibuildwheel v3.4.1: ci.cibuildwheel-version = 3.4.1." in workflow
+    assert 'CIBW_ENABLE: "cpython-freethreading"' in workflow
+    found = _cibuildwheel_identifiers(ft_project, workflow)
+    assert "cp313t-win_arm64" in found["windows"]
+
+
+def test_a_configured_release_without_a_known_commit_is_refused(ft_project: Path) -> None:
+    text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
+    (ft_project / "pyproject.toml").write_text(
+        text + '[tool.shipwheel.ci]\ncibuildwheel-version = "4.3.5"\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"knows no commit of cibuildwheel 4\.3\.5") as caught:
         github_workflows(load_config(ft_project))
+    assert "3.4.1" in caught.value.hint
 
 
-def test_i13_1_expression_in_a_configured_value_is_refused(ft_project: Path) -> None:
+def test_expression_in_a_configured_value_is_refused(ft_project: Path) -> None:
     text = (ft_project / "pyproject.toml").read_text(encoding="utf-8")
     (ft_project / "pyproject.toml").write_text(
         text.replace('"pytest {project}/tests -x"', '"pytest ${{ github.token }}"'), encoding="utf-8"
@@ -207,7 +227,7 @@ def test_i13_1_expression_in_a_configured_value_is_refused(ft_project: Path) -> 
         github_workflows(load_config(ft_project))
 
 
-def test_i13_1_check_detects_a_hand_edit(
+def test_check_detects_a_hand_edit(
     ft_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "workflows"
@@ -225,7 +245,7 @@ def test_i13_1_check_detects_a_hand_edit(
     assert sorted(p.name for p in out.iterdir()) == [WORKFLOW_FILE]
 
 
-def test_i13_1_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Path) -> None:
+def test_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Path) -> None:
     generated = github_workflows(load_config(ft_project))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -241,9 +261,9 @@ def test_i13_1_write_never_goes_through_a_symlink(ft_project: Path, tmp_path: Pa
     assert check_workflows(generated, real) != []
 
 
-def test_i13_1_templates_are_package_data() -> None:
+def test_templates_are_package_data() -> None:
     # setuptools ships what package-data names: the template must match its pattern
-    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     assert '"ci/templates/*.j2"' in pyproject
     assert shutil.which("actionlint", path=str(BIN)) and shutil.which("zizmor", path=str(BIN))
 
@@ -263,7 +283,15 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def _run_tag_check(
-    project: Path, tmp_path: Path, *, ref: str, target: str, built: str, sdist_version: str, tags: list[str]
+    project: Path,
+    tmp_path: Path,
+    *,
+    ref: str,
+    target: str,
+    built: str,
+    sdist_version: str,
+    tags: list[str],
+    event: str = "workflow_dispatch",
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """Run the tag-check step's shell, as the workflow holds it, by bash in a real git repository whose HEAD
     carries ``tags``, with the sdist of ``sdist_version`` downloaded beside it."""
@@ -287,7 +315,8 @@ def _run_tag_check(
             # `python` as after the job's setup-python and `pip install packaging`: this interpreter has both.
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
             "REF": ref,
-            "TARGET": target,
+            "EVENT": event,
+            "INPUT_TARGET": target,
             "BUILT_SHA": _git(repo, "rev-parse", "HEAD") if built == "tag" else other,
             "GITHUB_OUTPUT": str(output),
         },
@@ -309,7 +338,7 @@ def _run_tag_check(
         ("v2.0.1", "testpypi", "tag", False, "tag v2.0.1 does not name the sdist's version 2.0.0"),
     ],
 )
-def test_i13_1_tag_check_job_runs_for_real(
+def test_tag_check_job_runs_for_real(
     ref: str, target: str, built: str, ok: bool, message: str, ft_project: Path, tmp_path: Path
 ) -> None:
     """The tag-check step's shell, as the workflow holds it, run by bash in a real git repository."""
@@ -324,9 +353,36 @@ def test_i13_1_tag_check_job_runs_for_real(
     )
     assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
     if ok:
-        assert output.read_text() == "version=2.0.0\n"
+        tag = ref.removeprefix("refs/tags/") if ref != "main" else ""
+        assert output.read_text() == f"version=2.0.0\ntarget={target}\ntag={tag}\n"
     else:
         assert f"::error::{message}" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "target"),
+    [
+        ("push", "refs/tags/v2.0.0", "pypi"),  # a tag push is the release
+        ("push", "refs/heads/main", "none"),  # a branch push builds and tests only
+        ("pull_request", "refs/pull/7/merge", "none"),
+    ],
+)
+def test_only_a_tag_push_or_a_manual_run_publishes(
+    event: str, ref: str, target: str, ft_project: Path, tmp_path: Path
+) -> None:
+    proc, output = _run_tag_check(
+        ft_project,
+        tmp_path,
+        ref=ref,
+        target="",  # inputs.target is empty outside workflow_dispatch
+        built="tag",
+        sdist_version="2.0.0",
+        tags=["v2.0.0"],
+        event=event,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tag = "v2.0.0" if target == "pypi" else ""
+    assert output.read_text() == f"version=2.0.0\ntarget={target}\ntag={tag}\n"
 
 
 @pytest.mark.parametrize(
@@ -340,7 +396,7 @@ def test_i13_1_tag_check_job_runs_for_real(
         ("release-1.0", "1.0.0", False),  # not a version at all: refused, not a crash
     ],
 )
-def test_i13_tag_check_compares_pep440_normalized_versions(
+def test_tag_check_compares_pep440_normalized_versions(
     tag: str, sdist_version: str, ok: bool, ft_project: Path, tmp_path: Path
 ) -> None:
     """The tag names the sdist's version when both are the same PEP 440 version, whatever their spelling."""
@@ -349,6 +405,6 @@ def test_i13_tag_check_compares_pep440_normalized_versions(
     )
     assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
     if ok:
-        assert output.read_text() == f"version={sdist_version}\n"
+        assert output.read_text() == f"version={sdist_version}\ntarget=pypi\ntag={tag}\n"
     else:
         assert f"::error::tag {tag} does not name the sdist's version {sdist_version}" in proc.stdout
