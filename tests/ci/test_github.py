@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+from ci.workflow_jobs import job_environments
+from fixtures.pinned_tools import pinned_tool
 from shipwheel.ci import CIBUILDWHEEL, PINS, WORKFLOW_FILE, check_workflows, github_workflows, write_workflows
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.errors import ConfigError, ProjectError
-
-from fixtures.pinned_tools import pinned_tool
-from ci.workflow_jobs import job_environments
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kahan"
 BIN = Path(sys.executable).parent

@@ -53,7 +53,9 @@ CASES = {
 
 
 def _lint(path: Path) -> None:
-    lint = subprocess.run([BIN / "actionlint", "-no-color", str(path)], capture_output=True, text=True, timeout=120)
+    lint = subprocess.run(
+        [BIN / "actionlint", "-no-color", str(path)], capture_output=True, text=True, timeout=120
+    )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     audit = subprocess.run(
         [BIN / "zizmor", "--offline", "--no-progress", "--format", "plain", str(path)],

@@ -150,7 +150,11 @@ def carried(config: Config, key: str) -> bool:
     of the project's workflows (which the generated workflow replaces) are carried; what cibuildwheel's defaults
     and the sdist's own ``[tool.cibuildwheel]`` say, it reads itself, overrides and platform tables included."""
     source = config.sources.get(key, "default")
-    return not (source == "default" or source.endswith(" default") or source.lstrip("[").startswith("tool.cibuildwheel"))
+    return not (
+        source == "default"
+        or source.endswith(" default")
+        or source.lstrip("[").startswith("tool.cibuildwheel")
+    )
 
 
 def cibuildwheel_environment(config: Config, platforms: Sequence[str]) -> dict[str, str]:
@@ -187,7 +191,9 @@ def cibuildwheel_environment(config: Config, platforms: Sequence[str]) -> dict[s
         before_build["windows"] = " && ".join(
             c for c in ("python -m pip install delvewheel", before_build["windows"]) if c
         )
-    if carried(config, "before-build") or before_build.get("windows", "") != _expand(options.before_build, "windows"):
+    if carried(config, "before-build") or before_build.get("windows", "") != _expand(
+        options.before_build, "windows"
+    ):
         env |= _per_platform("CIBW_BEFORE_BUILD", before_build)
     if carried(config, "environment") or uses_prefix:
         environment = {}
