@@ -1,10 +1,11 @@
 """shipwheel's build matrix and build steps as a cibuildwheel configuration, and the runners that build it.
 
-The configuration is emitted as ``CIBW_*`` variables (cibuildwheel's environment layer, above any
-``[tool.cibuildwheel]`` table the sdist carries). ``CIBW_BUILD`` lists the exact identifiers of
-``shipwheel matrix`` rather than re-deriving them from the selectors: cibuildwheel's own universe of versions
-differs (it knows cp315, it dropped cp38 and cp313t), and an explicit list is what makes
-``cibuildwheel --print-build-identifiers`` equal ``shipwheel matrix`` whatever either tool adds later.
+The release is split into one job per runner: each job's ``CIBW_BUILD`` lists the exact identifiers that are its
+share of ``shipwheel matrix`` and its ``CIBW_ARCHS`` the archs they need, so that
+``cibuildwheel --print-build-identifiers`` on that runner prints exactly that share, whatever either tool's
+universe of versions is, and the shares add up to the matrix. Build steps are emitted as ``CIBW_*`` variables
+(cibuildwheel's environment layer) only when shipwheel's configuration or the project's own workflows set them:
+what the sdist's ``[tool.cibuildwheel]`` says, cibuildwheel reads itself, overrides included.
 """
 
 from __future__ import annotations
