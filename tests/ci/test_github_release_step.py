@@ -36,10 +36,16 @@ done
 def _script(repo: Path) -> str:
     doc: dict[str, Any] = yaml.safe_load(github_workflows(load_config(repo))[WORKFLOW_FILE])
     steps = doc["jobs"]["github-release"]["steps"]
-    return str(next(s for s in steps if s.get("name") == "create the release, with the files and their SHA256")["run"])
+    return str(
+        next(s for s in steps if s.get("name") == "create the release, with the files and their SHA256")[
+            "run"
+        ]
+    )
 
 
-def _run(repo: Path, tmp_path: Path, *, exists: bool) -> tuple[subprocess.CompletedProcess[str], list[str], Path]:
+def _run(
+    repo: Path, tmp_path: Path, *, exists: bool
+) -> tuple[subprocess.CompletedProcess[str], list[str], Path]:
     script = _script(repo)
     stand_in = tmp_path / "bin"
     stand_in.mkdir(parents=True)
@@ -75,11 +81,15 @@ def _run(repo: Path, tmp_path: Path, *, exists: bool) -> tuple[subprocess.Comple
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     folder = make_kahan_repo(tmp_path / "kahan")
-    subprocess.run(["git", "-C", str(folder), "tag", "-a", "-m", "kahan 1.0.0", "v1.0.0"], check=True, timeout=60)
+    subprocess.run(
+        ["git", "-C", str(folder), "tag", "-a", "-m", "kahan 1.0.0", "v1.0.0"], check=True, timeout=60
+    )
     return folder
 
 
-def test_the_release_has_every_file_and_their_sha256_under_the_announcement(repo: Path, tmp_path: Path) -> None:
+def test_the_release_has_every_file_and_their_sha256_under_the_announcement(
+    repo: Path, tmp_path: Path
+) -> None:
     proc, calls, dist = _run(repo, tmp_path / "job", exists=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     files = sorted(dist.iterdir())
@@ -105,7 +115,7 @@ def test_a_rerun_attaches_the_files_again_to_the_existing_release(repo: Path, tm
 def test_without_an_announcement_the_notes_list_the_files(repo: Path, tmp_path: Path) -> None:
     # announce has no history to write from (a checkout without .git): it fails, and the release goes on
     shutil.rmtree(repo / ".git")
-    proc, calls, dist = _run(repo, tmp_path / "job", exists=False)
+    proc, _, _ = _run(repo, tmp_path / "job", exists=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "::warning::no announcement for 1.0.0" in proc.stdout
     notes = (tmp_path / "job" / "gh.log.notes").read_text()

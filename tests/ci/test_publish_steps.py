@@ -85,7 +85,9 @@ def test_the_publish_check_passes_only_when_the_index_lists_every_file_with_its_
         (pypiserver.root / files[1].name).unlink()
     elif on_index == "a-wheel-with-other-content":
         (pypiserver.root / files[1].name).unlink()
-        other = make_wheel(tmp_path / "other", project, "1.0.0", "cp313-cp313-manylinux_2_17_x86_64", payload=b"x")
+        other = make_wheel(
+            tmp_path / "other", project, "1.0.0", "cp313-cp313-manylinux_2_17_x86_64", payload=b"x"
+        )
         shutil.copy2(other, pypiserver.root / other.name)
     listed = {p.name for p in files} - ({files[1].name} if on_index == "all-but-one-wheel" else set())
     assert set(pypiserver.files(project)) == listed

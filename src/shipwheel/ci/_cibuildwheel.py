@@ -112,16 +112,6 @@ def enable_groups(line: CibuildwheelLine, identifiers: Sequence[Identifier]) -> 
     return ()
 
 
-def _check(key: str, value: str) -> str:
-    # GitHub evaluates ${{ }} everywhere in a workflow, env values included, and YAML has no escape for it.
-    if "${{" in value:
-        raise ConfigError(
-            f"{key} contains '${{{{', which GitHub Actions would evaluate as an expression",
-            hint="write the value without '${{' (an environment variable is read as $NAME)",
-        )
-    return value
-
-
 def _expand(command: str, platform: str) -> str:
     # shipwheel's placeholders in cibuildwheel's terms: {project} is the same; {python} is the build
     # interpreter, first on PATH inside cibuildwheel's build environment; {prefix} is fixed per platform.
@@ -163,14 +153,6 @@ def cibuildwheel_environment(config: Config, platforms: Sequence[str]) -> dict[s
     what the sdist's ``[tool.cibuildwheel]`` says, on the cibuildwheel ``platforms`` given (``linux``,
     ``macos``, ``windows``). Each job's identifiers and archs are its own (``CIBW_BUILD``, ``CIBW_ARCHS``)."""
     options = config.build
-    for key, value in (
-        ("before-all", options.before_all),
-        ("before-build", options.before_build),
-        ("test-command", options.test_command),
-        *((f"environment.{k}", v) for k, v in options.environment.items()),
-        *(("test-requires", r) for r in options.test_requires),
-    ):
-        _check(key, value)
     uses_prefix = any(
         "{prefix}" in text
         for text in (
