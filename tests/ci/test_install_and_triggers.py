@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import shipwheel.ci
+from ci.workflow_jobs import lint
 from shipwheel.ci import WORKFLOW_FILE, github_workflows
 from shipwheel.cli import main
 from shipwheel.config import load_config
@@ -115,10 +116,14 @@ def test_pushes_and_pull_requests_build_a_tag_releases_and_runs_never_overlap(pr
     assert "stage" not in jobs and "staging" not in on["workflow_dispatch"]["inputs"]["target"]["options"]
 
 
-def test_the_staging_target_is_offered_with_a_container(project: Path) -> None:
+def test_the_staging_target_is_offered_with_a_container(project: Path, tmp_path: Path) -> None:
     with (project / "pyproject.toml").open("a", encoding="utf-8") as fh:
         fh.write('[tool.shipwheel.stage]\nto = "s3://bucket/rc"\n')
-    doc = _doc(project)
+    text = github_workflows(load_config(project))[WORKFLOW_FILE]
+    path = tmp_path / WORKFLOW_FILE
+    path.write_text(text, encoding="utf-8")
+    lint(path)  # every optional part at once: staging, QEMU
+    doc = yaml.safe_load(text)
     assert doc[True]["workflow_dispatch"]["inputs"]["target"]["options"][-1] == "staging"
     assert doc["jobs"]["stage"]["if"] == "needs.tag-check.outputs.target == 'staging'"
 

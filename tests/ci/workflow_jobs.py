@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -38,3 +41,19 @@ def job_environments(text: str) -> list[Job]:
         platform = _PLATFORMS[entry["runner"].split("-")[0]]
         jobs.append(Job(entry["name"], platform, env, tuple(entry["build"].split())))
     return jobs
+
+
+def lint(path: Path) -> None:
+    """actionlint and zizmor (offline), from the test extra, find nothing in the workflow at ``path``."""
+    tools = Path(sys.executable).parent
+    found = subprocess.run(
+        [tools / "actionlint", "-no-color", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert found.returncode == 0, found.stdout + found.stderr
+    audit = subprocess.run(
+        [tools / "zizmor", "--offline", "--no-progress", "--format", "plain", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert audit.returncode == 0 and "No findings to report" in audit.stdout, audit.stdout + audit.stderr

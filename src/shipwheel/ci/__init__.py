@@ -225,7 +225,7 @@ def github_workflows(config: Config) -> dict[str, str]:
     runners = runners_for(identifiers)
     platforms = sorted({r.platform for r in runners}, key=["linux", "macos", "windows"].index)
     cibw = cibuildwheel_environment(config, platforms)
-    cibuildwheel, cibuildwheel_why = cibuildwheel_pin(config.cibuildwheel)
+    cibuildwheel, _ = cibuildwheel_pin(config.cibuildwheel)
     requirement = shipwheel_requirement(config)
     uses_prefix = "{prefix}" in " ".join(
         (options.before_all, options.before_build, options.test_command, *options.environment.values())
@@ -246,7 +246,6 @@ def github_workflows(config: Config) -> dict[str, str]:
             name="wheels",
             pins=PINS,
             cibuildwheel=cibuildwheel,
-            cibuildwheel_why=_one_line(cibuildwheel_why),
             runners=runners,
             cibw=cibw,
             python=python,
@@ -262,11 +261,6 @@ def github_workflows(config: Config) -> dict[str, str]:
         )
     )
     return {WORKFLOW_FILE: text}
-
-
-def _one_line(text: str) -> str:
-    # for a YAML comment: a line break would end it and start YAML of its own
-    return " ".join(_no_expression(text, "the value").split())
 
 
 @dataclass(frozen=True, slots=True)
