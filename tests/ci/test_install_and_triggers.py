@@ -105,7 +105,7 @@ def test_pushes_and_pull_requests_build_a_tag_releases_and_runs_never_overlap(pr
     on = doc[True]  # YAML 1.1 reads the key `on` as True
     assert set(on) == {"pull_request", "push", "workflow_dispatch"}
     assert on["push"]["tags"] == ["v*"]
-    assert doc["concurrency"]["group"] == "${{ github.workflow }}-${{ github.ref }}"
+    assert doc["concurrency"]["group"] == "${{ github.workflow }}-${{ inputs.ref || github.ref }}"
     jobs = doc["jobs"]
     target = "needs.tag-check.outputs.target"
     assert jobs["publish"]["if"] == f"{target} == 'pypi' || {target} == 'testpypi'"
