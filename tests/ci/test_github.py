@@ -395,3 +395,29 @@ def test_tag_check_compares_pep440_normalized_versions(
         assert output.read_text() == f"version={sdist_version}\ntarget=pypi\ntag={tag}\n"
     else:
         assert f"::error::tag {tag} does not name the sdist's version {sdist_version}" in proc.stdout
+
+
+def test_cibuildwheel_reads_its_own_table_and_the_workflows_values_are_carried(tmp_path: Path) -> None:
+    """What the sdist's [tool.cibuildwheel] says (overrides included) is not repeated as CIBW_* (a variable
+    would win over the overrides); what the project's own workflows set per platform is carried, for that
+    platform only."""
+    project = tmp_path / "p"
+    (project / ".github" / "workflows").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.12"\n'
+        '[tool.cibuildwheel]\ntest-command = "pytest"\n'
+        '[[tool.cibuildwheel.overrides]]\nselect = "cp312-*"\ntest-command = "pytest -x"\n',
+        encoding="utf-8",
+    )
+    (project / ".github" / "workflows" / "build.yml").write_text(
+        "on: [push]\njobs:\n  wheels:\n    runs-on: ${{ matrix.os }}\n    strategy:\n      matrix:\n"
+        "        os: [ubuntu-latest, windows-latest]\n    steps:\n"
+        "      - uses: pypa/cibuildwheel@v3.4.1\n        env:\n          CIBW_BEFORE_BUILD_LINUX: echo linux\n",
+        encoding="utf-8",
+    )
+    text = _workflow(project)
+    env = yaml.safe_load(text)["jobs"]["wheels"]["env"]
+    assert {k for k in env if k not in {"CIBW_BUILD", "CIBW_ARCHS"}} == {"CIBW_BEFORE_BUILD_LINUX"}
+    assert env["CIBW_BEFORE_BUILD_LINUX"] == "echo linux"
+    assert f"pypa/cibuildwheel@{CIBUILDWHEEL['3.4.1']} # v3.4.1" in text
+    assert _cibuildwheel_identifiers(project, text).keys() == {"linux", "windows"}

@@ -127,70 +127,81 @@ def _prefix_env(platform: str) -> dict[str, str]:
     return env
 
 
-def _per_platform(name: str, values: Mapping[str, str], default: str = "") -> dict[str, str]:
-    """One generic variable when every platform has the same value, else one per platform (``_LINUX`` …)."""
+def _per_platform(name: str, values: Mapping[str, str], platforms: Sequence[str]) -> dict[str, str]:
+    """One generic variable when every platform has a value and the same one, else one per platform given a
+    value (``_LINUX`` …); a platform left out keeps what the sdist's ``[tool.cibuildwheel]`` says."""
     distinct = set(values.values())
-    if len(distinct) == 1:
-        value = distinct.pop()
-        return {name: value} if value != default else {}
-    return {f"{name}_{platform.upper()}": value for platform, value in values.items() if value != default}
+    if len(distinct) == 1 and set(values) == set(platforms):
+        return {name: distinct.pop()}
+    return {f"{name}_{platform.upper()}": value for platform, value in values.items()}
 
 
-def carried(config: Config, key: str) -> bool:
-    """Whether the workflow sets build key ``key`` for cibuildwheel: shipwheel's own settings and the ``CIBW_*``
-    of the project's workflows (which the generated workflow replaces) are carried; what cibuildwheel's defaults
-    and the sdist's own ``[tool.cibuildwheel]`` say, it reads itself, overrides and platform tables included."""
-    source = config.sources.get(key, "default")
+def carried(origin: str) -> bool:
+    """Whether the workflow sets a build value that came from ``origin``: shipwheel's own settings and the
+    ``CIBW_*`` of the project's workflows (which the generated workflow replaces) are carried; what cibuildwheel's
+    defaults and the sdist's own ``[tool.cibuildwheel]`` say, cibuildwheel reads itself, overrides and platform
+    tables included."""
     return not (
-        source == "default"
-        or source.endswith(" default")
-        or source.lstrip("[").startswith("tool.cibuildwheel")
+        origin == "default"
+        or origin.endswith(" default")
+        or origin.lstrip("[").startswith("tool.cibuildwheel")
     )
 
 
 def cibuildwheel_environment(config: Config, platforms: Sequence[str]) -> dict[str, str]:
-    """The ``CIBW_*`` variables shared by every wheel job: the build steps shipwheel's configuration adds to
-    what the sdist's ``[tool.cibuildwheel]`` says, on the cibuildwheel ``platforms`` given (``linux``,
-    ``macos``, ``windows``). Each job's identifiers and archs are its own (``CIBW_BUILD``, ``CIBW_ARCHS``)."""
-    options = config.build
+    """The ``CIBW_*`` variables shared by every wheel job: the build steps shipwheel's configuration and the
+    project's workflows add to what the sdist's ``[tool.cibuildwheel]`` says, per cibuildwheel platform
+    (``linux``, ``macos``, ``windows``). Each job's identifiers and archs are its own (``CIBW_BUILD``,
+    ``CIBW_ARCHS``)."""
+    resolved = {p: config.explain(os_name=p) for p in platforms}
+
+    def own(key: str) -> dict[str, object]:
+        return {p: found[key].value for p, found in resolved.items() if carried(found[key].origin)}
+
+    def text(key: str, platform: str) -> str:
+        return str(resolved[platform][key].value)
+
+    def mapping(key: str, platform: str) -> Mapping[str, str]:
+        value = resolved[platform][key].value
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
     uses_prefix = any(
-        "{prefix}" in text
-        for text in (
-            options.before_all,
-            options.before_build,
-            options.test_command,
-            *options.environment.values(),
-        )
+        "{prefix}" in " ".join(text(k, p) for k in ("before-all", "before-build", "test-command"))
+        or any("{prefix}" in v for v in mapping("environment", p).values())
+        for p in platforms
     )
+    repair = config.build.repair
     env: dict[str, str] = {}
     groups = enable_groups(config.cibuildwheel.line, config.identifiers())
     if groups:
         env["CIBW_ENABLE"] = " ".join(groups)
-    if carried(config, "before-all"):
-        env |= _per_platform("CIBW_BEFORE_ALL", {p: _expand(options.before_all, p) for p in platforms})
-    before_build = {p: _expand(options.before_build, p) for p in platforms}
-    if uses_prefix and options.repair and "windows" in platforms:
+    env |= _per_platform(
+        "CIBW_BEFORE_ALL", {p: _expand(str(v), p) for p, v in own("before-all").items()}, platforms
+    )
+    before_build = {p: _expand(str(v), p) for p, v in own("before-build").items()}
+    if uses_prefix and repair and "windows" in platforms:
         # delvewheel finds the prefix's DLLs only through --add-path; it must be in the build environment.
         before_build["windows"] = " && ".join(
-            c for c in ("python -m pip install delvewheel", before_build["windows"]) if c
+            c
+            for c in ("python -m pip install delvewheel", _expand(text("before-build", "windows"), "windows"))
+            if c
         )
-    if carried(config, "before-build") or before_build.get("windows", "") != _expand(
-        options.before_build, "windows"
-    ):
-        env |= _per_platform("CIBW_BEFORE_BUILD", before_build)
-    if carried(config, "environment") or uses_prefix:
-        environment = {}
-        for p in platforms:
-            values = {**(_prefix_env(p) if uses_prefix else {}), **options.environment}
-            environment[p] = " ".join(f"{k}={shlex.quote(_expand(v, p))}" for k, v in values.items())
-        env |= _per_platform("CIBW_ENVIRONMENT", environment)
-    if options.test_requires and carried(config, "test-requires"):
-        env["CIBW_TEST_REQUIRES"] = " ".join(options.test_requires)
-    if carried(config, "test-command"):
-        env |= _per_platform("CIBW_TEST_COMMAND", {p: _expand(options.test_command, p) for p in platforms})
-    if not options.repair and carried(config, "repair"):
+    env |= _per_platform("CIBW_BEFORE_BUILD", before_build, platforms)
+    environment = {}
+    for p in platforms if uses_prefix else own("environment"):
+        values = {**(_prefix_env(p) if uses_prefix else {}), **mapping("environment", p)}
+        environment[p] = " ".join(f"{k}={shlex.quote(_expand(v, p))}" for k, v in values.items())
+    env |= _per_platform("CIBW_ENVIRONMENT", environment, platforms)
+    requires = {
+        p: " ".join(str(r) for r in v) for p, v in own("test-requires").items() if isinstance(v, tuple)
+    }
+    env |= _per_platform("CIBW_TEST_REQUIRES", {p: v for p, v in requires.items() if v}, platforms)
+    env |= _per_platform(
+        "CIBW_TEST_COMMAND", {p: _expand(str(v), p) for p, v in own("test-command").items()}, platforms
+    )
+    if not repair and carried(config.sources.get("repair", "default")):
         env["CIBW_REPAIR_WHEEL_COMMAND"] = ""
-    elif uses_prefix and options.repair and "windows" in platforms:
+    elif uses_prefix and repair and "windows" in platforms:
         env["CIBW_REPAIR_WHEEL_COMMAND_WINDOWS"] = (
             f"delvewheel repair --add-path {PREFIX['windows']}/bin -w {{dest_dir}} -v {{wheel}}"
         )
