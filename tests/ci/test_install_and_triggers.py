@@ -137,3 +137,38 @@ def test_an_arch_without_a_hosted_runner_is_emulated(project: Path) -> None:
     assert by_name["linux-ppc64le"]["build"].split() == ["cp312-manylinux_ppc64le", "cp313-manylinux_ppc64le",
                                                        "cp314-manylinux_ppc64le", "cp314t-manylinux_ppc64le",
                                                        "cp315-manylinux_ppc64le", "cp315t-manylinux_ppc64le"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("pinned", "reason", "version", "why"),
+    [
+        ("3.3.1", "pinned by .github/workflows/ci.yml", "v3.3.1", "pinned by .github/workflows/ci.yml"),
+        ("v3.4.0", "ci.cibuildwheel-version = v3.4.0", "v3.4.0", "ci.cibuildwheel-version = v3.4.0"),
+        ("3.4", "ci.cibuildwheel-version = 3.4", "v3.4.1", "the newest 3.4.x shipwheel knows"),
+        # a workflow's pin without a known commit: the newest known release of the line it reads like
+        ("3.1.3", "pinned by .github/workflows/build.yml", "v3.3.1", "read like 3.1.3"),
+        ("3.4.9", "pinned by .github/workflows/build.yml", "v3.4.1", "read like 3.4.9"),
+        ("4.0.0", "pinned by .github/workflows/build.yml", "v4.2.0", "read like 4.0.0"),
+        ("", "the newest cibuildwheel line that accepts the configuration", "v4.2.0", "the newest release"),
+    ],
+)
+def test_cibuildwheel_is_pinned_by_the_commit_of_the_chosen_release(
+    pinned: str, reason: str, version: str, why: str
+) -> None:
+    from shipwheel.ci import CIBUILDWHEEL, cibuildwheel_pin
+    from shipwheel.config import LineChoice, line_for_version
+
+    line = line_for_version(pinned or "4.3", what="test")
+    pin, said = cibuildwheel_pin(LineChoice(line, reason, pinned))
+    assert pin.uses == f"pypa/cibuildwheel@{CIBUILDWHEEL[version[1:]]} # {version}"
+    assert why in said
+
+
+def test_a_configured_release_without_a_commit_is_refused_with_the_known_ones() -> None:
+    from shipwheel.ci import cibuildwheel_pin
+    from shipwheel.config import LineChoice, line_for_version
+
+    choice = LineChoice(line_for_version("3.4.9", what="test"), "ci.cibuildwheel-version = 3.4.9", "3.4.9")
+    with pytest.raises(ConfigError, match=r"knows no commit of cibuildwheel 3\.4\.9") as caught:
+        cibuildwheel_pin(choice)
+    assert "3.3.0, 3.3.1, 3.4.0, 3.4.1" in caught.value.hint
