@@ -31,13 +31,13 @@ def release(tmp_path: Path) -> Path:
     return dist
 
 
-def test_i13_3_real_attestation_is_accepted_offline(release: Path) -> None:
+def test_real_attestation_is_accepted_offline(release: Path) -> None:
     [result] = verify_provenance([release / SDIST], PUBLISHER)
     assert result.ok, result.problem
     assert result.source.endswith(".publish.attestation")
 
 
-def test_i13_3_tampered_file_is_rejected(release: Path) -> None:
+def test_tampered_file_is_rejected(release: Path) -> None:
     with (release / SDIST).open("ab") as fh:
         fh.write(b"\0")
     [result] = verify_provenance([release / SDIST], PUBLISHER)
@@ -54,13 +54,13 @@ def test_i13_3_tampered_file_is_rejected(release: Path) -> None:
     ],
     ids=["repository", "workflow", "ref"],
 )
-def test_i13_3_another_identity_is_rejected(release: Path, identity: Identity) -> None:
+def test_another_identity_is_rejected(release: Path, identity: Identity) -> None:
     [result] = verify_provenance([release / SDIST], identity)
     assert not result.ok, identity
     assert result.problem
 
 
-def test_i13_3_missing_attestation_is_an_error(release: Path) -> None:
+def test_missing_attestation_is_an_error(release: Path) -> None:
     (release / f"{SDIST}.publish.attestation").unlink()
     [result] = verify_provenance([release / SDIST], PUBLISHER)
     assert not result.ok and result.problem == "no publish attestation"
@@ -86,14 +86,14 @@ def integrity_server(tmp_path: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def test_i13_3_attestation_fetched_from_the_integrity_api(release: Path, integrity_server: str) -> None:
+def test_attestation_fetched_from_the_integrity_api(release: Path, integrity_server: str) -> None:
     (release / f"{SDIST}.publish.attestation").unlink()
     [result] = verify_provenance([release / SDIST], PUBLISHER, index=integrity_server)
     assert result.ok, result.problem
     assert result.source == f"{integrity_server} integrity API"
 
 
-def test_i13_3_cli_verify_provenance(release: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_verify_provenance(release: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["verify", str(release), "-j", "1", "--no-completeness", "--provenance"]
     identity = [
         "--publisher-repository",

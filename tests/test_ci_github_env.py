@@ -24,7 +24,7 @@ def actions_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return summary
 
 
-def test_i13_2_verify_writes_annotations_and_the_grid(
+def test_verify_writes_annotations_and_the_grid(
     actions_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dist = tmp_path / "dist"
@@ -38,7 +38,7 @@ def test_i13_2_verify_writes_annotations_and_the_grid(
     assert "| error | `version-local` | demo-1.0+local-py3-none-any.whl |" in summary
 
 
-def test_i13_2_verify_summary_has_the_matrix_grid(actions_env: Path, tmp_path: Path) -> None:
+def test_verify_summary_has_the_matrix_grid(actions_env: Path, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     WheelSpec().build(dist)
     SdistSpec().build(dist)
@@ -47,7 +47,7 @@ def test_i13_2_verify_summary_has_the_matrix_grid(actions_env: Path, tmp_path: P
     assert "2 files, 0 errors, 0 warnings: ready to publish" in summary
 
 
-def test_i13_2_nothing_is_written_outside_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_written_outside_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     summary = tmp_path / "summary.md"
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
@@ -57,7 +57,7 @@ def test_i13_2_nothing_is_written_outside_actions(tmp_path: Path, monkeypatch: p
 
 
 @pytest.mark.integration
-def test_i13_2_publish_results_in_the_summary(
+def test_publish_results_in_the_summary(
     actions_env: Path, pypiserver: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in {
@@ -78,7 +78,7 @@ def test_i13_2_publish_results_in_the_summary(
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_i13_2_build_logs_are_grouped(tmp_path: Path) -> None:
+def test_build_logs_are_grouped(tmp_path: Path) -> None:
     have = sorted(
         f"cp3{i.version[1]}" for i in discover() if i.version[:2] >= (3, 10) and not i.free_threaded
     )

@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _documented_exit_codes() -> set[int]:
-    text = REPO.joinpath("README.md").read_text(encoding="utf-8")
-    table = text.split("## Exit codes", 1)[1]
+    text = REPO.joinpath("docs", "exit-codes.md").read_text(encoding="utf-8")
+    table = text.split("# Exit codes", 1)[1]
     return {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
 
 
@@ -95,14 +95,14 @@ def _numeric_options() -> list[str]:
     return sorted(found)
 
 
-def test_i10_13_every_numeric_option_is_covered() -> None:
+def test_every_numeric_option_is_covered() -> None:
     covered = {
         f"{cmd.split()[0]} {opt if opt.startswith('--') else '--jobs'}" for cmd, opt, _ in NUMERIC_OPTIONS
     }
     assert set(_numeric_options()) <= covered
 
 
-def test_i10_13_numeric_options_use_the_validating_types() -> None:
+def test_numeric_options_use_the_validating_types() -> None:
     parser = build_parser()
     sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
     for name, command in sub.choices.items():  # type: ignore[union-attr]
@@ -114,7 +114,7 @@ def test_i10_13_numeric_options_use_the_validating_types() -> None:
 
 @pytest.mark.parametrize(("prefix", "option", "good"), NUMERIC_OPTIONS)
 @pytest.mark.parametrize("bad", BAD_NUMBERS)
-def test_i10_13_bad_numbers_exit_2_one_line(
+def test_bad_numbers_exit_2_one_line(
     folders: dict[str, str], prefix: str, option: str, good: str, bad: str
 ) -> None:
     if option in {"--timeout", "--deadline"} and bad == "1.5":
@@ -130,9 +130,7 @@ def test_i10_13_bad_numbers_exit_2_one_line(
 
 
 @pytest.mark.parametrize(("prefix", "option", "good"), NUMERIC_OPTIONS)
-def test_i10_13_good_numbers_pass_the_parser(
-    folders: dict[str, str], prefix: str, option: str, good: str
-) -> None:
+def test_good_numbers_pass_the_parser(folders: dict[str, str], prefix: str, option: str, good: str) -> None:
     argv = [*prefix.format(**folders).split(), option, good]
     assert _run(argv) in EXIT_CODES  # parsed, then any documented ending, never a traceback
     args = build_parser().parse_args(argv)
@@ -140,7 +138,7 @@ def test_i10_13_good_numbers_pass_the_parser(
     assert float(getattr(args, dest)) == float(good)
 
 
-def test_i10_13_console_script_one_line(tmp_path: Path) -> None:
+def test_console_script_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "shipwheel", "fetch", "demo", "1.0", "--timeout", "nan"],
         capture_output=True,
@@ -239,37 +237,35 @@ def _property(
     return test
 
 
-test_i10_property_config = _property(lambda f, x: ["config", f["e"], *x], [])
-test_i10_property_matrix = _property(lambda f, x: ["matrix", f["e"], *x], [])
+test_property_config = _property(lambda f, x: ["config", f["e"], *x], [])
+test_property_matrix = _property(lambda f, x: ["matrix", f["e"], *x], [])
 # --only selects nothing, so that a table that happens to be valid never starts a real build
-test_i10_property_build = _property(lambda f, x: ["build", f["e"], "--only", "cp27-*", *x], ["--jobs"])
-test_i10_property_verify = _property(
+test_property_build = _property(lambda f, x: ["build", f["e"], "--only", "cp27-*", *x], ["--jobs"])
+test_property_verify = _property(
     lambda f, x: ["verify", f["e"], "--no-completeness", "--config-dir", f["e"], *x],
     ["--jobs", "--max-file-size"],
 )
-test_i10_property_stage = _property(
+test_property_stage = _property(
     lambda f, x: ["stage", f["e"], "--to", f["d"], "--config-dir", f["e"], *x],
     ["--jobs", "--timeout", "--retries"],
 )
-test_i10_property_fetch = _property(
+test_property_fetch = _property(
     lambda f, x: ["fetch", "demo", "1.0", "--from", f["e"], "-w", f["w"], "--config-dir", f["e"], *x],
     ["--jobs", "--retries", "--timeout"],
 )
-test_i10_property_publish = _property(
+test_property_publish = _property(
     lambda f, x: ["publish", f["e"], "-r", f"file:{f['d']}", "--no-verify", "--config-dir", f["e"], *x],
     ["--jobs", "--retries", "--timeout"],
 )
 # no [[tool.shipwheel.downstream]] in any table: the command ends before it tests anything
-test_i10_property_downstream = _property(
+test_property_downstream = _property(
     lambda f, x: ["downstream", "1.0", "--config-dir", f["e"], *x], ["--jobs", "--deadline"]
 )
-test_i10_property_sign = _property(lambda f, x: ["sign", f["e"], "--config-dir", f["e"], *x], [])
-test_i10_property_changelog = _property(
+test_property_sign = _property(lambda f, x: ["sign", f["e"], "--config-dir", f["e"], *x], [])
+test_property_changelog = _property(
     lambda f, x: ["changelog", "a..b", "--repo", f["e"], "--config-dir", f["e"], *x], []
 )
-test_i10_property_notes = _property(
-    lambda f, x: ["notes", "1.0", "--project", f["e"], "--range", "none", *x], []
-)
+test_property_notes = _property(lambda f, x: ["notes", "1.0", "--project", f["e"], "--range", "none", *x], [])
 
 
 # -- issue 14: CLI conventions ----------------------------------------------------------------------------------
@@ -288,13 +284,13 @@ test_i10_property_notes = _property(
         ([], "the following arguments are required: COMMAND"),
     ],
 )
-def test_i14_misspelt_command_or_option_gets_a_suggestion(argv: list[str], expected: str) -> None:
+def test_misspelt_command_or_option_gets_a_suggestion(argv: list[str], expected: str) -> None:
     with pytest.raises(UsageError) as info:
         main_inner(argv)
     assert expected.removeprefix("error: ") in info.value.one_line()
 
 
-def test_i14_misspelt_command_console_script_is_one_line() -> None:
+def test_misspelt_command_console_script_is_one_line() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "shipwheel", "buidl"], capture_output=True, text=True, check=False
     )
@@ -302,14 +298,14 @@ def test_i14_misspelt_command_console_script_is_one_line() -> None:
     assert proc.stderr == "error: shipwheel: unknown command 'buidl'; did you mean 'build'?\n"
 
 
-def test_i14_quiet_on_every_command() -> None:
+def test_quiet_on_every_command() -> None:
     parser = build_parser()
     sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
     for name, command in sub.choices.items():  # type: ignore[union-attr]
         assert "-q" in command._option_string_actions and "--quiet" in command._option_string_actions, name
 
 
-def test_i14_quiet_silences_status_but_keeps_results(tmp_path: Path) -> None:
+def test_quiet_silences_status_but_keeps_results(tmp_path: Path) -> None:
     def run(*flags: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
@@ -336,7 +332,7 @@ def test_i14_quiet_silences_status_but_keeps_results(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_i14_completion_prints_shell_code(capsys: pytest.CaptureFixture[str], shell: str) -> None:
+def test_completion_prints_shell_code(capsys: pytest.CaptureFixture[str], shell: str) -> None:
     assert main_inner(["completion", shell]) == 0
     code = capsys.readouterr().out
     assert "shipwheel" in code and "_ARGCOMPLETE" in code
@@ -350,7 +346,7 @@ def test_i14_completion_prints_shell_code(capsys: pytest.CaptureFixture[str], sh
         ("shipwheel publish --ret", "--retries"),
     ],
 )
-def test_i14_completion_answers_from_the_parser(tmp_path: Path, line: str, expected: str) -> None:
+def test_completion_answers_from_the_parser(tmp_path: Path, line: str, expected: str) -> None:
     """What the shell code does on TAB: call shipwheel back with _ARGCOMPLETE and read the candidates."""
     out = tmp_path / "candidates"
     env = {
@@ -364,7 +360,7 @@ def test_i14_completion_answers_from_the_parser(tmp_path: Path, line: str, expec
     assert expected in out.read_text(encoding="utf-8").split()
 
 
-def test_i14_validate_pyproject_checks_tool_shipwheel() -> None:
+def test_validate_pyproject_checks_tool_shipwheel() -> None:
     """The validate_pyproject.tool_schema entry point: validate-pyproject knows [tool.shipwheel]."""
     from validate_pyproject import api, errors
 
@@ -389,7 +385,7 @@ def test_i14_validate_pyproject_checks_tool_shipwheel() -> None:
             validator({**good, "tool": {"shipwheel": bad}})
 
 
-def test_i14_validate_pyproject_accepts_the_defaults_and_real_imports(tmp_path: Path) -> None:
+def test_validate_pyproject_accepts_the_defaults_and_real_imports(tmp_path: Path) -> None:
     from validate_pyproject import api
 
     from shipwheel.config import load_defaults
@@ -496,40 +492,40 @@ def _repo_property(
 
 
 _NO_BUILD = ["--skip", "version-backend", "--skip", "docs-build", "--skip", "sdist-complete"]
-test_i10_property_check = _repo_property(
+test_property_check = _repo_property(
     lambda r, v, p, x: ["check", v, "-r", f"file:{r['dir']}", *_NO_BUILD, *x[:1]]
 )
-test_i10_property_version = _repo_property(lambda r, v, p, x: ["version", v, *x[:1]])
-test_i10_property_version_show = _repo_property(lambda r, v, p, x: ["version", "--config-dir", p])
-test_i10_property_bump = _repo_property(lambda r, v, p, x: ["bump", *x])
-test_i10_property_tag = _repo_property(lambda r, v, p, x: ["tag", v, *x[:1]])
-test_i10_property_branch = _repo_property(lambda r, v, p, x: ["branch", v, "--no-bump", *x[:1]])
-test_i10_property_docs = _repo_property(lambda r, v, p, x: ["docs", v, "--to", p, "--from", p])
-test_i10_property_announce = _repo_property(lambda r, v, p, x: ["announce", v, *x[:1]])
-test_i10_property_release = _repo_property(
+test_property_version = _repo_property(lambda r, v, p, x: ["version", v, *x[:1]])
+test_property_version_show = _repo_property(lambda r, v, p, x: ["version", "--config-dir", p])
+test_property_bump = _repo_property(lambda r, v, p, x: ["bump", *x])
+test_property_tag = _repo_property(lambda r, v, p, x: ["tag", v, *x[:1]])
+test_property_branch = _repo_property(lambda r, v, p, x: ["branch", v, "--no-bump", *x[:1]])
+test_property_docs = _repo_property(lambda r, v, p, x: ["docs", v, "--to", p, "--from", p])
+test_property_announce = _repo_property(lambda r, v, p, x: ["announce", v, *x[:1]])
+test_property_release = _repo_property(
     lambda r, v, p, x: ["release", v, "--dry-run", "-r", f"file:{r['dir']}", *x[:1]]
 )
-test_i10_property_status = _repo_property(lambda r, v, p, x: ["status", v, "--html", p, *x[:1]])
-test_i10_property_ci = _repo_property(lambda r, v, p, x: ["ci", "github", "--check", "-o", p])
-test_i10_property_ci_write = _repo_property(lambda r, v, p, x: ["ci", "github", "--write", "-o", p])
-test_i10_property_completion = _repo_property(lambda r, v, p, x: ["completion", v or "bash"])
-test_i10_property_mailmap_check = _repo_property(lambda r, v, p, x: ["mailmap-check", v, "--repo", p])
-test_i10_property_changelog_repo = _repo_property(
+test_property_status = _repo_property(lambda r, v, p, x: ["status", v, "--html", p, *x[:1]])
+test_property_ci = _repo_property(lambda r, v, p, x: ["ci", "github", "--check", "-o", p])
+test_property_ci_write = _repo_property(lambda r, v, p, x: ["ci", "github", "--write", "-o", p])
+test_property_completion = _repo_property(lambda r, v, p, x: ["completion", v or "bash"])
+test_property_mailmap_check = _repo_property(lambda r, v, p, x: ["mailmap-check", v, "--repo", p])
+test_property_changelog_repo = _repo_property(
     lambda r, v, p, x: ["changelog", v, "--repo", r["r"], "--titles", p]
 )
-test_i10_property_notes_repo = _repo_property(
+test_property_notes_repo = _repo_property(
     lambda r, v, p, x: ["notes", v, "--project", r["r"], "--range", "none", "--wheelhouse", p]
 )
 
 
-def test_i10_property_every_command_has_one() -> None:
+def test_property_every_command_has_one() -> None:
     """A new command without a property test fails here (the parser is the list of commands)."""
     sub = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
-    missing = [name for name in sub.choices if f"test_i10_property_{name.replace('-', '_')}" not in globals()]
+    missing = [name for name in sub.choices if f"test_property_{name.replace('-', '_')}" not in globals()]
     assert not missing, f"commands without a property test: {missing}"
 
 
-def test_i10_status_html_into_a_folder_names_the_option(repo: dict[str, str]) -> None:
+def test_status_html_into_a_folder_names_the_option(repo: dict[str, str]) -> None:
     with pytest.raises(ShipwheelError) as info:
         main_inner(["status", "1.0", "--html", repo["dir"]])
     assert "--html" in info.value.one_line() and "-o" not in info.value.hint.replace("--html", "")

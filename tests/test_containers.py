@@ -222,7 +222,7 @@ def test_no_link_ever_becomes_an_unsafe_file_name(href: str) -> None:
             assert verdict.location.startswith("http://127.0.0.1:8000/")
 
 
-def test_i10_17_an_https_container_never_downgrades_to_http_even_for_allowed_hosts() -> None:
+def test_an_https_container_never_downgrades_to_http_even_for_allowed_hosts() -> None:
     from shipwheel.simple_index import Link
     from shipwheel.staging._containers._listing import accept_link, host_allowed
 

@@ -84,7 +84,7 @@ def test_collect_release_files(tmp_path: Path) -> None:
     assert len(collect_release_files([house, other], lenient=True)) == 4
 
 
-def test_i11_3_one_stream_hashing_helper(tmp_path: Path) -> None:
+def test_one_stream_hashing_helper(tmp_path: Path) -> None:
     # hash_chunks (response bodies, remote files), continue_hash (a resumed download) and file_digests agree.
     data = bytes(range(256)) * 9000  # 2.3 MB: several 1 MiB blocks and a short last one
     path = tmp_path / "pkg-1.0.tar.gz"

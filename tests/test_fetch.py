@@ -383,7 +383,7 @@ def linux_only(tmp_path: Path) -> Path:
     return root
 
 
-def test_i9_9_a_family_the_release_has_no_wheels_for_is_an_error(linux_only: Path, tmp_path: Path) -> None:
+def test_a_family_the_release_has_no_wheels_for_is_an_error(linux_only: Path, tmp_path: Path) -> None:
     selection = Selection(project="demo", version="1.0", families=("win",))
     with pytest.raises(
         NothingToFetchError, match=r"has no win wheels \(it has wheels for macosx, manylinux\)"
@@ -399,7 +399,7 @@ def test_i9_9_a_family_the_release_has_no_wheels_for_is_an_error(linux_only: Pat
     assert "-t sdist" in " ".join(proc.stderr.split())
 
 
-def test_i9_9_the_sdist_alone_when_asked_for_and_pure_wheels_in_every_family(
+def test_the_sdist_alone_when_asked_for_and_pure_wheels_in_every_family(
     linux_only: Path, tmp_path: Path
 ) -> None:
     report = fetch_release(

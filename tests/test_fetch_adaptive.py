@@ -40,7 +40,7 @@ def _run_windows(
             limit.tick()
 
 
-def test_i15_grows_while_each_connection_adds_throughput_up_to_the_cap() -> None:
+def test_grows_while_each_connection_adds_throughput_up_to_the_cap() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(16, start=2, clock=clock)
     _run_windows(limit, clock, None, 10)  # 10 MB/s per connection, no end to the link
@@ -48,7 +48,7 @@ def test_i15_grows_while_each_connection_adds_throughput_up_to_the_cap() -> None
     assert limit.limit == 16 and limit.peak == 16
 
 
-def test_i15_stops_growing_when_the_link_is_full_and_halves_on_overload() -> None:
+def test_stops_growing_when_the_link_is_full_and_halves_on_overload() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(16, start=2, clock=clock)
     # The link's total: 20 MB/s at 2, 40 at 4, then no more whatever the count.
@@ -63,7 +63,7 @@ def test_i15_stops_growing_when_the_link_is_full_and_halves_on_overload() -> Non
     assert limit.limit == 1
 
 
-def test_i15_fixed_jobs_never_change() -> None:
+def test_fixed_jobs_never_change() -> None:
     clock = FakeClock()
     limit = AdaptiveLimit(8, adaptive=False, clock=clock)
     _run_windows(limit, clock, None, 5)
@@ -72,7 +72,7 @@ def test_i15_fixed_jobs_never_change() -> None:
 
 
 @pytest.mark.timeout(120)
-def test_i15_fetch_adds_connections_on_a_link_that_limits_each_one(tmp_path: Path) -> None:
+def test_fetch_adds_connections_on_a_link_that_limits_each_one(tmp_path: Path) -> None:
     names = [f"demo-1.0.0-{i}-py3-none-any.whl" for i in range(1, 25)]
     body = os.urandom(384 << 10)
     files = [{"filename": n, "url": n, "hashes": {}, "size": len(body)} for n in names]
@@ -103,7 +103,7 @@ def test_i15_fetch_adds_connections_on_a_link_that_limits_each_one(tmp_path: Pat
     assert max(report.connections) <= 8
 
 
-def test_i15_fetch_backs_off_on_503_and_fixed_jobs_does_not(tmp_path: Path) -> None:
+def test_fetch_backs_off_on_503_and_fixed_jobs_does_not(tmp_path: Path) -> None:
     root = tmp_path / "served"
     root.mkdir()
     names = [f"demo-1.0.0-{i}-py3-none-any.whl" for i in range(1, 7)]
@@ -127,7 +127,7 @@ def test_i15_fetch_backs_off_on_503_and_fixed_jobs_does_not(tmp_path: Path) -> N
             assert report.connections == [8]
 
 
-def test_i15_a_window_without_counted_bytes_is_not_judged() -> None:
+def test_a_window_without_counted_bytes_is_not_judged() -> None:
     """Transfers counted when they end (publish) leave windows empty: an empty window neither grows nor ends
     slow start, and the next window with bytes in it is judged as usual."""
     clock = FakeClock()
@@ -145,7 +145,7 @@ def test_i15_a_window_without_counted_bytes_is_not_judged() -> None:
     assert limit.history == [4, 8]
 
 
-def test_i15_past_slow_start_it_probes_one_more_and_steps_back() -> None:
+def test_past_slow_start_it_probes_one_more_and_steps_back() -> None:
     """Past slow start one more connection is worth about 1/n more, not 1.2x: the controller probes n + 1, keeps it
     while the total grows by half of that share, and steps back to the last good number when it does not."""
     clock = FakeClock()

@@ -64,7 +64,7 @@ def _fetch(container_url: str, dest: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("planted", ["part", "target"])
-def test_i10_1_links_in_the_wheelhouse_are_replaced_never_written(
+def test_links_in_the_wheelhouse_are_replaced_never_written(
     source: Path, elsewhere: Path, tmp_path: Path, planted: str
 ) -> None:
     dest = tmp_path / "wh"
@@ -78,7 +78,7 @@ def test_i10_1_links_in_the_wheelhouse_are_replaced_never_written(
     assert not (dest / f"{WHEEL}.part").exists()
 
 
-def test_i10_1_a_linked_part_that_looks_resumable_is_not_appended_to(source: Path, tmp_path: Path) -> None:
+def test_a_linked_part_that_looks_resumable_is_not_appended_to(source: Path, tmp_path: Path) -> None:
     # The link's target holds the first half of the wheel: a resume would append the rest to it.
     data = (source / WHEEL).read_bytes()
     victim = tmp_path / "victim.bin"
@@ -92,7 +92,7 @@ def test_i10_1_a_linked_part_that_looks_resumable_is_not_appended_to(source: Pat
     assert (dest / WHEEL).read_bytes() == data and not (dest / WHEEL).is_symlink()
 
 
-def test_i10_1_linked_segment_files_are_never_written(tmp_path: Path, elsewhere: Path) -> None:
+def test_linked_segment_files_are_never_written(tmp_path: Path, elsewhere: Path) -> None:
     root = tmp_path / "big"
     root.mkdir()
     data = os.urandom(9 << 20)
@@ -114,7 +114,7 @@ def test_i10_1_linked_segment_files_are_never_written(tmp_path: Path, elsewhere:
     assert (dest / WHEEL).read_bytes() == data
 
 
-def test_i10_1_stage_never_writes_through_links_in_the_container(tmp_path: Path, elsewhere: Path) -> None:
+def test_stage_never_writes_through_links_in_the_container(tmp_path: Path, elsewhere: Path) -> None:
     wheelhouse = tmp_path / "wheelhouse"
     wheel = make_wheel(wheelhouse, "demo", "1.0.0")
     target = tmp_path / "staging"
@@ -133,7 +133,7 @@ def test_i10_1_stage_never_writes_through_links_in_the_container(tmp_path: Path,
     assert (target / "simple" / "demo" / "index.html").is_file()
 
 
-def test_i10_1_stage_replaces_a_linked_project_folder_of_the_index(tmp_path: Path) -> None:
+def test_stage_replaces_a_linked_project_folder_of_the_index(tmp_path: Path) -> None:
     wheelhouse = tmp_path / "wheelhouse"
     make_wheel(wheelhouse, "demo", "1.0.0")
     target = tmp_path / "staging"
@@ -147,7 +147,7 @@ def test_i10_1_stage_replaces_a_linked_project_folder_of_the_index(tmp_path: Pat
     assert (target / "simple" / "demo" / "index.json").is_file()
 
 
-def test_i10_2_the_file_name_comes_from_the_url_never_the_link_text(tmp_path: Path) -> None:
+def test_the_file_name_comes_from_the_url_never_the_link_text(tmp_path: Path) -> None:
     root = tmp_path / "served"
     (root / "files").mkdir(parents=True)
     (root / "files" / "payload.bin").write_bytes(b"not a wheel")
@@ -165,7 +165,7 @@ def test_i10_2_the_file_name_comes_from_the_url_never_the_link_text(tmp_path: Pa
     assert not (tmp_path / "wh").exists() or list((tmp_path / "wh").iterdir()) == []
 
 
-def test_i10_2_a_pep691_filename_never_renames_the_url(tmp_path: Path) -> None:
+def test_a_pep691_filename_never_renames_the_url(tmp_path: Path) -> None:
     root = tmp_path / "served"
     (root / "files").mkdir(parents=True)
     (root / "files" / "payload.bin").write_bytes(b"not a wheel")
@@ -204,7 +204,7 @@ def _authorized(server: HostileServer) -> set[str]:
 
 
 @pytest.mark.parametrize("source", ["userinfo", "netrc"])
-def test_i10_4_credentials_go_only_to_the_container_origin(
+def test_credentials_go_only_to_the_container_origin(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
     with HostileServer() as home, HostileServer() as cdn:
@@ -252,7 +252,7 @@ def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("behaviour", ["drip", "drip-headers"])
-def test_i10_9_fetch_gives_up_on_a_dripping_listing(tmp_path: Path, behaviour: str) -> None:
+def test_fetch_gives_up_on_a_dripping_listing(tmp_path: Path, behaviour: str) -> None:
     with HostileServer() as server:
         server.route("/staging/", behaviour=behaviour, body=f'<a href="{WHEEL}">{WHEEL}</a>'.encode() * 50)
         proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "--timeout", "2",
@@ -262,7 +262,7 @@ def test_i10_9_fetch_gives_up_on_a_dripping_listing(tmp_path: Path, behaviour: s
 
 
 @pytest.mark.timeout(90)
-def test_i10_9_the_deadline_holds_through_a_proxy_from_the_environment(tmp_path: Path) -> None:
+def test_the_deadline_holds_through_a_proxy_from_the_environment(tmp_path: Path) -> None:
     with HostileServer() as proxy:
         # A proxy receives the absolute URL: this one drips its answer.
         proxy.route("http://staging.invalid/staging/", behaviour="drip", body=b"<html>" * 100)
@@ -290,7 +290,7 @@ def test_environment_proxies_and_no_proxy_are_honoured(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(90)
-def test_i10_9_fetch_gives_up_on_a_dripping_file(tmp_path: Path) -> None:
+def test_fetch_gives_up_on_a_dripping_file(tmp_path: Path) -> None:
     with HostileServer() as server:
         server.route("/staging/", body=f'<a href="{WHEEL}">{WHEEL}</a>'.encode())
         server.route(
@@ -306,7 +306,7 @@ def test_i10_9_fetch_gives_up_on_a_dripping_file(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("dripping", ["index-page", "upload-answer"])
-def test_i10_9_publish_gives_up_on_a_dripping_index(tmp_path: Path, dripping: str) -> None:
+def test_publish_gives_up_on_a_dripping_index(tmp_path: Path, dripping: str) -> None:
     make_wheel(tmp_path / "wh", "demo", "1.0.0")
     with HostileServer() as server:
         if dripping == "index-page":
@@ -323,7 +323,7 @@ def test_i10_9_publish_gives_up_on_a_dripping_index(tmp_path: Path, dripping: st
 
 
 @pytest.mark.timeout(90)
-def test_i10_9_stage_to_an_index_gives_up_on_a_dripping_server(tmp_path: Path) -> None:
+def test_stage_to_an_index_gives_up_on_a_dripping_server(tmp_path: Path) -> None:
     make_wheel(tmp_path / "wh", "demo", "1.0.0")
     with HostileServer() as server:
         server.route("/legacy/", behaviour="drip", body=b"OK" * 100)
@@ -341,7 +341,7 @@ def test_i10_9_stage_to_an_index_gives_up_on_a_dripping_server(tmp_path: Path) -
 
 
 @pytest.mark.timeout(60)
-def test_i10_14_deeply_nested_pep691_json_is_a_clean_error(tmp_path: Path) -> None:
+def test_deeply_nested_pep691_json_is_a_clean_error(tmp_path: Path) -> None:
     nested = b"[" * 200_000 + b"]" * 200_000
     with HostileServer() as server:
         server.route("/simple/demo/", body=nested, ctype="application/vnd.pypi.simple.v1+json")
@@ -351,7 +351,7 @@ def test_i10_14_deeply_nested_pep691_json_is_a_clean_error(tmp_path: Path) -> No
     assert "nested too deeply" in _one_line_error(proc)
 
 
-def test_i10_14_the_public_project_page_parser_has_the_same_limits() -> None:
+def test_the_public_project_page_parser_has_the_same_limits() -> None:
     with pytest.raises(TransferError, match="nested too deeply"):
         parse_project_page(b'{"files": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", "application/json", BASE)
     page = {
@@ -383,7 +383,7 @@ def test_i10_14_the_public_project_page_parser_has_the_same_limits() -> None:
         (["--from", "CONTAINER", "-j", "-3"], "argument -j/--jobs"),
     ],
 )
-def test_i10_13_bad_numbers_and_ports_are_one_line_usage_errors(
+def test_bad_numbers_and_ports_are_one_line_usage_errors(
     source: Path, tmp_path: Path, argv: list[str], message: str
 ) -> None:
     argv = [a.replace("CONTAINER", str(source)) for a in argv]
@@ -395,7 +395,7 @@ def test_i10_13_bad_numbers_and_ports_are_one_line_usage_errors(
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("location", ["ftp://127.0.0.1/files/x.whl", "file:///etc/passwd"])
-def test_i10_17_a_redirect_to_another_scheme_says_so(tmp_path: Path, location: str) -> None:
+def test_a_redirect_to_another_scheme_says_so(tmp_path: Path, location: str) -> None:
     with HostileServer() as server:
         server.route("/staging/", behaviour="redirect", location=location)
         proc = _run("fetch", "demo", "1.0.0", "--from", server.url + "staging/", "-w", str(tmp_path / "wh"),
@@ -486,7 +486,7 @@ def test_dot_dot_and_encoded_separators_never_leave_the_wheelhouse(tmp_path: Pat
 
 
 @pytest.mark.timeout(60)
-def test_i10_17_an_https_container_never_follows_a_redirect_to_http(tmp_path: Path) -> None:
+def test_an_https_container_never_follows_a_redirect_to_http(tmp_path: Path) -> None:
     ca = trustme.CA()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(tls)

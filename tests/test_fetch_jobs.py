@@ -40,7 +40,7 @@ def _fetch(
 
 
 @pytest.mark.timeout(120)
-def test_i15_config_jobs_keeps_fetch_fixed(
+def test_config_jobs_keeps_fetch_fixed(
     served: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = tmp_path / "project"
@@ -54,7 +54,7 @@ def test_i15_config_jobs_keeps_fetch_fixed(
 
 
 @pytest.mark.timeout(120)
-def test_i15_cli_jobs_alone_is_a_cap_and_fixed_jobs_fixes_it(
+def test_cli_jobs_alone_is_a_cap_and_fixed_jobs_fixes_it(
     served: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     adaptive = _fetch(served, tmp_path / "p", monkeypatch, capsys, "-j", "6")

@@ -17,7 +17,7 @@ import shipwheel
 SRC = Path(shipwheel.__file__).parent
 
 #: The floors of the house, top first. A module may import its own floor's modules of the same package and any
-#: floor below; never a floor above. The README's "How the code is laid out" shows the same list.
+#: floor below; never a floor above. docs/development.md ("How the code is laid out") shows the same list.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("shell", ("__main__", "cli")),
     ("face", ("__init__",)),
@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "_http",
             "_redact",
+            "_records",
             "_retry",
             "_subprocess",
             "_git",
@@ -74,7 +75,7 @@ def _floor(room: str) -> int:
     for i, (_, rooms) in enumerate(LAYERS):
         if room in rooms:
             return i
-    raise AssertionError(f"{room} is on no floor: add it to LAYERS (and to the README's layout section)")
+    raise AssertionError(f"{room} is on no floor: add it to LAYERS (and to docs/development.md)")
 
 
 def _module_name(path: Path) -> str:

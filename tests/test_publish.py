@@ -270,7 +270,7 @@ def test_journal_replays_and_survives_a_torn_line(tmp_path: Path) -> None:
     assert not again.path.exists()
 
 
-def test_i10_15_journal_bad_records_are_ignored(tmp_path: Path) -> None:
+def test_journal_bad_records_are_ignored(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path, "http://x/", "demo", "1.0")
     journal.record("sending", "a.whl", "1")
     journal.close()
@@ -284,7 +284,7 @@ def test_i10_15_journal_bad_records_are_ignored(tmp_path: Path) -> None:
     assert again.done == {"b.whl": "2"} and again.in_doubt() == {"a.whl": "1"}
 
 
-def test_i10_15_journal_or_state_folder_in_the_way_is_one_line(tmp_path: Path) -> None:
+def test_journal_or_state_folder_in_the_way_is_one_line(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "a", "http://x/", "demo", "1.0")
     journal.path.mkdir(parents=True)  # the journal is a folder
     with pytest.raises(ConfigError, match="cannot use the publish journal") as info:
@@ -295,7 +295,7 @@ def test_i10_15_journal_or_state_folder_in_the_way_is_one_line(tmp_path: Path) -
         Journal.open(tmp_path / "b", "http://x/", "demo", "1.0")
 
 
-def test_i10_15_digest_cache_bad_or_in_the_way_is_ignored(tmp_path: Path) -> None:
+def test_digest_cache_bad_or_in_the_way_is_ignored(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "dist", "demo", "1.0")
     want = digest_files([wheel])[wheel]
     cache = tmp_path / "state" / "digests.json"
@@ -312,7 +312,7 @@ def test_i10_15_digest_cache_bad_or_in_the_way_is_ignored(tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
-def test_i10_15_unreadable_release_file_is_one_line(tmp_path: Path) -> None:
+def test_unreadable_release_file_is_one_line(tmp_path: Path) -> None:
     """A release file whose read fails (``/proc/self/mem`` at offset 0 answers EIO, even to root)."""
     folder = tmp_path / "dist"
     make_wheel(folder, "demo", "1.0")
@@ -476,7 +476,7 @@ def test_pypi_takes_one_sdist_per_release(tmp_path: Path) -> None:
     assert make_plan(repo, collected, digests, older).uploads
 
 
-def test_i11_publish_settings_are_typed_frozen_and_keyword_only() -> None:
+def test_publish_settings_are_typed_frozen_and_keyword_only() -> None:
     import dataclasses
 
     settings = PublishSettings(repository="testpypi", jobs=2, password="secret", token="pypi-secret")

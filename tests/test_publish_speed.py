@@ -23,7 +23,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "state"
 
 
-def test_i15_2_publish_after_verify_reuses_its_results(
+def test_publish_after_verify_reuses_its_results(
     pypiserver: IndexServer, tmp_path: Path, state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = unique_project("fastpub")
@@ -43,7 +43,7 @@ def test_i15_2_publish_after_verify_reuses_its_results(
     assert set(pypiserver.files(project)) == {f.name for f in files}
 
 
-def test_i15_2_publish_verifies_new_files_and_sends_nothing_unverified(
+def test_publish_verifies_new_files_and_sends_nothing_unverified(
     pypiserver: IndexServer, tmp_path: Path, state: Path
 ) -> None:
     project = unique_project("fastpub")
@@ -74,7 +74,7 @@ def test_i15_2_publish_verifies_new_files_and_sends_nothing_unverified(
     assert set(pypiserver.files(project)) == {f.name for f in files}
 
 
-def test_i15_2_publish_json_says_verified_earlier(
+def test_publish_json_says_verified_earlier(
     tmp_path: Path, state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = make_release(tmp_path / "dist", "fastpub-static", "1.0.0", wheels=2)
@@ -90,7 +90,7 @@ def _connections(events: list[PublishEvent]) -> list[int]:
 
 
 @pytest.mark.parametrize("fixed", [False, True])
-def test_i15_3_publish_uploads_back_off_on_503(
+def test_publish_uploads_back_off_on_503(
     pypiserver: IndexServer, tmp_path: Path, state: Path, fixed: bool
 ) -> None:
     project = unique_project("adaptpub")
@@ -115,7 +115,7 @@ def test_i15_3_publish_uploads_back_off_on_503(
 
 
 @pytest.mark.timeout(120)
-def test_i15_3_publish_uploads_grow_on_a_link_that_limits_each_connection(
+def test_publish_uploads_grow_on_a_link_that_limits_each_connection(
     pypiserver: IndexServer, tmp_path: Path, state: Path
 ) -> None:
     """Each connection carries about 1 MB/s (the proxy reads every body at that rate; a wheel takes a second):
@@ -136,7 +136,7 @@ def test_i15_3_publish_uploads_grow_on_a_link_that_limits_each_connection(
     assert seen[0] == 4 and max(seen) > 8 and max(seen) <= 16, seen
 
 
-def test_i15_3_config_publish_jobs_alone_keeps_uploads_fixed(
+def test_config_publish_jobs_alone_keeps_uploads_fixed(
     pypiserver: IndexServer,
     tmp_path: Path,
     state: Path,
@@ -162,7 +162,7 @@ def test_i15_3_config_publish_jobs_alone_keeps_uploads_fixed(
     assert json.loads(capsys.readouterr().out)["connections"] == [6]
 
 
-def test_i15_upload_progress_is_reported_per_mebibyte_and_whole(tmp_path: Path) -> None:
+def test_upload_progress_is_reported_per_mebibyte_and_whole(tmp_path: Path) -> None:
     """httpx reads the file 64 KiB at a time; progress (and the adaptive limit's clock) is fed per MiB and at the
     end, so the reports add up to the file, and a rewind (httpx renders the body again on a retry) starts over."""
     import io

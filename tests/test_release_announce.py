@@ -45,7 +45,7 @@ def _configure(repo: Path, box: Mailbox, port: int | None = None) -> None:
     git(repo, "tag", "-a", "-m", "kahan 1.0.1", "v1.0.1")
 
 
-def test_i12_announce_text_and_markdown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_announce_text_and_markdown(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     git(repo, "tag", "-a", "-m", "kahan 1.0.1", "v1.0.1")
     assert main_inner(["announce", "1.0.1", "--json", "--config-dir", str(repo)]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -58,7 +58,7 @@ def test_i12_announce_text_and_markdown(repo: Path, capsys: pytest.CaptureFixtur
     assert "* [#12](https://github.com/example/kahan/pull/12): BUG: fix header" in md
 
 
-def test_i12_announce_sent_once_bcc(
+def test_announce_sent_once_bcc(
     repo: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _configure(repo, smtp_server)
@@ -83,7 +83,7 @@ def test_i12_announce_sent_once_bcc(
     assert len(smtp_server.mails) == 1
 
 
-def test_i12_announce_smtp_down_then_up(
+def test_announce_smtp_down_then_up(
     repo: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _configure(repo, smtp_server, port=free_port())  # nothing listens there
@@ -98,9 +98,7 @@ def test_i12_announce_smtp_down_then_up(
     assert len(smtp_server.mails) == 1
 
 
-def test_i12_announce_wrong_password(
-    repo: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_announce_wrong_password(repo: Path, smtp_server: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
     _configure(repo, smtp_server)
     monkeypatch.setenv("SHIPWHEEL_SMTP_PASSWORD", "wrong")
     with pytest.raises(AuthenticationError) as info:

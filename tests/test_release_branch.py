@@ -12,7 +12,7 @@ from shipwheel.cli import main_inner
 from shipwheel.errors import UsageError
 
 
-def test_i12_branch_maintenance_and_next_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_branch_maintenance_and_next_series(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = make_kahan_repo(tmp_path / "kahan")
     with (repo / "pyproject.toml").open("a") as fh:
         fh.write('\n[tool.shipwheel.release]\nnotes-file = "doc/release/{version}-notes.rst"\n')
@@ -38,7 +38,7 @@ def test_i12_branch_maintenance_and_next_series(tmp_path: Path, capsys: pytest.C
     assert git(repo, "rev-list", "--count", f"{head}..HEAD").strip() == "2"
 
 
-def test_i12_branch_bad_series(tmp_path: Path) -> None:
+def test_branch_bad_series(tmp_path: Path) -> None:
     repo = make_kahan_repo(tmp_path / "kahan")
     with pytest.raises(UsageError, match="not a release series"):
         main_inner(["branch", "1.0.0", "--config-dir", str(repo)])

@@ -43,7 +43,7 @@ def _codes(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, di
     return code, {c["code"]: c for c in data["checks"]}
 
 
-def test_i12_check_codes_stable() -> None:
+def test_check_codes_stable() -> None:
     assert list(CHECKS) == [
         "tree-clean", "branch", "version-files", "version-backend", "index-free", "notes-present",
         "fragments-left", "deprecations-expired", "api-registry", "docs-build", "sdist-complete", "pypi-headroom",
@@ -51,7 +51,7 @@ def test_i12_check_codes_stable() -> None:
 
 
 @pytest.mark.slow
-def test_i12_check_good_release_passes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_good_release_passes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The whole preflight on the example: the backend's version, the sdist against git, nothing failing."""
     code, checks = _codes(
         capsys, ["check", "1.0.0", "--json", "-r", f"file:{repo.parent / 'idx'}", "--config-dir", str(repo)]
@@ -85,7 +85,7 @@ def test_i12_check_good_release_passes(repo: Path, capsys: pytest.CaptureFixture
     ]
 
 
-def test_i12_check_each_failure_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_each_failure_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "doc" / "release").mkdir(parents=True)
     (repo / "doc" / "release" / "1.1.0-notes.rst").write_text("kahan 1.0.9 release notes\n")
     (repo / "changes").mkdir()
@@ -132,7 +132,7 @@ def test_i12_check_each_failure_reported(repo: Path, capsys: pytest.CaptureFixtu
     assert "fix: git switch maintenance/1.1.x" in out and "5 failed" not in out and "7 failed" in out
 
 
-def test_i12_check_version_already_on_index(
+def test_check_version_already_on_index(
     repo: Path, pypiserver: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     name = unique_project("kahan")
@@ -158,7 +158,7 @@ def test_i12_check_version_already_on_index(
     assert checks["index-free"]["status"] == "pass"
 
 
-def test_i12_check_index_down_is_a_failure(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_index_down_is_a_failure(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from fixtures.processes import free_port
 
     url = f"http://127.0.0.1:{free_port()}/"
@@ -167,7 +167,7 @@ def test_i12_check_index_down_is_a_failure(repo: Path, capsys: pytest.CaptureFix
     assert checks["index-free"]["message"].startswith(f"cannot ask {url}")  # type: ignore[union-attr]
 
 
-def test_i12_check_api_registry_numpy_format(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_api_registry_numpy_format(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """NumPy's own cversions.txt: the recorded hash passes; a changed hash without a new API version fails with
     the line to add, as NumPy's verify_c_api_version.py does."""
     registry = parse_registry(CVERSIONS.read_text())
@@ -198,7 +198,7 @@ def test_i12_check_api_registry_numpy_format(repo: Path, capsys: pytest.CaptureF
     assert checks["api-registry"]["status"] == "pass"
 
 
-def test_i12_check_bad_input(repo: Path) -> None:
+def test_check_bad_input(repo: Path) -> None:
     with pytest.raises(UsageError, match="not a PEP 440 version"):
         run_checks(load_config(repo), "1.0.0-final")
     with pytest.raises(UsageError, match="unknown check"):
@@ -208,7 +208,7 @@ def test_i12_check_bad_input(repo: Path) -> None:
 
 
 @pytest.mark.slow
-def test_i12_check_backend_version_setuptools_scm_fallback(
+def test_check_backend_version_setuptools_scm_fallback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A setuptools-scm project whose clone has no tag: the backend's version is not the release's."""
@@ -236,7 +236,7 @@ def test_i12_check_backend_version_setuptools_scm_fallback(
     assert checks["version-backend"]["status"] == "pass", checks["version-backend"]
 
 
-def test_i12_check_project_quota(
+def test_check_project_quota(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The project's total on the index plus the new files, against its quota (the index says every size)."""

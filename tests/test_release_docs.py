@@ -40,7 +40,7 @@ def docs_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def test_i12_docs_series_stable_switcher(
+def test_docs_series_stable_switcher(
     tmp_path: Path, docs_repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = make_kahan_repo(tmp_path / "kahan")
@@ -99,7 +99,7 @@ def test_i12_docs_series_stable_switcher(
     )
 
 
-def test_i12_docs_bad_input(tmp_path: Path, docs_repo: Path) -> None:
+def test_docs_bad_input(tmp_path: Path, docs_repo: Path) -> None:
     project = make_kahan_repo(tmp_path / "kahan")
     with pytest.raises(UsageError, match=r"no index\.html"):
         main_inner(

@@ -23,7 +23,7 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
-def test_i12_release_verify_step_checks_the_built_sdist(repo: Path) -> None:
+def test_release_verify_step_checks_the_built_sdist(repo: Path) -> None:
     """The sdist that was really built must hold the tracked files; the record says verify failed."""
     with pytest.raises(VerificationError, match=r"sdist lacks .*\[sdist-complete\]"):
         main_inner(["release", "1.0.0", "--only", "verify", "--select", "cp311-*", "--config-dir", str(repo)])
@@ -32,7 +32,7 @@ def test_i12_release_verify_step_checks_the_built_sdist(repo: Path) -> None:
     assert "sdist-complete" in record["steps"]["verify"]["detail"]
 
 
-def test_i12_release_dry_run_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_release_dry_run_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     head = git(repo, "rev-parse", "HEAD")
     assert main_inner(["release", "1.0.1", "--dry-run", "--json", "-r", f"file:{repo.parent / 'idx'}",
                        "--config-dir", str(repo)]) == 0  # fmt: skip
@@ -43,7 +43,7 @@ def test_i12_release_dry_run_writes_nothing(repo: Path, capsys: pytest.CaptureFi
     assert git(repo, "rev-parse", "HEAD") == head and git(repo, "tag", "-l") == ""
 
 
-def test_i12_release_step_selection(repo: Path) -> None:
+def test_release_step_selection(repo: Path) -> None:
     config = load_config(repo)
     with pytest.raises(UsageError, match="unknown step"):
         release(config, "1.0.1", only=["publsh"], dry_run=True)
@@ -55,7 +55,7 @@ def test_i12_release_step_selection(repo: Path) -> None:
     assert outcomes["publish"] == "would-run"
 
 
-def test_i12_release_record_atomic_and_damaged(repo: Path) -> None:
+def test_release_record_atomic_and_damaged(repo: Path) -> None:
     path = state_path(repo, "1.0.0")
     state = ReleaseState.load(path, "1.0.0")
     state.set("check", "done", "fine", codes=3)
@@ -65,14 +65,14 @@ def test_i12_release_record_atomic_and_damaged(repo: Path) -> None:
     assert ReleaseState.load(path, "1.0.0").steps["check"].status == "pending"  # rebuilt from the real state
 
 
-def test_i12_release_tag_on_wrong_commit_refused(repo: Path) -> None:
+def test_release_tag_on_wrong_commit_refused(repo: Path) -> None:
     """A tag made by hand on a commit that does not hold the version is not taken as the release's."""
     git(repo, "tag", "-a", "-m", "oops", "v1.0.1")  # HEAD holds 1.0.0
     with pytest.raises(ProjectError, match=r"holds 1\.0\.0, not 1\.0\.1"):
         main_inner(["release", "1.0.1", "--only", "tag", "--config-dir", str(repo)])
 
 
-def test_i12_release_gpg_missing_then_present(
+def test_release_gpg_missing_then_present(
     repo: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Signing configured but gpg missing: the tag step fails (exit 5), makes no tag; with gpg it goes on."""
@@ -90,7 +90,7 @@ def test_i12_release_gpg_missing_then_present(
     assert git(repo, "tag", "-l").split() == ["v1.0.0"]
 
 
-def test_i12_release_notes_step_commits_once(repo: Path) -> None:
+def test_release_notes_step_commits_once(repo: Path) -> None:
     with (repo / "pyproject.toml").open("a") as fh:
         fh.write('\n[tool.shipwheel.release]\nnotes-file = "doc/release/{version}-notes.rst"\n')
     git(repo, "commit", "-qam", "configure")
@@ -103,7 +103,7 @@ def test_i12_release_notes_step_commits_once(repo: Path) -> None:
     assert git(repo, "rev-list", "--count", f"{head}..HEAD").strip() == "1"
 
 
-def test_i12_release_build_fetches_from_staging(repo: Path, tmp_path: Path) -> None:
+def test_release_build_fetches_from_staging(repo: Path, tmp_path: Path) -> None:
     """With fetch.from set, the build step takes the staged files instead of building."""
     staging = tmp_path / "staging"
     staged = make_release(staging, "kahan", "1.0.1", wheels=2)

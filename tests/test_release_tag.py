@@ -20,7 +20,7 @@ def repo(tmp_path: Path) -> Path:
     return make_kahan_repo(tmp_path / "kahan")
 
 
-def test_i12_tag_annotated_names_version(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tag_annotated_names_version(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main_inner(["tag", "1.0.0", "--config-dir", str(repo)]) == 0
     assert "tagged" in capsys.readouterr().out
     assert git(repo, "cat-file", "-t", "v1.0.0").strip() == "tag"
@@ -28,7 +28,7 @@ def test_i12_tag_annotated_names_version(repo: Path, capsys: pytest.CaptureFixtu
     assert git(repo, "rev-parse", "v1.0.0^{commit}") == git(repo, "rev-parse", "HEAD")
 
 
-def test_i12_tag_again_is_noop(repo: Path) -> None:
+def test_tag_again_is_noop(repo: Path) -> None:
     config = load_config(repo)
     first = tag_release(config, "1.0.0")
     tag_object = git(repo, "rev-parse", "v1.0.0").strip()
@@ -38,7 +38,7 @@ def test_i12_tag_again_is_noop(repo: Path) -> None:
     assert git(repo, "tag", "-l").split() == ["v1.0.0"]
 
 
-def test_i12_tag_elsewhere_refused(repo: Path) -> None:
+def test_tag_elsewhere_refused(repo: Path) -> None:
     tag_release(load_config(repo), "1.0.0")
     (repo / "README.md").write_text("changed\n")
     git(repo, "commit", "-qam", "later")
@@ -50,14 +50,12 @@ def test_i12_tag_elsewhere_refused(repo: Path) -> None:
         tag_release(load_config(repo), "1.1.0")
 
 
-def test_i12_tag_bad_version(repo: Path) -> None:
+def test_tag_bad_version(repo: Path) -> None:
     with pytest.raises(UsageError):
         tag_release(load_config(repo), "v1.0.0-final")
 
 
-def test_i12_tag_signed_and_verified(
-    repo: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tag_signed_and_verified(repo: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GNUPGHOME", str(gnupg_home.home))
     monkeypatch.setenv("SHIPWHEEL_SIGN_KEY", gnupg_home.fingerprint)
     result = tag_release(load_config(repo), "1.0.0")
@@ -67,7 +65,7 @@ def test_i12_tag_signed_and_verified(
     assert not again.created and again.verified
 
 
-def test_i12_tag_signing_without_key_is_clear(
+def test_tag_signing_without_key_is_clear(
     repo: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shipwheel.errors import EnvironmentNotReadyError

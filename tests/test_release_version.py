@@ -65,7 +65,7 @@ def _configure(repo: Path, table: str) -> None:
         ("1!2.0.0", {}, "1!2.0.1.dev0"),
     ],
 )
-def test_i12_bump_schedule(current: str, options: dict[str, object], expected: str) -> None:
+def test_bump_schedule(current: str, options: dict[str, object], expected: str) -> None:
     assert bump_version(Version(current), **options) == Version(expected)  # type: ignore[arg-type]
 
 
@@ -73,19 +73,19 @@ def test_i12_bump_schedule(current: str, options: dict[str, object], expected: s
     ("current", "options"),
     [("2.0.0rc1", {"pre": "b"}), ("2.0.0", {"final": True}), ("1.0.0", {"pre": "a", "final": True})],
 )
-def test_i12_bump_backwards_refused(current: str, options: dict[str, object]) -> None:
+def test_bump_backwards_refused(current: str, options: dict[str, object]) -> None:
     with pytest.raises(UsageError):
         bump_version(Version(current), **options)  # type: ignore[arg-type]
 
 
-def test_i12_version_found_automatically(repo: Path) -> None:
+def test_version_found_automatically(repo: Path) -> None:
     config = load_config(repo)
     names = [loc.path.relative_to(repo).as_posix() for loc in locations_of(config)]
     assert names == ["pyproject.toml", "src/kahan/__init__.py"]
     assert current_version(config) == Version("1.0.0")
 
 
-def test_i12_version_set_everywhere_and_committed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_set_everywhere_and_committed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (repo / "meson.build").write_text(MESON)
     (repo / "setup_numpy.py").write_text(
         NUMPY_SETUP.replace("16", "0").replace("MAJOR               = 1", "MAJOR = 1")
@@ -124,7 +124,7 @@ def test_i12_version_set_everywhere_and_committed(repo: Path, capsys: pytest.Cap
     assert "ISRELEASED          = False" in (repo / "setup_numpy.py").read_text()
 
 
-def test_i12_version_disagreement_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_disagreement_reported(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     init = repo / "src/kahan/__init__.py"
     init.write_text(init.read_text().replace("1.0.0", "0.9.0"))
     assert main_inner(["version", "--config-dir", str(repo)]) == 1
@@ -133,7 +133,7 @@ def test_i12_version_disagreement_reported(repo: Path, capsys: pytest.CaptureFix
         current_version(load_config(repo))
 
 
-def test_i12_version_bad_input(repo: Path) -> None:
+def test_version_bad_input(repo: Path) -> None:
     with pytest.raises(UsageError, match="not a PEP 440 version"):
         main_inner(["version", "1.0-final-final", "--config-dir", str(repo)])
     pyproject = repo / "pyproject.toml"
@@ -146,7 +146,7 @@ def test_i12_version_bad_input(repo: Path) -> None:
         locations_of(load_config(repo))
 
 
-def test_i12_version_custom_pattern_no_commit(repo: Path) -> None:
+def test_version_custom_pattern_no_commit(repo: Path) -> None:
     (repo / "VERSION.txt").write_text("release: 1.0.0\n")
     _configure(
         repo,

@@ -181,7 +181,7 @@ def _cli(*args: str, home: GpgHome, cwd: Path) -> subprocess.CompletedProcess[st
     )  # fmt: skip
 
 
-def test_i10_6_sign_verify_fails_for_unsigned_files(tmp_path: Path, gnupg_home: GpgHome) -> None:
+def test_sign_verify_fails_for_unsigned_files(tmp_path: Path, gnupg_home: GpgHome) -> None:
     dist = tmp_path / "dist"
     files = make_release(dist, "demo", "1.0", wheels=1)
     sign_files([dist], env=gnupg_home.env())
@@ -209,7 +209,7 @@ def test_i10_6_sign_verify_fails_for_unsigned_files(tmp_path: Path, gnupg_home: 
     assert proc.returncode == 1 and "not signed" in proc.stderr
 
 
-def test_i10_6_manifest_must_be_signed_and_list_every_file(tmp_path: Path, gnupg_home: GpgHome) -> None:
+def test_manifest_must_be_signed_and_list_every_file(tmp_path: Path, gnupg_home: GpgHome) -> None:
     from shipwheel.sign import verify_release
 
     files = make_release(tmp_path, "demo", "1.0", wheels=2)
@@ -229,7 +229,7 @@ def test_i10_6_manifest_must_be_signed_and_list_every_file(tmp_path: Path, gnupg
     assert checked.signed == () and checked.unsigned == tuple(files)
 
 
-def test_i10_7_second_key_in_the_keyring_is_refused_unless_pinned(
+def test_second_key_in_the_keyring_is_refused_unless_pinned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from fixtures.gpg import add_gpg_key
@@ -312,7 +312,7 @@ def test_i10_7_second_key_in_the_keyring_is_refused_unless_pinned(
     )
 
 
-def test_i10_7_short_key_ids_are_not_pins(tmp_path: Path, gnupg_home: GpgHome) -> None:
+def test_short_key_ids_are_not_pins(tmp_path: Path, gnupg_home: GpgHome) -> None:
     make_release(tmp_path / "dist", "demo", "1.0", wheels=1)
     sign_files([tmp_path / "dist"], env=gnupg_home.env())
     short = gnupg_home.fingerprint[-8:]
@@ -329,7 +329,7 @@ def test_i10_7_short_key_ids_are_not_pins(tmp_path: Path, gnupg_home: GpgHome) -
     assert _cli("sign", "dist", "--verify", home=gnupg_home, cwd=tmp_path).returncode == 0
 
 
-def test_i10_7_a_signing_subkey_is_accepted_by_its_primary_fingerprint(tmp_path: Path) -> None:
+def test_a_signing_subkey_is_accepted_by_its_primary_fingerprint(tmp_path: Path) -> None:
     """gpg signs with the subkey; VALIDSIG names the subkey and then the primary key, which is what people pin."""
     from shipwheel.sign import verify_release
 
@@ -354,9 +354,7 @@ def test_i10_7_a_signing_subkey_is_accepted_by_its_primary_fingerprint(tmp_path:
     )
 
 
-def test_i10_15_an_unreadable_file_is_one_line_not_a_bad_signature(
-    tmp_path: Path, gnupg_home: GpgHome
-) -> None:
+def test_an_unreadable_file_is_one_line_not_a_bad_signature(tmp_path: Path, gnupg_home: GpgHome) -> None:
     import shutil
     import tempfile
 
@@ -385,7 +383,7 @@ def test_i10_15_an_unreadable_file_is_one_line_not_a_bad_signature(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_i10_15_a_garbage_manifest_is_no_traceback(tmp_path: Path, gnupg_home: GpgHome) -> None:
+def test_a_garbage_manifest_is_no_traceback(tmp_path: Path, gnupg_home: GpgHome) -> None:
     from shipwheel.sign import verify_release
 
     files = make_release(tmp_path, "demo", "1.0", wheels=1)

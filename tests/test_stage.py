@@ -140,7 +140,7 @@ def test_cli_stage_and_its_errors(
         assert "Traceback" not in proc.stderr and message in " ".join(proc.stderr.split())
 
 
-def test_i9_9_stage_says_staged_and_names_the_release_to_install(wheelhouse: Path, tmp_path: Path) -> None:
+def test_stage_says_staged_and_names_the_release_to_install(wheelhouse: Path, tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "shipwheel", "stage", str(wheelhouse), "--to", str(tmp_path / "staging")],
         capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**os.environ, "COLUMNS": "300"},

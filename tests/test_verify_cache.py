@@ -32,7 +32,7 @@ def _comparable(report: Report) -> tuple[object, ...]:
     return files, [p.to_json() for p in report.problems], report.completeness.to_json()
 
 
-def test_i15_2_recorded_result_reused_for_the_same_bytes(tmp_path: Path) -> None:
+def test_recorded_result_reused_for_the_same_bytes(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     cache = VerifyCache(tmp_path / "results.json")
     first = verify_paths(files, jobs=1, cache=cache)
@@ -44,7 +44,7 @@ def test_i15_2_recorded_result_reused_for_the_same_bytes(tmp_path: Path) -> None
     assert _comparable(again) == _comparable(verify_paths(files, jobs=1))
 
 
-def test_i15_2_changed_file_verified_again(tmp_path: Path) -> None:
+def test_changed_file_verified_again(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     changed = make_wheel(
@@ -55,7 +55,7 @@ def test_i15_2_changed_file_verified_again(tmp_path: Path) -> None:
     assert _earlier(report) == _names(files) - {changed.name}
 
 
-def test_i15_2_changed_ignore_list_verified_again(tmp_path: Path) -> None:
+def test_changed_ignore_list_verified_again(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     config = load_config(tmp_path, overrides={"verify.ignore": "readme-missing"})
@@ -66,7 +66,7 @@ def test_i15_2_changed_ignore_list_verified_again(tmp_path: Path) -> None:
     assert _earlier(again) == _names(files)
 
 
-def test_i15_2_changed_size_limit_verified_again(tmp_path: Path) -> None:
+def test_changed_size_limit_verified_again(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     config = load_config(tmp_path, overrides={"verify.max-file-size": 100})
@@ -75,14 +75,14 @@ def test_i15_2_changed_size_limit_verified_again(tmp_path: Path) -> None:
     assert {p.code for p in report.errors} == {"file-too-large"}
 
 
-def test_i15_2_new_shipwheel_version_verified_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_shipwheel_version_verified_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     monkeypatch.setattr(shipwheel._version, "__version__", "99.0")
     assert _earlier(verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))) == set()
 
 
-def test_i15_2_same_bytes_under_another_name_verified_again(tmp_path: Path) -> None:
+def test_same_bytes_under_another_name_verified_again(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     other = tmp_path / "other" / files[0].name.replace("1.0.0", "1.0.1")
@@ -92,7 +92,7 @@ def test_i15_2_same_bytes_under_another_name_verified_again(tmp_path: Path) -> N
     assert _earlier(report) == set() and "dist-info-mismatch" in {p.code for p in report.errors}
 
 
-def test_i15_2_unparsable_records_are_ignored(tmp_path: Path) -> None:
+def test_unparsable_records_are_ignored(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     path = tmp_path / "results.json"
     verify_paths(files, jobs=1, cache=VerifyCache(path))
@@ -111,14 +111,14 @@ def test_i15_2_unparsable_records_are_ignored(tmp_path: Path) -> None:
     assert _earlier(verify_paths(files, jobs=1, cache=VerifyCache(path))) == _names(files)
 
 
-def test_i15_2_failing_files_are_not_recorded(tmp_path: Path) -> None:
+def test_failing_files_are_not_recorded(tmp_path: Path) -> None:
     bad = make_wheel(tmp_path / "dist", "cachedemo", "1.0.0+local")
     verify_paths([bad], jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     report = verify_paths([bad], jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     assert _earlier(report) == set() and "version-local" in {p.code for p in report.errors}
 
 
-def test_i15_2_release_level_checks_run_over_reused_results(tmp_path: Path) -> None:
+def test_release_level_checks_run_over_reused_results(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     verify_paths(files, jobs=1, cache=VerifyCache(tmp_path / "results.json"))
     report = verify_paths(files, jobs=1, project="other", cache=VerifyCache(tmp_path / "results.json"))
@@ -126,7 +126,7 @@ def test_i15_2_release_level_checks_run_over_reused_results(tmp_path: Path) -> N
     assert "release-wrong-project" in {p.code for p in report.errors}
 
 
-def test_i15_2_cache_is_bounded(tmp_path: Path) -> None:
+def test_cache_is_bounded(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     path = tmp_path / "results.json"
     verify_paths(files, jobs=1, cache=VerifyCache(path, max_entries=2))
@@ -136,9 +136,7 @@ def test_i15_2_cache_is_bounded(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".results.json.*"))  # no temporary file left behind
 
 
-def test_i15_2_cli_verify_records_in_the_state_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_verify_records_in_the_state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     files = _release(tmp_path / "dist")
     assert default_cache_path() == tmp_path / "state" / "shipwheel" / "verify-results.json"
@@ -146,7 +144,7 @@ def test_i15_2_cli_verify_records_in_the_state_folder(
     assert _earlier(verify_paths(files, jobs=1, cache=VerifyCache())) == _names(files)
 
 
-def test_i15_2_unwritable_state_folder_costs_only_a_recheck(tmp_path: Path) -> None:
+def test_unwritable_state_folder_costs_only_a_recheck(tmp_path: Path) -> None:
     files = _release(tmp_path / "dist")
     (tmp_path / "state").write_text("a file where the folder should be")
     cache = VerifyCache(tmp_path / "state" / "results.json")

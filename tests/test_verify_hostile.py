@@ -35,7 +35,7 @@ def _data_filter_refuses(sdist: Path, dest: Path) -> bool:
     return False
 
 
-def test_i10_3_sdist_links_that_chain_out_of_the_archive_are_refused(tmp_path: Path) -> None:
+def test_sdist_links_that_chain_out_of_the_archive_are_refused(tmp_path: Path) -> None:
     extra = [
         _link("demo-1.0/l1", ".."),
         _link("demo-1.0/l2", "l1/.."),  # l1/.. is the parent of the extraction folder, not demo-1.0
@@ -63,13 +63,13 @@ def test_i10_3_sdist_links_that_chain_out_of_the_archive_are_refused(tmp_path: P
     ],
     ids=["dot-chain", "folder-then-up", "hardlink-up", "loop"],
 )
-def test_i10_3_other_link_escapes(extra: list[tuple[tarfile.TarInfo, bytes | None]], tmp_path: Path) -> None:
+def test_other_link_escapes(extra: list[tuple[tarfile.TarInfo, bytes | None]], tmp_path: Path) -> None:
     sdist = SdistSpec(extra=extra).build(tmp_path / "dist")
     report = verify_paths([sdist])
     assert "archive-link" in {p.code for p in report.errors}, [p.message for p in report.problems]
 
 
-def test_i10_3_links_inside_the_top_folder_are_fine(tmp_path: Path) -> None:
+def test_links_inside_the_top_folder_are_fine(tmp_path: Path) -> None:
     extra = [
         _file("demo-1.0/README.md", b"# demo\n"),
         _link("demo-1.0/docs/README.md", "../README.md"),
@@ -84,7 +84,7 @@ def test_i10_3_links_inside_the_top_folder_are_fine(tmp_path: Path) -> None:
     assert not _data_filter_refuses(sdist, tmp_path / "out")
 
 
-def test_i10_3_a_very_deep_path_is_no_recursion_error(tmp_path: Path) -> None:
+def test_a_very_deep_path_is_no_recursion_error(tmp_path: Path) -> None:
     deep = "/".join(["d"] * 10_000)
     sdist = SdistSpec(extra=[_link(f"demo-1.0/{deep}/up", "../" * 10_001), _file(f"demo-1.0/{deep}/x")])
     report = verify_paths([sdist.build(tmp_path / "dist")])
@@ -92,7 +92,7 @@ def test_i10_3_a_very_deep_path_is_no_recursion_error(tmp_path: Path) -> None:
     assert {"archive-path-too-deep"} <= {p.code for p in report.errors}
 
 
-def test_i10_8_auditwheel_is_a_dependency_on_every_platform() -> None:
+def test_auditwheel_is_a_dependency_on_every_platform() -> None:
     import tomllib
     from packaging.requirements import Requirement
 
@@ -103,7 +103,7 @@ def test_i10_8_auditwheel_is_a_dependency_on_every_platform() -> None:
     assert auditwheel and auditwheel[0].marker is None
 
 
-def test_i10_8_a_missing_policy_is_a_visible_warning(
+def test_a_missing_policy_is_a_visible_warning(
     elf_kit: ElfKit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sys
@@ -144,7 +144,7 @@ def _open_folder() -> Path:
     return folder
 
 
-def test_i10_15_an_unreadable_release_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+def test_an_unreadable_release_file_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     import shutil
     import subprocess
     import sys
@@ -172,7 +172,7 @@ def test_i10_15_an_unreadable_release_file_is_a_problem_not_a_traceback(tmp_path
 
 
 @pytest.mark.parametrize("where", ["parent-is-a-file", "read-only-folder"])
-def test_i10_15_html_report_that_cannot_be_written_is_one_line(where: str, tmp_path: Path) -> None:
+def test_html_report_that_cannot_be_written_is_one_line(where: str, tmp_path: Path) -> None:
     import shutil
     import subprocess
     import sys
@@ -202,7 +202,7 @@ def test_i10_15_html_report_that_cannot_be_written_is_one_line(where: str, tmp_p
         shutil.rmtree(folder)
 
 
-def test_i10_hostile_sdist_bomb_is_caught_before_it_is_read(tmp_path: Path) -> None:
+def test_hostile_sdist_bomb_is_caught_before_it_is_read(tmp_path: Path) -> None:
     """A tar.gz compresses as one stream: 64 MiB of zeros in a 70 kB sdist was "ready to publish"."""
     zeros = tarfile.TarInfo("demo-1.0/bomb.bin")
     zeros.size = 64 << 20
@@ -220,14 +220,14 @@ def test_i10_hostile_sdist_bomb_is_caught_before_it_is_read(tmp_path: Path) -> N
     ],
     ids=["section", "encoding", "no-function"],
 )
-def test_i10_hostile_entry_points_that_installers_refuse(text: bytes, tmp_path: Path) -> None:
+def test_hostile_entry_points_that_installers_refuse(text: bytes, tmp_path: Path) -> None:
     wheel = WheelSpec(files={"demo/__init__.py": b"", "demo-1.0.dist-info/entry_points.txt": text}).build(
         tmp_path
     )
     assert "entry-points-invalid" in {p.code for p in verify_paths([wheel], jobs=1).errors}
 
 
-def test_i10_hostile_valid_entry_points_pass(tmp_path: Path) -> None:
+def test_hostile_valid_entry_points_pass(tmp_path: Path) -> None:
     text = b"[console_scripts]\nDemo-Tool = demo.cli:main [extra]\n\n[demo.plugins]\nx = demo\n"
     wheel = WheelSpec(files={"demo/__init__.py": b"", "demo-1.0.dist-info/entry_points.txt": text}).build(
         tmp_path
@@ -235,7 +235,7 @@ def test_i10_hostile_valid_entry_points_pass(tmp_path: Path) -> None:
     assert verify_paths([wheel], jobs=1).problems == []
 
 
-def test_i10_hostile_wheel_file_not_utf8_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+def test_hostile_wheel_file_not_utf8_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     """Found by mutating msgpack 1.1.0's wheel: a WHEEL value with a non-UTF-8 byte raised AttributeError."""
     wheel_file = b"Wheel-Version: \xd2.0\nRoot-Is-Purelib: true\nTag: py3-none-any\nTag: cp31\xcb-none-any\n"
     wheel = WheelSpec(late={"demo-1.0.dist-info/WHEEL": wheel_file}).build(tmp_path)
@@ -243,7 +243,7 @@ def test_i10_hostile_wheel_file_not_utf8_is_a_problem_not_a_traceback(tmp_path: 
     assert any("not UTF-8" in m for m in messages) and any("Wheel-Version" in m for m in messages)
 
 
-def test_i10_hostile_record_that_is_not_csv_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+def test_hostile_record_that_is_not_csv_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
     """Found by mutating a real wheel's RECORD: a bare CR inside a field raised csv.Error."""
     record = b"demo/__init__.py,sha256=x\rmore,1\ndemo-1.0.dist-info/RECORD,,\n"
     wheel = WheelSpec(late={"demo-1.0.dist-info/RECORD": record}).build(tmp_path)
@@ -251,7 +251,7 @@ def test_i10_hostile_record_that_is_not_csv_is_a_problem_not_a_traceback(tmp_pat
     assert any("not valid CSV" in m for m in messages), messages
 
 
-def test_i10_hostile_control_characters_in_names_never_reach_the_terminal(tmp_path: Path) -> None:
+def test_hostile_control_characters_in_names_never_reach_the_terminal(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys

@@ -84,3 +84,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # the lazy entry points too: dir(), completion and Sphinx's autodoc see the whole face before first use
+    return sorted({*globals(), *_LAZY})

@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -258,3 +259,14 @@ def _kill_group(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
 
 
 __all__ += ["Finished", "run_stoppable"]
+
+
+def find_uv() -> str | None:
+    """The uv program: the one installed beside this Python (shipwheel depends on it), else on PATH; None when
+    neither is there. The one lookup of uv for the builder, the downstream runs and the preflight."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")

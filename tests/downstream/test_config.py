@@ -130,3 +130,18 @@ def test_a_bad_deadline_variable_is_a_config_error(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("SHIPWHEEL_DOWNSTREAM_DEADLINE", "soon")
     with pytest.raises(ConfigError, match="SHIPWHEEL_DOWNSTREAM_DEADLINE must be a number of seconds"):
         main_inner(["downstream", "1.0", "--config-dir", str(tmp_path)])
+
+
+def test_config_shows_the_downstream_entries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    _load(tmp_path, [{"requirement": "Jinja2==3.1.6"}, {"requirement": "mako", "select": "cp313-*"}])
+    assert main_inner(["config", str(tmp_path), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)["downstream"]
+    assert [(d["name"], d["select"], d["test-requires"]) for d in shown] == [
+        ("jinja2", "*", ["pytest"]),
+        ("mako", "cp313-*", ["pytest"]),
+    ]
+    assert main_inner(["config", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "downstream projects" in table and "Jinja2==3.1.6" in table and "cp313-*" in table

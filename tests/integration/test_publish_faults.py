@@ -227,7 +227,7 @@ def _publish(index: FakeIndex, files: list[Path], tmp_path: Path, kind: str = "p
 # --- issue 9 item 1: the release-age rule looks at the version being published only -------------------------------
 
 
-def test_i9_1_new_version_of_old_project_accepted(index: FakeIndex, tmp_path: Path) -> None:
+def test_new_version_of_old_project_accepted(index: FakeIndex, tmp_path: Path) -> None:
     """markupsafe's page holds releases since 2010; a new version has no file there and is never refused."""
     _live(index)
     result = _publish(index, _markupsafe(tmp_path / "dist", "3.0.4"), tmp_path)
@@ -235,7 +235,7 @@ def test_i9_1_new_version_of_old_project_accepted(index: FakeIndex, tmp_path: Pa
     assert len(index.posts) == 2
 
 
-def test_i9_1_same_version_uploaded_20_days_ago_is_refused(index: FakeIndex, tmp_path: Path) -> None:
+def test_same_version_uploaded_20_days_ago_is_refused(index: FakeIndex, tmp_path: Path) -> None:
     """The version being published got its first file 20 days ago: PyPI takes no new file for it."""
     twenty = _stamp(datetime.now(timezone.utc) - timedelta(days=20))
     _live(index, [("markupsafe-3.0.4.tar.gz", twenty, "ab" * 32)])
@@ -255,7 +255,7 @@ def test_i9_1_same_version_uploaded_20_days_ago_is_refused(index: FakeIndex, tmp
 # --- issue 10 item 10: the page's hashes in upper case; files on another host are never downloaded ----------------
 
 
-def test_i10_10_upper_case_hashes_are_the_same_contents(index: FakeIndex, tmp_path: Path) -> None:
+def test_upper_case_hashes_are_the_same_contents(index: FakeIndex, tmp_path: Path) -> None:
     files = _markupsafe(tmp_path / "dist", "3.0.4")
     when = _stamp(datetime.now(timezone.utc) - timedelta(days=1))
     extra = [(f.name, when, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files]
@@ -265,7 +265,7 @@ def test_i10_10_upper_case_hashes_are_the_same_contents(index: FakeIndex, tmp_pa
     assert index.posts == []
 
 
-def test_i10_10_no_download_from_another_host_to_hash(index: FakeIndex, tmp_path: Path) -> None:
+def test_no_download_from_another_host_to_hash(index: FakeIndex, tmp_path: Path) -> None:
     files = _markupsafe(tmp_path / "dist", "3.0.4")
     page = json.loads(pypi_page([(files[0].name, _stamp(datetime.now(timezone.utc)), "cd" * 32)]))
     for entry in page["files"]:
@@ -280,7 +280,7 @@ def test_i10_10_no_download_from_another_host_to_hash(index: FakeIndex, tmp_path
     assert all(path.startswith("/simple/") for path in index.gets)
 
 
-def test_i10_10_gzip_bomb_page_fails_fast(index: FakeIndex, tmp_path: Path) -> None:
+def test_gzip_bomb_page_fails_fast(index: FakeIndex, tmp_path: Path) -> None:
     """About 1 MB of gzip that inflates to 1 GiB: an error at the 64 MiB limit, memory bounded."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip, made a MiB at a time
     block = b" " * (1 << 20)
@@ -310,7 +310,7 @@ def test_i10_10_gzip_bomb_page_fails_fast(index: FakeIndex, tmp_path: Path) -> N
     assert index.posts == []
 
 
-def test_i10_14_deeply_nested_json_page_is_a_clean_error(index: FakeIndex, tmp_path: Path) -> None:
+def test_deeply_nested_json_page_is_a_clean_error(index: FakeIndex, tmp_path: Path) -> None:
     index.page = _json(b"[" * 200_000 + b"]" * 200_000)
     with pytest.raises(RemoteError, match=r"not a simple index .*nested too deeply"):
         _publish(index, _markupsafe(tmp_path / "dist", "3.0.4"), tmp_path, kind="http")
@@ -331,7 +331,7 @@ def test_i10_14_deeply_nested_json_page_is_a_clean_error(index: FakeIndex, tmp_p
         "File already exists ('markupsafe-3.0.4.tar.gz', with blake2_256 hash '00'). See /help/#file-name-reuse",
     ],
 )
-def test_i10_17_reused_filename_exits_8(index: FakeIndex, tmp_path: Path, reason: str) -> None:
+def test_reused_filename_exits_8(index: FakeIndex, tmp_path: Path, reason: str) -> None:
     index.page = _json(pypi_page())
     index.upload = lambda _h, _b: (400, {"X-Reason": reason, "Content-Type": "text/html"}, b"<html>no</html>")
     with pytest.raises(ConflictError) as info:
@@ -372,7 +372,7 @@ _PYPISERVER_401 = (
 )
 
 
-def test_i9_8_no_credentials_stops_after_the_first_401(index: FakeIndex, tmp_path: Path) -> None:
+def test_no_credentials_stops_after_the_first_401(index: FakeIndex, tmp_path: Path) -> None:
     index.page = lambda _h: (404, {}, b"")
     index.upload = lambda _h, _b: (
         401,
@@ -397,7 +397,7 @@ def test_i9_8_no_credentials_stops_after_the_first_401(index: FakeIndex, tmp_pat
     assert again.returncode == 7 and "resuming" not in again.stderr + again.stdout, again.stderr
 
 
-def test_i9_8_pypi_hint_only_for_pypi(index: FakeIndex, tmp_path: Path) -> None:
+def test_pypi_hint_only_for_pypi(index: FakeIndex, tmp_path: Path) -> None:
     index.page = _json(pypi_page())
     index.upload = lambda _h, _b: (
         403,
@@ -413,7 +413,7 @@ def test_i9_8_pypi_hint_only_for_pypi(index: FakeIndex, tmp_path: Path) -> None:
     assert "__token__" in line and len(index.posts) == 1
 
 
-def test_i9_8_no_credentials_against_pypiserver(pypiserver: IndexServer, tmp_path: Path) -> None:
+def test_no_credentials_against_pypiserver(pypiserver: IndexServer, tmp_path: Path) -> None:
     """The real thing: pypiserver wants credentials for uploads and none are given."""
     log = pypiserver.root.parent / "requests.log"
     before = log.read_text(errors="replace").count("POST") if log.is_file() else 0

@@ -67,7 +67,7 @@ def _env(server: IndexServer, home: Path) -> dict[str, str]:
     }
 
 
-def test_i9_publish_real_release_next_to_the_previous_one(pypiserver: IndexServer, tmp_path: Path) -> None:
+def test_publish_real_release_next_to_the_previous_one(pypiserver: IndexServer, tmp_path: Path) -> None:
     old, new = _pip_download(OLD), _pip_download(NEW)
     assert len(new) == len(PYTHONS) + 1 and any(p.name.endswith(".tar.gz") for p in new)
     env = _env(pypiserver, tmp_path / "home")

@@ -181,7 +181,7 @@ def _configure(server: FakeIndex, failure: str) -> str:
 
 
 @pytest.mark.parametrize(("source", "failure"), list(itertools.product(SOURCES, FAILURES)))
-def test_i10_5_no_secret_from_any_source_on_any_failure(
+def test_no_secret_from_any_source_on_any_failure(
     index: FakeIndex,  # noqa: F811
     tmp_path: Path,
     dist: Path,
@@ -205,9 +205,7 @@ def test_i10_5_no_secret_from_any_source_on_any_failure(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_i10_5_pypirc_parse_error_never_shows_the_password(
-    tmp_path: Path, dist: Path, mode: list[str]
-) -> None:
+def test_pypirc_parse_error_never_shows_the_password(tmp_path: Path, dist: Path, mode: list[str]) -> None:
     broken = f"username = {USER}\npassword = {SECRET}\n[idx]\nrepository = http://127.0.0.1:9/\n"
     duplicate = f"[idx]\nrepository = http://127.0.0.1:9/\npassword = {SECRET}\npassword = {SECRET}2\n"
     for source, text, needle in (
@@ -223,9 +221,7 @@ def test_i10_5_pypirc_parse_error_never_shows_the_password(
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_i10_5_url_userinfo_is_refused_without_showing_it(
-    tmp_path: Path, dist: Path, mode: list[str]
-) -> None:
+def test_url_userinfo_is_refused_without_showing_it(tmp_path: Path, dist: Path, mode: list[str]) -> None:
     url = f"http://{USER}:{quote(SECRET, safe='')}@127.0.0.1:{_closed_port()}/legacy/"
     proc, sources = _run(tmp_path, dist, url, "none", mode)
     assert proc.returncode == 2 and "holds credentials" in proc.stderr, proc.stderr

@@ -176,7 +176,7 @@ def _cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedPro
     )
 
 
-def test_i14_config_file_with_ca_cert_over_tls(tls_index: TlsIndex, tmp_path: Path) -> None:
+def test_config_file_with_ca_cert_over_tls(tls_index: TlsIndex, tmp_path: Path) -> None:
     """twine's habit: ``--config-file`` naming a section with ``ca_cert`` and ``client_cert``, plus
     ``--skip-existing`` and ``--non-interactive``; the second run skips every file."""
     files = make_release(tmp_path / "dist", unique_project("tls"), "1.0", wheels=2)
@@ -202,7 +202,7 @@ def test_i14_config_file_with_ca_cert_over_tls(tls_index: TlsIndex, tmp_path: Pa
     assert missing.returncode == 3 and "does not exist" in missing.stderr, missing.stderr
 
 
-def test_i14_twine_options_repository_url_password_cert(tls_index: TlsIndex, tmp_path: Path) -> None:
+def test_twine_options_repository_url_password_cert(tls_index: TlsIndex, tmp_path: Path) -> None:
     files = make_release(tmp_path / "dist", unique_project("twineopts"), "1.0", wheels=1)
     cert = ["--cert", str(tls_index.ca), "--client-cert", str(tls_index.client)]
     base = [str(tmp_path / "dist"), "--no-verify", "--repository-url", tls_index.url, "-u", "alice"]
@@ -243,7 +243,7 @@ def test_i14_twine_options_repository_url_password_cert(tls_index: TlsIndex, tmp
     assert not {f.name for f in files3} & set(tls_index.files())
 
 
-def test_i14_uv_publish_variables_and_token(tls_index: TlsIndex, tmp_path: Path) -> None:
+def test_uv_publish_variables_and_token(tls_index: TlsIndex, tmp_path: Path) -> None:
     files = make_release(tmp_path / "dist", unique_project("uvvars"), "1.0", wheels=1)
     env = {
         "UV_PUBLISH_URL": tls_index.url,

@@ -206,7 +206,7 @@ def broken_markupsafe(dest: Path) -> Path:
 
 
 @pytest.mark.parametrize("name", ["markupsafe", "msgpack"])
-def test_i9_3_real_lost_extension_fails(name: str, tmp_path: Path, cache: Path) -> None:
+def test_real_lost_extension_fails(name: str, tmp_path: Path, cache: Path) -> None:
     if name == "markupsafe":  # a compile error the project falls back from
         project, conf = broken_markupsafe(tmp_path), config_dir(tmp_path / "conf", name)
     else:  # msgpack's own switch to pure Python

@@ -35,7 +35,7 @@ def _snapshot(repo: Path, server: IndexServer, name: str) -> tuple[str, str, str
     )
 
 
-def test_i12_release_end_to_end_resumes_after_failures(
+def test_release_end_to_end_resumes_after_failures(
     tmp_path: Path,
     pypiserver: IndexServer,
     smtp_server: Mailbox,
@@ -130,7 +130,7 @@ def test_i12_release_end_to_end_resumes_after_failures(
     assert status["steps"]["publish"]["status"] == "done" and status["steps"]["bump"]["status"] == "done"
 
 
-def test_i12_release_killed_mid_build_resumes_signed(
+def test_release_killed_mid_build_resumes_signed(
     tmp_path: Path, gnupg_home: GpgHome, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """kill -9 while the wheels build, then the same command: the signed tag is kept, the rest completes."""

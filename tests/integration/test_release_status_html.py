@@ -16,7 +16,7 @@ from shipwheel.errors import ShipwheelError
 pytestmark = [pytest.mark.integration]
 
 
-def test_i12_status_html_inchromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_html_inchromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Release files made without a build, verified and published to a static index, then a preflight that
     fails on a dirty tree: the page shows the steps, the grid and the hashes as they are."""
     repo = make_kahan_repo(tmp_path / "kahan")

@@ -44,7 +44,7 @@ def _check_bucket(moto_s3: MotoS3, bucket: str, prefix: str, files: list[Path]) 
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_i15_stage_grows_on_a_link_that_limits_each_connection(moto_s3: MotoS3, tmp_path: Path) -> None:
+def test_stage_grows_on_a_link_that_limits_each_connection(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-grow")
     files = _release(tmp_path / "wh", 32, 1 << 20)
     events: list[StageEvent] = []
@@ -70,7 +70,7 @@ def test_i15_stage_grows_on_a_link_that_limits_each_connection(moto_s3: MotoS3, 
 @pytest.mark.parametrize(
     ("status", "code"), [(503, "SlowDown"), (429, "TooManyRequests"), (500, "InternalError")]
 )
-def test_i15_stage_shrinks_on_s3_push_back_and_sends_those_files_again(
+def test_stage_shrinks_on_s3_push_back_and_sends_those_files_again(
     moto_s3: MotoS3, tmp_path: Path, status: int, code: str
 ) -> None:
     bucket = moto_s3.bucket(f"adaptive-{status}")
@@ -89,7 +89,7 @@ def test_i15_stage_shrinks_on_s3_push_back_and_sends_those_files_again(
 
 
 @pytest.mark.timeout(120)
-def test_i15_stage_shrinks_on_connection_resets_and_sends_those_files_again(
+def test_stage_shrinks_on_connection_resets_and_sends_those_files_again(
     moto_s3: MotoS3, tmp_path: Path
 ) -> None:
     bucket = moto_s3.bucket("adaptive-reset")
@@ -106,7 +106,7 @@ def test_i15_stage_shrinks_on_connection_resets_and_sends_those_files_again(
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_i15_stage_multipart_file_refused_midway_is_sent_again_whole(moto_s3: MotoS3, tmp_path: Path) -> None:
+def test_stage_multipart_file_refused_midway_is_sent_again_whole(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-multipart")
     big = tmp_path / "wh" / "demo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl"
     big.parent.mkdir()
@@ -133,7 +133,7 @@ def test_i15_stage_multipart_file_refused_midway_is_sent_again_whole(moto_s3: Mo
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_i15_stage_last_large_file_goes_up_in_parts_at_once(moto_s3: MotoS3, tmp_path: Path) -> None:
+def test_stage_last_large_file_goes_up_in_parts_at_once(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-tail")
     big = tmp_path / "wh" / "demo-1.0.0.tar.gz"
     big.parent.mkdir()
@@ -149,7 +149,7 @@ def test_i15_stage_last_large_file_goes_up_in_parts_at_once(moto_s3: MotoS3, tmp
 
 
 @pytest.mark.timeout(120)
-def test_i15_stage_fixed_jobs_keeps_the_number_despite_slowdown(moto_s3: MotoS3, tmp_path: Path) -> None:
+def test_stage_fixed_jobs_keeps_the_number_despite_slowdown(moto_s3: MotoS3, tmp_path: Path) -> None:
     bucket = moto_s3.bucket("adaptive-fixed")
     files = _release(tmp_path / "wh", 8, 64 << 10)
     with S3Front(moto_s3.endpoint, slowdown=4) as front:
@@ -191,7 +191,7 @@ def _cli_stage(
 
 
 @pytest.mark.timeout(180)
-def test_i15_stage_config_jobs_keeps_the_number_fixed(
+def test_stage_config_jobs_keeps_the_number_fixed(
     moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = tmp_path / "project"
@@ -205,7 +205,7 @@ def test_i15_stage_config_jobs_keeps_the_number_fixed(
 
 
 @pytest.mark.timeout(180)
-def test_i15_stage_cli_json_shows_connections_jobs_is_a_cap_and_fixed_jobs_fixes_it(
+def test_stage_cli_json_shows_connections_jobs_is_a_cap_and_fixed_jobs_fixes_it(
     moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     adaptive = _cli_stage(moto_s3, tmp_path, monkeypatch, capsys, tmp_path / "p", "-j", "6")["connections"]

@@ -127,7 +127,7 @@ VARIANTS: dict[str, tuple[str, Callable[[bytes], bytes], set[str]]] = {
 }
 
 
-def test_i10_real_releases_pass(real_files: list[Path]) -> None:
+def test_real_releases_pass(real_files: list[Path]) -> None:
     for project in ("markupsafe", "msgpack"):
         files = [f for f in real_files if f.name.lower().startswith(project)]
         report = verify_paths(files, check_completeness=False, jobs=1)
@@ -136,7 +136,7 @@ def test_i10_real_releases_pass(real_files: list[Path]) -> None:
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_i10_broken_copies_of_real_releases_are_errors(
+def test_broken_copies_of_real_releases_are_errors(
     variant: str, real_files: list[Path], tmp_path: Path
 ) -> None:
     prefix, breaker, codes = VARIANTS[variant]

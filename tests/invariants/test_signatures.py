@@ -46,7 +46,7 @@ def _sign_tag_by_hand(repo: Path, key: GpgHome, name: str = "v1.0.0") -> None:
     git(repo, "tag", "-s", "-u", key.fingerprint, "-m", f"kahan {name[1:]}", name, env=key.env())
 
 
-def test_i10_7_tag_signed_by_an_unpinned_key_in_the_keyring_is_refused(
+def test_tag_signed_by_an_unpinned_key_in_the_keyring_is_refused(
     repo: Path, two_keys: tuple[GpgHome, GpgHome]
 ) -> None:
     _, stranger = two_keys
@@ -61,7 +61,7 @@ def test_i10_7_tag_signed_by_an_unpinned_key_in_the_keyring_is_refused(
     assert result.signed and not result.verified and not result.created
 
 
-def test_i10_7_tag_signed_by_the_pinned_key_verifies(repo: Path, two_keys: tuple[GpgHome, GpgHome]) -> None:
+def test_tag_signed_by_the_pinned_key_verifies(repo: Path, two_keys: tuple[GpgHome, GpgHome]) -> None:
     manager, _ = two_keys
     _sign_tag_by_hand(repo, manager)
     config = load_config(repo)
@@ -69,7 +69,7 @@ def test_i10_7_tag_signed_by_the_pinned_key_verifies(repo: Path, two_keys: tuple
     assert tag_release(config, "1.0.0").verified
 
 
-def test_i10_7_new_tag_with_an_unpinned_key_is_removed(repo: Path, two_keys: tuple[GpgHome, GpgHome]) -> None:
+def test_new_tag_with_an_unpinned_key_is_removed(repo: Path, two_keys: tuple[GpgHome, GpgHome]) -> None:
     _, stranger = two_keys
     with pytest.raises(EnvironmentNotReadyError, match="does not verify with a pinned key") as info:
         main_inner(["tag", "1.0.0", "--key", stranger.fingerprint])
@@ -77,7 +77,7 @@ def test_i10_7_new_tag_with_an_unpinned_key_is_removed(repo: Path, two_keys: tup
     assert git(repo, "tag", "-l").strip() == ""
 
 
-def test_i10_7_sign_key_without_trusted_keys_is_the_pin(
+def test_sign_key_without_trusted_keys_is_the_pin(
     repo: Path, two_keys: tuple[GpgHome, GpgHome], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, stranger = two_keys
@@ -89,7 +89,7 @@ def test_i10_7_sign_key_without_trusted_keys_is_the_pin(
     assert not verify_tag(config, repository_of(config), "v1.0.1")
 
 
-def test_i10_7_release_refuses_an_existing_tag_by_an_unpinned_key(
+def test_release_refuses_an_existing_tag_by_an_unpinned_key(
     repo: Path, two_keys: tuple[GpgHome, GpgHome]
 ) -> None:
     _, stranger = two_keys
@@ -99,7 +99,7 @@ def test_i10_7_release_refuses_an_existing_tag_by_an_unpinned_key(
     assert "\n" not in info.value.one_line()
 
 
-def test_i10_7_status_lines_without_validsig_are_refused() -> None:
+def test_status_lines_without_validsig_are_refused() -> None:
     pinned = TrustedSigners(frozenset({"A" * 40}))
     with pytest.raises(VerificationError, match="no good signature"):
         signer_from_status("[GNUPG:] GOODSIG 1234 someone\n", pinned, what="tag v1")

@@ -1,7 +1,7 @@
 """Time: every network protocol has an overall deadline, not only a per-read timeout.
 
 HTTP (``_http.make_client``: every request's deadline at the socket, fetch, stage, publish and the preflight's
-index query through it), S3 (botocore's per-read timeout under shipwheel's retries), SMTP (the release room's),
+index query through it), S3 (botocore signs, ``make_client`` sends: tests/staging/test_s3_deadline.py), SMTP (the release room's),
 git over the network (``_git.Git.run``: ``NETWORK_DEADLINE``, a speed floor, no prompt).
 
 The walker points every option of every command that takes a URL (by its name or metavar) at a server that

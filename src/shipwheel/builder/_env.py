@@ -24,24 +24,14 @@ from typing import IO
 
 from build.env import IsolatedEnv
 
-from .._subprocess import run
+from .._subprocess import find_uv, run
 from .._version import __version__
 from ..interpreters import Interpreter
 
-__all__ = ["MAX_AGE", "CachedEnv", "EnvCache", "find_uv"]
+__all__ = ["MAX_AGE", "CachedEnv", "EnvCache"]
 
 MAX_AGE = 7 * 24 * 3600
 _MARKER = "shipwheel-env.json"
-
-
-def find_uv() -> str | None:
-    """The uv program: the one installed beside this Python (shipwheel depends on it), else on PATH."""
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        return shutil.which("uv")
 
 
 class CachedEnv(IsolatedEnv):

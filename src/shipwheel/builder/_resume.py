@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._fs import read_limited, write_atomic
+from .._fs import write_atomic
+from .._records import RecordShapeError, load_record
 from .._version import __version__
 from ..distfiles import file_digests
 
@@ -83,28 +84,33 @@ def journal_path(work: Path) -> Path:
     return work / _FILE
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(read_limited(path, _MAX_BYTES))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+def _shape(data: object) -> tuple[str, BuildRecord]:
+    """The journal's key and record; raises for any other shape (the journal is then set aside)."""
+    if not isinstance(data, dict) or not isinstance(data.get("finished"), dict):
+        raise RecordShapeError("no 'finished' table")
+    sdist = data.get("sdist")
+    selection = data.get("selection", ())
+    if not isinstance(selection, list) or not all(isinstance(i, str) for i in selection):
+        raise RecordShapeError("'selection' is not a list of identifiers")
+    wheels = {str(k): JournalEntry(**v) for k, v in data["finished"].items()}
+    if not all(isinstance(e.wheel, str) and isinstance(e.sha256, str) for e in wheels.values()):
+        raise RecordShapeError("a finished wheel without its name or sha256")
+    record = BuildRecord(
+        selection=tuple(selection),
+        sdist=(str(sdist["file"]), str(sdist["sha256"])) if sdist else None,
+        wheels=wheels,
+    )
+    return str(data.get("key", "")), record
+
+
+def _read(path: Path) -> tuple[str, BuildRecord] | None:
+    return load_record(path, _shape, limit=_MAX_BYTES, what="build journal")
 
 
 def read_record(path: Path) -> BuildRecord | None:
     """The record of the journal at ``path``, or ``None`` when there is none this version can read."""
-    data = _read(path)
-    if data is None:
-        return None
-    try:
-        sdist = data.get("sdist")
-        return BuildRecord(
-            selection=tuple(str(i) for i in data.get("selection", ())),
-            sdist=(str(sdist["file"]), str(sdist["sha256"])) if sdist else None,
-            wheels={k: JournalEntry(**v) for k, v in data["finished"].items()},
-        )
-    except (TypeError, KeyError, AttributeError):
-        return None
+    found = _read(path)
+    return found[1] if found is not None else None
 
 
 class Journal:
@@ -131,8 +137,8 @@ class Journal:
         """Start a run of ``selection``: the identifiers an earlier run of the same build finished, whose wheels
         are still in ``output`` unchanged (written back at once, with the sdist and the selection)."""
         self._selection = tuple(selection)
-        data = _read(self.path)
-        record = read_record(self.path) if data is not None and data.get("key") == self.key else None
+        found = _read(self.path)
+        record = found[1] if found is not None and found[0] == self.key else None
         kept = {}
         for ident, entry in (record.wheels if record else {}).items():
             if Path(entry.wheel).name == entry.wheel and _present(output / entry.wheel, entry.sha256):

@@ -21,7 +21,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import IO, Any
 
-from .._fs import read_limited, write_atomic
+from .._fs import write_atomic
+from .._records import RecordShapeError, load_record
 from ..config import Config
 from ..errors import BuildError
 from ..interpreters import Interpreter
@@ -263,11 +264,8 @@ def _longest_first(
     ctx: BuildContext, todo: list[tuple[Identifier, Interpreter]]
 ) -> list[tuple[Identifier, Interpreter]]:
     """``todo`` with the identifiers that took longest in the previous run first (unknown ones before them)."""
-    try:
-        times = json.loads(read_limited(_times_path(ctx), 1 << 20))
-    except (OSError, ValueError):
-        return todo
-    if not isinstance(times, dict):
+    times = load_record(_times_path(ctx), _times_table, limit=1 << 20, what="build times")
+    if times is None:
         return todo
 
     def key(item: tuple[Identifier, Interpreter]) -> float:
@@ -275,6 +273,12 @@ def _longest_first(
         return -value if isinstance(value, int | float) else float("-inf")
 
     return sorted(todo, key=key)
+
+
+def _times_table(data: object) -> dict[str, object]:
+    if not isinstance(data, dict):
+        raise RecordShapeError("not a table of identifiers and seconds")
+    return data
 
 
 def _save_times(ctx: BuildContext, results: Sequence[IdentifierResult]) -> None:

@@ -1,4 +1,8 @@
-"""``shipwheel build``: the sdist, then every selected identifier in parallel, with a live view and a summary."""
+"""``shipwheel build``: the sdist, then every selected identifier in parallel, with a live view and a summary.
+
+``-q`` prints the failures and the verdict line only; ``-v`` streams the build logs as the builder writes them,
+each line prefixed by its identifier (the logs under ``--log-dir`` are followed, the builder is not changed).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
 from rich.table import Table
@@ -62,6 +66,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--no-test", action="store_true", help="skip the test-command")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=run)
+    p.epilog = (
+        "-q prints only the failures and the verdict line; -v streams each identifier's build log to stderr as "
+        "it is written, every line prefixed by the identifier."
+    )
 
 
 _ONE_STEP_ORDER = {"source": 0, "sdist": 1, "before-all": 2}
@@ -115,6 +123,65 @@ class _View:
         return table
 
 
+class _LogFollower:
+    """``-v``: follows the log the builder writes for each target (``LOG_DIR/TARGET.log``) from the moment the
+    target starts, and prints every line of it to ``console`` as it is written, prefixed by the target."""
+
+    #: Seconds between two looks at the logs.
+    INTERVAL = 0.1
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.folder: Path | None = None
+        # target -> [log path, bytes already read, the last line's start not yet ended by a newline]
+        self.files: dict[str, list[Any]] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="shipwheel-log-follower", daemon=True)
+
+    def follow(self, folder: Path) -> None:
+        """Start following the logs of ``folder`` (the build's log-dir)."""
+        self.folder = folder
+        self.thread.start()
+
+    def on_event(self, event: BuildEvent) -> None:
+        # the builder opens (truncates) a target's log before the target's first step starts
+        if self.folder is not None and event.status == "start" and event.target != "source":
+            with self.lock:
+                self.files.setdefault(event.target, [self.folder / f"{event.target}.log", 0, b""])
+
+    def _loop(self) -> None:
+        while not self.stop.wait(self.INTERVAL):
+            self._read()
+
+    def _read(self, final: bool = False) -> None:
+        with self.lock:
+            for target, state in self.files.items():
+                path, offset, partial = state
+                try:
+                    with path.open("rb") as fh:
+                        if fh.seek(0, 2) < offset:  # rewritten from the start
+                            offset, partial = 0, b""
+                        fh.seek(offset)
+                        data = fh.read()
+                except OSError:
+                    continue
+                state[1] = offset + len(data)
+                *lines, state[2] = (partial + data).split(b"\n")
+                if final and state[2]:
+                    lines, state[2] = [*lines, state[2]], b""
+                for line in lines:
+                    text = line.decode("utf-8", "replace").rstrip("\r")
+                    self.console.print(Text(f"{target} | {text}"), soft_wrap=True)
+
+    def close(self) -> None:
+        """Stop following; print what the logs hold past the last look, an unfinished last line too."""
+        if self.thread.is_alive():
+            self.stop.set()
+            self.thread.join()
+        self._read(final=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..builder import BuildEvent, build, checkout
     from ..config import load_config
@@ -127,9 +194,13 @@ def run(args: argparse.Namespace) -> int:
         "repair": False if args.no_repair else None,
         "test-command": "" if args.no_test else None,
     }
+    quiet = getattr(args, "quiet", False)
+    verbose = getattr(args, "verbose", False) and not quiet and not args.json
     view = _View()
-    live = err_console.is_terminal and not args.json
-    on_event = view.on_event if live else _ignore if args.json else _plain_events
+    follower = _LogFollower(err_console) if verbose else None
+    live = err_console.is_terminal and not args.json and not quiet and follower is None
+    shown = view.on_event if live else _ignore if args.json or quiet else _plain_events
+    on_event = shown if follower is None else _both(shown, follower.on_event)
     display = (
         Live(Group(view), console=err_console, refresh_per_second=8) if live else contextlib.nullcontext()
     )
@@ -143,9 +214,18 @@ def run(args: argparse.Namespace) -> int:
                 require_pyproject=True,
                 paths_relative_to=source.project_dir,
             )
-            result = build(source, config, only=args.only, on_event=on_event)
+            if follower is not None:
+                follower.follow(config.build.log_dir)
+            try:
+                result = build(source, config, only=args.only, on_event=on_event)
+            finally:
+                if follower is not None:
+                    follower.close()
     if args.json:
         print_json(_as_json(result))
+    elif quiet:
+        _failures(result)
+        _verdict(result)
     else:
         _summary(result)
     _github.build_finished(result)
@@ -158,6 +238,14 @@ def _ignore(_event: BuildEvent) -> None:
     return None
 
 
+def _both(first: Any, second: Any) -> Any:
+    def on_event(event: BuildEvent) -> None:
+        first(event)
+        second(event)
+
+    return on_event
+
+
 def _plain_events(event: BuildEvent) -> None:
     if event.status in {"done", "failed"} and (event.step != "done" or event.status == "failed"):
         mark = "failed" if event.status == "failed" else "done"
@@ -165,8 +253,9 @@ def _plain_events(event: BuildEvent) -> None:
         err_console.print(Text(f"{event.target}: {event.step} {mark}{tail}"))
 
 
-def _result_text(r: IdentifierResult) -> tuple[Text, Text]:
-    """The result column and the wheel-or-reason column of one identifier."""
+def _result_text(r: IdentifierResult, problem: int | None) -> tuple[Text, Text]:
+    """The result column and the wheel-or-reason column of one identifier; a failure names its problem below
+    the table (where the compiler's own words are, once for every identifier that failed the same way)."""
     if r.status == "ok":
         notes = [n for n, on in (("cached env", r.env_reused), ("kept from an earlier run", r.resumed)) if on]
         wheel = (r.wheel.name if r.wheel else "") + (f" ({', '.join(notes)})" if notes else "")
@@ -176,11 +265,72 @@ def _result_text(r: IdentifierResult) -> tuple[Text, Text]:
     if r.status == "interrupted":
         log = f" (log: {r.log})" if r.log else ""
         return Text("interrupted", style="yellow"), Text(f"{r.error}{log}")
-    log = f" (log: {r.log})" if r.log and str(r.log) not in r.error else ""
-    text = Text(f"{r.error}{log}")
-    for line in r.errors:  # the compiler's own words, not only "CalledProcessError"
-        text.append("\n  " + line, style="red")
-    return Text("FAILED", style="bold red"), text
+    return Text("FAILED", style="bold red"), Text(f"problem {problem} below (log: {r.log})")
+
+
+Problem = tuple[list[str], str, tuple[str, ...]]
+
+
+def _problems(result: BuildResult) -> list[Problem]:
+    """The failures grouped by cause, as verify groups its problems: the identifiers that failed with the same
+    message and the same first error lines of their logs (each identifier's own name taken out), in the order
+    of their first identifier."""
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for r in result.failed:
+        key = (
+            r.error.replace(r.identifier, "<identifier>"),
+            tuple(line.replace(r.identifier, "<identifier>") for line in r.errors),
+        )
+        groups.setdefault(key, []).append(r.identifier)
+    return [(names, error, lines) for (error, lines), names in groups.items()]
+
+
+def _failures(result: BuildResult, problems: list[Problem] | None = None) -> None:
+    """One block per cause of failure: the identifiers, the message, the compiler's own words."""
+    for number, (names, error, lines) in enumerate(problems or _problems(result), 1):
+        head = Text()
+        head.append(f"problem {number}: ", style="bold red")
+        head.append(f"{len(names)} identifier(s) failed: " if len(names) > 1 else "failed: ")
+        head.append(" ".join(names), style="bold")
+        out_console.print(head)
+        shown = error if len(names) > 1 else error.replace("<identifier>", names[0])
+        out_console.print(Text(f"  {shown}"))
+        for line in lines:  # the compiler's own words, not only "CalledProcessError"
+            out_console.print(
+                Text(f"    {line if len(names) > 1 else line.replace('<identifier>', names[0])}", style="red")
+            )
+
+
+def _verdict(result: BuildResult) -> None:
+    """The last line: where the wheels and logs are, or how many identifiers failed (errors on stderr, shown
+    with ``-q`` too)."""
+    built = sum(r.status == "ok" for r in result.results)
+    untested = sum(r.status == "ok" and not r.tested for r in result.results)
+    failed = len(result.failed)
+    line = f"{built} wheel(s) in {result.output_dir}, logs in {result.log_dir}"
+    if untested:
+        line += f"; {untested} untested (no test-command, or --no-test)"
+    quiet, err_console.quiet = err_console.quiet, False  # -q keeps errors
+    try:
+        if result.interrupted:
+            stopped = sum(r.status == "interrupted" for r in result.results)
+            err_console.print(
+                Text(
+                    f"error: interrupted; {stopped} identifier(s) not finished, {line}; the same command builds "
+                    "only those (the finished wheels are kept)",
+                    style="bold red",
+                ),
+                soft_wrap=not err_console.is_terminal,
+            )
+        elif failed:
+            err_console.print(
+                Text(f"error: {failed} identifier(s) failed; {line}", style="bold red"),
+                soft_wrap=not err_console.is_terminal,
+            )
+        else:
+            out_console.print(Text(line), soft_wrap=not out_console.is_terminal)
+    finally:
+        err_console.quiet = quiet
 
 
 def _hits(r: IdentifierResult) -> str:
@@ -235,11 +385,14 @@ def _summary(result: BuildResult) -> None:
             "",
             Text(f"{result.sdist_zip.name} (PyPI refuses .zip sdists)"),
         )
+    problems = _problems(result)
+    number = {name: n for n, (names, _, _) in enumerate(problems, 1) for name in names}
     for r in result.results:
         if r.status != "unbuildable":
-            status, text = _result_text(r)
+            status, text = _result_text(r, number.get(r.identifier))
             table.add_row(r.identifier, status, f"{r.seconds:.1f}s", _phases(r), _hits(r), text)
     out_console.print(table)
+    _failures(result, problems)
     out_console.print(Text(cache_line(result), style="dim"))
     if result.pure:
         out_console.print(Text("a pure project: one wheel for every interpreter and platform", style="dim"))
@@ -251,25 +404,7 @@ def _summary(result: BuildResult) -> None:
                 f"not buildable on this machine ({len(skipped)}): {names}; see shipwheel matrix", style="dim"
             )
         )
-    built = sum(r.status == "ok" for r in result.results)
-    untested = sum(r.status == "ok" and not r.tested for r in result.results)
-    failed = len(result.failed)
-    line = f"{built} wheel(s) in {result.output_dir}, logs in {result.log_dir}"
-    if untested:
-        line += f"; {untested} untested (no test-command, or --no-test)"
-    if result.interrupted:
-        stopped = sum(r.status == "interrupted" for r in result.results)
-        err_console.print(
-            Text(
-                f"error: interrupted; {stopped} identifier(s) not finished, {line}; the same command builds only "
-                "those (the finished wheels are kept)",
-                style="bold red",
-            )
-        )
-    elif failed:
-        err_console.print(Text(f"error: {failed} identifier(s) failed; {line}", style="bold red"))
-    else:
-        out_console.print(Text(line))
+    _verdict(result)
 
 
 def _as_json(result: BuildResult) -> dict[str, Any]:

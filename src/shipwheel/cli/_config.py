@@ -79,7 +79,28 @@ def run(args: argparse.Namespace) -> int:
     scoped = _scoped_table(config)
     if scoped.row_count:
         out_console.print(scoped)
+    if config.downstream:
+        out_console.print(_downstream_table(config))
     return 0
+
+
+def _downstream_table(config: Config) -> Table:
+    """The ``[[tool.shipwheel.downstream]]`` entries, as ``shipwheel downstream`` and the release step use them."""
+    table = Table(
+        title=f"downstream projects ({config.pyproject_label or 'pyproject.toml'})", title_justify="left"
+    )
+    for col in ("requirement", "test-requires", "test-command", "timeout", "select", "in-release"):
+        table.add_column(col, overflow="fold")
+    for entry in config.downstream:
+        table.add_row(
+            Text(entry.requirement),
+            Text(_show(list(entry.test_requires))),
+            Text(entry.test_command or "(its sdist's tests with pytest)"),
+            Text(f"{entry.timeout:g} s"),
+            Text(entry.select),
+            Text(entry.in_release),
+        )
+    return table
 
 
 def _values_table(config: Config) -> Table:
@@ -163,6 +184,18 @@ def _json(config: Config, identifier: str | None) -> dict[str, Any]:
             }
             for level in config.levels
             if level.os is not None or level.select is not None
+        ],
+        "downstream": [
+            {
+                "requirement": entry.requirement,
+                "name": entry.name,
+                "test-requires": list(entry.test_requires),
+                "test-command": entry.test_command,
+                "timeout": entry.timeout,
+                "select": entry.select,
+                "in-release": entry.in_release,
+            }
+            for entry in config.downstream
         ],
         "warnings": list(config.warnings),
         "notes": list(config.remarks),

@@ -89,6 +89,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     _provenance.add_options(p)
     add_config_options(p)
     p.set_defaults(handler=run)
+    p.epilog = (
+        "-q prints only the error groups and the verdict line; -v prints a line per file as it is checked and "
+        "lists every file of each problem group."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,8 +119,15 @@ def run(args: argparse.Namespace) -> int:
         paths = [config.build.output_dir]
     if args.html is not None:
         _check_html_target(args.html)  # before the work: a report that cannot be written fails at once
+    verbose = getattr(args, "verbose", False) and not getattr(args, "quiet", False)
     if args.json:
         report = _verify(args, config, paths, None)
+    elif verbose:  # -v: a line per file as it is checked, instead of the bar
+
+        def each(line: str) -> None:
+            err_console.print(Text(f"checked {_shown(line)}"), soft_wrap=not err_console.is_terminal)
+
+        report = _verify(args, config, paths, each)
     else:
         # No refresh thread (auto_refresh=False): the worker pool can then fork, which is faster to start.
         bar = Progress(
@@ -146,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "quiet", False):
             render_quiet(report, strict=strict)
         else:
-            render(report, strict=strict)
+            render(report, strict=strict, every_file=verbose)
             if args.html is not None:
                 err_console.print(Text(f"HTML report written to {args.html}"))
     _github.verify_finished(report, strict=strict)
@@ -209,8 +220,9 @@ def _shown(text: str) -> str:
     return _CONTROLS.sub(lambda m: ascii(m[0])[1:-1], text)
 
 
-def render(report: Report, *, strict: bool = False) -> None:
-    """The terminal summary: headline, matrix grid, other files, problems."""
+def render(report: Report, *, strict: bool = False, every_file: bool = False) -> None:
+    """The terminal summary: headline, matrix grid, other files, problems (``every_file``: each group lists all
+    its files, ``-v``)."""
     from ..verify import matrix_grid
 
     rows, cols, cells = matrix_grid(report)
@@ -273,12 +285,13 @@ def render(report: Report, *, strict: bool = False) -> None:
     if groups:
         out_console.print(Text("\nproblems", style="bold"))
     for group in groups:
-        _print_group(group)
+        _print_group(group, every_file=every_file)
     _print_verdict(report, strict)
 
 
-def _print_group(group: ProblemGroup) -> None:
-    """One block per code and cause: the files that have it listed once, not one block per file."""
+def _print_group(group: ProblemGroup, *, every_file: bool = False) -> None:
+    """One block per code and cause: the files that have it listed once, not one block per file (the first
+    few of them, or ``every_file``)."""
     line = Text()
     line.append(
         f"{group.severity.value:7}", style="bold red" if group.severity.value == "error" else "bold yellow"
@@ -291,7 +304,8 @@ def _print_group(group: ProblemGroup) -> None:
     out_console.print(line)
     out_console.print(Text(f"        {_shown(group.message)}"))
     if len(group.files) > 1:
-        shown = group.files if len(group.files) <= _FILES_LISTED else group.files[: _FILES_LISTED - 1]
+        few = every_file or len(group.files) <= _FILES_LISTED
+        shown = group.files if few else group.files[: _FILES_LISTED - 1]
         for name in shown:
             out_console.print(Text(f"          {_shown(name)}", style="cyan"))
         if len(shown) < len(group.files):

@@ -18,6 +18,7 @@ from packaging.utils import InvalidName, canonicalize_name
 
 from .._fs import read_limited
 from .._git import Git, find_repository
+from .._records import RecordShapeError, load_record
 from ..errors import ConfigError, ShipwheelError
 from ._model import ProjectInfo
 from ._shipwheel import subtable
@@ -268,13 +269,9 @@ def backend_metadata(folder: Path, cache: Path) -> Meta | None:
     import logging
 
     entry = cache / "metadata" / f"{_digest(folder)}.json"
-    try:
-        saved = json.loads(read_limited(entry, _MAX))
-        if isinstance(saved, list) and len(saved) == 3:
-            name, version, requires = (v if isinstance(v, str) else None for v in saved)
-            return name, version, requires, "the build backend's metadata"
-    except (OSError, ValueError):
-        pass
+    saved = load_record(entry, _saved_metadata, limit=_MAX, what="cached metadata")
+    if saved is not None:
+        return (*saved, "the build backend's metadata")
     try:
         found = _ask_backend(folder)
     except Exception as exc:  # pypa/build raises plain exceptions for a broken build-system and the like
@@ -285,6 +282,13 @@ def backend_metadata(folder: Path, cache: Path) -> Meta | None:
     entry.parent.mkdir(parents=True, exist_ok=True)
     entry.write_text(json.dumps(list(found)), encoding="utf-8")
     return (*found, "the build backend's metadata")
+
+
+def _saved_metadata(data: object) -> tuple[str | None, str | None, str | None]:
+    if not isinstance(data, list) or len(data) != 3:
+        raise RecordShapeError("not [name, version, requires-python]")
+    name, version, requires = (v if isinstance(v, str) else None for v in data)
+    return name, version, requires
 
 
 def _ask_backend(folder: Path) -> tuple[str | None, str | None, str | None]:

@@ -3,6 +3,7 @@ against the candidate's wheels, in parallel, within one deadline (see :func:`run
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .._subprocess import find_uv
 from ..config import Config, DownstreamProject
 from ..errors import ConfigError, EnvironmentNotReadyError, ProjectError, ShipwheelError, UsageError
 from ..interpreters import Interpreter, discover
@@ -76,13 +78,7 @@ def default_deadline(environ: Mapping[str, str]) -> float:
 
 
 def _find_uv() -> str:
-    # As the builder finds it (a step does not import another step): beside this Python, else on PATH.
-    try:
-        from uv import find_uv_bin
-
-        return str(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
+    found = find_uv()
     if not found:
         raise EnvironmentNotReadyError(
             "uv is not installed",
@@ -207,49 +203,9 @@ def run_downstream(
             env_slots=threading.Semaphore(max(2, workers)),
             test_slots=threading.Semaphore(workers),
         )
-        interpreters = [
-            i
-            for i in _interpreters(config)
-            if narrow is None or (i.identifier and narrow.matches(i.identifier))
-        ]
-        if not interpreters:
-            raise EnvironmentNotReadyError(
-                "no CPython interpreter found" + (f" that --select {select} admits" if narrow else ""),
-                hint="install one (pyenv install 3.12) or add its path to 'interpreters'",
-            )
-        cells: list[Cell] = []
-        jobs_: list[CellJob] = []
-        logs = config.build.log_dir / "downstream" / wanted
-        for project in chosen:
-            picked = Selector.parse(project.select, what="select")
-            # the entry's own select leaves interpreters out (not reported)
-            here = [i for i in interpreters if i.identifier is not None and picked.matches(i.identifier)]
-            try:
-                release = resolve_release(index, project, root / "sdists")
-            except ShipwheelError as exc:
-                emit(DownstreamEvent("resolved", project.name, detail=exc.one_line()))
-                cells += [_cell(project.name, "", i, "not-installable", exc.one_line()) for i in here]
-                continue
-            emit(DownstreamEvent("resolved", project.name, detail=release.version))
-            sources = unpack_sdist(release.sdist, work / "sources" / project.name) if release.sdist else None
-            for interp in here:
-                why = _why_not(release, interp, wheels)
-                if isinstance(why, str):
-                    cells.append(_cell(release.name, release.version, interp, "skipped", why))
-                    continue
-                jobs_.append(
-                    CellJob(
-                        project=project,
-                        release=release,
-                        sources=sources,
-                        interpreter=interp,
-                        wheel=why,
-                        name=name,
-                        baseline=previous,
-                        work=work / "cells" / f"{project.name}-{interp.identifier_python}",
-                        log=logs / f"{project.name}-{interp.identifier_python}.log",
-                    )
-                )
+        interpreters = _chosen_interpreters(config, narrow, select)
+        plan = _Plan(name, wanted, previous, index, wheels, work, root, config.build.log_dir)
+        cells, jobs_ = plan.cells(chosen, interpreters, emit)
         cells += _run_all(runner, jobs_, emit)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -266,6 +222,84 @@ def run_downstream(
         seconds=time.monotonic() - started,
         deadline_reached=runner.cancel.is_set(),
     )
+
+
+def _chosen_interpreters(config: Config, narrow: Selector | None, select: str | None) -> list[Interpreter]:
+    interpreters = [
+        i for i in _interpreters(config) if narrow is None or (i.identifier and narrow.matches(i.identifier))
+    ]
+    if not interpreters:
+        raise EnvironmentNotReadyError(
+            "no CPython interpreter found" + (f" that --select {select} admits" if narrow else ""),
+            hint="install one (pyenv install 3.12) or add its path to 'interpreters'",
+        )
+    return interpreters
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What every cell of one run shares: the candidate, its wheels and where the run works."""
+
+    name: str
+    version: str
+    baseline: str | None
+    index: str
+    wheels: list[Path]
+    work: Path
+    root: Path
+    log_dir: Path
+
+    def cells(
+        self,
+        chosen: Sequence[DownstreamProject],
+        interpreters: Sequence[Interpreter],
+        emit: Callable[[DownstreamEvent], None],
+    ) -> tuple[list[Cell], list[CellJob]]:
+        """The cells decided without running anything (not installable, skipped) and the jobs to run."""
+        cells: list[Cell] = []
+        jobs: list[CellJob] = []
+        for project in chosen:
+            picked = Selector.parse(project.select, what="select")
+            # the entry's own select leaves interpreters out (not reported)
+            here = [i for i in interpreters if i.identifier is not None and picked.matches(i.identifier)]
+            try:
+                release = resolve_release(self.index, project, self.root / "sdists")
+            except ShipwheelError as exc:
+                emit(DownstreamEvent("resolved", project.name, detail=exc.one_line()))
+                cells += [_cell(project.name, "", i, "not-installable", exc.one_line()) for i in here]
+                continue
+            emit(DownstreamEvent("resolved", project.name, detail=release.version))
+            sources = (
+                unpack_sdist(release.sdist, self.work / "sources" / project.name) if release.sdist else None
+            )
+            for interp in here:
+                why = _why_not(release, interp, self.wheels)
+                if isinstance(why, str):
+                    cells.append(_cell(release.name, release.version, interp, "skipped", why))
+                    continue
+                jobs.append(self._job(project, release, sources, interp, why))
+        return cells, jobs
+
+    def _job(
+        self,
+        project: DownstreamProject,
+        release: Release,
+        sources: Path | None,
+        interp: Interpreter,
+        wheel: Path,
+    ) -> CellJob:
+        cell = f"{project.name}-{interp.identifier_python}"
+        return CellJob(
+            project=project,
+            release=release,
+            sources=sources,
+            interpreter=interp,
+            wheel=wheel,
+            name=self.name,
+            baseline=self.baseline,
+            work=self.work / "cells" / cell,
+            log=self.log_dir / "downstream" / self.version / f"{cell}.log",
+        )
 
 
 def _why_not(release: Release, interp: Interpreter, wheels: list[Path]) -> str | Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ._bots import is_bot
@@ -120,6 +120,16 @@ def check_mailmap(
                 f"{name} <{_best_email(real) if real else 'real@address'}> <{email}>",
             )
         )
+    findings += _several(by_email, by_name)
+    findings.sort(key=lambda f: (f.code, f.identity))
+    return findings
+
+
+def _several(
+    by_email: Mapping[str, Counter[str]], by_name: Mapping[str, Counter[str]]
+) -> list[MailmapFinding]:
+    """One address under several names, one name under several addresses: the lines that join them."""
+    findings: list[MailmapFinding] = []
     overall: Counter[str] = Counter()
     for name, emails in by_name.items():
         overall[name] = sum(emails.values())
@@ -149,5 +159,4 @@ def check_mailmap(
                 for other in sorted(emails)
                 if other != best
             )
-    findings.sort(key=lambda f: (f.code, f.identity))
     return findings

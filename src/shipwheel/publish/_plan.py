@@ -18,7 +18,8 @@ from typing import Literal
 
 from packaging.version import Version
 
-from .._fs import read_limited, write_file
+from .._fs import write_file
+from .._records import RecordShapeError, load_record
 from ..distfiles import DistFile, collect_release_files, file_digests
 from ..errors import ConflictError, UsageError, VerificationError
 from ..simple_index import IndexFile
@@ -157,11 +158,7 @@ def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None
     paths = list(paths)
     known: dict[str, list[object]] = {}
     if cache is not None:
-        try:
-            loaded = json.loads(read_limited(cache, 64 << 20).decode("utf-8"))
-            known = loaded if isinstance(loaded, dict) else {}
-        except (OSError, ValueError):
-            known = {}
+        known = load_record(cache, _digest_table, limit=64 << 20, what="digest cache") or {}
     out: dict[Path, str] = {}
     todo: list[Path] = []
     for path in paths:
@@ -321,3 +318,9 @@ def make_plan(
             raise PublishRuleError(f"{message}{more}; nothing was uploaded", hint=hint)
     head = planned[0].dist
     return Plan(repository, str(head.name), str(head.version), tuple(planned))
+
+
+def _digest_table(loaded: object) -> dict[str, list[object]]:
+    if not isinstance(loaded, dict):
+        raise RecordShapeError("not a JSON object")
+    return loaded

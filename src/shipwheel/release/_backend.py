@@ -19,6 +19,7 @@ from build.env import DefaultIsolatedEnv
 from pyproject_hooks import quiet_subprocess_runner
 
 from .._git import Git
+from .._subprocess import find_uv
 
 __all__ = ["BackendView", "inspect_backend", "sdist_members"]
 
@@ -63,12 +64,7 @@ def inspect_backend(git: Git, subdir: str, *, sdist: bool = True) -> BackendView
 
 
 def _has_uv() -> bool:
-    try:
-        import uv
-
-        return Path(uv.find_uv_bin()).is_file()
-    except (ImportError, FileNotFoundError):
-        return False
+    return find_uv() is not None
 
 
 def _metadata_version(path: Path) -> str | None:

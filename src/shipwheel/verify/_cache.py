@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import _version
-from .._fs import read_limited, write_atomic
+from .._fs import write_atomic
+from .._records import RecordShapeError, load_record
 from ..distfiles import file_digests
 from ._archive import Limits
 from ._model import FileResult, Problem, Severity
@@ -126,12 +127,10 @@ class VerifyCache:
     def _load(self) -> dict[str, dict[str, Any]]:
         if self._entries is None:
             self._entries = {}
-            try:
-                # bounded: a file written by us stays near max_bytes; a larger one is not ours (OSError: ignored)
-                loaded = json.loads(read_limited(self.path, 2 * self.max_bytes))
-                entries = loaded["entries"] if loaded.get("format") == _FORMAT else {}
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
-                entries = {}  # missing, unreadable or not ours: start empty
+            # bounded: a file written by us stays near max_bytes; a larger or damaged one is set aside
+            entries = (
+                load_record(self.path, _entries_of, limit=2 * self.max_bytes, what="verify results") or {}
+            )
             if isinstance(entries, dict):
                 self._entries = {
                     k: v
@@ -221,3 +220,15 @@ class VerifyCache:
         # atomic and synced, never through a link planted in the state folder
         with contextlib.suppress(OSError):  # only a cache: a folder that cannot be written costs a re-check
             write_atomic(self.path.parent, [self.path.name], [data.encode("utf-8")], durable=True)
+
+
+def _entries_of(loaded: object) -> dict[str, Any]:
+    """The entries of a results file: none from another format (an older shipwheel's); any other shape raises."""
+    if not isinstance(loaded, dict):
+        raise RecordShapeError("not a JSON object")
+    if loaded.get("format") != _FORMAT:
+        return {}
+    entries = loaded["entries"]
+    if not isinstance(entries, dict):
+        raise RecordShapeError("'entries' is not a table")
+    return entries

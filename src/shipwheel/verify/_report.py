@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from .._html import render_page
 from .._version import __version__
 from ._grid import matrix_grid
@@ -29,17 +31,28 @@ def format_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def _counts(counts: Counter[Severity]) -> list[tuple[str, int]]:
+    """``[("error", 1), ("warning", 2)]``: the severities present, most severe first."""
+    return [(sev.value, counts[sev]) for sev in (Severity.ERROR, Severity.WARNING) if counts[sev]]
+
+
 def render_html(report: Report, *, strict: bool = False) -> str:
     """The report as one HTML document: the problems grouped by code and cause, each group's files listed."""
     rows, cols, cells = matrix_grid(report)
-    by_file: dict[str, list[str]] = {}
+    # per file, the number of problems of each severity: a file with one error and one warning is
+    # "1 error, 1 warning", never "2 error"
+    by_file: dict[str, Counter[Severity]] = {}
     for p in report.problems:
-        by_file.setdefault(p.file, []).append(p.severity.value)
+        by_file.setdefault(p.file, Counter())[p.severity] += 1
     files = []
     for f in report.files:
-        sev = by_file.get(f.filename, [])
-        status = "error" if Severity.ERROR.value in sev else "warning" if sev else "ok"
-        files.append({"f": f, "status": status, "count": len(sev)})
+        counts = by_file.get(f.filename, Counter())
+        status = "error" if counts[Severity.ERROR] else "warning" if counts else "ok"
+        files.append({"f": f, "status": status, "counts": _counts(counts)})
+    cell_counts = {
+        key: _counts(sum((by_file.get(name, Counter()) for name in cell.files), Counter()))
+        for key, cell in cells.items()
+    }
     return render_page(
         "shipwheel.verify",
         "report.html.j2",
@@ -48,6 +61,7 @@ def render_html(report: Report, *, strict: bool = False) -> str:
         rows=rows,
         cols=cols,
         cells=cells,
+        cell_counts=cell_counts,
         labels=_STATE_LABEL,
         files=files,
         errors=report.errors,

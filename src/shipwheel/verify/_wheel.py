@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import configparser
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -137,71 +138,116 @@ def _check_wheel_file(content: bytes | None, dist: DistFile, result: FileResult,
     return purelib
 
 
-def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits) -> None:
-    """Check the wheel in ``data`` (read once) and record what was found in ``result``."""
-    platforms = {t.platform for t in dist.tags}
-    is_abi3 = any(t.abi == "abi3" for t in dist.tags)
-    is_linux = any(p.startswith(("manylinux", "musllinux", "linux")) for p in platforms)
-    digests: dict[str, tuple[str, int]] = {}  # name -> (sha256 b64, size)
-    contents: dict[str, bytes] = {}
-    elfs: list[ElfInfo] = []
-    binaries: list[str] = []
-    machos: dict[str, list[MachO]] = {}
-    pes: dict[str, str] = {}
-    names: list[str] = []
-    modules: dict[str, bytes] = {}
-    licences: dict[str, bytes] = {}
+@dataclasses.dataclass
+class _Members:
+    """What one pass over a wheel's members found: every name and digest, the files checked by content, and
+    the compiled files by format."""
+
+    names: list[str] = dataclasses.field(default_factory=list)
+    digests: dict[str, tuple[str, int]] = dataclasses.field(
+        default_factory=dict
+    )  # name -> (sha256 b64, size)
+    contents: dict[str, bytes] = dataclasses.field(
+        default_factory=dict
+    )  # RECORD, WHEEL, METADATA, entry points
+    modules: dict[str, bytes] = dataclasses.field(default_factory=dict)  # the modules that may say a version
+    licences: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    binaries: list[str] = dataclasses.field(default_factory=list)
+    elfs: list[ElfInfo] = dataclasses.field(default_factory=list)
+    machos: dict[str, list[MachO]] = dataclasses.field(default_factory=dict)
+    pes: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _read_members(data: bytes, result: FileResult, limits: Limits, *, need_symbols: bool) -> _Members:
+    found = _Members()
     for name, content in iter_zip(data, result, limits):
-        names.append(name)
+        found.names.append(name)
         if len(content) <= MAX_TEXT:
             if is_version_module(name):
-                modules[name] = content
+                found.modules[name] = content
             elif is_licence_file(name):
-                licences[name] = content
-        digests[name] = (_b64(hashlib.sha256(content).digest()), len(content))
+                found.licences[name] = content
+        found.digests[name] = (_b64(hashlib.sha256(content).digest()), len(content))
         base = name.rsplit("/", 1)[-1]
         if (
             name.count("/") == 1
             and name.split("/", 1)[0].endswith(".dist-info")
             and base in {"RECORD", "WHEEL", "METADATA", "entry_points.txt"}
         ):
-            contents[name] = content
-        if content[:4] == ELF_MAGIC:
-            binaries.append(name)
-            try:
-                elfs.append(read_elf(name, content, need_symbols=is_abi3))
-            except ValueError as exc:
-                result.add("elf-invalid", f"{name} does not parse as ELF: {exc}")
-        elif is_macho(content):
-            binaries.append(name)
-            try:
-                machos[name] = read_macho(content)
-            except (ValueError, struct.error, IndexError) as exc:
-                result.add("binary-invalid", f"{name} looks like Mach-O but does not parse: {exc}")
-        elif (machine := pe_machine(content)) is not None:
-            binaries.append(name)
-            pes[name] = machine
-        elif _BINARY_SUFFIX.search(base) or content[:2] == b"MZ":
-            binaries.append(name)
+            found.contents[name] = content
+        _read_binary(name, base, content, found, result, need_symbols)
+    return found
+
+
+def _read_binary(
+    name: str, base: str, content: bytes, found: _Members, result: FileResult, need_symbols: bool
+) -> None:
+    if content[:4] == ELF_MAGIC:
+        found.binaries.append(name)
+        try:
+            found.elfs.append(read_elf(name, content, need_symbols=need_symbols))
+        except ValueError as exc:
+            result.add("elf-invalid", f"{name} does not parse as ELF: {exc}")
+    elif is_macho(content):
+        found.binaries.append(name)
+        try:
+            found.machos[name] = read_macho(content)
+        except (ValueError, struct.error, IndexError) as exc:
+            result.add("binary-invalid", f"{name} looks like Mach-O but does not parse: {exc}")
+    elif (machine := pe_machine(content)) is not None:
+        found.binaries.append(name)
+        found.pes[name] = machine
+    elif _BINARY_SUFFIX.search(base) or content[:2] == b"MZ":
+        found.binaries.append(name)
+
+
+def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits) -> None:
+    """Check the wheel in ``data`` (read once) and record what was found in ``result``."""
+    platforms = {t.platform for t in dist.tags}
+    is_abi3 = any(t.abi == "abi3" for t in dist.tags)
+    found = _read_members(data, result, limits, need_symbols=is_abi3)
+    names = found.names
     if not names and result.problems:
         return
     top = _dist_info(names, dist, result)
     if top is None:
         return
-    _check_record(contents.get(f"{top}/RECORD"), digests, top, result, data)
-    purelib = _check_wheel_file(contents.get(f"{top}/WHEEL"), dist, result, f"{top}/WHEEL")
-    metadata = contents.get(f"{top}/METADATA")
+    _check_record(found.contents.get(f"{top}/RECORD"), found.digests, top, result, data)
+    purelib = _check_wheel_file(found.contents.get(f"{top}/WHEEL"), dist, result, f"{top}/WHEEL")
+    metadata = found.contents.get(f"{top}/METADATA")
     if metadata is None:
         result.add("metadata-missing", f"{top}/METADATA is missing")
     else:
         check_metadata(metadata, result, f"{top}/METADATA", dist.name, dist.version)
-    if (entry_points := contents.get(f"{top}/entry_points.txt")) is not None:
+    if (entry_points := found.contents.get(f"{top}/entry_points.txt")) is not None:
         _check_entry_points(entry_points, result, f"{top}/entry_points.txt")
     for name in names:
         parts = name.split("/")
         if len(parts) > 2 and parts[0].endswith(".data") and parts[1] not in _DATA_DIRS:
             result.add("wheel-data-unknown", f"{name} is in an unknown .data folder {parts[1]!r}")
             break
+    _check_compiled_placement(found.binaries, dist, platforms, purelib, result)
+    check_module_versions(result, found.modules, dist.version)
+    needs: dict[str, list[str]] = {}
+    for elf in found.elfs:
+        needs.setdefault(elf.path.rsplit("/", 1)[-1], []).extend(elf.needed)
+    for path, slices in found.machos.items():
+        needs.setdefault(path.rsplit("/", 1)[-1], []).extend(d for m in slices for d in m.dylibs)
+    check_grafted_licences(result, names, found.licences, metadata, needs, dist.name)
+    result.elf_files = len(found.elfs)
+    if any(p.startswith(("manylinux", "musllinux", "linux")) for p in platforms):
+        resolve_bundled(found.elfs, set(names))
+        audit_linux_wheel(result, platforms, found.elfs, set())
+    check_macos(result, platforms, found.machos, set(names))
+    check_windows(result, platforms, found.pes)
+    if is_abi3:
+        check_abi3(result, found.elfs, _abi3_minimum(dist))
+
+
+def _check_compiled_placement(
+    binaries: list[str], dist: DistFile, platforms: set[str], purelib: bool | None, result: FileResult
+) -> None:
+    """Compiled code where the tags and WHEEL say there is none, or none where they say there is."""
     pure_tag = platforms == {"any"}
     # Extension modules and shared libraries only: pure wheels may carry executables (pip's and setuptools'
     # Windows launchers are .exe files in py3-none-any wheels).
@@ -221,29 +267,18 @@ def check_wheel(data: bytes, dist: DistFile, result: FileResult, limits: Limits)
             "wheel-no-binary",
             f"the wheel is tagged {', '.join(sorted(platforms))} but holds no compiled code",
         )
-    check_module_versions(result, modules, dist.version)
-    needs: dict[str, list[str]] = {}
-    for elf in elfs:
-        needs.setdefault(elf.path.rsplit("/", 1)[-1], []).extend(elf.needed)
-    for path, slices in machos.items():
-        needs.setdefault(path.rsplit("/", 1)[-1], []).extend(d for m in slices for d in m.dylibs)
-    check_grafted_licences(result, names, licences, metadata, needs, dist.name)
-    result.elf_files = len(elfs)
-    if is_linux:
-        resolve_bundled(elfs, set(names))
-        audit_linux_wheel(result, platforms, elfs, set())
-    check_macos(result, platforms, machos, set(names))
-    check_windows(result, platforms, pes)
-    if is_abi3:
-        minimum = min(
-            (
-                (int(m[1]), int(m[2]))
-                for t in dist.tags
-                if t.abi == "abi3" and (m := re.match(r"^cp(\d)(\d+)$", t.interpreter))
-            ),
-            default=(3, 2),
-        )
-        check_abi3(result, elfs, minimum)
+
+
+def _abi3_minimum(dist: DistFile) -> tuple[int, int]:
+    """The oldest Python an abi3 wheel's tags claim (cp39-abi3: 3.9)."""
+    return min(
+        (
+            (int(m[1]), int(m[2]))
+            for t in dist.tags
+            if t.abi == "abi3" and (m := re.match(r"^cp(\d)(\d+)$", t.interpreter))
+        ),
+        default=(3, 2),
+    )
 
 
 class _CaseKeeping(configparser.ConfigParser):

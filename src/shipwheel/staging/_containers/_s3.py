@@ -4,15 +4,27 @@ Credentials and region come from boto3's usual chain: ``AWS_ACCESS_KEY_ID``/``AW
 ``AWS_PROFILE``, ``~/.aws/credentials`` and ``~/.aws/config``, instance roles. Another S3 server (MinIO, moto,
 Ceph) is named by ``?endpoint=URL`` in the container URL, ``--endpoint-url`` or ``AWS_ENDPOINT_URL``. Listings are
 paginated (``list_objects_v2``); only the top level of the prefix is listed.
+
+botocore builds and signs every request, but shipwheel's one HTTP client (:func:`shipwheel._http.make_client`)
+sends it, through botocore's ``before-send`` event: so every S3 request (a listing page, a GET, a PUT, each part
+of a multipart upload and the request that completes it) has the same overall deadline as the other transfers,
+``4 * timeout`` plus one second per 16 KiB moved, enforced at the socket. botocore's own ``read_timeout`` bounds
+each read only, and a server that drips one byte a second never lets a read time out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from ..._http import make_client
 from ...distfiles import DistFile
 from ...errors import AuthenticationError, EnvironmentNotReadyError
 from ._base import MANIFEST, Entry, Listing, Opened, TransferError
@@ -79,6 +91,13 @@ class S3Container:
             read_timeout=timeout,
         )
         self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
+        ca_bundle = os.environ.get("AWS_CA_BUNDLE")
+        self._http = make_client(
+            timeout=timeout,
+            max_connections=max_connections,
+            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
+        )
+        self.client.meta.events.register("before-send.s3", functools.partial(_send, self._http))
 
     def _error(self, exc: Exception, what: str) -> Exception:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -199,6 +218,7 @@ class S3Container:
         """Release connections."""
         with contextlib.suppress(Exception):
             self.client.close()
+        self._http.close()
 
     def put_file(
         self, path: Path, name: str, progress: Callable[[int], None] | None = None, connections: int = 1
@@ -243,3 +263,84 @@ class S3Container:
             )
         except (BotoCoreError, ClientError) as exc:
             raise self._error(exc, name) from exc
+
+
+# -- sending botocore's requests through shipwheel's HTTP client ---------------------------------------------
+
+
+@functools.cache
+def _send_error() -> Callable[..., Exception]:
+    """A botocore error whose message is the HTTP client's own (``the server answers too slowly: …``)."""
+    from botocore.exceptions import HTTPClientError
+
+    class SendError(HTTPClientError):  # type: ignore[misc]
+        fmt = "{error}"
+
+    return SendError
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _file_chunks(body: Any) -> Iterator[bytes]:
+    # botocore's file bodies (a part of the file, aws-chunked with a trailing checksum) count the bytes read for
+    # the progress callbacks, so they are read as they are sent
+    while chunk := body.read(_CHUNK):
+        yield chunk
+
+
+def _send(http: httpx.Client, request: Any, **_: Any) -> Any:
+    """Send botocore's signed ``request`` with ``http`` (its deadline); botocore's ``AWSResponse`` of it."""
+    from botocore.awsrequest import AWSResponse
+
+    # Expect: 100-continue is botocore's own handshake (not signed); the client sends the body at once
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "expect"}
+    body = request.body
+    content = _file_chunks(body) if hasattr(body, "read") else body
+    try:
+        response = http.send(
+            http.build_request(request.method, request.url, headers=headers, content=content), stream=True
+        )
+    except httpx.HTTPError as exc:
+        raise _send_error()(error=_describe(exc)) from exc
+    return AWSResponse(request.url, response.status_code, dict(response.headers.items()), _Body(response))
+
+
+class _Body:
+    """An open httpx response as botocore reads a body: ``read(amt)``, ``stream()``, ``close()``; the bytes as
+    they came (no decompression), as botocore's own urllib3 bodies give them."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self._chunks = response.iter_raw()
+        self._buffer = bytearray()
+
+    def _more(self) -> bool:
+        try:
+            chunk = next(self._chunks, None)
+        except httpx.HTTPError as exc:
+            self._response.close()
+            raise _send_error()(error=_describe(exc)) from exc
+        if chunk is None:
+            return False
+        self._buffer += chunk
+        return True
+
+    def read(self, amt: int | None = None) -> bytes:
+        while (amt is None or len(self._buffer) < amt) and self._more():
+            pass
+        size = len(self._buffer) if amt is None else min(amt, len(self._buffer))
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def stream(self, amt: int = 1 << 16, decode_content: bool | None = None) -> Iterator[bytes]:
+        while chunk := self.read(amt):
+            yield chunk
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._response.close()
