@@ -21,15 +21,19 @@ from importlib.resources import files
 from pathlib import Path
 
 import jinja2
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from .._fs import read_text, write_file
 from .._version import __version__
-from ..config import Config
+from ..config import Config, LineChoice, line_for_version
 from ..errors import ConfigError, ProjectError
 from ._cibuildwheel import PREFIX, Runner, cibuildwheel_environment, runners_for
-from ._pins import PINS, Pin
+from ._pins import CIBUILDWHEEL, PINS, Pin
 
 __all__ = [
+    "CIBUILDWHEEL",
     "PINS",
     "WORKFLOW_FILE",
     "Drift",
@@ -37,9 +41,11 @@ __all__ = [
     "Runner",
     "check_workflows",
     "cibuildwheel_environment",
+    "cibuildwheel_pin",
     "github_workflows",
     "runners_for",
     "shell_word",
+    "shipwheel_requirement",
     "write_workflows",
     "yaml_block",
     "yaml_key",
@@ -144,17 +150,83 @@ def _on_runner(command: str) -> str:
     )
 
 
+def shipwheel_requirement(config: Config) -> str:
+    """The requirement the workflow installs shipwheel with: ``ci.shipwheel-requirement``, else this release of
+    shipwheel (``shipwheel==X``). A development or local build is refused: no index has it to install."""
+    configured = config.ci.shipwheel_requirement.strip()
+    if configured:
+        where = config.sources.get("ci.shipwheel-requirement", "ci.shipwheel-requirement")
+        try:
+            requirement = Requirement(configured)
+        except InvalidRequirement as exc:
+            raise ConfigError(
+                f"ci.shipwheel-requirement ({where}): {configured!r} is not a requirement: {exc}",
+                hint='write a PEP 508 requirement, like "shipwheel==1.2.0" or "shipwheel>=1.2,<2"',
+            ) from None
+        if canonicalize_name(requirement.name) != "shipwheel":
+            raise ConfigError(
+                f"ci.shipwheel-requirement ({where}) names {requirement.name}, not shipwheel",
+                hint='write a requirement of shipwheel, like "shipwheel==1.2.0"',
+            )
+        return str(requirement)
+    version = Version(__version__)
+    if version.is_devrelease or version.local is not None:
+        raise ConfigError(
+            f"this shipwheel is the development build {__version__}, which no index has: the workflow could "
+            "not install it",
+            hint='set ci.shipwheel-requirement in [tool.shipwheel.ci] (e.g. "shipwheel==1.2.0"), or run a '
+            "released shipwheel",
+        )
+    return f"shipwheel=={__version__}"
+
+
+def _with_extra(requirement: str, extra: str) -> str:
+    parsed = Requirement(requirement)
+    parsed.extras = {*parsed.extras, extra}
+    return str(parsed)
+
+
+def cibuildwheel_pin(choice: LineChoice) -> tuple[Pin, str]:
+    """The cibuildwheel release the workflow pins, by commit, and why: the release ``choice`` names (the
+    project's pin or ``ci.cibuildwheel-version``), else the newest release of its line that :data:`CIBUILDWHEEL`
+    knows. A workflow's pin of a release without a known commit becomes the newest known one of the same line;
+    a configured one is refused (it was asked for by name)."""
+    line = choice.line.name
+    known = sorted(
+        (v for v in CIBUILDWHEEL if line_for_version(v, what="cibuildwheel").name == line), key=Version
+    )
+    asked = choice.pinned.strip().lstrip("v")
+    if asked in CIBUILDWHEEL:
+        version, why = asked, choice.reason
+    elif asked and asked.count(".") == 1 and [v for v in known if v.startswith(f"{asked}.")]:
+        version = [v for v in known if v.startswith(f"{asked}.")][-1]
+        why = f"the newest {asked}.x shipwheel knows ({choice.reason})"
+    elif (asked and not choice.reason.startswith("pinned by ")) or not known:
+        raise ConfigError(
+            f"shipwheel knows no commit of cibuildwheel {asked or line} to pin ({choice.reason})",
+            hint=f"set ci.cibuildwheel-version to one of {', '.join(CIBUILDWHEEL)}",
+        )
+    else:
+        version = known[-1]
+        newest = f"the newest release of the cibuildwheel {line} line that shipwheel has a commit for"
+        why = f"{newest}, read like {asked} ({choice.reason})" if asked else f"{newest} ({choice.reason})"
+    return Pin("pypa/cibuildwheel", CIBUILDWHEEL[version], f"v{version}"), why
+
+
 def github_workflows(config: Config) -> dict[str, str]:
     """The workflow files for ``config``, by file name (``wheels.yml``), as text.
 
     Raises :class:`~shipwheel.errors.ConfigError` when the matrix has identifiers that no GitHub-hosted runner
-    or no pinned cibuildwheel builds, or when a configured value would be read as a GitHub expression.
+    builds, when no cibuildwheel release of the project's line can be pinned, when shipwheel itself cannot be
+    installed from an index, or when a configured value would be read as a GitHub expression.
     """
     options = config.build
     identifiers = config.identifiers()
     runners = runners_for(identifiers)
     platforms = sorted({r.platform for r in runners}, key=["linux", "macos", "windows"].index)
-    cibw = cibuildwheel_environment(options, identifiers, platforms)
+    cibw = cibuildwheel_environment(config, platforms)
+    cibuildwheel, _ = cibuildwheel_pin(config.cibuildwheel)
+    requirement = shipwheel_requirement(config)
     uses_prefix = "{prefix}" in " ".join(
         (options.before_all, options.before_build, options.test_command, *options.environment.values())
     )
@@ -167,23 +239,25 @@ def github_workflows(config: Config) -> dict[str, str]:
         python = sdist_identifier.version + ("t" if sdist_identifier.free_threaded else "")
     else:
         python = f"3.{versions[-1]}" if versions else _TOOL_PYTHON
-    requirement = f"shipwheel=={__version__}"
     text = (
         _environment()
         .get_template("wheels.yml.j2")
         .render(
             name="wheels",
             pins=PINS,
+            cibuildwheel=cibuildwheel,
             runners=runners,
             cibw=cibw,
             python=python,
+            tool_python=_TOOL_PYTHON,
             sdist_env=_sdist_env(config, uses_prefix),
             sdist_identifier=str(sdist_identifier) if sdist_identifier else "",
             before_all=_on_runner(options.before_all),
             test_requires=options.test_requires,
             test_command=_on_runner(options.test_command),
             shipwheel_requirement=requirement,
-            shipwheel_s3_requirement=f"shipwheel[s3]=={__version__}",
+            shipwheel_s3_requirement=_with_extra(requirement, "s3"),
+            staging=bool(config.stage.to),
         )
     )
     return {WORKFLOW_FILE: text}

@@ -7,9 +7,11 @@ actions' own repositories (``git rev-parse vX.Y.Z^{commit}``); update them here,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-__all__ = ["CIBUILDWHEEL_PYTHONS", "PINS", "Pin"]
+__all__ = ["CIBUILDWHEEL", "PINS", "Pin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +28,7 @@ class Pin:
         return f"{self.action}@{self.sha} # {self.version}"
 
 
-#: Short name -> pinned action.
+#: Short name -> pinned action; cibuildwheel is pinned per project (:data:`CIBUILDWHEEL`).
 PINS: dict[str, Pin] = {
     pin.action.split("/", 1)[1]: pin
     for pin in (
@@ -34,14 +36,23 @@ PINS: dict[str, Pin] = {
         Pin("actions/setup-python", "5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
         Pin("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
         Pin("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
-        Pin("pypa/cibuildwheel", "1828c10ab37f080699c7b81cea34097c684a7074", "v4.2.0"),
+        # not read from a copy of docker/setup-qemu-action: the commit its v3.6.0 tag is known to name
+        Pin("docker/setup-qemu-action", "29109295f81e9208d7d86ff1c6c12d2833863392", "v3.6.0"),
         Pin("pypa/gh-action-pypi-publish", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33", "v1.14.2"),
     )
 }
 
-#: The interpreters the pinned cibuildwheel builds (``cibuildwheel --print-build-identifiers`` of v4.2.0 with
-#: every arch): it dropped cp38 and cp313t and builds cp315 and cp315t by default (its build-platforms.toml;
-#: only cp316 waits for ``cpython-prerelease``). A test compares with the test extra's cibuildwheel.
-CIBUILDWHEEL_PYTHONS: frozenset[str] = frozenset(
-    {"cp39", "cp310", "cp311", "cp312", "cp313", "cp314", "cp314t", "cp315", "cp315t"}
+#: cibuildwheel releases by version -> the commit its tag names, for the lines shipwheel reads (3.3, 3.4, 4.x
+#: read as 4.3). Read from the pins PyWavelets/pywt's workflows carried (Dependabot's ``@sha # vX.Y.Z``), not
+#: from pypa/cibuildwheel itself: no 4.3.x is listed because no copy of its tags was at hand to read the commit.
+CIBUILDWHEEL: Mapping[str, str] = MappingProxyType(
+    {
+        "3.3.0": "63fd63b352a9a8bdcc24791c9dbee952ee9a8abc",
+        "3.3.1": "298ed2fb2c105540f5ed055e8a6ad78d82dd3a7e",
+        "3.4.0": "ee02a1537ce3071a004a6b08c41e72f0fdc42d9a",
+        "3.4.1": "8d2b08b68458a16aeb24b64e68a09ab1c8e82084",
+        "4.1.0": "294735312765b09d24a2fbec22660ce817587d55",
+        "4.1.1": "4726cd35bb13f7bde50cf2761f2499ac7b3aa32c",
+        "4.2.0": "1828c10ab37f080699c7b81cea34097c684a7074",
+    }
 )

@@ -50,10 +50,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_github(args: argparse.Namespace) -> int:
-    from ..ci import check_workflows, github_workflows, write_workflows
+    from ..ci import check_workflows, cibuildwheel_pin, github_workflows, write_workflows
 
     config = config_from_args(args)
     generated = github_workflows(config)
+    pin, why = cibuildwheel_pin(config.cibuildwheel)
+    status(f"cibuildwheel {pin.version} pinned: {why}")
     directory = args.output_dir or config.project_dir / _DEFAULT_DIR
     if args.check:
         drifts = check_workflows(generated, directory)

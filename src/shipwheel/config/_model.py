@@ -229,6 +229,9 @@ class CiOptions:
     #: the cibuildwheel release the workflows pin and whose rules the configuration is read with; empty: the
     #: version the project's own workflows pin, else the newest line that accepts the configuration
     cibuildwheel_version: str
+    #: the requirement the workflows install shipwheel with (``pip install``); empty: this shipwheel's own
+    #: release, ``shipwheel==X``
+    shipwheel_requirement: str
 
 
 Section = (
