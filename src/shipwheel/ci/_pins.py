@@ -36,15 +36,15 @@ PINS: dict[str, Pin] = {
         Pin("actions/setup-python", "5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
         Pin("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
         Pin("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
-        # not read from a copy of docker/setup-qemu-action: the commit its v3.6.0 tag is known to name
         Pin("docker/setup-qemu-action", "29109295f81e9208d7d86ff1c6c12d2833863392", "v3.6.0"),
         Pin("pypa/gh-action-pypi-publish", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33", "v1.14.2"),
     )
 }
 
 #: cibuildwheel releases by version -> the commit its tag names, for the lines shipwheel reads (3.3, 3.4, 4.x
-#: read as 4.3). Read from the pins PyWavelets/pywt's workflows carried (Dependabot's ``@sha # vX.Y.Z``), not
-#: from pypa/cibuildwheel itself: no 4.3.x is listed because no copy of its tags was at hand to read the commit.
+#: read as 4.3). Each checked with ``git rev-parse vX.Y.Z^{commit}`` in a copy of pypa/cibuildwheel whose newest
+#: tag is v4.2.0 (2026-08-04): 4.3.x is not listed until its tags can be read the same way, so a project on the
+#: 4.3 line is pinned to 4.2.0 (``ci github`` says so on stderr).
 CIBUILDWHEEL: Mapping[str, str] = MappingProxyType(
     {
         "3.3.0": "63fd63b352a9a8bdcc24791c9dbee952ee9a8abc",
