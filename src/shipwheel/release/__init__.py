@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._preflight import index_files, run_checks
     from ._publish_check import publish_check
     from ._scans import parse_registry, scan_deprecations
+    from ._selection import Coverage, release_coverage
     from ._setver import VersionChange, bump, current_version, locations_of, set_version
     from ._state import STEPS, ReleaseState, StepRecord, state_path
     from ._status_html import render_status_html
@@ -30,6 +31,7 @@ __all__ = [
     "Announcement",
     "CheckReport",
     "CheckResult",
+    "Coverage",
     "MailInDoubtError",
     "ReleaseEvent",
     "ReleaseOutcome",
@@ -56,6 +58,7 @@ __all__ = [
     "publish_docs",
     "read_locations",
     "release",
+    "release_coverage",
     "render_status_html",
     "repository_of",
     "run_checks",
@@ -74,6 +77,7 @@ _LAZY = {
     "CHECKS": "._checks",
     "CheckReport": "._checks",
     "CheckResult": "._checks",
+    "Coverage": "._selection",
     "MailInDoubtError": "._announce",
     "ReleaseEvent": "._pipeline",
     "ReleaseOutcome": "._pipeline",
@@ -101,6 +105,7 @@ _LAZY = {
     "publish_docs": "._docs",
     "read_locations": "._version",
     "release": "._pipeline",
+    "release_coverage": "._selection",
     "render_status_html": "._status_html",
     "repository_of": "._tag",
     "run_checks": "._preflight",
