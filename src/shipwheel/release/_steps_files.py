@@ -297,8 +297,11 @@ def publish_observe(ctx: Context) -> str | None:
 
 def publish_run(ctx: Context) -> str:
     from ..publish import PublishSettings, publish_files
+    from ._selection import recorded_selection
 
     opts = ctx.config.publish
+    # never fewer files than the release selected: the same rule the build and verify steps held them to
+    selection = recorded_selection(ctx.config, ctx.state.steps["build"].data, ctx.select)
     result = publish_files(
         ctx.release_files(),
         PublishSettings(
@@ -307,6 +310,8 @@ def publish_run(ctx: Context) -> str:
             retries=opts.retries,
             timeout=opts.timeout,
             environ=ctx.environ,
+            complete=selection is not None,
+            expected=selection,
         ),
     )
     sent = sum(r.status == "uploaded" for r in result.results)
