@@ -56,7 +56,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--select",
         metavar="SELECTOR",
-        help="build only these identifiers (cp312-*); verify skips the matrix check",
+        help="a release of these identifiers only (cp312-*), those this machine builds; recorded for a resumed run",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     p.add_argument("--json", action="store_true", help="print JSON")
