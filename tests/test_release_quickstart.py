@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.defective import make_wheel
 from fixtures.index_servers import make_release
 from fixtures.release_repo import git, make_kahan_repo, make_outer_repo
 from shipwheel.cli import main_inner
+from shipwheel.config import load_config
 from shipwheel.errors import UsageError
 
 
@@ -46,7 +48,11 @@ def test_q1_stage_and_file_index_relative_to_the_project_then_rerun_is_noop(
     names the wheelhouse, the staging folder, the index URL with its pip line, and the record; a second run
     finds both steps done."""
     repo = make_kahan_repo(tmp_path / "kahan")
-    files = make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=2)
+    # a pure wheel serves every identifier of the matrix: the release is complete, as publish requires
+    files = [
+        make_wheel(repo / "wheelhouse", "kahan", "1.0.0", "py3-none-any"),
+        *make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=0),
+    ]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -96,7 +102,13 @@ def test_q1_complete_matrix_false_verifies_what_was_built(
     from shipwheel.errors import VerificationError
 
     repo = make_kahan_repo(tmp_path / "kahan")
-    make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=1)
+    make_release(repo / "wheelhouse", "kahan", "1.0.0", wheels=0)
+    # every Linux x86-64 wheel of the matrix: whatever CPythons this machine has, the ones it builds are there
+    for ident in load_config(repo).identifiers():
+        if ident.platform == "manylinux_x86_64" and not ident.free_threaded:
+            make_wheel(
+                repo / "wheelhouse", "kahan", "1.0.0", f"{ident.python}-{ident.python}-manylinux_2_17_x86_64"
+            )
     argv = ["release", "1.0.0", "--only", "verify", "--config-dir", str(repo)]
     with pytest.raises(VerificationError, match=r"\[matrix-missing\]"):
         main_inner(argv)

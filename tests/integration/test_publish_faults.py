@@ -418,7 +418,7 @@ def test_no_credentials_against_pypiserver(pypiserver: IndexServer, tmp_path: Pa
     log = pypiserver.root.parent / "requests.log"
     before = log.read_text(errors="replace").count("POST") if log.is_file() else 0
     folder = tmp_path / "dist"
-    make_release(folder, unique_project("nocreds"), "1.0", wheels=5)
+    make_release(folder, unique_project("nocreds"), "1.0", wheels=6)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SHIPWHEEL_", "TWINE_", "UV_"))},
         "HOME": str(tmp_path / "home"),

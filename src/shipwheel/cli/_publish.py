@@ -101,6 +101,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add_transfer_options(p, "publish", what="uploads")
     p.add_argument("--no-verify", action="store_true", help="upload without running shipwheel verify first")
     p.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="publish even when the files are not the whole release: by default a wheel the others imply (their "
+        "Python versions times their platforms) or a file the SHA256SUMS beside them lists stops the upload "
+        "before anything is sent",
+    )
+    p.add_argument(
         "--dry-run", action="store_true", help="print the plan (skipped, uploaded, order) and change nothing"
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -229,6 +236,7 @@ def run(args: argparse.Namespace) -> int:
                     timeout=options.timeout,
                     check=publish_check(config) if options.verify else None,
                     dry_run=args.dry_run,
+                    complete=not args.allow_incomplete,
                 ),
                 on_event=view,
             )

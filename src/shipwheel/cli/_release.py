@@ -57,7 +57,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--select",
         metavar="SELECTOR",
-        help="build only these identifiers (cp312-*); verify skips the matrix check",
+        help="a release of these identifiers only (cp312-*), those this machine builds; recorded for a resumed run",
     )
     p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -190,6 +190,42 @@ def _status_table(config: Any, version: str) -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(rec.finished)) if rec.finished else ""
         table.add_row(name, Text(rec.status, style=_STYLE.get(rec.status, "")), when, rec.detail)
     out_console.print(table)
+    _selection_table(config, state)
+
+
+def _selection_table(config: Any, state: Any) -> None:
+    """The release's selected identifiers, each with its wheel or ``missing``, and the sdist."""
+    from ..release import release_coverage
+
+    cover = release_coverage(config, state)
+    if cover.selection is None:
+        return
+    table = Table()
+    table.add_column("identifier", no_wrap=True)
+    table.add_column("wheel")
+    for ident, st in cover.states().items():
+        table.add_row(
+            ident, Text(cover.wheels[ident]) if st == "present" else Text("missing", style="bold red")
+        )
+    table.add_row("sdist", Text(cover.sdist) if cover.sdist else Text("missing", style="bold red"))
+    out_console.print(table)
+    for name in cover.changed:
+        out_console.print(
+            Text(f"{name}: other bytes than the build recorded", style="bold red"), soft_wrap=True
+        )
+
+
+def _selection_json(config: Any, state: Any) -> dict[str, Any]:
+    from ..release import release_coverage
+
+    cover = release_coverage(config, state)
+    return {
+        "identifiers": cover.states() if cover.selection is not None else None,
+        "files": dict(cover.wheels),
+        "sdist": cover.sdist or None,
+        "missing": cover.missing,
+        "changed": list(cover.changed),
+    }
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -203,7 +239,15 @@ def run_status(args: argparse.Namespace) -> int:
 
         write_text_output(render_status_html(config, state), args.html, "--html")
     if args.json:
-        print_json({**state.as_dict(), "state_file": str(state.path), "exists": state.path.is_file()})
+        print_json(
+            {
+                **state.as_dict(),
+                "state_file": str(state.path),
+                "exists": state.path.is_file(),
+                "configured_steps": [s for s in state.steps if s in config.release.steps],
+                "selection": _selection_json(config, state),
+            }
+        )
         return 0
     if not state.path.is_file():
         out_console.print(Text(f"no release of {state.version} recorded in {state.path}", style="yellow"))

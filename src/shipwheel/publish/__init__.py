@@ -2,7 +2,9 @@
 
 :func:`publish_files` ties the pieces together, in this order, and stops at the first step that fails:
 
-1. collect the release files (one project, one version) and run the release checks the caller passes
+1. collect the release files (one project, one version), refuse a release with a hole when asked
+   (``PublishSettings.complete``: a wheel its other wheels imply, a file its ``SHA256SUMS`` lists), and run the
+   release checks the caller passes
    (``PublishSettings.check``: ``shipwheel publish`` passes verify and the pinned-signature check);
 2. ask the index what it already holds (one query) and make the :class:`Plan`: skip what is there with the same
    sha256, stop on a file of the same name with other bytes, check PyPI's rules;
@@ -17,6 +19,7 @@ without sending a file twice. The library never prints: progress goes to ``on_ev
 
 from __future__ import annotations
 
+from ._complete import IncompleteReleaseError, missing_from_release
 from ._credentials import Credentials, resolve_credentials
 from ._plan import Plan, PlannedFile, PublishRuleError
 from ._publish import PublishSettings, ReleaseCheck, UploadFailedError, publish_files
@@ -27,6 +30,7 @@ from ._stage_index import stage_to_index
 __all__ = [
     "Credentials",
     "FileResult",
+    "IncompleteReleaseError",
     "Plan",
     "PlannedFile",
     "PublishEvent",
@@ -36,6 +40,7 @@ __all__ = [
     "ReleaseCheck",
     "Repository",
     "UploadFailedError",
+    "missing_from_release",
     "publish_files",
     "resolve_credentials",
     "resolve_repository",

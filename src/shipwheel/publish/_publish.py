@@ -16,6 +16,7 @@ from .._http import make_client
 from .._retry import RetryPolicy
 from ..distfiles import DistFile
 from ..errors import AuthenticationError, RemoteError, ShipwheelError
+from ._complete import check_complete
 from ._credentials import Credentials, auth_hint, resolve_credentials, scrub_error
 from ._journal import Journal, default_journal_dir
 from ._plan import (
@@ -68,6 +69,10 @@ class PublishSettings:
     :param check: the release checks run before anything is sent (:data:`ReleaseCheck`); ``None``: none.
     :param environ: the environment credentials are read from (default: ``os.environ``).
     :param journal_dir: where the journal of a resumable publish is kept (default: the user's state folder).
+    :param complete: refuse, before anything is sent, files that are not the whole release
+        (:class:`~shipwheel.publish.IncompleteReleaseError` naming what is missing): the identifiers of
+        ``expected`` or, without it, those the wheels span (their CPython versions times their platforms), and the
+        files a ``SHA256SUMS`` beside them lists. ``shipwheel publish`` sets it unless ``--allow-incomplete``.
     """
 
     repository: str | Repository = "pypi"
@@ -89,6 +94,8 @@ class PublishSettings:
     check: ReleaseCheck | None = None
     environ: Mapping[str, str] | None = field(default=None, repr=False)
     journal_dir: Path | None = None
+    complete: bool = False
+    expected: Sequence[str] | None = None
 
 
 def publish_files(
@@ -118,6 +125,8 @@ def publish_files(
     )
     files = collect_files(paths)
     project, version = str(files[0][1].name), str(files[0][1].version)
+    if s.complete:
+        check_complete(files, s.expected, allow_incomplete=False)  # before any byte, and before any question
     if repo.kind == "pypi":
         # The rules that need no index, before anything else (the release's age is checked with the plan).
         problems = pypi_rule_problems([(p, d, p.stat().st_size) for p, d in files], {}, new_files=())

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._publish_check import publish_check
     from ._push import push_commands
     from ._scans import parse_registry, scan_deprecations
+    from ._selection import Coverage, release_coverage
     from ._setver import VersionChange, bump, current_version, locations_of, set_version
     from ._state import STEPS, ReleaseState, StepRecord, state_path
     from ._status_html import render_status_html
@@ -32,6 +33,7 @@ __all__ = [
     "Announcement",
     "CheckReport",
     "CheckResult",
+    "Coverage",
     "MailInDoubtError",
     "ReleaseEvent",
     "ReleaseOutcome",
@@ -60,6 +62,7 @@ __all__ = [
     "push_commands",
     "read_locations",
     "release",
+    "release_coverage",
     "render_status_html",
     "repository_of",
     "run_checks",
@@ -78,6 +81,7 @@ _LAZY = {
     "CHECKS": "._checks",
     "CheckReport": "._checks",
     "CheckResult": "._checks",
+    "Coverage": "._selection",
     "MailInDoubtError": "._announce",
     "ReleaseEvent": "._pipeline",
     "ReleaseOutcome": "._pipeline",
@@ -107,6 +111,7 @@ _LAZY = {
     "push_commands": "._push",
     "read_locations": "._version",
     "release": "._pipeline",
+    "release_coverage": "._selection",
     "render_status_html": "._status_html",
     "repository_of": "._tag",
     "run_checks": "._preflight",

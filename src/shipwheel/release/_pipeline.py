@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .._fs import write_inside
 from ..config import Config
 from ..errors import ShipwheelError, UsageError
+from ._preflight import git_lock_problem
 from ._state import STEPS, ReleaseState, state_path
 from ._steps import STEP_IMPLS, Context
 from ._tag import repository_of
@@ -193,6 +194,11 @@ def release(
                 state.set(name, "skipped", why)
             continue
         try:
+            if name in GIT_WRITING_STEPS:
+                # a lock left by a killed git makes every commit fail: say so, and how to clear it, first
+                problem = git_lock_problem(git)
+                if problem is not None:
+                    raise problem
             found = impl.observe(ctx)
         except ShipwheelError as exc:
             if not dry_run:

@@ -6,6 +6,8 @@ when an earlier one failed, so one run lists everything to fix.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from packaging.version import Version
 from .. import _subprocess
 from .._git import Git
 from ..config import Config
-from ..errors import ShipwheelError
+from ..errors import ProjectError, ShipwheelError
 from ._backend import BackendView, inspect_backend
 from ._checks import CHECKS, CheckReport, CheckResult, failed, passed, skipped
 from ._scans import check_api_registry, check_deprecations
@@ -24,7 +26,7 @@ from ._setver import locations_of
 from ._tag import repository_of
 from ._version import parse_version
 
-__all__ = ["index_files", "index_total_size", "run_checks"]
+__all__ = ["git_lock_problem", "index_files", "index_total_size", "run_checks"]
 
 
 def configured_repository(config: Config) -> str:
@@ -128,7 +130,10 @@ def _locations(config: Config, version: Version) -> CheckResult:
             value = exc.message
         details.append(f"{rel}: {value}{'' if ok else ' (expected ' + str(version) + ')'}")
     if bad:
-        return failed("version-files", f"{bad} location(s) do not hold {version}", tuple(details))
+        first = next(d for d in details if d.endswith(f" (expected {version})"))
+        where, _, held = first.removesuffix(f" (expected {version})").partition(": ")
+        more = f" (and {bad - 1} more location(s))" if bad > 1 else ""
+        return failed("version-files", f"{where} holds {held}, not {version}{more}", tuple(details))
     return passed("version-files", f"{len(details)} location(s) hold {version}", tuple(details))
 
 
@@ -145,8 +150,12 @@ def _backend_version(view: BackendView | None, version: Version) -> CheckResult:
 def _index(config: Config, repository: str | None, version: Version) -> CheckResult:
     spec = repository or configured_repository(config)
     name = config.project.name
-    if not name:
-        return skipped("index-free", "the project has no [project] name")
+    if not name:  # fail closed: an index cannot be asked about a project without a name
+        return failed(
+            "index-free",
+            "the project names itself nowhere in its metadata",
+            fix="set name in [project] (or [metadata] name in setup.cfg)",
+        )
     try:
         present = index_files(spec, name, str(version), timeout=config.publish.timeout)
     except ShipwheelError as exc:
@@ -297,17 +306,28 @@ def _headroom(
     return passed("pypi-headroom", detail)
 
 
+#: Checks a later step of the release makes true: the pipeline's ``check`` leaves them to that step.
+_LEFT_TO_STEP = {
+    "notes-present": "notes",
+    "fragments-left": "notes",
+    "version-files": "version",
+}
+
+
 def run_checks(
     config: Config,
     version: str,
     *,
     repository: str | None = None,
     skip: Collection[str] = (),
+    later_steps: Collection[str] = (),
     on_result: Callable[[CheckResult], None] | None = None,
 ) -> CheckReport:
     """Run every preflight check of ``version`` (except the codes in ``skip``) and return the report.
 
     :param repository: the index to look for ``version`` on (default ``publish.repository``).
+    :param later_steps: the release steps that run after this check (the pipeline's ``check``): a check those
+        steps make true (the notes, the version files) is reported skipped rather than failed.
     :raises UsageError: ``version`` is not PEP 440, or ``skip`` names an unknown check.
     """
     from ..errors import UsageError
@@ -344,6 +364,8 @@ def run_checks(
     for code, step in steps:
         if code in skip:
             result = skipped(code, "skipped on request (--skip)")
+        elif code in _LEFT_TO_STEP and _LEFT_TO_STEP[code] in later_steps:
+            result = skipped(code, f"the release's {_LEFT_TO_STEP[code]} step, which runs later, sees to it")
         else:
             try:
                 result = step()
@@ -353,3 +375,62 @@ def run_checks(
         if on_result is not None:
             on_result(result)
     return report
+
+
+#: A lock younger than this may be a git command's that is running right now.
+_LOCK_FRESH = 5.0
+
+
+def _lock_holders(lock: Path, top: Path) -> list[str]:
+    """The processes this machine shows that hold ``lock`` open or are a git running inside ``top``: ``pid
+    (name)``. Linux's /proc only; elsewhere, and for processes we may not look at, nothing is seen."""
+    seen: list[str] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return seen
+    target, root = str(lock), str(top.resolve())
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        holds = name == "git" and (cwd == root or cwd.startswith(root + os.sep))
+        if not holds:
+            try:
+                holds = any(os.readlink(fd) == target for fd in (entry / "fd").iterdir())
+            except OSError:
+                holds = False
+        if holds:
+            seen.append(f"{entry.name} ({name})")
+    return seen
+
+
+def git_lock_problem(git: Git) -> ProjectError | None:
+    """The error to stop at when git's ``index.lock`` is there: every command that writes the index (a commit,
+    ``git rm``) would fail on it. ``None`` when there is none.
+
+    The lock is never removed here: that no git runs cannot be proved (a git in a container or on another machine
+    sharing the folder, a process of another user, a commit between writing the lock and its hook are all
+    invisible or look idle), and removing a live lock lets two writers corrupt the index. A lock that no process
+    seen holds and that is older than a few seconds is named as left over by a killed git, with the command that
+    removes it; one that is held, or fresh, as a running git's."""
+    lock = git.git_dir() / "index.lock"
+    try:
+        age = time.time() - lock.lstat().st_mtime
+    except FileNotFoundError:
+        return None
+    holders = _lock_holders(lock, git.root)
+    if holders or age < _LOCK_FRESH:
+        by = f" by {', '.join(holders[:3])}" if holders else ""
+        return ProjectError(
+            f"git is busy in {git.root}: {lock} is held{by}",
+            hint="wait for that git command to finish, then run release again",
+        )
+    return ProjectError(
+        f"{lock} was left by a git command that was killed (no process holds it; {age:.0f} s old): git cannot "
+        "commit while it is there",
+        hint=f"make sure no git command runs in this repository, then remove it (rm {lock}) and run release again",
+    )

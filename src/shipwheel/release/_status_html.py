@@ -7,7 +7,7 @@ import datetime as _dt
 
 from .._html import render_page
 from ..config import Config
-from ..distfiles import DistFile, file_digests
+from ..distfiles import file_digests
 from ._names import project_name
 from ._state import ReleaseState
 
@@ -31,24 +31,27 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
 
     from ..errors import ShipwheelError
     from ..verify import format_size, matrix_grid, verify_paths
+    from ._selection import release_coverage, release_paths, verify_expected
 
     name = project_name(config)
     version = Version(state.version)
-    folder = config.build.output_dir
-    paths = sorted(
-        p
-        for p in (folder.iterdir() if folder.is_dir() else [])
-        if p.is_file() and (d := DistFile.parse(p.name)) is not None and d.version == version
-    )
+    paths = release_paths(config.build.output_dir, version)
+    cover = release_coverage(config, state)
     rows: list[str] = []
     cols: list[str] = []
     cells: dict[object, object] = {}
     summary = "no release files to verify yet"
     if paths:
-        # A release built for some identifiers only (release --select) is not held to the whole matrix.
-        narrowed = bool(state.select)
+        # held to the release's selection (its --select, the whole matrix with complete-matrix, or what this
+        # machine builds), as the verify step was: an identifier it never selected is no red "missing" cell
+        selection = cover.selection
         report = verify_paths(
-            paths, config=config, project=name, version=state.version, check_completeness=not narrowed
+            paths,
+            config=config,
+            project=name,
+            version=state.version,
+            check_completeness=selection is not None,
+            expected=verify_expected(config, selection, paths) if selection is not None else None,
         )
         rows, cols, grid_cells = matrix_grid(report)
         cells = dict(grid_cells)
@@ -74,23 +77,36 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
                 "published": "yes" if same else "other bytes!" if there else "no",
             }
         )
-    statuses = [r.status for r in state.steps.values()]
-    if "failed" in statuses:
+    configured = set(config.release.steps)
+    statuses = [r.status for n, r in state.steps.items() if n in configured]
+    if not state.path.is_file():
+        verdict, text = "progress", "not started"
+    elif "failed" in statuses:
         verdict, text = "failed", "failed: run release again"
     elif all(s in {"done", "skipped"} for s in statuses):
         verdict, text = "complete", "released"
     else:
         verdict, text = "progress", "in progress"
-    steps = [
-        {
-            "name": n,
-            "status": r.status,
-            "detail": r.detail,
-            "when": _dt.datetime.fromtimestamp(r.finished, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            if r.finished
-            else "",
-        }
-        for n, r in state.steps.items()
+    steps = []
+    for n, r in state.steps.items():
+        if n not in configured:
+            # a step of another configuration is no step of this release, whatever an old record says
+            steps.append(
+                {
+                    "name": n,
+                    "status": "skipped",
+                    "label": "skipped (not configured)",
+                    "detail": "",
+                    "when": "",
+                }
+            )
+            continue
+        when = ""
+        if r.finished:
+            when = _dt.datetime.fromtimestamp(r.finished, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        steps.append({"name": n, "status": r.status, "label": r.status, "detail": r.detail, "when": when})
+    selected = [
+        {"identifier": i, "state": st, "file": cover.wheels.get(i, "")} for i, st in cover.states().items()
     ]
     return render_page(
         "shipwheel.release",
@@ -107,4 +123,6 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
         verify_summary=summary,
         files=files,
         downstream=state.steps["downstream"].data.get("report"),
+        selected=selected,
+        sdist=cover.sdist,
     )

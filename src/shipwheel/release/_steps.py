@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _steps_check as c
 from . import _steps_downstream as d
 from . import _steps_files as f
 from . import _steps_git as g
@@ -13,7 +14,7 @@ __all__ = ["STEP_IMPLS", "Context", "Step"]
 STEP_IMPLS: dict[str, Step] = {
     s.name: s
     for s in (
-        Step("check", never, g.check_observe, g.check_run),
+        Step("check", never, c.check_observe, c.check_run),
         Step("notes", g.notes_skip, g.notes_observe, g.notes_run),
         Step("version", never, g.version_observe, g.version_run),
         Step("tag", never, g.tag_observe, g.tag_run),

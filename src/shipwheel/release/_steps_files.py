@@ -33,21 +33,69 @@ __all__ = [
 # --- build, verify, sign -----------------------------------------------------------------------------------------
 
 
+def _selection(ctx: Context) -> tuple[str, ...] | None:
+    from ._selection import choose_selection
+
+    return choose_selection(ctx.config, ctx.select)
+
+
+def _recorded_hashes(ctx: Context, *, earlier: bool) -> dict[str, str]:
+    """``{file name: sha256}`` as the build recorded them: its journal (each file hashed as it was finished) and,
+    with ``earlier``, the release's record of an earlier build step (the journal wins: it is the newer)."""
+    from ..builder import build_record
+
+    recorded = dict(ctx.state.steps["build"].data.get("files") or {}) if earlier else {}
+    if ctx.config.fetch.from_:
+        return recorded  # fetched files: the builder's journal is of some other build
+    record = build_record(ctx.config, ctx.config.project_dir)
+    if record is not None:
+        recorded.update(record.files)
+    return recorded
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+
+
 def build_observe(ctx: Context) -> str | None:
-    files = ctx.release_files()
-    sdists = [f for f in files if not f.name.endswith(".whl")]
-    wheels = [f for f in files if f.name.endswith(".whl")]
-    if not sdists or not wheels:
-        return None
-    recorded = ctx.state.steps["build"].data.get("files")
-    if recorded and recorded != hashes(files):
-        return None  # other bytes than the ones built: build again rather than publish unknown files
-    return f"{len(wheels)} wheel(s) and the sdist in {ctx.config.build.output_dir}"
+    from ._selection import coverage
+
+    selection = _selection(ctx)
+    cover = coverage(selection, ctx.release_files(), _recorded_hashes(ctx, earlier=True))
+    if not cover.complete:
+        return None  # what is missing (or other bytes than the ones built) is built again; the rest is kept
+    count = len(cover.selection) if cover.selection is not None else "every"
+    return f"{count} selected identifier(s) and the sdist in {ctx.config.build.output_dir}"
 
 
 def build_run(ctx: Context) -> str:
-    if ctx.config.fetch.from_:
-        return _fetch_run(ctx)
+    from ._selection import coverage
+
+    selection = _selection(ctx)
+    # recorded before the build starts: a status of a build killed half-way names what it still misses
+    ctx.state.steps["build"].data["selection"] = list(selection) if selection is not None else None
+    ctx.state.save()
+    detail = _fetch_run(ctx) if ctx.config.fetch.from_ else _build_run(ctx)
+    files = ctx.release_files()
+    cover = coverage(selection, files, _recorded_hashes(ctx, earlier=False))
+    if cover.changed:
+        raise BuildError(
+            f"{_shown(list(cover.changed))} in {ctx.config.build.output_dir} changed after the build hashed it",
+            hint="remove the file(s) and run release again to build them anew",
+        )
+    missing = cover.missing
+    if missing:
+        raise BuildError(
+            f"the wheelhouse lacks {len(missing)} of the release's selected file(s): {_shown(missing)}",
+            hint="build them where they can be built (shipwheel ci github) and put them in "
+            f"{ctx.config.build.output_dir}, narrow the release (--select, release.complete-matrix = false), "
+            "then run release again",
+        )
+    ctx.state.steps["build"].data["files"] = hashes(files)
+    return detail
+
+
+def _build_run(ctx: Context) -> str:
     from ..builder import build, checkout
 
     with checkout(ctx.config.project_dir, ref=ctx.tag if ctx.tagged() else None) as source:
@@ -57,16 +105,17 @@ def build_run(ctx: Context) -> str:
             only=ctx.select,
             on_event=lambda e: ctx.progress(f"build {e.target}: {e.step} {e.status}"),
         )
+    if result.interrupted:
+        raise BuildError("the build was interrupted", hint="run release again: the finished wheels are kept")
     if not result.ok:
         first = result.failed[0]
         raise BuildError(
             f"{len(result.failed)} identifier(s) failed to build, e.g. {first.identifier}",
             hint=f"read the logs in {result.log_dir}, fix the build and run release again",
         )
-    files = ctx.release_files()
-    built = dict(result.files)  # hashed by the build as each file was finished
-    ctx.state.steps["build"].data["files"] = {**hashes([f for f in files if f.name not in built]), **built}
-    return f"built {len(files)} file(s) into {ctx.config.build.output_dir}"
+    resumed = sum(1 for r in result.results if r.resumed)
+    kept = f" ({resumed} kept from an earlier run)" if resumed else ""
+    return f"built {len(ctx.release_files())} file(s) into {ctx.config.build.output_dir}{kept}"
 
 
 def _fetch_run(ctx: Context) -> str:
@@ -87,9 +136,7 @@ def _fetch_run(ctx: Context) -> str:
             f"fetching from {ctx.config.fetch.from_} failed for some files",
             hint="run shipwheel fetch to see which, then run release again",
         )
-    files = ctx.release_files()
-    ctx.state.steps["build"].data["files"] = hashes(files)
-    return f"fetched {len(files)} file(s) from {ctx.config.fetch.from_}"
+    return f"fetched {len(ctx.release_files())} file(s) from {ctx.config.fetch.from_}"
 
 
 def verify_observe(ctx: Context) -> str | None:
@@ -101,14 +148,19 @@ def verify_observe(ctx: Context) -> str | None:
 
 def verify_run(ctx: Context) -> str:
     from ..verify import verify_paths
+    from ._selection import recorded_selection, verify_expected
 
     files = ctx.release_files()
+    # the selection the build step recorded (--select, the whole matrix, or what this machine builds): a selected
+    # identifier with no wheel fails here even when the wheelhouse was filled by hand
+    selection = recorded_selection(ctx.config, ctx.state.steps["build"].data, ctx.select)
     report = verify_paths(
         files,
         config=ctx.config,
         project=ctx.name,
         version=str(ctx.version),
-        check_completeness=not ctx.select and ctx.config.release.complete_matrix,
+        check_completeness=selection is not None or ctx.config.release.complete_matrix,
+        expected=verify_expected(ctx.config, selection, files) if selection is not None else None,
     )
     if not report.ok(ctx.config.verify.strict):
         problems = list(report.errors) or list(report.warnings)
@@ -155,7 +207,15 @@ def _sdist_missing(ctx: Context, files: list[Path]) -> tuple[list[str], list[str
 
 
 def sign_skip(ctx: Context) -> str | None:
-    return None if ctx.config.sign.key else "no sign.key configured"
+    from ._tag_ssh import is_ssh_key
+
+    key = ctx.config.sign.key
+    if not key:
+        return "no sign.key configured"
+    if is_ssh_key(ctx.config, key):
+        # detached .asc signatures and SHA256SUMS.asc are OpenPGP's; an SSH key signs the tag only
+        return "sign.key is an SSH key: it signs the tag; the release files are signed with a GPG key only"
+    return None
 
 
 def sign_observe(ctx: Context) -> str | None:
@@ -245,8 +305,11 @@ def publish_observe(ctx: Context) -> str | None:
 
 def publish_run(ctx: Context) -> str:
     from ..publish import PublishSettings, publish_files
+    from ._selection import recorded_selection
 
     opts = ctx.config.publish
+    # never fewer files than the release selected: the same rule the build and verify steps held them to
+    selection = recorded_selection(ctx.config, ctx.state.steps["build"].data, ctx.select)
     result = publish_files(
         ctx.release_files(),
         PublishSettings(
@@ -255,6 +318,8 @@ def publish_run(ctx: Context) -> str:
             retries=opts.retries,
             timeout=opts.timeout,
             environ=ctx.environ,
+            complete=selection is not None,
+            expected=selection,
         ),
     )
     sent = sum(r.status == "uploaded" for r in result.results)

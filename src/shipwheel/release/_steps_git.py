@@ -1,4 +1,5 @@
-"""The steps of ``shipwheel release`` that live in git: check, notes, version, tag and bump."""
+"""The steps of ``shipwheel release`` that live in git: notes, version, tag and bump (``check`` is in
+:mod:`._steps_check`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._fs import write_inside
-from ..errors import ProjectError, VerificationError
+from ..errors import ProjectError
 from ._context import Context
 
 if TYPE_CHECKING:
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
 __all__ = [
     "bump_observe",
     "bump_run",
-    "check_observe",
-    "check_run",
     "notes_observe",
     "notes_run",
     "notes_skip",
@@ -26,38 +25,6 @@ __all__ = [
     "version_observe",
     "version_run",
 ]
-
-#: Preflight checks the pipeline leaves out: the ``version`` step sets the version after the check, and the
-#: ``verify`` step checks the version and the completeness of the sdist that was really built (the preflight
-#: would build one more sdist for them).
-_PIPELINE_SKIPS = ("version-files", "version-backend", "sdist-complete")
-
-
-# --- check -------------------------------------------------------------------------------------------------------
-
-
-def check_observe(ctx: Context) -> str | None:
-    if ctx.tagged():
-        return f"{ctx.tag} exists; the preflight was for before it"
-    if ctx.state.steps["check"].status == "done":
-        return "passed in an earlier run"
-    return None
-
-
-def check_run(ctx: Context) -> str:
-    from ._preflight import run_checks
-
-    report = run_checks(ctx.config, str(ctx.version), repository=ctx.repository, skip=_PIPELINE_SKIPS)
-    bad = [r for r in report.results if r.status == "fail"]
-    if bad:
-        first = bad[0]
-        raise VerificationError(
-            f"the preflight failed: {', '.join(r.code for r in bad)} ({first.code}: {first.message})",
-            hint=f"run 'shipwheel check {ctx.version}' for every finding and its fix, then run release again",
-        )
-    passed = sum(r.status == "pass" for r in report.results)
-    return f"{passed} checks passed"
-
 
 # --- notes -------------------------------------------------------------------------------------------------------
 # Where the notes go is the notes package's to say (``notes_target``): ``release.notes-file`` when set, else
