@@ -251,7 +251,7 @@ CHAINS: dict[str, list[KillPoint]] = {
         KillPoint("build started", "build", _running("build"), (0.0, 1.5)),
         KillPoint("build: first wheel out", "build", _wheels(1), (0.0, 0.3)),
         KillPoint("verify running", "verify", _running("verify"), (0.0, 0.2)),
-        KillPoint("stage running", "stage", _running("stage"), (0.0, 0.05)),
+        KillPoint("stage running", "stage", _running("stage")),
         KillPoint("publish: one file stored", "publish", lambda s: s.stored >= 1, (0.0, 0.2)),
         KillPoint("bump running", "git", _running("bump")),
     ],
