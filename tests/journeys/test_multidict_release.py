@@ -75,17 +75,29 @@ class Index:
         return self.proxy.url
 
 
-@pytest.fixture
-def index(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Index]:
-    """The index of one release; a test marked ``slow_uploads`` gets uploads that take ``UPLOAD_DELAY`` each
-    between the proxy reading the body and the index storing it (so a kill lands mid-upload)."""
-    server, before = start_index(tmp_path / "pypiserver")
-    delay = UPLOAD_DELAY if "kill" in request.node.name else 0.0
+@contextlib.contextmanager
+def _index(root: Path, *, delay: float = 0.0) -> Iterator[Index]:
+    server, before = start_index(root)
     try:
         with FaultProxy(server.upload_url, delay=delay) as proxy:
             yield Index(server, proxy, before)
     finally:
         stop_process(server.proc)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[Index]:
+    """The index of one release, 6.7.0 on it."""
+    with _index(tmp_path / "pypiserver") as found:
+        yield found
+
+
+@pytest.fixture
+def slow_index(tmp_path: Path) -> Iterator[Index]:
+    """The same, with uploads that take ``UPLOAD_DELAY`` each between the proxy reading the body and the index
+    storing it: a kill during publish lands while a file is on its way."""
+    with _index(tmp_path / "pypiserver", delay=UPLOAD_DELAY) as found:
+        yield found
 
 
 # --- what must hold after every finished release ------------------------------------------------------------------
@@ -265,6 +277,7 @@ CHAINS: dict[str, list[KillPoint]] = {
         KillPoint("announce running", "git", _running("announce")),
     ],
     "anywhere": [
+        KillPoint("during version", "git", _running("version"), (0.0, 0.05)),
         KillPoint("during the build", "build", _running("build"), (0.0, 10.0)),
         KillPoint("during verify", "verify", _running("verify"), (0.0, 0.5)),
         KillPoint("during stage", "stage", _running("stage"), (0.0, 0.1)),
@@ -324,8 +337,9 @@ def _run_until(
 
 @pytest.mark.parametrize("chain", sorted(CHAINS))
 def test_multidict_release_killed_at_random_moments_ends_whole(
-    chain: str, tmp_path: Path, index: Index
+    chain: str, tmp_path: Path, slow_index: Index
 ) -> None:
+    index = slow_index
     seed = SEED + sorted(CHAINS).index(chain)
     rng = random.Random(seed)
     repo = clone_before_release(tmp_path / "multidict")
