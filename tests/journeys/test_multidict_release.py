@@ -236,6 +236,8 @@ class Seen:
     wheelhouse: frozenset[str]
     staged: frozenset[str]
     stored: int
+    #: The ``__version__`` line of the work tree's version file (written before it is committed).
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,18 @@ class KillPoint:
 
 def _running(step: str) -> Callable[[Seen], bool]:
     return lambda seen: seen.steps.get(step) == "running"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _written(step: str, version: str) -> Callable[[Seen], bool]:
+    """``step`` is running and has written ``version`` into the work tree: its commit comes next."""
+    return lambda seen: seen.steps.get(step) == "running" and f'"{version}"' in seen.version
 
 
 def _wheels(n: int) -> Callable[[Seen], bool]:
@@ -265,9 +279,10 @@ CHAINS: dict[str, list[KillPoint]] = {
         KillPoint("verify running", "verify", _running("verify"), (0.0, 0.2)),
         KillPoint("stage running", "stage", _running("stage")),
         KillPoint("publish: one file stored", "publish", lambda s: s.stored >= 1, (0.0, 0.2)),
-        KillPoint("bump running", "git", _running("bump")),
+        KillPoint("bump: version written, commit next", "git", _written("bump", "6.7.2.dev0")),
     ],
     "late": [
+        KillPoint("version: written, commit next", "git", _written("version", VERSION)),
         KillPoint("tag running", "git", _running("tag")),
         KillPoint("build half-way", "build", _running("build"), (2.0, 6.0)),
         KillPoint("verify started", "verify", _running("verify")),
@@ -299,6 +314,9 @@ def _look(repo: Path, staging: Path, proxy: FaultProxy) -> Seen:
         if staging.is_dir()
         else frozenset(),
         sum(n.startswith(f"multidict-{VERSION}") for n in list(proxy.uploads)),
+        next(
+            (line for line in _read(repo / VERSION_FILE).splitlines() if line.startswith("__version__")), ""
+        ),
     )
 
 
