@@ -238,6 +238,8 @@ class Seen:
     stored: int
     #: The ``__version__`` line of the work tree's version file (written before it is committed).
     version: str = ""
+    #: git holds ``.git/index.lock``: an add or a commit is under way.
+    index_locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,12 @@ CHAINS: dict[str, list[KillPoint]] = {
         KillPoint("publish started", "publish", _running("publish"), (0.0, 0.3)),
         KillPoint("publish: wheels stored, sdist next", "publish", lambda s: s.stored >= 2, (0.0, 0.1)),
         KillPoint("announce running", "git", _running("announce")),
+        # kill -9 of the whole group takes git with it mid-commit: git's own lock stays behind
+        KillPoint(
+            "bump: git holding the index lock",
+            "git",
+            lambda s: s.steps.get("bump") == "running" and s.index_locked,
+        ),
     ],
     "anywhere": [
         KillPoint("during version", "git", _running("version"), (0.0, 0.05)),
@@ -317,6 +325,7 @@ def _look(repo: Path, staging: Path, proxy: FaultProxy) -> Seen:
         next(
             (line for line in _read(repo / VERSION_FILE).splitlines() if line.startswith("__version__")), ""
         ),
+        (repo / ".git" / "index.lock").exists(),
     )
 
 
