@@ -7,6 +7,7 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from .._fs import read_text
 from .._git import Git, find_repository
 from .._git import message as git_message
 from ..config import Config
@@ -69,12 +70,18 @@ def set_version(
         git = Git(top)
         rel = [str(loc.path.relative_to(top)) for loc in locations]
         dirty = git.dirty_paths(rel)
-        if dirty:
+        interrupted = _interrupted_writes(git, locations, version, dirty)
+        others = [p for p in dirty if p not in interrupted]
+        if others:
             raise ProjectError(
-                f"version files have uncommitted changes: {', '.join(dirty)}",
+                f"version files have uncommitted changes: {', '.join(others)}",
                 hint="commit or stash them first, or pass --no-commit",
             )
     changed = write_version(locations, version)
+    if (
+        git is not None
+    ):  # an earlier run wrote them and was stopped before its commit: that commit is made now
+        changed = list(dict.fromkeys([*changed, *(git.root / p for p in interrupted)]))
     sha = None
     if git is not None and changed:
         template = message or (
@@ -86,6 +93,32 @@ def set_version(
         git.run("commit", "-q", "--no-verify", "-m", text, "--", *paths)
         sha = git.run("rev-parse", "HEAD").strip()
     return VersionChange(old=old, new=version, changed=tuple(changed), commit=sha, locations=tuple(locations))
+
+
+def _interrupted_writes(
+    git: Git, locations: list[VersionLocation], version: Version, dirty: list[str]
+) -> list[str]:
+    """The ``dirty`` version files whose only change from HEAD is ``version`` written in: what a run stopped
+    between writing the version and committing it (a kill -9) leaves. Any other change is the user's."""
+    from ..errors import CommandError
+
+    out = []
+    for loc in locations:
+        rel = loc.path.relative_to(git.root).as_posix()
+        if rel not in dirty:
+            continue
+        try:
+            committed = git.run("show", f"HEAD:{rel}")
+            now = read_text(loc.path)
+        except (CommandError, OSError, ValueError):
+            continue
+        try:
+            expected = loc.rewritten(version, committed)
+        except ProjectError:
+            continue
+        if now == expected and now != committed:
+            out.append(rel)
+    return out
 
 
 def bump(

@@ -233,18 +233,24 @@ def tag_run(ctx: Context) -> str:
 
 
 def bump_observe(ctx: Context) -> str | None:
-    from ._setver import current_version
+    from ._setver import current_version, locations_of
 
     try:
         now = current_version(ctx.config)
     except ProjectError:
         return None
-    return f"the project is at {now}" if now > ctx.version else None
+    if now <= ctx.version:
+        return None
+    # Written but not committed (a run stopped between the two): the step is not done; its run commits it.
+    rel = [str(loc.path.relative_to(ctx.git.root)) for loc in locations_of(ctx.config)]
+    return None if ctx.git.dirty_paths(rel) else f"the project is at {now}"
 
 
 def bump_run(ctx: Context) -> str:
-    from ._setver import bump
+    from ._setver import set_version
+    from ._version import bump_version
 
     # After a pre-release the next one is still to come: 2.0.0rc1 -> 2.0.0rc2.dev0; after a final, the next micro.
-    change = bump(ctx.config, dev=ctx.version.is_prerelease)
+    # From the released version, not from the files: a stopped run may have written the next one already.
+    change = set_version(ctx.config, bump_version(ctx.version, dev=ctx.version.is_prerelease))
     return f"{change.old} -> {change.new}" + (f", commit {change.commit[:12]}" if change.commit else "")

@@ -82,6 +82,14 @@ class VersionLocation:
     def write(self, version: Version) -> bool:
         """Write ``version`` here; ``False`` when the file already held it."""
         text = self._text()
+        new_text = self.rewritten(version, text)
+        if new_text == text:
+            return False
+        _atomic_write(self.path, new_text)
+        return True
+
+    def rewritten(self, version: Version, text: str) -> str:
+        """``text`` (this file's content, here or at another commit) with ``version`` written in."""
         start, end = _span(self, text)
         regex = _compile(self)
         replacements: dict[str, str] = {"version": str(version)}
@@ -102,10 +110,7 @@ class VersionLocation:
         new_text = text
         for s, e, value in sorted(edits, reverse=True):
             new_text = new_text[:s] + value + new_text[e:]
-        if new_text == text:
-            return False
-        _atomic_write(self.path, new_text)
-        return True
+        return new_text
 
     def _text(self) -> str:
         try:
