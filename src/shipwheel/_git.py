@@ -58,6 +58,13 @@ def message(template: str, **values: object) -> str:
 
 #: git commands that talk to another machine: they run with an overall deadline (:data:`NETWORK_DEADLINE`).
 NETWORK_VERBS = frozenset({"push", "fetch", "pull", "ls-remote", "clone", "remote"})
+#: git commands that take ``index.lock`` (the ones a release runs: notes, version, bump, forward-port).
+INDEX_VERBS = frozenset(
+    {"add", "rm", "commit", "mv", "reset", "restore", "checkout", "switch", "merge", "cherry-pick"}
+)
+#: The marker a shipwheel process leaves in the git directory while its git holds the index, ``NAME-PID``: a
+#: lock found later with the marker of a dead process is the lock of shipwheel's own killed run.
+INDEX_MARKER = "shipwheel-index-op"
 #: Seconds a git command over the network may take in all.
 NETWORK_DEADLINE = 600.0
 #: git gives up on an HTTP transfer slower than this many bytes per second for this many seconds.
@@ -95,6 +102,7 @@ class Git:
                 "GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30 -o ServerAliveInterval=15"
             )
             timeout = NETWORK_DEADLINE
+        marker = self._mark_index_op() if verb in INDEX_VERBS else None
         try:
             proc = subprocess.run(
                 ["git", *options, "-C", str(self.root), *args],
@@ -109,12 +117,62 @@ class Git:
                 f"git {verb} did not finish within {NETWORK_DEADLINE:.0f} s",
                 hint="check the network and the remote, then run the same command again",
             ) from None
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
         if proc.returncode != 0:
             msg = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
-            raise CommandError(
-                f"git {_verb(args)} failed: {msg[-1] if msg else 'exit ' + str(proc.returncode)}"
-            )
+            # git's own "fatal:" line names what is wrong (the lock's path); the last line is often advice
+            said = next((m for m in msg if m.startswith(("fatal:", "error:"))), msg[-1] if msg else None)
+            raise CommandError(f"git {_verb(args)} failed: {said or 'exit ' + str(proc.returncode)}")
         return proc.stdout
+
+    def _mark_index_op(self) -> Path | None:
+        """Leave :data:`INDEX_MARKER` (with this process's id) in the git directory while a git command that
+        takes the index lock runs; ``None`` where it cannot be written (a read-only repository)."""
+        try:
+            git_dir = Path(
+                subprocess.run(
+                    ["git", "-C", str(self.root), "rev-parse", "--absolute-git-dir"],
+                    capture_output=True, text=True, check=True, timeout=60,
+                ).stdout.strip()
+            )  # fmt: skip
+            marker = git_dir / f"{INDEX_MARKER}-{os.getpid()}"
+            marker.write_text(str(os.getpid()), encoding="ascii")
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return marker
+
+    def lock_of_a_killed_run(self) -> Path | None:
+        """``index.lock`` when it was left by a git that a shipwheel process ran and that was killed with it:
+        a marker of a process that no longer exists, written before the lock. The caller still checks that no
+        process holds the lock before removing it."""
+        git_dir = self.git_dir()
+        lock = git_dir / "index.lock"
+        try:
+            locked = lock.lstat().st_mtime
+        except FileNotFoundError:
+            return None
+        found = None
+        for marker in git_dir.glob(f"{INDEX_MARKER}-*"):
+            pid = marker.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            try:
+                if (
+                    marker.lstat().st_mtime <= locked + 1
+                ):  # the marker came first: that run's git took the lock
+                    found = lock
+            except FileNotFoundError:
+                continue
+        return found
+
+    def forget_killed_runs(self) -> None:
+        """Remove the markers of shipwheel processes that no longer exist."""
+        for marker in self.git_dir().glob(f"{INDEX_MARKER}-*"):
+            pid = marker.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                marker.unlink(missing_ok=True)
 
     def resolve(self, ref: str) -> str:
         """The full commit id ``ref`` names; a :class:`ProjectError` when it names none."""
@@ -206,3 +264,14 @@ class Git:
                     hint="fetch the commit the project records for it (git submodule update --init --recursive)",
                 ) from exc
             Git(self.root / path)._submodules_from(local)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (a process of another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

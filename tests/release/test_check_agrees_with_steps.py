@@ -80,6 +80,53 @@ def test_a_lock_left_by_a_killed_git_is_named_with_the_command_that_clears_it(tm
     assert git(repo, "log", "-1", "--format=%s").strip() != "configure the release"
 
 
+_RUN_KILLED_IN_GIT = """
+import sys, time
+from pathlib import Path
+from shipwheel._git import Git
+git = Git(Path(sys.argv[1]))
+git._mark_index_op()  # as Git.run does before a commit
+(git.git_dir() / "index.lock").write_bytes(b"")  # the commit's git takes the lock ...
+print("locked", flush=True)
+time.sleep(120)  # ... and the whole run is killed there
+"""
+
+
+def test_the_lock_of_shipwheels_own_killed_run_is_removed_and_the_release_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+
+    repo, opts = _repo(tmp_path, 'steps = ["check", "version"]')
+    lock = repo / ".git" / "index.lock"
+    with subprocess.Popen(
+        [sys.executable, "-c", _RUN_KILLED_IN_GIT, str(repo)], stdout=subprocess.PIPE, text=True
+    ) as run:
+        assert run.stdout is not None and run.stdout.readline().strip() == "locked"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait(timeout=60)
+    assert lock.exists() and list((repo / ".git").glob("shipwheel-index-op-*"))
+    assert main_inner(["release", "1.0.1", *opts]) == 0
+    assert "left by the git command of a shipwheel run that was killed" in capsys.readouterr().err
+    assert not lock.exists() and not list((repo / ".git").glob("shipwheel-index-op-*"))
+    assert 'version = "1.0.1"' in git(repo, "show", "HEAD:pyproject.toml")
+
+
+def test_a_lock_with_the_marker_of_a_live_run_is_left_alone(tmp_path: Path) -> None:
+    repo, opts = _repo(tmp_path, 'steps = ["check", "version"]')
+    lock = repo / ".git" / "index.lock"
+    marker = repo / ".git" / f"shipwheel-index-op-{os.getpid()}"  # this process: alive
+    marker.write_text(str(os.getpid()))
+    lock.write_bytes(b"")
+    old = time.time() - 600
+    os.utime(marker, (old - 1, old - 1))
+    os.utime(lock, (old, old))
+    with pytest.raises(ProjectError, match="left by a git command that was killed"):
+        main_inner(["release", "1.0.1", *opts])
+    assert lock.exists()
+    marker.unlink()
+
+
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc to see the lock's holder")
 def test_a_lock_a_running_process_holds_is_reported_busy_not_stale(tmp_path: Path) -> None:
     repo, opts = _repo(tmp_path, 'steps = ["check", "version"]')

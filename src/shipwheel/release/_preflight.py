@@ -6,6 +6,7 @@ when an earlier one failed, so one run lists everything to fix.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Collection
@@ -412,7 +413,8 @@ def git_lock_problem(git: Git) -> ProjectError | None:
     """The error to stop at when git's ``index.lock`` is there: every command that writes the index (a commit,
     ``git rm``) would fail on it. ``None`` when there is none.
 
-    The lock is never removed here: that no git runs cannot be proved (a git in a container or on another machine
+    A lock left by the git of a shipwheel run that was killed (see :meth:`Git.lock_of_a_killed_run`) that no
+    process holds is removed, with a warning. Any other lock is never removed here: that no git runs cannot be proved (a git in a container or on another machine
     sharing the folder, a process of another user, a commit between writing the lock and its hook are all
     invisible or look idle), and removing a live lock lets two writers corrupt the index. A lock that no process
     seen holds and that is older than a few seconds is named as left over by a killed git, with the command that
@@ -423,6 +425,15 @@ def git_lock_problem(git: Git) -> ProjectError | None:
     except FileNotFoundError:
         return None
     holders = _lock_holders(lock, git.root)
+    if not holders and git.lock_of_a_killed_run() == lock:
+        # shipwheel's own killed run left it (its marker names a dead process and came before the lock) and no
+        # process holds it: the one case where removing it is safe without asking
+        lock.unlink(missing_ok=True)
+        git.forget_killed_runs()
+        logging.getLogger("shipwheel").warning(
+            "removed %s: left by the git command of a shipwheel run that was killed", lock
+        )
+        return None
     if holders or age < _LOCK_FRESH:
         by = f" by {', '.join(holders[:3])}" if holders else ""
         return ProjectError(
