@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -154,6 +155,7 @@ def test_a_tag_push_run_locally_releases_to_the_index_and_a_rerun_of_publish_com
 ) -> None:
     monkeypatch.delenv("SHIPWHEEL_CI_SHIPWHEEL_REQUIREMENT")  # the project's ci.shipwheel-requirement counts
     repo, workflow = _release_repo(tmp_path, install_index.requirement)
+    installed = install_index.requirement.replace("==", "-")
     assert set(workflow["jobs"]) == {*JOBS, *NOT_RUN}, (
         "a job of the workflow is neither run nor left out here"
     )
@@ -196,6 +198,10 @@ def test_a_tag_push_run_locally_releases_to_the_index_and_a_rerun_of_publish_com
             assert outputs["tag-check"] == {"version": "1.0.0", "target": "pypi", "tag": "v1.0.0"}
             assert outputs["publish"] is not None, transcript
             assert "shipwheel verify --strict" in transcript
+            # sdist, verify and publish each installed this checkout's shipwheel from the requirement, into a
+            # venv of their own; the publish check found every file at its first look
+            assert len(re.findall(rf"Successfully installed .*\b{re.escape(installed)}\b", transcript)) == 3
+            assert "attempt" not in transcript
 
             release = sorted((tmp_path / "run" / "artifacts").glob("*/*"))
             wheels = [p for p in release if p.suffix == ".whl"]
@@ -219,7 +225,9 @@ def test_a_tag_push_run_locally_releases_to_the_index_and_a_rerun_of_publish_com
             for name, before in kept.items():  # the files already there were not replaced
                 after = os.stat(target.root / name)
                 assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), name
-            assert "attempt" not in "\n".join(runner.transcript)  # the check passed at its first look
+            rerun = "\n".join(runner.transcript)
+            assert len(re.findall(rf"Successfully installed .*\b{re.escape(installed)}\b", rerun)) == 1
+            assert "attempt" not in rerun
     finally:
         stop_process(target.proc)
 
