@@ -85,3 +85,19 @@ def test_html_counts_one_error_and_one_warning_of_a_wheel_apart(tmp_path: Path) 
     assert parsed.cells["cp312-win_amd64"] == ["1 error", "1 warning"]
     assert parsed.cells["cp313-win_amd64"] == ["1 warning"]
     assert parsed.cells["cp314-win_amd64"] == []
+
+
+def test_missing_wheels_of_a_release_are_one_group_naming_the_identifiers() -> None:
+    from shipwheel.verify._model import Problem, Severity, group_problems
+
+    problems = [
+        Problem("matrix-missing", Severity.ERROR, "", f"no wheel for {i}", "build it")
+        for i in ("cp312-win_amd64", "cp313-win_amd64", "cp313-macosx_arm64")
+    ]
+    problems.append(Problem("metadata-missing", Severity.ERROR, "a.whl", "METADATA is missing", "rebuild"))
+    groups = group_problems(problems)
+    assert [(g.code, g.files) for g in groups] == [
+        ("matrix-missing", ("cp312-win_amd64", "cp313-win_amd64", "cp313-macosx_arm64")),
+        ("metadata-missing", ("a.whl",)),
+    ]
+    assert groups[0].message == "no wheel for these identifiers"

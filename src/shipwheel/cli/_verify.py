@@ -300,7 +300,10 @@ def _print_group(group: ProblemGroup, *, every_file: bool = False) -> None:
     if len(group.files) <= 1:
         line.append(f"  {_shown(group.files[0]) if group.files else '(release)'}", style="cyan")
     else:
-        line.append(f"  {len(group.files)} files", style="cyan")
+        line.append(
+            f"  {len(group.files)} {'identifiers' if group.code == 'matrix-missing' else 'files'}",
+            style="cyan",
+        )
     out_console.print(line)
     out_console.print(Text(f"        {_shown(group.message)}"))
     if len(group.files) > 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -294,13 +295,23 @@ def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
     ``problems`` are sorted); a release-wide problem (no file) has an empty ``files``."""
     groups: dict[tuple[Severity, str, str, str], list[str]] = {}
     for p in problems:
-        files = groups.setdefault((p.severity, p.code, p.message, p.fix), [])
-        if p.file and p.file not in files:
+        key = (p.severity, p.code, p.message, p.fix)
+        missing = _MISSING_WHEEL.match(p.message) if not p.file else None
+        if missing:  # the release misses wheels: one group naming the identifiers (its "files")
+            key = (p.severity, p.code, f"no wheel for these identifiers{missing[2]}", p.fix)
+        files = groups.setdefault(key, [])
+        if missing and missing[1] not in files:
+            files.append(missing[1])
+        elif p.file and p.file not in files:
             files.append(p.file)
     return [
         ProblemGroup(code, sev, message, fix, tuple(files))
         for (sev, code, message, fix), files in groups.items()
     ]
+
+
+#: a release-wide ``matrix-missing`` of one identifier (``no wheel for cp313-win_amd64``)
+_MISSING_WHEEL = re.compile(r"^no wheel for (\S+)(.*)$")
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
