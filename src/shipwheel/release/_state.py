@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .._fs import read_limited, write_inside
+from .._fs import write_inside
 from .._http import redact_data
+from .._records import RecordShapeError, load_record
 from ..config import RELEASE_STEPS
 
 __all__ = ["STEPS", "ReleaseState", "StepRecord", "state_path"]
@@ -56,22 +57,11 @@ class ReleaseState:
     def load(cls, path: Path, version: str) -> ReleaseState:
         """The record at ``path``, or a new one (nothing written yet) when there is none."""
         state = cls(path, version)
-        try:
-            raw = json.loads(read_limited(path, 16 << 20).decode("utf-8"))
-        except FileNotFoundError:
-            return state
-        except (OSError, ValueError):
-            return state  # a damaged record is rebuilt from the real state, which the pipeline checks anyway
-        state.repository = str(raw.get("repository", ""))
-        state.select = str(raw.get("select") or "")
-        for name, rec in (raw.get("steps") or {}).items():
-            if name in state.steps and isinstance(rec, dict):
-                state.steps[name] = StepRecord(
-                    rec.get("status", "pending"),
-                    rec.get("detail", ""),
-                    rec.get("finished"),
-                    rec.get("data") or {},
-                )
+        found = load_record(path, lambda raw: _shape(raw, version), limit=16 << 20, what="release record")
+        if found is None:
+            return state  # none yet, or set aside: the pipeline rebuilds it from the real state
+        state.repository, state.select, steps = found
+        state.steps.update(steps)
         return state
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,3 +92,33 @@ class ReleaseState:
         # no secret is ever written into the record (a repository URL with a password, an echoed header)
         record = json.dumps(redact_data(self.as_dict()), indent=2)
         write_inside(root, self.path.relative_to(root), record, durable=True)
+
+
+_STATUSES = frozenset({"pending", "running", "done", "failed", "skipped"})
+
+
+def _shape(raw: object, version: str) -> tuple[str, str, dict[str, StepRecord]]:
+    """A release record's repository, selection and steps; raises for any other shape (the record is then set
+    aside). Steps of another shipwheel's step list are left out, not refused."""
+    if not isinstance(raw, dict):
+        raise RecordShapeError("not a JSON object")
+    if str(raw.get("version", version)) != version:
+        raise RecordShapeError(f"the record of {raw.get('version')!r}, not of {version}")
+    repository, select, steps = raw.get("repository", ""), raw.get("select") or "", raw.get("steps") or {}
+    if not isinstance(repository, str) or not isinstance(select, str) or not isinstance(steps, dict):
+        raise RecordShapeError("'repository', 'select' or 'steps' of the wrong type")
+    out: dict[str, StepRecord] = {}
+    for name, rec in steps.items():
+        if name not in STEPS:
+            continue
+        if not isinstance(rec, dict):
+            raise RecordShapeError(f"step {name!r} is not a table")
+        status, detail, finished, data = (
+            rec.get("status", "pending"), rec.get("detail", ""), rec.get("finished"), rec.get("data", {}),
+        )  # fmt: skip
+        if status not in _STATUSES or not isinstance(detail, str) or not isinstance(data, dict):
+            raise RecordShapeError(f"step {name!r} has a status, detail or data of the wrong type")
+        if finished is not None and not isinstance(finished, int | float):
+            raise RecordShapeError(f"step {name!r} has a finish time that is not a number")
+        out[name] = StepRecord(status, detail, finished, data)
+    return repository, select, out
