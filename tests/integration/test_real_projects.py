@@ -15,11 +15,13 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.index_servers import IndexServer
+from fixtures.index_servers import IndexServer, start_pypiserver
+from fixtures.processes import stop_process
 from fixtures.pypi_sdists import pinned_sdist
 from shipwheel.distfiles import file_digests
 from shipwheel.interpreters import discover
@@ -148,6 +150,15 @@ def test_real_release_verifies_stages_fetches_and_installs(built: tuple[str, Pat
 
 #: The release before the pinned one: on the index before shipwheel publishes, uploaded by twine.
 OLDER = {"markupsafe": "3.0.2", "msgpack": "1.1.0"}
+
+
+@pytest.fixture
+def pypiserver(tmp_path: Path) -> Iterator[IndexServer]:
+    """A pypiserver of this test's own: the session's may already hold the same real previous release, uploaded
+    there by another test of the same worker (tests/integration/test_publish_real.py uploads MarkupSafe 3.0.2)."""
+    server = start_pypiserver(tmp_path / "pypiserver")
+    yield server
+    stop_process(server.proc)
 
 
 def test_real_release_publish_to_pypiserver_with_older_release(

@@ -271,6 +271,8 @@ def _validate(config: Any, where: Path) -> None:
         raise bad("directory", "a string")
     if config.issue_format is not None and not isinstance(config.issue_format, str):
         raise bad("issue_format", "a string")
+    if config.issue_format is not None and not _format_fields_in(config.issue_format, {"issue"}):
+        raise bad("issue_format", "a template whose only field is {issue} (like '`#{issue} <...>`_')")
     if config.title_format is not False and not isinstance(config.title_format, str):
         raise bad("title_format", "a string or false")
     underlines = config.underlines
@@ -488,3 +490,14 @@ def render_section(
             parts = [top_line] if tc.markdown else [top_line, config.underlines[0] * len(top_line)]
             rendered = "\n".join([*parts, rendered])
     return Section(content=rendered, top_line=top_line, name=project, date=day)
+
+
+def _format_fields_in(template: str, allowed: set[str]) -> bool:
+    """Whether ``template`` is a ``str.format`` template of ``allowed`` fields that formats a sample value
+    (towncrier formats ``issue_format`` with ``issue=`` alone: ``{}``, ``{0}``, ``{;}`` or ``{issue:d}`` would be
+    a traceback at render time)."""
+    try:
+        template.format(**dict.fromkeys(allowed, "1234"))
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):
+        return False
+    return True
