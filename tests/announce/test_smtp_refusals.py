@@ -85,21 +85,27 @@ def relay(tmp_path: Path) -> Iterator[Relay]:
         controller.stop()
 
 
-@pytest.fixture
-def repo(tmp_path: Path, relay: Relay, monkeypatch: pytest.MonkeyPatch) -> Path:
-    repo = make_kahan_repo(tmp_path / "kahan")
+def _announcing_repo(folder: Path, port: int, more: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example in a repository of its own, tagged v1.0.0, announcing through the relay on ``port``."""
+    repo = make_kahan_repo(folder)
     with (repo / "pyproject.toml").open("a") as fh:
         fh.write(
             "\n[tool.shipwheel.release]\n"
             'announce-from = "Release Manager <rm@kahan.invalid>"\n'
             f"announce-to = {json.dumps(LISTS)}\n"
-            f'smtp-host = "127.0.0.1"\nsmtp-port = {relay.port}\nsmtp-user = "{USER}"\n'
-            f'smtp-ca-file = "{relay.ca_file}"\n'
+            f'smtp-host = "127.0.0.1"\nsmtp-port = {port}\nsmtp-user = "{USER}"\n{more}'
         )
     git(repo, "commit", "-qam", "configure")
     git(repo, "tag", "-a", "-m", "kahan 1.0.0", "v1.0.0")
     monkeypatch.setenv("SHIPWHEEL_SMTP_PASSWORD", PASSWORD)
     return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path, relay: Relay, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return _announcing_repo(
+        tmp_path / "kahan", relay.port, f'smtp-ca-file = "{relay.ca_file}"\n', monkeypatch
+    )
 
 
 def _record(repo: Path) -> dict[str, Any]:
@@ -225,18 +231,8 @@ def plain_relay() -> Iterator[Relay]:
 def test_a_login_without_tls_needs_an_explicit_opt_in(
     tmp_path: Path, plain_relay: Relay, monkeypatch: pytest.MonkeyPatch, opt_in: bool
 ) -> None:
-    repo = make_kahan_repo(tmp_path / "kahan")
-    with (repo / "pyproject.toml").open("a") as fh:
-        fh.write(
-            "\n[tool.shipwheel.release]\n"
-            'announce-from = "Release Manager <rm@kahan.invalid>"\n'
-            f"announce-to = {json.dumps(LISTS)}\n"
-            f'smtp-host = "127.0.0.1"\nsmtp-port = {plain_relay.port}\nsmtp-user = "{USER}"\n'
-            f"smtp-starttls = false\nsmtp-plain-login = {str(opt_in).lower()}\n"
-        )
-    git(repo, "commit", "-qam", "configure")
-    git(repo, "tag", "-a", "-m", "kahan 1.0.0", "v1.0.0")
-    monkeypatch.setenv("SHIPWHEEL_SMTP_PASSWORD", PASSWORD)
+    more = f"smtp-starttls = false\nsmtp-plain-login = {str(opt_in).lower()}\n"
+    repo = _announcing_repo(tmp_path / "kahan", plain_relay.port, more, monkeypatch)
     argv = [*ARGV, "--config-dir", str(repo)]
     if opt_in:
         assert main_inner(argv) == 0

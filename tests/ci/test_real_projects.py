@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from ci.workflow_jobs import job_environments, lint
-from config.test_workflows import MULTIDICT, PYWAVELETS, _released_identifiers
+from config.test_workflows import MULTIDICT, PYWAVELETS
 from fixtures.mirrors import clone_at
 from fixtures.pinned_tools import pinned_tool
+from fixtures.pypi_releases import released_identifiers
 from shipwheel.ci import CIBUILDWHEEL, WORKFLOW_FILE, github_workflows
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
@@ -79,7 +80,7 @@ def test_every_wheels_job_prints_its_share_with_the_pinned_cibuildwheel(name: st
     ours = {str(i) for i in config.identifiers()}
     assert len(union) == len(set(union)), "an identifier is built by two jobs"
     assert set(union) == ours
-    theirs = _released_identifiers(pypi_name, release)
+    theirs = released_identifiers(pypi_name, release)
     assert ours - theirs == extra(ours)
     assert theirs - ours == missing(theirs)
 

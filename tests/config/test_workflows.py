@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.mirrors import clone_at
+from fixtures.pypi_releases import released_identifiers
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config, read_workflows
 
@@ -21,29 +22,6 @@ PYWAVELETS = ("PyWavelets/pywt", "bbdf7ebe95f738cfac9b68e4e9c521e87e5a1956")
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "pypi"
 
 
-def _released_identifiers(project: str, version: str) -> set[str]:
-    """The identifiers of the wheels of a release on PyPI (its JSON simple page, cached once)."""
-    import httpx
-
-    from shipwheel.matrix import wheel_identifiers
-
-    page = CACHE / f"{project}.json"
-    if not page.is_file():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        answer = httpx.get(
-            f"https://pypi.org/simple/{project}/",
-            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
-            timeout=60,
-            follow_redirects=True,
-        )
-        answer.raise_for_status()
-        page.with_suffix(".part").write_bytes(answer.content)
-        page.with_suffix(".part").replace(page)
-    files = [f["filename"] for f in json.loads(page.read_bytes())["files"]]
-    wheels = [f for f in files if f.startswith(f"{project}-{version}-") and f.endswith(".whl")]
-    return {str(i) for w in wheels for i in wheel_identifiers(w)}
-
-
 def test_multidict_release_is_the_union_of_its_cibuildwheel_jobs(tmp_path: Path) -> None:
     checkout = clone_at(*MULTIDICT, tmp_path / "multidict")
     config = load_config(checkout, environ={})
@@ -52,7 +30,7 @@ def test_multidict_release_is_the_union_of_its_cibuildwheel_jobs(tmp_path: Path)
     assert not config.cibuildwheel.rejected and not config.warnings
     ours = {str(i) for i in config.identifiers()}
     # 144 identifiers: free-threaded 3.13 (enable group), QEMU's ppc64le/s390x/armv7l, universal2, win32
-    assert ours == _released_identifiers("multidict", "6.7.1")
+    assert ours == released_identifiers("multidict", "6.7.1")
     jobs = {job.job: job for job in read_workflows(checkout).jobs}
     odd = jobs["build-wheels-for-odd-archs"]
     assert {v.env["CIBW_ARCHS_LINUX"][0] for v in odd.variants} == {"aarch64", "ppc64le", "s390x", "armv7l"}
@@ -124,7 +102,7 @@ def test_an_include_only_matrix_of_objects_is_one_job_per_entry() -> None:
             tar.extractall(folder, filter="data")
     config = load_config(folder / top, environ={})
     ours = {str(i) for i in config.identifiers()}
-    theirs = {i for i in _released_identifiers("pyzmq", "27.3.0") if i.startswith("cp")}
+    theirs = {i for i in released_identifiers("pyzmq", "27.3.0") if i.startswith("cp")}
     assert theirs <= ours
     assert {i.split("-")[0] for i in ours - theirs} <= {"cp313", "cp314", "cp315"}
     assert not any("matrix.cibw" in r for r in config.remarks)  # every entry's values were read

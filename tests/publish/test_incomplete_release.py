@@ -10,6 +10,7 @@ from packaging.utils import canonicalize_name
 
 from fixtures.defective import make_wheel
 from fixtures.index_servers import IndexServer, make_release, make_sdist, unique_project
+from fixtures.pypi_releases import release_file_names
 from shipwheel.cli import main_inner
 from shipwheel.distfiles import DistFile
 from shipwheel.manifest import write_manifest
@@ -108,34 +109,11 @@ REAL_RELEASES = [
 ]  # fmt: skip
 
 
-def _pypi_files(project: str, version: str) -> list[str]:
-    import json
-
-    import httpx
-
-    from shipwheel.distfiles import DistFile
-
-    cache = Path(__file__).resolve().parent.parent / ".cache" / "pypi" / f"{project}.json"
-    if not cache.is_file():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        answer = httpx.get(
-            f"https://pypi.org/simple/{project}/",
-            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
-            timeout=60,
-            follow_redirects=True,
-        )
-        answer.raise_for_status()
-        cache.with_suffix(".part").write_bytes(answer.content)
-        cache.with_suffix(".part").replace(cache)
-    names = [f["filename"] for f in json.loads(cache.read_bytes())["files"]]
-    return [n for n in names if (d := DistFile.parse(n)) is not None and str(d.version) == version]
-
-
 @pytest.mark.parametrize(("project", "version"), REAL_RELEASES, ids=[f"{p}-{v}" for p, v in REAL_RELEASES])
 def test_real_releases_are_complete_and_one_wheel_less_is_a_hole(project: str, version: str) -> None:
     from shipwheel.distfiles import DistFile
 
-    names = _pypi_files(project, version)
+    names = release_file_names(project, version)
     files = [(Path(n), DistFile.parse(n)) for n in names]
     assert missing_from_release(files) == []  # type: ignore[arg-type]
     if any(n.endswith("-none-any.whl") for n in names):
