@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._fs import write_inside
 from ._redact import redact_text
 from ._terminal import visible
 from .errors import CommandError, EnvironmentNotReadyError, ProjectError
@@ -137,8 +138,8 @@ class Git:
                     capture_output=True, text=True, check=True, timeout=60,
                 ).stdout.strip()
             )  # fmt: skip
-            marker = git_dir / f"{INDEX_MARKER}-{os.getpid()}"
-            marker.write_text(str(os.getpid()), encoding="ascii")
+            # never through a link planted in the git directory
+            marker = write_inside(git_dir, f"{INDEX_MARKER}-{os.getpid()}", str(os.getpid()))
         except (OSError, subprocess.SubprocessError):
             return None
         return marker
