@@ -132,17 +132,17 @@ class Git:
         """Leave :data:`INDEX_MARKER` (with this process's id) in the git directory while a git command that
         takes the index lock runs; ``None`` where it cannot be written (a read-only repository)."""
         try:
-            git_dir = Path(
-                subprocess.run(
-                    ["git", "-C", str(self.root), "rev-parse", "--absolute-git-dir"],
-                    capture_output=True, text=True, check=True, timeout=60,
-                ).stdout.strip()
-            )  # fmt: skip
             # never through a link planted in the git directory
-            marker = write_inside(git_dir, f"{INDEX_MARKER}-{os.getpid()}", str(os.getpid()))
-        except (OSError, subprocess.SubprocessError):
+            return write_inside(self.git_dir(), f"{INDEX_MARKER}-{os.getpid()}", str(os.getpid()))
+        except (OSError, CommandError):
             return None
-        return marker
+
+    def _markers_of_killed_runs(self, git_dir: Path) -> Iterator[Path]:
+        """The markers in ``git_dir`` of shipwheel processes that no longer exist."""
+        for marker in git_dir.glob(f"{INDEX_MARKER}-*"):
+            pid = marker.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                yield marker
 
     def lock_of_a_killed_run(self) -> Path | None:
         """``index.lock`` when it was left by a git that a shipwheel process ran and that was killed with it:
@@ -154,26 +154,20 @@ class Git:
             locked = lock.lstat().st_mtime
         except FileNotFoundError:
             return None
-        found = None
-        for marker in git_dir.glob(f"{INDEX_MARKER}-*"):
-            pid = marker.name.rsplit("-", 1)[-1]
-            if not pid.isdigit() or _alive(int(pid)):
-                continue
+        for marker in self._markers_of_killed_runs(git_dir):
             try:
                 if (
                     marker.lstat().st_mtime <= locked + 1
                 ):  # the marker came first: that run's git took the lock
-                    found = lock
+                    return lock
             except FileNotFoundError:
                 continue
-        return found
+        return None
 
     def forget_killed_runs(self) -> None:
         """Remove the markers of shipwheel processes that no longer exist."""
-        for marker in self.git_dir().glob(f"{INDEX_MARKER}-*"):
-            pid = marker.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _alive(int(pid)):
-                marker.unlink(missing_ok=True)
+        for marker in self._markers_of_killed_runs(self.git_dir()):
+            marker.unlink(missing_ok=True)
 
     def resolve(self, ref: str) -> str:
         """The full commit id ``ref`` names; a :class:`ProjectError` when it names none."""
