@@ -59,7 +59,7 @@ def test_verify_step_holds_a_hand_filled_wheelhouse_to_the_selection(two: tuple[
 
     # what the step failed on: the selected identifier without a wheel, and nothing else
     report = verify_paths([repo / "wheelhouse"], expected=idents, project="kahan", version="1.0.0")
-    assert [p.message for p in report.errors] == [f"no wheel for {idents[1]}"]
+    assert [(p.message, p.subject) for p in report.errors] == [(f"no wheel for {idents[1]}", idents[1])]
     make_wheel(repo / "wheelhouse", "kahan", "1.0.0", f"{HAVE[1]}-{HAVE[1]}-manylinux_2_17_x86_64")
     assert main_inner(argv) == 0
 

@@ -91,13 +91,17 @@ def test_missing_wheels_of_a_release_are_one_group_naming_the_identifiers() -> N
     from shipwheel.verify._model import Problem, Severity, group_problems
 
     problems = [
-        Problem("matrix-missing", Severity.ERROR, "", f"no wheel for {i}", "build it")
+        Problem("matrix-missing", Severity.ERROR, "", f"no wheel for {i} (matrix inferred)", "build it", subject=i)
         for i in ("cp312-win_amd64", "cp313-win_amd64", "cp313-macosx_arm64")
     ]
     problems.append(Problem("metadata-missing", Severity.ERROR, "a.whl", "METADATA is missing", "rebuild"))
+    # a release-wide problem without a subject is its own group, whatever its message says
+    problems.append(Problem("matrix-missing", Severity.ERROR, "", "no wheel for the platforms", "build them"))
     groups = group_problems(problems)
     assert [(g.code, g.files) for g in groups] == [
         ("matrix-missing", ("cp312-win_amd64", "cp313-win_amd64", "cp313-macosx_arm64")),
         ("metadata-missing", ("a.whl",)),
+        ("matrix-missing", ()),
     ]
-    assert groups[0].message == "no wheel for these identifiers"
+    assert groups[0].message == "no wheel for these identifiers (matrix inferred)"
+    assert groups[2].message == "no wheel for the platforms"

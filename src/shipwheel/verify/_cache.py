@@ -90,7 +90,9 @@ def _from_record(record: Any, path: str, filename: str, sha256: str) -> FileResu
     try:
         data = dict(record)
         problems = [
-            Problem(p["code"], Severity(p["severity"]), p["file"], p["message"], p["fix"])
+            Problem(
+                p["code"], Severity(p["severity"]), p["file"], p["message"], p["fix"], p.get("subject", "")
+            )
             for p in data.pop("problems")
         ]
         if set(data) - _FIELDS or data.get("filename") != filename or data.get("sha256") != sha256:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -226,9 +227,10 @@ def check_completeness(
             "matrix-missing",
             "",
             f"no wheel for {ident}" + (" (matrix inferred from the files)" if source == "files" else ""),
+            subject=str(ident),
         )
         if source == "files":
-            p = Problem(p.code, Severity.WARNING, p.file, p.message, p.fix)
+            p = replace(p, severity=Severity.WARNING)
         problems.append(p)
     for ident in unexpected:
         names = [f.filename for f in files if str(ident) in f.identifiers]
@@ -279,7 +281,7 @@ def pure_completeness(
             "project, leave platforms out of [tool.shipwheel]",
         )
         if not configured:
-            p = Problem(p.code, Severity.WARNING, p.file, p.message, p.fix)
+            p = replace(p, severity=Severity.WARNING)
         problems.append(p)
         return Completeness(
             "checked",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -137,13 +136,17 @@ CODES: dict[str, tuple[Severity, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one file (or with the release as a whole: ``file`` is then ``""``)."""
+    """One thing wrong with one file (or with the release as a whole: ``file`` is then ``""``).
+
+    ``subject`` names what a release-wide problem is about when that is one item of a set (the identifier of a
+    missing wheel), written inside ``message`` too: problems that differ only in their subject are one group."""
 
     code: str
     severity: Severity
     file: str
     message: str
     fix: str
+    subject: str = ""
 
     def to_json(self) -> dict[str, str]:
         """A JSON-ready dict."""
@@ -151,15 +154,16 @@ class Problem:
             "code": self.code,
             "severity": self.severity.value,
             "file": self.file,
+            "subject": self.subject,
             "message": self.message,
             "fix": self.fix,
         }
 
 
-def make_problem(code: str, file: str, message: str, fix: str | None = None) -> Problem:
+def make_problem(code: str, file: str, message: str, fix: str | None = None, *, subject: str = "") -> Problem:
     """A :class:`Problem` with the severity and fix of ``code`` from :data:`CODES`."""
     severity, default_fix = CODES[code]
-    return Problem(code, severity, file, " ".join(message.split()), fix or default_fix)
+    return Problem(code, severity, file, " ".join(message.split()), fix or default_fix, subject)
 
 
 @dataclass(slots=True)
@@ -292,26 +296,27 @@ class ProblemGroup:
 
 def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
     """``problems`` grouped by code and cause, in the order of each group's first problem (errors first when
-    ``problems`` are sorted); a release-wide problem (no file) has an empty ``files``."""
+    ``problems`` are sorted); a release-wide problem (no file) has an empty ``files``, except when it has a
+    ``subject``: release-wide problems that differ only in their subject are one group listing the subjects (the
+    identifiers of the missing wheels) as its ``files``."""
     groups: dict[tuple[Severity, str, str, str], list[str]] = {}
     for p in problems:
         key = (p.severity, p.code, p.message, p.fix)
-        missing = _MISSING_WHEEL.match(p.message) if not p.file else None
-        if missing:  # the release misses wheels: one group naming the identifiers (its "files")
-            key = (p.severity, p.code, f"no wheel for these identifiers{missing[2]}", p.fix)
+        item = p.file
+        if not p.file and p.subject:
+            key = (p.severity, p.code, p.message.replace(p.subject, _SUBJECTS, 1), p.fix)
+            item = p.subject
         files = groups.setdefault(key, [])
-        if missing and missing[1] not in files:
-            files.append(missing[1])
-        elif p.file and p.file not in files:
-            files.append(p.file)
+        if item and item not in files:
+            files.append(item)
     return [
         ProblemGroup(code, sev, message, fix, tuple(files))
         for (sev, code, message, fix), files in groups.items()
     ]
 
 
-#: a release-wide ``matrix-missing`` of one identifier (``no wheel for cp313-win_amd64``)
-_MISSING_WHEEL = re.compile(r"^no wheel for (\S+)(.*)$")
+#: what a group's message says in place of the subjects it lists
+_SUBJECTS = "these identifiers"
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
