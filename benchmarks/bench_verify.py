@@ -113,7 +113,7 @@ def defect_catch() -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from shipwheel.verify import verify_paths
-    from test_verify_defects import DEFECTS  # the same generator the tests use
+    from verify.test_defects import DEFECTS  # the same generator the tests use
 
     with tempfile.TemporaryDirectory() as tmp:
         cases: dict[str, Path] = {}

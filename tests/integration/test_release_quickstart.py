@@ -17,7 +17,7 @@ from shipwheel.cli import main_inner
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_q1_quickstart_release_of_the_example_then_again(
+def test_quickstart_release_of_the_example_then_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     top = tmp_path / "tool"

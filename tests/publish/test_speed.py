@@ -1,4 +1,5 @@
-"""Issue 15: publish reuses the results ``shipwheel verify`` recorded, and still sends nothing unverified."""
+"""publish's speed: it reuses the results ``shipwheel verify`` recorded (and still sends nothing unverified),
+and its uploads adapt their concurrency to the link."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Adaptive concurrency for fetch (issue 15): grow while the link rewards more connections, shrink when the
+"""Adaptive concurrency for fetch: grow while the link rewards more connections, shrink when the
 server pushes back, never above -j; --fixed-jobs keeps -j throughout."""
 
 from __future__ import annotations

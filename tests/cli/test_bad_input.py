@@ -25,7 +25,7 @@ from shipwheel.config import SECTIONS
 from shipwheel.config._model import toml_key
 from shipwheel.errors import ShipwheelError, UsageError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _documented_exit_codes() -> set[int]:
@@ -48,7 +48,7 @@ def _run(argv: list[str]) -> int:
         return int(exc.code or 0)
 
 
-# -- item 13: every numeric option of every command -------------------------------------------------------------
+# -- every numeric option of every command ---------------------------------------------------------------------
 
 #: (command line before the option, option, a good value); the command fails fast after parsing (empty folders).
 NUMERIC_OPTIONS: list[tuple[str, str, str]] = [
@@ -266,131 +266,6 @@ test_property_changelog = _property(
     lambda f, x: ["changelog", "a..b", "--repo", f["e"], "--config-dir", f["e"], *x], []
 )
 test_property_notes = _property(lambda f, x: ["notes", "1.0", "--project", f["e"], "--range", "none", *x], [])
-
-
-# -- issue 14: CLI conventions ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("argv", "expected"),
-    [
-        (["buidl"], "error: shipwheel: unknown command 'buidl'; did you mean 'build'?"),
-        (["pubish"], "did you mean 'publish'?"),
-        (
-            ["build", "--jbos", "3"],
-            "error: shipwheel build: unrecognized arguments: --jbos; did you mean '--jobs'?",
-        ),
-        (["fetch", "demo", "1.0", "--tiemout=5"], "did you mean '--timeout'?"),
-        ([], "the following arguments are required: COMMAND"),
-    ],
-)
-def test_misspelt_command_or_option_gets_a_suggestion(argv: list[str], expected: str) -> None:
-    with pytest.raises(UsageError) as info:
-        main_inner(argv)
-    assert expected.removeprefix("error: ") in info.value.one_line()
-
-
-def test_misspelt_command_console_script_is_one_line() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "shipwheel", "buidl"], capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 2
-    assert proc.stderr == "error: shipwheel: unknown command 'buidl'; did you mean 'build'?\n"
-
-
-def test_quiet_on_every_command() -> None:
-    parser = build_parser()
-    sub = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
-    for name, command in sub.choices.items():  # type: ignore[union-attr]
-        assert "-q" in command._option_string_actions and "--quiet" in command._option_string_actions, name
-
-
-def test_quiet_silences_status_but_keeps_results(tmp_path: Path) -> None:
-    def run(*flags: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "shipwheel",
-                "notes",
-                "1.0",
-                "--project",
-                str(tmp_path),
-                "--range",
-                "none",
-                *flags,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    loud, quiet = run(), run("-q")
-    assert loud.returncode == quiet.returncode == 0
-    assert loud.stderr and not quiet.stderr
-    assert loud.stdout == quiet.stdout
-
-
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_completion_prints_shell_code(capsys: pytest.CaptureFixture[str], shell: str) -> None:
-    assert main_inner(["completion", shell]) == 0
-    code = capsys.readouterr().out
-    assert "shipwheel" in code and "_ARGCOMPLETE" in code
-
-
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        ("shipwheel bu", "build"),
-        ("shipwheel fetch --ti", "--timeout"),
-        ("shipwheel publish --ret", "--retries"),
-    ],
-)
-def test_completion_answers_from_the_parser(tmp_path: Path, line: str, expected: str) -> None:
-    """What the shell code does on TAB: call shipwheel back with _ARGCOMPLETE and read the candidates."""
-    out = tmp_path / "candidates"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("_ARC")},
-        "_ARGCOMPLETE": "1",
-        "COMP_LINE": line,
-        "COMP_POINT": str(len(line)),
-        "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
-    }
-    subprocess.run([sys.executable, "-m", "shipwheel"], env=env, check=True, timeout=60, cwd=tmp_path)
-    assert expected in out.read_text(encoding="utf-8").split()
-
-
-def test_validate_pyproject_checks_tool_shipwheel() -> None:
-    """The validate_pyproject.tool_schema entry point: validate-pyproject knows [tool.shipwheel]."""
-    from validate_pyproject import api, errors
-
-    validator = api.Validator()
-    good = {
-        "project": {"name": "demo", "version": "1.0"},
-        "tool": {
-            "shipwheel": {
-                "jobs": 2,
-                "test-command": "pytest",
-                "linux": {"test-command": "pytest -x"},
-                "overrides": [
-                    {"select": "cp312-*", "inherit": {"test-command": "append"}, "test-command": "y"}
-                ],
-                "fetch": {"timeout": 30},
-            }
-        },
-    }
-    validator(good)
-    for bad in ({"test-comand": "x"}, {"fetch": {"timeout": -1}}, {"linux": {"archs": "x86_64"}}):
-        with pytest.raises(errors.ValidationError):
-            validator({**good, "tool": {"shipwheel": bad}})
-
-
-def test_validate_pyproject_accepts_the_defaults_and_real_imports(tmp_path: Path) -> None:
-    from validate_pyproject import api
-
-    from shipwheel.config import load_defaults
-
-    api.Validator()({"project": {"name": "demo", "version": "1.0"}, "tool": {"shipwheel": load_defaults()}})
 
 
 # -- the property test for every other command: in a real git repository, with bad versions and paths -----------

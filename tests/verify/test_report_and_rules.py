@@ -98,7 +98,7 @@ def test_musllinux_policy_is_the_newest() -> None:
 
 
 #: Symbols and the version that added them, as CPython's Misc/stable_abi.toml gives them (checked by hand against
-#: the generated table shipwheel carried before issue 11): functions and data, old and new.
+#: the generated table shipwheel carried before it used abi3info): functions and data, old and new.
 _KNOWN_STABLE_ABI = {
     "PyModule_Create2": (3, 2),
     "PyCFunction_New": (3, 4),
@@ -149,7 +149,7 @@ def test_grid_and_completeness_from_files(tmp_path: Path) -> None:
 
 def test_completeness_skipped_for_pure_projects(tmp_path: Path) -> None:
     report = verify_paths([WheelSpec().build(tmp_path)], jobs=1, check_completeness=True)
-    # issue 9 item 3: a pure project is expected to ship one pure wheel, and nothing is missing
+    # a pure project is expected to ship one pure wheel, and nothing is missing
     assert report.completeness.status == "checked" and report.completeness.source == "pure"
     assert report.completeness.missing == []
 
@@ -261,7 +261,7 @@ def test_struct_reader_matches_pyelftools(elf_kit: ElfKit) -> None:
         elf_kit.blacklisted,
     ]
     cached = sorted(
-        (Path(__file__).parents[1] / "benchmarks" / ".cache" / "numexpr-2.14.2").glob("*linux*.whl")
+        (Path(__file__).parents[2] / "benchmarks" / ".cache" / "numexpr-2.14.2").glob("*linux*.whl")
     )
     for wheel in cached[:4]:
         with zipfile.ZipFile(wheel) as zf:

@@ -1,4 +1,4 @@
-"""Issue 15, item 2: verify's recorded results, reused only for the same bytes, name, version and settings."""
+"""verify's recorded results, reused only for the same bytes, name, version and settings."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_build_logs_are_grouped(tmp_path: Path) -> None:
         pytest.skip("needs a CPython >= 3.10")
     repo = tmp_path / "kahan"
     shutil.copytree(
-        Path(__file__).resolve().parents[1] / "examples" / "kahan",
+        Path(__file__).resolve().parents[2] / "examples" / "kahan",
         repo,
         ignore=shutil.ignore_patterns("wheelhouse", "shipwheel-logs", "build"),
     )

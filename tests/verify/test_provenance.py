@@ -17,7 +17,7 @@ from shipwheel.cli import main_inner
 
 pytest.importorskip("pypi_attestations")
 
-DATA = Path(__file__).parent / "data" / "provenance"
+DATA = Path(__file__).parents[1] / "data" / "provenance"
 SDIST = "pypi_attestations-0.0.19.tar.gz"
 PUBLISHER = Identity("trailofbits/pypi-attestations", "release.yml", "refs/tags/v0.0.19")
 

@@ -16,7 +16,7 @@ from shipwheel.config import load_config
 from shipwheel.errors import UsageError
 
 
-def test_q1_release_refuses_commit_and_tag_steps_inside_a_larger_repository(tmp_path: Path) -> None:
+def test_release_refuses_commit_and_tag_steps_inside_a_larger_repository(tmp_path: Path) -> None:
     """notes, version, tag and bump would commit and tag the whole repository: refused before anything runs,
     with the steps to keep; the example's own steps (none of them) are accepted."""
     project = make_outer_repo(tmp_path / "tool")
@@ -41,7 +41,7 @@ def test_q1_release_refuses_commit_and_tag_steps_inside_a_larger_repository(tmp_
     assert git(tmp_path / "tool", "status", "--porcelain") == ""
 
 
-def test_q1_stage_and_file_index_relative_to_the_project_then_rerun_is_noop(
+def test_stage_and_file_index_relative_to_the_project_then_rerun_is_noop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Relative stage.to and file: targets land in the project folder whatever the current one; the output
@@ -79,7 +79,7 @@ def test_q1_stage_and_file_index_relative_to_the_project_then_rerun_is_noop(
     assert git(repo, "status", "--porcelain") == ""
 
 
-def test_q1_check_of_a_project_inside_a_repository_looks_at_its_folder(tmp_path: Path) -> None:
+def test_check_of_a_project_inside_a_repository_looks_at_its_folder(tmp_path: Path) -> None:
     """Uncommitted work elsewhere in the repository does not reach the project's release (built from its folder
     of HEAD), so tree-clean looks at the project's folder only."""
     from shipwheel.config import load_config
@@ -94,7 +94,7 @@ def test_q1_check_of_a_project_inside_a_repository_looks_at_its_folder(tmp_path:
     assert result.status == "fail" and result.details == ("examples/kahan/README.md",)
 
 
-def test_q1_complete_matrix_false_verifies_what_was_built(
+def test_complete_matrix_false_verifies_what_was_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """By default verify holds the release to the whole matrix (the example's macOS and Windows wheels too);

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-_PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "_longlink.py"
+_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "_longlink.py"
 
 
 def _load() -> ModuleType:

@@ -315,7 +315,7 @@ def test_valid_files_have_no_problem(tmp_path: Path) -> None:
     assert report.problems == []
     assert report.ok(strict=True)
     assert report.project == "demo" and report.version == "1.0"
-    assert report.completeness.status == "checked" and report.completeness.source == "pure"  # issue 9 item 3
+    assert report.completeness.status == "checked" and report.completeness.source == "pure"  # pure: complete
 
 
 def test_valid_compiled_wheels(elf_kit: ElfKit, tmp_path: Path) -> None:

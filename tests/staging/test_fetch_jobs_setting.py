@@ -1,4 +1,4 @@
-"""Issue 15: ``jobs = N`` in the configuration keeps fetch's concurrency fixed, as ``-j N --fixed-jobs`` does;
+"""``jobs = N`` in the configuration keeps fetch's concurrency fixed, as ``-j N --fixed-jobs`` does;
 ``-j N`` alone is the cap of the adaptive controller."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""verify against hostile and broken input (issue 10): links out of an sdist, missing audits, unreadable files."""
+"""verify against hostile and broken input: links out of an sdist, missing audits, unreadable files."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_auditwheel_is_a_dependency_on_every_platform() -> None:
     import tomllib
     from packaging.requirements import Requirement
 
-    deps = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"][
+    deps = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"][
         "dependencies"
     ]
     auditwheel = [Requirement(d) for d in deps if Requirement(d).name == "auditwheel"]

@@ -16,7 +16,7 @@ from shipwheel.errors import ConfigError, UsageError
 from shipwheel.publish import PublishSettings, publish_files
 from shipwheel.release import CHECKS, parse_registry, run_checks
 
-DATA = Path(__file__).parent / "data" / "release"
+DATA = Path(__file__).parents[1] / "data" / "release"
 #: NumPy 2.1.3's numpy/_core/code_generators/cversions.txt, unchanged.
 CVERSIONS = DATA / "numpy-2.1.3-cversions.txt"
 NUMPY_0x13 = "2b8f1f4da822491ff030b2b37dff07e3"
