@@ -107,6 +107,58 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _ignored_codes(config: Config | None) -> tuple[str, ...]:
+    """``verify.ignore``, each code checked against the known ones."""
+    ignored = tuple(config.verify.ignore) if config is not None else ()
+    for code in ignored:
+        if code not in CODES:
+            close = difflib.get_close_matches(code, list(CODES), n=1)
+            raise ConfigError(
+                f"unknown problem code {code!r} in verify.ignore",
+                hint=f"did you mean {close[0]!r}?" if close else "use the codes shipwheel verify prints",
+            )
+    return ignored
+
+
+def _check_files(
+    files: Sequence[Path],
+    limits: Limits,
+    jobs: int,
+    cache: VerifyCache | None,
+    ignored: tuple[str, ...],
+    progress: Callable[[str], None] | None,
+) -> list[FileResult]:
+    """The result of each file (largest first, in ``jobs`` processes), reused from ``cache`` where it recorded
+    these bytes, and the passing ones recorded there; in the order they finished."""
+    results: list[FileResult] = []
+    order = sorted(files, key=_size, reverse=True)
+    fp = fingerprint(limits, ignored) if cache is not None else ""
+
+    def done(result: FileResult) -> None:
+        results.append(result)
+        if progress is not None:
+            n = len(result.problems)
+            said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
+            progress(f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}")
+
+    todo = order
+    if cache is not None:
+        # Files recorded earlier are only hashed, in threads: no worker process is started when all were.
+        earlier = cache.reuse(fp, order, jobs)
+        todo = [p for p in order if p not in earlier]
+        for p in order:
+            if p in earlier:
+                done(earlier[p])
+    if todo:
+        with _executor(jobs, len(todo)) as pool:
+            futures = {pool.submit(check_file, str(p), limits): p for p in todo}
+            for future in as_completed(futures):
+                done(future.result())
+    if cache is not None:
+        cache.record(fp, results, ignored)
+    return results
+
+
 def verify_paths(
     paths: Sequence[Path],
     *,
@@ -136,44 +188,12 @@ def verify_paths(
     :raises UsageError: an ``expected`` identifier does not parse.
     """
     started = time.perf_counter()
-    ignored = tuple(config.verify.ignore) if config is not None else ()
-    for code in ignored:
-        if code not in CODES:
-            close = difflib.get_close_matches(code, list(CODES), n=1)
-            raise ConfigError(
-                f"unknown problem code {code!r} in verify.ignore",
-                hint=f"did you mean {close[0]!r}?" if close else "use the codes shipwheel verify prints",
-            )
+    ignored = _ignored_codes(config)
     files = collect_release_files(paths, lenient=True)
     limits = _limits(config)
     if jobs is None or jobs <= 0:
         jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
-    results: list[FileResult] = []
-    order = sorted(files, key=_size, reverse=True)
-    fp = fingerprint(limits, ignored) if cache is not None else ""
-
-    def done(result: FileResult) -> None:
-        results.append(result)
-        if progress is not None:
-            n = len(result.problems)
-            said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
-            progress(f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}")
-
-    todo = order
-    if cache is not None:
-        # Files recorded earlier are only hashed, in threads: no worker process is started when all were.
-        earlier = cache.reuse(fp, order, jobs)
-        todo = [p for p in order if p not in earlier]
-        for p in order:
-            if p in earlier:
-                done(earlier[p])
-    if todo:
-        with _executor(jobs, len(todo)) as pool:
-            futures = {pool.submit(check_file, str(p), limits): p for p in todo}
-            for future in as_completed(futures):
-                done(future.result())
-    if cache is not None:
-        cache.record(fp, results, ignored)
+    results = _check_files(files, limits, jobs, cache, ignored, progress)
     position = {str(p): i for i, p in enumerate(files)}
     results.sort(key=lambda r: position[r.path])
     problems: list[Problem] = [p for r in results for p in r.problems]
