@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .._fs import write_inside
 from ..config import Config
+from ..distfiles import digests_once
 from ..errors import ShipwheelError, UsageError
 from ._preflight import git_lock_problem
 from ._state import STEPS, ReleaseState, state_path
@@ -179,14 +180,17 @@ def release(
         state.repository = target
         state.select = select or ""
         state.save()
-    for name in STEPS:
-        if name not in names:
-            if name in config.release.steps:
-                outcome.steps.append(StepOutcome(name, "not-selected", "left out by --from/--only"))
-            continue
-        emit(ReleaseEvent(name))
-        ctx.progress = lambda line, _n=name: emit(ReleaseEvent(_n, line))  # type: ignore[misc]
-        _run_step(ctx, name, dry_run, outcome.steps)
+    # The steps meet the same files again and again (build, verify, stage, publish, and each one's observe): each
+    # file is hashed once in this run, and its sha256 reused while the file is unchanged.
+    with digests_once():
+        for name in STEPS:
+            if name not in names:
+                if name in config.release.steps:
+                    outcome.steps.append(StepOutcome(name, "not-selected", "left out by --from/--only"))
+                continue
+            emit(ReleaseEvent(name))
+            ctx.progress = lambda line, _n=name: emit(ReleaseEvent(_n, line))  # type: ignore[misc]
+            _run_step(ctx, name, dry_run, outcome.steps)
     return outcome
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from ..config import Config
-from ..distfiles import collect_release_files
+from ..distfiles import DigestMemo, FileStamp, active_digests, collect_release_files, file_stamp
 from ..errors import ConfigError, SelectorError, UsageError
 from ..matrix import Identifier
 from ._archive import Limits
@@ -120,6 +120,14 @@ def _ignored_codes(config: Config | None) -> tuple[str, ...]:
     return ignored
 
 
+def _known_digest(memo: DigestMemo, path: Path) -> tuple[str | None, FileStamp | None]:
+    """The sha256 ``memo`` holds for ``path`` (``None`` when it has none) and the file's stamp before it is read."""
+    try:
+        return memo.get(path), file_stamp(path)
+    except OSError:  # gone meanwhile: check_file reports it
+        return None, None
+
+
 def _check_files(
     files: Sequence[Path],
     limits: Limits,
@@ -150,10 +158,19 @@ def _check_files(
             if p in earlier:
                 done(earlier[p])
     if todo:
+        # In a release run a file hashed by an earlier step is not hashed again, and one hashed here is not later.
+        memo = active_digests()
+        known = {p: _known_digest(memo, p) for p in todo} if memo is not None else {}
         with _executor(jobs, len(todo)) as pool:
-            futures = {pool.submit(check_file, str(p), limits): p for p in todo}
+            futures = {
+                pool.submit(check_file, str(p), limits, known.get(p, (None, None))[0]): p for p in todo
+            }
             for future in as_completed(futures):
-                done(future.result())
+                result = future.result()
+                sha, stamp = known.get(futures[future], (None, None))
+                if memo is not None and sha is None and stamp is not None and result.sha256:
+                    memo.put(futures[future], result.sha256, stamp)
+                done(result)
     if cache is not None:
         cache.record(fp, results, ignored)
     return results
