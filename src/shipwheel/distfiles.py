@@ -7,8 +7,10 @@ parsed versions: ``numpy 2.4.6`` never takes ``numpy-2.4.60`` or ``numpy_quatern
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +32,16 @@ from .matrix import Identifier, wheel_identifiers
 
 __all__ = [
     "FAMILIES",
+    "DigestMemo",
     "DistFile",
+    "FileStamp",
     "Hasher",
+    "active_digests",
     "collect_release_files",
     "continue_hash",
+    "digests_once",
     "file_digests",
+    "file_stamp",
     "hash_chunks",
     "is_dist_filename",
     "new_hasher",
@@ -209,8 +216,84 @@ def file_digests(
     path: Path, algorithms: tuple[str, ...] = ("sha256",), chunk: int = 1 << 20
 ) -> dict[str, str]:
     """Hex digests of the file at ``path``, reading it once: the one file-hashing helper (``sign``, ``stage``,
-    ``publish``, the verified download). ``algorithms`` are :mod:`hashlib` names, or ``blake2b-256``."""
-    return hash_chunks(_blocks(path, chunk), algorithms)[0]
+    ``publish``, the verified download). ``algorithms`` are :mod:`hashlib` names, or ``blake2b-256``.
+
+    Inside :func:`digests_once` (a release run) the sha256 of a file already hashed is taken from there while the
+    file's :func:`file_stamp` is unchanged."""
+    memo = _memo
+    if memo is None or algorithms != ("sha256",):
+        return hash_chunks(_blocks(path, chunk), algorithms)[0]
+    known = memo.get(path)
+    if known is not None:
+        return {"sha256": known}
+    stamp = file_stamp(path)
+    digest = hash_chunks(_blocks(path, chunk), algorithms)[0]
+    memo.put(path, digest["sha256"], stamp)
+    return digest
+
+
+#: A file's size, mtime, ctime (in nanoseconds), inode and device: see :func:`file_stamp`.
+FileStamp = tuple[int, int, int, int, int]
+
+
+def file_stamp(path: Path) -> FileStamp:
+    """What identifies a file's bytes without reading them: size, mtime, ctime, inode and device (a rewrite, a
+    rename onto it or a ``touch`` changes it). Digests are reused only while it holds."""
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+class DigestMemo:
+    """The sha256 of files hashed once, each kept with the :func:`file_stamp` the file had before it was read."""
+
+    def __init__(self) -> None:
+        self._known: dict[Path, tuple[FileStamp, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> str | None:
+        """The sha256 recorded for ``path``, when the file still has the stamp it had then."""
+        key = path.resolve()
+        with self._lock:
+            entry = self._known.get(key)
+        if entry is None:
+            return None
+        try:
+            return entry[1] if file_stamp(path) == entry[0] else None
+        except OSError:
+            return None
+
+    def put(self, path: Path, sha256: str, stamp: FileStamp) -> None:
+        """Record ``sha256`` of ``path``, read while it had ``stamp`` (kept only if it still has it)."""
+        try:
+            if file_stamp(path) != stamp:
+                return  # changed while it was read: the digest may be of neither version
+        except OSError:
+            return
+        with self._lock:
+            self._known[path.resolve()] = (stamp, sha256)
+
+
+_memo: DigestMemo | None = None
+
+
+@contextlib.contextmanager
+def digests_once() -> Iterator[DigestMemo]:
+    """Within the block, each file's sha256 is computed once (by :func:`file_digests`, or recorded through the
+    memo yielded) and reused while the file is unchanged: what one release run does, whose steps would otherwise
+    hash the same wheelhouse again each. Outside it every call hashes (a standalone command trusts no memo)."""
+    global _memo
+    outer = _memo
+    memo = outer or DigestMemo()
+    _memo = memo
+    try:
+        yield memo
+    finally:
+        _memo = outer
+
+
+def active_digests() -> DigestMemo | None:
+    """The memo of the enclosing :func:`digests_once` block, if any."""
+    return _memo
 
 
 def collect_release_files(paths: Sequence[Path], *, lenient: bool = False) -> list[Path]:

@@ -11,7 +11,7 @@ import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeGuard
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -52,7 +52,7 @@ class DownstreamProject:
         return canonicalize_name(Requirement(self.requirement).name)
 
 
-def read_downstream(tool: Mapping[str, Any], label: str) -> tuple[DownstreamProject, ...]:
+def read_downstream(tool: Mapping[str, object], label: str) -> tuple[DownstreamProject, ...]:
     """The ``downstream`` entries of a ``[tool.shipwheel]`` table, checked; every problem is a ConfigError."""
     raw = tool.get("downstream", [])
     where = "[[tool.shipwheel.downstream]]"
@@ -84,7 +84,7 @@ def read_downstream(tool: Mapping[str, Any], label: str) -> tuple[DownstreamProj
     return tuple(found)
 
 
-def _entry(entry: Mapping[str, Any], here: str) -> DownstreamProject:
+def _entry(entry: Mapping[str, object], here: str) -> DownstreamProject:
     if "requirement" not in entry:
         raise ConfigError(
             f"{here} has no 'requirement'", hint='add requirement = "NAME" (or "NAME==VERSION")'
@@ -93,7 +93,7 @@ def _entry(entry: Mapping[str, Any], here: str) -> DownstreamProject:
     requires = entry.get("test-requires", ["pytest"])
     if isinstance(requires, str):
         requires = requires.split()
-    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+    if not _strings(requires):
         raise ConfigError(
             f"'test-requires' in {here} must be a list of requirements", hint='write it as ["pytest", "trio"]'
         )
@@ -115,7 +115,7 @@ def _entry(entry: Mapping[str, Any], here: str) -> DownstreamProject:
             hint="set it to a value in that range",
         )
     select = entry.get("select", "*")
-    if isinstance(select, list) and all(isinstance(s, str) for s in select):
+    if _strings(select):
         select = " ".join(select)
     if not isinstance(select, str):
         raise ConfigError(f"'select' in {here} must be a string", hint='write it like "cp312-* cp313-*"')
@@ -124,7 +124,7 @@ def _entry(entry: Mapping[str, Any], here: str) -> DownstreamProject:
     except SelectorError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
     when = entry.get("in-release", "pre-releases")
-    if when not in IN_RELEASE:
+    if not isinstance(when, str) or when not in IN_RELEASE:
         raise ConfigError(
             f"'in-release' in {here} must be one of {', '.join(IN_RELEASE)}, got {when!r}",
             hint='"pre-releases" (the default), "always" or "never" (tested by hand only)',
@@ -139,7 +139,12 @@ def _entry(entry: Mapping[str, Any], here: str) -> DownstreamProject:
     )
 
 
-def _requirement(value: Any, what: str, *, released: bool = False) -> str:
+def _strings(value: object) -> TypeGuard[list[str]]:
+    """Whether a TOML value is an array of strings."""
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _requirement(value: object, what: str, *, released: bool = False) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{what} must be a string, got {value!r}", hint='write it like "jinja2==3.1.6"')
     try:

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from ..errors import ShipwheelError
 
 __all__ = [
     "SCHEMA_VERSION",
     "Cell",
+    "CellJSON",
     "CellStatus",
     "DownstreamEvent",
     "DownstreamReport",
     "RegressionError",
+    "ReportJSON",
     "TestFailure",
 ]
 
@@ -27,6 +29,49 @@ SCHEMA_VERSION = 1
 #: release; ``unfinished``: the run's deadline came first; ``skipped``: the interpreter is not tested (no
 #: candidate wheel for it, the downstream's Requires-Python, ``select``).
 CellStatus = Literal["passed", "regressed", "not-installable", "unfinished", "skipped"]
+
+
+class FailureJSON(TypedDict):
+    """A :class:`TestFailure` in the JSON report."""
+
+    id: str
+    lines: list[str]
+    baseline: str
+
+
+class CellJSON(TypedDict):
+    """A :class:`Cell` in the JSON report."""
+
+    project: str
+    version: str
+    interpreter: str
+    python: str
+    status: CellStatus
+    passed: int
+    failed: int
+    skipped: int
+    regressions: list[FailureJSON]
+    known_failures: list[FailureJSON]
+    seconds: float
+    detail: str
+    log: str
+
+
+class ReportJSON(TypedDict):
+    """A :class:`DownstreamReport` as ``shipwheel downstream --json`` prints it (``report.schema.json``)."""
+
+    schema_version: int
+    project: str
+    version: str
+    baseline: str | None
+    index_url: str
+    candidates: str
+    ok: bool
+    deadline: float
+    deadline_reached: bool
+    seconds: float
+    summary: dict[str, int]
+    cells: list[CellJSON]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +106,7 @@ class Cell:
     #: the log of the cell's installs and test runs
     log: str = ""
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> CellJSON:
         """The cell as the JSON report has it."""
         return {
             "project": self.project,
@@ -80,7 +125,7 @@ class Cell:
         }
 
 
-def _failure(f: TestFailure) -> dict[str, Any]:
+def _failure(f: TestFailure) -> FailureJSON:
     return {"id": f.test_id, "lines": list(f.lines), "baseline": f.baseline}
 
 
@@ -130,7 +175,7 @@ class DownstreamReport:
             "known_failures": sum(len(c.known_failures) for c in tested),
         }
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> ReportJSON:
         """The report as ``shipwheel downstream --json`` prints it (``report.schema.json``)."""
         return {
             "schema_version": SCHEMA_VERSION,

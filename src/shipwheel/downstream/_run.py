@@ -166,27 +166,13 @@ def run_downstream(
     """
     started = time.monotonic()
     environ = os.environ if environ is None else environ
-    name = config.project.name
-    if not name:
-        raise ProjectError("the project has no [project] name", hint="set name in pyproject.toml's [project]")
-    try:
-        wanted = str(Version(version))
-    except InvalidVersion:
-        raise UsageError(
-            f"{version!r} is not a valid version", hint="give the candidate's version, like 2.1.0rc1"
-        ) from None
+    name, wanted = _candidate(config, version)
     chosen = _selected(config, projects, only)
     narrow = Selector.parse(select, what="--select selector") if select else None
     index = index_url or default_index(environ)
     limit = default_deadline(environ) if deadline is None else deadline
     workers = jobs or config.build.jobs or os.cpu_count() or 1
-    lock = threading.Lock()
-
-    def emit(event: DownstreamEvent) -> None:
-        if on_event is not None:
-            with lock:
-                on_event(event)
-
+    emit = _one_at_a_time(on_event)
     root = config.build.cache_dir / "downstream"
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=root))
@@ -195,22 +181,13 @@ def run_downstream(
             name, wanted, wheelhouse=config.build.output_dir, source=source, dest=work / "candidates"
         )
         previous = baseline or previous_release(index, name, wanted)
-        runner = Runner(
-            uv=_find_uv(),
-            environ=_uv_environ(environ, config.build.cache_dir),
-            index_url=index,
-            deadline=started + limit,
-            env_slots=threading.Semaphore(max(2, workers)),
-            test_slots=threading.Semaphore(workers),
-        )
+        runner = _runner(config, environ, index, started + limit, workers)
         interpreters = _chosen_interpreters(config, narrow, select)
         plan = _Plan(name, wanted, previous, index, wheels, work, root, config.build.log_dir)
         cells, jobs_ = plan.cells(chosen, interpreters, emit)
         cells += _run_all(runner, jobs_, emit)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    order = {p.name: i for i, p in enumerate(chosen)}
-    cells.sort(key=lambda c: (order.get(c.project, len(order)), tuple(int(x) for x in c.python.split("."))))
     return DownstreamReport(
         project=name,
         version=wanted,
@@ -218,9 +195,57 @@ def run_downstream(
         index_url=index,
         candidates=source or str(config.build.output_dir),
         deadline=limit,
-        cells=tuple(cells),
+        cells=_in_order(cells, chosen),
         seconds=time.monotonic() - started,
         deadline_reached=runner.cancel.is_set(),
+    )
+
+
+def _runner(config: Config, environ: Mapping[str, str], index: str, deadline: float, workers: int) -> Runner:
+    """The runner of the cells: uv, its environment, the index, the deadline and the slots."""
+    return Runner(
+        uv=_find_uv(),
+        environ=_uv_environ(environ, config.build.cache_dir),
+        index_url=index,
+        deadline=deadline,
+        env_slots=threading.Semaphore(max(2, workers)),
+        test_slots=threading.Semaphore(workers),
+    )
+
+
+def _one_at_a_time(on_event: Callable[[DownstreamEvent], None] | None) -> Callable[[DownstreamEvent], None]:
+    """``on_event`` called from the worker threads one call at a time (nothing when ``None``)."""
+    lock = threading.Lock()
+
+    def emit(event: DownstreamEvent) -> None:
+        if on_event is not None:
+            with lock:
+                on_event(event)
+
+    return emit
+
+
+def _candidate(config: Config, version: str) -> tuple[str, str]:
+    """The project's name and the candidate's version, normalized."""
+    name = config.project.name
+    if not name:
+        raise ProjectError("the project has no [project] name", hint="set name in pyproject.toml's [project]")
+    try:
+        return name, str(Version(version))
+    except InvalidVersion:
+        raise UsageError(
+            f"{version!r} is not a valid version", hint="give the candidate's version, like 2.1.0rc1"
+        ) from None
+
+
+def _in_order(cells: list[Cell], chosen: Sequence[DownstreamProject]) -> tuple[Cell, ...]:
+    """The cells by project (in the configured order), then by Python version."""
+    order = {p.name: i for i, p in enumerate(chosen)}
+    return tuple(
+        sorted(
+            cells,
+            key=lambda c: (order.get(c.project, len(order)), tuple(int(x) for x in c.python.split("."))),
+        )
     )
 
 

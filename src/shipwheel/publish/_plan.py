@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from .._fs import write_file
 from .._records import RecordShapeError, load_record
-from ..distfiles import DistFile, collect_release_files, file_digests
+from ..distfiles import DistFile, collect_release_files, file_digests, file_stamp
 from ..errors import ConflictError, UsageError, VerificationError
 from ..simple_index import IndexFile
 from ._repository import Repository
@@ -145,8 +145,7 @@ def blake2_256(path: Path) -> str:
 
 
 def _stamp(path: Path) -> list[int]:
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    return list(file_stamp(path))  # as JSON keeps it
 
 
 def digest_files(paths: Iterable[Path], jobs: int = 2, cache: Path | None = None) -> dict[Path, str]:

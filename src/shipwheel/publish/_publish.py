@@ -107,33 +107,17 @@ def publish_files(
     :raises ShipwheelError: a subclass for each way a publish stops (see :mod:`shipwheel.errors`).
     """
     s = settings or PublishSettings()
-    repository, index_url, environ, dry_run = s.repository, s.index_url, s.environ, s.dry_run
+    environ, dry_run = s.environ, s.dry_run
     started = time.monotonic()
     env = os.environ if environ is None else environ
     emit: Callback = on_event or (lambda _e: None)
-    repo = (
-        repository
-        if isinstance(repository, Repository)
-        else resolve_repository(
-            repository,
-            index_url=index_url,
-            environ=env,
-            config_file=s.config_file,
-            ca_cert=s.ca_cert,
-            client_cert=s.client_cert,
-        )
-    )
+    repo = _repository(s, env)
     files = collect_files(paths)
     project, version = str(files[0][1].name), str(files[0][1].version)
     if s.complete:
         check_complete(files, s.expected, allow_incomplete=False)  # before any byte, and before any question
     if repo.kind == "pypi":
-        # The rules that need no index, before anything else (the release's age is checked with the plan).
-        problems = pypi_rule_problems([(p, d, p.stat().st_size) for p, d in files], {}, new_files=())
-        if problems:
-            message, _, hint = problems[0].partition("; ")
-            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-            raise PublishRuleError(f"{message}{more}; nothing was uploaded", hint=hint)
+        _check_pypi_rules(files)
     all_paths = [p for p, _ in files]
 
     verified_earlier: list[str] = []
@@ -180,6 +164,29 @@ def publish_files(
         # An index may echo the request (its Authorization header) in an error body: no form of it goes further.
         scrub_error(exc, creds)
         raise
+
+
+def _repository(s: PublishSettings, env: Mapping[str, str]) -> Repository:
+    """The repository ``s`` names, resolved (a :class:`Repository` given as it is)."""
+    if isinstance(s.repository, Repository):
+        return s.repository
+    return resolve_repository(
+        s.repository,
+        index_url=s.index_url,
+        environ=env,
+        config_file=s.config_file,
+        ca_cert=s.ca_cert,
+        client_cert=s.client_cert,
+    )
+
+
+def _check_pypi_rules(files: list[tuple[Path, DistFile]]) -> None:
+    """PyPI's rules that need no index, before anything else (the release's age is checked with the plan)."""
+    problems = pypi_rule_problems([(p, d, p.stat().st_size) for p, d in files], {}, new_files=())
+    if problems:
+        message, _, hint = problems[0].partition("; ")
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise PublishRuleError(f"{message}{more}; nothing was uploaded", hint=hint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,20 +272,25 @@ def _publish_http(
     if run.fatal:
         raise run.fatal[0]
     if not result.ok:
-        failed = [r for r in result.results if r.status == "failed"]
-        held = [r for r in result.results if r.status == "not-sent"]
-        if failed:
-            first = failed[0]
-            message = f"{len(failed)} file(s) failed to upload ({first.filename}: {first.detail})"
-        else:
-            message = f"{held[0].filename} {held[0].detail}"
-        if any(r.filename.endswith((".tar.gz", ".zip")) for r in held):
-            message += "; the sdist was not uploaded"
-        raise UploadFailedError(
-            message,
-            hint="run the same command again to finish the release (files already there are skipped)",
-            result=result,
-        )
+        raise _upload_failed(result)
     if journal is not None:
         journal.finish()
     return result
+
+
+def _upload_failed(result: PublishResult) -> UploadFailedError:
+    """The error of a publish that left files unsent: the first failure, or why the rest were held back."""
+    failed = [r for r in result.results if r.status == "failed"]
+    held = [r for r in result.results if r.status == "not-sent"]
+    if failed:
+        first = failed[0]
+        message = f"{len(failed)} file(s) failed to upload ({first.filename}: {first.detail})"
+    else:
+        message = f"{held[0].filename} {held[0].detail}"
+    if any(r.filename.endswith((".tar.gz", ".zip")) for r in held):
+        message += "; the sdist was not uploaded"
+    return UploadFailedError(
+        message,
+        hint="run the same command again to finish the release (files already there are skipped)",
+        result=result,
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import Version
 
@@ -24,6 +25,9 @@ from ..config import Config
 from ..errors import AuthenticationError, ConfigError, ProjectError, RemoteError, ShipwheelError
 from ._smtp import BoundedSMTP, SmtpInDoubt, SmtpRefused, deliver
 from ._state import ReleaseState
+
+if TYPE_CHECKING:
+    from ..notes import Changelog, Checksum
 
 __all__ = [
     "AnnounceResult",
@@ -88,27 +92,15 @@ def make_announcement(
     requests since the previous tag (:func:`shipwheel.notes.make_changelog`), links, and the checksums of the
     release files in the wheelhouse. A pre-release's is a request for testing: how to install the candidate,
     what the downstream projects' tests found (from ``state``'s ``downstream`` step) and whom to tell."""
-    from ..notes import checksums, make_changelog
+    from ..notes import checksums
     from ..publish import resolve_repository
     from ._names import project_name
     from ._preflight import configured_repository
-    from ._tag import find_tag, tag_name
 
     wanted = Version(version)
     # one line, whatever the name holds: it is in the subject and starts lines of the body
     name = visible(project_name(config), lines=False)
-    tag = tag_name(config, version)
-    end = ref or (tag if find_tag(git, tag) else "HEAD")
-    start = _previous_tag(git, end)
-    changelog = None
-    if start is not None:
-        changelog = make_changelog(
-            git.root,
-            f"{start}..{end}",
-            pr_url=config.changelog.pr_url or None,
-            bots=config.changelog.bots,
-            detect_bots=config.changelog.detect_bots,
-        )
+    changelog = _changelog(config, version, git, ref)
     people = list(changelog.contributors) if changelog else []
     pulls = list(changelog.pull_requests) if changelog else []
     sums = checksums(config.build.output_dir, name, version) if config.build.output_dir.is_dir() else []
@@ -137,38 +129,103 @@ def make_announcement(
         if changelog
         else "This is the first tagged release."
     )
-    sender = parseaddr(config.release.announce_from)[0] or f"the {name} team"
+    parts = _Parts(
+        name=name,
+        version=version,
+        intro=intro,
+        highlights=highlights,
+        testing=testing,
+        counts=counts,
+        changelog=changelog,
+        page=page,
+        sums=sums,
+        sender=parseaddr(config.release.announce_from)[0] or f"the {name} team",
+    )
+    return Announcement(subject, _text(parts), _markdown(parts), len(people), len(pulls))
 
-    text = ["Hi all,", "", intro, ""]
-    md = [f"# {name} {version}", "", intro, ""]
-    if highlights:
-        text += [highlights, ""]
-        md += [highlights, ""]
-    text += testing[0]
-    md += testing[1]
-    text += [counts, ""]
-    md += [counts, ""]
+
+def _changelog(config: Config, version: str, git: Git, ref: str | None) -> Changelog | None:
+    """The changelog since the previous tag, up to ``ref`` (default: the release's tag, or ``HEAD`` before
+    tagging); ``None`` for a first release."""
+    from ..notes import make_changelog
+    from ._tag import find_tag, tag_name
+
+    tag = tag_name(config, version)
+    end = ref or (tag if find_tag(git, tag) else "HEAD")
+    start = _previous_tag(git, end)
+    if start is None:
+        return None
+    return make_changelog(
+        git.root,
+        f"{start}..{end}",
+        pr_url=config.changelog.pr_url or None,
+        bots=config.changelog.bots,
+        detect_bots=config.changelog.detect_bots,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Parts:
+    """What the mail text and the Markdown of one announcement both say."""
+
+    name: str
+    version: str
+    intro: str
+    highlights: str
+    testing: tuple[list[str], list[str]]
+    counts: str
+    changelog: Changelog | None
+    page: str
+    sums: list[Checksum]
+    sender: str
+
+
+def _text(a: _Parts) -> str:
+    """The mail body."""
+    people = a.changelog.contributors if a.changelog else ()
+    pulls = a.changelog.pull_requests if a.changelog else ()
+    text = ["Hi all,", "", a.intro, ""]
+    if a.highlights:
+        text += [a.highlights, ""]
+    text += a.testing[0]
+    text += [a.counts, ""]
     if people:
         text += ["Contributors", "============", "", *[f"* {p.display}" for p in people], ""]
-        md += ["## Contributors", "", *[f"* {p.display}" for p in people], ""]
     if pulls:
         text += ["Pull requests merged", "====================", ""]
-        md += ["## Pull requests merged", ""]
-        for p in pulls:
-            text.append(f"* #{p.number}: {p.title}")
-            md.append(f"* [#{p.number}]({changelog.url(p.number)}): {p.title}" if changelog else "")
+        text += [f"* #{p.number}: {p.title}" for p in pulls]
         text.append("")
-        md.append("")
-    if page:
-        text += ["Links", "=====", "", f"* {name} {version}: {page}", ""]
-        md += ["## Links", "", f"* [{name} {version}]({page})", ""]
-    if sums:
+    if a.page:
+        text += ["Links", "=====", "", f"* {a.name} {a.version}: {a.page}", ""]
+    if a.sums:
         text += ["Checksums", "=========", "", "SHA256", "------", ""]
-        text += [f"{c.sha256}  {c.name}" for c in sums] + [""]
+        text += [f"{c.sha256}  {c.name}" for c in a.sums] + [""]
+    text += ["Cheers,", "", a.sender, ""]
+    return "\n".join(text)
+
+
+def _markdown(a: _Parts) -> str:
+    """The body of the GitHub release."""
+    people = a.changelog.contributors if a.changelog else ()
+    pulls = a.changelog.pull_requests if a.changelog else ()
+    md = [f"# {a.name} {a.version}", "", a.intro, ""]
+    if a.highlights:
+        md += [a.highlights, ""]
+    md += a.testing[1]
+    md += [a.counts, ""]
+    if people:
+        md += ["## Contributors", "", *[f"* {p.display}" for p in people], ""]
+    if pulls:
+        md += ["## Pull requests merged", ""]
+        changelog = a.changelog
+        md += [f"* [#{p.number}]({changelog.url(p.number)}): {p.title}" if changelog else "" for p in pulls]
+        md.append("")
+    if a.page:
+        md += ["## Links", "", f"* [{a.name} {a.version}]({a.page})", ""]
+    if a.sums:
         md += ["## Checksums", "", "| file | sha256 |", "|---|---|"]
-        md += [f"| `{c.name}` | `{c.sha256}` |" for c in sums] + [""]
-    text += ["Cheers,", "", sender, ""]
-    return Announcement(subject, "\n".join(text), "\n".join(md), len(people), len(pulls))
+        md += [f"| `{c.name}` | `{c.sha256}` |" for c in a.sums] + [""]
+    return "\n".join(md)
 
 
 def mail_header(value: str) -> str:
@@ -188,22 +245,11 @@ def _address(value: str, key: str) -> str:
     return value
 
 
-def send_announcement(
-    config: Config,
-    announcement: Announcement,
-    *,
-    password: str | None,
-    message_id: str | None = None,
-    timeout: float = 60.0,
-) -> str:
-    """Send ``announcement`` to ``announce-to`` (Bcc) through ``smtp-host``; return its Message-ID.
+def _mail_sender(config: Config) -> str:
+    """The sender, once the settings of a mail (sender, lists, relay, login) are checked.
 
-    :param message_id: the id to use (the one recorded before sending, so a record names the mail it sent).
-    :raises ConfigError: no sender, no lists or no relay configured.
-    :raises AuthenticationError: the relay refused the login.
-    :raises RemoteError: the relay could not be reached, or refused the mail.
+    :raises ConfigError: a setting is missing, holds a line break, or would send the password in clear.
     """
-    register_secret(password)  # hidden in every message and record, however the caller got it
     opts = config.release
     sender = _address(opts.announce_from, "announce-from")
     for address in opts.announce_to:
@@ -221,6 +267,27 @@ def send_announcement(
             "release.smtp-user is set but smtp-starttls is false: the password would cross the network in clear",
             hint="set smtp-starttls = true, or smtp-plain-login = true for a relay on a network you trust",
         )
+    return sender
+
+
+def send_announcement(
+    config: Config,
+    announcement: Announcement,
+    *,
+    password: str | None,
+    message_id: str | None = None,
+    timeout: float = 60.0,
+) -> str:
+    """Send ``announcement`` to ``announce-to`` (Bcc) through ``smtp-host``; return its Message-ID.
+
+    :param message_id: the id to use (the one recorded before sending, so a record names the mail it sent).
+    :raises ConfigError: no sender, no lists or no relay configured.
+    :raises AuthenticationError: the relay refused the login.
+    :raises RemoteError: the relay could not be reached, or refused the mail.
+    """
+    register_secret(password)  # hidden in every message and record, however the caller got it
+    opts = config.release
+    sender = _mail_sender(config)
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = sender  # the lists are Bcc: replies go to the sender, not to every list

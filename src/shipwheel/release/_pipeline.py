@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .._fs import write_inside
 from ..config import Config
+from ..distfiles import digests_once
 from ..errors import ShipwheelError, UsageError
 from ._preflight import git_lock_problem
 from ._state import STEPS, ReleaseState, state_path
@@ -179,47 +180,57 @@ def release(
         state.repository = target
         state.select = select or ""
         state.save()
-    for name in STEPS:
-        if name not in names:
-            if name in config.release.steps:
-                outcome.steps.append(StepOutcome(name, "not-selected", "left out by --from/--only"))
-            continue
-        impl = STEP_IMPLS[name]
-        emit(ReleaseEvent(name))
-        ctx.progress = lambda line, _n=name: emit(ReleaseEvent(_n, line))  # type: ignore[misc]
-        why = impl.skip(ctx)
-        if why is not None:
-            outcome.steps.append(StepOutcome(name, "skipped", why))
-            if not dry_run:
-                state.set(name, "skipped", why)
-            continue
-        try:
-            if name in GIT_WRITING_STEPS:
-                # a lock left by a killed git makes every commit fail: say so, and how to clear it, first
-                problem = git_lock_problem(git)
-                if problem is not None:
-                    raise problem
-            found = impl.observe(ctx)
-        except ShipwheelError as exc:
-            if not dry_run:
-                state.set(name, "failed", exc.one_line())
-            outcome.steps.append(StepOutcome(name, "failed", exc.one_line()))
-            raise
-        if found is not None:
-            outcome.steps.append(StepOutcome(name, "done", found))
-            if not dry_run and state.steps[name].status != "done":
-                state.set(name, "done", found)
-            continue
-        if dry_run:
-            outcome.steps.append(StepOutcome(name, "would-run", ""))
-            continue
-        state.set(name, "running")
-        try:
-            detail = impl.run(ctx)
-        except ShipwheelError as exc:
-            state.set(name, "failed", exc.one_line())
-            outcome.steps.append(StepOutcome(name, "failed", exc.one_line()))
-            raise
-        state.set(name, "done", detail)
-        outcome.steps.append(StepOutcome(name, "ran", detail))
+    # The steps meet the same files again and again (build, verify, stage, publish, and each one's observe): each
+    # file is hashed once in this run, and its sha256 reused while the file is unchanged.
+    with digests_once():
+        for name in STEPS:
+            if name not in names:
+                if name in config.release.steps:
+                    outcome.steps.append(StepOutcome(name, "not-selected", "left out by --from/--only"))
+                continue
+            emit(ReleaseEvent(name))
+            ctx.progress = lambda line, _n=name: emit(ReleaseEvent(_n, line))  # type: ignore[misc]
+            _run_step(ctx, name, dry_run, outcome.steps)
     return outcome
+
+
+def _run_step(ctx: Context, name: str, dry_run: bool, steps: list[StepOutcome]) -> None:
+    """Skip ``name``, find it done, say it would run (``dry_run``) or run it; add what happened to ``steps`` and,
+    unless ``dry_run``, to the record. A step's error is recorded, then raised."""
+    impl = STEP_IMPLS[name]
+    state = ctx.state
+    why = impl.skip(ctx)
+    if why is not None:
+        steps.append(StepOutcome(name, "skipped", why))
+        if not dry_run:
+            state.set(name, "skipped", why)
+        return
+    try:
+        if name in GIT_WRITING_STEPS:
+            # a lock left by a killed git makes every commit fail: say so, and how to clear it, first
+            problem = git_lock_problem(ctx.git)
+            if problem is not None:
+                raise problem
+        found = impl.observe(ctx)
+    except ShipwheelError as exc:
+        if not dry_run:
+            state.set(name, "failed", exc.one_line())
+        steps.append(StepOutcome(name, "failed", exc.one_line()))
+        raise
+    if found is not None:
+        steps.append(StepOutcome(name, "done", found))
+        if not dry_run and state.steps[name].status != "done":
+            state.set(name, "done", found)
+        return
+    if dry_run:
+        steps.append(StepOutcome(name, "would-run", ""))
+        return
+    state.set(name, "running")
+    try:
+        detail = impl.run(ctx)
+    except ShipwheelError as exc:
+        state.set(name, "failed", exc.one_line())
+        steps.append(StepOutcome(name, "failed", exc.one_line()))
+        raise
+    state.set(name, "done", detail)
+    steps.append(StepOutcome(name, "ran", detail))

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -27,6 +27,9 @@ from ._setver import locations_of
 from ._tag import repository_of
 from ._version import parse_version
 
+if TYPE_CHECKING:
+    from ..staging import Entry
+
 __all__ = ["git_lock_problem", "index_files", "index_total_size", "run_checks"]
 
 
@@ -40,7 +43,9 @@ def configured_repository(config: Config) -> str:
     return target if path.is_absolute() else f"file:{config.project_dir / path}"
 
 
-def _index_entries(repository: str, project: str, timeout: float = 60.0) -> tuple[list[Any], dict[str, str]]:
+def _index_entries(
+    repository: str, project: str, timeout: float = 60.0
+) -> tuple[list[Entry], dict[str, str]]:
     """The index's entries of ``project`` (every version) and the sha256 its manifest gives, through fetch's
     containers; ``([], {})`` for a ``file:`` index that does not exist yet."""
     from ..publish import resolve_repository
@@ -59,7 +64,7 @@ def _index_entries(repository: str, project: str, timeout: float = 60.0) -> tupl
     return container_entries(url, project, timeout=timeout)
 
 
-def container_entries(url: str, project: str, *, timeout: float = 60.0) -> tuple[list[Any], dict[str, str]]:
+def container_entries(url: str, project: str, *, timeout: float = 60.0) -> tuple[list[Entry], dict[str, str]]:
     """The entries of ``project`` (every version) in the container at ``url`` (a folder, a simple index, an S3
     prefix), and the sha256 of its ``SHA256SUMS``."""
     from ..manifest import parse_manifest
@@ -92,9 +97,8 @@ def index_files(
 def index_total_size(repository: str, project: str, *, timeout: float = 60.0) -> int | None:
     """The bytes the index holds for ``project``, all versions; ``None`` when it does not say every size."""
     entries, _ = _index_entries(repository, project, timeout)
-    if any(e.size is None for e in entries):
-        return None
-    return sum(int(e.size) for e in entries)
+    sizes = [e.size for e in entries if e.size is not None]
+    return sum(sizes) if len(sizes) == len(entries) else None
 
 
 def _tree(git: Git, subdir: str) -> CheckResult:

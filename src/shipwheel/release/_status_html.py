@@ -4,6 +4,7 @@ tests (from the record of the ``downstream`` step) and the files' hashes."""
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import Path
 
 from .._html import render_page
 from ..config import Config
@@ -29,41 +30,78 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
     it with that hash (``index=False`` leaves the index unasked)."""
     from packaging.version import Version
 
-    from ..errors import ShipwheelError
-    from ..verify import format_size, matrix_grid, verify_paths
-    from ._selection import release_coverage, release_paths, verify_expected
+    from ._selection import release_coverage, release_paths
 
     name = project_name(config)
-    version = Version(state.version)
-    paths = release_paths(config.build.output_dir, version)
+    paths = release_paths(config.build.output_dir, Version(state.version))
     cover = release_coverage(config, state)
-    rows: list[str] = []
-    cols: list[str] = []
-    cells: dict[object, object] = {}
-    summary = "no release files to verify yet"
-    if paths:
-        # held to the release's selection (its --select, the whole matrix with complete-matrix, or what this
-        # machine builds), as the verify step was: an identifier it never selected is no red "missing" cell
-        selection = cover.selection
-        report = verify_paths(
-            paths,
-            config=config,
-            project=name,
-            version=state.version,
-            check_completeness=selection is not None,
-            expected=verify_expected(config, selection, paths) if selection is not None else None,
-        )
-        rows, cols, grid_cells = matrix_grid(report)
-        cells = dict(grid_cells)
-        summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {len(paths)} file(s)"
-    published: dict[str, str | None] = {}
-    if index and state.repository and paths:
-        from ._preflight import index_files
+    rows, cols, cells, summary = _verify_grid(config, state, name, paths, cover.selection)
+    published = _published(state, name) if index and state.repository and paths else {}
+    configured = set(config.release.steps)
+    verdict, text = _verdict(state, configured)
+    selected = [
+        {"identifier": i, "state": st, "file": cover.wheels.get(i, "")} for i, st in cover.states().items()
+    ]
+    return render_page(
+        "shipwheel.release",
+        "status.html.j2",
+        name=name,
+        state=state,
+        verdict=verdict,
+        verdict_text=text,
+        steps=_step_rows(state, configured),
+        rows=rows,
+        cols=cols,
+        cells=cells,
+        labels=_LABELS,
+        verify_summary=summary,
+        files=_file_rows(paths, published),
+        downstream=state.steps["downstream"].data.get("report"),
+        selected=selected,
+        sdist=cover.sdist,
+    )
 
-        try:
-            published = index_files(state.repository, name, state.version)
-        except ShipwheelError:
-            published = {}
+
+def _verify_grid(
+    config: Config, state: ReleaseState, name: str, paths: list[Path], selection: tuple[str, ...] | None
+) -> tuple[list[str], list[str], dict[object, object], str]:
+    """The verify grid of the release files (rows, columns, cells) and its one-line summary."""
+    from ..verify import matrix_grid, verify_paths
+    from ._selection import verify_expected
+
+    if not paths:
+        return [], [], {}, "no release files to verify yet"
+    # held to the release's selection (its --select, the whole matrix with complete-matrix, or what this
+    # machine builds), as the verify step was: an identifier it never selected is no red "missing" cell
+    report = verify_paths(
+        paths,
+        config=config,
+        project=name,
+        version=state.version,
+        check_completeness=selection is not None,
+        expected=verify_expected(config, selection, paths) if selection is not None else None,
+    )
+    rows, cols, grid_cells = matrix_grid(report)
+    summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s) in {len(paths)} file(s)"
+    return rows, cols, dict(grid_cells), summary
+
+
+def _published(state: ReleaseState, name: str) -> dict[str, str | None]:
+    """The files the index lists for the release, with their sha256 when it says (``{}`` when it cannot be
+    asked)."""
+    from ..errors import ShipwheelError
+    from ._preflight import index_files
+
+    try:
+        return index_files(state.repository, name, state.version)
+    except ShipwheelError:
+        return {}
+
+
+def _file_rows(paths: list[Path], published: dict[str, str | None]) -> list[dict[str, str]]:
+    """Each file's name, size, sha256 and whether the index lists it with that hash."""
+    from ..verify import format_size
+
     files = []
     for p in paths:
         digest = file_digests(p)["sha256"]
@@ -77,16 +115,23 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
                 "published": "yes" if same else "other bytes!" if there else "no",
             }
         )
-    configured = set(config.release.steps)
+    return files
+
+
+def _verdict(state: ReleaseState, configured: set[str]) -> tuple[str, str]:
+    """The release's verdict (``progress``, ``failed``, ``complete``) and its words."""
     statuses = [r.status for n, r in state.steps.items() if n in configured]
     if not state.path.is_file():
-        verdict, text = "progress", "not started"
-    elif "failed" in statuses:
-        verdict, text = "failed", "failed: run release again"
-    elif all(s in {"done", "skipped"} for s in statuses):
-        verdict, text = "complete", "released"
-    else:
-        verdict, text = "progress", "in progress"
+        return "progress", "not started"
+    if "failed" in statuses:
+        return "failed", "failed: run release again"
+    if all(s in {"done", "skipped"} for s in statuses):
+        return "complete", "released"
+    return "progress", "in progress"
+
+
+def _step_rows(state: ReleaseState, configured: set[str]) -> list[dict[str, str]]:
+    """One row per step of the record; a step of another configuration shows as not configured."""
     steps = []
     for n, r in state.steps.items():
         if n not in configured:
@@ -105,24 +150,4 @@ def render_status_html(config: Config, state: ReleaseState, *, index: bool = Tru
         if r.finished:
             when = _dt.datetime.fromtimestamp(r.finished, _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         steps.append({"name": n, "status": r.status, "label": r.status, "detail": r.detail, "when": when})
-    selected = [
-        {"identifier": i, "state": st, "file": cover.wheels.get(i, "")} for i, st in cover.states().items()
-    ]
-    return render_page(
-        "shipwheel.release",
-        "status.html.j2",
-        name=name,
-        state=state,
-        verdict=verdict,
-        verdict_text=text,
-        steps=steps,
-        rows=rows,
-        cols=cols,
-        cells=cells,
-        labels=_LABELS,
-        verify_summary=summary,
-        files=files,
-        downstream=state.steps["downstream"].data.get("report"),
-        selected=selected,
-        sdist=cover.sdist,
-    )
+    return steps

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from .._fs import ensure_not_link, open_new_or_append, regular_size
 from .._retry import RetryPolicy
-from ..distfiles import continue_hash, file_digests, new_hasher
+from ..distfiles import Hasher, continue_hash, file_digests, new_hasher
 from ._containers import Container, Entry, TransferError
 
 __all__ = [
@@ -118,16 +118,34 @@ def download_file(
     name = entry.filename
     # Links in the wheelhouse are never followed: a linked target is not "present" (the rename replaces the
     # link), and a linked ``.part`` is removed, never appended to (see shipwheel._fs).
-    present = regular_size(target)
-    if present is not None and expected.sha256 and (expected.size is None or present == expected.size):
-        digest = file_digests(target)["sha256"]
-        if digest == expected.sha256:
-            return FileOutcome(name, "present", present, digest, expected.sources)
+    present = _present(target, expected)
+    if present is not None:
+        return present
     try:
         ensure_not_link(part)
     except OSError as exc:
         return FileOutcome(name, "failed", error=f"cannot replace {part}: {exc.strerror}")
     on_event(FetchEvent("start", name, 0, expected.size))
+    return _attempts(_Transfer(container, entry, part, expected, on_event, cancel), target, policy, segments)
+
+
+@dataclass(frozen=True, slots=True)
+class _Transfer:
+    """One file's download: what every attempt, and every connection of an attempt, shares."""
+
+    container: Container
+    entry: Entry
+    part: Path
+    expected: Expected
+    on_event: EventCallback
+    cancel: threading.Event | None
+
+
+def _attempts(
+    t: _Transfer, target: Path, policy: RetryPolicy, segments: Callable[[], int] | int
+) -> FileOutcome:
+    """Try until the ``.part`` file is whole and right, then rename it to ``target``; see :func:`download_file`."""
+    name, part, expected, on_event = t.entry.filename, t.part, t.expected, t.on_event
     fresh_restart_done = False
     one_connection = False
     attempts = 0
@@ -142,9 +160,7 @@ def download_file(
             offset = resumed_from = 0
         try:
             parts = 1 if one_connection else segments() if callable(segments) else segments
-            digest, size, resumed, identity = _transfer(
-                container, entry, part, offset, expected, on_event, cancel, parts
-            )
+            digest, size, resumed, identity = _transfer(t, offset, parts)
             if not resumed:
                 resumed_from = 0  # the server sent the file from its start
         except OSError as exc:  # the wheelhouse, not the network: disk full, permissions
@@ -161,11 +177,7 @@ def download_file(
                 continue
             part.unlink(missing_ok=True)
             return FileOutcome(name, "failed", attempts=attempts, error=error)
-        problem = ""
-        if expected.size is not None and size != expected.size:
-            problem = f"size {size} differs from the {expected.size} bytes the container publishes"
-        elif expected.sha256 and digest != expected.sha256:
-            problem = f"sha256 {digest} differs from the published {expected.sha256}"
+        problem = _mismatch(expected, size, digest)
         if problem:
             part.unlink(missing_ok=True)
             error, resumed_from = problem, 0
@@ -176,11 +188,7 @@ def download_file(
                 attempt.failed(TransferError(problem))
                 continue
             return FileOutcome(name, "failed", attempts=attempts, error=problem)
-        try:
-            st = os.lstat(part)
-        except OSError:
-            st = None
-        if st is None or (st.st_dev, st.st_ino) != identity:
+        if not _same_file(part, identity):
             # Something replaced the .part file after it was written and verified: never rename that.
             part.unlink(missing_ok=True)
             return FileOutcome(name, "failed", attempts=attempts, error=f"{part} was replaced while fetching")
@@ -188,6 +196,34 @@ def download_file(
         return FileOutcome(name, "downloaded", size, digest, expected.sources, attempts, resumed_from)
     part.unlink(missing_ok=True)
     return FileOutcome(name, "failed", attempts=attempts, error=error or "gave up")
+
+
+def _present(target: Path, expected: Expected) -> FileOutcome | None:
+    """The outcome of a target already there with the published size and sha256 (``None`` otherwise)."""
+    present = regular_size(target)
+    if present is not None and expected.sha256 and (expected.size is None or present == expected.size):
+        digest = file_digests(target)["sha256"]
+        if digest == expected.sha256:
+            return FileOutcome(target.name, "present", present, digest, expected.sources)
+    return None
+
+
+def _mismatch(expected: Expected, size: int, digest: str) -> str:
+    """How the bytes received differ from what the container publishes (``""``: they do not)."""
+    if expected.size is not None and size != expected.size:
+        return f"size {size} differs from the {expected.size} bytes the container publishes"
+    if expected.sha256 and digest != expected.sha256:
+        return f"sha256 {digest} differs from the published {expected.sha256}"
+    return ""
+
+
+def _same_file(path: Path, identity: tuple[int, int]) -> bool:
+    """Whether ``path`` is still the file (device, inode) written."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == identity
 
 
 class _SegmentError(TransferError):
@@ -252,81 +288,41 @@ def _split(done: int, total: int, segments: int) -> list[tuple[int, int]]:
     return [(a, min(a + size, total)) for a in starts]
 
 
-def _transfer(
-    container: Container,
-    entry: Entry,
-    part: Path,
-    offset: int,
-    expected: Expected,
-    on_event: EventCallback,
-    cancel: threading.Event | None,
-    segments: int = 1,
-) -> tuple[str, int, int, tuple[int, int]]:
-    """One attempt: append to (or rewrite) ``part``; the sha256, the final size, the offset resumed from, and the
+def _transfer(t: _Transfer, offset: int, segments: int = 1) -> tuple[str, int, int, tuple[int, int]]:
+    """One attempt: append to (or rewrite) ``t.part``; the sha256, the final size, the offset resumed from, and the
     identity (device, inode) of the ``.part`` file written.
 
     With ``segments`` > 1 and a known size, this connection keeps the first range of the rest and helper threads
     fetch the others into ``part.N`` files, appended (and hashed) in order once all are whole.
     """
+    entry, expected = t.entry, t.expected
     helpers: list[tuple[threading.Thread, Path]] = []
     errors: list[str] = []
     abort = threading.Event()
     try:
-        with container.stream(entry, offset) as opened:
+        with t.container.stream(entry, offset) as opened:
             if offset and opened.start == offset:
-                h, done = continue_hash(part)
-                mode, resumed = "ab", offset
+                h, done = continue_hash(t.part)
+                resumed = offset
             else:
-                h, done, mode, resumed = new_hasher(), 0, "wb", 0
+                h, done, resumed = new_hasher(), 0, 0
             if opened.total is not None and expected.size is not None and opened.total != expected.size:
                 raise TransferError(
                     f"{entry.filename}: the server sends {opened.total} bytes, the listing says {expected.size}",
                     hint="the container changed while fetching; run again",
                 )
-            shared = _Shared(entry.filename, done, opened.total or expected.size, on_event)
+            shared = _Shared(entry.filename, done, opened.total or expected.size, t.on_event)
             stop = opened.total
-            # A body longer than anyone said is refused, not written on until the disk is full.
-            limit = expected.size if expected.size is not None else MAX_UNKNOWN_SIZE
             ranges = (
                 _split(done, opened.total, segments) if opened.total is not None and opened.ranges else []
             )
             if ranges:
                 stop = ranges[0][1]
-                for i, (start, end) in enumerate(ranges[1:], 1):
-                    seg = part.with_name(f"{part.name}.{i}")
-                    thread = threading.Thread(
-                        target=_segment,
-                        args=(container, entry, seg, start, end, shared, (abort, cancel), errors),
-                        name=f"fetch-segment-{i}",
-                        daemon=True,
-                    )
-                    helpers.append((thread, seg))
-                    thread.start()
+                _start_helpers(t, ranges[1:], shared, (abort, t.cancel), errors, helpers)
             try:
-                with open_new_or_append(part, mode == "ab") as out:
-                    identity = (os.fstat(out.fileno()).st_dev, os.fstat(out.fileno()).st_ino)
-                    for chunk in opened.chunks:
-                        if cancel is not None and cancel.is_set():
-                            raise FetchCancelled
-                        if stop is not None and done + len(chunk) > stop:
-                            chunk = chunk[: stop - done]
-                        if done + len(chunk) > limit:
-                            raise TransferError(
-                                f"{entry.filename}: the server sends more than {limit} bytes",
-                                hint="the container changed while fetching, or misbehaves; run again",
-                            )
-                        out.write(chunk)
-                        h.update(chunk)
-                        done += len(chunk)
-                        shared.add(len(chunk))
-                        if helpers and done == stop:
-                            break  # the helpers have the rest; leaving the block drops this connection
-                if stop is not None and done != stop:
-                    raise TransferError(
-                        f"download of {entry.filename} ended at {done} of {stop} bytes",
-                        hint="run again to resume",
-                        retryable=True,
-                    )
+                done, identity = _receive(
+                    t, opened.chunks, bool(resumed), h, done, stop, shared, bool(helpers)
+                )
             except BaseException:
                 abort.set()
                 raise
@@ -340,15 +336,83 @@ def _transfer(
                 retryable=True,
             )
         if helpers:
-            with open_new_or_append(part, True) as out:
-                for _, seg in helpers:
-                    with seg.open("rb") as fh:
-                        while block := fh.read(1 << 20):
-                            out.write(block)
-                            h.update(block)
-                            done += len(block)
+            done += _append_segments(t.part, [seg for _, seg in helpers], h)
     finally:
         for _, seg in helpers:
             seg.unlink(missing_ok=True)
     shared.add(0, final=True)
     return h.hexdigest(), done, resumed, identity
+
+
+def _start_helpers(
+    t: _Transfer,
+    ranges: list[tuple[int, int]],
+    shared: _Shared,
+    stops: tuple[threading.Event, threading.Event | None],
+    errors: list[str],
+    helpers: list[tuple[threading.Thread, Path]],
+) -> None:
+    """Start one helper connection per range, each into ``part.N``; add each (thread, file) to ``helpers``."""
+    for i, (start, end) in enumerate(ranges, 1):
+        seg = t.part.with_name(f"{t.part.name}.{i}")
+        thread = threading.Thread(
+            target=_segment,
+            args=(t.container, t.entry, seg, start, end, shared, stops, errors),
+            name=f"fetch-segment-{i}",
+            daemon=True,
+        )
+        helpers.append((thread, seg))
+        thread.start()
+
+
+def _receive(
+    t: _Transfer,
+    chunks: Iterable[bytes],
+    append: bool,
+    h: Hasher,
+    done: int,
+    stop: int | None,
+    shared: _Shared,
+    helped: bool,
+) -> tuple[int, tuple[int, int]]:
+    """Write this connection's bytes into the ``.part`` file (after its ``done`` bytes when ``append``), hashing
+    them, up to ``stop``; the bytes then in the file and its identity (device, inode)."""
+    # A body longer than anyone said is refused, not written on until the disk is full.
+    limit = t.expected.size if t.expected.size is not None else MAX_UNKNOWN_SIZE
+    name = t.entry.filename
+    with open_new_or_append(t.part, append) as out:
+        identity = (os.fstat(out.fileno()).st_dev, os.fstat(out.fileno()).st_ino)
+        for chunk in chunks:
+            if t.cancel is not None and t.cancel.is_set():
+                raise FetchCancelled
+            if stop is not None and done + len(chunk) > stop:
+                chunk = chunk[: stop - done]
+            if done + len(chunk) > limit:
+                raise TransferError(
+                    f"{name}: the server sends more than {limit} bytes",
+                    hint="the container changed while fetching, or misbehaves; run again",
+                )
+            out.write(chunk)
+            h.update(chunk)
+            done += len(chunk)
+            shared.add(len(chunk))
+            if helped and done == stop:
+                break  # the helpers have the rest; leaving the block drops this connection
+    if stop is not None and done != stop:
+        raise TransferError(
+            f"download of {name} ended at {done} of {stop} bytes", hint="run again to resume", retryable=True
+        )
+    return done, identity
+
+
+def _append_segments(part: Path, segments: list[Path], h: Hasher) -> int:
+    """Append the helpers' files to ``part`` in order, hashing them; the bytes appended."""
+    added = 0
+    with open_new_or_append(part, True) as out:
+        for seg in segments:
+            with seg.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    out.write(block)
+                    h.update(block)
+                    added += len(block)
+    return added

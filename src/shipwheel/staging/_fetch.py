@@ -217,105 +217,148 @@ def fetch_release(
     report.skipped = filtered
     _check_wheels_kept(listing, selection, entries, container.display)
     if not entries:
-        if filtered:
-            raise NothingToFetchError(
-                f"all {filtered} files of {selection.project} {selection.version} in {container.display} "
-                "were left out by the filters",
-                hint="check -t, --only and --no-sdist",
-            )
-        seen = f"; it has {selection.project} {', '.join(others[-8:])}" if others else ""
-        if refused:
-            raise NothingToFetchError(
-                f"{container.display} lists no usable file of {selection.project} {selection.version}: "
-                f"{len(refused)} links were refused, e.g. {refused[0].name!r} ({refused[0].reason})",
-                hint="allow the files' host with --allow-host HOST if you trust it",
-            )
-        raise NothingToFetchError(
-            f"{container.display} has no files of {selection.project} {selection.version}{seen}",
-            hint="check the project name, the version and the container URL",
-        )
+        raise _nothing_to_fetch(container.display, selection, filtered, refused, others)
     manifest = read_container_manifest(
         container, listing, policy, verify_manifest, require_manifest=require_manifest
     )
+    _make_wheelhouse(dest)
+    on_event(FetchEvent("listed", total=len(entries)))
+    # Largest first, when sizes are known, so the last file to finish is a small one.
+    entries.sort(key=lambda e: -(e.size or 0))
+    downloads = _Downloads(
+        _FetchJob(container, dest, manifest, policy, on_event),
+        total=len(entries),
+        limiter=AdaptiveLimit(max(1, jobs), adaptive=adaptive),
+    )
+    outcomes = downloads.run(entries)
+    report.files = [
+        outcomes[e.filename] for e in sorted(entries, key=lambda e: (e.dist.kind == "sdist", e.filename))
+    ]
+    report.seconds = time.monotonic() - started
+    report.connections = list(downloads.limiter.history)
+    return report
+
+
+def _nothing_to_fetch(
+    where: str, selection: Selection, filtered: int, refused: list[Rejected], others: list[str]
+) -> NothingToFetchError:
+    """Why no file of the release is taken: all filtered out, all links refused, or none there."""
+    if filtered:
+        return NothingToFetchError(
+            f"all {filtered} files of {selection.project} {selection.version} in {where} "
+            "were left out by the filters",
+            hint="check -t, --only and --no-sdist",
+        )
+    seen = f"; it has {selection.project} {', '.join(others[-8:])}" if others else ""
+    if refused:
+        return NothingToFetchError(
+            f"{where} lists no usable file of {selection.project} {selection.version}: "
+            f"{len(refused)} links were refused, e.g. {refused[0].name!r} ({refused[0].reason})",
+            hint="allow the files' host with --allow-host HOST if you trust it",
+        )
+    return NothingToFetchError(
+        f"{where} has no files of {selection.project} {selection.version}{seen}",
+        hint="check the project name, the version and the container URL",
+    )
+
+
+def _make_wheelhouse(dest: Path) -> None:
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(
             f"cannot create the wheelhouse {dest}: {exc.strerror}", hint="pass -w with a folder"
         ) from exc
-    on_event(FetchEvent("listed", total=len(entries)))
-    # Largest first, when sizes are known, so the last file to finish is a small one.
-    entries.sort(key=lambda e: -(e.size or 0))
-    cancel = threading.Event()
-    outcomes: dict[str, FileOutcome] = {}
 
-    lock = threading.Lock()
-    started_files = 0
-    workers = max(1, jobs)
-    limiter = AdaptiveLimit(workers, adaptive=adaptive)
-    progress: dict[str, int] = {}
 
-    def segments() -> int:
-        # Split files over several connections only at the end, when fewer files than slots remain.
-        with lock:
-            unstarted = len(entries) - started_files
-        return limiter.connections_per_transfer(unstarted)
+@dataclass(frozen=True, slots=True)
+class _FetchJob:
+    """What every download of one fetch shares: where from, where to, what the container vouches for, the
+    retries and the caller's progress callback."""
 
-    def relay(event: FetchEvent) -> None:
+    container: Container
+    dest: Path
+    manifest: dict[str, str]
+    policy: RetryPolicy
+    on_event: EventCallback
+
+
+@dataclass(slots=True)
+class _Downloads:
+    """The downloads of one fetch, through the slots of ``limiter``: the files started so far (to split the last
+    ones over several connections) and the bytes each has moved (the throughput the limiter adapts to)."""
+
+    job: _FetchJob
+    total: int
+    limiter: AdaptiveLimit
+    cancel: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    started: int = 0
+    progress: dict[str, int] = field(default_factory=dict)
+
+    def segments(self) -> int:
+        """Connections for the rest of a file: several only at the end, when fewer files than slots remain."""
+        with self.lock:
+            unstarted = self.total - self.started
+        return self.limiter.connections_per_transfer(unstarted)
+
+    def relay(self, event: FetchEvent) -> None:
+        """Feed the limiter with a file's progress and push-back, then pass the event on."""
         if event.kind == "progress":
-            with lock:
-                delta = event.done - progress.get(event.filename, 0)
-                progress[event.filename] = event.done
-            limiter.moved(max(0, delta))
+            with self.lock:
+                delta = event.done - self.progress.get(event.filename, 0)
+                self.progress[event.filename] = event.done
+            self.limiter.moved(max(0, delta))
         elif event.kind == "retry":
-            limiter.overloaded()  # 429/503, a reset, a timeout: fewer connections at once
-        on_event(event)
+            self.limiter.overloaded()  # 429/503, a reset, a timeout: fewer connections at once
+        self.job.on_event(event)
 
-    def one(entry: Entry) -> FileOutcome:
-        nonlocal started_files
-        with limiter.slot(cancel.is_set):
-            with lock:
-                started_files += 1
-            expected = _expected(entry, manifest)
+    def one(self, entry: Entry) -> FileOutcome:
+        """Download one file once a slot is free."""
+        with self.limiter.slot(self.cancel.is_set):
+            with self.lock:
+                self.started += 1
+            expected = _expected(entry, self.job.manifest)
             if isinstance(expected, str):
                 return FileOutcome(entry.filename, "failed", error=expected)
             return download_file(
-                container,
+                self.job.container,
                 entry,
-                dest,
+                self.job.dest,
                 expected,
-                policy=policy,
-                on_event=relay,
-                cancel=cancel,
-                segments=segments,
+                policy=self.job.policy,
+                on_event=self.relay,
+                cancel=self.cancel,
+                segments=self.segments,
             )
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
-    futures: dict[Future[FileOutcome], Entry] = {}
-    on_event(FetchEvent("connections", done=limiter.limit, total=workers))
-    try:
-        futures = {pool.submit(one, e): e for e in entries}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-            before = limiter.limit
-            if limiter.tick() != before:
-                on_event(FetchEvent("connections", done=limiter.limit, total=workers))
-            for fut in done:
-                outcome = fut.result()
-                outcomes[outcome.filename] = outcome
-                on_event(FetchEvent("done", outcome.filename, outcome.size, outcome.size, outcome=outcome))
-    except BaseException:
-        cancel.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    report.files = [
-        outcomes[e.filename] for e in sorted(entries, key=lambda e: (e.dist.kind == "sdist", e.filename))
-    ]
-    report.seconds = time.monotonic() - started
-    report.connections = list(limiter.history)
-    return report
+    def run(self, entries: list[Entry]) -> dict[str, FileOutcome]:
+        """Download ``entries`` (in that order as slots free up); the outcome of each, by file name."""
+        on_event, limiter = self.job.on_event, self.limiter
+        workers = limiter.cap
+        outcomes: dict[str, FileOutcome] = {}
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+        on_event(FetchEvent("connections", done=limiter.limit, total=workers))
+        try:
+            futures: dict[Future[FileOutcome], Entry] = {pool.submit(self.one, e): e for e in entries}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                before = limiter.limit
+                if limiter.tick() != before:
+                    on_event(FetchEvent("connections", done=limiter.limit, total=workers))
+                for fut in done:
+                    outcome = fut.result()
+                    outcomes[outcome.filename] = outcome
+                    on_event(
+                        FetchEvent("done", outcome.filename, outcome.size, outcome.size, outcome=outcome)
+                    )
+        except BaseException:
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return outcomes
 
 
 def _check_wheels_kept(listing: Listing, selection: Selection, kept: list[Entry], where: str) -> None:

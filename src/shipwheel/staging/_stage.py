@@ -123,25 +123,9 @@ def stage_files(
             "shipwheel publish --repository URL",
         )
     assert isinstance(container, WritableContainer)
-    files = collect_release_files(paths)
-    local: dict[str, tuple[Path, str, int]] = {}
-    for path in files:
-        emit(StageEvent("hashing", path.name))
-        try:
-            local[path.name] = (path, file_digests(path)["sha256"], path.stat().st_size)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
-            ) from exc
+    local = _hash_local(collect_release_files(paths), emit)
     listing = policy.run(container.listing, missing_ok=True) or Listing()
-    staged = {
-        n: d
-        for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
-        if n in listing.entries
-    }
-    for name in local:
-        if name in listing.entries and name not in staged:  # put there by other means: hash it once
-            staged[name] = _hash_remote(container, listing.entries[name])[0]
+    staged = _staged_digests(container, listing, local)
     conflicts = [
         name for name, (_, digest, _size) in local.items() if name in staged and staged[name] != digest
     ]
@@ -172,7 +156,53 @@ def stage_files(
         report.connections = list(limiter.history)
     report.files.sort(key=lambda o: o.filename)
 
-    # The manifest and the index cover everything in the container, not only this run's files.
+    report.index_pages, report.total_files = _write_index(container, listing, staged, local, policy, emit)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _hash_local(
+    files: Sequence[Path], emit: Callable[[StageEvent], None]
+) -> dict[str, tuple[Path, str, int]]:
+    """``{name: (path, sha256, size)}`` of the files to stage."""
+    local: dict[str, tuple[Path, str, int]] = {}
+    for path in files:
+        emit(StageEvent("hashing", path.name))
+        try:
+            local[path.name] = (path, file_digests(path)["sha256"], path.stat().st_size)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {path}: {exc.strerror}", hint="check the file's permissions"
+            ) from exc
+    return local
+
+
+def _staged_digests(
+    container: Container, listing: Listing, local: dict[str, tuple[Path, str, int]]
+) -> dict[str, str]:
+    """The sha256 of the files already in the container: from its manifest, and, for those of ``local`` the
+    manifest does not list, from their bytes."""
+    staged = {
+        n: d
+        for n, d in read_container_manifest(container, listing, RetryPolicy(retries=2)).items()
+        if n in listing.entries
+    }
+    for name in local:
+        if name in listing.entries and name not in staged:  # put there by other means: hash it once
+            staged[name] = _hash_remote(container, listing.entries[name])[0]
+    return staged
+
+
+def _write_index(
+    container: WritableContainer,
+    listing: Listing,
+    staged: dict[str, str],
+    local: dict[str, tuple[Path, str, int]],
+    policy: RetryPolicy,
+    emit: Callable[[StageEvent], None],
+) -> tuple[list[str], int]:
+    """Write the manifest and the simple index of everything in the container, not only this run's files;
+    return the index pages written and the number of files they cover."""
     digests = dict(staged)
     sizes = {name: e.size for name, e in listing.entries.items()}
     for name, (_path, digest, size) in local.items():
@@ -190,10 +220,80 @@ def stage_files(
     with ThreadPoolExecutor(max_workers=min(8, len(writes)), thread_name_prefix="stage-index") as pool:
         for fut in [pool.submit(policy.run, functools.partial(container.put_bytes, *w)) for w in writes]:
             fut.result()
-    report.index_pages = sorted(pages)
-    report.total_files = len(digests)
-    report.seconds = time.monotonic() - started
-    return report
+    return sorted(pages), len(digests)
+
+
+@dataclass(slots=True)
+class _Uploads:
+    """One stage's uploads: what every worker shares (the container, the files, the limiter, the retries, the
+    progress), the queue they take files from, and how many slots they hold."""
+
+    container: WritableContainer
+    local: dict[str, tuple[Path, str, int]]
+    limiter: AdaptiveLimit
+    policy: RetryPolicy
+    emit: Callable[[StageEvent], None]
+    queue: list[str]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outcomes: list[StageOutcome] = field(default_factory=list)
+    holding: int = 0
+
+    def connections(self) -> int:
+        """Connections for the next upload: as fetch splits its last files over byte ranges, a large one goes up
+        in parts at once (S3 multipart)."""
+        with self.lock:
+            left = len(self.queue)
+        return self.limiter.connections_per_transfer(left)
+
+    def upload(self, name: str) -> None:
+        """Send one file, again after each transient failure; raise the final one."""
+        path, digest, size = self.local[name]
+        counting = threading.Lock()
+        for attempt in self.policy.attempts():
+            sent = 0
+
+            def progress(n: int) -> None:
+                nonlocal sent
+                with counting:  # parts at once report from boto3's threads
+                    sent += n
+                self.limiter.moved(max(0, n))
+                self.emit(StageEvent("progress", name, done=n, total=size))
+
+            try:
+                self.container.put_file(path, name, progress=progress, connections=self.connections())
+            except TransferError as exc:
+                if not exc.retryable or self.cancel.is_set():
+                    raise
+                self.limiter.overloaded()  # 503 SlowDown, 429, 500, a reset, a timeout: fewer uploads at once
+                self.emit(StageEvent("progress", name, done=-sent, total=size))
+                self.emit(StageEvent("retry", name, message=str(exc)))
+                attempt.failed(exc, retry_after=exc.retry_after)
+        self.emit(StageEvent("uploaded", name, total=size))
+        with self.lock:
+            self.outcomes.append(StageOutcome(name, "staged", size, digest))
+
+    def worker(self) -> None:
+        """Take a slot and keep it busy with the next files (see :func:`_upload_all`)."""
+        while self.queue and not self.cancel.is_set():
+            with self.limiter.slot(self.cancel.is_set):
+                with self.lock:
+                    self.holding += 1
+                while (name := self._next()) is not None:
+                    self.upload(name)
+
+    def _next(self) -> str | None:
+        """The next file for a slot holder, or ``None`` (the slot given back) when none is left or the limit fell
+        below the slots held."""
+        with self.lock:
+            name = self.queue.pop() if self.queue and not self.cancel.is_set() else None
+            if name is None or self.holding > self.limiter.limit:
+                self.holding -= 1
+                if name is not None:
+                    self.queue.append(name)  # the limit fell: another slot holder takes it
+                return None
+            self.emit(StageEvent("uploading", name, total=self.local[name][2]))  # in the order taken
+            return name
 
 
 def _upload_all(
@@ -211,66 +311,13 @@ def _upload_all(
     between two files, the short gap (boto3 preparing the next request) would show as an idle slot, and the
     controller judges growth only on windows where no slot was idle.
     """
-    cancel = threading.Event()
-    lock = threading.Lock()
-    queue = list(reversed(todo))  # pop() from the end takes them in order
-    outcomes: list[StageOutcome] = []
-    holding = 0
-
-    def connections() -> int:
-        # As fetch splits its last files over byte ranges, a large one goes up in parts at once (S3 multipart).
-        with lock:
-            left = len(queue)
-        return limiter.connections_per_transfer(left)
-
-    def upload(name: str) -> None:
-        path, digest, size = local[name]
-        counting = threading.Lock()
-        for attempt in policy.attempts():
-            sent = 0
-
-            def progress(n: int) -> None:
-                nonlocal sent
-                with counting:  # parts at once report from boto3's threads
-                    sent += n
-                limiter.moved(max(0, n))
-                emit(StageEvent("progress", name, done=n, total=size))
-
-            try:
-                container.put_file(path, name, progress=progress, connections=connections())
-            except TransferError as exc:
-                if not exc.retryable or cancel.is_set():
-                    raise
-                limiter.overloaded()  # 503 SlowDown, 429, 500, a reset, a timeout: fewer uploads at once
-                emit(StageEvent("progress", name, done=-sent, total=size))
-                emit(StageEvent("retry", name, message=str(exc)))
-                attempt.failed(exc, retry_after=exc.retry_after)
-        emit(StageEvent("uploaded", name, total=size))
-        with lock:
-            outcomes.append(StageOutcome(name, "staged", size, digest))
-
-    def worker() -> None:
-        nonlocal holding
-        while queue and not cancel.is_set():
-            with limiter.slot(cancel.is_set):
-                with lock:
-                    holding += 1
-                while True:
-                    with lock:
-                        name = queue.pop() if queue and not cancel.is_set() else None
-                        if name is None or holding > limiter.limit:
-                            holding -= 1
-                            if name is not None:
-                                queue.append(name)  # the limit fell: another slot holder takes it
-                            break
-                        emit(StageEvent("uploading", name, total=local[name][2]))  # in the order taken
-                    upload(name)
-
+    # pop() from the end takes them in order
+    uploads = _Uploads(container, local, limiter, policy, emit, queue=list(reversed(todo)))
     pool = ThreadPoolExecutor(max_workers=limiter.cap, thread_name_prefix="stage")
     emit(StageEvent("planned", done=len(todo), total=sum(local[n][2] for n in todo)))
     emit(StageEvent("connections", done=limiter.limit, total=limiter.cap))
     try:
-        pending: set[Future[None]] = {pool.submit(worker) for _ in range(min(limiter.cap, len(todo)))}
+        pending: set[Future[None]] = {pool.submit(uploads.worker) for _ in range(min(limiter.cap, len(todo)))}
         while pending:
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             before = limiter.limit
@@ -279,11 +326,11 @@ def _upload_all(
             for fut in done:
                 fut.result()
     except BaseException:
-        cancel.set()
+        uploads.cancel.set()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return outcomes
+    return uploads.outcomes
 
 
 def _hash_remote(container: Container, entry: Entry) -> tuple[str, int]:

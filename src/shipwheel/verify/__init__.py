@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from ..config import Config
-from ..distfiles import collect_release_files
+from ..distfiles import DigestMemo, FileStamp, active_digests, collect_release_files, file_stamp
 from ..errors import ConfigError, SelectorError, UsageError
 from ..matrix import Identifier
 from ._archive import Limits
@@ -107,6 +107,75 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _ignored_codes(config: Config | None) -> tuple[str, ...]:
+    """``verify.ignore``, each code checked against the known ones."""
+    ignored = tuple(config.verify.ignore) if config is not None else ()
+    for code in ignored:
+        if code not in CODES:
+            close = difflib.get_close_matches(code, list(CODES), n=1)
+            raise ConfigError(
+                f"unknown problem code {code!r} in verify.ignore",
+                hint=f"did you mean {close[0]!r}?" if close else "use the codes shipwheel verify prints",
+            )
+    return ignored
+
+
+def _known_digest(memo: DigestMemo, path: Path) -> tuple[str | None, FileStamp | None]:
+    """The sha256 ``memo`` holds for ``path`` (``None`` when it has none) and the file's stamp before it is read."""
+    try:
+        return memo.get(path), file_stamp(path)
+    except OSError:  # gone meanwhile: check_file reports it
+        return None, None
+
+
+def _check_files(
+    files: Sequence[Path],
+    limits: Limits,
+    jobs: int,
+    cache: VerifyCache | None,
+    ignored: tuple[str, ...],
+    progress: Callable[[str], None] | None,
+) -> list[FileResult]:
+    """The result of each file (largest first, in ``jobs`` processes), reused from ``cache`` where it recorded
+    these bytes, and the passing ones recorded there; in the order they finished."""
+    results: list[FileResult] = []
+    order = sorted(files, key=_size, reverse=True)
+    fp = fingerprint(limits, ignored) if cache is not None else ""
+
+    def done(result: FileResult) -> None:
+        results.append(result)
+        if progress is not None:
+            n = len(result.problems)
+            said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
+            progress(f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}")
+
+    todo = order
+    if cache is not None:
+        # Files recorded earlier are only hashed, in threads: no worker process is started when all were.
+        earlier = cache.reuse(fp, order, jobs)
+        todo = [p for p in order if p not in earlier]
+        for p in order:
+            if p in earlier:
+                done(earlier[p])
+    if todo:
+        # In a release run a file hashed by an earlier step is not hashed again, and one hashed here is not later.
+        memo = active_digests()
+        known = {p: _known_digest(memo, p) for p in todo} if memo is not None else {}
+        with _executor(jobs, len(todo)) as pool:
+            futures = {
+                pool.submit(check_file, str(p), limits, known.get(p, (None, None))[0]): p for p in todo
+            }
+            for future in as_completed(futures):
+                result = future.result()
+                sha, stamp = known.get(futures[future], (None, None))
+                if memo is not None and sha is None and stamp is not None and result.sha256:
+                    memo.put(futures[future], result.sha256, stamp)
+                done(result)
+    if cache is not None:
+        cache.record(fp, results, ignored)
+    return results
+
+
 def verify_paths(
     paths: Sequence[Path],
     *,
@@ -136,44 +205,12 @@ def verify_paths(
     :raises UsageError: an ``expected`` identifier does not parse.
     """
     started = time.perf_counter()
-    ignored = tuple(config.verify.ignore) if config is not None else ()
-    for code in ignored:
-        if code not in CODES:
-            close = difflib.get_close_matches(code, list(CODES), n=1)
-            raise ConfigError(
-                f"unknown problem code {code!r} in verify.ignore",
-                hint=f"did you mean {close[0]!r}?" if close else "use the codes shipwheel verify prints",
-            )
+    ignored = _ignored_codes(config)
     files = collect_release_files(paths, lenient=True)
     limits = _limits(config)
     if jobs is None or jobs <= 0:
         jobs = (config.build.jobs if config is not None else 0) or os.cpu_count() or 1
-    results: list[FileResult] = []
-    order = sorted(files, key=_size, reverse=True)
-    fp = fingerprint(limits, ignored) if cache is not None else ""
-
-    def done(result: FileResult) -> None:
-        results.append(result)
-        if progress is not None:
-            n = len(result.problems)
-            said = "ok" if not n else f"{n} problem" + ("s" if n > 1 else "")
-            progress(f"{result.filename}: {said}{' (verified earlier)' if result.verified_earlier else ''}")
-
-    todo = order
-    if cache is not None:
-        # Files recorded earlier are only hashed, in threads: no worker process is started when all were.
-        earlier = cache.reuse(fp, order, jobs)
-        todo = [p for p in order if p not in earlier]
-        for p in order:
-            if p in earlier:
-                done(earlier[p])
-    if todo:
-        with _executor(jobs, len(todo)) as pool:
-            futures = {pool.submit(check_file, str(p), limits): p for p in todo}
-            for future in as_completed(futures):
-                done(future.result())
-    if cache is not None:
-        cache.record(fp, results, ignored)
+    results = _check_files(files, limits, jobs, cache, ignored, progress)
     position = {str(p): i for i, p in enumerate(files)}
     results.sort(key=lambda r: position[r.path])
     problems: list[Problem] = [p for r in results for p in r.problems]

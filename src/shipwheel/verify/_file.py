@@ -99,8 +99,9 @@ def _read(p: Path, limits: Limits, result: FileResult) -> bytes | None:
     return p.read_bytes()
 
 
-def check_file(path: str, limits: Limits) -> FileResult:
-    """Check one file completely; never raises for bad content (that becomes problems)."""
+def check_file(path: str, limits: Limits, sha256: str | None = None) -> FileResult:
+    """Check one file completely; never raises for bad content (that becomes problems). ``sha256``: the file's,
+    already computed for these bytes (a release hashes each file once), instead of hashing it again."""
     p = Path(path)
     result = FileResult(filename=p.name, path=str(p))
     try:
@@ -113,7 +114,7 @@ def check_file(path: str, limits: Limits) -> FileResult:
     if data is None:
         return result
     result.size = len(data)
-    result.sha256 = hashlib.sha256(data).hexdigest()
+    result.sha256 = sha256 or hashlib.sha256(data).hexdigest()
     dist = DistFile.parse(p.name)
     if dist is None:
         result.add("name-invalid", f"{p.name!r} is not a valid wheel or sdist filename")

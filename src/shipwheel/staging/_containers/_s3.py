@@ -20,7 +20,7 @@ import os
 import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -168,7 +168,7 @@ class S3Container:
         """GET the object, from ``offset`` (to ``end``) with a range."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": entry.location}
+        kwargs: dict[str, str] = {"Bucket": self.bucket, "Key": entry.location}
         if offset or end is not None:
             kwargs["Range"] = f"bytes={offset}-{end - 1 if end is not None else ''}"
         try:
@@ -283,7 +283,11 @@ def _describe(exc: httpx.HTTPError) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _file_chunks(body: Any) -> Iterator[bytes]:
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _file_chunks(body: _Readable) -> Iterator[bytes]:
     # botocore's file bodies (a part of the file, aws-chunked with a trailing checksum) count the bytes read for
     # the progress callbacks, so they are read as they are sent
     while chunk := body.read(_CHUNK):
