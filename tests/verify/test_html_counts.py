@@ -91,7 +91,9 @@ def test_missing_wheels_of_a_release_are_one_group_naming_the_identifiers() -> N
     from shipwheel.verify._model import Problem, Severity, group_problems
 
     problems = [
-        Problem("matrix-missing", Severity.ERROR, "", f"no wheel for {i} (matrix inferred)", "build it", subject=i)
+        Problem(
+            "matrix-missing", Severity.ERROR, "", f"no wheel for {i} (matrix inferred)", "build it", subject=i
+        )
         for i in ("cp312-win_amd64", "cp313-win_amd64", "cp313-macosx_arm64")
     ]
     problems.append(Problem("metadata-missing", Severity.ERROR, "a.whl", "METADATA is missing", "rebuild"))
