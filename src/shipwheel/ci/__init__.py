@@ -258,6 +258,7 @@ def github_workflows(config: Config) -> dict[str, str]:
             shipwheel_requirement=requirement,
             shipwheel_s3_requirement=_with_extra(requirement, "s3"),
             staging=bool(config.stage.to),
+            pure_env=dict(config.ci.pure_wheel_environment),
         )
     )
     return {WORKFLOW_FILE: text}

@@ -232,6 +232,9 @@ class CiOptions:
     #: the requirement the workflows install shipwheel with (``pip install``); empty: this shipwheel's own
     #: release, ``shipwheel==X``
     shipwheel_requirement: str
+    #: the variables that make the build give the project's pure wheel (``py3-none-any``) beside its platform
+    #: wheels; empty: the project ships none. Read from the job of the project's workflows that builds it.
+    pure_wheel_environment: Mapping[str, str]
 
 
 Section = (
