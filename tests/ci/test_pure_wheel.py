@@ -72,6 +72,8 @@ def test_the_job_building_a_wheel_with_the_extensions_off_gives_the_pure_wheel_e
     [
         "env:\n          DEMO_NO_EXTENSIONS: Y\n        run: python -m build --sdist",  # the sdist only
         "env:\n          FORCE_COLOR: 1\n        run: python -m build",  # a platform wheel: nothing turned off
+        # the switch's value is not known before the run (a matrix of a test job, not the release's build)
+        "env:\n          DEMO_NO_EXTENSIONS: ${{ matrix.no-ext }}\n        run: python -Im build",
     ],
 )
 def test_a_job_that_builds_no_pure_wheel_gives_none(tmp_path: Path, step: str) -> None:

@@ -41,6 +41,7 @@ _WHEEL_BUILD = re.compile(
     r"(?:\bpython[\d.]*\s+-[A-Za-z]*m\s*build\b|\bpyproject-build\b|\buv\s+build\b|\bpip\s+wheel\b)"
     r"(?P<args>[^\n;&|]*)"
 )
+_OFF = frozenset({"", "0", "false", "no", "off", "n"})
 #: A variable that turns a project's extensions off (MULTIDICT_NO_EXTENSIONS, MSGPACK_PUREPYTHON ...).
 _PURE_SWITCH = re.compile(
     r"(?:^|_)(?:(?:NO|DISABLE|SKIP|WITHOUT)_(?:C_)?(?:EXT|EXTS|EXTENSION|EXTENSIONS|SPEEDUPS|CYTHON|COMPILE)"
@@ -172,7 +173,12 @@ class _Reader:
                         value = self._value(text, {"matrix": {}, "inputs": {}}, f"{where}: {var}")
                         if value is not None:
                             env[var] = value
-                    return PureJob(rel, str(name), MappingProxyType(env))
+                    # its switch is known and on (a matrix value of a test job reads as empty here)
+                    if any(
+                        _PURE_SWITCH.search(k.upper()) and v.strip().lower() not in _OFF
+                        for k, v in env.items()
+                    ):
+                        return PureJob(rel, str(name), MappingProxyType(env))
         return None
 
     def _cibw_steps(self, rel: str, job: Mapping[str, object]) -> list[Mapping[str, object]]:
