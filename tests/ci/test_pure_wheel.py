@@ -166,3 +166,13 @@ def test_the_pure_wheel_is_expected_exactly_when_the_project_ships_one() -> None
     assert [(p.code, p.file) for p in problems] == [("matrix-unexpected", _PURE.filename)]
     unsaid, problems = check_completeness([_CP312, _CP313, _PURE], _EXPECTED, "files")
     assert problems == [] and unsaid.missing == [] and unsaid.unexpected == []
+
+
+def test_the_grid_shows_a_missing_cell_beside_a_pure_wheel() -> None:
+    from shipwheel.verify import Report, matrix_grid
+
+    completeness, problems = check_completeness([_CP312, _PURE], _EXPECTED, "config", pure=True)
+    report = Report("demo", "1.0", [_CP312, _PURE], problems, completeness)
+    _, _, cells = matrix_grid(report)
+    assert cells[("cp313", "manylinux_x86_64")].state == "missing"
+    assert cells[("cp312", "manylinux_x86_64")].files == (_CP312.filename,)
