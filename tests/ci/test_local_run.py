@@ -1,8 +1,9 @@
 """The workflow ``shipwheel ci github`` generates, run on this machine: a tag push of the example project through
-the jobs that are shell steps (sdist, tag-check, the verify job, publish), with the wheels job's cibuildwheel
-replaced by a local ``shipwheel build`` of its share, shipwheel installed by every job from the requirement the
-workflow names (a wheel of this checkout on a local index), and the publish going to a local pypiserver. The
-release ends on the index; after a simulated partial upload, running the publish job again completes it."""
+the jobs that are shell steps (sdist, the pure wheel, tag-check, the verify job, publish), with the wheels job's
+cibuildwheel replaced by a local ``shipwheel build`` of its share, shipwheel installed by every job from the
+requirement the workflow names (a wheel of this checkout on a local index), and the publish going to a local
+pypiserver. The release ends on the index; after a simulated partial upload, running the publish job again
+completes it."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ PYPI_UPLOAD = "https://upload.pypi.org/legacy/"
 TOOLS = ["build", "setuptools>=69", "pytest", "packaging>=24.2", "pip", "wheel"]
 #: The jobs of the generated workflow this test runs, in an order their needs allow; the GitHub Release job
 #: needs GitHub itself (gh and its API) and is left out.
-JOBS = ["sdist", "wheels", "tag-check", "release", "publish"]
+JOBS = ["sdist", "wheels", "pure", "tag-check", "release", "publish"]
 NOT_RUN = {"github-release"}
 
 
@@ -88,7 +89,24 @@ def _release_repo(tmp_path: Path, requirement: str) -> tuple[Path, dict[str, Any
     platforms = 'platforms = ["manylinux_x86_64", "manylinux_aarch64", "macosx_arm64", "win_amd64"]\n'
     assert platforms in text
     text = text.replace(platforms, 'platforms = ["manylinux_x86_64"]\nbuild = ["cp311-*", "cp312-*"]\n')
-    pyproject.write_text(f'{text}\n[tool.shipwheel.ci]\nshipwheel-requirement = "{requirement}"\n')
+    # the example also ships a pure wheel, built without its extension when KAHAN_NO_EXTENSIONS is set
+    pyproject.write_text(
+        f'{text}\n[tool.shipwheel.ci]\nshipwheel-requirement = "{requirement}"\n'
+        'pure-wheel-environment = {KAHAN_NO_EXTENSIONS = "1"}\n'
+    )
+    setup = repo / "setup.py"
+    extension = 'ext_modules=[Extension("kahan._core", ["src/kahan/_core.c"], libraries=["kahan"])]'
+    assert extension in setup.read_text(encoding="utf-8")
+    setup.write_text(
+        "import os\n"
+        + setup.read_text(encoding="utf-8").replace(
+            extension,
+            extension.replace(
+                "ext_modules=", "ext_modules=[] if os.environ.get('KAHAN_NO_EXTENSIONS') else "
+            ),
+        ),
+        encoding="utf-8",
+    )
     # The wheels carry libkahan, grafted by auditwheel: without a licence naming it, `shipwheel verify --strict`
     # in the verify job stops the release (grafted-library-licence), as it would on GitHub.
     (repo / "LICENSE").write_text("MIT License\n\nCopyright (c) the kahan developers: kahan and libkahan.\n")
@@ -206,7 +224,8 @@ def test_a_tag_push_run_locally_releases_to_the_index_and_a_rerun_of_publish_com
             release = sorted((tmp_path / "run" / "artifacts").glob("*/*"))
             wheels = [p for p in release if p.suffix == ".whl"]
             assert [p.name for p in release if p not in wheels] == ["kahan-1.0.0.tar.gz"]
-            assert sorted(w.name.split("-")[2] for w in wheels) == ["cp311", "cp312"]
+            assert sorted(w.name.split("-")[2] for w in wheels) == ["cp311", "cp312", "py3"]
+            assert "kahan-1.0.0-py3-none-any.whl" in {w.name for w in wheels}  # the pure job's
             expected = {p.name: _sha256(p) for p in release}
             assert target.files("kahan") == expected
             # the wheels first, the sdist once every wheel is there; each file once

@@ -44,6 +44,16 @@ def job_environments(text: str) -> list[Job]:
     return jobs
 
 
+def pure_job_environment(text: str) -> dict[str, str]:
+    """The variables the pure job of the workflow ``text`` builds its wheel with; empty without a pure job."""
+    doc: dict[str, Any] = yaml.safe_load(text)
+    job = doc["jobs"].get("pure")
+    if job is None:
+        return {}
+    (step,) = [s for s in job["steps"] if "build --wheel" in str(s.get("run", ""))]
+    return {str(k): str(v) for k, v in step["env"].items()}
+
+
 def lint(path: Path) -> None:
     """actionlint and zizmor (offline), from the test extra, find nothing in the workflow at ``path``."""
     tools = Path(sys.executable).parent

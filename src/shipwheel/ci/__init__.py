@@ -31,17 +31,20 @@ from ..config import Config, LineChoice, line_for_version
 from ..errors import ConfigError, ProjectError
 from ._cibuildwheel import PREFIX, Runner, cibuildwheel_environment, runners_for
 from ._pins import CIBUILDWHEEL, PINS, Pin
+from ._schedule import DevSchedule, dev_schedule
 
 __all__ = [
     "CIBUILDWHEEL",
     "PINS",
     "WORKFLOW_FILE",
+    "DevSchedule",
     "Drift",
     "Pin",
     "Runner",
     "check_workflows",
     "cibuildwheel_environment",
     "cibuildwheel_pin",
+    "dev_schedule",
     "github_workflows",
     "runners_for",
     "shell_word",
@@ -218,7 +221,8 @@ def github_workflows(config: Config) -> dict[str, str]:
 
     Raises :class:`~shipwheel.errors.ConfigError` when the matrix has identifiers that no GitHub-hosted runner
     builds, when no cibuildwheel release of the project's line can be pinned, when shipwheel itself cannot be
-    installed from an index, or when a configured value would be read as a GitHub expression.
+    installed from an index, when a configured value would be read as a GitHub expression, or when
+    ``ci.dev-schedule`` is not a cron line or has no bucket or index server to stage into.
     """
     options = config.build
     identifiers = config.identifiers()
@@ -258,6 +262,8 @@ def github_workflows(config: Config) -> dict[str, str]:
             shipwheel_requirement=requirement,
             shipwheel_s3_requirement=_with_extra(requirement, "s3"),
             staging=bool(config.stage.to),
+            pure_env=dict(config.ci.pure_wheel_environment),
+            dev=dev_schedule(config),
         )
     )
     return {WORKFLOW_FILE: text}

@@ -18,8 +18,17 @@ from rich.text import Text
 from .._retry import RetryPolicy
 from ..distfiles import DistFile
 from ..errors import UsageError
-from ..publish import stage_to_index
-from ..staging import StageEvent, StageReport, open_container, stage_files
+from ..publish import resolve_credentials, resolve_repository, stage_to_index
+from ..staging import (
+    Container,
+    PruneReport,
+    StageEvent,
+    StageReport,
+    open_container,
+    prune_bucket,
+    prune_index_server,
+    stage_files,
+)
 from ._common import (
     add_config_options,
     config_from_args,
@@ -84,9 +93,28 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--endpoint-url", metavar="URL", help="S3 endpoint for s3:// containers (or AWS_ENDPOINT_URL)"
     )
+    p.add_argument(
+        "--keep-dev",
+        type=_keep_arg,
+        default=None,
+        metavar="N",
+        help="then delete the staged project's development versions (X.Y.devN) beyond the newest N from the "
+        "bucket or index server (what a scheduled run of the generated workflow does with ci.dev-keep); "
+        "releases and pre-releases are never deleted",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_config_options(p)
     p.set_defaults(handler=run)
+
+
+def _keep_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to 1000")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +127,14 @@ def run(args: argparse.Namespace) -> int:
     # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N` alone is a cap
     adaptive = not jobs_fixed(args, full_config, "stage")
     container = None
-    if urlsplit(config.to).scheme not in {"http", "https"}:
+    index_server = urlsplit(config.to).scheme in {"http", "https"}
+    if args.keep_dev is not None and not (index_server or urlsplit(config.to).scheme == "s3"):
+        raise UsageError(
+            f"--keep-dev deletes from a bucket or an index server, not from {config.to}",
+            hint="stage into s3://BUCKET/PREFIX or an index server's upload URL, or leave --keep-dev out",
+        )
+    pruned: list[PruneReport] = []
+    if not index_server:
         container = open_container(
             config.to,
             endpoint_url=args.endpoint_url,
@@ -118,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
             adaptive=adaptive,
             on_event=_Lines(),
         )
+        if args.keep_dev is not None:
+            pruned = _prune_index_server(config.to, report, args.keep_dev, args.timeout)
     else:
         try:
             with transfer_progress(quiet=args.json) as progress:
@@ -130,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
                     policy=RetryPolicy(retries=args.retries),
                     on_event=_Progress(progress),
                 )
+            if args.keep_dev is not None:
+                pruned = _prune_bucket(container, report, args.keep_dev)
         finally:
             container.close()
     if args.json:
@@ -145,11 +184,46 @@ def run(args: argparse.Namespace) -> int:
                 "seconds": round(report.seconds, 3),
                 "bytes_uploaded": report.bytes_uploaded,
                 "connections": report.connections,
+                "pruned": [
+                    {"project": p.project, "kept": p.kept, "deleted": p.deleted, "files": p.files}
+                    for p in pruned
+                ],
             }
         )
     else:
         _summary(report)
+        for p in pruned:
+            kept = ", ".join(p.kept) or "none"
+            gone = (
+                f"deleted {', '.join(p.deleted)} ({len(p.files)} files)" if p.deleted else "deleted nothing"
+            )
+            err_console.print(Text(f"{p.project}: kept the development versions {kept}; {gone}"))
     return 0
+
+
+def _projects(report: StageReport) -> list[str]:
+    return sorted({d.name for f in report.files if (d := DistFile.parse(f.filename)) is not None})
+
+
+def _prune_bucket(container: Container, report: StageReport, keep: int) -> list[PruneReport]:
+    """The staged projects' old development builds out of the bucket, its manifest and index written again."""
+    return [prune_bucket(container, project, keep) for project in _projects(report)]
+
+
+def _prune_index_server(upload_url: str, report: StageReport, keep: int, timeout: float) -> list[PruneReport]:
+    """The staged projects' old development versions out of the index server, with publish's credentials."""
+    repository = resolve_repository(upload_url)
+    credentials = resolve_credentials(repository)
+    auth = (credentials.username, credentials.password) if credentials is not None else None
+    simple = repository.index_url or upload_url.rstrip("/") + "/simple/"
+    index = open_container(simple, timeout=timeout)
+    try:
+        return [
+            prune_index_server(repository.upload_url, index, project, keep, auth, timeout=timeout)
+            for project in _projects(report)
+        ]
+    finally:
+        index.close()
 
 
 class _Lines:

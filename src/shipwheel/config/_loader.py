@@ -309,7 +309,17 @@ def _output_dir(value: str, origin: str, cwd: Path) -> Level:
 def _levels(sources: _Sources, line: CibuildwheelLine, reading: CibwReading) -> list[Level]:
     """Every level, in ``PRECEDENCE`` order."""
     cibuildwheel = [sources.defaults, *line_defaults(line), *reading.levels]
-    return [*cibuildwheel, *_archs_platforms(cibuildwheel, line), *sources.shipwheel]
+    return [*cibuildwheel, *_archs_platforms(cibuildwheel, line), *_pure_wheel(sources), *sources.shipwheel]
+
+
+def _pure_wheel(sources: _Sources) -> list[Level]:
+    """``ci.pure-wheel-environment`` from the job of the project's workflows that builds its pure wheel (one
+    level with the workflows' ``CIBW_*``: below ``[tool.shipwheel]``, which may set it, or empty it)."""
+    pure = sources.workflows.pure
+    if pure is None:
+        return []
+    value = Setting(MappingProxyType(dict(pure.env)), pure.origin)
+    return [Level(pure.origin, "workflows", MappingProxyType({"ci.pure-wheel-environment": value}))]
 
 
 def _archs_platforms(levels: Sequence[Level], line: CibuildwheelLine) -> list[Level]:

@@ -58,6 +58,8 @@ JOBS_OR_CORES = Bounds(0, 1024)
 JOBS = Bounds(1, 1024)
 #: Retries after the first try.
 RETRIES = Bounds(0, 100)
+#: Development versions a staging container keeps.
+DEV_KEEP = Bounds(1, 1000)
 #: Network timeouts, in seconds: more than 0, at most a day.
 TIMEOUT = Bounds(0, 86400, above=True)
 #: File sizes in bytes.
@@ -232,6 +234,13 @@ class CiOptions:
     #: the requirement the workflows install shipwheel with (``pip install``); empty: this shipwheel's own
     #: release, ``shipwheel==X``
     shipwheel_requirement: str
+    #: the variables that make the build give the project's pure wheel (``py3-none-any``) beside its platform
+    #: wheels; empty: the project ships none. Read from the job of the project's workflows that builds it.
+    pure_wheel_environment: Mapping[str, str]
+    #: when the workflow builds and stages development wheels: a cron line (five fields, UTC); empty: never
+    dev_schedule: str
+    #: how many development versions the staging container keeps (the newest; older ones are deleted)
+    dev_keep: int = field(metadata=_num(DEV_KEEP))
 
 
 Section = (

@@ -8,6 +8,11 @@ step's, and ``KEY=VALUE`` lines a caller hands to such a reusable workflow for `
 expressions are evaluated with the matrix values and the context of a release (a tag push), and a variable whose
 expression needs anything else is left out with a note. The version pinned is the ``@vX.Y.Z`` of the action (or
 the ``# vX.Y.Z`` comment after a commit hash) or a ``cibuildwheel==X.Y.Z`` requirement.
+
+A project that also ships a pure wheel (``py3-none-any``, multidict's) builds it in a job of its own that runs no
+cibuildwheel: a step builds a wheel (``python -m build`` without ``--sdist``, ``pip wheel``, ``uv build``) with a
+variable that turns the extensions off (``MULTIDICT_NO_EXTENSIONS: Y``: a name with ``NO_EXTENSIONS``,
+``PURE`` ...). That job's environment, the job's ``env`` then the step's, is :attr:`Workflows.pure`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from types import MappingProxyType
 from .._fs import read_limited
 from ._expressions import Unknown, substitute
 
-__all__ = ["CibwJob", "CibwVariant", "Workflows", "read_workflows"]
+__all__ = ["CibwJob", "CibwVariant", "PureJob", "Workflows", "read_workflows"]
 
 _MAX = 1024 * 1024
 _ACTION = re.compile(r"^pypa/cibuildwheel@(?P<ref>\S+)")
@@ -31,6 +36,17 @@ _PIP = re.compile(r"cibuildwheel\s*==\s*(?P<version>\d+\.\d+(?:\.\d+)?)")
 _VERSION = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?)$")
 _ENV_LINE = re.compile(r"^(CIBW_[A-Z0-9_]+)=(.*)$")
 _HEREDOC = re.compile(r"^(CIBW_[A-Z0-9_]+)<<(\S+)$")
+#: A command that builds a wheel of the checkout or an sdist (its arguments follow, up to the command's end).
+_WHEEL_BUILD = re.compile(
+    r"(?:\bpython[\d.]*\s+-[A-Za-z]*m\s*build\b|\bpyproject-build\b|\buv\s+build\b|\bpip\s+wheel\b)"
+    r"(?P<args>[^\n;&|]*)"
+)
+_OFF = frozenset({"", "0", "false", "no", "off", "n"})
+#: A variable that turns a project's extensions off (MULTIDICT_NO_EXTENSIONS, MSGPACK_PUREPYTHON ...).
+_PURE_SWITCH = re.compile(
+    r"(?:^|_)(?:(?:NO|DISABLE|SKIP|WITHOUT)_(?:C_)?(?:EXT|EXTS|EXTENSION|EXTENSIONS|SPEEDUPS|CYTHON|COMPILE)"
+    r"|PURE(?:_?PYTHON)?)(?:_|$)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +68,29 @@ class CibwJob:
 
 
 @dataclass(frozen=True, slots=True)
+class PureJob:
+    """The job that builds the project's pure wheel: the variables its build step sees (name -> value, as a
+    release sees them) and where it is."""
+
+    workflow: str
+    job: str
+    env: Mapping[str, str]
+
+    @property
+    def origin(self) -> str:
+        """``.github/workflows/ci-cd.yml (job build-pure-python-dists)``."""
+        return f"{self.workflow} (job {self.job})"
+
+
+@dataclass(frozen=True, slots=True)
 class Workflows:
-    """What the project's workflows say to cibuildwheel."""
+    """What the project's workflows say to cibuildwheel, and the job of its pure wheel if it ships one."""
 
     jobs: tuple[CibwJob, ...] = ()
     #: (version, where) of every cibuildwheel pin, in file order
     pins: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    pure: PureJob | None = None
 
     def common(self) -> dict[str, tuple[str, str]]:
         """The variables every variant of every job sets to the same value (they apply to every identifier)."""
@@ -83,8 +115,13 @@ def read_workflows(folder: Path) -> Workflows:
         rel = path.relative_to(folder).as_posix()
         try:
             texts[rel] = read_limited(path, _MAX).decode("utf-8")
-            if "cibuildwheel" not in texts[rel] and "./.github/workflows/" not in texts[rel]:
-                continue  # no cibuildwheel job, and calls none
+            text = texts[rel]
+            if (
+                "cibuildwheel" not in text
+                and "./.github/workflows/" not in text
+                and not _WHEEL_BUILD.search(text)
+            ):
+                continue  # no cibuildwheel job, calls none and builds no wheel
             loaded = yaml.load(texts[rel], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             notes.append(f"{rel} is not read: {str(exc).splitlines()[0]}")
@@ -92,7 +129,8 @@ def read_workflows(folder: Path) -> Workflows:
         if isinstance(loaded, dict):
             parsed[rel] = loaded
     reader = _Reader(parsed, texts, notes)
-    return Workflows(tuple(reader.jobs()), tuple(reader.pins), tuple(notes))
+    jobs = tuple(reader.jobs())
+    return Workflows(jobs, tuple(reader.pins), tuple(notes), reader.pure())
 
 
 @dataclass
@@ -113,6 +151,35 @@ class _Reader:
                     found = self._job(rel, doc, str(name), job)
                     out += [found] if found is not None else []
         return out
+
+    def pure(self) -> PureJob | None:
+        """The first job, in file order, whose step builds a wheel with the extensions turned off."""
+        for rel, doc in self.files.items():
+            if _called_only(doc):
+                continue
+            jobs = doc.get("jobs")
+            for name, job in jobs.items() if isinstance(jobs, dict) else []:
+                if not isinstance(job, dict) or any(_is_cibuildwheel(s) for s in _steps(job)):
+                    continue
+                for step in _steps(job):
+                    if not _builds_wheel(str(step.get("run", ""))):
+                        continue
+                    where = f"{rel} (job {name})"
+                    raw = {**_all_env(job.get("env")), **_all_env(step.get("env"))}
+                    if not any(_PURE_SWITCH.search(var.upper()) for var in raw):
+                        continue
+                    env = {}
+                    for var, text in raw.items():
+                        value = self._value(text, {"matrix": {}, "inputs": {}}, f"{where}: {var}")
+                        if value is not None:
+                            env[var] = value
+                    # its switch is known and on (a matrix value of a test job reads as empty here)
+                    if any(
+                        _PURE_SWITCH.search(k.upper()) and v.strip().lower() not in _OFF
+                        for k, v in env.items()
+                    ):
+                        return PureJob(rel, str(name), MappingProxyType(env))
+        return None
 
     def _cibw_steps(self, rel: str, job: Mapping[str, object]) -> list[Mapping[str, object]]:
         """The steps that run cibuildwheel for Linux, macOS or Windows wheels (Pyodide, iOS and Android jobs
@@ -229,6 +296,20 @@ def _try(text: str, context: Mapping[str, object]) -> str | None:
 def _steps(job: Mapping[str, object]) -> list[Mapping[str, object]]:
     steps = job.get("steps")
     return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
+
+
+def _builds_wheel(run: str) -> bool:
+    """Whether a ``run`` builds a wheel: a build command that is not told to make the sdist only."""
+    for m in _WHEEL_BUILD.finditer(run):
+        args = m["args"].split()
+        sdist_only = ("--sdist" in args or "-s" in args) and not ("--wheel" in args or "-w" in args)
+        if "pip" in m.group(0) or not sdist_only:
+            return True
+    return False
+
+
+def _all_env(raw: object) -> dict[str, str]:
+    return {str(k): _text(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def _is_cibuildwheel(step: Mapping[str, object]) -> bool:

@@ -9,7 +9,7 @@
 
 This is the package's one public face: the rest of shipwheel imports staging only from here. The modules behind
 it: ``_containers/`` (one module per kind of container, the listing judge, the static index writer),
-``_stage.py``, ``_fetch.py`` and ``_download.py`` (the number of parallel downloads is ``shipwheel._adaptive``, shared with publish).
+``_stage.py``, ``_retention.py`` (the development builds a scheduled run keeps), ``_fetch.py`` and ``_download.py`` (the number of parallel downloads is ``shipwheel._adaptive``, shared with publish).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from ._fetch import (
     fetch_release,
     select_entries,
 )
+from ._retention import PruneReport, dev_versions_to_delete, prune_bucket, prune_index_server
 from ._stage import StageEvent, StageOutcome, StageReport, stage_files
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Listing",
     "NothingToFetchError",
     "Opened",
+    "PruneReport",
     "Rejected",
     "Selection",
     "StageEvent",
@@ -56,11 +58,14 @@ __all__ = [
     "StageReport",
     "TransferError",
     "WritableContainer",
+    "dev_versions_to_delete",
     "download_file",
     "families_from",
     "fetch_release",
     "is_writable",
     "open_container",
+    "prune_bucket",
+    "prune_index_server",
     "read_container_manifest",
     "select_entries",
     "stage_files",

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -195,12 +196,20 @@ def _tagsets(files: list[FileResult]) -> dict[str, list[str]]:
 
 
 def check_completeness(
-    files: list[FileResult], expected: list[Identifier] | None, source: str, reason: str = ""
+    files: list[FileResult],
+    expected: list[Identifier] | None,
+    source: str,
+    reason: str = "",
+    *,
+    pure: bool | None = None,
 ) -> tuple[Completeness, list[Problem]]:
     """Missing, unexpected and duplicated identifiers. ``expected`` ``None``: skipped for ``reason``.
 
     Missing identifiers are errors when the matrix comes from the configuration and warnings when it was
-    inferred from the files themselves.
+    inferred from the files themselves. Beside platform wheels a pure wheel (``py3-none-any``) covers no
+    identifier (it is the fallback of interpreters the release has no wheel for, not a wheel of the matrix):
+    ``pure`` says whether the release ships one (the configuration's ``ci.pure-wheel-environment``), so that it is
+    missing, or unexpected, like an identifier; ``None``: either is fine.
     """
     problems: list[Problem] = []
     for tagset, names in _tagsets(files).items():
@@ -214,6 +223,10 @@ def check_completeness(
                 for n in sorted(names)
             )
     tags = [(f, d.tags) for f in files if f.kind == "wheel" and (d := DistFile.parse(f.filename)) is not None]
+    pure_wheels = [(f, t) for f, t in tags if _pure(t)]
+    beside = len(pure_wheels) < len(tags)  # pure wheels beside platform wheels
+    if beside:
+        tags = [(f, t) for f, t in tags if not _pure(t)]
     present = sorted({Identifier.parse(i) for f in files for i in f.identifiers})
     if expected is None:
         return Completeness("skipped", "", reason=reason, present=[str(i) for i in present]), problems
@@ -237,17 +250,46 @@ def check_completeness(
         problems.extend(
             make_problem("matrix-unexpected", n, f"{ident} is not in the project's matrix") for n in names
         )
+    pure_present = sorted({str(t) for _, tagset in pure_wheels for t in tagset})
+    if pure and not pure_wheels:
+        problems.append(
+            make_problem(
+                "matrix-missing",
+                "",
+                "no pure wheel (py3-none-any), which the project ships beside its platform wheels "
+                "(ci.pure-wheel-environment)",
+                fix="build it with the variables of ci.pure-wheel-environment (the generated workflow's pure job)",
+            )
+        )
+    unexpected_pure = pure is False and beside and bool(pure_wheels)
+    if unexpected_pure:
+        problems.extend(
+            make_problem(
+                "matrix-unexpected",
+                f.filename,
+                "a pure wheel beside the platform wheels, but the project ships none (ci.pure-wheel-environment "
+                "is empty)",
+                fix="leave the pure wheel out, or set ci.pure-wheel-environment to the variables that build it",
+            )
+            for f, _ in pure_wheels
+        )
+    pure_expected = ["py3-none-any"] if pure else []
     completeness = Completeness(
         "checked",
         source,
         reason=reason,
-        expected=[str(i) for i in expected],
-        present=[str(i) for i in present],
-        missing=[str(i) for i in missing],
-        unexpected=[str(i) for i in unexpected],
+        expected=[str(i) for i in expected] + pure_expected,
+        present=[str(i) for i in present] + pure_present,
+        missing=[str(i) for i in missing] + (pure_expected if pure and not pure_wheels else []),
+        unexpected=[str(i) for i in unexpected] + (pure_present if unexpected_pure else []),
         duplicated=duplicated,
     )
     return completeness, problems
+
+
+def _pure(tags: frozenset[Tag]) -> bool:
+    """Whether a wheel's tags are all pure (``py3-none-any``): no identifier's wheel."""
+    return all(t.platform == "any" for t in tags)
 
 
 def pure_completeness(

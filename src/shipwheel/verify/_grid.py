@@ -9,7 +9,7 @@ from typing import Any
 from ..distfiles import DistFile
 from ..errors import SelectorError
 from ..matrix import ALL_PLATFORMS, Identifier, wheel_covers
-from ._model import GridCell, Report, Severity
+from ._model import FileResult, GridCell, Report, Severity
 
 __all__ = ["REPORT_SCHEMA", "matrix_grid", "report_json"]
 
@@ -44,6 +44,11 @@ def matrix_grid(report: Report) -> Grid:
     rows = [i.python for i in sorted({Identifier(i.minor, i.free_threaded, "win32") for i in idents})]
     cols = [p for p in ALL_PLATFORMS if any(i.platform == p for i in idents)]
     parsed = [(f, DistFile.parse(f.filename)) for f in report.files if f.kind == "wheel"]
+    platform: list[tuple[FileResult, DistFile | None]] = [
+        (f, d) for f, d in parsed if d is not None and any(t.platform != "any" for t in d.tags)
+    ]
+    # beside platform wheels a pure wheel fills no cell (completeness counts it apart): a missing one shows
+    parsed = platform or parsed
     severity: dict[str, set[Severity]] = defaultdict(set)
     for p in report.problems:
         severity[p.file].add(p.severity)

@@ -1,0 +1,168 @@
+"""The retention rule of development builds in a staging container: keep the newest ``keep`` development versions
+(``X.Y.devN``) of a project, delete the files of the older ones. Releases, pre-releases and post-releases are
+never deleted: only what a scheduled run stages (as NumPy's and SciPy's nightly wheels are pruned).
+
+Two kinds of container delete through their own API: a bucket (``s3://``, DeleteObjects, then the ``SHA256SUMS``
+manifest and the static index are written again for what is left) and an index server's upload URL
+(pypiserver's ``:action=remove_pkg``, one request per version, with the credentials the caller passes).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import httpx
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from .._http import make_client
+from .._retry import RetryPolicy
+from ..distfiles import hash_chunks
+from ..errors import TransferError
+from ..manifest import MANIFEST, format_manifest
+from ..simple_index import IndexFile, render_index
+from ._containers import Container, Listing, WritableContainer, read_container_manifest
+
+__all__ = ["PruneReport", "dev_versions_to_delete", "prune_bucket", "prune_index_server"]
+
+
+@dataclass(slots=True)
+class PruneReport:
+    """What a pruning kept and deleted: versions (newest first) and the files deleted."""
+
+    container: str
+    project: str
+    kept: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def dev_versions_to_delete(versions: Iterable[Version], keep: int) -> tuple[list[Version], list[Version]]:
+    """The development versions among ``versions`` to keep (the newest ``keep``) and to delete (the rest), each
+    newest first; any other version is in neither list."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    dev = sorted({v for v in versions if v.is_devrelease}, reverse=True)
+    return dev[:keep], dev[keep:]
+
+
+def _plan(
+    listing: Listing, project: str, keep: int, display: str
+) -> tuple[PruneReport, dict[Version, list[str]]]:
+    want = canonicalize_name(project)
+    by_version: dict[Version, list[str]] = {}
+    for name, entry in listing.entries.items():
+        if canonicalize_name(entry.dist.name) == want:
+            by_version.setdefault(entry.dist.version, []).append(name)
+    kept, deleted = dev_versions_to_delete(by_version, keep)
+    report = PruneReport(display, want, [str(v) for v in kept], [str(v) for v in deleted])
+    return report, {v: sorted(by_version[v]) for v in deleted}
+
+
+def prune_bucket(container: Container, project: str, keep: int) -> PruneReport:
+    """Delete the files of ``project``'s development versions beyond the newest ``keep`` from an S3 container
+    (:class:`~shipwheel.staging._containers._s3.S3Container`), then write its ``SHA256SUMS`` and static index
+    again for what is left."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from ._containers._s3 import S3Container
+
+    if not isinstance(container, S3Container):
+        raise TransferError(
+            f"cannot delete from {container.display}", hint="prune an s3:// bucket or an index server"
+        )
+    report, doomed = _plan(container.listing(project), project, keep, container.display)
+    keys = [container.prefix + name for names in doomed.values() for name in names]
+    for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
+        batch = keys[start : start + 1000]
+        try:
+            answer = container.client.delete_objects(
+                Bucket=container.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise TransferError(
+                f"S3 refused to delete old development builds from {container.display}: {exc}",
+                hint="check that the credentials may delete objects (s3:DeleteObject)",
+            ) from exc
+        failed = answer.get("Errors") or []
+        if failed:
+            raise TransferError(
+                f"S3 did not delete {', '.join(str(e.get('Key')) for e in failed[:3])} from {container.display}",
+                hint="check that the credentials may delete objects (s3:DeleteObject)",
+            )
+    report.files = [k[len(container.prefix) :] for k in keys]
+    if keys:
+        _reindex(container)
+    return report
+
+
+def _reindex(container: WritableContainer) -> None:
+    """``SHA256SUMS`` and the static simple index of what the container holds now (digests from its manifest;
+    a file it does not name is read once to hash it)."""
+    policy = RetryPolicy(retries=2)
+    listing = container.listing()
+    known = read_container_manifest(container, listing, policy)
+    digests: dict[str, str] = {}
+    for name, entry in listing.entries.items():
+        if name in known:
+            digests[name] = known[name]
+        else:
+            with container.stream(entry) as opened:
+                digests[name] = hash_chunks(opened.chunks)[0]["sha256"]
+    sizes = {n: e.size or 0 for n, e in listing.entries.items()}
+    pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n]) for n in sorted(digests))
+    manifest = format_manifest(digests).encode()
+    policy.run(functools.partial(container.put_bytes, MANIFEST, manifest, "text/plain; charset=utf-8"))
+    for rel, data in sorted(pages.items()):
+        ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
+        policy.run(functools.partial(container.put_bytes, rel, data, ctype))
+
+
+def prune_index_server(
+    upload_url: str,
+    index: Container,
+    project: str,
+    keep: int,
+    auth: tuple[str, str] | None,
+    *,
+    timeout: float = 60.0,
+) -> PruneReport:
+    """Delete ``project``'s development versions beyond the newest ``keep`` from the index server behind
+    ``upload_url`` (its simple index is ``index``), one ``remove_pkg`` request per version."""
+    report, doomed = _plan(index.listing(project), project, keep, upload_url)
+    with make_client(timeout=timeout, auth=auth) as client:
+        for version, names in doomed.items():
+            for name, text in sorted(_as_written(names)):
+                _remove(client, upload_url, project, version, name, text)
+            report.files += names
+    return report
+
+
+def _as_written(names: Iterable[str]) -> set[tuple[str, str]]:
+    """The name and version as the file names write them (pypiserver matches those, not the normalized ones)."""
+    out = set()
+    for name in names:
+        stem = name.removesuffix(".whl").removesuffix(".tar.gz").removesuffix(".zip")
+        parts = stem.split("-")
+        out.add((parts[0], parts[1]) if name.endswith(".whl") else ("-".join(parts[:-1]), parts[-1]))
+    return out
+
+
+def _remove(
+    client: httpx.Client, upload_url: str, project: str, version: Version, name: str, text: str
+) -> None:
+    """One ``remove_pkg`` of the files named ``name``-``text``; a 404 means they are gone already."""
+    response = client.post(upload_url, data={":action": "remove_pkg", "name": name, "version": text})
+    if response.status_code in (401, 403):
+        raise TransferError(
+            f"{upload_url} refused to delete {project} {version} ({response.status_code})",
+            hint="set SHIPWHEEL_USERNAME and SHIPWHEEL_PASSWORD to a user that may upload",
+        )
+    if response.status_code >= 400 and response.status_code != 404:  # 404: gone already
+        raise TransferError(
+            f"{upload_url} answered {response.status_code} to deleting {project} {version}",
+            hint="the index server must take pypiserver's remove_pkg action",
+            retryable=response.status_code >= 500,
+        )
