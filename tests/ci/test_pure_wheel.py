@@ -176,3 +176,23 @@ def test_the_grid_shows_a_missing_cell_beside_a_pure_wheel() -> None:
     _, _, cells = matrix_grid(report)
     assert cells[("cp313", "manylinux_x86_64")].state == "missing"
     assert cells[("cp312", "manylinux_x86_64")].files == (_CP312.filename,)
+
+
+def test_verify_of_the_project_expects_the_pure_wheel_its_workflow_builds(tmp_path: Path) -> None:
+    """The whole path: the project's workflow builds a pure wheel, so verify of its release (the platform wheels
+    inferred from the files) reports the pure wheel as missing, and is content once it is there."""
+    from fixtures.defective import make_wheel
+    from shipwheel.verify import verify_paths
+
+    config = load_config(_project(tmp_path / "demo"), environ={})
+    wheelhouse = tmp_path / "wheelhouse"
+    for py in ("cp312", "cp313"):
+        for platform in ("manylinux_2_17_x86_64.manylinux2014_x86_64", "musllinux_1_2_x86_64"):
+            make_wheel(wheelhouse, "demo", "1.0", f"{py}-{py}-{platform}")
+    report = verify_paths([wheelhouse], config=config)
+    assert [(p.code, p.subject) for p in report.problems if p.code.startswith("matrix-")] == [
+        ("matrix-missing", "py3-none-any")
+    ]
+    make_wheel(wheelhouse, "demo", "1.0")
+    report = verify_paths([wheelhouse], config=config)
+    assert [p.code for p in report.problems if p.code.startswith("matrix-")] == []

@@ -258,23 +258,17 @@ def _completeness(
     if project is None or version is None:
         return check_completeness([], None, "", "the files are not of one project and version")
     wheels = [r for r in results if r.kind == "wheel" and r.project == project and r.version == version]
+    mine = config if config is not None and canonicalize_name(config.project.name or "") == project else None
     if not any(r.identifiers for r in wheels):
-        mine = (
-            config if config is not None and canonicalize_name(config.project.name or "") == project else None
-        )
         return pure_completeness(results, wheels, mine)
-    if (
-        config is not None
-        and config.project.name
-        and project
-        and canonicalize_name(config.project.name) == project
-        # a [tool.shipwheel] table (or SHIPWHEEL_* variables) with build settings: the project uses shipwheel's
-        # matrix; without one, the packaged default platforms say nothing about this project
-        and config.configures_build
-    ):
-        requires = config.project.requires_python or files_requires_python(results)
-        return check_completeness(wheels, config.identifiers(requires), "config")
-    return check_completeness(wheels, inferred_identifiers(results), "files")
+    # the project's workflows (or its table) build a pure wheel beside the platform ones: it is part of the set
+    ships_pure = bool(mine is not None and mine.ci.pure_wheel_environment)
+    # a [tool.shipwheel] table (or SHIPWHEEL_* variables) with build settings: the project uses shipwheel's
+    # matrix; without one, the packaged default platforms say nothing about this project
+    if mine is not None and mine.configures_build:
+        requires = mine.project.requires_python or files_requires_python(results)
+        return check_completeness(wheels, mine.identifiers(requires), "config", pure=ships_pure)
+    return check_completeness(wheels, inferred_identifiers(results), "files", pure=ships_pure or None)
 
 
 def render_html(report: Report, *, strict: bool = False) -> str:

@@ -259,6 +259,7 @@ def check_completeness(
                 "no pure wheel (py3-none-any), which the project ships beside its platform wheels "
                 "(ci.pure-wheel-environment)",
                 fix="build it with the variables of ci.pure-wheel-environment (the generated workflow's pure job)",
+                subject="py3-none-any",
             )
         )
     unexpected_pure = pure is False and beside and bool(pure_wheels)
