@@ -25,12 +25,13 @@ from ._plan import Plan, PlannedFile, PublishRuleError
 from ._publish import PublishSettings, ReleaseCheck, UploadFailedError, publish_files
 from ._repository import Repository, resolve_repository
 from ._results import FileResult, PublishEvent, PublishResult
-from ._stage_index import stage_to_index
+from ._stage_index import IndexServerAccess, index_server_access, stage_to_index
 
 __all__ = [
     "Credentials",
     "FileResult",
     "IncompleteReleaseError",
+    "IndexServerAccess",
     "Plan",
     "PlannedFile",
     "PublishEvent",
@@ -40,6 +41,7 @@ __all__ = [
     "ReleaseCheck",
     "Repository",
     "UploadFailedError",
+    "index_server_access",
     "missing_from_release",
     "publish_files",
     "resolve_credentials",

@@ -5,15 +5,48 @@ upload machinery. It lives with publish, which it runs, and speaks staging's voc
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import httpx
+
+from .._http import make_client
+from .._retry import RetryPolicy
 from ..distfiles import DistFile, collect_release_files
 from ..staging import StageEvent, StageOutcome, StageReport
+from ._credentials import resolve_credentials
 from ._publish import PublishSettings, publish_files
+from ._repository import resolve_repository, same_origin
 from ._results import PublishEvent
+from ._runner import find_index
 
-__all__ = ["stage_to_index"]
+__all__ = ["IndexServerAccess", "index_server_access", "stage_to_index"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexServerAccess:
+    """An index server as ``publish`` finds it: its upload URL, its simple index, and the credentials to upload
+    (and to delete, for ``stage --keep-dev`` and ``--overwrite``)."""
+
+    upload_url: str
+    simple_url: str
+    auth: tuple[str, str] | None
+
+
+def index_server_access(repository: str, *, timeout: float = 60.0) -> IndexServerAccess:
+    """The upload URL, simple index (pypiserver's ``/simple/``, devpi's ``/+simple/``, the one the configuration
+    names) and credentials of ``repository``, found where ``publish`` finds them."""
+    repo = resolve_repository(repository)
+    credentials = resolve_credentials(repo)
+    auth = (credentials.username, credentials.password) if credentials is not None else None
+    same_host = repo.index_url == "" or same_origin(repo.index_url, repo.upload_url)
+    index_auth = httpx.BasicAuth(*auth) if auth is not None and same_host else None
+    with make_client(timeout=timeout) as client:
+        simple = find_index(
+            client, repo, index_auth, RetryPolicy(retries=2), credentials if index_auth else None
+        )
+    return IndexServerAccess(repo.upload_url, simple, auth)
 
 
 def stage_to_index(
