@@ -55,7 +55,7 @@ def test_a_schedule_stages_development_wheels_and_keeps_the_newest(
     assert dev["if"] == "needs.tag-check.outputs.target == 'dev'"
     assert set(dev["needs"]) == {"sdist", "release", "tag-check"}  # only what verify --strict passed
     (step,) = [s for s in dev["steps"] if "run" in s]
-    assert step["run"].rstrip().endswith("shipwheel stage dist --keep-dev 3")
+    assert step["run"].rstrip().endswith("shipwheel stage dist --overwrite --keep-dev 3")
     assert secrets in str(step["env"])
     assert "github.event_name == 'schedule' && 'dev'" in doc["concurrency"]["group"]  # a group of its own
     check = next(s for s in doc["jobs"]["tag-check"]["steps"] if s.get("id") == "check")["run"]

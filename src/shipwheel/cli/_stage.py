@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from rich.text import Text
 from .._retry import RetryPolicy
 from ..distfiles import DistFile
 from ..errors import UsageError
-from ..publish import resolve_credentials, resolve_repository, stage_to_index
+from ..publish import index_server_access, stage_to_index
 from ..staging import (
+    ClearReport,
     Container,
     PruneReport,
     StageEvent,
     StageReport,
+    clear_dev_files_on_index_server,
     open_container,
     prune_bucket,
     prune_index_server,
@@ -52,7 +55,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "staging container, a folder or s3://bucket/prefix; rewrite its SHA256SUMS and its static PEP 503 + "
         "PEP 691 index, so that 'pip install --index-url <container>/simple/ PROJECT==VERSION' installs them. "
         "An http(s) URL is an index server's upload URL (devpi, pypiserver): the files are uploaded with "
-        "shipwheel publish's machinery and credentials.",
+        "shipwheel publish's machinery and credentials. A nightly of a static development version (1.2.0.dev0 "
+        "between releases) has the same file names every night: --overwrite replaces the last one.",
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILES|WHEELHOUSE", help="release files or folders")
     p.add_argument(
@@ -62,7 +66,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="folder, file://, s3://bucket/prefix, or an index upload URL (default: [tool.shipwheel.stage] to)",
     )
     p.add_argument(
-        "--overwrite", action="store_true", help="replace staged files that differ (default: refuse)"
+        "--overwrite",
+        action="store_true",
+        help="replace staged files that differ (default: refuse); on an index server only a development "
+        "version's files (X.Y.devN) are replaced, by removing that version first (pypiserver's remove_pkg)",
     )
     p.add_argument(
         "-j",
@@ -142,8 +149,11 @@ def run(args: argparse.Namespace) -> int:
             max_connections=4 * config.jobs,  # the last files may go up in several parts at once each
         )
 
+    cleared: ClearReport | None = None
     if container is None:
         # An index server (devpi, pypiserver): uploads through shipwheel publish's machinery.
+        if args.overwrite:
+            cleared = _clear_index_server(config.to, args.files, args.timeout)
         report = stage_to_index(
             args.files,
             config.to,
@@ -153,6 +163,13 @@ def run(args: argparse.Namespace) -> int:
             adaptive=adaptive,
             on_event=_Lines(),
         )
+        if cleared is not None:
+            report.files = [
+                dataclasses.replace(f, status="replaced")
+                if f.filename in cleared.removed and f.status == "staged"
+                else f
+                for f in report.files
+            ]
         if args.keep_dev is not None:
             pruned = _prune_index_server(config.to, report, args.keep_dev, args.timeout)
     else:
@@ -179,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
                     {"filename": f.filename, "status": f.status, "size": f.size, "sha256": f.sha256}
                     for f in report.files
                 ],
+                "removed": _removed_too(report, cleared),
                 "index_pages": report.index_pages,
                 "total_files": report.total_files,
                 "seconds": round(report.seconds, 3),
@@ -192,6 +210,11 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         _summary(report)
+        extra = _removed_too(report, cleared)
+        if extra:
+            err_console.print(
+                Text(f"removed with the replaced version, not staged again: {', '.join(extra)}")
+            )
         for p in pruned:
             kept = ", ".join(p.kept) or "none"
             gone = (
@@ -210,20 +233,38 @@ def _prune_bucket(container: Container, report: StageReport, keep: int) -> list[
     return [prune_bucket(container, project, keep) for project in _projects(report)]
 
 
+def _index_server(upload_url: str, timeout: float) -> tuple[str, Container, tuple[str, str] | None]:
+    """The upload URL, the simple index (to close) and the credentials of an index server, as publish finds them."""
+    server = index_server_access(upload_url, timeout=timeout)
+    return server.upload_url, open_container(server.simple_url, timeout=timeout), server.auth
+
+
 def _prune_index_server(upload_url: str, report: StageReport, keep: int, timeout: float) -> list[PruneReport]:
     """The staged projects' old development versions out of the index server, with publish's credentials."""
-    repository = resolve_repository(upload_url)
-    credentials = resolve_credentials(repository)
-    auth = (credentials.username, credentials.password) if credentials is not None else None
-    simple = repository.index_url or upload_url.rstrip("/") + "/simple/"
-    index = open_container(simple, timeout=timeout)
+    upload, index, auth = _index_server(upload_url, timeout)
     try:
         return [
-            prune_index_server(repository.upload_url, index, project, keep, auth, timeout=timeout)
+            prune_index_server(upload, index, project, keep, auth, timeout=timeout)
             for project in _projects(report)
         ]
     finally:
         index.close()
+
+
+def _clear_index_server(upload_url: str, files: list[Path], timeout: float) -> ClearReport:
+    """``--overwrite`` on an index server: the development versions it holds other bytes of, removed before the
+    upload (a release file is refused)."""
+    upload, index, auth = _index_server(upload_url, timeout)
+    try:
+        return clear_dev_files_on_index_server(upload, index, files, auth, timeout=timeout)
+    finally:
+        index.close()
+
+
+def _removed_too(report: StageReport, cleared: ClearReport | None) -> list[str]:
+    """Files the replaced versions took with them that this run did not stage again (a wheel not built tonight)."""
+    given = {f.filename for f in report.files}
+    return [name for name in (cleared.removed if cleared else []) if name not in given]
 
 
 class _Lines:
@@ -277,16 +318,18 @@ def _summary(report: StageReport) -> None:
     table.add_column("sha256")
     for f in report.files:
         table.add_row(
-            Text(f.status, style="green" if f.status == "staged" else "dim"),
+            Text(f.status, style={"staged": "green", "replaced": "yellow"}.get(f.status, "dim")),
             Text(f.filename),
             f.sha256[:16],
         )
     out_console.print(table)
     staged = sum(1 for f in report.files if f.status == "staged")
-    line = f"{staged} staged, {len(report.files) - staged} already there"
+    replaced = sum(1 for f in report.files if f.status == "replaced")
+    line = f"{staged} staged, " + (f"{replaced} replaced, " if replaced else "")
+    line += f"{len(report.files) - staged - replaced} already there"
     if report.index_pages:
         line += f"; the container holds {report.total_files} files"
-    if report.connections and staged:
+    if report.connections and (staged or replaced):
         mb = report.bytes_uploaded / 1e6
         speed = mb / report.seconds if report.seconds > 0 else 0.0
         line += f"; {mb:.1f} MB in {report.seconds:.1f} s ({speed:.1f} MB/s), up to {max(report.connections)} at once"

@@ -36,10 +36,18 @@ from ._fetch import (
     fetch_release,
     select_entries,
 )
-from ._retention import PruneReport, dev_versions_to_delete, prune_bucket, prune_index_server
+from ._retention import (
+    ClearReport,
+    PruneReport,
+    clear_dev_files_on_index_server,
+    dev_versions_to_delete,
+    prune_bucket,
+    prune_index_server,
+)
 from ._stage import StageEvent, StageOutcome, StageReport, stage_files
 
 __all__ = [
+    "ClearReport",
     "Container",
     "Entry",
     "Expected",
@@ -58,6 +66,7 @@ __all__ = [
     "StageReport",
     "TransferError",
     "WritableContainer",
+    "clear_dev_files_on_index_server",
     "dev_versions_to_delete",
     "download_file",
     "families_from",

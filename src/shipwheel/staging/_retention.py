@@ -5,13 +5,19 @@ never deleted: only what a scheduled run stages (as NumPy's and SciPy's nightly 
 Two kinds of container delete through their own API: a bucket (``s3://``, DeleteObjects, then the ``SHA256SUMS``
 manifest and the static index are written again for what is left) and an index server's upload URL
 (pypiserver's ``:action=remove_pkg``, one request per version, with the credentials the caller passes).
+
+The same removal makes room on an index server for a nightly of a static development version (``1.2.0.dev0`` in
+``pyproject.toml`` between releases, as NumPy and SciPy keep it): every night builds the same file names with
+other bytes, and the newest replaces the last (:func:`clear_dev_files_on_index_server`, ``stage --overwrite``). A
+release or pre-release file is never removed that way: an index's release files are final.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from packaging.utils import canonicalize_name
@@ -19,13 +25,20 @@ from packaging.version import Version
 
 from .._http import make_client
 from .._retry import RetryPolicy
-from ..distfiles import hash_chunks
-from ..errors import TransferError
+from ..distfiles import DistFile, collect_release_files, file_digests, hash_chunks
+from ..errors import ConflictError, TransferError
 from ..manifest import MANIFEST, format_manifest
 from ..simple_index import IndexFile, render_index
-from ._containers import Container, Listing, WritableContainer, read_container_manifest
+from ._containers import Container, Entry, Listing, WritableContainer, read_container_manifest
 
-__all__ = ["PruneReport", "dev_versions_to_delete", "prune_bucket", "prune_index_server"]
+__all__ = [
+    "ClearReport",
+    "PruneReport",
+    "clear_dev_files_on_index_server",
+    "dev_versions_to_delete",
+    "prune_bucket",
+    "prune_index_server",
+]
 
 
 @dataclass(slots=True)
@@ -37,6 +50,16 @@ class PruneReport:
     kept: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ClearReport:
+    """What :func:`clear_dev_files_on_index_server` removed: ``differing``, the given files the index held with
+    other bytes; ``removed``, every file the removal took (pypiserver removes a version's files together)."""
+
+    container: str
+    differing: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 def dev_versions_to_delete(versions: Iterable[Version], keep: int) -> tuple[list[Version], list[Version]]:
@@ -166,3 +189,77 @@ def _remove(
             hint="the index server must take pypiserver's remove_pkg action",
             retryable=response.status_code >= 500,
         )
+
+
+def clear_dev_files_on_index_server(
+    upload_url: str,
+    index: Container,
+    paths: Sequence[Path],
+    auth: tuple[str, str] | None,
+    *,
+    timeout: float = 60.0,
+) -> ClearReport:
+    """Remove from the index server behind ``upload_url`` (its simple index is ``index``) the development versions
+    of which it holds a file named as one of ``paths`` with other bytes, so that they can be uploaded again: a
+    nightly of a static development version replaces the last one. Nothing is removed when the index holds the
+    same bytes.
+
+    :raises ConflictError: such a file is of a release or pre-release (checked before anything is removed).
+    :raises TransferError: the server refused, or still lists a file after its removal (no ``remove_pkg``).
+    """
+    local: dict[str, tuple[DistFile, str]] = {}
+    for path in collect_release_files(paths):
+        dist = DistFile.parse(path.name)
+        assert dist is not None  # collect_release_files keeps release files only
+        local[path.name] = (dist, file_digests(path)["sha256"])
+    report = ClearReport(upload_url)
+    doomed: dict[tuple[str, Version], list[str]] = {}
+    refused: list[str] = []
+    for project in sorted({str(canonicalize_name(dist.name)) for dist, _ in local.values()}):
+        listing = index.listing(project)
+        for name, (dist, digest) in sorted(local.items()):
+            entry = listing.entries.get(name)
+            if canonicalize_name(dist.name) != project or entry is None or _digest_of(index, entry) == digest:
+                continue
+            if not dist.version.is_devrelease:
+                refused.append(name)
+                continue
+            report.differing.append(name)
+            doomed[(project, dist.version)] = sorted(
+                n
+                for n, e in listing.entries.items()
+                if canonicalize_name(e.dist.name) == project and e.dist.version == dist.version
+            )
+    if refused:
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        raise ConflictError(
+            f"{upload_url} already has {refused[0]}{more} with different contents, and a release file on an "
+            "index server is never replaced (--overwrite replaces development versions only); nothing was removed",
+            hint="build it again with a new version (or a wheel build tag)",
+        )
+    with make_client(timeout=timeout, auth=auth) as client:
+        for (project, version), names in doomed.items():
+            for name, text in sorted(_as_written(names)):
+                _remove(client, upload_url, project, version, name, text)
+            report.removed += names
+    if doomed:
+        left = sorted(set(report.differing) & _listed(index, doomed))
+        if left:
+            raise TransferError(
+                f"{upload_url} still lists {left[0]} after removing its version",
+                hint="the index server must take pypiserver's remove_pkg action; on another server remove the "
+                "version by hand, or stage a new development version",
+            )
+    return report
+
+
+def _digest_of(index: Container, entry: Entry) -> str:
+    """The sha256 the index lists for ``entry``, or of its bytes when it lists none."""
+    if entry.sha256:
+        return entry.sha256.lower()
+    with index.stream(entry) as opened:
+        return hash_chunks(opened.chunks)[0]["sha256"]
+
+
+def _listed(index: Container, doomed: Iterable[tuple[str, Version]]) -> set[str]:
+    return {name for project in {p for p, _ in doomed} for name in index.listing(project).entries}

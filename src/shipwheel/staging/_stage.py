@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -54,11 +54,11 @@ __all__ = ["StageEvent", "StageOutcome", "StageReport", "stage_files"]
 
 @dataclass(frozen=True, slots=True)
 class StageOutcome:
-    """One file given to ``stage``: ``staged`` (copied or uploaded now), or ``present`` (the container already
-    had it, identical)."""
+    """One file given to ``stage``: ``staged`` (copied or uploaded now), ``replaced`` (uploaded now over a file of
+    the same name with other bytes: ``--overwrite``), or ``present`` (the container already had it, identical)."""
 
     filename: str
-    status: Literal["staged", "present"]
+    status: Literal["staged", "replaced", "present"]
     size: int
     sha256: str
 
@@ -93,7 +93,7 @@ class StageReport:
     @property
     def bytes_uploaded(self) -> int:
         """Bytes of the files sent by this run."""
-        return sum(f.size for f in self.files if f.status == "staged")
+        return sum(f.size for f in self.files if f.status != "present")
 
 
 def stage_files(
@@ -152,7 +152,8 @@ def stage_files(
             window=_WINDOW,
         )
         todo.sort(key=lambda n: -local[n][2])  # largest first: the last upload to finish is a small one
-        report.files += _upload_all(container, todo, local, limiter, policy, emit)
+        uploaded = _upload_all(container, todo, local, limiter, policy, emit)
+        report.files += [replace(o, status="replaced") if o.filename in conflicts else o for o in uploaded]
         report.connections = list(limiter.history)
     report.files.sort(key=lambda o: o.filename)
 
