@@ -18,8 +18,10 @@ from ..config import read_pyproject
 from ..errors import ShipwheelError
 from ..matrix import Identifier, Selector
 from ._context import BuildContext, IdentifierContext
+from ._cython import cython_cache
 from ._env import CachedEnv
 from ._frontend import Frontend, config_settings, parse_frontend
+from ._results import CacheStats
 from ._source import extract_sdist
 from ._steps import (
     expand,
@@ -130,9 +132,11 @@ def _with_ninja_jobs(settings: Mapping[str, str | list[str]], jobs: int) -> dict
     return out
 
 
-def compile_wheel(ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[str]) -> Path:
-    """The backend's wheel, built with ``jobs`` compiles at once; the compiler cache's calls are recorded in
-    the identifier's statslog."""
+def compile_wheel(
+    ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[str]
+) -> tuple[Path, CacheStats]:
+    """The backend's wheel, built with ``jobs`` compiles at once, and what the Cython cache did for it; the
+    compiler cache's calls are recorded in the identifier's statslog."""
     extra = ic.root / "parallel.cfg"
     extra.write_text(f"[build_ext]\nparallel = {jobs}\n", encoding="utf-8")
     env = {
@@ -142,8 +146,18 @@ def compile_wheel(ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[
         "CCACHE_STATSLOG": str(ic.root / "ccache-stats.log"),
     }
     settings = prepared.settings
+    cython = None
     if prepared.backend == "mesonpy" and prepared.frontend.kind != "pip":
         settings = _with_ninja_jobs(settings, jobs)
+        cython = cython_cache(prepared.build_env, ic.build.options.cache_dir, ic.name, ic.env)
+    if cython is not None:
+        env.update(cython.environ)
+        # meson-python's build folder is a new random one per build (.mesonpy-XXXX), and Cython's key holds
+        # the paths of the .pyx and .pxd files meson copies there: one fixed name per identifier lets a warm
+        # build's translations hit
+        settings = {"build-dir": str(prepared.srcdir / ".mesonpy-build"), **settings}
+        log.write(f"Cython cache: {cython.folder}\n")
+    before = cython.snapshot() if cython is not None else {}
     log.write(f"compile: {jobs} job(s)\n")
     outdir = ic.root / "dist"
 
@@ -162,7 +176,8 @@ def compile_wheel(ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[
             prepared.srcdir, prepared.build_env, "wheel", outdir=outdir, env=env, log=log, settings=settings
         )
 
-    return ic.build.step(ic.name, "wheel", build)
+    wheel = ic.build.step(ic.name, "wheel", build)
+    return wheel, cython.stats(before) if cython is not None else CacheStats()
 
 
 def _delocate_archs(ident: Identifier) -> str:

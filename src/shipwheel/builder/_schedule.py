@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,10 +29,11 @@ from ..interpreters import Interpreter
 from ..matrix import Identifier
 from ._ccache import read_stats
 from ._context import BuildContext, IdentifierContext, identifier_context, message
+from ._cython import trim as trim_cython_cache
 from ._logscan import first_errors
 from ._phases import before_all, compile_wheel, environment, repair, test
 from ._repro import normalize_wheel
-from ._results import BuildEvent, IdentifierResult, PhaseTimes
+from ._results import BuildEvent, CacheStats, IdentifierResult, PhaseTimes
 from ._resume import Journal, JournalEntry
 from ._steps import is_platform_wheel, wheel_tag
 
@@ -88,6 +89,7 @@ class _Clock:
     test: float = 0.0
     jobs: int = 0
     reused: bool = False
+    cython: CacheStats = field(default_factory=CacheStats)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -120,7 +122,7 @@ def _phases(run: _Run, ic: IdentifierContext, log: IO[str], clock: _Clock) -> tu
     clock.reused = prepared.reused
     with run.budget.hold(compile=True) as jobs, clock.phase("compile"):
         clock.jobs = jobs
-        wheel = compile_wheel(ic, prepared, jobs, log)
+        wheel, clock.cython = compile_wheel(ic, prepared, jobs, log)
     if run.platform_reason is not None and not is_platform_wheel(wheel):
         run.ctx.emit(BuildEvent(ic.name, "wheel", "failed", "pure wheel"))
         raise BuildError(
@@ -153,6 +155,7 @@ def _failure(
         errors=() if stopped else tuple(first_errors(ic.logpath)),
         times=clock.times(),
         cache=read_stats(ic.root / "ccache-stats.log"),
+        cython=clock.cython,
         compile_jobs=clock.jobs,
     )
 
@@ -191,6 +194,7 @@ def _run_one(run: _Run, ident: Identifier, interpreter: Interpreter) -> Identifi
         sha256=sha256,
         times=clock.times(),
         cache=stats,
+        cython=clock.cython,
         compile_jobs=clock.jobs,
     )
 
@@ -363,4 +367,5 @@ def build_wheels(
     else:
         results = resumed + round_of(todo, reason)
     _save_times(ctx, results)
+    trim_cython_cache(ctx.options.cache_dir)
     return _lost_extensions(results), False
