@@ -30,8 +30,9 @@ from ..matrix import Identifier
 from ._ccache import read_stats
 from ._context import BuildContext, IdentifierContext, identifier_context, message
 from ._cython import trim as trim_cython_cache
+from ._jobserver import Jobserver
 from ._logscan import first_errors
-from ._phases import before_all, compile_wheel, environment, repair, test
+from ._phases import before_all, compile_wheel, environment, jobserver_client, repair, test
 from ._repro import normalize_wheel
 from ._results import BuildEvent, CacheStats, IdentifierResult, PhaseTimes
 from ._resume import Journal, JournalEntry
@@ -46,12 +47,14 @@ class CoreBudget:
     At most ``slots`` run together. A compile is given a job count (ninja's ``-j``, setuptools' parallel
     build_ext, ``CMAKE_BUILD_PARALLEL_LEVEL``): the free cores shared among the compiles that can still start
     in this wave, at least one; so three identifiers on two cores compile side by side with one job each, and
-    the last one, alone, gets both cores.
+    the last one, alone, gets both cores. A compile by a jobserver ``client`` (ninja 1.13) holds one core and
+    takes the others from ``jobserver`` as long as no other phase holds them, also those freed while it runs.
     """
 
-    def __init__(self, cores: int, slots: int, compiles: int) -> None:
+    def __init__(self, cores: int, slots: int, compiles: int, jobserver: Jobserver | None = None) -> None:
         self.cores = max(1, cores)
         self.slots = max(1, slots)
+        self.jobserver = jobserver
         self._left = compiles
         self._running: dict[object, tuple[int, bool]] = {}
         self._cond = threading.Condition()
@@ -62,20 +65,29 @@ class CoreBudget:
         wave = max(1, min(self._left, self.slots) - compiling)
         return max(1, (self.cores - busy) // wave)
 
+    def _free(self) -> None:
+        if self.jobserver is not None:
+            self.jobserver.set_tokens(max(0, self.cores - sum(jobs for jobs, _ in self._running.values())))
+
     @contextlib.contextmanager
-    def hold(self, *, compile: bool) -> Iterator[int]:
-        """Wait for a slot; yield the job count (one for a test)."""
+    def hold(self, *, compile: bool, client: bool = False) -> Iterator[int]:
+        """Wait for a slot (and for the cores a jobserver client gives back); yield the job count (one for a
+        test; for a jobserver ``client``, the cores free when it starts)."""
         token = object()
         with self._cond:
             self._cond.wait_for(lambda: len(self._running) < self.slots)
             jobs = self._share() if compile else 1
-            self._running[token] = (jobs, compile)
+            self._running[token] = (1 if client and self.jobserver else jobs, compile)
+            self._free()
+        if self.jobserver is not None:
+            self.jobserver.reclaim(timeout=120)
         try:
             yield jobs
         finally:
             with self._cond:
                 del self._running[token]
                 self._left -= compile
+                self._free()
                 self._cond.notify_all()
 
 
@@ -120,9 +132,11 @@ def _phases(run: _Run, ic: IdentifierContext, log: IO[str], clock: _Clock) -> tu
     with clock.phase("environment"):
         prepared = environment(ic, run.sdist, run.overlay, log)
     clock.reused = prepared.reused
-    with run.budget.hold(compile=True) as jobs, clock.phase("compile"):
+    client = run.budget.jobserver is not None and jobserver_client(prepared)
+    with run.budget.hold(compile=True, client=client) as jobs, clock.phase("compile"):
         clock.jobs = jobs
-        wheel, clock.cython = compile_wheel(ic, prepared, jobs, log)
+        makeflags = run.budget.jobserver.makeflags if client and run.budget.jobserver else None
+        wheel, clock.cython = compile_wheel(ic, prepared, jobs, log, makeflags=makeflags)
     if run.platform_reason is not None and not is_platform_wheel(wheel):
         run.ctx.emit(BuildEvent(ic.name, "wheel", "failed", "pure wheel"))
         raise BuildError(
@@ -348,8 +362,12 @@ def build_wheels(
     slots = ctx.options.jobs or ctx.cores + 1
 
     def round_of(items: Sequence[tuple[Identifier, Interpreter]], why: str | None) -> list[IdentifierResult]:
-        budget = CoreBudget(ctx.cores, slots, len(items))
-        return _run_all(_Run(ctx, sdist, overlay, journal, budget, why), items)
+        jobserver = Jobserver(ctx.work / "jobserver")
+        try:
+            budget = CoreBudget(ctx.cores, slots, len(items), jobserver)
+            return _run_all(_Run(ctx, sdist, overlay, journal, budget, why), items)
+        finally:
+            jobserver.close()
 
     if reason is None and todo:
         # Nothing says whether the project is pure: build one identifier first and let its wheel tell.
