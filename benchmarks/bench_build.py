@@ -68,8 +68,20 @@ def fresh_shipwheel() -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     uv = shutil.which("uv") or "uv"
     subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    # with its bytecode, as `pip install shipwheel` writes it (uv writes none unless asked): without it, and with
+    # PYTHONDONTWRITEBYTECODE set, every run of shipwheel and of its auditwheel compiled their sources again
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(ROOT)], check=True
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--compile-bytecode",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(ROOT),
+        ],
+        check=True,
     )
     return venv / "bin" / "shipwheel"
 
