@@ -21,7 +21,18 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["Jobserver"]
+__all__ = ["Jobserver", "open_jobserver"]
+
+
+def open_jobserver(path: Path) -> Jobserver | None:
+    """A jobserver at ``path``; ``None`` where there are no named pipes (Windows, some file systems): the
+    compiles then get fixed job counts."""
+    if not hasattr(os, "mkfifo"):
+        return None
+    try:
+        return Jobserver(path)
+    except OSError:
+        return None
 
 
 class Jobserver:

@@ -30,7 +30,7 @@ from ..matrix import Identifier
 from ._ccache import read_stats
 from ._context import BuildContext, IdentifierContext, identifier_context, message
 from ._cython import trim as trim_cython_cache
-from ._jobserver import Jobserver
+from ._jobserver import Jobserver, open_jobserver
 from ._logscan import first_errors
 from ._phases import before_all, compile_wheel, environment, jobserver_client, repair, test
 from ._repro import normalize_wheel
@@ -362,12 +362,13 @@ def build_wheels(
     slots = ctx.options.jobs or ctx.cores + 1
 
     def round_of(items: Sequence[tuple[Identifier, Interpreter]], why: str | None) -> list[IdentifierResult]:
-        jobserver = Jobserver(ctx.work / "jobserver")
+        jobserver = open_jobserver(ctx.work / "jobserver")
         try:
             budget = CoreBudget(ctx.cores, slots, len(items), jobserver)
             return _run_all(_Run(ctx, sdist, overlay, journal, budget, why), items)
         finally:
-            jobserver.close()
+            if jobserver is not None:
+                jobserver.close()
 
     if reason is None and todo:
         # Nothing says whether the project is pure: build one identifier first and let its wheel tell.
