@@ -171,7 +171,11 @@ def _summary(data: dict) -> str:
         f"{r['compiler_cache']['hits'] + r['compiler_cache']['misses']}"
         for r in data["results"]
     ]
-    return f"{cache['name']}: {cache['hits']} hits, {cache['misses']} misses; " + "; ".join(rows)
+    cython = data.get("cython_cache") or {"hits": 0, "misses": 0}
+    return (
+        f"{cache['name']}: {cache['hits']} hits, {cache['misses']} misses; Cython cache: {cython['hits']} hits, "
+        f"{cython['misses']} misses; " + "; ".join(rows)
+    )
 
 
 def _load() -> str:
