@@ -68,8 +68,20 @@ def fresh_shipwheel() -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     uv = shutil.which("uv") or "uv"
     subprocess.run([uv, "venv", "-q", "-p", sys.executable, str(venv)], check=True)
+    # with its bytecode, as `pip install shipwheel` writes it (uv writes none unless asked): without it, and with
+    # PYTHONDONTWRITEBYTECODE set, every run of shipwheel and of its auditwheel compiled their sources again
     subprocess.run(
-        [uv, "pip", "install", "-q", "--python", str(venv / "bin" / "python"), str(ROOT)], check=True
+        [
+            uv,
+            "pip",
+            "install",
+            "-q",
+            "--compile-bytecode",
+            "--python",
+            str(venv / "bin" / "python"),
+            str(ROOT),
+        ],
+        check=True,
     )
     return venv / "bin" / "shipwheel"
 
@@ -159,7 +171,11 @@ def _summary(data: dict) -> str:
         f"{r['compiler_cache']['hits'] + r['compiler_cache']['misses']}"
         for r in data["results"]
     ]
-    return f"{cache['name']}: {cache['hits']} hits, {cache['misses']} misses; " + "; ".join(rows)
+    cython = data.get("cython_cache") or {"hits": 0, "misses": 0}
+    return (
+        f"{cache['name']}: {cache['hits']} hits, {cache['misses']} misses; Cython cache: {cython['hits']} hits, "
+        f"{cython['misses']} misses; " + "; ".join(rows)
+    )
 
 
 def _load() -> str:

@@ -84,6 +84,7 @@ class EnvCache:
                 "ft": interpreter.free_threaded,
                 "requires": sorted(set(requirements)),
                 "installer": self.installer,
+                "bytecode": True,
                 "shipwheel": __version__,
             },
             sort_keys=True,
@@ -144,7 +145,10 @@ class EnvCache:
         """Install ``requirements`` into ``env``."""
         reqs = list(requirements)
         if self.uv:
-            cmd = [self.uv, "pip", "install", "--python", env.python_executable, *reqs]
+            # the bytecode too, as pip writes it: every run of the backend's hooks in this (reused) environment
+            # imports the backend from it, and PYTHONDONTWRITEBYTECODE (or a read-only cache) would otherwise
+            # make each run compile setuptools' or meson's sources again
+            cmd = [self.uv, "pip", "install", "--compile-bytecode", "--python", env.python_executable, *reqs]
         else:
             cmd = [env.python_executable, "-m", "pip", "install", *reqs]
         run(

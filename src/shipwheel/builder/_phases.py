@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,10 @@ from ..config import read_pyproject
 from ..errors import ShipwheelError
 from ..matrix import Identifier, Selector
 from ._context import BuildContext, IdentifierContext
+from ._cython import cython_cache
 from ._env import CachedEnv
 from ._frontend import Frontend, config_settings, parse_frontend
+from ._results import CacheStats
 from ._source import extract_sdist
 from ._steps import (
     expand,
@@ -33,7 +37,16 @@ from ._steps import (
     test_wheel,
 )
 
-__all__ = ["Prepared", "before_all", "compile_wheel", "environment", "jobs_env", "repair", "test"]
+__all__ = [
+    "Prepared",
+    "before_all",
+    "compile_wheel",
+    "environment",
+    "jobs_env",
+    "jobserver_client",
+    "repair",
+    "test",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,8 @@ class Prepared:
     #: the scripts folder of the before-build environment (what before-build installed with pip), first on the
     #: PATH of the repair command too, as in cibuildwheel's build environment; None without before-build
     tools: Path | None = None
+    #: the ninja meson-python will run is a jobserver client (1.13 or later)
+    ninja_jobserver: bool = False
 
 
 def _backend(srcdir: Path) -> str:
@@ -101,15 +116,43 @@ def environment(ic: IdentifierContext, sdist: Path, overlay: Sequence[str], log:
     frontend = parse_frontend(ic.options.build_frontend)
     settings = config_settings(ic.options.config_settings, frontend)
 
-    def make() -> tuple[CachedEnv, bool]:
+    backend = _backend(srcdir)
+
+    def make() -> tuple[CachedEnv, bool, bool]:
         if frontend.kind == "pip":
-            return ctx.cache.get(ic.interpreter, ["pip"], log=log)
-        return prepare_backend(
+            return (*ctx.cache.get(ic.interpreter, ["pip"], log=log), False)
+        build_env, reused = prepare_backend(
             srcdir, ic.interpreter, "wheel", cache=ctx.cache, env=ic.env, log=log, settings=settings
         )
+        return build_env, reused, backend == "mesonpy" and _jobserver_ninja(ctx, build_env, ic.env, log)
 
-    build_env, reused = ctx.step(ic.name, "environment", make)
-    return Prepared(srcdir, build_env, reused, frontend, settings, _backend(srcdir), tools)
+    build_env, reused, ninja_jobserver = ctx.step(ic.name, "environment", make)
+    return Prepared(srcdir, build_env, reused, frontend, settings, backend, tools, ninja_jobserver)
+
+
+#: the ninja that is a jobserver client (the ``ninja`` wheel, which meson-python installs itself when the
+#: machine has no ninja)
+NINJA_JOBSERVER = "ninja>=1.13"
+
+
+def _jobserver_ninja(ctx: BuildContext, build_env: CachedEnv, env: Mapping[str, str], log: IO[str]) -> bool:
+    """Whether the ninja meson-python will run in ``build_env`` (``NINJA``, else the first on the build's PATH,
+    the environment's scripts first) is a jobserver client; an older one (a system ninja 1.11) is shadowed by
+    the ``ninja`` wheel installed into the environment (kept with it), so that the compile can take the cores
+    others free while it runs. ``False`` when that install fails (offline): the compile then gets a fixed
+    ``-j``."""
+    bindir = Path(build_env.python_executable).parent
+    path = {**env, "PATH": f"{bindir}{os.pathsep}{env.get('PATH', os.environ.get('PATH', ''))}"}
+    if _ninja_version(path) >= (1, 13):
+        return True
+    if "NINJA" in env:
+        return False  # the user's choice
+    try:
+        ctx.cache.add(build_env, [NINJA_JOBSERVER], log=log)
+    except ShipwheelError as exc:
+        log.write(f"no jobserver ninja ({exc.one_line()}): a fixed job count\n")
+        return False
+    return _ninja_version(path) >= (1, 13)
 
 
 def jobs_env(jobs: int) -> dict[str, str]:
@@ -130,8 +173,34 @@ def _with_ninja_jobs(settings: Mapping[str, str | list[str]], jobs: int) -> dict
     return out
 
 
-def compile_wheel(ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[str]) -> Path:
-    """The backend's wheel, built with ``jobs`` compiles at once; the compiler cache's calls are recorded in
+def _ninja_version(env: Mapping[str, str]) -> tuple[int, ...]:
+    ninja = env.get("NINJA") or shutil.which("ninja", path=env.get("PATH"))
+    if not ninja:
+        return ()
+    try:
+        out = subprocess.run([ninja, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    # "1.13.2.git.kitware.jobserver-pipe-1" (the ninja wheel)
+    found = re.match(r"(\d+)\.(\d+)", out.strip())
+    return (int(found[1]), int(found[2])) if found else ()
+
+
+def jobserver_client(prepared: Prepared) -> bool:
+    """Whether the compile is a meson-python build whose ninja takes its job count from a jobserver, and the
+    project sets no ``-j`` of its own (which ninja would obey instead)."""
+    if not prepared.ninja_jobserver or prepared.frontend.kind == "pip":
+        return False
+    old = prepared.settings.get("compile-args", [])
+    items = [old] if isinstance(old, str) else old
+    return not any(item.startswith(("-j", "--jobs")) for a in items for item in a.split())
+
+
+def compile_wheel(
+    ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[str], *, makeflags: str | None = None
+) -> tuple[Path, CacheStats]:
+    """The backend's wheel, built with ``jobs`` compiles at once (or, with ``makeflags``, as many as the
+    jobserver it names gives), and what the Cython cache did for it; the compiler cache's calls are recorded in
     the identifier's statslog."""
     extra = ic.root / "parallel.cfg"
     extra.write_text(f"[build_ext]\nparallel = {jobs}\n", encoding="utf-8")
@@ -142,9 +211,22 @@ def compile_wheel(ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[
         "CCACHE_STATSLOG": str(ic.root / "ccache-stats.log"),
     }
     settings = prepared.settings
+    cython = None
+    if makeflags is not None:  # ninja without -j: a client of the jobserver
+        env["MAKEFLAGS"] = makeflags
     if prepared.backend == "mesonpy" and prepared.frontend.kind != "pip":
-        settings = _with_ninja_jobs(settings, jobs)
-    log.write(f"compile: {jobs} job(s)\n")
+        if makeflags is None:
+            settings = _with_ninja_jobs(settings, jobs)
+        cython = cython_cache(prepared.build_env, ic.build.options.cache_dir, ic.name, ic.env)
+    if cython is not None:
+        env.update(cython.environ)
+        # meson-python's build folder is a new random one per build (.mesonpy-XXXX), and Cython's key holds
+        # the paths of the .pyx and .pxd files meson copies there: one fixed name per identifier lets a warm
+        # build's translations hit
+        settings = {"build-dir": str(prepared.srcdir / ".mesonpy-build"), **settings}
+        log.write(f"Cython cache: {cython.folder}\n")
+    before = cython.snapshot() if cython is not None else {}
+    log.write(f"compile: {'jobserver, ' if makeflags else ''}{jobs} job(s)\n")
     outdir = ic.root / "dist"
 
     def build() -> Path:
@@ -162,7 +244,8 @@ def compile_wheel(ic: IdentifierContext, prepared: Prepared, jobs: int, log: IO[
             prepared.srcdir, prepared.build_env, "wheel", outdir=outdir, env=env, log=log, settings=settings
         )
 
-    return ic.build.step(ic.name, "wheel", build)
+    wheel = ic.build.step(ic.name, "wheel", build)
+    return wheel, cython.stats(before) if cython is not None else CacheStats()
 
 
 def _delocate_archs(ident: Identifier) -> str:

@@ -85,6 +85,8 @@ class IdentifierResult:
     sha256: str = ""
     times: PhaseTimes = field(default_factory=PhaseTimes)
     cache: CacheStats = field(default_factory=CacheStats)
+    #: what the Cython cache did for its Cython translations (meson-python builds)
+    cython: CacheStats = field(default_factory=CacheStats)
     #: the job count the backend was given for the compile
     compile_jobs: int = 0
 
@@ -131,6 +133,14 @@ class BuildResult:
         total = CacheStats()
         for r in self.results:
             total += r.cache
+        return total
+
+    @property
+    def cython(self) -> CacheStats:
+        """The Cython cache's hits and misses over every identifier built in this run."""
+        total = CacheStats()
+        for r in self.results:
+            total += r.cython
         return total
 
     @property

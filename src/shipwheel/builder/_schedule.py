@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,10 +29,12 @@ from ..interpreters import Interpreter
 from ..matrix import Identifier
 from ._ccache import read_stats
 from ._context import BuildContext, IdentifierContext, identifier_context, message
+from ._cython import trim as trim_cython_cache
+from ._jobserver import Jobserver, open_jobserver
 from ._logscan import first_errors
-from ._phases import before_all, compile_wheel, environment, repair, test
+from ._phases import before_all, compile_wheel, environment, jobserver_client, repair, test
 from ._repro import normalize_wheel
-from ._results import BuildEvent, IdentifierResult, PhaseTimes
+from ._results import BuildEvent, CacheStats, IdentifierResult, PhaseTimes
 from ._resume import Journal, JournalEntry
 from ._steps import is_platform_wheel, wheel_tag
 
@@ -45,12 +47,14 @@ class CoreBudget:
     At most ``slots`` run together. A compile is given a job count (ninja's ``-j``, setuptools' parallel
     build_ext, ``CMAKE_BUILD_PARALLEL_LEVEL``): the free cores shared among the compiles that can still start
     in this wave, at least one; so three identifiers on two cores compile side by side with one job each, and
-    the last one, alone, gets both cores.
+    the last one, alone, gets both cores. A compile by a jobserver ``client`` (ninja 1.13) holds one core and
+    takes the others from ``jobserver`` as long as no other phase holds them, also those freed while it runs.
     """
 
-    def __init__(self, cores: int, slots: int, compiles: int) -> None:
+    def __init__(self, cores: int, slots: int, compiles: int, jobserver: Jobserver | None = None) -> None:
         self.cores = max(1, cores)
         self.slots = max(1, slots)
+        self.jobserver = jobserver
         self._left = compiles
         self._running: dict[object, tuple[int, bool]] = {}
         self._cond = threading.Condition()
@@ -61,20 +65,29 @@ class CoreBudget:
         wave = max(1, min(self._left, self.slots) - compiling)
         return max(1, (self.cores - busy) // wave)
 
+    def _free(self) -> None:
+        if self.jobserver is not None:
+            self.jobserver.set_tokens(max(0, self.cores - sum(jobs for jobs, _ in self._running.values())))
+
     @contextlib.contextmanager
-    def hold(self, *, compile: bool) -> Iterator[int]:
-        """Wait for a slot; yield the job count (one for a test)."""
+    def hold(self, *, compile: bool, client: bool = False) -> Iterator[int]:
+        """Wait for a slot (and for the cores a jobserver client gives back); yield the job count (one for a
+        test; for a jobserver ``client``, the cores free when it starts)."""
         token = object()
         with self._cond:
             self._cond.wait_for(lambda: len(self._running) < self.slots)
             jobs = self._share() if compile else 1
-            self._running[token] = (jobs, compile)
+            self._running[token] = (1 if client and self.jobserver else jobs, compile)
+            self._free()
+        if self.jobserver is not None:
+            self.jobserver.reclaim(timeout=120)
         try:
             yield jobs
         finally:
             with self._cond:
                 del self._running[token]
                 self._left -= compile
+                self._free()
                 self._cond.notify_all()
 
 
@@ -88,6 +101,7 @@ class _Clock:
     test: float = 0.0
     jobs: int = 0
     reused: bool = False
+    cython: CacheStats = field(default_factory=CacheStats)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -118,9 +132,11 @@ def _phases(run: _Run, ic: IdentifierContext, log: IO[str], clock: _Clock) -> tu
     with clock.phase("environment"):
         prepared = environment(ic, run.sdist, run.overlay, log)
     clock.reused = prepared.reused
-    with run.budget.hold(compile=True) as jobs, clock.phase("compile"):
+    client = run.budget.jobserver is not None and jobserver_client(prepared)
+    with run.budget.hold(compile=True, client=client) as jobs, clock.phase("compile"):
         clock.jobs = jobs
-        wheel = compile_wheel(ic, prepared, jobs, log)
+        makeflags = run.budget.jobserver.makeflags if client and run.budget.jobserver else None
+        wheel, clock.cython = compile_wheel(ic, prepared, jobs, log, makeflags=makeflags)
     if run.platform_reason is not None and not is_platform_wheel(wheel):
         run.ctx.emit(BuildEvent(ic.name, "wheel", "failed", "pure wheel"))
         raise BuildError(
@@ -153,6 +169,7 @@ def _failure(
         errors=() if stopped else tuple(first_errors(ic.logpath)),
         times=clock.times(),
         cache=read_stats(ic.root / "ccache-stats.log"),
+        cython=clock.cython,
         compile_jobs=clock.jobs,
     )
 
@@ -191,6 +208,7 @@ def _run_one(run: _Run, ident: Identifier, interpreter: Interpreter) -> Identifi
         sha256=sha256,
         times=clock.times(),
         cache=stats,
+        cython=clock.cython,
         compile_jobs=clock.jobs,
     )
 
@@ -344,8 +362,13 @@ def build_wheels(
     slots = ctx.options.jobs or ctx.cores + 1
 
     def round_of(items: Sequence[tuple[Identifier, Interpreter]], why: str | None) -> list[IdentifierResult]:
-        budget = CoreBudget(ctx.cores, slots, len(items))
-        return _run_all(_Run(ctx, sdist, overlay, journal, budget, why), items)
+        jobserver = open_jobserver(ctx.work / "jobserver")
+        try:
+            budget = CoreBudget(ctx.cores, slots, len(items), jobserver)
+            return _run_all(_Run(ctx, sdist, overlay, journal, budget, why), items)
+        finally:
+            if jobserver is not None:
+                jobserver.close()
 
     if reason is None and todo:
         # Nothing says whether the project is pure: build one identifier first and let its wheel tell.
@@ -363,4 +386,5 @@ def build_wheels(
     else:
         results = resumed + round_of(todo, reason)
     _save_times(ctx, results)
+    trim_cython_cache(ctx.options.cache_dir)
     return _lost_extensions(results), False

@@ -335,7 +335,9 @@ def _verdict(result: BuildResult) -> None:
 
 def _hits(r: IdentifierResult) -> str:
     total = r.cache.hits + r.cache.misses
-    return f"{r.cache.hits}/{total}" if total else ""
+    cython = r.cython.hits + r.cython.misses
+    parts = [f"{r.cache.hits}/{total}" if total else "", f"Cython {r.cython.hits}/{cython}" if cython else ""]
+    return " · ".join(p for p in parts if p)
 
 
 def cache_line(result: BuildResult) -> str:
@@ -347,7 +349,11 @@ def cache_line(result: BuildResult) -> str:
     if rate is None:
         return f"compiler cache: {result.compiler_cache}, nothing compiled in this run"
     total = stats.hits + stats.misses
-    return f"compiler cache: {result.compiler_cache}, {stats.hits} of {total} compiles hit ({rate:.0%})"
+    line = f"compiler cache: {result.compiler_cache}, {stats.hits} of {total} compiles hit ({rate:.0%})"
+    cython = result.cython
+    if cython.rate is not None:
+        line += f"; Cython cache: {cython.hits} of {cython.hits + cython.misses} translations hit ({cython.rate:.0%})"
+    return line
 
 
 def _phases(r: IdentifierResult) -> str:
@@ -427,6 +433,7 @@ def _as_json(result: BuildResult) -> dict[str, Any]:
             "hits": result.cache.hits,
             "misses": result.cache.misses,
         },
+        "cython_cache": {"hits": result.cython.hits, "misses": result.cython.misses},
         "results": [_result_json(r) for r in result.results],
     }
 
@@ -447,6 +454,7 @@ def _result_json(r: IdentifierResult) -> dict[str, Any]:
         },
         "compile_jobs": r.compile_jobs,
         "compiler_cache": {"hits": r.cache.hits, "misses": r.cache.misses},
+        "cython_cache": {"hits": r.cython.hits, "misses": r.cython.misses},
         "error": r.error or None,
         "interpreter": r.interpreter,
         "env_reused": r.env_reused,
