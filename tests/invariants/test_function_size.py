@@ -15,10 +15,7 @@ SRC = Path(shipwheel.__file__).parent
 LIMIT = 80
 
 #: Functions allowed over the limit for now, as ``module.py:function``.
-ALLOWED = {
-    # notes/ is being reworked elsewhere; remove this entry once render_fragments is split.
-    "notes/_towncrier.py:render_fragments",
-}
+ALLOWED: set[str] = {"cli/_stage.py:run"}  # being reworked on another branch; split once that lands
 
 
 def long_functions(root: Path, limit: int = LIMIT) -> dict[str, int]:

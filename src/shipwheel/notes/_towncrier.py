@@ -21,7 +21,7 @@ import re
 import stat
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -365,6 +365,35 @@ def render_fragments(
     md_header_level: int = 1,
 ) -> str:
     """``towncrier._builder.render_fragments`` with the template in the sandbox; same arguments, same text."""
+    jinja_template = compile_project_template(
+        template, template_name, hint="fix the towncrier template; check it with `towncrier build --draft`",
+        trim_blocks=True,
+    )  # fmt: skip
+    data, issues_by_category = _sorted_entries(fragments, issue_format, all_bullets)
+    get_indent = _indent_of(all_bullets)
+    res = jinja_template.render(
+        {
+            "render_title": render_title,
+            "sections": data,
+            "definitions": definitions,
+            "underlines": underlines,
+            "versiondata": versiondata,
+            "top_underline": top_underline,
+            "get_indent": get_indent,
+            "issues_by_category": issues_by_category,
+            "header_prefix": "#" * md_header_level,
+        }
+    )
+    return _wrapped(res, wrap, get_indent)
+
+
+def _sorted_entries(
+    fragments: Mapping[str, Mapping[str, Mapping[str, Sequence[str]]]],
+    issue_format: str | None,
+    all_bullets: bool,
+) -> tuple[dict[str, dict[str, dict[str, list[str]]]], dict[str, dict[str, list[str]]]]:
+    """The template's ``sections`` (each entry's text with its rendered issues, in towncrier's order) and
+    ``issues_by_category``, as towncrier's render_fragments computes them."""
     from towncrier._builder import (
         append_newlines_if_trailing_code_block,
         bullet_key,
@@ -373,10 +402,6 @@ def render_fragments(
         render_issue,
     )
 
-    jinja_template = compile_project_template(
-        template, template_name, hint="fix the towncrier template; check it with `towncrier build --draft`",
-        trim_blocks=True,
-    )  # fmt: skip
     data: dict[str, dict[str, dict[str, list[str]]]] = {}
     issues_by_category: dict[str, dict[str, list[str]]] = {}
     for section_name, section_value in fragments.items():
@@ -399,6 +424,11 @@ def render_fragments(
             issues_by_category[section_name][category_name] = [
                 render_issue(issue_format, i) for i in sorted(category_issues, key=issue_key)
             ]
+    return data, issues_by_category
+
+
+def _indent_of(all_bullets: bool) -> Callable[[str], str]:
+    """towncrier's ``get_indent``: the indent of an entry's continuation lines."""
 
     def get_indent(text: str) -> str:
         if all_bullets or text[:2] == "- " or text[:2] == "* ":
@@ -407,19 +437,11 @@ def render_fragments(
             return "   "
         return ""
 
-    res = jinja_template.render(
-        {
-            "render_title": render_title,
-            "sections": data,
-            "definitions": definitions,
-            "underlines": underlines,
-            "versiondata": versiondata,
-            "top_underline": top_underline,
-            "get_indent": get_indent,
-            "issues_by_category": issues_by_category,
-            "header_prefix": "#" * md_header_level,
-        }
-    )
+    return get_indent
+
+
+def _wrapped(res: str, wrap: bool | int, get_indent: Callable[[str], str]) -> str:
+    """The rendered text wrapped line by line as towncrier wraps it (``wrap``: off, 79 columns, or a width)."""
     done = []
     for line in res.split("\n"):
         if wrap is False:

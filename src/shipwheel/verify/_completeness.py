@@ -211,17 +211,7 @@ def check_completeness(
     ``pure`` says whether the release ships one (the configuration's ``ci.pure-wheel-environment``), so that it is
     missing, or unexpected, like an identifier; ``None``: either is fine.
     """
-    problems: list[Problem] = []
-    for tagset, names in _tagsets(files).items():
-        if len(names) > 1:
-            problems.extend(
-                make_problem(
-                    "matrix-duplicate",
-                    n,
-                    f"{len(names)} files carry the same tags {tagset}: {', '.join(sorted(names))}",
-                )
-                for n in sorted(names)
-            )
+    problems = _duplicate_problems(files)
     tags = [(f, d.tags) for f in files if f.kind == "wheel" and (d := DistFile.parse(f.filename)) is not None]
     pure_wheels = [(f, t) for f, t in tags if _pure(t)]
     beside = len(pure_wheels) < len(tags)  # pure wheels beside platform wheels
@@ -251,7 +241,42 @@ def check_completeness(
             make_problem("matrix-unexpected", n, f"{ident} is not in the project's matrix") for n in names
         )
     pure_present = sorted({str(t) for _, tagset in pure_wheels for t in tagset})
-    if pure and not pure_wheels:
+    pure_missing, pure_unexpected = _pure_wheel_problems(pure, [f for f, _ in pure_wheels], beside, problems)
+    pure_expected = ["py3-none-any"] if pure else []
+    completeness = Completeness(
+        "checked",
+        source,
+        reason=reason,
+        expected=[str(i) for i in expected] + pure_expected,
+        present=[str(i) for i in present] + pure_present,
+        missing=[str(i) for i in missing] + (pure_expected if pure_missing else []),
+        unexpected=[str(i) for i in unexpected] + (pure_present if pure_unexpected else []),
+        duplicated=duplicated,
+    )
+    return completeness, problems
+
+
+def _duplicate_problems(files: list[FileResult]) -> list[Problem]:
+    """A ``matrix-duplicate`` for each file of a tag set that more than one file carries."""
+    return [
+        make_problem(
+            "matrix-duplicate",
+            n,
+            f"{len(names)} files carry the same tags {tagset}: {', '.join(sorted(names))}",
+        )
+        for tagset, names in _tagsets(files).items()
+        if len(names) > 1
+        for n in sorted(names)
+    ]
+
+
+def _pure_wheel_problems(
+    pure: bool | None, pure_wheels: list[FileResult], beside: bool, problems: list[Problem]
+) -> tuple[bool, bool]:
+    """Whether the pure wheel the project ships is missing, and whether one it does not ship is there (each
+    added to ``problems``); ``pure`` ``None``: neither."""
+    missing = bool(pure) and not pure_wheels
+    if missing:
         problems.append(
             make_problem(
                 "matrix-missing",
@@ -262,8 +287,8 @@ def check_completeness(
                 subject="py3-none-any",
             )
         )
-    unexpected_pure = pure is False and beside and bool(pure_wheels)
-    if unexpected_pure:
+    unexpected = pure is False and beside and bool(pure_wheels)
+    if unexpected:
         problems.extend(
             make_problem(
                 "matrix-unexpected",
@@ -272,20 +297,9 @@ def check_completeness(
                 "is empty)",
                 fix="leave the pure wheel out, or set ci.pure-wheel-environment to the variables that build it",
             )
-            for f, _ in pure_wheels
+            for f in pure_wheels
         )
-    pure_expected = ["py3-none-any"] if pure else []
-    completeness = Completeness(
-        "checked",
-        source,
-        reason=reason,
-        expected=[str(i) for i in expected] + pure_expected,
-        present=[str(i) for i in present] + pure_present,
-        missing=[str(i) for i in missing] + (pure_expected if pure and not pure_wheels else []),
-        unexpected=[str(i) for i in unexpected] + (pure_present if unexpected_pure else []),
-        duplicated=duplicated,
-    )
-    return completeness, problems
+    return missing, unexpected
 
 
 def _pure(tags: frozenset[Tag]) -> bool:
