@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from rich.logging import RichHandler
 from rich.text import Text
 
-from .._http import register_environment_secrets
+from .._redact import register_environment_secrets
 from .._version import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError, UsageError
 from . import (
@@ -86,6 +85,15 @@ class _Parser(argparse.ArgumentParser):
                 message = f"unknown command '{m[1]}'"
         raise UsageError(f"{self.prog}: {message}", hint=hint)
 
+    def format_help(self) -> str:
+        # a command's description or epilog may be a function: text the library holds (the checks, the
+        # precedence of the configuration), read when the help is shown rather than whenever the parser is built
+        for name in ("description", "epilog"):
+            value = getattr(self, name)
+            if callable(value):
+                setattr(self, name, value())
+        return super().format_help()
+
     def options(self) -> list[str]:
         """Every option string this parser takes (``-j``, ``--jobs`` ...)."""
         return [o for action in self._actions for o in action.option_strings]
@@ -141,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(debug: bool, verbose: bool, quiet: bool = False) -> None:
+    from rich.logging import RichHandler  # rich's log rendering: for a command that runs, not for --help
+
     level = (
         logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     )

@@ -5,21 +5,12 @@ from __future__ import annotations
 import argparse
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import (
-    Progress,
-    TaskID,
-)
-from rich.table import Table
 from rich.text import Text
 
-from .._retry import RetryPolicy
 from ..distfiles import FAMILIES
 from ..errors import UsageError
-from ..matrix import Selector
-from ..sign import manifest_hook
-from ..staging import FetchEvent, FetchReport, Selection, families_from, fetch_release, open_container
 from ._common import (
     add_config_options,
     add_transfer_options,
@@ -31,6 +22,11 @@ from ._common import (
     transfer_progress,
 )
 from ._sign import add_trust_options, signers_from
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from ..staging import FetchEvent, FetchReport
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -138,6 +134,11 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._retry import RetryPolicy
+    from ..matrix import Selector
+    from ..sign import manifest_hook
+    from ..staging import Selection, families_from, fetch_release, open_container
+
     overrides = {
         "fetch.from": args.source,
         "fetch.wheelhouse": str(args.wheelhouse) if args.wheelhouse is not None else None,
@@ -222,6 +223,8 @@ def _as_json(report: FetchReport) -> dict[str, Any]:
 
 
 def _summary(report: FetchReport) -> None:
+    from rich.table import Table
+
     counts = {s: sum(1 for f in report.files if f.status == s) for s in ("downloaded", "present", "failed")}
     mb = report.bytes_downloaded / 1e6
     speed = mb / report.seconds if report.seconds > 0 else 0.0

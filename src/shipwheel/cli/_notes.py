@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
-from .._git import Git
 from ..errors import CommandError, ProjectError, UsageError
-from ..notes import make_changelog, open_repository, release_notes
 from ._common import config_from_args, status, write_text_output
+
+if TYPE_CHECKING:
+    from .._git import Git
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -94,6 +95,8 @@ def _check_version(version: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..notes import make_changelog, open_repository, release_notes
+
     _check_version(args.version)
     overrides: dict[str, Any] = {}
     if args.format:
