@@ -21,6 +21,8 @@ HEAVY = (
     "shipwheel._http",
     "shipwheel.builder",
     "shipwheel.config",
+    "shipwheel.distfiles",
+    "shipwheel.matrix",
     "shipwheel.notes",
     "shipwheel.publish",
     "shipwheel.release",
@@ -83,11 +85,12 @@ def test_build_imports_no_http_client_templates_notes_or_transfer(tmp_path: Path
 
 
 def test_help_read_from_the_library_is_shown_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
-    """The texts the parser no longer imports at start (the checks, the precedence, the release's steps) are
-    still there when the help or an error shows them."""
+    """The texts the parser no longer imports at start (the checks, the precedence, the platform families, the
+    release's steps) are still there when the help or an error shows them."""
     for argv, expected in (
         (["check", "--help"], "checks:\n  "),
         (["config", "--help"], "Precedence, lowest first: default < cibuildwheel default < "),
+        (["fetch", "--help"], "platform family to keep, repeatable: all, win, macosx, manylinux,"),
     ):
         with pytest.raises(SystemExit):
             main_inner(argv)

@@ -85,13 +85,18 @@ class _Parser(argparse.ArgumentParser):
                 message = f"unknown command '{m[1]}'"
         raise UsageError(f"{self.prog}: {message}", hint=hint)
 
+    def resolve_text(self) -> None:
+        """A command's description or epilog, or an option's help, may be a function: text the library holds
+        (the checks, the precedence of the configuration, the platform families), read when it is shown rather
+        than whenever the parser is built."""
+        for owner in (self, *self._actions):
+            for name in ("description", "epilog", "help"):
+                value = getattr(owner, name, None)
+                if callable(value):
+                    setattr(owner, name, value())
+
     def format_help(self) -> str:
-        # a command's description or epilog may be a function: text the library holds (the checks, the
-        # precedence of the configuration), read when the help is shown rather than whenever the parser is built
-        for name in ("description", "epilog"):
-            value = getattr(self, name)
-            if callable(value):
-                setattr(self, name, value())
+        self.resolve_text()
         return super().format_help()
 
     def options(self) -> list[str]:
@@ -182,7 +187,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "_ARGCOMPLETE" in os.environ:  # called back by the code of `shipwheel completion SHELL`
         import argcomplete
 
-        argcomplete.autocomplete(build_parser())  # prints the completions and exits
+        parser = build_parser()
+        for sub in [parser, *_SUBPARSERS.values()]:  # completions show the options' help as written
+            if isinstance(sub, _Parser):
+                sub.resolve_text()
+        argcomplete.autocomplete(parser)  # prints the completions and exits
     try:
         code = main_inner(argv)
     except ShipwheelError as exc:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from ..distfiles import FAMILIES
 from ..errors import UsageError
 from ._common import (
     add_config_options,
@@ -27,6 +26,15 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from ..staging import FetchEvent, FetchReport
+
+
+def _family_help() -> str:
+    from ..distfiles import FAMILIES
+
+    return (
+        f"platform family to keep, repeatable: {', '.join(FAMILIES)}, sdist (the sdist alone) "
+        "(default: all; a family the release has no wheels for is an error)"
+    )
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -59,8 +67,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="families",
         action="append",
         metavar="FAMILY",
-        help=f"platform family to keep, repeatable: {', '.join(FAMILIES)}, sdist (the sdist alone) "
-        "(default: all; a family the release has no wheels for is an error)",
+        help=_family_help,  # the families of distfiles, read when the help is shown
     )
     p.add_argument(
         "--only", metavar="SELECTORS", help="keep wheels whose identifiers match, e.g. 'cp312-* cp313-*'"
