@@ -13,7 +13,7 @@ callbacks. The pipeline, one entry point per step, each named after what it does
 - the release around them: :func:`run_checks` (``check``), :func:`set_version` (``version``),
   :func:`tag_release` (``tag``), :func:`run_release` (``release``), :func:`announce` (``announce``).
 
-The entry points are imported on first use, so ``import shipwheel`` stays cheap.
+The entry points and the configuration are imported on first use, so ``import shipwheel`` stays cheap.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .config import Config, load_config
 from .errors import ShipwheelError
 
 if TYPE_CHECKING:
     from .builder import build, build_release
+    from .config import Config, load_config
     from .downstream import run_downstream
     from .notes import make_changelog
     from .publish import publish_files
@@ -57,8 +57,10 @@ __all__ = [
     "verify_paths",
 ]
 
-# name -> (module, attribute there)
+# name -> (module, attribute there); the configuration too, whose readers the command line's parser never needs
 _LAZY = {
+    "Config": (".config", "Config"),
+    "load_config": (".config", "load_config"),
     "announce": (".release", "announce"),
     "build": (".builder", "build"),
     "build_release": (".builder", "build_release"),

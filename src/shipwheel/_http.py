@@ -32,7 +32,6 @@ from ._redact import (
     redact,
     redact_data,
     redact_text,
-    register_environment_secrets,
     register_secret,
 )
 from ._version import __version__
@@ -50,7 +49,6 @@ __all__ = [
     "redact",
     "redact_data",
     "redact_text",
-    "register_environment_secrets",
     "register_secret",
 ]
 

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from rich.logging import RichHandler
 from rich.text import Text
 
-from .._http import register_environment_secrets
+from .._redact import register_environment_secrets
 from .._version import __version__
 from ..errors import EXIT_CODES, CommandError, ShipwheelError, UsageError
 from . import (
@@ -86,6 +85,20 @@ class _Parser(argparse.ArgumentParser):
                 message = f"unknown command '{m[1]}'"
         raise UsageError(f"{self.prog}: {message}", hint=hint)
 
+    def resolve_text(self) -> None:
+        """A command's description or epilog, or an option's help, may be a function: text the library holds
+        (the checks, the precedence of the configuration, the platform families), read when it is shown rather
+        than whenever the parser is built."""
+        for owner in (self, *self._actions):
+            for name in ("description", "epilog", "help"):
+                value = getattr(owner, name, None)
+                if callable(value):
+                    setattr(owner, name, value())
+
+    def format_help(self) -> str:
+        self.resolve_text()
+        return super().format_help()
+
     def options(self) -> list[str]:
         """Every option string this parser takes (``-j``, ``--jobs`` ...)."""
         return [o for action in self._actions for o in action.option_strings]
@@ -141,6 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(debug: bool, verbose: bool, quiet: bool = False) -> None:
+    from rich.logging import RichHandler  # rich's log rendering: for a command that runs, not for --help
+
     level = (
         logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     )
@@ -172,7 +187,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "_ARGCOMPLETE" in os.environ:  # called back by the code of `shipwheel completion SHELL`
         import argcomplete
 
-        argcomplete.autocomplete(build_parser())  # prints the completions and exits
+        parser = build_parser()
+        for sub in [parser, *_SUBPARSERS.values()]:  # completions show the options' help as written
+            if isinstance(sub, _Parser):
+                sub.resolve_text()
+        argcomplete.autocomplete(parser)  # prints the completions and exits
     try:
         code = main_inner(argv)
     except ShipwheelError as exc:

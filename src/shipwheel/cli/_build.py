@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
-from rich.live import Live
-from rich.spinner import Spinner
-from rich.table import Table
 from rich.text import Text
 
 from . import _github
 from ._common import err_console, jobs_or_cores_arg, out_console, print_json
 
 if TYPE_CHECKING:  # the build machinery is imported when the command runs, not for every command's start-up
+    from rich.table import Table
+
     from ..builder import BuildEvent, BuildResult, IdentifierResult
 
 
@@ -95,6 +94,9 @@ class _View:
             self.rows[event.target] = (event.step, event.status, started, finished, event.message)
 
     def __rich__(self) -> Table:
+        from rich.spinner import Spinner
+        from rich.table import Table
+
         table = Table(box=None, show_header=False, pad_edge=False)
         table.add_column(width=2)
         table.add_column(style="bold")
@@ -183,6 +185,8 @@ class _LogFollower:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.live import Live
+
     from ..builder import BuildEvent, build, checkout
     from ..config import load_config
 
@@ -373,6 +377,8 @@ def _phases(r: IdentifierResult) -> str:
 
 
 def _summary(result: BuildResult) -> None:
+    from rich.table import Table
+
     table = Table(title=f"shipwheel build of {result.source}", title_justify="left")
     table.add_column("identifier", no_wrap=True)
     table.add_column("result", no_wrap=True)

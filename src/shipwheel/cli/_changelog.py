@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
-from ..config import Config
 from ..errors import EnvironmentNotReadyError
-from ..notes import check_mailmap, make_changelog, read_history, read_titles_file, render
 from ._common import (
     add_config_options,
     config_from_args,
@@ -21,6 +18,9 @@ from ._common import (
     status,
     write_text_output,
 )
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -95,6 +95,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..notes import make_changelog, read_titles_file, render
+
     config = _config(args)
     opts = config.changelog
     titles_path: Path | None = args.titles
@@ -146,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_mailmap_check(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..notes import check_mailmap, read_history
+
     config = _config(args)
     history = read_history(args.repo, args.range, mailmap_from=args.mailmap_from, progress=status)
     findings = check_mailmap(history, bots=config.changelog.bots, detect_bots=config.changelog.detect_bots)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
@@ -13,17 +12,21 @@ from ._common import add_config_options, config_from_args, err_console, out_cons
 _STYLE = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "skipped": ("skip", "dim")}
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
+def _epilog() -> str:
     from ..release import CHECKS
 
     codes = "\n".join(f"  {code:<22} {what}" for code, (what, _) in CHECKS.items())
+    return f"checks:\n{codes}"
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "check",
         parents=[common],
         help="preflight of a release: tree, branch, version everywhere, index, notes, deprecations, API, docs, sdist",
         description="Run every preflight check of VERSION and report each as pass, fail or skipped, with a "
         "stable code and the fix. Nothing is changed. Exit 1 when a check fails.",
-        epilog=f"checks:\n{codes}",
+        epilog=_epilog,  # the checks' table, read from the release when the help is shown
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("version", metavar="VERSION", help="the version about to be released")
@@ -39,6 +42,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from ..release import run_checks
 
     config = config_from_args(args)

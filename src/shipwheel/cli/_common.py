@@ -5,28 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, ConsoleDimensions, ConsoleOptions, RenderableType
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.text import Text
 
-from .._fs import write_file
-from .._http import redact_data, redact_text
+from .._redact import redact_data, redact_text
 from .._terminal import visible
-from ..config import BYTES, JOBS, JOBS_OR_CORES, RETRIES, TIMEOUT, Bounds, Config, load_config
 from ..errors import ProjectError
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from ..config import Bounds, Config
+
 __all__ = [
+    "LazyChoices",
     "add_config_options",
     "add_release_paths",
     "add_transfer_options",
@@ -50,7 +46,7 @@ __all__ = [
 
 
 def printable(text: str, *, lines: bool = True) -> str:
-    """``text`` as it may be shown: secrets removed (``_http.redact_text``) and control characters made visible
+    """``text`` as it may be shown: secrets removed (``_redact.redact_text``) and control characters made visible
     (``_terminal.visible``; ``lines=False`` escapes newlines and tabs too). The one function every string the
     command line prints goes through: the consoles below apply it to every string and :class:`~rich.text.Text`
     they render, :func:`print_json` and :func:`write_text_output` to what they write."""
@@ -128,6 +124,15 @@ def transfer_progress(*, quiet: bool) -> Progress:
     """The progress view of the commands that move a release's files (fetch, stage, publish): a bar per file and
     one for the whole release, with bytes, throughput and time left, on stderr, gone when done; off when
     ``quiet``. Descriptions are plain text (a file name is never read as markup)."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
@@ -140,6 +145,32 @@ def transfer_progress(*, quiet: bool) -> Progress:
     )
 
 
+class LazyChoices(Sequence[str]):
+    """The ``choices=`` of an option whose names the library holds (the release's steps): read from ``load`` the
+    first time argparse checks a value or lists them, so that building the parser imports no step."""
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
+        self._load = load
+        self._names: Sequence[str] | None = None
+
+    def _get(self) -> Sequence[str]:
+        if self._names is None:
+            self._names = tuple(self._load())
+        return self._names
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._get()
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON on stdout, one document, nothing else; secrets removed from every string (control
     characters are escaped by JSON itself)."""
@@ -148,14 +179,19 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def _number(kind: type[int] | type[float], bounds: Bounds, name: str) -> Callable[[str], Any]:
-    """An argparse ``type=`` that parses a number and refuses values outside ``bounds`` (exit 2, one line).
+def _number(kind: type[int] | type[float], bounds_name: str, name: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` that parses a number and refuses values outside the bounds named ``bounds_name``
+    (exit 2, one line).
 
-    The bounds are the configuration's own (``config._model``), so an option and its pyproject.toml key accept
-    the same values.
+    The bounds are the configuration's own (``config.JOBS`` ...), so an option and its pyproject.toml key accept
+    the same values; they are looked up when a value is parsed, so that building the parser reads no
+    configuration code.
     """
 
     def parse(text: str) -> int | float:
+        from .. import config
+
+        bounds: Bounds = getattr(config, bounds_name)
         try:
             value = kind(text)
         except (ValueError, OverflowError):
@@ -171,15 +207,15 @@ def _number(kind: type[int] | type[float], bounds: Bounds, name: str) -> Callabl
 # The argparse types of every numeric option of every command: one place, so that no option takes -1 jobs,
 # a NaN timeout or a negative retry count.
 #: ``-j/--jobs`` where 0 means one per core (build, verify).
-jobs_or_cores_arg = _number(int, JOBS_OR_CORES, "jobs")
+jobs_or_cores_arg = _number(int, "JOBS_OR_CORES", "jobs")
 #: ``-j/--jobs`` of network transfers (fetch, publish, stage).
-jobs_arg = _number(int, JOBS, "jobs")
+jobs_arg = _number(int, "JOBS", "jobs")
 #: ``--retries``.
-retries_arg = _number(int, RETRIES, "retries")
+retries_arg = _number(int, "RETRIES", "retries")
 #: ``--timeout`` in seconds.
-timeout_arg = _number(float, TIMEOUT, "timeout")
+timeout_arg = _number(float, "TIMEOUT", "timeout")
 #: sizes in bytes (``--max-file-size``).
-bytes_arg = _number(int, BYTES, "bytes")
+bytes_arg = _number(int, "BYTES", "bytes")
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -258,6 +294,8 @@ def config_from_args(
 ) -> Config:
     """Load the configuration for a command, with its command-line ``overrides`` on top: of ``project_dir`` (a
     folder or an sdist) with ``[tool.*]`` from ``--config-dir`` when both are given."""
+    from ..config import load_config
+
     config_dir = getattr(args, "config_dir", None)
     if project_dir is not None:
         return load_config(project_dir, overrides=overrides, config_dir=config_dir)
@@ -287,6 +325,8 @@ def write_text_output(text: str, output: Path | None, option: str = "-o") -> Non
 
     Bytes, not the console: the document must be UTF-8 whatever the locale, and never wrapped.
     """
+    from .._fs import write_file
+
     if output is None:
         emit(text)
         return

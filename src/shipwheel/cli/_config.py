@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
-from ..config import PRECEDENCE, Config, JsonValue, Resolved, import_cibuildwheel, jsonable
 from ..errors import ProjectError
-from ..matrix import Identifier
 from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..config import Config, JsonValue, Resolved
+
+
+def _description() -> str:
+    from ..config import PRECEDENCE
+
+    return (
+        "Show the resolved configuration and where each value came from. Precedence, lowest first: "
+        + " < ".join(PRECEDENCE)
+        + "; each table's platform tables and overrides apply per identifier."
+    )
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -20,9 +32,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "config",
         parents=[common],
         help="show the resolved configuration and where each value came from",
-        description="Show the resolved configuration and where each value came from. Precedence, lowest first: "
-        + " < ".join(PRECEDENCE)
-        + "; each table's platform tables and overrides apply per identifier.",
+        description=_description,  # the precedence, read from the configuration when the help is shown
     )
     p.add_argument(
         "project", nargs="?", type=Path, default=None, help="project folder or sdist file (default: .)"
@@ -45,10 +55,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _identifier(text: str) -> str:
+    from ..matrix import Identifier
+
     return str(Identifier.parse(text))
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..config import import_cibuildwheel
+
     config = config_from_args(args, project_dir=args.project)
     if config.ci_only:
         used = ", ".join(config.ci_only)
@@ -86,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _downstream_table(config: Config) -> Table:
     """The ``[[tool.shipwheel.downstream]]`` entries, as ``shipwheel downstream`` and the release step use them."""
+    from rich.table import Table
+
     table = Table(
         title=f"downstream projects ({config.pyproject_label or 'pyproject.toml'})", title_justify="left"
     )
@@ -104,6 +120,8 @@ def _downstream_table(config: Config) -> Table:
 
 
 def _values_table(config: Config) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"shipwheel configuration of {config.project_dir}", title_justify="left")
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
@@ -118,6 +136,10 @@ def _values_table(config: Config) -> Table:
 def _scoped_table(config: Config) -> Table:
     """Every platform table and override, with the identifiers it is for (``config --identifier`` tells which
     of them wins for one identifier)."""
+    from rich.table import Table
+
+    from ..config import jsonable
+
     per = Table(
         title="per platform and identifier (config --identifier ID: which wins)", title_justify="left"
     )
@@ -136,6 +158,8 @@ def _scoped_table(config: Config) -> Table:
 
 
 def _identifier_table(config: Config, identifier: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{identifier}: the values it is built with", title_justify="left")
     for col in ("key", "value", "from", "replaced"):
         table.add_column(col, overflow="fold")
@@ -148,6 +172,8 @@ def _identifier_table(config: Config, identifier: str) -> Table:
 
 
 def _shown(found: Resolved) -> str:
+    from ..config import jsonable
+
     text = _show(jsonable(found.value))
     if found.value == "" and found.implicit:
         text += f"  (the default: {found.implicit})"
@@ -155,6 +181,8 @@ def _shown(found: Resolved) -> str:
 
 
 def _json(config: Config, identifier: str | None) -> dict[str, Any]:
+    from ..config import jsonable
+
     choice = config.cibuildwheel
     data: dict[str, Any] = {
         "project_dir": str(config.project_dir),

@@ -4,10 +4,8 @@ JSON); exit 1 when a test regressed."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from ._common import (
@@ -19,6 +17,9 @@ from ._common import (
     print_json,
     timeout_arg,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 _STYLE = {
     "passed": "green",
@@ -133,6 +134,8 @@ def _outcome(cell: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from ..downstream import run_downstream
 
     config = config_from_args(args)
@@ -170,6 +173,8 @@ _SHOWN = 20
 
 
 def _render(report: Any) -> None:
+    from rich.table import Table
+
     baseline = report.baseline or "no previous release"
     table = Table(title=f"{report.project} {report.version}: downstream tests (compared with {baseline})")
     for column in ("project", "python", "status", "passed", "regressions", "known failures", "time"):

@@ -5,21 +5,11 @@ from __future__ import annotations
 import argparse
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import (
-    Progress,
-    TaskID,
-)
-from rich.table import Table
 from rich.text import Text
 
-from .._retry import RetryPolicy
-from ..distfiles import FAMILIES
 from ..errors import UsageError
-from ..matrix import Selector
-from ..sign import manifest_hook
-from ..staging import FetchEvent, FetchReport, Selection, families_from, fetch_release, open_container
 from ._common import (
     add_config_options,
     add_transfer_options,
@@ -31,6 +21,20 @@ from ._common import (
     transfer_progress,
 )
 from ._sign import add_trust_options, signers_from
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from ..staging import FetchEvent, FetchReport
+
+
+def _family_help() -> str:
+    from ..distfiles import FAMILIES
+
+    return (
+        f"platform family to keep, repeatable: {', '.join(FAMILIES)}, sdist (the sdist alone) "
+        "(default: all; a family the release has no wheels for is an error)"
+    )
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -63,8 +67,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         dest="families",
         action="append",
         metavar="FAMILY",
-        help=f"platform family to keep, repeatable: {', '.join(FAMILIES)}, sdist (the sdist alone) "
-        "(default: all; a family the release has no wheels for is an error)",
+        help=_family_help,  # the families of distfiles, read when the help is shown
     )
     p.add_argument(
         "--only", metavar="SELECTORS", help="keep wheels whose identifiers match, e.g. 'cp312-* cp313-*'"
@@ -138,6 +141,11 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._retry import RetryPolicy
+    from ..matrix import Selector
+    from ..sign import manifest_hook
+    from ..staging import Selection, families_from, fetch_release, open_container
+
     overrides = {
         "fetch.from": args.source,
         "fetch.wheelhouse": str(args.wheelhouse) if args.wheelhouse is not None else None,
@@ -222,6 +230,8 @@ def _as_json(report: FetchReport) -> dict[str, Any]:
 
 
 def _summary(report: FetchReport) -> None:
+    from rich.table import Table
+
     counts = {s: sum(1 for f in report.files if f.status == s) for s in ("downloaded", "present", "failed")}
     mb = report.bytes_downloaded / 1e6
     speed = mb / report.seconds if report.seconds > 0 else 0.0

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
-from ..config import Config
 from ..errors import ProjectError
-from ..interpreters import discover, match_identifiers
-from ..matrix import Selector
 from ._common import add_config_options, config_from_args, emit, err_console, out_console, print_json
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -56,6 +55,10 @@ def _config(args: argparse.Namespace, overrides: dict[str, Any]) -> Config:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from ..interpreters import discover, match_identifiers
+
     overrides: dict[str, Any] = {"build": args.only} if args.only else {}
     config = _config(args, overrides)
     if args.print_build_identifiers and args.platform:
@@ -127,5 +130,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _tested(config: Config, identifier: str) -> bool:
     """Whether the build tests this identifier's wheel: a test-command, and not in test-skip."""
+    from ..matrix import Selector
+
     options = config.for_identifier(identifier)
     return bool(options.test_command) and not Selector.parse(options.test_skip).matches(identifier)

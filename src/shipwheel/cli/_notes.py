@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.version import InvalidVersion, Version
-
-from .._git import Git
 from ..errors import CommandError, ProjectError, UsageError
-from ..notes import make_changelog, open_repository, release_notes
 from ._common import config_from_args, status, write_text_output
+
+if TYPE_CHECKING:
+    from packaging.version import Version
+
+    from .._git import Git
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -56,6 +57,8 @@ def _same_release(tag: str, version: Version) -> bool:
     A ``.dev`` tag is not: NumPy tags ``vX.Y.0.dev0`` where the development of X.Y starts, the natural start of
     its changelog.
     """
+    from packaging.version import InvalidVersion, Version
+
     try:
         tagged = Version(tag)
     except InvalidVersion:
@@ -71,6 +74,8 @@ def _default_range(git: Git, version: str) -> str | None:
     The notes of 2.4.0 made on a branch tagged v2.4.0rc1 and v2.4.0rc2 cover the whole release, not what came
     after the last release candidate.
     """
+    from packaging.version import Version
+
     wanted = Version(version)
     rev = "HEAD"
     for _ in range(50):  # bounded: a release has a handful of pre-release tags
@@ -85,6 +90,8 @@ def _default_range(git: Git, version: str) -> str | None:
 
 
 def _check_version(version: str) -> None:
+    from packaging.version import InvalidVersion, Version
+
     try:
         Version(version)
     except InvalidVersion:
@@ -94,6 +101,8 @@ def _check_version(version: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..notes import make_changelog, open_repository, release_notes
+
     _check_version(args.version)
     overrides: dict[str, Any] = {}
     if args.format:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.table import Table
 from rich.text import Text
 
 from ..errors import UsageError
@@ -42,6 +41,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 def check(args: argparse.Namespace, files: list[Path]) -> bool:
     """Run the provenance check when ``--provenance`` is given; ``True`` when every file passes or not asked."""
+    from rich.table import Table
+
     if not args.provenance:
         return True
     if not args.publisher_repository or args.publisher_repository.count("/") != 1:

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
 from rich.text import Text
 
 from . import _github
@@ -26,6 +25,8 @@ from ._common import (
 )
 
 if TYPE_CHECKING:  # the upload machinery (httpx) is imported when the command runs, not at every start-up
+    from rich.table import Table
+
     from ..publish import Plan, PublishEvent, PublishResult
 
 _ACTION_STYLE = {
@@ -127,6 +128,8 @@ def _repository_spec(args: argparse.Namespace, configured: str, configured_sourc
 
 
 def _plan_table(plan: Plan) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{plan.project} {plan.version} -> {plan.repository.display}", title_justify="left")
     for col in ("#", "file", "action", "size", "why"):
         table.add_column(col, overflow="fold")
@@ -142,6 +145,8 @@ def _plan_table(plan: Plan) -> Table:
 
 
 def _summary(result: PublishResult) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"{result.plan.project} {result.plan.version} on {result.plan.repository.display}",
         title_justify="left",

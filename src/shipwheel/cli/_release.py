@@ -10,11 +10,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from . import _announce, _branch, _check, _docs, _tag, _version
-from ._common import add_config_options, config_from_args, err_console, out_console, print_json
+from ._common import LazyChoices, add_config_options, config_from_args, err_console, out_console, print_json
 
 __all__ = ["RELEASE_COMMANDS"]
 
@@ -30,9 +29,14 @@ _STYLE = {
 }
 
 
-def register(sub: Any, common: argparse.ArgumentParser) -> None:
+def _steps() -> tuple[str, ...]:
     from ..release import STEPS
 
+    return tuple(STEPS)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    steps = LazyChoices(_steps)
     p = sub.add_parser(
         "release",
         parents=[common],
@@ -45,12 +49,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("version", metavar="VERSION", help="the version to release")
     p.add_argument("-r", "--repository", help="the index (default: publish.repository)")
-    p.add_argument("--from", dest="start", choices=STEPS, metavar="STEP", help="begin at this step")
+    p.add_argument("--from", dest="start", choices=steps, metavar="STEP", help="begin at this step")
     p.add_argument(
         "--only",
         action="append",
         default=[],
-        choices=STEPS,
+        choices=steps,
         metavar="STEP",
         help="run just this step (repeatable)",
     )
@@ -82,6 +86,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_release(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from ..errors import ShipwheelError, UsageError
     from ..release import ReleaseEvent, release
 
@@ -172,6 +178,8 @@ def _where(config: Any, outcome: Any) -> None:
 
 
 def _status_table(config: Any, version: str) -> None:
+    from rich.table import Table
+
     from ..release import load_state
 
     state = load_state(config, version)
@@ -195,6 +203,8 @@ def _status_table(config: Any, version: str) -> None:
 
 def _selection_table(config: Any, state: Any) -> None:
     """The release's selected identifiers, each with its wheel or ``missing``, and the sdist."""
+    from rich.table import Table
+
     from ..release import release_coverage
 
     cover = release_coverage(config, state)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from ..config import Config
-from ..sign import TrustedSigners, parse_fingerprint, sign_files, trusted_signers, verify_release
 from ._common import (
     add_config_options,
     add_release_paths,
@@ -17,6 +15,10 @@ from ._common import (
     out_console,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..sign import TrustedSigners
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -51,6 +53,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..sign import sign_files, verify_release
+
     overrides = {"sign.key": args.key} if args.key else {}
     config = config_from_args(args, overrides)
     paths = list(args.paths) or [config.build.output_dir]
@@ -101,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fingerprint(value: str) -> str:
+    from ..sign import parse_fingerprint
+
     fpr = parse_fingerprint(value)
     if fpr is None:
         raise argparse.ArgumentTypeError(
@@ -130,6 +136,8 @@ def add_trust_options(p: argparse.ArgumentParser) -> None:
 def signers_from(args: argparse.Namespace, config: Config, *, resolve: bool = True) -> TrustedSigners:
     """The trusted signers of a command: ``--trusted-key`` pins, else ``sign.trusted-keys``, else ``sign.key``
     (resolved with gpg now, or without ``resolve`` only when a signature is checked)."""
+    from ..sign import trusted_signers
+
     pinned = list(getattr(args, "trusted_key", None) or []) or list(config.sign.trusted_keys)
     any_key = bool(getattr(args, "trust_keyring", False))
     return trusted_signers(pinned, key=config.sign.key, any_key=any_key, gpg=config.sign.gpg, resolve=resolve)

@@ -6,32 +6,12 @@ import argparse
 import dataclasses
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from rich.progress import (
-    Progress,
-    TaskID,
-)
-from rich.table import Table
 from rich.text import Text
 
-from .._retry import RetryPolicy
-from ..distfiles import DistFile
 from ..errors import UsageError
-from ..publish import index_server_access, stage_to_index
-from ..staging import (
-    ClearReport,
-    Container,
-    PruneReport,
-    StageEvent,
-    StageReport,
-    clear_dev_files_on_index_server,
-    open_container,
-    prune_bucket,
-    prune_index_server,
-    stage_files,
-)
 from ._common import (
     add_config_options,
     config_from_args,
@@ -44,6 +24,11 @@ from ._common import (
     timeout_arg,
     transfer_progress,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from ..staging import ClearReport, Container, PruneReport, StageEvent, StageReport
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -125,6 +110,10 @@ def _keep_arg(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._retry import RetryPolicy
+    from ..publish import stage_to_index
+    from ..staging import open_container, stage_files
+
     full_config = config_from_args(args, {"stage.to": args.target, "stage.jobs": args.jobs})
     config = full_config.stage
     if not config.to:
@@ -225,22 +214,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _projects(report: StageReport) -> list[str]:
+    from ..distfiles import DistFile
+
     return sorted({d.name for f in report.files if (d := DistFile.parse(f.filename)) is not None})
 
 
 def _prune_bucket(container: Container, report: StageReport, keep: int) -> list[PruneReport]:
     """The staged projects' old development builds out of the bucket, its manifest and index written again."""
+    from ..staging import prune_bucket
+
     return [prune_bucket(container, project, keep) for project in _projects(report)]
 
 
 def _index_server(upload_url: str, timeout: float) -> tuple[str, Container, tuple[str, str] | None]:
     """The upload URL, the simple index (to close) and the credentials of an index server, as publish finds them."""
+    from ..publish import index_server_access
+    from ..staging import open_container
+
     server = index_server_access(upload_url, timeout=timeout)
     return server.upload_url, open_container(server.simple_url, timeout=timeout), server.auth
 
 
 def _prune_index_server(upload_url: str, report: StageReport, keep: int, timeout: float) -> list[PruneReport]:
     """The staged projects' old development versions out of the index server, with publish's credentials."""
+    from ..staging import prune_index_server
+
     upload, index, auth = _index_server(upload_url, timeout)
     try:
         return [
@@ -254,6 +252,8 @@ def _prune_index_server(upload_url: str, report: StageReport, keep: int, timeout
 def _clear_index_server(upload_url: str, files: list[Path], timeout: float) -> ClearReport:
     """``--overwrite`` on an index server: the development versions it holds other bytes of, removed before the
     upload (a release file is refused)."""
+    from ..staging import clear_dev_files_on_index_server
+
     upload, index, auth = _index_server(upload_url, timeout)
     try:
         return clear_dev_files_on_index_server(upload, index, files, auth, timeout=timeout)
@@ -312,6 +312,8 @@ class _Progress:
 
 
 def _summary(report: StageReport) -> None:
+    from rich.table import Table
+
     table = Table(title=Text(f"staged into {report.container}"), title_justify="left")
     table.add_column("status")
     table.add_column("file", overflow="fold")
@@ -343,6 +345,8 @@ def _summary(report: StageReport) -> None:
 
 def _requirements(report: StageReport) -> list[str]:
     """``project==version`` of each release among the files given to this run, for the install hint."""
+    from ..distfiles import DistFile
+
     releases = set()
     for f in report.files:
         dist = DistFile.parse(f.filename)

@@ -10,12 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 from rich.text import Text
 
-from .._fs import write_file
-from ..distfiles import collect_release_files
 from ..errors import UsageError
 from . import _github, _provenance
 from ._common import (
@@ -96,6 +92,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .._fs import write_file
+    from ..distfiles import collect_release_files
     from ..verify import CODES, render_html, report_json
 
     if args.list_codes:
@@ -223,6 +223,8 @@ def _shown(text: str) -> str:
 def render(report: Report, *, strict: bool = False, every_file: bool = False) -> None:
     """The terminal summary: headline, matrix grid, other files, problems (``every_file``: each group lists all
     its files, ``-v``)."""
+    from rich.table import Table
+
     from ..verify import matrix_grid
 
     rows, cols, cells = matrix_grid(report)

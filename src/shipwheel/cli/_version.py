@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from ._common import add_config_options, config_from_args, out_console, print_json
@@ -60,6 +59,8 @@ def _rel(path: Path, base: Path) -> str:
 
 
 def run_version(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from ..release import current_version, locations_of, parse_version, read_locations, set_version
 
     config = config_from_args(args)
