@@ -28,6 +28,7 @@ from ._common import (
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from ..config import StageOptions
     from ..staging import ClearReport, Container, PruneReport, StageEvent, StageReport
 
 
@@ -110,10 +111,6 @@ def _keep_arg(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._retry import RetryPolicy
-    from ..publish import stage_to_index
-    from ..staging import open_container, stage_files
-
     full_config = config_from_args(args, {"stage.to": args.target, "stage.jobs": args.jobs})
     config = full_config.stage
     if not config.to:
@@ -122,95 +119,116 @@ def run(args: argparse.Namespace) -> int:
         )
     # `jobs = N` in pyproject.toml or SHIPWHEEL_STAGE_JOBS is a setting, kept as given; `-j N` alone is a cap
     adaptive = not jobs_fixed(args, full_config, "stage")
-    container = None
     index_server = urlsplit(config.to).scheme in {"http", "https"}
     if args.keep_dev is not None and not (index_server or urlsplit(config.to).scheme == "s3"):
         raise UsageError(
             f"--keep-dev deletes from a bucket or an index server, not from {config.to}",
             hint="stage into s3://BUCKET/PREFIX or an index server's upload URL, or leave --keep-dev out",
         )
-    pruned: list[PruneReport] = []
-    if not index_server:
-        container = open_container(
-            config.to,
-            endpoint_url=args.endpoint_url,
-            timeout=args.timeout,
-            max_connections=4 * config.jobs,  # the last files may go up in several parts at once each
-        )
-
-    cleared: ClearReport | None = None
-    if container is None:
-        # An index server (devpi, pypiserver): uploads through shipwheel publish's machinery.
-        if args.overwrite:
-            cleared = _clear_index_server(config.to, args.files, args.timeout)
-        report = stage_to_index(
-            args.files,
-            config.to,
-            jobs=config.jobs,
-            retries=args.retries,
-            timeout=args.timeout,
-            adaptive=adaptive,
-            on_event=_Lines(),
-        )
-        if cleared is not None:
-            report.files = [
-                dataclasses.replace(f, status="replaced")
-                if f.filename in cleared.removed and f.status == "staged"
-                else f
-                for f in report.files
-            ]
-        if args.keep_dev is not None:
-            pruned = _prune_index_server(config.to, report, args.keep_dev, args.timeout)
+    if index_server:
+        report, cleared, pruned = _stage_to_index_server(args, config, adaptive)
     else:
-        try:
-            with transfer_progress(quiet=args.json) as progress:
-                report = stage_files(
-                    args.files,
-                    container,
-                    overwrite=args.overwrite,
-                    jobs=config.jobs,
-                    adaptive=adaptive,
-                    policy=RetryPolicy(retries=args.retries),
-                    on_event=_Progress(progress),
-                )
-            if args.keep_dev is not None:
-                pruned = _prune_bucket(container, report, args.keep_dev)
-        finally:
-            container.close()
+        report, pruned = _stage_to_container(args, config, adaptive)
+        cleared = None
     if args.json:
-        print_json(
-            {
-                "container": report.container,
-                "files": [
-                    {"filename": f.filename, "status": f.status, "size": f.size, "sha256": f.sha256}
-                    for f in report.files
-                ],
-                "removed": _removed_too(report, cleared),
-                "index_pages": report.index_pages,
-                "total_files": report.total_files,
-                "seconds": round(report.seconds, 3),
-                "bytes_uploaded": report.bytes_uploaded,
-                "connections": report.connections,
-                "pruned": [
-                    {"project": p.project, "kept": p.kept, "deleted": p.deleted, "files": p.files}
-                    for p in pruned
-                ],
-            }
-        )
+        _print_json(report, cleared, pruned)
     else:
-        _summary(report)
-        extra = _removed_too(report, cleared)
-        if extra:
-            err_console.print(
-                Text(f"removed with the replaced version, not staged again: {', '.join(extra)}")
-            )
-        for p in pruned:
-            kept = ", ".join(p.kept) or "none"
-            gone = (
-                f"deleted {', '.join(p.deleted)} ({len(p.files)} files)" if p.deleted else "deleted nothing"
-            )
-            err_console.print(Text(f"{p.project}: kept the development versions {kept}; {gone}"))
+        _print_text(report, cleared, pruned)
     return 0
+
+
+def _stage_to_index_server(
+    args: argparse.Namespace, config: StageOptions, adaptive: bool
+) -> tuple[StageReport, ClearReport | None, list[PruneReport]]:
+    """An index server (devpi, pypiserver): uploads through shipwheel publish's machinery; ``--overwrite`` first
+    removes the development versions it holds other bytes of."""
+    from ..publish import stage_to_index
+
+    cleared = _clear_index_server(config.to, args.files, args.timeout) if args.overwrite else None
+    report = stage_to_index(
+        args.files,
+        config.to,
+        jobs=config.jobs,
+        retries=args.retries,
+        timeout=args.timeout,
+        adaptive=adaptive,
+        on_event=_Lines(),
+    )
+    if cleared is not None:
+        report.files = [
+            dataclasses.replace(f, status="replaced")
+            if f.filename in cleared.removed and f.status == "staged"
+            else f
+            for f in report.files
+        ]
+    pruned = (
+        _prune_index_server(config.to, report, args.keep_dev, args.timeout)
+        if args.keep_dev is not None
+        else []
+    )
+    return report, cleared, pruned
+
+
+def _stage_to_container(
+    args: argparse.Namespace, config: StageOptions, adaptive: bool
+) -> tuple[StageReport, list[PruneReport]]:
+    """A folder or a bucket, with a progress bar; ``--keep-dev`` prunes the bucket afterwards."""
+    from .._retry import RetryPolicy
+    from ..staging import open_container, stage_files
+
+    container = open_container(
+        config.to,
+        endpoint_url=args.endpoint_url,
+        timeout=args.timeout,
+        max_connections=4 * config.jobs,  # the last files may go up in several parts at once each
+    )
+    try:
+        with transfer_progress(quiet=args.json) as progress:
+            report = stage_files(
+                args.files,
+                container,
+                overwrite=args.overwrite,
+                jobs=config.jobs,
+                adaptive=adaptive,
+                policy=RetryPolicy(retries=args.retries),
+                on_event=_Progress(progress),
+            )
+        pruned = _prune_bucket(container, report, args.keep_dev) if args.keep_dev is not None else []
+    finally:
+        container.close()
+    return report, pruned
+
+
+def _print_json(report: StageReport, cleared: ClearReport | None, pruned: list[PruneReport]) -> None:
+    print_json(
+        {
+            "container": report.container,
+            "files": [
+                {"filename": f.filename, "status": f.status, "size": f.size, "sha256": f.sha256}
+                for f in report.files
+            ],
+            "removed": _removed_too(report, cleared),
+            "index_pages": report.index_pages,
+            "total_files": report.total_files,
+            "seconds": round(report.seconds, 3),
+            "bytes_uploaded": report.bytes_uploaded,
+            "connections": report.connections,
+            "pruned": [
+                {"project": p.project, "kept": p.kept, "deleted": p.deleted, "files": p.files} for p in pruned
+            ],
+        }
+    )
+
+
+def _print_text(report: StageReport, cleared: ClearReport | None, pruned: list[PruneReport]) -> None:
+    _summary(report)
+    extra = _removed_too(report, cleared)
+    if extra:
+        err_console.print(Text(f"removed with the replaced version, not staged again: {', '.join(extra)}"))
+    for p in pruned:
+        kept = ", ".join(p.kept) or "none"
+        gone = f"deleted {', '.join(p.deleted)} ({len(p.files)} files)" if p.deleted else "deleted nothing"
+        err_console.print(Text(f"{p.project}: kept the development versions {kept}; {gone}"))
 
 
 def _projects(report: StageReport) -> list[str]:
