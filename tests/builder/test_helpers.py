@@ -101,5 +101,6 @@ def test_environment_pwd_is_the_project_folder(monkeypatch: pytest.MonkeyPatch, 
 
     monkeypatch.setenv("PWD", "/somewhere/else")
     project = tmp_path / "src"
-    env = configured_env({"PKG_CONFIG_PATH": "$PWD/.openblas"}, {}, {"project": project})
+    # the build's environment so far holds the calling one (PWD too)
+    env = configured_env({"PKG_CONFIG_PATH": "$PWD/.openblas"}, {"PWD": "/a/shell"}, {"project": project})
     assert env["PKG_CONFIG_PATH"] == f"{project}/.openblas"

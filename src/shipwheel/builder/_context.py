@@ -101,7 +101,7 @@ def configured_env(
     the checkout on macOS and Windows): NumPy's ``PKG_CONFIG_PATH="$PWD/.openblas"`` finds what its before-build
     wrote into ``{project}``, not a folder of the shell that started the release."""
     expanded = {k: expand(v, placeholders, quote=False) for k, v in assignments.items()}
-    return expand_environment(expanded, {**os.environ, "PWD": str(placeholders["project"]), **base})
+    return expand_environment(expanded, {**os.environ, **base, "PWD": str(placeholders["project"])})
 
 
 @dataclass(frozen=True, slots=True)
