@@ -202,6 +202,7 @@ def assert_rerun_changes_nothing(repo: Path, index: Index, env: dict[str, str], 
 
 
 @LONG
+@pytest.mark.timeout(2 * 3600)
 def test_numpy_release_from_its_own_files_matches_the_maintainers_commit(
     tmp_path: Path, index: Index
 ) -> None:
@@ -248,6 +249,7 @@ CHAIN: list[KillPoint] = [
 
 
 @LONG
+@pytest.mark.timeout(6 * 3600)
 def test_numpy_release_killed_at_random_moments_ends_whole(tmp_path: Path, index: Index) -> None:
     rng = random.Random(SEED)
     repo = numpy.clone_before_release(tmp_path / "numpy")
