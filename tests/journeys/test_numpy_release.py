@@ -28,7 +28,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -226,26 +226,49 @@ def _sdist_out(seen: Seen) -> bool:
     return seen.steps.get("build") == "running" and any(f.endswith(".tar.gz") for f in seen.wheelhouse)
 
 
-#: One chain, a release from the parent to its end: each point fires once, then the same command runs again.
-#: Kills inside the build cost a rebuild (ccache keeps the objects): four there, the rest after it.
-CHAIN: list[KillPoint] = [
-    KillPoint("build: making the sdist (meson setup, meson dist)", "build", running("build"), (2.0, 40.0)),
-    KillPoint("build: sdist out, the wheel compiling", "build", _sdist_out, (5.0, 90.0)),
-    KillPoint("build: compiling, later", "build", running("build"), (30.0, 240.0)),
-    KillPoint("build: the wheel out (repair, record next)", "build", wheels_out(1), (0.0, 0.3)),
-    KillPoint("verify started", "verify", running("verify")),
-    KillPoint("verify running", "verify", running("verify"), (0.0, 1.0)),
-    KillPoint("stage started", "stage", running("stage")),
-    KillPoint("stage: one file staged", "stage", lambda s: len(s.staged) >= 1),
-    KillPoint("publish started", "publish", running("publish"), (0.0, 0.3)),
-    KillPoint("publish: the wheel on its way", "publish", running("publish"), (0.0, UPLOAD_DELAY)),
-    KillPoint("publish: the wheel stored, the sdist next", "publish", lambda s: s.stored >= 1, (0.0, 0.2)),
-    KillPoint(
-        "bump: git holding the index lock",
-        "git",
-        lambda s: s.steps.get("bump") == "running" and s.index_locked,
-    ),
-]
+def _compiled(repo: Path, steps: int) -> Callable[[Seen], bool]:
+    """The build is running and ninja has started ``steps`` of the wheel's compile steps (its ``[N/516]`` lines in
+    the identifier's log): a moment in the compile itself, however fast ccache makes it."""
+    log = repo / "shipwheel-logs" / f"{numpy.SELECT}.log"
+
+    def seen_compiling(seen: Seen) -> bool:
+        if seen.steps.get("build") != "running":
+            return False
+        try:
+            text = log.read_text(errors="replace")
+        except OSError:
+            return False
+        return len(re.findall(r"^\[\d+/\d+\] ", text, re.MULTILINE)) >= steps
+
+    return seen_compiling
+
+
+def chain(repo: Path, rng: random.Random) -> list[KillPoint]:
+    """One chain, a release from the parent to its end: each point fires once, then the same command runs again.
+    Kills inside the build cost a rebuild (ccache keeps the objects, so a rebuild takes minutes, not the first
+    build's twenty): four there, at seeded moments of the sdist and the compile, the rest after it."""
+    return [
+        KillPoint(
+            "build: making the sdist (meson setup, meson dist)", "build", running("build"), (2.0, 40.0)
+        ),
+        KillPoint("build: sdist out, the wheel compiling", "build", _sdist_out, (0.0, 5.0)),
+        KillPoint("build: compiling, later", "build", _compiled(repo, rng.randrange(50, 450)), (0.0, 2.0)),
+        KillPoint("build: the wheel out (repair, record next)", "build", wheels_out(1), (0.0, 0.3)),
+        KillPoint("verify started", "verify", running("verify")),
+        KillPoint("verify running", "verify", running("verify"), (0.0, 1.0)),
+        KillPoint("stage started", "stage", running("stage")),
+        KillPoint("stage: one file staged", "stage", lambda s: len(s.staged) >= 1),
+        KillPoint("publish started", "publish", running("publish"), (0.0, 0.3)),
+        KillPoint("publish: the wheel on its way", "publish", running("publish"), (0.0, UPLOAD_DELAY)),
+        KillPoint(
+            "publish: the wheel stored, the sdist next", "publish", lambda s: s.stored >= 1, (0.0, 0.2)
+        ),
+        KillPoint(
+            "bump: git holding the index lock",
+            "git",
+            lambda s: s.steps.get("bump") == "running" and s.index_locked,
+        ),
+    ]
 
 
 @LONG
@@ -262,7 +285,7 @@ def test_numpy_release_killed_at_random_moments_ends_whole(tmp_path: Path, index
     def watch() -> Seen:
         return look(repo, VERSION, staging, index.proxy, "numpy-", numpy.VERSION_FILE, "version = ")
 
-    for point in CHAIN:
+    for point in chain(repo, rng):
         proc = run_until_killed(point, _argv(index), repo, env, watch, rng, timeout=7200)
         why = f"seed {SEED} (SHIPWHEEL_JOURNEY_SEED), at {point.name!r}"
         if proc.returncode == -signal.SIGKILL:
