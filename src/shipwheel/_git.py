@@ -242,6 +242,8 @@ class Git:
             key, _, path = line.partition(" ")
             name = key[len("submodule.") : -len(".path")]
             local = source / path
+            if _inactive(source, name):
+                continue  # left out on purpose in the work tree (submodule.<name>.active = false): not built from
             if not (local / ".git").exists():
                 raise ProjectError(
                     f"submodule {path} is not checked out in {source}",
@@ -259,6 +261,16 @@ class Git:
                     hint="fetch the commit the project records for it (git submodule update --init --recursive)",
                 ) from exc
             Git(self.root / path)._submodules_from(local)
+
+
+def _inactive(work_tree: Path, name: str) -> bool:
+    """Whether the work tree's git config says submodule ``name`` is not wanted (``submodule.<name>.active`` is
+    false): git's ``submodule update`` leaves such a submodule out, and so does the clean copy."""
+    try:
+        value = Git(work_tree).run("config", "--type=bool", "--get", f"submodule.{name}.active").strip()
+    except CommandError:  # not set: the submodule is wanted
+        return False
+    return value == "false"
 
 
 def _alive(pid: int) -> bool:

@@ -6,6 +6,8 @@ import io
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from shipwheel.builder._logscan import first_errors
 from shipwheel.builder._resume import Journal, journal_path, read_record
 from shipwheel.matrix import compiled_sources
@@ -90,3 +92,15 @@ def test_journal_records_each_wheel_hash_at_once_and_names_what_is_missing(tmp_p
     assert record.missing(out) == ["cp312-manylinux_x86_64", "cp313-manylinux_x86_64"]
     sdist.unlink()
     assert record.missing(out)[0] == "sdist"
+
+
+def test_environment_pwd_is_the_project_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """cibuildwheel evaluates ``environment`` in the project's folder: NumPy's ``PKG_CONFIG_PATH="$PWD/.openblas"``
+    must name ``{project}/.openblas`` (where its before-build writes), whatever folder started the release."""
+    from shipwheel.builder._context import configured_env
+
+    monkeypatch.setenv("PWD", "/somewhere/else")
+    project = tmp_path / "src"
+    # the build's environment so far holds the calling one (PWD too)
+    env = configured_env({"PKG_CONFIG_PATH": "$PWD/.openblas"}, {"PWD": "/a/shell"}, {"project": project})
+    assert env["PKG_CONFIG_PATH"] == f"{project}/.openblas"

@@ -107,3 +107,22 @@ def test_a_submodule_not_checked_out_is_a_one_line_error(tmp_path: Path) -> None
     with pytest.raises(ProjectError, match="submodule vendored is not checked out") as info:
         build(clone, only=ONE, overrides={"output-dir": str(tmp_path / "out")})
     assert "git submodule update --init --recursive" in info.value.hint
+
+
+def test_a_submodule_marked_inactive_is_left_out_of_the_build(tmp_path: Path) -> None:
+    """NumPy's docs-only submodule (scipy-mathjax) need not be checked out to release: a submodule the work tree
+    marks ``submodule.<name>.active = false`` stays out of the clean copy; the others are checked out."""
+    origin = _inner(tmp_path)
+    docs = project(tmp_path / "docs-origin", "", {"theme.css": "body {}\n"})
+    repo = project(tmp_path / "withsub", SUPER, {})
+    for url, path in ((origin, "vendored"), (docs, "docs/theme")):
+        git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(url), path)
+    commit_all(repo, "vendor inner, docs theme")
+    clone = tmp_path / "fresh-clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, env=GIT_ENV)
+    git(clone, "-c", "protocol.file.allow=always", "submodule", "update", "-q", "--init", "--", "vendored")
+    git(clone, "config", "submodule.docs/theme.active", "false")
+    result = build(clone, only=ONE, overrides={"output-dir": str(tmp_path / "out"), "test-command": ""})
+    assert result.sdist is not None
+    with tarfile.open(result.sdist) as tar:
+        assert "withsub-1.0/vendored/inner/__init__.py" in tar.getnames()

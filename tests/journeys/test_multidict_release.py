@@ -17,15 +17,28 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
-from fixtures.index_servers import FaultProxy, IndexServer
+from fixtures.journeys import (
+    Index,
+    KillPoint,
+    Kills,
+    Seen,
+    assert_index_holds_release_once,
+    listed,
+    look,
+    note_kill,
+    preloaded_index,
+    release_env,
+    release_files,
+    run_until_killed,
+    running,
+    wheels_out,
+    widen_the_lock_window,
+)
 from fixtures.journeys_multidict import (
     NEWS,
     PARENT,
@@ -36,14 +49,12 @@ from fixtures.journeys_multidict import (
     changelog_with_date_of,
     clone_before_release,
     fragments,
+    previous_release,
     release,
     release_argv,
-    release_env,
-    start_index,
     tree_differences,
 )
 from fixtures.mirrors import mirror_of
-from fixtures.processes import stop_process
 from fixtures.release_repo import git
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -54,7 +65,6 @@ SDIST = f"multidict-{VERSION}.tar.gz"
 #: Seconds each upload of a killed release spends between the proxy and the index: a kill during publish lands
 #: while a file is on its way (the index may store it after the client died).
 UPLOAD_DELAY = 0.3
-FILE_STEPS = ("build", "verify", "stage", "publish")
 
 
 @pytest.fixture(autouse=True)
@@ -62,27 +72,10 @@ def _mirror() -> None:
     mirror_of(REPOSITORY, RELEASE)  # skips without the mirror
 
 
-@dataclass
-class Index:
-    """The pypiserver, the recording proxy every request of the release goes through, what 6.7.0 left."""
-
-    server: IndexServer
-    proxy: FaultProxy
-    before: dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.proxy.url
-
-
 @contextlib.contextmanager
 def _index(root: Path, *, delay: float = 0.0) -> Iterator[Index]:
-    server, before = start_index(root)
-    try:
-        with FaultProxy(server.upload_url, delay=delay) as proxy:
-            yield Index(server, proxy, before)
-    finally:
-        stop_process(server.proc)
+    with preloaded_index(root, "multidict", previous_release(), delay=delay) as found:
+        yield found
 
 
 @pytest.fixture
@@ -103,23 +96,12 @@ def slow_index(tmp_path: Path) -> Iterator[Index]:
 # --- what must hold after every finished release ------------------------------------------------------------------
 
 
-def _listed(server: IndexServer) -> list[str]:
-    """Every file name the index's PEP 691 page lists, duplicates kept."""
-    from shipwheel.simple_index import ACCEPT, parse_project_page
-
-    r = httpx.get(f"{server.simple_url}multidict/", headers={"Accept": ACCEPT}, timeout=30)
-    r.raise_for_status()
-    return [f.filename for f in parse_project_page(r.content, r.headers.get("content-type", ""), str(r.url))]
+def _listed(index: Index) -> list[str]:
+    return listed(index.server, "multidict")
 
 
 def _release_files(repo: Path) -> dict[str, str]:
-    import hashlib
-
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted((repo / "wheelhouse").iterdir())
-        if p.name.startswith(f"multidict-{VERSION}") and p.name.endswith((".whl", ".tar.gz"))
-    }
+    return release_files(repo / "wheelhouse", f"multidict-{VERSION}")
 
 
 def _subjects(repo: Path) -> list[str]:
@@ -150,34 +132,18 @@ def assert_released_whole(repo: Path, index: Index, staging: Path, why: str) -> 
         "multidict-6.7.1-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
         SDIST,
     ], (why, built)
-    # the staging folder holds the same bytes
-    import hashlib
-
-    staged = {
-        n: hashlib.sha256((staging / n).read_bytes()).hexdigest() for n in built if (staging / n).is_file()
-    }
-    assert staged == built, (why, staged)
-    # the index: 6.7.0 untouched; every 6.7.1 file exactly once, with the built bytes; the sdist stored last
-    listed = _listed(index.server)
-    ours = [n for n in listed if n.startswith(f"multidict-{VERSION}")]
-    assert sorted(ours) == sorted(built), (why, listed)
-    there = index.server.files("multidict")
-    assert {n: there[n] for n in built} == built, why
-    assert {n: there[n] for n in index.before} == index.before, why
-    stored = [n for n in index.proxy.uploads if n.startswith(f"multidict-{VERSION}")]
-    assert sorted(stored) == sorted(built), (why, "stored more than once or not at all", stored)
-    assert stored[-1] == SDIST, (why, "the sdist was not stored last", stored)
+    assert_index_holds_release_once(index, "multidict", f"multidict-{VERSION}", built, staging, why)
 
 
 def assert_rerun_changes_nothing(repo: Path, index: Index, env: dict[str, str], why: str) -> None:
-    head, listed = git(repo, "rev-parse", "HEAD"), sorted(_listed(index.server))
+    head, names = git(repo, "rev-parse", "HEAD"), sorted(_listed(index))
     built = _release_files(repo)
     again = release(repo, index.url, env, "--json")
     assert again.returncode == 0, (why, again.stdout[-3000:], again.stderr[-3000:])
     ran = [s["step"] for s in json.loads(again.stdout)["steps"] if s["outcome"] == "ran"]
     assert ran == [], (why, "a finished release ran steps again", ran)
     assert git(repo, "rev-parse", "HEAD") == head, why
-    assert sorted(_listed(index.server)) == listed, why
+    assert sorted(_listed(index)) == names, why
     assert _release_files(repo) == built, why
 
 
@@ -228,46 +194,9 @@ def test_the_comparisons_say_same_for_the_maintainers_own_steps(tmp_path: Path) 
 # --- kill -9 at random moments ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Seen:
-    """What the watcher sees of a running release: each step's status in the record, the files."""
-
-    steps: dict[str, str]
-    wheelhouse: frozenset[str]
-    staged: frozenset[str]
-    stored: int
-    #: The ``__version__`` line of the work tree's version file (written before it is committed).
-    version: str = ""
-    #: git holds ``.git/index.lock``: an add or a commit is under way.
-    index_locked: bool = False
-
-
-@dataclass(frozen=True)
-class KillPoint:
-    name: str
-    phase: str
-    when: Callable[[Seen], bool]
-    delay: tuple[float, float] = (0.0, 0.0)
-
-
-def _running(step: str) -> Callable[[Seen], bool]:
-    return lambda seen: seen.steps.get(step) == "running"
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
-
-
 def _written(step: str, version: str) -> Callable[[Seen], bool]:
     """``step`` is running and has written ``version`` into the work tree: its commit comes next."""
     return lambda seen: seen.steps.get(step) == "running" and f'"{version}"' in seen.version
-
-
-def _wheels(n: int) -> Callable[[Seen], bool]:
-    return lambda seen: sum(f.endswith(".whl") for f in seen.wheelhouse) >= n
 
 
 #: Three chains of kills, each a release from the parent to its end: every kill point fires once, then the same
@@ -275,23 +204,23 @@ def _wheels(n: int) -> Callable[[Seen], bool]:
 #: from the files (the wheelhouse, the staging folder, what the index stored), each with a random delay.
 CHAINS: dict[str, list[KillPoint]] = {
     "early": [
-        KillPoint("notes committing", "git", _running("notes")),
-        KillPoint("build started", "build", _running("build"), (0.0, 1.5)),
-        KillPoint("build: first wheel out", "build", _wheels(1), (0.0, 0.3)),
-        KillPoint("verify running", "verify", _running("verify"), (0.0, 0.2)),
-        KillPoint("stage running", "stage", _running("stage")),
+        KillPoint("notes committing", "git", running("notes")),
+        KillPoint("build started", "build", running("build"), (0.0, 1.5)),
+        KillPoint("build: first wheel out", "build", wheels_out(1), (0.0, 0.3)),
+        KillPoint("verify running", "verify", running("verify"), (0.0, 0.2)),
+        KillPoint("stage running", "stage", running("stage")),
         KillPoint("publish: one file stored", "publish", lambda s: s.stored >= 1, (0.0, 0.2)),
         KillPoint("bump: version written, commit next", "git", _written("bump", "6.7.2.dev0")),
     ],
     "late": [
         KillPoint("version: written, commit next", "git", _written("version", VERSION)),
-        KillPoint("tag running", "git", _running("tag")),
-        KillPoint("build half-way", "build", _running("build"), (2.0, 6.0)),
-        KillPoint("verify started", "verify", _running("verify")),
+        KillPoint("tag running", "git", running("tag")),
+        KillPoint("build half-way", "build", running("build"), (2.0, 6.0)),
+        KillPoint("verify started", "verify", running("verify")),
         KillPoint("stage: one file staged", "stage", lambda s: len(s.staged) >= 1),
-        KillPoint("publish started", "publish", _running("publish"), (0.0, 0.3)),
+        KillPoint("publish started", "publish", running("publish"), (0.0, 0.3)),
         KillPoint("publish: wheels stored, sdist next", "publish", lambda s: s.stored >= 2, (0.0, 0.1)),
-        KillPoint("announce running", "git", _running("announce")),
+        KillPoint("announce running", "git", running("announce")),
         # kill -9 of the whole group takes git with it mid-commit: git's own lock stays behind
         KillPoint(
             "bump: git holding the index lock",
@@ -300,76 +229,17 @@ CHAINS: dict[str, list[KillPoint]] = {
         ),
     ],
     "anywhere": [
-        KillPoint("during version", "git", _running("version"), (0.0, 0.05)),
-        KillPoint("during the build", "build", _running("build"), (0.0, 10.0)),
-        KillPoint("during verify", "verify", _running("verify"), (0.0, 0.5)),
-        KillPoint("during stage", "stage", _running("stage"), (0.0, 0.1)),
-        KillPoint("during publish", "publish", _running("publish"), (0.0, 3 * UPLOAD_DELAY)),
+        KillPoint("during version", "git", running("version"), (0.0, 0.05)),
+        KillPoint("during the build", "build", running("build"), (0.0, 10.0)),
+        KillPoint("during verify", "verify", running("verify"), (0.0, 0.5)),
+        KillPoint("during stage", "stage", running("stage"), (0.0, 0.1)),
+        KillPoint("during publish", "publish", running("publish"), (0.0, 3 * UPLOAD_DELAY)),
     ],
 }
 
 
-def _widen_the_lock_window(repo: Path) -> None:
-    """A ``reference-transaction`` hook that pauses 0.3 s while a commit updates its branch: git holds
-    ``index.lock`` until after that update, so the watcher sees the lock every time instead of by luck (a commit
-    takes a few milliseconds). shipwheel's commits skip the commit hooks (``--no-verify``), not this one."""
-    hook = repo / ".git" / "hooks" / "reference-transaction"
-    hook.parent.mkdir(parents=True, exist_ok=True)
-    hook.write_text('#!/bin/sh\n[ "$1" = prepared ] && sleep 0.3\nexit 0\n', encoding="utf-8")
-    hook.chmod(0o755)
-
-
-def _look(repo: Path, staging: Path, proxy: FaultProxy) -> Seen:
-    steps: dict[str, str] = {}
-    record = repo / ".shipwheel" / "releases" / f"{VERSION}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        steps = {k: v["status"] for k, v in json.loads(record.read_text())["steps"].items()}
-    wheelhouse = repo / "wheelhouse"
-    return Seen(
-        steps,
-        frozenset(os.listdir(wheelhouse)) if wheelhouse.is_dir() else frozenset(),
-        frozenset(n for n in os.listdir(staging) if n.startswith("multidict-"))
-        if staging.is_dir()
-        else frozenset(),
-        sum(n.startswith(f"multidict-{VERSION}") for n in list(proxy.uploads)),
-        next(
-            (line for line in _read(repo / VERSION_FILE).splitlines() if line.startswith("__version__")), ""
-        ),
-        (repo / ".git" / "index.lock").exists(),
-    )
-
-
-@dataclass
-class Kills:
-    fired: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
-    misplaced: list[str] = field(default_factory=list)
-
-
-def _run_until(
-    point: KillPoint, repo: Path, staging: Path, index: Index, env: dict[str, str], rng: random.Random
-) -> subprocess.Popen[bytes]:
-    """Start the release; kill -9 its whole process group when ``point`` is seen (after its random delay)."""
-    log = repo.parent / "release.log"
-    with log.open("ab") as out:
-        out.write(f"\n=== run, to be killed at: {point.name}\n".encode())
-        out.flush()
-        proc = subprocess.Popen(
-            release_argv(index.url), cwd=repo, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + 600
-    while proc.poll() is None and time.monotonic() < deadline:
-        if point.when(_look(repo, staging, index.proxy)):
-            time.sleep(rng.uniform(*point.delay))
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    if proc.poll() is None and time.monotonic() >= deadline:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(60)
-    return proc
+def _look(repo: Path, staging: Path, index: Index) -> Seen:
+    return look(repo, VERSION, staging, index.proxy, "multidict-", VERSION_FILE, "__version__")
 
 
 @pytest.mark.parametrize("chain", sorted(CHAINS))
@@ -381,23 +251,19 @@ def test_multidict_release_killed_at_random_moments_ends_whole(
     rng = random.Random(seed)
     repo = clone_before_release(tmp_path / "multidict")
     if any(p.name.endswith("index lock") for p in CHAINS[chain]):
-        _widen_the_lock_window(repo)
+        widen_the_lock_window(repo)
     staging = tmp_path / "staging"
     env = release_env(index.server, staging)
     log = repo.parent / "release.log"
     kills = Kills()
 
     for point in CHAINS[chain]:
-        proc = _run_until(point, repo, staging, index, env, rng)
+        proc = run_until_killed(
+            point, release_argv(index.url), repo, env, lambda: _look(repo, staging, index), rng
+        )
         why = f"chain {chain}, seed {seed} (SHIPWHEEL_JOURNEY_SEED={SEED}), at {point.name!r}"
         if proc.returncode == -signal.SIGKILL:
-            seen = _look(repo, staging, index.proxy)
-            killed_in = [step for step, status in seen.steps.items() if status == "running"] or [
-                "between steps"
-            ]
-            kills.fired.append(f"{killed_in[0]}: {point.name}")
-            if point.phase in FILE_STEPS and killed_in[0] != point.phase and chain != "anywhere":
-                kills.misplaced.append(kills.fired[-1])
+            note_kill(kills, point, _look(repo, staging, index), strict=chain != "anywhere")
             continue
         tail = log.read_text(errors="replace")[-4000:]
         assert proc.returncode == 0, f"{why}: the release exited {proc.returncode} instead:\n{tail}"

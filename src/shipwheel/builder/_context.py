@@ -95,9 +95,13 @@ class BuildContext:
 def configured_env(
     assignments: Mapping[str, str], base: Mapping[str, str], placeholders: Mapping[str, Path | str]
 ) -> dict[str, str]:
-    """cibuildwheel's ``environment``: in order, ``$VAR`` from the values before and the build's own."""
+    """cibuildwheel's ``environment``: in order, ``$VAR`` from the values before and the build's own.
+
+    ``$PWD`` is the project's folder, where cibuildwheel runs and evaluates it (``/project`` in its container,
+    the checkout on macOS and Windows): NumPy's ``PKG_CONFIG_PATH="$PWD/.openblas"`` finds what its before-build
+    wrote into ``{project}``, not a folder of the shell that started the release."""
     expanded = {k: expand(v, placeholders, quote=False) for k, v in assignments.items()}
-    return expand_environment(expanded, {**os.environ, **base})
+    return expand_environment(expanded, {**os.environ, **base, "PWD": str(placeholders["project"])})
 
 
 @dataclass(frozen=True, slots=True)

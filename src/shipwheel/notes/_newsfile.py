@@ -169,12 +169,16 @@ def prepare_notes(
     if target.insert and tc is not None:
         if existing is not None and _holds_release(existing, tc, version):
             return NotesUpdate(target, None, tc.fragments)  # written before, maybe not yet committed
+        section = render_section(tc, version)
         if existing is not None and not tc.single_file:
+            if existing == section.content.rstrip() + "\n":
+                # written before (an interrupted notes step), from a template whose section names no version
+                # (NumPy's renders "(no release note snippets found)" when there are no fragments)
+                return NotesUpdate(target, None, tc.fragments, section)
             raise ProjectError(
                 f"{target.path} exists and does not name {version}: it is not replaced",
                 hint="delete it or move it away if it is stale, then run the notes step again",
             )
-        section = render_section(tc, version)
         return NotesUpdate(target, insert_section(existing, section, tc.start_string, tc.single_file),
                            tc.fragments, section)  # fmt: skip
     from ._release_notes import release_notes

@@ -73,6 +73,23 @@ def _removed_before(ctx: Context, target: NotesTarget) -> list[str]:
     return gone
 
 
+def _ignored(ctx: Context, rel: str) -> bool:
+    """Whether ``rel`` exists untracked and git ignores it: NumPy's towncrier ``filename`` is such a scratch file,
+    which its maintainers merge into the release notes by hand; ``towncrier build`` writes it and leaves it out of
+    git (its ``git add`` fails), and so does this step."""
+    out = ctx.git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", rel)
+    return rel in out.split("\0")
+
+
+def _fragments_removed_uncommitted(ctx: Context, target: NotesTarget) -> bool:
+    """Committed fragments that are gone from the index or the work tree (an interrupted run's ``git rm``)."""
+    assert target.towncrier is not None
+    folders = [_inside(ctx, f) for f in target.towncrier.folders if f.is_dir()]
+    return bool(folders) and bool(
+        ctx.git.run("diff", "HEAD", "--name-only", "--diff-filter=D", "--", *folders)
+    )
+
+
 def notes_skip(ctx: Context) -> str | None:
     if ctx.config.release.notes_file or _notes_target(ctx) is not None:
         return None
@@ -85,9 +102,18 @@ def notes_observe(ctx: Context) -> str | None:
     if ctx.tagged():
         return f"{ctx.tag} exists"
     target = _notes_target(ctx)
-    if target is None or not notes_present(target, str(ctx.version)):
+    if target is None:
         return None
     rel = _inside(ctx, target.path)
+    if _ignored(ctx, rel):
+        # A scratch file whose section may name no version (NumPy's): done once it is written and every
+        # fragment's removal is committed.
+        tc = target.towncrier
+        if tc is not None and (tc.fragments or _fragments_removed_uncommitted(ctx, target)):
+            return None
+        return f"{rel} exists (git ignores it) and no fragment is left to release"
+    if not notes_present(target, str(ctx.version)):
+        return None
     if not _tracked(ctx, [rel]) or ctx.git.dirty_paths([rel]):
         return None
     if target.insert and target.towncrier is not None and target.towncrier.fragments:
@@ -154,12 +180,20 @@ def notes_run(ctx: Context) -> str:
         ctx.git.run("rm", "-q", "--force", "--", *tracked)
     for untracked in sorted(set(fragments) - set(tracked)):  # as towncrier build: never in git, just deleted
         (ctx.git.root / untracked).unlink()
-    ctx.git.run("add", "--", rel)
-    paths = list(dict.fromkeys([rel, *tracked, *_removed_before(ctx, target)]))
+    ignored = _ignored(ctx, rel)
+    if not ignored:
+        ctx.git.run("add", "--", rel)
+    paths = list(dict.fromkeys([*([] if ignored else [rel]), *tracked, *_removed_before(ctx, target)]))
+    removed = f", {len(fragments)} fragment(s) removed" if fragments else ""
+    if ignored:  # the section stays in the work tree for the maintainers; only the removals are committed
+        if paths and ctx.git.dirty_paths(paths):
+            ctx.git.run(
+                "commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", *paths
+            )
+        return f"wrote {rel} (git ignores it: not committed){removed}"
     if not ctx.git.dirty_paths(paths):
         return f"{rel} was committed already" + _forward(ctx, rel)
     ctx.git.run("commit", "-q", "--no-verify", "-m", f"DOC: Release notes for {ctx.version}", "--", *paths)
-    removed = f", {len(fragments)} fragment(s) removed" if fragments else ""
     return f"committed {rel}{removed}" + _forward(ctx, rel)
 
 
