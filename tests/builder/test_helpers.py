@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import tarfile
 from pathlib import Path
 
@@ -104,3 +105,28 @@ def test_environment_pwd_is_the_project_folder(monkeypatch: pytest.MonkeyPatch, 
     # the build's environment so far holds the calling one (PWD too)
     env = configured_env({"PKG_CONFIG_PATH": "$PWD/.openblas"}, {"PWD": "/a/shell"}, {"project": project})
     assert env["PKG_CONFIG_PATH"] == f"{project}/.openblas"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="cibuildwheel's /project is its Linux container's"
+)
+def test_the_containers_project_path_is_the_project_folder_in_a_native_build(tmp_path: Path) -> None:
+    """NumPy's ``PKG_CONFIG_PATH=/project/.openblas``: cibuildwheel's Linux container mounts the project at
+    /project; built natively that path is the project folder, in environment values and commands alike, while
+    other paths that merely contain the word are left as they are."""
+    from shipwheel.builder._context import configured_env
+    from shipwheel.builder._steps import expand
+
+    project = tmp_path / "numpy src"
+    env = configured_env(
+        {"PKG_CONFIG_PATH": "/project/.openblas", "LD_LIBRARY_PATH": "$LD_LIBRARY_PATH:/project/.openblas/lib",
+         "OTHER": "/projects/x:/srv/project:/project-x"},
+        {"LD_LIBRARY_PATH": "/usr/lib"},
+        {"project": project},
+    )  # fmt: skip
+    assert env["PKG_CONFIG_PATH"] == f"{project}/.openblas"
+    assert env["LD_LIBRARY_PATH"] == f"/usr/lib:{project}/.openblas/lib"
+    assert env["OTHER"] == "/projects/x:/srv/project:/project-x"
+    assert expand("bash /project/tools/before.sh /project", {"project": project}) == (
+        f"bash '{project}'/tools/before.sh '{project}'"
+    )

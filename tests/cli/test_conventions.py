@@ -101,3 +101,20 @@ def test_completion_answers_from_the_parser(tmp_path: Path, line: str, expected:
     }
     subprocess.run([sys.executable, "-m", "shipwheel"], env=env, check=True, timeout=60, cwd=tmp_path)
     assert expected in out.read_text(encoding="utf-8").split()
+
+
+def test_a_warning_off_a_terminal_is_one_line_without_padding(tmp_path: Path) -> None:
+    """In a CI log (stderr no terminal) a logged warning is ``WARNING  message`` on one line: rich's handler
+    laid it out as wide as the unbounded console, thousands of spaces per line."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "1.0"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIBW_", "SHIPWHEEL_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "shipwheel", "config", "--config-dir", str(tmp_path)],
+        env={**env, "CIBW_NO_SUCH_OPTION": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("WARNING")]
+    assert warnings and all(line == line.rstrip() and len(line) < 300 for line in warnings)
+    assert warnings[0] == "WARNING  CIBW_NO_SUCH_OPTION is not understood by shipwheel and is ignored"

@@ -150,3 +150,51 @@ def test_matrix_command_prints_the_host_reading_and_the_release_without_platform
     # the release: every native runner's machine (x86_64 and aarch64 Linux, both Macs, both Windows) and the
     # 32-bit neighbours auto32 asks for
     assert {"cp312-manylinux_aarch64", "cp312-manylinux_i686", "cp312-macosx_arm64", "cp312-win32"} <= release
+
+
+_OLD_PIN_WORKFLOW = """\
+on: [push]
+jobs:
+  wheels:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: pypa/cibuildwheel@v2.21.3
+        env:
+          CIBW_PRERELEASE_PYTHONS: True
+          CIBW_FREE_THREADED_SUPPORT: True
+"""
+
+
+def test_a_workflow_pin_older_than_every_line_is_read_with_the_oldest_line(tmp_path: Path) -> None:
+    """A maintenance branch still on cibuildwheel 2.x (NumPy 2.2.x pins 2.21.3): its configuration is read with the
+    oldest line shipwheel knows and says so, instead of refusing the project's own files; ci github then pins
+    that line's newest release it has a commit for."""
+    from shipwheel.ci import cibuildwheel_pin
+    from shipwheel.config import LINES, load_config
+
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "wheels.yml").write_text(_OLD_PIN_WORKFLOW, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "1.0"\nrequires-python = ">=3.11"\n', encoding="utf-8"
+    )
+    config = load_config(tmp_path, environ={})
+    choice = config.cibuildwheel
+    assert (choice.line.name, choice.pinned) == (LINES[-1].name, "2.21.3")
+    assert "older than every line shipwheel reads" in choice.reason
+    assert choice.rejected == ()  # 2.x's own switches are accepted (they mean something to CI runs only)
+    pin, why = cibuildwheel_pin(choice)
+    assert pin.uses.startswith("pypa/cibuildwheel@") and "read like 2.21.3" in why
+
+
+def test_a_configured_cibuildwheel_version_of_an_unknown_line_is_refused(tmp_path: Path) -> None:
+    """Asked for by name, a line shipwheel does not read is refused with a hint, never guessed."""
+    from shipwheel.config import load_config
+    from shipwheel.errors import ConfigError
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "1.0"\n\n[tool.shipwheel.ci]\ncibuildwheel-version = "2.21.3"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="reads the configuration of cibuildwheel"):
+        load_config(tmp_path, environ={})

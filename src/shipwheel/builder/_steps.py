@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -67,10 +68,22 @@ warnings.filterwarnings("always", category=BuildBackendWarning)
 
 def expand(command: str, values: Mapping[str, Path | str], *, quote: bool = True) -> str:
     """Replace ``{project}``, ``{wheel}``, ``{prefix}`` … in a configured command with the values, shell-quoted
-    unless ``quote`` is false (environment values are not parsed by a shell)."""
+    unless ``quote`` is false (environment values are not parsed by a shell).
+
+    On Linux, cibuildwheel builds in a container where the project is mounted at ``/project``, and projects write
+    that path into their settings (NumPy: ``PKG_CONFIG_PATH=/project/.openblas``); shipwheel builds natively, so a
+    ``/project`` path means ``{project}`` there."""
     for name, value in values.items():
         command = command.replace("{" + name + "}", shlex.quote(str(value)) if quote else str(value))
+    project = values.get("project")
+    if project is not None and sys.platform.startswith("linux"):
+        native = shlex.quote(str(project)) if quote else str(project)
+        command = _CONTAINER_PROJECT.sub(lambda _m: native, command)
     return command
+
+
+#: ``/project`` as a path of its own (not ``/projects``, not ``x/project``), in a value or a command
+_CONTAINER_PROJECT = re.compile(r"(?<![\w./~$-])/project(?=[/\s:;'\"]|$)")
 
 
 def run_shell(command: str, *, cwd: Path, env: Mapping[str, str], log: IO[str], what: str) -> None:

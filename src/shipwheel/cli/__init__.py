@@ -154,15 +154,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(debug: bool, verbose: bool, quiet: bool = False) -> None:
-    from rich.logging import RichHandler  # rich's log rendering: for a command that runs, not for --help
-
     level = (
         logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     )
     logger = logging.getLogger("shipwheel")
-    logger.handlers[:] = [RichHandler(console=err_console, show_time=False, show_path=False, markup=False)]
+    if err_console.is_terminal:
+        from rich.logging import RichHandler  # rich's log rendering: for a command that runs, not for --help
+
+        handler: logging.Handler = RichHandler(
+            console=err_console, show_time=False, show_path=False, markup=False
+        )
+    else:
+        handler = _LineHandler()
+    logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
+
+
+class _LineHandler(logging.Handler):
+    """A log record as one line (``WARNING  message``) where stderr is no terminal: rich's handler lays records
+    out in columns as wide as the console, which off a terminal is unbounded (lines are never wrapped there), so
+    each line would end in thousands of spaces in a CI log."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            err_console.print(Text(f"{record.levelname:<8} {record.getMessage()}"), soft_wrap=True)
+        except Exception:  # logging's contract: a failing handler reports, never raises
+            self.handleError(record)
 
 
 def main_inner(argv: Sequence[str] | None = None) -> int:

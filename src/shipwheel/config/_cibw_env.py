@@ -21,11 +21,12 @@ __all__ = ["EnvValue", "read_env"]
 EnvValue = tuple[str, str]
 #: Read for the whole run, never per platform (cibuildwheel reads them with ``env_plat=False``).
 _GLOBAL_ONLY = frozenset({"build", "skip", "test-skip", "enable", "pyodide-version"})
-#: Environment-only variables of cibuildwheel (no TOML key).
+#: Environment-only variables of cibuildwheel (no TOML key); FREE_THREADED_SUPPORT and PRERELEASE_PYTHONS are
+#: 2.x's switches (3.0 made them enable groups), still set by the workflows of branches that pin 2.x.
 _ENV_ONLY = frozenset(
     {"PLATFORM", "OUTPUT_DIR", "ALLOW_EMPTY", "DEBUG_KEEP_CONTAINER", "DEBUG_TRACEBACK", "CACHE_PATH", "ONLY",
      "PROJECT_REQUIRES_PYTHON", "INHERIT", "DEPENDENCY_VERSIONS", "BUILD_VERBOSITY", "CONTAINER_ENGINE",
-     "FREE_THREADED_SUPPORT"}
+     "FREE_THREADED_SUPPORT", "PRERELEASE_PYTHONS"}
 )  # fmt: skip
 
 

@@ -168,6 +168,16 @@ def line_for_version(version: str, *, what: str) -> CibuildwheelLine:
     return older[0] if older else same[-1]
 
 
+def _line_of_pin(version: str, where: str) -> tuple[CibuildwheelLine, bool]:
+    """The line a workflow's pin is read with, and whether the pin is older than every line: a project's own pin
+    of an older major release (2.x, whose keys 3.x kept) is read with the oldest line rather than refused, as the
+    project's files are not the user's to change for a release; a pin newer than every line is refused."""
+    m = _VERSION.match(version.strip())
+    if m and (int(m[1]), int(m[2])) < _key(LINES[-1]) and int(m[1]) < _key(LINES[-1])[0]:
+        return LINES[-1], True
+    return line_for_version(version, what=where), False
+
+
 def _key(line: CibuildwheelLine) -> Version2:
     major, minor = line.name.split(".")
     return int(major), int(minor)
@@ -196,8 +206,11 @@ def choose_line(
         return LineChoice(line, f"{configured[1]} = {configured[0]}", configured[0], tuple(rejects(line)))
     if pins:
         version, where = pins[0]
-        line = line_for_version(version, what=where)
-        return LineChoice(line, f"pinned by {where}", version, tuple(rejects(line)))
+        line, older = _line_of_pin(version, where)
+        reason = f"pinned by {where}"
+        if older:  # a maintenance branch still on cibuildwheel 2.x (NumPy 2.2.x pins 2.21.3)
+            reason += f"; cibuildwheel {version} is older than every line shipwheel reads, read with {line.name}'s rules"
+        return LineChoice(line, reason, version, tuple(rejects(line)))
     first: LineChoice | None = None
     for line in LINES:
         problems = rejects(line)
