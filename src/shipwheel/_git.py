@@ -59,10 +59,12 @@ def message(template: str, **values: object) -> str:
 
 #: git commands that talk to another machine: they run with an overall deadline (:data:`NETWORK_DEADLINE`).
 NETWORK_VERBS = frozenset({"push", "fetch", "pull", "ls-remote", "clone", "remote"})
-#: git commands that take ``index.lock`` (the ones a release runs: notes, version, bump, forward-port).
+#: git commands that take ``index.lock`` or a ref's lock (the ones a release runs: notes, version, tag, bump,
+#: forward-port).
 INDEX_VERBS = frozenset(
-    {"add", "rm", "commit", "mv", "reset", "restore", "checkout", "switch", "merge", "cherry-pick"}
-)
+    {"add", "rm", "commit", "mv", "reset", "restore", "checkout", "switch", "merge", "cherry-pick", "tag",
+     "update-ref", "branch"}
+)  # fmt: skip
 #: The marker a shipwheel process leaves in the git directory while its git holds the index, ``NAME-PID``: a
 #: lock found later with the marker of a dead process is the lock of shipwheel's own killed run.
 INDEX_MARKER = "shipwheel-index-op"
@@ -144,12 +146,25 @@ class Git:
             if pid.isdigit() and not _alive(int(pid)):
                 yield marker
 
-    def lock_of_a_killed_run(self) -> Path | None:
-        """``index.lock`` when it was left by a git that a shipwheel process ran and that was killed with it:
-        a marker of a process that no longer exists, written before the lock. The caller still checks that no
-        process holds the lock before removing it."""
+    def locks(self) -> list[Path]:
+        """The lock files in the git directory that make a commit or a tag fail while they are there: the index's,
+        ``HEAD``'s, ``packed-refs``' and each ref's (a killed ``git commit`` can leave ``HEAD.lock`` and
+        ``refs/heads/BRANCH.lock`` beside ``index.lock``)."""
         git_dir = self.git_dir()
-        lock = git_dir / "index.lock"
+        found = [
+            p for p in (git_dir / n for n in ("index.lock", "HEAD.lock", "packed-refs.lock")) if p.is_file()
+        ]
+        refs = git_dir / "refs"
+        for folder, _dirs, files in os.walk(refs):  # no link is followed (os.walk's default)
+            found += [Path(folder) / f for f in sorted(files) if f.endswith(".lock")]
+        return found
+
+    def lock_of_a_killed_run(self, lock: Path | None = None) -> Path | None:
+        """``lock`` (``index.lock`` by default) when it was left by a git that a shipwheel process ran and that
+        was killed with it: a marker of a process that no longer exists, written before the lock. The caller
+        still checks that no process holds the lock before removing it."""
+        git_dir = self.git_dir()
+        lock = lock if lock is not None else git_dir / "index.lock"
         try:
             locked = lock.lstat().st_mtime
         except FileNotFoundError:

@@ -86,21 +86,30 @@ from pathlib import Path
 from shipwheel._git import Git
 git = Git(Path(sys.argv[1]))
 git._mark_index_op()  # as Git.run does before a commit
-(git.git_dir() / "index.lock").write_bytes(b"")  # the commit's git takes the lock ...
+for name in sys.argv[2:]:  # the commit's git takes its locks ...
+    (git.git_dir() / name).write_bytes(b"")
 print("locked", flush=True)
 time.sleep(120)  # ... and the whole run is killed there
 """
 
 
+@pytest.mark.parametrize(
+    "locks",
+    [
+        ["index.lock"],
+        # a commit killed while it moves the branch: HEAD's and the branch's locks stay beside the index's
+        ["index.lock", "HEAD.lock", "refs/heads/main.lock"],
+    ],
+)
 def test_the_lock_of_shipwheels_own_killed_run_is_removed_and_the_release_goes_on(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], locks: list[str]
 ) -> None:
     import signal
 
     repo, opts = _repo(tmp_path, 'steps = ["check", "version"]')
-    lock = repo / ".git" / "index.lock"
+    lock = repo / ".git" / locks[-1]
     with subprocess.Popen(
-        [sys.executable, "-c", _RUN_KILLED_IN_GIT, str(repo)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", _RUN_KILLED_IN_GIT, str(repo), *locks], stdout=subprocess.PIPE, text=True
     ) as run:
         assert run.stdout is not None and run.stdout.readline().strip() == "locked"
         os.kill(run.pid, signal.SIGKILL)
@@ -108,8 +117,22 @@ def test_the_lock_of_shipwheels_own_killed_run_is_removed_and_the_release_goes_o
     assert lock.exists() and list((repo / ".git").glob("shipwheel-index-op-*"))
     assert main_inner(["release", "1.0.1", *opts]) == 0
     assert "left by the git command of a shipwheel run that was killed" in capsys.readouterr().err
-    assert not lock.exists() and not list((repo / ".git").glob("shipwheel-index-op-*"))
+    assert not any((repo / ".git" / name).exists() for name in locks)
+    assert not list((repo / ".git").glob("shipwheel-index-op-*"))
     assert 'version = "1.0.1"' in git(repo, "show", "HEAD:pyproject.toml")
+
+
+def test_a_ref_lock_shipwheel_did_not_leave_is_named_not_removed(tmp_path: Path) -> None:
+    """``HEAD.lock`` with no marker of a killed run: named with the command that clears it, never removed."""
+    repo, opts = _repo(tmp_path, 'steps = ["check", "version"]')
+    lock = repo / ".git" / "HEAD.lock"
+    lock.write_bytes(b"")
+    old = time.time() - 600
+    os.utime(lock, (old, old))
+    with pytest.raises(ProjectError) as info:
+        main_inner(["release", "1.0.1", *opts])
+    assert "HEAD.lock was left by a git command that was killed" in info.value.message
+    assert f"rm {lock}" in info.value.hint and lock.exists()
 
 
 def test_a_lock_with_the_marker_of_a_live_run_is_left_alone(tmp_path: Path) -> None:

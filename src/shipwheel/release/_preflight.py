@@ -414,30 +414,46 @@ def _lock_holders(lock: Path, top: Path) -> list[str]:
 
 
 def git_lock_problem(git: Git) -> ProjectError | None:
-    """The error to stop at when git's ``index.lock`` is there: every command that writes the index (a commit,
-    ``git rm``) would fail on it. ``None`` when there is none.
+    """The error to stop at when one of git's lock files is there (``index.lock``, ``HEAD.lock``, a ref's): every
+    command that writes the index or moves a ref (a commit, ``git rm``, a tag) would fail on it. ``None`` when
+    there is none.
 
     A lock left by the git of a shipwheel run that was killed (see :meth:`Git.lock_of_a_killed_run`) that no
-    process holds is removed, with a warning. Any other lock is never removed here: that no git runs cannot be proved (a git in a container or on another machine
-    sharing the folder, a process of another user, a commit between writing the lock and its hook are all
-    invisible or look idle), and removing a live lock lets two writers corrupt the index. A lock that no process
-    seen holds and that is older than a few seconds is named as left over by a killed git, with the command that
-    removes it; one that is held, or fresh, as a running git's."""
-    lock = git.git_dir() / "index.lock"
+    process holds is removed, with a warning. Any other lock is never removed here: that no git runs cannot be
+    proved (a git in a container or on another machine sharing the folder, a process of another user, a commit
+    between writing the lock and its hook are all invisible or look idle), and removing a live lock lets two
+    writers corrupt the repository. A lock that no process seen holds and that is older than a few seconds is
+    named as left over by a killed git, with the command that removes it; one that is held, or fresh, as a
+    running git's."""
+    locks = git.locks()
+    # which of them a killed run of shipwheel left: decided for all before any is removed (the markers go after)
+    killed = {
+        lock for lock in locks if not _lock_holders(lock, git.root) and git.lock_of_a_killed_run(lock) == lock
+    }
+    for lock in killed:
+        # shipwheel's own killed run left it (its marker names a dead process and came before the lock) and no
+        # process holds it: the one case where removing it is safe without asking
+        lock.unlink(missing_ok=True)
+        logging.getLogger("shipwheel").warning(
+            "removed %s: left by the git command of a shipwheel run that was killed", lock
+        )
+    if killed:
+        git.forget_killed_runs()
+    for lock in locks:
+        if lock not in killed:
+            problem = _lock_problem(git, lock)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _lock_problem(git: Git, lock: Path) -> ProjectError | None:
+    """The error a lock that shipwheel did not leave stops the release at (see :func:`git_lock_problem`)."""
     try:
         age = time.time() - lock.lstat().st_mtime
     except FileNotFoundError:
         return None
     holders = _lock_holders(lock, git.root)
-    if not holders and git.lock_of_a_killed_run() == lock:
-        # shipwheel's own killed run left it (its marker names a dead process and came before the lock) and no
-        # process holds it: the one case where removing it is safe without asking
-        lock.unlink(missing_ok=True)
-        git.forget_killed_runs()
-        logging.getLogger("shipwheel").warning(
-            "removed %s: left by the git command of a shipwheel run that was killed", lock
-        )
-        return None
     if holders or age < _LOCK_FRESH:
         by = f" by {', '.join(holders[:3])}" if holders else ""
         return ProjectError(
