@@ -45,8 +45,13 @@ def command_names() -> list[str]:
 
 
 def command_parser(name: str) -> argparse.ArgumentParser:
-    """The parser of ``shipwheel NAME`` (its ``prog`` is ``shipwheel NAME``)."""
-    return _subparsers(build_parser())[name]
+    """The parser of ``shipwheel NAME`` (its ``prog`` is ``shipwheel NAME``), with the texts it reads from the
+    library when shown (the checks, the precedence, the platform families) resolved, as ``--help`` shows them."""
+    parser = _subparsers(build_parser())[name]
+    resolve = getattr(parser, "resolve_text", None)
+    if resolve is not None:
+        resolve()
+    return parser
 
 
 def __getattr__(name: str) -> Callable[[], argparse.ArgumentParser]:
