@@ -53,9 +53,27 @@ def interpreters() -> dict[tuple[int, int], Path]:
 
 
 def no_system_ccache_path() -> str:
-    """PATH without the folders that hold a ccache or sccache (the fresh install must bring its own)."""
-    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not _has_cache(Path(p))]
-    return os.pathsep.join(keep)
+    """PATH without a system ccache or sccache (the fresh install must bring its own): a folder that holds one
+    (``/usr/bin`` once ``.ci/run`` installed ccache) is replaced by a copy of its links without them, so that
+    the compilers beside it stay on PATH."""
+    parts = []
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        if entry:
+            parts.append(str(_without_cache(Path(entry))) if _has_cache(Path(entry)) else entry)
+    return os.pathsep.join(parts)
+
+
+def _without_cache(folder: Path) -> Path:
+    shadow = WORK / "path-without-ccache" / hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    if not shadow.is_dir():
+        partial = shadow.with_name(shadow.name + ".part")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for item in folder.iterdir():
+            if item.name not in {"ccache", "sccache"}:
+                (partial / item.name).symlink_to(item)
+        partial.rename(shadow)
+    return shadow
 
 
 def _has_cache(folder: Path) -> bool:
