@@ -14,7 +14,6 @@ release or pre-release file is never removed that way: an index's release files 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +24,10 @@ from packaging.version import Version
 
 from .._http import make_client
 from .._retry import RetryPolicy
-from ..distfiles import DistFile, collect_release_files, file_digests, hash_chunks
+from ..distfiles import DistFile, collect_release_files, file_digests
 from ..errors import ConflictError, TransferError
-from ..manifest import MANIFEST, format_manifest
-from ..simple_index import IndexFile, render_index
-from ._containers import Container, Entry, Listing, WritableContainer, read_container_manifest
+from ._containers import Container, Entry, Listing, WritableContainer
+from ._stage import _hash_remote, _staged_digests, _write_index
 
 __all__ = [
     "ClearReport",
@@ -122,25 +120,11 @@ def prune_bucket(container: Container, project: str, keep: int) -> PruneReport:
 
 
 def _reindex(container: WritableContainer) -> None:
-    """``SHA256SUMS`` and the static simple index of what the container holds now (digests from its manifest;
-    a file it does not name is read once to hash it)."""
-    policy = RetryPolicy(retries=2)
+    """``SHA256SUMS`` and the static simple index of what the container holds now, written as ``stage`` writes
+    them (digests from its manifest; a file it does not name is read once to hash it)."""
     listing = container.listing()
-    known = read_container_manifest(container, listing, policy)
-    digests: dict[str, str] = {}
-    for name, entry in listing.entries.items():
-        if name in known:
-            digests[name] = known[name]
-        else:
-            with container.stream(entry) as opened:
-                digests[name] = hash_chunks(opened.chunks)[0]["sha256"]
-    sizes = {n: e.size or 0 for n, e in listing.entries.items()}
-    pages = render_index(IndexFile(n, sha256=digests[n], size=sizes[n]) for n in sorted(digests))
-    manifest = format_manifest(digests).encode()
-    policy.run(functools.partial(container.put_bytes, MANIFEST, manifest, "text/plain; charset=utf-8"))
-    for rel, data in sorted(pages.items()):
-        ctype = "application/vnd.pypi.simple.v1+json" if rel.endswith(".json") else "text/html; charset=utf-8"
-        policy.run(functools.partial(container.put_bytes, rel, data, ctype))
+    staged = _staged_digests(container, listing, {})
+    _write_index(container, listing, staged, {}, RetryPolicy(retries=2), lambda _event: None)
 
 
 def prune_index_server(
@@ -155,12 +139,27 @@ def prune_index_server(
     """Delete ``project``'s development versions beyond the newest ``keep`` from the index server behind
     ``upload_url`` (its simple index is ``index``), one ``remove_pkg`` request per version."""
     report, doomed = _plan(index.listing(project), project, keep, upload_url)
+    report.files = _remove_versions(
+        upload_url, {(project, v): names for v, names in doomed.items()}, auth, timeout
+    )
+    return report
+
+
+def _remove_versions(
+    upload_url: str,
+    doomed: dict[tuple[str, Version], list[str]],
+    auth: tuple[str, str] | None,
+    timeout: float,
+) -> list[str]:
+    """Remove each (project, version) of ``doomed`` from the index server, one ``remove_pkg`` per name and version
+    as its files write them; the names of the files removed."""
+    removed: list[str] = []
     with make_client(timeout=timeout, auth=auth) as client:
-        for version, names in doomed.items():
+        for (project, version), names in doomed.items():
             for name, text in sorted(_as_written(names)):
                 _remove(client, upload_url, project, version, name, text)
-            report.files += names
-    return report
+            removed += names
+    return removed
 
 
 def _as_written(names: Iterable[str]) -> set[tuple[str, str]]:
@@ -237,11 +236,7 @@ def clear_dev_files_on_index_server(
             "index server is never replaced (--overwrite replaces development versions only); nothing was removed",
             hint="build it again with a new version (or a wheel build tag)",
         )
-    with make_client(timeout=timeout, auth=auth) as client:
-        for (project, version), names in doomed.items():
-            for name, text in sorted(_as_written(names)):
-                _remove(client, upload_url, project, version, name, text)
-            report.removed += names
+    report.removed = _remove_versions(upload_url, doomed, auth, timeout)
     if doomed:
         left = sorted(set(report.differing) & _listed(index, doomed))
         if left:
@@ -255,10 +250,7 @@ def clear_dev_files_on_index_server(
 
 def _digest_of(index: Container, entry: Entry) -> str:
     """The sha256 the index lists for ``entry``, or of its bytes when it lists none."""
-    if entry.sha256:
-        return entry.sha256.lower()
-    with index.stream(entry) as opened:
-        return hash_chunks(opened.chunks)[0]["sha256"]
+    return entry.sha256.lower() if entry.sha256 else _hash_remote(index, entry)[0]
 
 
 def _listed(index: Container, doomed: Iterable[tuple[str, Version]]) -> set[str]:
