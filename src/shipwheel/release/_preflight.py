@@ -425,11 +425,9 @@ def git_lock_problem(git: Git) -> ProjectError | None:
     writers corrupt the repository. A lock that no process seen holds and that is older than a few seconds is
     named as left over by a killed git, with the command that removes it; one that is held, or fresh, as a
     running git's."""
-    locks = git.locks()
+    holders = {lock: _lock_holders(lock, git.root) for lock in git.locks()}
     # which of them a killed run of shipwheel left: decided for all before any is removed (the markers go after)
-    killed = {
-        lock for lock in locks if not _lock_holders(lock, git.root) and git.lock_of_a_killed_run(lock) == lock
-    }
+    killed = {lock for lock, held in holders.items() if not held and git.lock_of_a_killed_run(lock) == lock}
     for lock in killed:
         # shipwheel's own killed run left it (its marker names a dead process and came before the lock) and no
         # process holds it: the one case where removing it is safe without asking
@@ -439,21 +437,21 @@ def git_lock_problem(git: Git) -> ProjectError | None:
         )
     if killed:
         git.forget_killed_runs()
-    for lock in locks:
+    for lock, held in holders.items():
         if lock not in killed:
-            problem = _lock_problem(git, lock)
+            problem = _lock_problem(git, lock, held)
             if problem is not None:
                 return problem
     return None
 
 
-def _lock_problem(git: Git, lock: Path) -> ProjectError | None:
-    """The error a lock that shipwheel did not leave stops the release at (see :func:`git_lock_problem`)."""
+def _lock_problem(git: Git, lock: Path, holders: list[str]) -> ProjectError | None:
+    """The error a lock that shipwheel did not leave, held by ``holders``, stops the release at (see
+    :func:`git_lock_problem`)."""
     try:
         age = time.time() - lock.lstat().st_mtime
     except FileNotFoundError:
         return None
-    holders = _lock_holders(lock, git.root)
     if holders or age < _LOCK_FRESH:
         by = f" by {', '.join(holders[:3])}" if holders else ""
         return ProjectError(
