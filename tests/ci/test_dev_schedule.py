@@ -1,7 +1,7 @@
 """The optional schedule of development wheels: ``ci.dev-schedule`` (a checked cron line) adds a scheduled run
 that builds the default branch, refuses a version that is not a development one, and stages the wheels into the
 configured bucket or index server with ``shipwheel stage --keep-dev``, which deletes the development versions
-beyond the newest ``ci.dev-keep`` through the container's own API (moto's S3 server, pypiserver here)."""
+beyond the newest ``ci.dev-keep`` through the container's own API (moto's S3 server, pypiserver and devpi-server here)."""
 
 from __future__ import annotations
 
@@ -156,35 +156,37 @@ def test_keep_dev_deletes_the_older_development_builds_from_a_bucket(moto_s3: Mo
 
 
 def test_keep_dev_deletes_the_older_development_versions_from_an_index_server(
-    pypiserver: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    versions_index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in pypiserver.env().items():
+    server = versions_index
+    for key, value in server.env().items():
         monkeypatch.setenv(key, value)
     project = unique_project("nightly")
     for v in ("1.0.dev1", "1.0.dev2", "1.0"):
-        _stage(make_release(tmp_path / v, project, v, wheels=1), pypiserver.upload_url)
+        _stage(make_release(tmp_path / v, project, v, wheels=1), server.upload_url)
     _stage(
         make_release(tmp_path / "newest", project, "1.1.dev1", wheels=1),
-        pypiserver.upload_url,
+        server.upload_url,
         "--keep-dev",
         "2",
     )
-    left = {str(d.version) for n in pypiserver.files(project) if (d := DistFile.parse(n)) is not None}
+    left = {str(d.version) for n in server.files(project) if (d := DistFile.parse(n)) is not None}
     assert left == {"1.0.dev2", "1.0", "1.1.dev1"}
 
 
 def test_pruning_an_index_server_with_credentials_it_refuses_fails_and_deletes_nothing(
-    pypiserver: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    versions_index: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in pypiserver.env().items():
+    server = versions_index
+    for key, value in server.env().items():
         monkeypatch.setenv(key, value)
     project = unique_project("nightly")
     for v in ("1.0.dev1", "1.0.dev2"):
-        _stage(make_release(tmp_path / v, project, v, wheels=1), pypiserver.upload_url)
-    index = open_container(pypiserver.simple_url)
+        _stage(make_release(tmp_path / v, project, v, wheels=1), server.upload_url)
+    index = open_container(server.simple_url)
     try:
         with pytest.raises(TransferError, match="refused"):
-            prune_index_server(pypiserver.upload_url, index, project, 1, (pypiserver.user, "wrong"))
+            prune_index_server(server.upload_url, index, project, 1, (server.user, "wrong"))
     finally:
         index.close()
-    assert len(pypiserver.files(project)) == 4
+    assert len(server.files(project)) == 4

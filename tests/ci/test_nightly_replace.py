@@ -1,8 +1,9 @@
 """Nightlies of a static development version: a project that keeps ``1.2.0.dev0`` in pyproject.toml between
 releases (as NumPy and SciPy do) builds the same file names every night with other bytes. The scheduled ``dev``
 job of the generated workflow replaces the last night's files (``--overwrite``) in a bucket (moto's S3 server)
-and on an index server (pypiserver, which removes the version with its ``remove_pkg`` action first), and its
-``--keep-dev`` retention still applies. A release file on an index server is never replaced."""
+and on an index server (pypiserver, which removes the version with its ``remove_pkg`` action first; devpi-server,
+which removes it with a ``DELETE`` of the version), and its ``--keep-dev`` retention still applies. A release file
+on an index server is never replaced."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from shipwheel.ci import WORKFLOW_FILE, github_workflows
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.distfiles import DistFile, file_digests
-from shipwheel.errors import ConflictError
+from shipwheel.errors import ConflictError, TransferError
 
 _STATIC = "1.2.0.dev0"
 
@@ -74,43 +75,44 @@ def _versions(names: object) -> set[str]:
 
 
 def test_the_nightly_job_replaces_last_nights_static_dev_version_on_an_index_server(
-    pypiserver: IndexServer,
+    versions_index: IndexServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for key, value in pypiserver.env().items():
+    server = versions_index
+    for key, value in server.env().items():
         monkeypatch.setenv(key, value)
     project = unique_project("static")
     for v in ("1.0.0", "1.1.0.dev0", "1.1.0.dev1"):
         assert main_inner(["stage", *map(str, make_release(tmp_path / v, project, v, wheels=1)), "--to",
-                           pypiserver.upload_url]) == 0  # fmt: skip
+                           server.upload_url]) == 0  # fmt: skip
     project_dir = tmp_path / "project"
-    argv = _nightly_argv(project_dir, project, pypiserver.upload_url, keep=2)
+    argv = _nightly_argv(project_dir, project, server.upload_url, keep=2)
     assert "--overwrite" in argv
 
     night1 = _build_night(project_dir, project, 1)
     first = _run_night(argv, project_dir, monkeypatch, capsys)
     assert set(_statuses(first).values()) == {"staged"}
-    assert _versions(pypiserver.files(project)) == {"1.0.0", "1.1.0.dev1", _STATIC}  # 1.1.0.dev0 pruned
+    assert _versions(server.files(project)) == {"1.0.0", "1.1.0.dev1", _STATIC}  # 1.1.0.dev0 pruned
 
     night2 = _build_night(project_dir, project, 2)
     assert night2.keys() == night1.keys() and all(night2[n] != night1[n] for n in night2)
     second = _run_night(argv, project_dir, monkeypatch, capsys)
     assert _statuses(second) == dict.fromkeys(night2, "replaced")
-    on_index = pypiserver.files(project)
+    on_index = server.files(project)
     assert {n: on_index[n] for n in night2} == night2  # night 2's bytes, not night 1's
     assert _versions(on_index) == {"1.0.0", "1.1.0.dev1", _STATIC}
     (pruned,) = second["pruned"]  # type: ignore[misc]
     assert pruned["kept"] == [_STATIC, "1.1.0.dev1"] and pruned["deleted"] == []
     assert second["removed"] == []
 
-    # a night that built one wheel fewer: pypiserver removes a version's files together, and says which
+    # a night that built one wheel fewer: the server removes a version's files together, and says which
     night3 = _build_night(project_dir, project, 3, wheels=1)
     third = _run_night(argv, project_dir, monkeypatch, capsys)
     assert _statuses(third) == dict.fromkeys(night3, "replaced")
     assert third["removed"] == sorted(night2.keys() - night3.keys())
-    assert {n: d for n, d in pypiserver.files(project).items() if _STATIC in n} == night3
+    assert {n: d for n, d in server.files(project).items() if _STATIC in n} == night3
 
 
 def test_the_nightly_job_replaces_last_nights_static_dev_version_in_a_bucket(
@@ -165,3 +167,22 @@ def test_overwrite_never_replaces_a_release_file_on_an_index_server(
         main_inner(["stage", *map(str, again), "--to", pypiserver.upload_url, "--overwrite"])
     assert info.value.exit_code == 8 and "\n" not in info.value.message and info.value.hint
     assert pypiserver.files(project) == {first[0].name: file_digests(first[0])["sha256"]}
+
+
+def test_a_devpi_index_that_keeps_its_versions_refuses_the_nightly_with_a_hint(
+    devpi: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A non-volatile devpi index (a release index) never removes a version: tonight's run stops with the
+    server's refusal and what to change, and last night's files stay."""
+    for key, value in devpi.env().items():
+        monkeypatch.setenv(key, value)
+    project = unique_project("static")
+    first = make_release(tmp_path / "first", project, _STATIC, wheels=1, payload_size=64, sdist=False)
+    assert main_inner(["stage", *map(str, first), "--to", devpi.upload_url]) == 0
+    again = make_release(tmp_path / "again", project, _STATIC, wheels=1, payload_size=64, sdist=False)
+    with pytest.raises(TransferError, match="refused to delete") as info:
+        main_inner(["stage", *map(str, again), "--to", devpi.upload_url, "--overwrite"])
+    assert (
+        info.value.exit_code == 6 and "\n" not in info.value.message and "volatile" in (info.value.hint or "")
+    )
+    assert devpi.files(project) == {first[0].name: file_digests(first[0])["sha256"]}

@@ -55,7 +55,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--overwrite",
         action="store_true",
         help="replace staged files that differ (default: refuse); on an index server only a development "
-        "version's files (X.Y.devN) are replaced, by removing that version first (pypiserver's remove_pkg)",
+        "version's files (X.Y.devN) are replaced, by removing that version first (pypiserver's remove_pkg, "
+        "devpi's DELETE)",
     )
     p.add_argument(
         "-j",

@@ -3,8 +3,10 @@
 never deleted: only what a scheduled run stages (as NumPy's and SciPy's nightly wheels are pruned).
 
 Two kinds of container delete through their own API: a bucket (``s3://``, DeleteObjects, then the ``SHA256SUMS``
-manifest and the static index are written again for what is left) and an index server's upload URL
-(pypiserver's ``:action=remove_pkg``, one request per version, with the credentials the caller passes).
+manifest and the static index are written again for what is left) and an index server's upload URL, one request
+per version with the credentials the caller passes: pypiserver's ``:action=remove_pkg``, or, on devpi-server
+(which names itself in an ``X-Devpi-Server-Version`` header on every answer), a ``DELETE`` of the version's URL
+below the index, as ``devpi remove`` sends it (a volatile index, devpi's default, allows it).
 
 The same removal makes room on an index server for a nightly of a static development version (``1.2.0.dev0`` in
 ``pyproject.toml`` between releases, as NumPy and SciPy keep it): every night builds the same file names with
@@ -137,7 +139,7 @@ def prune_index_server(
     timeout: float = 60.0,
 ) -> PruneReport:
     """Delete ``project``'s development versions beyond the newest ``keep`` from the index server behind
-    ``upload_url`` (its simple index is ``index``), one ``remove_pkg`` request per version."""
+    ``upload_url`` (its simple index is ``index``), one removal request per version."""
     report, doomed = _plan(index.listing(project), project, keep, upload_url)
     report.files = _remove_versions(
         upload_url, {(project, v): names for v, names in doomed.items()}, auth, timeout
@@ -151,15 +153,31 @@ def _remove_versions(
     auth: tuple[str, str] | None,
     timeout: float,
 ) -> list[str]:
-    """Remove each (project, version) of ``doomed`` from the index server, one ``remove_pkg`` per name and version
-    as its files write them; the names of the files removed."""
+    """Remove each (project, version) of ``doomed`` from the index server: on devpi one ``DELETE`` per version, else
+    one ``remove_pkg`` per name and version as its files write them; the names of the files removed."""
     removed: list[str] = []
+    if not doomed:
+        return removed
     with make_client(timeout=timeout, auth=auth) as client:
+        devpi = _is_devpi(client, upload_url)
         for (project, version), names in doomed.items():
-            for name, text in sorted(_as_written(names)):
-                _remove(client, upload_url, project, version, name, text)
+            if devpi:
+                _remove_devpi(client, upload_url, project, version)
+            else:
+                for name, text in sorted(_as_written(names)):
+                    _remove(client, upload_url, project, version, name, text)
             removed += names
     return removed
+
+
+def _is_devpi(client: httpx.Client, upload_url: str) -> bool:
+    """Whether the index server behind ``upload_url`` is devpi-server: it names itself in a header of every
+    answer, also to a request without credentials."""
+    try:
+        response = client.get(upload_url, headers={"Accept": "application/json"})
+    except httpx.HTTPError:
+        return False  # the removal's own request says what is wrong with the server
+    return "x-devpi-server-version" in response.headers
 
 
 def _as_written(names: Iterable[str]) -> set[tuple[str, str]]:
@@ -185,7 +203,26 @@ def _remove(
     if response.status_code >= 400 and response.status_code != 404:  # 404: gone already
         raise TransferError(
             f"{upload_url} answered {response.status_code} to deleting {project} {version}",
-            hint="the index server must take pypiserver's remove_pkg action",
+            hint="the index server must remove versions (pypiserver's remove_pkg action, devpi's DELETE)",
+            retryable=response.status_code >= 500,
+        )
+
+
+def _remove_devpi(client: httpx.Client, upload_url: str, project: str, version: Version) -> None:
+    """devpi's removal of one version of ``project`` from the index at ``upload_url`` (its files with it); a 404
+    means it is gone already."""
+    url = f"{upload_url.rstrip('/')}/{project}/{version}"
+    response = client.delete(url, headers={"Accept": "application/json"})
+    if response.status_code in (401, 403):
+        raise TransferError(
+            f"{upload_url} refused to delete {project} {version} ({response.status_code})",
+            hint="set SHIPWHEEL_USERNAME and SHIPWHEEL_PASSWORD to a user that may upload to this index; devpi "
+            "removes versions from a volatile index only (devpi index INDEX volatile=True)",
+        )
+    if response.status_code >= 400 and response.status_code != 404:
+        raise TransferError(
+            f"{upload_url} answered {response.status_code} to deleting {project} {version}",
+            hint="remove the version with `devpi remove`, or stage a new development version",
             retryable=response.status_code >= 500,
         )
 
@@ -204,7 +241,7 @@ def clear_dev_files_on_index_server(
     same bytes.
 
     :raises ConflictError: such a file is of a release or pre-release (checked before anything is removed).
-    :raises TransferError: the server refused, or still lists a file after its removal (no ``remove_pkg``).
+    :raises TransferError: the server refused, or still lists a file after its removal (it cannot remove versions).
     """
     local: dict[str, tuple[DistFile, str]] = {}
     for path in collect_release_files(paths):
@@ -242,8 +279,8 @@ def clear_dev_files_on_index_server(
         if left:
             raise TransferError(
                 f"{upload_url} still lists {left[0]} after removing its version",
-                hint="the index server must take pypiserver's remove_pkg action; on another server remove the "
-                "version by hand, or stage a new development version",
+                hint="the index server must remove versions (pypiserver's remove_pkg action, devpi's DELETE); "
+                "on another server remove the version by hand, or stage a new development version",
             )
     return report
 
