@@ -217,7 +217,12 @@ CHAINS: dict[str, list[KillPoint]] = {
         KillPoint("tag running", "git", running("tag")),
         KillPoint("build half-way", "build", running("build"), (2.0, 6.0)),
         KillPoint("verify started", "verify", running("verify")),
-        KillPoint("stage: one file staged", "stage", lambda s: len(s.staged) >= 1),
+        KillPoint(
+            "stage: one file staged",
+            "stage",
+            lambda s: s.steps.get("stage") == "running" and len(s.staged) >= 1,
+            arm=lambda s: s.steps.get("verify") == "done",
+        ),
         KillPoint("publish started", "publish", running("publish"), (0.0, 0.3)),
         KillPoint("publish: wheels stored, sdist next", "publish", lambda s: s.stored >= 2, (0.0, 0.1)),
         KillPoint("announce running", "git", running("announce")),

@@ -257,7 +257,12 @@ def chain(repo: Path, rng: random.Random) -> list[KillPoint]:
         KillPoint("verify started", "verify", running("verify")),
         KillPoint("verify running", "verify", running("verify"), (0.0, 1.0)),
         KillPoint("stage started", "stage", running("stage")),
-        KillPoint("stage: one file staged", "stage", lambda s: len(s.staged) >= 1),
+        KillPoint(
+            "stage: one file staged",
+            "stage",
+            lambda s: s.steps.get("stage") == "running" and len(s.staged) >= 1,
+            arm=lambda s: s.steps.get("verify") == "done",
+        ),
         KillPoint("publish started", "publish", running("publish"), (0.0, 0.3)),
         KillPoint("publish: the wheel on its way", "publish", running("publish"), (0.0, UPLOAD_DELAY)),
         KillPoint(
