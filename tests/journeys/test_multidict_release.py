@@ -208,7 +208,7 @@ CHAINS: dict[str, list[KillPoint]] = {
         KillPoint("build started", "build", running("build"), (0.0, 1.5)),
         KillPoint("build: first wheel out", "build", wheels_out(1), (0.0, 0.3)),
         KillPoint("verify running", "verify", running("verify"), (0.0, 0.2)),
-        KillPoint("stage running", "stage", running("stage")),
+        KillPoint("stage running", "stage", running("stage"), arm=lambda s: s.steps.get("verify") == "done"),
         KillPoint("publish: one file stored", "publish", lambda s: s.stored >= 1, (0.0, 0.2)),
         KillPoint("bump: version written, commit next", "git", _written("bump", "6.7.2.dev0")),
     ],
