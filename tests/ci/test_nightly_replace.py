@@ -11,10 +11,12 @@ import hashlib
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+import shipwheel.publish
 from fixtures.http_servers import MotoS3
 from fixtures.index_servers import IndexServer, make_release, make_sdist, unique_project
 from shipwheel.ci import WORKFLOW_FILE, github_workflows
@@ -91,9 +93,20 @@ def test_the_nightly_job_replaces_last_nights_static_dev_version_on_an_index_ser
     argv = _nightly_argv(project_dir, project, server.upload_url, keep=2)
     assert "--overwrite" in argv
 
+    # the removals of a night (--overwrite before the upload, --keep-dev after) find the server once
+    found: list[str] = []
+    real_access = shipwheel.publish.index_server_access
+
+    def access(repository: str, **kwargs: Any) -> Any:
+        found.append(repository)
+        return real_access(repository, **kwargs)
+
+    monkeypatch.setattr(shipwheel.publish, "index_server_access", access)
+
     night1 = _build_night(project_dir, project, 1)
     first = _run_night(argv, project_dir, monkeypatch, capsys)
     assert set(_statuses(first).values()) == {"staged"}
+    assert found == [server.upload_url]
     assert _versions(server.files(project)) == {"1.0.0", "1.1.0.dev1", _STATIC}  # 1.1.0.dev0 pruned
 
     night2 = _build_night(project_dir, project, 2)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -142,31 +144,34 @@ def _stage_to_index_server(
     args: argparse.Namespace, config: StageOptions, adaptive: bool
 ) -> tuple[StageReport, ClearReport | None, list[PruneReport]]:
     """An index server (devpi, pypiserver): uploads through shipwheel publish's machinery; ``--overwrite`` first
-    removes the development versions it holds other bytes of."""
+    removes the development versions it holds other bytes of, ``--keep-dev`` prunes after the upload (both with
+    one discovery of the server's index and credentials)."""
     from ..publish import stage_to_index
 
-    cleared = _clear_index_server(config.to, args.files, args.timeout) if args.overwrite else None
-    report = stage_to_index(
-        args.files,
-        config.to,
-        jobs=config.jobs,
-        retries=args.retries,
-        timeout=args.timeout,
-        adaptive=adaptive,
-        on_event=_Lines(),
-    )
-    if cleared is not None:
-        report.files = [
-            dataclasses.replace(f, status="replaced")
-            if f.filename in cleared.removed and f.status == "staged"
-            else f
-            for f in report.files
-        ]
-    pruned = (
-        _prune_index_server(config.to, report, args.keep_dev, args.timeout)
-        if args.keep_dev is not None
-        else []
-    )
+    removes = args.overwrite or args.keep_dev is not None
+    with _index_server(config.to, args.timeout) if removes else contextlib.nullcontext() as server:
+        cleared = _clear_index_server(server, args.files, args.timeout) if server and args.overwrite else None
+        report = stage_to_index(
+            args.files,
+            config.to,
+            jobs=config.jobs,
+            retries=args.retries,
+            timeout=args.timeout,
+            adaptive=adaptive,
+            on_event=_Lines(),
+        )
+        if cleared is not None:
+            report.files = [
+                dataclasses.replace(f, status="replaced")
+                if f.filename in cleared.removed and f.status == "staged"
+                else f
+                for f in report.files
+            ]
+        pruned = (
+            _prune_index_server(server, report, args.keep_dev, args.timeout)
+            if server and args.keep_dev is not None
+            else []
+        )
     return report, cleared, pruned
 
 
@@ -245,39 +250,47 @@ def _prune_bucket(container: Container, report: StageReport, keep: int) -> list[
     return [prune_bucket(container, project, keep) for project in _projects(report)]
 
 
-def _index_server(upload_url: str, timeout: float) -> tuple[str, Container, tuple[str, str] | None]:
-    """The upload URL, the simple index (to close) and the credentials of an index server, as publish finds them."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Server:
+    """An index server as publish finds it: the upload URL, its simple index (open) and the credentials."""
+
+    upload_url: str
+    index: Container
+    auth: tuple[str, str] | None
+
+
+@contextlib.contextmanager
+def _index_server(upload_url: str, timeout: float) -> Iterator[_Server]:
+    """The index server behind ``upload_url``, found once for the removals of a run; its index closed after."""
     from ..publish import index_server_access
     from ..staging import open_container
 
-    server = index_server_access(upload_url, timeout=timeout)
-    return server.upload_url, open_container(server.simple_url, timeout=timeout), server.auth
-
-
-def _prune_index_server(upload_url: str, report: StageReport, keep: int, timeout: float) -> list[PruneReport]:
-    """The staged projects' old development versions out of the index server, with publish's credentials."""
-    from ..staging import prune_index_server
-
-    upload, index, auth = _index_server(upload_url, timeout)
+    access = index_server_access(upload_url, timeout=timeout)
+    index = open_container(access.simple_url, timeout=timeout)
     try:
-        return [
-            prune_index_server(upload, index, project, keep, auth, timeout=timeout)
-            for project in _projects(report)
-        ]
+        yield _Server(access.upload_url, index, access.auth)
     finally:
         index.close()
 
 
-def _clear_index_server(upload_url: str, files: list[Path], timeout: float) -> ClearReport:
+def _prune_index_server(server: _Server, report: StageReport, keep: int, timeout: float) -> list[PruneReport]:
+    """The staged projects' old development versions out of the index server, with publish's credentials."""
+    from ..staging import prune_index_server
+
+    return [
+        prune_index_server(server.upload_url, server.index, project, keep, server.auth, timeout=timeout)
+        for project in _projects(report)
+    ]
+
+
+def _clear_index_server(server: _Server, files: list[Path], timeout: float) -> ClearReport:
     """``--overwrite`` on an index server: the development versions it holds other bytes of, removed before the
     upload (a release file is refused)."""
     from ..staging import clear_dev_files_on_index_server
 
-    upload, index, auth = _index_server(upload_url, timeout)
-    try:
-        return clear_dev_files_on_index_server(upload, index, files, auth, timeout=timeout)
-    finally:
-        index.close()
+    return clear_dev_files_on_index_server(
+        server.upload_url, server.index, files, server.auth, timeout=timeout
+    )
 
 
 def _removed_too(report: StageReport, cleared: ClearReport | None) -> list[str]:
