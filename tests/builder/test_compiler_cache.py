@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,34 @@ def test_interpreters_never_share_objects_and_warm_wheels_are_byte_identical(tmp
     assert {p.name: p.read_bytes() for p in (tmp_path / "cold").iterdir()} == {
         p.name: p.read_bytes() for p in (tmp_path / "warm").iterdir()
     }
+
+
+@pytest.mark.parametrize("where", ["on PATH", "installed with shipwheel"])
+def test_a_miss_compiles_once_and_the_rebuild_hits_with_or_without_a_dependency_file(
+    tmp_path: Path, where: str
+) -> None:
+    """A compile that writes a dependency file (-MD, as meson's and CMake's do) misses without a second run of
+    the preprocessor (ccache's depend mode); one without it is cached as before; both hit on the rebuild and
+    give the same object. Both with the ccache shipwheel picks (a system one first) and with its own."""
+    cache = find_compiler_cache() if where == "on PATH" else find_compiler_cache(path=str(tmp_path / "none"))
+    if cache is None:
+        pytest.skip("no ccache")
+    (tmp_path / "api.h").write_text("#define TWICE(x) (2 * (x))\n")
+    (tmp_path / "unit.c").write_text('#include "api.h"\nint twice(int x) { return TWICE(x); }\n')
+    env = {
+        **os.environ,
+        **cache.environ(tmp_path / "cache", tmp_path),
+        "CCACHE_LOGFILE": str(tmp_path / "log"),
+    }
+    for deps in (["-MD", "-MF", "unit.d"], []):
+        objects = []
+        for run in ("cold", "warm"):
+            out = f"unit-{run}-{len(deps)}.o"
+            subprocess.run(["cc", *deps, "-O2", "-c", "unit.c", "-o", out], cwd=tmp_path, env=env, check=True)
+            objects.append((tmp_path / out).read_bytes())
+        assert objects[0] == objects[1]
+    log = (tmp_path / "log").read_text()
+    # the compile with -MD took its key from the dependency file: the preprocessor ran for the other one only
+    assert log.count("Got result key from dependency file") == 1, log[-2000:]
+    assert log.count("Running preprocessor") == 1, log[-2000:]
+    assert log.count("Result: direct_cache_hit") == 2 and log.count("Result: cache_miss") == 2, log[-2000:]
