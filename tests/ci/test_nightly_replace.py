@@ -23,7 +23,7 @@ from shipwheel.ci import WORKFLOW_FILE, github_workflows
 from shipwheel.cli import main_inner
 from shipwheel.config import load_config
 from shipwheel.distfiles import DistFile, file_digests
-from shipwheel.errors import ConflictError, TransferError
+from shipwheel.errors import ConflictError, ShipwheelError, TransferError
 
 _STATIC = "1.2.0.dev0"
 
@@ -166,20 +166,34 @@ def test_the_nightly_job_replaces_last_nights_static_dev_version_in_a_bucket(
     assert _versions(listed()) == {"1.0.0", "1.1.0.dev1", _STATIC}
 
 
+def _overwrite_refused(
+    server: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    version: str,
+    error: type[ShipwheelError],
+) -> ShipwheelError:
+    """Stage a wheel of ``version``, then another with other bytes and ``--overwrite``, which must fail with
+    ``error`` and leave the first on the index; that error."""
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    project = unique_project("static")
+    first = make_release(tmp_path / "first", project, version, wheels=1, payload_size=64, sdist=False)
+    assert main_inner(["stage", *map(str, first), "--to", server.upload_url]) == 0
+    again = make_release(tmp_path / "again", project, version, wheels=1, payload_size=64, sdist=False)
+    with pytest.raises(error) as info:
+        main_inner(["stage", *map(str, again), "--to", server.upload_url, "--overwrite"])
+    assert server.files(project) == {first[0].name: file_digests(first[0])["sha256"]}
+    assert "\n" not in info.value.message and info.value.hint
+    return info.value
+
+
 @pytest.mark.parametrize("version", ["1.2.0", "1.2.0rc1"])
 def test_overwrite_never_replaces_a_release_file_on_an_index_server(
     pypiserver: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
 ) -> None:
-    for key, value in pypiserver.env().items():
-        monkeypatch.setenv(key, value)
-    project = unique_project("static")
-    first = make_release(tmp_path / "first", project, version, wheels=1, payload_size=64, sdist=False)
-    assert main_inner(["stage", *map(str, first), "--to", pypiserver.upload_url]) == 0
-    again = make_release(tmp_path / "again", project, version, wheels=1, payload_size=64, sdist=False)
-    with pytest.raises(ConflictError, match="never replaced") as info:
-        main_inner(["stage", *map(str, again), "--to", pypiserver.upload_url, "--overwrite"])
-    assert info.value.exit_code == 8 and "\n" not in info.value.message and info.value.hint
-    assert pypiserver.files(project) == {first[0].name: file_digests(first[0])["sha256"]}
+    refused = _overwrite_refused(pypiserver, tmp_path, monkeypatch, version, ConflictError)
+    assert refused.exit_code == 8 and "never replaced" in refused.message
 
 
 def test_a_devpi_index_that_keeps_its_versions_refuses_the_nightly_with_a_hint(
@@ -187,15 +201,9 @@ def test_a_devpi_index_that_keeps_its_versions_refuses_the_nightly_with_a_hint(
 ) -> None:
     """A non-volatile devpi index (a release index) never removes a version: tonight's run stops with the
     server's refusal and what to change, and last night's files stay."""
-    for key, value in devpi.env().items():
-        monkeypatch.setenv(key, value)
-    project = unique_project("static")
-    first = make_release(tmp_path / "first", project, _STATIC, wheels=1, payload_size=64, sdist=False)
-    assert main_inner(["stage", *map(str, first), "--to", devpi.upload_url]) == 0
-    again = make_release(tmp_path / "again", project, _STATIC, wheels=1, payload_size=64, sdist=False)
-    with pytest.raises(TransferError, match="refused to delete") as info:
-        main_inner(["stage", *map(str, again), "--to", devpi.upload_url, "--overwrite"])
+    refused = _overwrite_refused(devpi, tmp_path, monkeypatch, _STATIC, TransferError)
     assert (
-        info.value.exit_code == 6 and "\n" not in info.value.message and "volatile" in (info.value.hint or "")
+        refused.exit_code == 6
+        and "refused to delete" in refused.message
+        and "volatile" in (refused.hint or "")
     )
-    assert devpi.files(project) == {first[0].name: file_digests(first[0])["sha256"]}
