@@ -36,10 +36,12 @@ _PYCACHE = "pycache"
 
 
 class CachedEnv(IsolatedEnv):
-    """A build environment in the cache, as pypa/build's ``IsolatedEnv``."""
+    """A build environment in the cache, as pypa/build's ``IsolatedEnv``; ``bytecode``: what the processes run
+    from it get to write their bytecode (:meth:`EnvCache.bytecode_environ`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, bytecode: Mapping[str, str] | None = None) -> None:
         self.path = path
+        self.bytecode = dict(bytecode or {})
 
     @property
     def python_executable(self) -> str:
@@ -47,22 +49,9 @@ class CachedEnv(IsolatedEnv):
 
     @property
     def pycache(self) -> Path:
-        """Where the processes run from this environment write their bytecode (see :meth:`bytecode_environ`)."""
+        """Where the processes run from this environment write their bytecode when Python is told to write none
+        (see :meth:`EnvCache.bytecode_environ`)."""
         return self.path / _PYCACHE
-
-    def bytecode_environ(self) -> dict[str, str]:
-        """Bytecode written lazily, for what is imported, into the environment's own :attr:`pycache` folder.
-
-        Installing every module's bytecode up front (``uv pip install --compile-bytecode``) cost 3.5 CPU-seconds
-        per environment for numpy, Cython and meson, mostly for modules no build imports, three times over in a
-        three-interpreter build on two cores. Without bytecode on disk every hook, every meson and Cython run
-        compiles what it imports again, which happens where ``PYTHONDONTWRITEBYTECODE`` is set (as on many CI
-        images). ``PYTHONPYCACHEPREFIX`` (Python 3.8+) has Python write the bytecode of what is imported, once,
-        into a tree of its own instead of ``__pycache__`` beside the sources: none lands in the unpacked
-        project (nor in a wheel a backend makes of it), and the user's ``PYTHONDONTWRITEBYTECODE`` (cleared
-        here: an empty value is unset to Python) keeps its purpose, clean source folders.
-        """
-        return {"PYTHONPYCACHEPREFIX": str(self.pycache), "PYTHONDONTWRITEBYTECODE": ""}
 
     def make_extra_environ(self) -> Mapping[str, str] | None:
         # The environment's scripts folder: backend_runner puts it in front of the build's own PATH (which
@@ -70,7 +59,7 @@ class CachedEnv(IsolatedEnv):
         return {
             "PATH": str(Path(self.python_executable).parent),
             "VIRTUAL_ENV": str(self.path),
-            **self.bytecode_environ(),
+            **self.bytecode,
         }
 
 
@@ -100,6 +89,24 @@ class EnvCache:
         base.pop("VIRTUAL_ENV", None)
         self.environ = base
 
+    def bytecode_environ(self, path: Path) -> dict[str, str]:
+        """What the processes run from the environment at ``path`` get so that the bytecode of what they import
+        is written once, lazily, and reused by the next run.
+
+        Environments are installed without bytecode (``uv pip install --compile-bytecode`` cost 3.5 CPU-seconds
+        per environment for numpy, Cython and meson, mostly modules no build imports, three times over in a
+        three-interpreter build on two cores): Python writes the bytecode of what is imported, as it does for
+        any build. Where ``PYTHONDONTWRITEBYTECODE`` is set (as on many CI images) it would write none, and every
+        hook, meson and Cython run would compile what it imports again; there ``PYTHONPYCACHEPREFIX`` (Python
+        3.8+) has it written into the environment's own folder instead of ``__pycache__`` beside the sources, so
+        the setting keeps its purpose, clean source folders (it is cleared for these processes only: an empty
+        value is unset to Python). Without the setting nothing changes: a project's own bytecode compile
+        (setuptools' ``build_py --compile``) writes where the project expects it; with it, such a compile (which
+        the setting makes fail in a plain build) writes into that folder."""
+        if not self.environ.get("PYTHONDONTWRITEBYTECODE"):
+            return {}
+        return {"PYTHONPYCACHEPREFIX": str(path / _PYCACHE), "PYTHONDONTWRITEBYTECODE": ""}
+
     def _key(self, interpreter: Interpreter, requirements: Iterable[str]) -> str:
         blob = json.dumps(
             {
@@ -126,11 +133,11 @@ class EnvCache:
             marker = path / _MARKER
             if marker.is_file() and time.time() - marker.stat().st_mtime < MAX_AGE:
                 log.write(f"reusing build environment {path}\n")
-                return CachedEnv(path), True
+                return CachedEnv(path, bytecode=self.bytecode_environ(path)), True
             if path.exists():
                 shutil.rmtree(path)
             self.create(interpreter.path, path, log=log)
-            env = CachedEnv(path)
+            env = CachedEnv(path, bytecode=self.bytecode_environ(path))
             if reqs:
                 self.install(env, reqs, log=log)
             marker.write_text(json.dumps({"requires": reqs, "python": str(interpreter.path)}))
@@ -169,7 +176,7 @@ class EnvCache:
         """Install ``requirements`` into ``env``."""
         reqs = list(requirements)
         if self.uv:
-            # no bytecode up front: what the build imports is compiled once, lazily (CachedEnv.bytecode_environ)
+            # no bytecode up front: what the build imports is compiled once, lazily (bytecode_environ)
             cmd = [self.uv, "pip", "install", "--python", env.python_executable, *reqs]
         else:
             cmd = [env.python_executable, "-m", "pip", "install", "--no-compile", *reqs]

@@ -352,7 +352,7 @@ def test_wheel(
     test_env = {
         **cache.environ,
         **env,
-        **tenv.bytecode_environ(),
+        **cache.bytecode_environ(venv),
         "VIRTUAL_ENV": str(venv),
         "PATH": str(bindir) + os.pathsep + env.get("PATH", os.environ.get("PATH", "")),
     }
