@@ -150,7 +150,7 @@ class _Proxy(threading.Thread):
 def downloads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The environment that sends the script's downloads to the local server: proxy and CA bundle."""
     if shutil.which("autoreconf") is None or shutil.which("libtoolize") is None:
-        pytest.skip("libzmq's autogen.sh needs autoconf, automake and libtool (apt-get install them)")
+        pytest.skip("libzmq's autogen.sh needs autoconf, automake and libtool (.ci/run installs them)")
     root = tmp_path_factory.mktemp("downloads")
     www = _served_files(root)
     ca = trustme.CA()
