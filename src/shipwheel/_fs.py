@@ -81,7 +81,7 @@ def open_new_or_append(path: Path, append: bool) -> BinaryIO:
 def _subdir(parent: int, name: str) -> int:
     """The descriptor of folder ``name`` in the folder ``parent``, created if missing; a link or file there is
     replaced by a real folder."""
-    for _ in range(3):
+    for _ in range(8):
         with contextlib.suppress(FileExistsError):
             os.mkdir(name, 0o755, dir_fd=parent)
         try:
@@ -90,10 +90,24 @@ def _subdir(parent: int, name: str) -> int:
             # ELOOP (a link) or ENOTDIR (a file): replace it; anything else is a real error.
             if exc.errno not in {errno.ELOOP, errno.ENOTDIR, errno.ENOENT}:
                 raise
-            # another writer of the same tree (stage writes index pages at once) may have replaced it already
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(name, dir_fd=parent)
+        try:
+            os.unlink(name, dir_fd=parent)
+        except OSError as exc:
+            # Another writer of the same tree (stage writes index pages at once) may have removed the link and made
+            # the real folder since we looked: gone (ENOENT) or now a folder (EISDIR on Linux, EPERM on macOS) means
+            # the next round opens it.
+            if exc.errno not in {errno.ENOENT, errno.EISDIR, errno.EPERM}:
+                raise
+            if exc.errno == errno.EPERM and not _is_real_folder(parent, name):
+                raise
     raise OSError(f"{name} keeps being replaced while shipwheel writes into it")
+
+
+def _is_real_folder(parent: int, name: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 @contextlib.contextmanager

@@ -10,7 +10,9 @@ into a linked folder); a link planted at a name the command writes is replaced, 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from fixtures.gpg import GpgHome
 from fixtures.index_servers import make_release
 from fixtures.release_repo import git, make_kahan_repo
+from shipwheel import _fs
 from shipwheel._fs import write_file, write_inside
 from shipwheel.cli import main_inner
 from shipwheel.errors import ShipwheelError
@@ -88,6 +91,43 @@ def test_invariant_a_write_inside_replaces_a_linked_folder(tmp_path: Path, outsi
     assert (root / "sub" / "victim").read_text() == "new"
     with pytest.raises(ValueError, match="not a path inside"):
         write_inside(root, "../outside/victim", "x")
+
+
+def test_invariant_a_write_inside_a_linked_folder_another_writer_replaced_first(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # stage writes index pages from several threads: between our look (a link) and our unlink, another writer
+    # removes the link and makes the real folder. Ours then meets a folder where it saw a link: not an error.
+    root = tmp_path / "root"
+    _link(root / "simple", outside)
+    real_unlink = os.unlink
+    raced = []
+
+    def other_writer_first(name: str, *, dir_fd: int | None = None) -> None:
+        if not raced:
+            raced.append(name)
+            real_unlink(name, dir_fd=dir_fd)
+            os.mkdir(name, 0o755, dir_fd=dir_fd)
+        real_unlink(name, dir_fd=dir_fd)
+
+    monkeypatch.setattr(_fs.os, "unlink", other_writer_first)
+    write_inside(root, "simple/index.json", "{}")
+    assert raced == ["simple"]
+    _not_a_link(root / "simple")
+    assert (root / "simple" / "index.json").read_text() == "{}"
+
+
+def test_invariant_a_many_writers_into_one_linked_folder(tmp_path: Path, outside: Path) -> None:
+    for round_ in range(20):
+        root = tmp_path / f"root{round_}"
+        _link(root / "simple", outside)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            done = list(
+                pool.map(lambda n, r=root: write_inside(r, f"simple/p{n}/index.html", str(n)), range(16))
+            )
+        assert len(done) == 16
+        _not_a_link(root / "simple")
+        assert sorted(p.name for p in (root / "simple").iterdir()) == sorted(f"p{n}" for n in range(16))
 
 
 # -- notes / changelog -o, verify --html, status --html -------------------------------------------------------
