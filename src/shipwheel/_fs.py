@@ -173,9 +173,7 @@ def _write_atomic_paths(
     folder = root
     for part in folders:
         folder = folder / part
-        if os.path.islink(folder) or folder.is_file():
-            folder.unlink()
-        folder.mkdir(exist_ok=True)
+        _real_folder_at(folder)
     path = folder / tmp
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o644)
     try:
@@ -185,6 +183,24 @@ def _write_atomic_paths(
         with contextlib.suppress(OSError):
             path.unlink()
         raise
+
+
+def _real_folder_at(folder: Path) -> None:
+    """Without descriptors: make ``folder`` a real folder, replacing a link or file there (as ``_subdir``)."""
+    for _ in range(8):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        if not os.path.islink(folder) and folder.is_dir():
+            return
+        try:
+            folder.unlink()
+        except OSError as exc:
+            # another writer of the same tree removed it, or made the real folder since we looked
+            if not isinstance(exc, FileNotFoundError) and not (
+                folder.is_dir() and not os.path.islink(folder)
+            ):
+                raise
+    raise OSError(f"{folder} keeps being replaced while shipwheel writes into it")
 
 
 def _mode_of(path: Path) -> int | None:

@@ -117,7 +117,11 @@ def test_invariant_a_write_inside_a_linked_folder_another_writer_replaced_first(
     assert (root / "simple" / "index.json").read_text() == "{}"
 
 
-def test_invariant_a_many_writers_into_one_linked_folder(tmp_path: Path, outside: Path) -> None:
+@pytest.mark.parametrize("dir_fd", [True, False], ids=["descriptors", "paths (no dir_fd: Windows)"])
+def test_invariant_a_many_writers_into_one_linked_folder(
+    tmp_path: Path, outside: Path, dir_fd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_fs, "_DIR_FD", dir_fd)
     for round_ in range(20):
         root = tmp_path / f"root{round_}"
         _link(root / "simple", outside)
