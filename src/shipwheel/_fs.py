@@ -98,14 +98,15 @@ def _subdir(parent: int, name: str) -> int:
             # the next round opens it.
             if exc.errno not in {errno.ENOENT, errno.EISDIR, errno.EPERM}:
                 raise
-            if exc.errno == errno.EPERM and not _is_real_folder(parent, name):
+            if exc.errno == errno.EPERM and not _is_real_folder(name, parent):
                 raise
     raise OSError(f"{name} keeps being replaced while shipwheel writes into it")
 
 
-def _is_real_folder(parent: int, name: str) -> bool:
+def _is_real_folder(path: str | Path, parent: int | None = None) -> bool:
+    """Whether ``path`` (in the folder ``parent``, if given) is a folder itself, not a link to one."""
     try:
-        return stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode)
+        return stat.S_ISDIR(os.stat(path, dir_fd=parent, follow_symlinks=False).st_mode)
     except FileNotFoundError:
         return False
 
@@ -190,15 +191,13 @@ def _real_folder_at(folder: Path) -> None:
     for _ in range(8):
         with contextlib.suppress(FileExistsError):
             folder.mkdir()
-        if not os.path.islink(folder) and folder.is_dir():
+        if _is_real_folder(folder):
             return
         try:
             folder.unlink()
         except OSError as exc:
             # another writer of the same tree removed it, or made the real folder since we looked
-            if not isinstance(exc, FileNotFoundError) and not (
-                folder.is_dir() and not os.path.islink(folder)
-            ):
+            if not isinstance(exc, FileNotFoundError) and not _is_real_folder(folder):
                 raise
     raise OSError(f"{folder} keeps being replaced while shipwheel writes into it")
 
